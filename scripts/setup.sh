@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs Meridian's build dependencies (Debian 12, as root or with sudo) and configures build/.
+# Idempotent: when every package is present and build/ is configured, it does nothing and is fast.
+# Usage: scripts/setup.sh            (sourced by test.sh and demo.sh, or run alone)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${MERIDIAN_BUILD_DIR:-$ROOT/build}"
+BUILD_TYPE="${MERIDIAN_BUILD_TYPE:-RelWithDebInfo}"
+
+PACKAGES=(
+  cmake ninja-build g++ ccache pkg-config clang-format
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libleveldb-dev libsnappy-dev libabsl-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  echo "setup: configuring $BUILD_DIR ($BUILD_TYPE)"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+    -DMERIDIAN_WERROR="${MERIDIAN_WERROR:-ON}" >/dev/null
+fi
