@@ -1,0 +1,708 @@
+#include "spanserver/paxos/replica.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+
+namespace meridian::paxos {
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kFollower:
+      return "follower";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
+  }
+  return "unknown";
+}
+
+bool Ready::Empty() const {
+  return !soft_state && !hard_state && entries.empty() && messages.empty() &&
+         messages_after_persist.empty() && committed.empty();
+}
+
+Replica::Replica(const Options& options, LogStorage* storage, Interval now)
+    : options_(options),
+      storage_(storage),
+      rng_(options.seed ^ (options.id * 0x9e3779b97f4a7c15ULL)) {
+  CHECK(options_.id != kNoReplica);
+  CHECK(storage_ != nullptr);
+  last_now_ = now;
+  hard_ = storage_->LoadHardState();
+  if (hard_.members.empty()) {
+    hard_.members = options_.members;
+    hard_dirty_ = true;
+  }
+  CHECK_MSG(IsMember(options_.id), "a replica must be a member of its own group");
+  durable_promised_ = hard_.promised;
+  ballot_ = hard_.promised;
+  last_index_ = storage_->LastIndex();
+  applied_ = options_.applied;
+  commit_ = std::min(applied_, last_index_);
+  local_match_ = commit_;
+  persisted_match_ = commit_;
+  // A replica that may have voted before a restart cannot know for whom, so it votes for no one
+  // until a whole lease has passed. One that never promised anything never voted.
+  if (!hard_.promised.IsZero() || last_index_ > 0) {
+    vote_end_ = now.latest + options_.lease_us;
+  }
+  for (ReplicaId m : hard_.members) {
+    if (m != options_.id) peers_[m] = Peer{};
+  }
+  last_heard_ = Local(now);
+  ResetElectionTimer(now);
+}
+
+bool Replica::IsMember(ReplicaId id) const {
+  return std::find(hard_.members.begin(), hard_.members.end(), id) != hard_.members.end();
+}
+
+void Replica::ResetElectionTimer(Interval now) {
+  const int64_t timeout = options_.election_timeout_us;
+  election_deadline_ =
+      Local(now) + timeout + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(timeout) + 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Votes (leases).
+
+bool Replica::CanGrantVote(const Ballot& ballot, const Ballot& transfer_from, Interval now) const {
+  if (options_.testing_skip_vote_wait) return true;
+  if (vote_ballot_ == ballot && !ballot.IsZero()) return true;
+  // A vote for our own ballot that never led binds no one: only we could have used it.
+  if (vote_ballot_.replica == options_.id && !vote_ballot_led_) return true;
+  if (!transfer_from.IsZero() && transfer_from == vote_ballot_) return true;
+  return now.After(vote_end_);
+}
+
+bool Replica::CanCampaign(Interval now, Ballot* transfer_from) const {
+  if (transfer_from->IsZero() && vote_ballot_.replica == options_.id && !vote_ballot_led_) {
+    *transfer_from = vote_ballot_;  // voters may release their votes for a candidacy that failed
+  }
+  return CanGrantVote(Ballot{}, *transfer_from, now);
+}
+
+void Replica::GrantVote(const Ballot& ballot, Interval now) {
+  if (vote_ballot_ != ballot) {
+    vote_ballot_ = ballot;
+    vote_ballot_led_ = false;
+    vote_end_ = now.latest + options_.lease_us;
+  } else {
+    vote_end_ = std::max(vote_end_, now.latest + options_.lease_us);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log access.
+
+std::optional<Entry> Replica::GetEntry(Index index) {
+  auto it = unstable_.find(index);
+  if (it != unstable_.end()) return it->second;
+  return storage_->Get(index);
+}
+
+void Replica::PutEntry(Entry entry) {
+  CHECK(entry.index > 0);
+  last_index_ = std::max(last_index_, entry.index);
+  pending_.entries.push_back(entry);
+  unstable_[entry.index] = std::move(entry);
+}
+
+std::vector<Entry> Replica::CollectEntries(Index lo, Index hi, size_t max_entries, bool* more) {
+  std::vector<Entry> out;
+  size_t bytes = 0;
+  *more = false;
+  for (Index i = lo; i <= hi; ++i) {
+    if (out.size() >= max_entries || (!out.empty() && bytes >= options_.max_message_bytes)) {
+      *more = true;
+      break;
+    }
+    std::optional<Entry> e = GetEntry(i);
+    if (!e) continue;
+    bytes += e->command.size();
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+void Replica::Promise(const Ballot& ballot) {
+  if (ballot > hard_.promised) {
+    hard_.promised = ballot;
+    hard_dirty_ = true;
+  }
+}
+
+Index Replica::LocalMatch() {
+  local_match_ = std::max(local_match_, commit_);
+  while (true) {
+    std::optional<Entry> e = GetEntry(local_match_ + 1);
+    if (!e || e->ballot != ballot_) break;
+    ++local_match_;
+  }
+  return local_match_;
+}
+
+void Replica::Send(Message m, bool after_persist) {
+  m.group = options_.group;
+  m.from = options_.id;
+  if (after_persist && !options_.testing_ack_before_sync) {
+    pending_.messages_after_persist.push_back(std::move(m));
+  } else {
+    pending_.messages.push_back(std::move(m));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events.
+
+void Replica::Tick(Interval now) {
+  last_now_ = now;
+  const Timestamp local = Local(now);
+  switch (role_) {
+    case Role::kFollower:
+      if (local >= election_deadline_) StartCampaign(now, Ballot{});
+      break;
+    case Role::kCandidate:
+      if (local - campaign_started_ >= options_.campaign_retry_us) {
+        // Ask again with the same ballot: voters whose lease votes have run out may now promise.
+        campaign_started_ = local;
+        for (auto& [id, peer] : peers_) {
+          if (!peer.promised) SendPrepare(id, now);
+        }
+      }
+      break;
+    case Role::kLeader:
+      if (local >= next_heartbeat_) {
+        next_heartbeat_ = local + options_.heartbeat_interval_us;
+        for (auto& [id, peer] : peers_) {
+          // Anything sent but not acknowledged by now is presumed lost: send it again.
+          if (peer.match < last_index_) peer.next = peer.match + 1;
+          SendAcceptTo(id, now);
+        }
+        // Send times older than a lease can no longer extend it.
+        const Timestamp horizon = now.earliest - options_.lease_us;
+        while (!lease_seq_sent_.empty() && lease_seq_sent_.begin()->second < horizon) {
+          lease_seq_sent_.erase(lease_seq_sent_.begin());
+        }
+      }
+      UpdateLease(now);
+      CheckTransfer(now);
+      MaybeTransferToPreferred(now);
+      break;
+  }
+}
+
+void Replica::Step(const Message& m, Interval now) {
+  last_now_ = now;
+  if (m.group != options_.group || m.to != options_.id || !IsMember(m.from) ||
+      m.from == options_.id) {
+    ++dropped_messages_;
+    return;
+  }
+  max_round_seen_ = std::max(max_round_seen_, m.ballot.round);
+  switch (m.type) {
+    case MessageType::kPrepare:
+      HandlePrepare(m, now);
+      break;
+    case MessageType::kPromise:
+      HandlePromise(m, now);
+      break;
+    case MessageType::kAccept:
+      HandleAccept(m, now);
+      break;
+    case MessageType::kAccepted:
+      HandleAccepted(m, now);
+      break;
+    case MessageType::kTimeoutNow:
+      HandleTimeoutNow(m, now);
+      break;
+  }
+}
+
+absl::StatusOr<Index> Replica::Propose(std::string command, Interval now) {
+  last_now_ = now;
+  if (role_ != Role::kLeader) {
+    return absl::UnavailableError(absl::StrCat(
+        "replica ", options_.id, " of group ", options_.group, " is not the leader; leader is ",
+        leader_ == kNoReplica ? std::string("unknown") : absl::StrCat(leader_)));
+  }
+  if (transfer_target_ != kNoReplica) {
+    return absl::UnavailableError(absl::StrCat("leadership of group ", options_.group,
+                                               " is moving to replica ", transfer_target_));
+  }
+  if (command.size() > options_.max_command_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("command of ", command.size(),
+                                                   " bytes exceeds the limit of ",
+                                                   options_.max_command_bytes, " bytes"));
+  }
+  if (last_index_ - commit_ >= options_.max_inflight_entries) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("group ", options_.group, " has ", last_index_ - commit_,
+                     " uncommitted entries, the in-flight limit; retry later"));
+  }
+  const Index index = last_index_ + 1;
+  PutEntry(Entry{index, ballot_, EntryType::kNormal, std::move(command)});
+  return index;
+}
+
+void Replica::Campaign(Interval now) {
+  last_now_ = now;
+  StartCampaign(now, Ballot{});
+}
+
+absl::Status Replica::TransferLeadership(ReplicaId target, Interval now) {
+  last_now_ = now;
+  if (role_ != Role::kLeader) {
+    return absl::FailedPreconditionError("only the leader can transfer leadership");
+  }
+  if (target == options_.id || !IsMember(target)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("replica ", target, " is not another member of group ", options_.group));
+  }
+  transfer_target_ = target;
+  transfer_deadline_ = Local(now) + options_.transfer_timeout_us;
+  CheckTransfer(now);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Index> Replica::LeaseRead(Interval now) {
+  last_now_ = now;
+  if (!HasLease(now)) {
+    return absl::UnavailableError(absl::StrCat("replica ", options_.id, " of group ",
+                                               options_.group, " holds no leader lease"));
+  }
+  if (commit_ < first_own_index_) {
+    return absl::UnavailableError("the new leader has not committed its first entry yet");
+  }
+  return commit_;
+}
+
+absl::StatusOr<Timestamp> Replica::AssignTimestamp(Interval now, Timestamp at_least) {
+  last_now_ = now;
+  if (!HasLease(now) || transfer_target_ != kNoReplica) {
+    return absl::UnavailableError(absl::StrCat("replica ", options_.id, " of group ",
+                                               options_.group, " holds no leader lease"));
+  }
+  const Timestamp s = std::max({now.latest, s_max_ + 1, at_least});
+  if (s >= lease_end_) {
+    return absl::UnavailableError(
+        absl::StrCat("timestamp ", s, " would fall past the lease end ", lease_end_));
+  }
+  s_max_ = s;
+  return s;
+}
+
+bool Replica::HasLease(Interval now) const {
+  return role_ == Role::kLeader && now.latest < lease_end_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1.
+
+void Replica::StartCampaign(Interval now, Ballot transfer_from) {
+  if (!CanCampaign(now, &transfer_from)) return;  // our lease vote for another ballot still runs
+  const Ballot ballot{std::max({hard_.promised.round, ballot_.round, max_round_seen_}) + 1,
+                      options_.id};
+  max_round_seen_ = ballot.round;
+  role_ = Role::kCandidate;
+  ballot_ = ballot;
+  leader_ = kNoReplica;
+  local_match_ = commit_;
+  leader_commit_ = 0;
+  lease_end_ = 0;
+  transfer_target_ = kNoReplica;
+  Promise(ballot);
+  GrantVote(ballot, now);
+  campaign_started_ = Local(now);
+  campaign_transfer_from_ = transfer_from;
+  recovered_.clear();
+  recover_to_ = last_index_;
+  bool more = false;
+  for (Entry& e : CollectEntries(commit_ + 1, last_index_, SIZE_MAX, &more)) {
+    recovered_[e.index] = std::move(e);
+  }
+  const uint64_t seq = NextLeaseSeq(now);
+  for (auto& [id, peer] : peers_) {
+    peer = Peer{};
+    peer.promise_from = commit_ + 1;
+    Message m;
+    m.type = MessageType::kPrepare;
+    m.to = id;
+    m.ballot = ballot;
+    m.index = peer.promise_from;
+    m.lease_seq = seq;
+    m.transfer_from = campaign_transfer_from_;
+    Send(std::move(m), /*after_persist=*/false);
+  }
+  // A group of one wins as soon as its own promise is durable (see Advance).
+}
+
+void Replica::SendPrepare(ReplicaId to, Interval now) {
+  Message m;
+  m.type = MessageType::kPrepare;
+  m.to = to;
+  m.ballot = ballot_;
+  m.index = peers_[to].promise_from;
+  m.lease_seq = NextLeaseSeq(now);
+  m.transfer_from = campaign_transfer_from_;
+  Send(std::move(m), /*after_persist=*/false);
+}
+
+void Replica::HandlePrepare(const Message& m, Interval now) {
+  Message reply;
+  reply.type = MessageType::kPromise;
+  reply.to = m.from;
+  reply.ballot = m.ballot;
+  reply.index = m.index;
+  reply.lease_seq = m.lease_seq;
+  if (m.ballot < hard_.promised) {
+    reply.reject = true;
+    reply.promised = hard_.promised;
+    Send(std::move(reply), /*after_persist=*/false);
+    return;
+  }
+  if (!CanGrantVote(m.ballot, m.transfer_from, now)) {
+    // Our lease vote for another ballot still runs: promise nothing to anyone else.
+    reply.reject = true;
+    reply.promised = vote_ballot_;
+    Send(std::move(reply), /*after_persist=*/false);
+    return;
+  }
+  Promise(m.ballot);
+  GrantVote(m.ballot, now);
+  if (ballot_ != m.ballot) BecomeFollower(m.ballot, kNoReplica, now);
+  ResetElectionTimer(now);
+  reply.promised = hard_.promised;
+  reply.commit = commit_;
+  reply.lease_granted = true;
+  reply.entries = CollectEntries(std::max(m.index, Index{1}), last_index_,
+                                 options_.max_inflight_entries, &reply.more);
+  Send(std::move(reply), /*after_persist=*/true);
+}
+
+void Replica::HandlePromise(const Message& m, Interval now) {
+  if (role_ != Role::kCandidate || m.ballot != ballot_) return;
+  auto it = peers_.find(m.from);
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  if (m.reject) {
+    max_round_seen_ = std::max(max_round_seen_, m.promised.round);
+    if (m.promised > ballot_) BecomeFollower(ballot_, m.promised.replica, now);
+    return;
+  }
+  if (peer.promised) return;  // a duplicate
+  for (const Entry& e : m.entries) {
+    if (e.index <= commit_) continue;
+    auto cur = recovered_.find(e.index);
+    if (cur == recovered_.end() || e.ballot > cur->second.ballot) recovered_[e.index] = e;
+    recover_to_ = std::max(recover_to_, e.index);
+  }
+  if (m.lease_granted) {
+    auto sent = lease_seq_sent_.find(m.lease_seq);
+    if (sent != lease_seq_sent_.end()) {
+      peer.lease_vote_from = std::max(peer.lease_vote_from, sent->second);
+    }
+  }
+  if (m.more) {
+    peer.promise_from = m.entries.empty() ? peer.promise_from : m.entries.back().index + 1;
+    SendPrepare(m.from, now);
+    return;
+  }
+  peer.promised = true;
+  int promises = durable_promised_ == ballot_ ? 1 : 0;
+  for (const auto& [id, p] : peers_) promises += p.promised ? 1 : 0;
+  if (promises >= Quorum()) BecomeLeader(now);
+}
+
+void Replica::BecomeLeader(Interval now) {
+  role_ = Role::kLeader;
+  leader_ = options_.id;
+  if (vote_ballot_ == ballot_) vote_ballot_led_ = true;
+  persisted_match_ = commit_;
+  if (options_.testing_skip_recovery) {
+    // Planted bug: forget what the acceptors reported and overwrite their slots.
+    recover_to_ = commit_;
+    recovered_.clear();
+  }
+  for (Index i = commit_ + 1; i <= recover_to_; ++i) {
+    auto it = recovered_.find(i);
+    Entry e = it != recovered_.end() ? it->second : Entry{i, {}, EntryType::kNoop, ""};
+    e.index = i;
+    e.ballot = ballot_;
+    PutEntry(std::move(e));
+  }
+  recovered_.clear();
+  if (options_.testing_skip_recovery) last_index_ = commit_;
+  first_own_index_ = last_index_ + 1;
+  PutEntry(Entry{first_own_index_, ballot_, EntryType::kNoop, ""});
+  for (auto& [id, peer] : peers_) {
+    peer.next = commit_ + 1;
+    peer.match = 0;
+  }
+  next_heartbeat_ = Local(now);  // heartbeat (and send the recovered slots) at the next chance
+  UpdateLease(now);
+  for (auto& [id, peer] : peers_) SendAcceptTo(id, now);
+  next_heartbeat_ = Local(now) + options_.heartbeat_interval_us;
+}
+
+void Replica::BecomeFollower(Ballot ballot, ReplicaId leader, Interval now) {
+  role_ = Role::kFollower;
+  if (ballot != ballot_) {
+    ballot_ = ballot;
+    local_match_ = commit_;
+    leader_commit_ = 0;
+  }
+  leader_ = leader;
+  lease_end_ = 0;
+  transfer_target_ = kNoReplica;
+  recovered_.clear();
+  first_own_index_ = 0;
+  for (auto& [id, peer] : peers_) peer = Peer{};
+  last_heard_ = Local(now);
+  ResetElectionTimer(now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2.
+
+uint64_t Replica::NextLeaseSeq(Interval now) {
+  const uint64_t seq = ++lease_seq_;
+  lease_seq_sent_[seq] = now.earliest;
+  if ((role_ == Role::kLeader || role_ == Role::kCandidate) &&
+      CanGrantVote(ballot_, Ballot{}, now)) {
+    GrantVote(ballot_, now);
+    self_vote_from_ = now.earliest;
+  }
+  return seq;
+}
+
+void Replica::SendAcceptTo(ReplicaId to, Interval now) {
+  Peer& peer = peers_[to];
+  Message m;
+  m.type = MessageType::kAccept;
+  m.to = to;
+  m.ballot = ballot_;
+  m.commit = commit_;
+  bool more = false;
+  if (peer.next <= last_index_) {
+    m.entries = CollectEntries(peer.next, last_index_, options_.max_batch_entries, &more);
+    peer.next = m.entries.empty() ? last_index_ + 1 : m.entries.back().index + 1;
+  }
+  m.lease_seq = NextLeaseSeq(now);
+  peer.last_sent = Local(now);
+  Send(std::move(m), /*after_persist=*/false);
+}
+
+void Replica::HandleAccept(const Message& m, Interval now) {
+  Message reply;
+  reply.type = MessageType::kAccepted;
+  reply.to = m.from;
+  reply.ballot = m.ballot;
+  reply.lease_seq = m.lease_seq;
+  if (m.ballot < hard_.promised) {
+    reply.reject = true;
+    reply.promised = hard_.promised;
+    Send(std::move(reply), /*after_persist=*/false);
+    return;
+  }
+  Promise(m.ballot);
+  if (ballot_ != m.ballot || role_ != Role::kFollower) BecomeFollower(m.ballot, m.from, now);
+  leader_ = m.from;
+  last_heard_ = Local(now);
+  ResetElectionTimer(now);
+  for (const Entry& e : m.entries) {
+    if (e.index <= commit_) continue;
+    std::optional<Entry> cur = GetEntry(e.index);
+    if (cur && *cur == e) continue;
+    PutEntry(e);
+  }
+  leader_commit_ = std::max(leader_commit_, m.commit);
+  commit_ = std::max(commit_, std::min(leader_commit_, LocalMatch()));
+  reply.lease_granted = CanGrantVote(m.ballot, Ballot{}, now);
+  if (reply.lease_granted) GrantVote(m.ballot, now);
+  reply.match = local_match_;
+  reply.index = m.entries.empty() ? 0 : m.entries.back().index;
+  reply.commit = commit_;
+  Send(std::move(reply), /*after_persist=*/true);
+}
+
+void Replica::HandleAccepted(const Message& m, Interval now) {
+  if (m.reject) {
+    max_round_seen_ = std::max(max_round_seen_, m.promised.round);
+    if (m.promised > ballot_ && role_ == Role::kLeader) {
+      BecomeFollower(ballot_, m.promised.replica, now);
+    }
+    return;
+  }
+  if (role_ != Role::kLeader || m.ballot != ballot_) return;
+  Peer& peer = peers_[m.from];
+  peer.match = std::max(peer.match, m.match);
+  peer.next = std::max(peer.next, peer.match + 1);
+  if (m.lease_granted) {
+    if (options_.testing_lease_from_receive) {
+      peer.lease_vote_from = std::max(peer.lease_vote_from, now.earliest);
+    } else {
+      auto sent = lease_seq_sent_.find(m.lease_seq);
+      if (sent != lease_seq_sent_.end()) {
+        peer.lease_vote_from = std::max(peer.lease_vote_from, sent->second);
+      }
+    }
+  }
+  if (m.index > m.match && peer.next > m.match + 1) {
+    // The follower has a hole below what it just received: resend from the hole.
+    peer.next = m.match + 1;
+    SendAcceptTo(m.from, now);
+  }
+  AdvanceCommit(now);
+  UpdateLease(now);
+  CheckTransfer(now);
+}
+
+void Replica::AdvanceCommit(Interval now) {
+  (void)now;
+  std::vector<Index> matches;
+  matches.push_back(persisted_match_);
+  for (const auto& [id, peer] : peers_) matches.push_back(peer.match);
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  const Index chosen = matches[Quorum() - 1];
+  if (chosen > commit_) commit_ = std::min(chosen, last_index_);
+}
+
+void Replica::UpdateLease(Interval now) {
+  (void)now;
+  if (role_ != Role::kLeader) {
+    lease_end_ = 0;
+    return;
+  }
+  std::vector<Timestamp> votes;
+  if (vote_ballot_ == ballot_) votes.push_back(self_vote_from_);
+  for (const auto& [id, peer] : peers_) votes.push_back(peer.lease_vote_from);
+  if (static_cast<int>(votes.size()) < Quorum()) return;
+  std::sort(votes.begin(), votes.end(), std::greater<>());
+  const Timestamp from = votes[Quorum() - 1];
+  if (from > 0) lease_end_ = std::max(lease_end_, from + options_.lease_us);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leader transfer.
+
+void Replica::CheckTransfer(Interval now) {
+  if (role_ != Role::kLeader || transfer_target_ == kNoReplica) return;
+  if (Local(now) > transfer_deadline_) {
+    transfer_target_ = kNoReplica;  // the target did not catch up in time; keep leading
+    return;
+  }
+  const Peer& target = peers_[transfer_target_];
+  if (target.match < last_index_ || commit_ < last_index_) return;
+  if (!now.After(s_max_)) return;  // timestamps we handed out must be in the past first
+  Message m;
+  m.type = MessageType::kTimeoutNow;
+  m.to = transfer_target_;
+  m.ballot = ballot_;
+  const ReplicaId target_id = transfer_target_;
+  Send(std::move(m), /*after_persist=*/false);
+  // Abdicate: no lease from here on; our vote for our own ballot is released to the target.
+  BecomeFollower(ballot_, target_id, now);
+}
+
+void Replica::MaybeTransferToPreferred(Interval now) {
+  const ReplicaId preferred = options_.preferred_leader;
+  if (preferred == kNoReplica || preferred == options_.id || !IsMember(preferred) ||
+      transfer_target_ != kNoReplica || commit_ < first_own_index_) {
+    return;
+  }
+  if (peers_[preferred].match >= last_index_) {
+    transfer_target_ = preferred;
+    transfer_deadline_ = Local(now) + options_.transfer_timeout_us;
+    CheckTransfer(now);
+  }
+}
+
+void Replica::HandleTimeoutNow(const Message& m, Interval now) {
+  if (m.ballot != ballot_ || m.from != leader_ || role_ != Role::kFollower) return;
+  StartCampaign(now, m.ballot);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+void Replica::CollectCommitted() {
+  for (Index i = applied_ + 1; i <= commit_; ++i) {
+    std::optional<Entry> e = GetEntry(i);
+    CHECK_MSG(e.has_value(), absl::StrCat("committed slot ", i, " missing"));
+    pending_.committed.push_back(std::move(*e));
+  }
+  applied_ = std::max(applied_, commit_);
+}
+
+void Replica::UpdateSoftState() {
+  SoftState s{role_, leader_, ballot_, role_ == Role::kLeader ? lease_end_ : 0};
+  if (!last_soft_ || *last_soft_ != s) {
+    last_soft_ = s;
+    pending_.soft_state = s;
+  }
+}
+
+bool Replica::HasReady() const {
+  if (ready_outstanding_) return false;
+  if (hard_dirty_ || !pending_.Empty() || commit_ > applied_) return true;
+  if (role_ == Role::kLeader) {
+    for (const auto& [id, peer] : peers_) {
+      if (peer.next <= last_index_) return true;
+    }
+  }
+  SoftState s{role_, leader_, ballot_, role_ == Role::kLeader ? lease_end_ : 0};
+  return !last_soft_ || *last_soft_ != s;
+}
+
+Ready Replica::TakeReady() {
+  CHECK_MSG(!ready_outstanding_, "TakeReady called twice without Advance");
+  if (role_ == Role::kLeader) {
+    // Batching: everything proposed since the last Ready goes out in one Accept per follower.
+    for (auto& [id, peer] : peers_) {
+      if (peer.next <= last_index_) SendAcceptTo(id, last_now_);
+    }
+  }
+  CollectCommitted();
+  UpdateSoftState();
+  if (hard_dirty_) {
+    pending_.hard_state = hard_;
+    hard_dirty_ = false;
+  }
+  Ready ready = std::move(pending_);
+  pending_ = Ready{};
+  taken_entries_ = ready.entries;
+  taken_hard_ = ready.hard_state;
+  ready_outstanding_ = true;
+  return ready;
+}
+
+void Replica::Advance(Interval now) {
+  CHECK_MSG(ready_outstanding_, "Advance called without TakeReady");
+  last_now_ = now;
+  ready_outstanding_ = false;
+  Index durable_own = persisted_match_;
+  for (const Entry& e : taken_entries_) {
+    auto it = unstable_.find(e.index);
+    if (it != unstable_.end() && it->second == e) unstable_.erase(it);
+    if (e.ballot == ballot_) durable_own = std::max(durable_own, e.index);
+  }
+  taken_entries_.clear();
+  if (taken_hard_) durable_promised_ = taken_hard_->promised;
+  taken_hard_.reset();
+  if (role_ == Role::kCandidate && durable_promised_ == ballot_) {
+    int promises = 1;
+    for (const auto& [id, p] : peers_) promises += p.promised ? 1 : 0;
+    if (promises >= Quorum()) BecomeLeader(now);
+  } else if (role_ == Role::kLeader) {
+    persisted_match_ = durable_own;
+    AdvanceCommit(now);
+    UpdateLease(now);
+  }
+}
+
+}  // namespace meridian::paxos
