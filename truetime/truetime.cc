@@ -1,0 +1,73 @@
+#include "truetime/truetime.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+#include "common/status_macros.h"
+
+namespace meridian::truetime {
+
+TrueTime::TrueTime(std::unique_ptr<ClockSource> source, Options options)
+    : source_(std::move(source)), options_(options) {
+  CHECK(source_ != nullptr);
+  CHECK(options_.max_epsilon_us >= 0 && options_.max_epsilon_us <= 1'000'000'000'000);
+}
+
+absl::StatusOr<Interval> TrueTime::Now() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN_CTX(const ClockReading reading, source_->Read(),
+                       absl::StrCat("TrueTime source ", source_->Describe()));
+  if (reading.error_us < 0) {
+    return absl::InternalError(absl::StrCat("TrueTime source ", source_->Describe(),
+                                            " reported a negative error ", reading.error_us,
+                                            " us"));
+  }
+  if (reading.error_us > options_.max_epsilon_us) {
+    return absl::UnavailableError(absl::StrCat(
+        "clock uncertainty ", reading.error_us, " us exceeds maximum ", options_.max_epsilon_us,
+        " us; refusing to serve (source ", source_->Describe(), ")"));
+  }
+  const Interval raw{reading.now_us - reading.error_us, reading.now_us + reading.error_us};
+  if (raw.latest < max_earliest_) {
+    return absl::UnavailableError(absl::StrCat(
+        "clock source ", source_->Describe(), " broke its error bound: latest ", raw.latest,
+        " is below an earliest ", max_earliest_, " returned before; refusing to serve"));
+  }
+  max_earliest_ = std::max(max_earliest_, raw.earliest);
+  max_latest_ = std::max(max_latest_, raw.latest);
+  return Interval{max_earliest_, max_latest_};
+}
+
+absl::StatusOr<bool> TrueTime::After(Timestamp t) {
+  ASSIGN_OR_RETURN(const Interval now, Now());
+  return now.After(t);
+}
+
+absl::StatusOr<bool> TrueTime::Before(Timestamp t) {
+  ASSIGN_OR_RETURN(const Interval now, Now());
+  return now.Before(t);
+}
+
+absl::StatusOr<int64_t> TrueTime::WaitUntilAfter(Timestamp t, Timestamp deadline) {
+  int64_t waited_us = 0;
+  while (true) {
+    ASSIGN_OR_RETURN_CTX(const Interval now, Now(), absl::StrCat("commit wait for ", t));
+    if (now.After(t)) return waited_us;
+    if (now.After(deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("commit wait for ", t, " passed its deadline ", deadline, " after ",
+                       waited_us, " us; TrueTime now [", now.earliest, ", ", now.latest, "]"));
+    }
+    // earliest must move past `target`; it moves at most as fast as the clock, so sleep at least
+    // the gap (target >= earliest here, as After(target) is false) and then look again.
+    const Timestamp target = std::min(t, deadline);
+    const int64_t slice_us =
+        target >= now.earliest + kMaxWaitSliceUs ? kMaxWaitSliceUs : target - now.earliest + 1;
+    source_->SleepFor(slice_us);
+    waited_us += slice_us;
+  }
+}
+
+}  // namespace meridian::truetime
