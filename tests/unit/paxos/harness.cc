@@ -56,19 +56,24 @@ void Harness::Flush() {
   for (auto& [id, node] : nodes_) HandleReady(id);
 }
 
-int Harness::Stabilize(const std::function<bool(const Message&)>& filter) {
+int Harness::Stabilize(const std::function<bool(const Message&)>& filter, bool keep_filtered) {
   int delivered = 0;
+  std::deque<Message> kept;
   for (int round = 0; round < 10000; ++round) {
     Flush();
     if (queue_.empty()) break;
     Message m = std::move(queue_.front());
     queue_.pop_front();
     if (nodes_.at(m.from).isolated || nodes_.at(m.to).isolated) continue;
-    if (filter && !filter(m)) continue;
+    if (filter && !filter(m)) {
+      if (keep_filtered) kept.push_back(std::move(m));
+      continue;
+    }
     if (logging_) log_.push_back("  deliver " + m.ToString());
     nodes_.at(m.to).replica->Step(m, Now());
     ++delivered;
   }
+  for (Message& m : kept) queue_.push_back(std::move(m));
   return delivered;
 }
 

@@ -21,6 +21,7 @@ class Harness {
   Harness(int n, Options base, int64_t epsilon_us = 1000);
 
   Replica& replica(ReplicaId id) { return *nodes_.at(id).replica; }
+  bool HasReplica(ReplicaId id) const { return nodes_.count(id) > 0; }
   int64_t now() const { return now_; }
   truetime::Interval Now() const { return {now_ - epsilon_, now_ + epsilon_}; }
 
@@ -28,7 +29,9 @@ class Harness {
   void Advance(int64_t us);
   // Processes Ready output of every replica (persist, queue messages, apply) until quiet, and
   // delivers queued messages accepted by `filter` (all by default). Returns messages delivered.
-  int Stabilize(const std::function<bool(const Message&)>& filter = nullptr);
+  // With `keep_filtered`, messages the filter rejects stay queued instead of being dropped.
+  int Stabilize(const std::function<bool(const Message&)>& filter = nullptr,
+                bool keep_filtered = false);
   // Drains ready output of every replica once without delivering messages.
   void Flush();
   // Crash: keep the synced log (everything is synced instantly here), rebuild the replica.
