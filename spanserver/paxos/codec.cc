@@ -1,0 +1,97 @@
+#include "spanserver/paxos/codec.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace meridian::paxos {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+template <typename T>
+void PutFixed(std::string* out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
+  out->append(buf, sizeof(T));
+}
+
+template <typename T>
+bool GetFixed(std::string_view* in, T* v) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(v, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+void PutBallot(std::string* out, const Ballot& b) {
+  PutFixed<int64_t>(out, b.round);
+  PutFixed<uint64_t>(out, b.replica);
+}
+
+bool GetBallot(std::string_view* in, Ballot* b) {
+  return GetFixed<int64_t>(in, &b->round) && GetFixed<uint64_t>(in, &b->replica);
+}
+
+absl::Status Malformed(const char* what, const std::string& detail) {
+  return absl::DataLossError(std::string("malformed Paxos ") + what + ": " + std::string(detail));
+}
+
+}  // namespace
+
+std::string EncodeEntry(const Entry& entry) {
+  std::string out;
+  out.reserve(2 + 16 + entry.command.size());
+  PutFixed<uint8_t>(&out, kVersion);
+  PutFixed<uint8_t>(&out, static_cast<uint8_t>(entry.type));
+  PutBallot(&out, entry.ballot);
+  out.append(entry.command);
+  return out;
+}
+
+absl::StatusOr<Entry> DecodeEntry(Index index, std::string_view in) {
+  uint8_t version = 0, type = 0;
+  Entry e;
+  e.index = index;
+  if (!GetFixed(&in, &version) || version != kVersion) {
+    return Malformed("entry", absl::StrCat("slot ", index, " has unknown version"));
+  }
+  if (!GetFixed(&in, &type) || type > static_cast<uint8_t>(EntryType::kNoop)) {
+    return Malformed("entry", absl::StrCat("slot ", index, " has unknown type"));
+  }
+  if (!GetBallot(&in, &e.ballot)) {
+    return Malformed("entry", absl::StrCat("slot ", index, " is truncated"));
+  }
+  e.type = static_cast<EntryType>(type);
+  e.command = std::string(in);
+  return e;
+}
+
+std::string EncodeHardState(const HardState& hs) {
+  std::string out;
+  PutFixed<uint8_t>(&out, kVersion);
+  PutBallot(&out, hs.promised);
+  PutFixed<uint32_t>(&out, static_cast<uint32_t>(hs.members.size()));
+  for (ReplicaId m : hs.members) PutFixed<uint64_t>(&out, m);
+  return out;
+}
+
+absl::StatusOr<HardState> DecodeHardState(std::string_view in) {
+  uint8_t version = 0;
+  uint32_t count = 0;
+  HardState hs;
+  if (!GetFixed(&in, &version) || version != kVersion) {
+    return Malformed("hard state", "unknown version");
+  }
+  if (!GetBallot(&in, &hs.promised) || !GetFixed(&in, &count) || in.size() != count * 8u) {
+    return Malformed("hard state", "truncated");
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t m = 0;
+    GetFixed(&in, &m);
+    hs.members.push_back(m);
+  }
+  return hs;
+}
+
+}  // namespace meridian::paxos

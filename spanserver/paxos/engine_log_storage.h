@@ -1,0 +1,40 @@
+// EngineLogStorage: one Paxos group's LogStorage over the spanserver's storage::Engine (LevelDB),
+// and the writes that persist a Ready into a storage::WriteBatch.
+//
+// Reads go straight to the Engine; a read error or a malformed record is a broken disk and
+// CHECK-fails the process (fail-stop: a replica must never act on a log it cannot read). Writes
+// are the application's: AddToBatch() puts a Ready's hard state and entries into a batch that the
+// application commits (usually through the GroupCommitWriter, with sync) before it sends
+// Ready::messages_after_persist and calls Replica::Advance().
+// Thread safety: as LogStorage, one thread (the group's strand) at a time.
+#ifndef MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_
+#define MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_
+
+#include "spanserver/paxos/log_storage.h"
+#include "spanserver/paxos/replica.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
+
+namespace meridian::paxos {
+
+class EngineLogStorage : public LogStorage {
+ public:
+  // `engine` must outlive this object.
+  EngineLogStorage(storage::Engine* engine, GroupId group) : engine_(engine), group_(group) {}
+
+  HardState LoadHardState() override;
+  Index LastIndex() override;
+  std::optional<Entry> Get(Index index) override;
+  std::vector<Entry> Entries(Index lo, Index hi, size_t max_bytes) override;
+
+  // Adds the durable part of `ready` (hard state, entries) for this group to `batch`.
+  void AddToBatch(const Ready& ready, storage::WriteBatch* batch) const;
+
+ private:
+  storage::Engine* engine_;
+  GroupId group_;
+};
+
+}  // namespace meridian::paxos
+
+#endif  // MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_

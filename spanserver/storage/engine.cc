@@ -1,0 +1,110 @@
+#include "spanserver/storage/engine.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/options.h>
+#include <leveldb/write_batch.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "spanserver/storage/format.h"
+#include "spanserver/storage/leveldb_util.h"
+
+namespace meridian::storage {
+
+namespace internal {
+
+absl::Status FromLevelDb(const leveldb::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  const std::string message = "leveldb: " + status.ToString();
+  if (status.IsNotFound()) return absl::NotFoundError(message);
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsIOError()) return absl::UnavailableError(message);
+  if (status.IsNotSupportedError()) return absl::UnimplementedError(message);
+  if (status.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  return absl::InternalError(message);
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
+                                                     const EngineOptions& options) {
+  leveldb::Options db_options;
+  db_options.env = options.env != nullptr ? options.env : leveldb::Env::Default();
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.error_if_exists = options.error_if_exists;
+  db_options.write_buffer_size = options.write_buffer_size;
+  std::unique_ptr<leveldb::Cache> cache;
+  if (options.block_cache_bytes > 0) {
+    cache.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+    db_options.block_cache = cache.get();
+  }
+  leveldb::DB* raw_db = nullptr;
+  RETURN_IF_ERROR_CTX(internal::FromLevelDb(leveldb::DB::Open(db_options, path, &raw_db)),
+                      "opening storage at " + path);
+  std::unique_ptr<Engine> engine(
+      new Engine(std::move(cache), std::unique_ptr<leveldb::DB>(raw_db)));
+  RETURN_IF_ERROR_CTX(engine->LoadHorizons(), "loading GC horizons at " + path);
+  return engine;
+}
+
+Engine::Engine(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db)
+    : cache_(std::move(cache)), db_(std::move(db)) {}
+
+Engine::~Engine() = default;
+
+absl::Status Engine::Write(const WriteBatch& batch, bool sync) {
+  leveldb::WriteOptions options;
+  options.sync = sync;
+  if (batch.rep_ == nullptr) {
+    leveldb::WriteBatch empty;
+    return internal::FromLevelDb(db_->Write(options, &empty));
+  }
+  return internal::FromLevelDb(db_->Write(options, batch.rep_.get()));
+}
+
+absl::Status Engine::Put(uint64_t tablet, std::string_view key, Timestamp ts,
+                         std::string_view value, bool sync) {
+  WriteBatch batch;
+  batch.Put(tablet, key, ts, value);
+  return Write(batch, sync);
+}
+
+absl::Status Engine::Delete(uint64_t tablet, std::string_view key, Timestamp ts, bool sync) {
+  WriteBatch batch;
+  batch.Delete(tablet, key, ts);
+  return Write(batch, sync);
+}
+
+absl::Status Engine::LoadHorizons() {
+  const std::string prefix(1, format::kHorizonTag);
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  absl::MutexLock lock(&horizons_mu_);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    uint64_t tablet = 0;
+    Timestamp horizon = 0;
+    RETURN_IF_ERROR(format::ParseHorizonKey(internal::ToView(it->key()), &tablet));
+    RETURN_IF_ERROR(format::ParseHorizonValue(internal::ToView(it->value()), &horizon));
+    horizons_[tablet] = horizon;
+  }
+  return internal::FromLevelDb(it->status());
+}
+
+Timestamp Engine::GcHorizon(uint64_t tablet) const {
+  absl::MutexLock lock(&horizons_mu_);
+  auto it = horizons_.find(tablet);
+  return it == horizons_.end() ? truetime::kMinTimestamp : it->second;
+}
+
+absl::Status Engine::CheckReadable(uint64_t tablet, Timestamp read_ts) const {
+  const Timestamp horizon = GcHorizon(tablet);
+  if (read_ts >= horizon) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("read timestamp ", read_ts,
+                                                    " is below the garbage-collection horizon ",
+                                                    horizon, " of tablet ", tablet));
+}
+
+}  // namespace meridian::storage

@@ -1,0 +1,89 @@
+// The on-disk format of a spanserver's LevelDB. One LevelDB holds the MVCC data of every tablet on
+// the server, the Paxos log and hard state of every group, and each tablet's garbage-collection
+// horizon. Every key starts with a one-byte space tag; the rest is built with the order-preserving
+// encodings of common/key_encoding.h (bytes, uint64, int64, desc_int64), so LevelDB's bytewise
+// order is the order written below.
+//
+// Keys:
+//   key              := data_key | log_key | hard_state_key | horizon_key
+//   data_key         := 'd' uint64(tablet_id) bytes(user_key) desc_int64(commit_ts)
+//   log_key          := 'l' uint64(group_id) uint64(index)
+//   hard_state_key   := 'h' uint64(group_id)
+//   horizon_key      := 'g' uint64(tablet_id)
+//
+// Values:
+//   data_value       := 0x01 raw_bytes        a put; raw_bytes is the rest of the value, unescaped
+//                     | 0x02                  a tombstone; nothing follows
+//   log_value        := raw_bytes             one Paxos entry, opaque to storage
+//   hard_state_value := raw_bytes             a group's hard state, opaque to storage
+//   horizon_value    := int64(horizon_ts)
+//
+// Consequences of the order: a tablet's data is contiguous; within it user keys are in bytewise
+// order, and because bytes() is prefix-free all versions of one user key are contiguous and sorted
+// newest first. A group's log entries are contiguous and in index order.
+//
+// Thread safety: pure functions.
+#ifndef MERIDIAN_SPANSERVER_STORAGE_FORMAT_H_
+#define MERIDIAN_SPANSERVER_STORAGE_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "truetime/interval.h"
+
+namespace meridian::storage::format {
+
+inline constexpr char kDataTag = 'd';
+inline constexpr char kLogTag = 'l';
+inline constexpr char kHardStateTag = 'h';
+inline constexpr char kHorizonTag = 'g';
+
+inline constexpr char kPutTag = '\x01';
+inline constexpr char kTombstoneTag = '\x02';
+
+// Length of desc_int64(commit_ts) at the end of every data key.
+inline constexpr size_t kTimestampBytes = 8;
+
+// 'd' uint64(tablet): the prefix of all of a tablet's data.
+std::string TabletDataPrefix(uint64_t tablet);
+// 'd' uint64(tablet) bytes(user_key): the prefix of all versions of one user key.
+std::string UserKeyPrefix(uint64_t tablet, std::string_view user_key);
+// A complete data_key.
+std::string DataKey(uint64_t tablet, std::string_view user_key, truetime::Timestamp ts);
+
+struct DataKeyParts {
+  uint64_t tablet = 0;
+  std::string user_key;
+  truetime::Timestamp ts = 0;
+};
+// Parses a data_key. DATA_LOSS when `key` is not one (a corrupt store).
+absl::Status ParseDataKey(std::string_view key, DataKeyParts* parts);
+
+std::string PutValue(std::string_view value);
+std::string TombstoneValue();
+// Parses a data_value: sets *tombstone, and *value to the put's bytes (a view into `data_value`).
+// DATA_LOSS when the tag is unknown or a tombstone carries bytes.
+absl::Status ParseDataValue(std::string_view data_value, bool* tombstone, std::string_view* value);
+
+// 'l' uint64(group): the prefix of a group's log.
+std::string GroupLogPrefix(uint64_t group);
+std::string LogKey(uint64_t group, uint64_t index);
+// Parses a log_key. DATA_LOSS when `key` is not one.
+absl::Status ParseLogKey(std::string_view key, uint64_t* group, uint64_t* index);
+
+std::string HardStateKey(uint64_t group);
+// Parses a hard_state_key. DATA_LOSS when `key` is not one.
+absl::Status ParseHardStateKey(std::string_view key, uint64_t* group);
+
+std::string HorizonKey(uint64_t tablet);
+// Parses a horizon_key. DATA_LOSS when `key` is not one.
+absl::Status ParseHorizonKey(std::string_view key, uint64_t* tablet);
+std::string HorizonValue(truetime::Timestamp horizon);
+// Parses a horizon_value. DATA_LOSS when it is not 8 bytes.
+absl::Status ParseHorizonValue(std::string_view value, truetime::Timestamp* horizon);
+
+}  // namespace meridian::storage::format
+
+#endif  // MERIDIAN_SPANSERVER_STORAGE_FORMAT_H_

@@ -1,0 +1,120 @@
+#include "spanserver/storage/group_commit_writer.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace meridian::storage {
+
+GroupCommitWriter::GroupCommitWriter(Engine* engine, GroupCommitOptions options)
+    : engine_(engine), options_(options), thread_([this] { Run(); }) {}
+
+GroupCommitWriter::~GroupCommitWriter() { Shutdown(); }
+
+void GroupCommitWriter::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+GroupCommitWriter::Stats GroupCommitWriter::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+bool GroupCommitWriter::HasRoom(size_t bytes) const {
+  if (pending_batches_ == 0) return true;
+  return pending_batches_ < options_.max_pending_batches &&
+         pending_bytes_ + bytes <= options_.max_pending_bytes;
+}
+
+absl::Status GroupCommitWriter::Submit(WriteBatch batch, bool sync, Callback done) {
+  const size_t bytes = batch.ApproximateBytes();
+  return Enqueue(Pending{std::move(batch), sync, bytes, std::move(done)}, /*wait_for_room=*/false);
+}
+
+absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
+  absl::Notification written;
+  absl::Status result;
+  const size_t bytes = batch.ApproximateBytes();
+  Pending pending{std::move(batch), sync, bytes, [&](absl::Status s) {
+                    result = std::move(s);
+                    written.Notify();
+                  }};
+  absl::Status queued = Enqueue(std::move(pending), /*wait_for_room=*/true);
+  if (!queued.ok()) return queued;
+  written.WaitForNotification();
+  return result;
+}
+
+absl::Status GroupCommitWriter::Enqueue(Pending pending, bool wait_for_room) {
+  absl::MutexLock lock(&mu_);
+  if (!shutting_down_ && !HasRoom(pending.bytes)) {
+    if (!wait_for_room) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("group-commit queue is full: ", pending_batches_, " batches, ",
+                       pending_bytes_, " bytes pending (limits ", options_.max_pending_batches,
+                       ", ", options_.max_pending_bytes, ")"));
+    }
+    const size_t bytes = pending.bytes;
+    auto room_or_shutdown = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return shutting_down_ || HasRoom(bytes);
+    };
+    mu_.Await(absl::Condition(&room_or_shutdown));
+  }
+  if (shutting_down_) {
+    return absl::FailedPreconditionError("group-commit writer is shut down");
+  }
+  ++pending_batches_;
+  pending_bytes_ += pending.bytes;
+  queue_.push_back(std::move(pending));
+  return absl::OkStatus();
+}
+
+void GroupCommitWriter::Run() {
+  for (;;) {
+    std::vector<Pending> group;
+    size_t group_bytes = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      auto work_or_shutdown = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || shutting_down_;
+      };
+      mu_.Await(absl::Condition(&work_or_shutdown));
+      if (queue_.empty()) return;  // shutting down and drained
+      do {
+        group_bytes += queue_.front().bytes;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      } while (!queue_.empty() && group_bytes + queue_.front().bytes <= options_.max_group_bytes);
+    }
+
+    bool sync = false;
+    for (const Pending& p : group) sync = sync || p.sync;
+    absl::Status status;
+    if (group.size() == 1) {
+      status = engine_->Write(group.front().batch, sync);
+    } else {
+      WriteBatch merged;
+      for (const Pending& p : group) merged.Append(p.batch);
+      status = engine_->Write(merged, sync);
+    }
+
+    {
+      absl::MutexLock lock(&mu_);
+      pending_batches_ -= group.size();
+      pending_bytes_ -= group_bytes;
+      stats_.batches += group.size();
+      stats_.leveldb_writes += 1;
+      stats_.synced_leveldb_writes += sync ? 1 : 0;
+      stats_.bytes += group_bytes;
+    }
+    for (Pending& p : group) p.done(status);
+  }
+}
+
+}  // namespace meridian::storage

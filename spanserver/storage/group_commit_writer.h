@@ -1,0 +1,105 @@
+// GroupCommitWriter: merges the write batches of many callers (all tablets and Paxos groups of a
+// spanserver) into one LevelDB write, so one fsync makes a whole round durable.
+//
+// One writer thread loops: it takes every batch pending (up to max_group_bytes, at least one),
+// appends them in submission order into one batch, writes it with sync if any of them asked for
+// sync, and then runs every callback with the write's status. Submission order is write order, so
+// a later batch's write to a key wins over an earlier one's.
+//
+// Flow control: the batches submitted and not yet completed are limited to max_pending_batches
+// and max_pending_bytes (a single batch larger than the byte limit is admitted when nothing else
+// is pending). Submit() never blocks: beyond the limit it returns RESOURCE_EXHAUSTED and does not
+// run the callback. Write() blocks until there is room and the batch is written.
+//
+// Shutdown() (or the destructor) refuses new batches with FAILED_PRECONDITION, lets the writer
+// drain and complete everything already accepted, and joins the thread.
+//
+// Thread safety: Submit, Write and stats are thread-safe. Callbacks run on the writer thread, one
+// after another; they must be short and must not call Write() or Shutdown() (they would wait for
+// the thread that runs them). Submit() from a callback is fine. Shutdown must not race with the
+// destructor.
+#ifndef MERIDIAN_SPANSERVER_STORAGE_GROUP_COMMIT_WRITER_H_
+#define MERIDIAN_SPANSERVER_STORAGE_GROUP_COMMIT_WRITER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
+
+namespace meridian::storage {
+
+struct GroupCommitOptions {
+  size_t max_pending_batches = 4096;
+  size_t max_pending_bytes = 64 << 20;
+  // Upper bound on one merged LevelDB write (its latency grows with its size).
+  size_t max_group_bytes = 4 << 20;
+};
+
+class GroupCommitWriter {
+ public:
+  using Callback = std::function<void(absl::Status)>;
+
+  struct Stats {
+    uint64_t batches = 0;                // caller batches completed
+    uint64_t leveldb_writes = 0;         // merged writes issued
+    uint64_t synced_leveldb_writes = 0;  // of which with sync
+    uint64_t bytes = 0;                  // serialized bytes written
+  };
+
+  // `engine` is not owned and must outlive the writer. Starts the writer thread.
+  explicit GroupCommitWriter(Engine* engine, GroupCommitOptions options = {});
+  ~GroupCommitWriter();
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // Queues `batch`. On OK, `done` runs exactly once, on the writer thread, with the status of the
+  // LevelDB write that carried the batch (durable when it is OK and `sync` was asked). Otherwise
+  // `done` never runs: RESOURCE_EXHAUSTED when the queue is full, FAILED_PRECONDITION after
+  // Shutdown.
+  absl::Status Submit(WriteBatch batch, bool sync, Callback done);
+
+  // Queues `batch`, waiting for room, and returns once it is written: the write's status, or
+  // FAILED_PRECONDITION after Shutdown.
+  absl::Status Write(WriteBatch batch, bool sync);
+
+  // Idempotent. See the file comment.
+  void Shutdown();
+
+  Stats stats() const;
+
+ private:
+  struct Pending {
+    WriteBatch batch;
+    bool sync = false;
+    size_t bytes = 0;
+    Callback done;
+  };
+
+  absl::Status Enqueue(Pending pending, bool wait_for_room);
+  bool HasRoom(size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Run();
+
+  Engine* const engine_;
+  const GroupCommitOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  // Batches (and their bytes) accepted and not yet completed: queued or being written.
+  size_t pending_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+
+  std::thread thread_;  // started last in the constructor
+};
+
+}  // namespace meridian::storage
+
+#endif  // MERIDIAN_SPANSERVER_STORAGE_GROUP_COMMIT_WRITER_H_

@@ -1,0 +1,45 @@
+// Internal helpers for the storage .cc files: LevelDB → absl status mapping, slices, and a
+// snapshot guard. Includes LevelDB headers, so it must stay out of every public header.
+// Thread safety: pure functions; a ReadSnapshot belongs to one read.
+#ifndef MERIDIAN_SPANSERVER_STORAGE_LEVELDB_UTIL_H_
+#define MERIDIAN_SPANSERVER_STORAGE_LEVELDB_UTIL_H_
+
+#include <leveldb/db.h>
+#include <leveldb/slice.h>
+#include <leveldb/status.h>
+
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace meridian::storage::internal {
+
+// Maps a LevelDB status as documented in engine.h, keeping LevelDB's message.
+absl::Status FromLevelDb(const leveldb::Status& status);
+
+inline leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.size()); }
+inline std::string_view ToView(const leveldb::Slice& s) {
+  return std::string_view(s.data(), s.size());
+}
+
+// A LevelDB snapshot released on destruction, plus ReadOptions that read at it.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(leveldb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
+    options_.snapshot = snapshot_;
+  }
+  ~ReadSnapshot() { db_->ReleaseSnapshot(snapshot_); }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+  const leveldb::ReadOptions& options() const { return options_; }
+
+ private:
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snapshot_;
+  leveldb::ReadOptions options_;
+};
+
+}  // namespace meridian::storage::internal
+
+#endif  // MERIDIAN_SPANSERVER_STORAGE_LEVELDB_UTIL_H_
