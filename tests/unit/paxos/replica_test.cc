@@ -143,6 +143,24 @@ TEST(ReplicaTest, LeaderTransferHandsOverWithoutWaitingForTheLease) {
   EXPECT_FALSE(h.replica(leader).HasLease(h.Now()));
 }
 
+TEST(ReplicaTest, LeadershipMovesToThePreferredLeader) {
+  Options o = TestOptions();
+  o.preferred_leader = 3;
+  Harness h(3, o);
+  h.replica(1).Campaign(h.Now());
+  h.Stabilize();
+  ASSERT_EQ(h.Leader(), 1u);
+  for (int i = 0; i < 10 && h.Leader() != 3; ++i) {
+    h.Advance(50'000);
+    h.Stabilize();
+  }
+  EXPECT_EQ(h.Leader(), 3u);
+  EXPECT_TRUE(h.replica(3).HasLease(h.Now()));
+  h.Advance(50'000);
+  h.Stabilize();
+  EXPECT_EQ(h.Leader(), 3u) << "the preferred leader keeps leadership";
+}
+
 TEST(ReplicaTest, ARestartedReplicaCatchesUpFromTheLeader) {
   Harness h(3, TestOptions());
   const ReplicaId leader = ElectLeader(h);
