@@ -1,0 +1,104 @@
+// `meridian`: the user's command line. Dispatches argv[1] to a Command (command.h).
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tools/command.h"
+
+namespace meridian::tools {
+
+absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
+                                 const std::vector<FlagSpec>& specs) {
+  Flags flags;
+  for (const FlagSpec& spec : specs) flags[spec.name] = spec.default_value;
+  for (const std::string& arg : args) {
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' (flags are written --name=value)"));
+    }
+    const size_t eq = std::min(arg.find('='), arg.size());
+    const std::string name = arg.substr(2, eq - 2);
+    const auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
+    if (spec == specs.end()) return absl::InvalidArgumentError("unknown flag --" + name);
+    if (eq == arg.size() && !spec->is_bool) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
+    }
+    const std::string value = eq == arg.size() ? "true" : arg.substr(eq + 1);
+    if (spec->is_bool && value != "true" && value != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", name, " takes true or false"));
+    }
+    flags[name] = value;
+  }
+  return flags;
+}
+
+namespace {
+
+std::vector<Command> AllCommands() { return {DemoCommand()}; }
+
+void PrintMainHelp(FILE* out) {
+  std::fprintf(out,
+               "meridian: the command line of Meridian, a Spanner-style database.\n\n"
+               "Usage: meridian <command> [--flag=value ...]\n"
+               "       meridian <command> --help\n\nCommands:\n");
+  for (const Command& command : AllCommands()) {
+    std::fprintf(out, "  %-10s %s\n", command.name.c_str(), command.summary.c_str());
+  }
+}
+
+void PrintCommandHelp(const Command& command) {
+  std::printf("Usage: meridian %s [--flag=value ...]\n\n%s\n\nFlags:\n", command.name.c_str(),
+              command.description.c_str());
+  for (const FlagSpec& flag : command.flags) {
+    const std::string form =
+        flag.is_bool ? absl::StrCat("--", flag.name) : absl::StrCat("--", flag.name, "=...");
+    std::printf("  %-26s %s%s\n", form.c_str(), flag.help.c_str(),
+                flag.default_value.empty()
+                    ? ""
+                    : absl::StrCat(" (default: ", flag.default_value, ")").c_str());
+  }
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty()) {
+    PrintMainHelp(stderr);
+    return kExitUsage;
+  }
+  if (words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
+    PrintMainHelp(stdout);
+    return kExitOk;
+  }
+  for (const Command& command : AllCommands()) {
+    if (command.name != words[0]) continue;
+    const std::vector<std::string> args(words.begin() + 1, words.end());
+    for (const std::string& arg : args) {
+      if (arg == "--help" || arg == "-h") {
+        PrintCommandHelp(command);
+        return kExitOk;
+      }
+    }
+    absl::StatusOr<Flags> flags = ParseFlags(args, command.flags);
+    if (!flags.ok()) {
+      std::fprintf(stderr, "meridian %s: %s\nRun 'meridian %s --help' for its flags.\n",
+                   command.name.c_str(), std::string(flags.status().message()).c_str(),
+                   command.name.c_str());
+      return kExitUsage;
+    }
+    return command.run(*flags);
+  }
+  std::fprintf(stderr, "meridian: unknown %s '%s'\nRun 'meridian --help' for the commands.\n",
+               absl::StartsWith(words[0], "-") ? "flag" : "command", words[0].c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace meridian::tools
+
+int main(int argc, char** argv) { return meridian::tools::Main(argc, argv); }
