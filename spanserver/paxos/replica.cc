@@ -86,13 +86,15 @@ bool Replica::CanCampaign(Interval now, Ballot* transfer_from) const {
   return CanGrantVote(Ballot{}, *transfer_from, now);
 }
 
-void Replica::GrantVote(const Ballot& ballot, Interval now) {
+void Replica::GrantVote(const Ballot& ballot, Interval now, bool to_leader) {
   if (vote_ballot_ != ballot) {
     vote_ballot_ = ballot;
     vote_ballot_led_ = false;
+    vote_to_leader_ = to_leader;
     vote_end_ = now.latest + options_.lease_us;
   } else {
     vote_end_ = std::max(vote_end_, now.latest + options_.lease_us);
+    vote_to_leader_ = vote_to_leader_ || to_leader;
   }
 }
 
@@ -190,6 +192,7 @@ void Replica::Tick(Interval now) {
         }
       }
       UpdateLease(now);
+      AdvanceCommit(now);
       CheckTransfer(now);
       MaybeTransferToPreferred(now);
       break;
@@ -316,7 +319,7 @@ void Replica::StartCampaign(Interval now, Ballot transfer_from) {
   lease_end_ = 0;
   transfer_target_ = kNoReplica;
   Promise(ballot);
-  GrantVote(ballot, now);
+  GrantVote(ballot, now, /*to_leader=*/false);
   campaign_started_ = Local(now);
   campaign_transfer_from_ = transfer_from;
   recovered_.clear();
@@ -365,20 +368,21 @@ void Replica::HandlePrepare(const Message& m, Interval now) {
     Send(std::move(reply), /*after_persist=*/false);
     return;
   }
-  if (!CanGrantVote(m.ballot, m.transfer_from, now)) {
-    // Our lease vote for another ballot still runs: promise nothing to anyone else.
+  const bool can_vote = CanGrantVote(m.ballot, m.transfer_from, now);
+  if (!can_vote && vote_to_leader_) {
+    // We follow a leader whose lease our vote still supports: do not help depose it.
     reply.reject = true;
     reply.promised = vote_ballot_;
     Send(std::move(reply), /*after_persist=*/false);
     return;
   }
   Promise(m.ballot);
-  GrantVote(m.ballot, now);
+  if (can_vote) GrantVote(m.ballot, now, /*to_leader=*/false);
   if (ballot_ != m.ballot) BecomeFollower(m.ballot, kNoReplica, now);
   ResetElectionTimer(now);
   reply.promised = hard_.promised;
   reply.commit = commit_;
-  reply.lease_granted = true;
+  reply.lease_granted = can_vote;
   reply.entries = CollectEntries(std::max(m.index, Index{1}), last_index_,
                                  options_.max_inflight_entries, &reply.more);
   Send(std::move(reply), /*after_persist=*/true);
@@ -474,7 +478,7 @@ uint64_t Replica::NextLeaseSeq(Interval now) {
   lease_seq_sent_[seq] = now.earliest;
   if ((role_ == Role::kLeader || role_ == Role::kCandidate) &&
       CanGrantVote(ballot_, Ballot{}, now)) {
-    GrantVote(ballot_, now);
+    GrantVote(ballot_, now, /*to_leader=*/role_ == Role::kLeader);
     self_vote_from_ = now.earliest;
   }
   return seq;
@@ -491,6 +495,10 @@ void Replica::SendAcceptTo(ReplicaId to, Interval now) {
   if (peer.next <= last_index_) {
     m.entries = CollectEntries(peer.next, last_index_, options_.max_batch_entries, &more);
     peer.next = m.entries.empty() ? last_index_ + 1 : m.entries.back().index + 1;
+    // Slots at or below the commit point may hold a chosen value under an older ballot;
+    // proposing the chosen value again under ours is always safe, and lets the follower count
+    // the slot as matching our ballot.
+    for (Entry& e : m.entries) e.ballot = ballot_;
   }
   m.lease_seq = NextLeaseSeq(now);
   peer.last_sent = Local(now);
@@ -523,7 +531,7 @@ void Replica::HandleAccept(const Message& m, Interval now) {
   leader_commit_ = std::max(leader_commit_, m.commit);
   commit_ = std::max(commit_, std::min(leader_commit_, LocalMatch()));
   reply.lease_granted = CanGrantVote(m.ballot, Ballot{}, now);
-  if (reply.lease_granted) GrantVote(m.ballot, now);
+  if (reply.lease_granted) GrantVote(m.ballot, now, /*to_leader=*/true);
   reply.match = local_match_;
   reply.index = m.entries.empty() ? 0 : m.entries.back().index;
   reply.commit = commit_;
@@ -540,7 +548,9 @@ void Replica::HandleAccepted(const Message& m, Interval now) {
   }
   if (role_ != Role::kLeader || m.ballot != ballot_) return;
   Peer& peer = peers_[m.from];
-  peer.match = std::max(peer.match, m.match);
+  // The newest report wins, even when lower: a follower that restarted forgets which chosen
+  // slots it held, and must be sent them again.
+  peer.match = m.match;
   peer.next = std::max(peer.next, peer.match + 1);
   if (m.lease_granted) {
     if (options_.testing_lease_from_receive) {
@@ -557,13 +567,15 @@ void Replica::HandleAccepted(const Message& m, Interval now) {
     peer.next = m.match + 1;
     SendAcceptTo(m.from, now);
   }
-  AdvanceCommit(now);
   UpdateLease(now);
+  AdvanceCommit(now);
   CheckTransfer(now);
 }
 
 void Replica::AdvanceCommit(Interval now) {
-  (void)now;
+  // A new leader commits nothing before its lease starts, which is after every earlier lease
+  // ended: an old leader serving lease reads can never miss a write that was acknowledged.
+  if (!HasLease(now)) return;
   std::vector<Index> matches;
   matches.push_back(persisted_match_);
   for (const auto& [id, peer] : peers_) matches.push_back(peer.match);
@@ -700,8 +712,8 @@ void Replica::Advance(Interval now) {
     if (promises >= Quorum()) BecomeLeader(now);
   } else if (role_ == Role::kLeader) {
     persisted_match_ = durable_own;
-    AdvanceCommit(now);
     UpdateLease(now);
+    AdvanceCommit(now);
   }
 }
 

@@ -18,12 +18,19 @@
 // * An acceptor applies slot i only when it holds i under the ballot of a leader that announced
 //   commit >= i, so a stale value accepted under an older ballot is never applied.
 // * Leader leases with TrueTime. Every Promise and Accepted may carry a lease vote. A vote cast at
-//   the voter's TT.now().latest = v lasts until v + lease_us; while it lasts the voter grants
-//   nothing (no promise, no vote) to another ballot. The leader's lease ends at the
-//   majority-quorum value of (TT.now().earliest when the voted-on message was sent) + lease_us,
-//   counting its own vote the same way, and holds while TT.now().latest < that end. Hence the
-//   leases of one group never overlap in absolute time. A restarted replica cannot know whom it
-//   voted for, so it votes for no one until one lease has passed.
+//   the voter's TT.now().latest = v lasts until v + lease_us; while it lasts the voter votes for
+//   no other ballot. The leader's lease ends at the majority-quorum value of (TT.now().earliest
+//   when the voted-on message was sent) + lease_us, counting its own vote the same way, and holds
+//   while TT.now().latest < that end. Hence the leases of one group never overlap in absolute
+//   time. A restarted replica cannot know whom it voted for, so it votes for no one until one
+//   lease has passed.
+// * Lease votes and Paxos promises are separate, so that candidates that split the votes cannot
+//   lock the group (each voter stuck on a different failed candidate for a lease): a replica
+//   promises any higher ballot unless its vote still supports a leader it has heard from (that
+//   keeps a healthy leader in place), but votes only as above. A leader advances its commit
+//   point only while it holds its lease, which starts after every earlier lease ended; so an old
+//   leader's lease reads never miss an acknowledged write, and a hard leader failure costs about
+//   one lease, as in Spanner.
 // * Timestamps (AssignTimestamp) are handed out only inside the lease and below its end; the
 //   largest is s_max. A leader that hands over (TransferLeadership) first waits until
 //   TT.after(s_max), then stops using its lease and tells the target to campaign at once; voters
@@ -206,7 +213,9 @@ class Replica {
   // Whether this replica may campaign now, and the ballot whose vote it may release in doing so
   // (a ballot of its own that never led, or the ballot of a leader that handed over to it).
   bool CanCampaign(Interval now, Ballot* transfer_from) const;
-  void GrantVote(const Ballot& ballot, Interval now);
+  // `to_leader`: the vote goes to a ballot that leads (an Accept, or our own leadership), not to
+  // a candidate.
+  void GrantVote(const Ballot& ballot, Interval now, bool to_leader);
 
   // Log.
   std::optional<Entry> GetEntry(Index index);
@@ -247,6 +256,7 @@ class Replica {
   Ballot vote_ballot_;            // whom this replica's current vote is for
   Timestamp vote_end_ = 0;        // TT time (voter's latest) until which the vote holds
   bool vote_ballot_led_ = false;  // vote_ballot_ is our own ballot and we led with it
+  bool vote_to_leader_ = false;   // vote_ballot_ was granted to a leader, not a candidate
   int64_t max_round_seen_ = 0;    // the highest round in any ballot we heard of
 
   // Leader and candidate state.
