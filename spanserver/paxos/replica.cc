@@ -562,8 +562,10 @@ void Replica::HandleAccepted(const Message& m, Interval now) {
       }
     }
   }
-  if (m.index > m.match && peer.next > m.match + 1) {
-    // The follower has a hole below what it just received: resend from the hole.
+  if (m.index > m.match && peer.next > m.match + 1 && peer.hole_resent != m.match + 1) {
+    // The follower has a hole below what it just received: resend from the hole, once per hole
+    // (duplicated replies must not multiply resends; heartbeats retry the rest).
+    peer.hole_resent = m.match + 1;
     peer.next = m.match + 1;
     SendAcceptTo(m.from, now);
   }

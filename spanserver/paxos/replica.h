@@ -186,6 +186,7 @@ class Replica {
     Index promise_from = 0;         // phase 1: next slot to ask for when the promise was cut
     Timestamp lease_vote_from = 0;  // earliest send time of the newest message it voted on
     Timestamp last_sent = 0;        // when an Accept last went out (local time)
+    Index hole_resent = 0;          // the hole last resent from, answering a gap report
   };
 
   // Message handlers.
