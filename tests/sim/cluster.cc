@@ -1,0 +1,157 @@
+// Cluster implementation; see cluster.h.
+//
+// Seed: node seeds and the network's Random derive from the seed. Faults: crash, restart (pause
+// is on SimNode). Checkers: apply records and lease spans.
+#include "tests/sim/cluster.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+
+namespace meridian::sim {
+
+const std::vector<std::string>& PaxosPlants() {
+  static const auto* plants = new std::vector<std::string>{
+      "testing_skip_vote_wait",
+      "testing_ack_before_sync",
+      "testing_skip_recovery",
+      "testing_lease_from_receive",
+  };
+  return *plants;
+}
+
+namespace {
+
+void SetPlant(const std::string& plant, paxos::Options& o) {
+  if (plant.empty()) return;
+  if (plant == "testing_skip_vote_wait") {
+    o.testing_skip_vote_wait = true;
+  } else if (plant == "testing_ack_before_sync") {
+    o.testing_ack_before_sync = true;
+  } else if (plant == "testing_skip_recovery") {
+    o.testing_skip_recovery = true;
+  } else if (plant == "testing_lease_from_receive") {
+    o.testing_lease_from_receive = true;
+  } else {
+    CHECK_MSG(false, "unknown plant " + plant);
+  }
+}
+
+}  // namespace
+
+Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose)
+    : time_(kSimEpochUs),
+      rng_(seed),
+      loop_(&time_, verbose, /*max_events=*/1'000'000),
+      net_(&loop_, &rng_, [this](Addr to, const paxos::Message& m) { node(to).Deliver(m); }) {
+  net_.set_params(params.net);
+  Random clock_rng = rng_.Fork();
+  for (int g = 1; g <= params.groups; ++g) {
+    const paxos::GroupId group = static_cast<paxos::GroupId>(g);
+    groups_.push_back(group);
+    std::vector<paxos::ReplicaId> members;
+    for (int r = 1; r <= params.replicas; ++r) members.push_back(static_cast<paxos::ReplicaId>(r));
+    for (paxos::ReplicaId id : members) {
+      NodeConfig c;
+      c.options.group = group;
+      c.options.id = id;
+      c.options.members = members;
+      c.options.lease_us = params.lease_us;
+      c.options.heartbeat_interval_us = params.heartbeat_us;
+      c.options.election_timeout_us = params.election_timeout_us;
+      c.options.campaign_retry_us = params.campaign_retry_us;
+      SetPlant(plant, c.options);
+      c.clock_bounds = params.clock;
+      c.clock_params = truetime::RandomSimulatedClockParams(params.clock, clock_rng);
+      c.disk_latency_min_us = params.disk_latency_min_us;
+      c.disk_latency_max_us = params.disk_latency_max_us;
+      c.disk_stall_p = params.disk_stall_p;
+      c.disk_stall_max_us = params.disk_stall_max_us;
+      c.tick_us = params.tick_us;
+      const Addr a = static_cast<Addr>(nodes_.size());
+      group_nodes_[group].push_back(a);
+      nodes_.push_back(std::make_unique<SimNode>(a, c, &loop_, &time_, this, rng_.Next()));
+    }
+  }
+  open_spans_.resize(nodes_.size());
+}
+
+Addr Cluster::AddrOf(paxos::GroupId g, paxos::ReplicaId id) const {
+  auto it = group_nodes_.find(g);
+  if (it == group_nodes_.end() || id == 0 || id > it->second.size()) return -1;
+  return it->second[id - 1];
+}
+
+void Cluster::StartAll() {
+  for (auto& n : nodes_) n->Start();
+}
+
+void Cluster::Crash(Addr a) {
+  SimNode& n = node(a);
+  if (!n.alive()) return;
+  n.Crash();
+  CloseSpan(a);
+  if (crash_listener_) crash_listener_(n);
+}
+
+void Cluster::Restart(Addr a) {
+  if (!node(a).alive()) node(a).Start();
+}
+
+void Cluster::SendMessage(Addr from, const paxos::Message& m) {
+  const Addr to = AddrOf(m.group, m.to);
+  if (to < 0) return;
+  net_.Send(from, to, m);
+}
+
+void Cluster::OnApplied(SimNode& n, const paxos::Entry& e, uint64_t read_value) {
+  applies_.push_back(
+      ApplyRecord{n.group(), n.id(), n.incarnation(), e.index, e.type, e.command, loop_.now()});
+  if (apply_listener_) apply_listener_(n, e, read_value);
+}
+
+void Cluster::AfterEvent(SimNode& n) {
+  for (Addr a : group_nodes_.at(n.group())) SampleLease(node(a));
+}
+
+void Cluster::SampleLease(SimNode& n) {
+  OpenSpan& o = open_spans_[n.addr()];
+  if (!n.alive()) {
+    CloseSpan(n.addr());
+    return;
+  }
+  const bool has = n.replica().HasLease(n.Now());
+  const paxos::Ballot ballot = n.replica().ballot();
+  if (o.open && (!has || !(o.span.ballot == ballot))) CloseSpan(n.addr());
+  if (!has) return;
+  if (!o.open) {
+    o.open = true;
+    o.span = LeaseSpan{n.group(), n.id(), ballot, loop_.now(), loop_.now()};
+    loop_.Trace(absl::StrCat("lease ", n.Name(), " b=", ballot.ToString(), " holds"));
+  }
+  o.span.end_us = loop_.now();
+}
+
+void Cluster::CloseSpan(Addr a) {
+  OpenSpan& o = open_spans_[a];
+  if (!o.open) return;
+  o.open = false;
+  closed_spans_.push_back(o.span);
+}
+
+std::vector<LeaseSpan> Cluster::LeaseSpans() const {
+  std::vector<LeaseSpan> spans = closed_spans_;
+  for (const OpenSpan& o : open_spans_) {
+    if (o.open) spans.push_back(o.span);
+  }
+  return spans;
+}
+
+std::vector<ReplicaFinal> Cluster::Finals() const {
+  std::vector<ReplicaFinal> finals;
+  for (const auto& n : nodes_) {
+    if (n->alive()) finals.push_back({n->group(), n->id(), n->incarnation(), n->applied()});
+  }
+  return finals;
+}
+
+}  // namespace meridian::sim

@@ -1,0 +1,95 @@
+// Cluster: the simulated world of the paxos workload — virtual true time, the event loop, the
+// network, and every SimNode of every group — plus the recorders the checkers read: each applied
+// entry (every replica, every incarnation) and each lease span (HasLease sampled for every live
+// replica of a group after every event one of its nodes handles, ticks included).
+//
+// Seed: the network's Random and each node's seed derive from the seed. Workload: forwards applies
+// and crashes to a listener (the clients). Faults: Crash/Restart/Pause entry points used by
+// faults.h; clocks skew and drift inside SwarmParams::clock. Checkers: records for CheckSlots and
+// CheckLeases. Thread safety: none; one thread.
+#ifndef MERIDIAN_TESTS_SIM_CLUSTER_H_
+#define MERIDIAN_TESTS_SIM_CLUSTER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "tests/sim/event_loop.h"
+#include "tests/sim/history.h"
+#include "tests/sim/network.h"
+#include "tests/sim/node.h"
+#include "tests/sim/swarm.h"
+#include "truetime/simulated_clock.h"
+
+namespace meridian::sim {
+
+// The virtual epoch: 2024-01-01 in microseconds, so timestamps look like real ones.
+inline constexpr TrueUs kSimEpochUs = 1'704'067'200'000'000;
+
+class Cluster : public NodeHost {
+ public:
+  using ApplyListener = std::function<void(SimNode&, const paxos::Entry&, uint64_t read_value)>;
+  using CrashListener = std::function<void(SimNode&)>;
+
+  // `plant` is an Options testing_* field name (or empty); it is set on every replica.
+  Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
+
+  void StartAll();
+  void Crash(Addr a);
+  void Restart(Addr a);
+
+  EventLoop& loop() { return loop_; }
+  Network& net() { return net_; }
+  SimNode& node(Addr a) { return *nodes_[a]; }
+  int num_nodes() const { return static_cast<int>(nodes_.size()); }
+  const std::vector<paxos::GroupId>& groups() const { return groups_; }
+  const std::vector<Addr>& GroupNodes(paxos::GroupId g) const { return group_nodes_.at(g); }
+  // The address of replica `id` of group `g`, or -1.
+  Addr AddrOf(paxos::GroupId g, paxos::ReplicaId id) const;
+
+  void set_apply_listener(ApplyListener l) { apply_listener_ = std::move(l); }
+  void set_crash_listener(CrashListener l) { crash_listener_ = std::move(l); }
+
+  const std::vector<ApplyRecord>& applies() const { return applies_; }
+  // Every lease span recorded so far, including spans still open.
+  std::vector<LeaseSpan> LeaseSpans() const;
+  std::vector<ReplicaFinal> Finals() const;
+
+  // NodeHost.
+  void SendMessage(Addr from, const paxos::Message& m) override;
+  void OnApplied(SimNode& node, const paxos::Entry& e, uint64_t read_value) override;
+  void AfterEvent(SimNode& node) override;
+
+ private:
+  struct OpenSpan {
+    bool open = false;
+    LeaseSpan span;
+  };
+  void SampleLease(SimNode& n);
+  void CloseSpan(Addr a);
+
+  truetime::SimulatedTime time_;
+  Random rng_;
+  EventLoop loop_;
+  Network net_;
+  std::vector<paxos::GroupId> groups_;
+  std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;
+  std::vector<std::unique_ptr<SimNode>> nodes_;
+  ApplyListener apply_listener_;
+  CrashListener crash_listener_;
+
+  std::vector<ApplyRecord> applies_;
+  std::vector<OpenSpan> open_spans_;  // per address
+  std::vector<LeaseSpan> closed_spans_;
+};
+
+// The Options field names of the planted bugs, in a fixed order.
+const std::vector<std::string>& PaxosPlants();
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_CLUSTER_H_

@@ -1,0 +1,83 @@
+// Network: the simulated network between all replicas of all groups. A message is dropped,
+// delayed (uniformly, or by a rare long spike), or duplicated, so it arrives reordered; a link
+// that is cut when the message is sent or when it would arrive loses it. Links are directed and
+// carry a cut count, so overlapping partitions heal independently.
+//
+// Seed: every decision comes from the Random it is given. Workload: any message type (paxos
+// messages today). Faults: drop, duplicate, delay, delay spikes, reorder, directed link cuts, and
+// the partition shapes of PartitionCuts (one node isolated, majority/minority split, ring,
+// one-way isolation). The swizzle clog is driven by the workload through Cut/Heal. Checkers: none.
+// Bounded: at most max_in_flight messages queued; the rest are dropped.
+// Thread safety: none; runs on the EventLoop's thread.
+#ifndef MERIDIAN_TESTS_SIM_NETWORK_H_
+#define MERIDIAN_TESTS_SIM_NETWORK_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/random.h"
+#include "spanserver/paxos/types.h"
+#include "tests/sim/event_loop.h"
+
+namespace meridian::sim {
+
+using Addr = int;  // a node's address: its index in the simulator's node table
+
+struct NetworkParams {
+  int64_t delay_min_us = 100;
+  int64_t delay_max_us = 1000;
+  double drop_p = 0;
+  double duplicate_p = 0;
+  double spike_p = 0;  // chance a message takes a long detour
+  int64_t spike_max_us = 0;
+  size_t max_in_flight = 100'000;
+
+  std::string ToString() const;
+};
+
+enum class PartitionShape : uint8_t { kIsolateOne, kMajorityMinority, kRing, kOneWay };
+const char* PartitionShapeName(PartitionShape shape);
+
+// The directed links to cut for a partition of `nodes` of the given shape (random choices from
+// rng).
+std::vector<std::pair<Addr, Addr>> PartitionCuts(PartitionShape shape,
+                                                 const std::vector<Addr>& nodes, Random& rng);
+
+class Network {
+ public:
+  using Deliver = std::function<void(Addr to, const paxos::Message& m)>;
+
+  Network(EventLoop* loop, Random* rng, Deliver deliver);
+
+  void set_params(const NetworkParams& p) { params_ = p; }
+  const NetworkParams& params() const { return params_; }
+
+  void Send(Addr from, Addr to, const paxos::Message& m);
+  void Cut(Addr from, Addr to) { ++cuts_[{from, to}]; }
+  void Heal(Addr from, Addr to);
+  void HealAll() { cuts_.clear(); }
+  bool LinkUp(Addr from, Addr to) const { return !cuts_.contains({from, to}); }
+
+  uint64_t sent() const { return sent_; }
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  void Schedule(Addr from, Addr to, const paxos::Message& m);
+
+  EventLoop* const loop_;
+  Random* const rng_;
+  const Deliver deliver_;
+  NetworkParams params_;
+  std::map<std::pair<Addr, Addr>, int> cuts_;
+  size_t in_flight_ = 0;
+  uint64_t sent_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_NETWORK_H_

@@ -1,0 +1,28 @@
+// PaxosWorkload: the "paxos" workload of meridian_sim. One seed = one run:
+//   seed      -> SwarmParams (swarm.h): 1-3 groups of 3 or 5 replicas, timings, clocks, faults;
+//   workload  -> register clients (clients.h): puts/gets through the log, lease reads;
+//   faults    -> fault phase (faults.h), then heal: every group must commit again within
+//                SwarmParams::LivenessBoundUs, then a bounded drain lets replicas catch up;
+//   checkers  -> slot agreement, lease disjointness, linearizability, durability (checkers.h),
+//                liveness after heal; meridian_sim adds determinism (two runs, same trace hash).
+// Planted bugs: the paxos::Options testing_* knobs (PaxosPlants()).
+// Thread safety: one seed at a time.
+#ifndef MERIDIAN_TESTS_SIM_PAXOS_WORKLOAD_H_
+#define MERIDIAN_TESTS_SIM_PAXOS_WORKLOAD_H_
+
+#include <string>
+#include <vector>
+
+#include "tests/sim/workload.h"
+
+namespace meridian::sim {
+
+class PaxosWorkload : public Workload {
+ public:
+  std::vector<std::string> Plants() const override;
+  SeedResult RunSeed(uint64_t seed, const RunOptions& options) override;
+};
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_PAXOS_WORKLOAD_H_
