@@ -355,19 +355,22 @@ void Replica::SendPrepare(ReplicaId to, Interval now) {
   Send(std::move(m), /*after_persist=*/false);
 }
 
+bool Replica::RejectIfStale(const Message& m, MessageType reply_type, Message* reply) {
+  reply->type = reply_type;
+  reply->to = m.from;
+  reply->ballot = m.ballot;
+  reply->lease_seq = m.lease_seq;
+  if (m.ballot >= hard_.promised) return false;
+  reply->reject = true;
+  reply->promised = hard_.promised;
+  Send(std::move(*reply), /*after_persist=*/false);
+  return true;
+}
+
 void Replica::HandlePrepare(const Message& m, Interval now) {
   Message reply;
-  reply.type = MessageType::kPromise;
-  reply.to = m.from;
-  reply.ballot = m.ballot;
+  if (RejectIfStale(m, MessageType::kPromise, &reply)) return;
   reply.index = m.index;
-  reply.lease_seq = m.lease_seq;
-  if (m.ballot < hard_.promised) {
-    reply.reject = true;
-    reply.promised = hard_.promised;
-    Send(std::move(reply), /*after_persist=*/false);
-    return;
-  }
   const bool can_vote = CanGrantVote(m.ballot, m.transfer_from, now);
   if (!can_vote && vote_to_leader_) {
     // We follow a leader whose lease our vote still supports: do not help depose it.
@@ -507,16 +510,7 @@ void Replica::SendAcceptTo(ReplicaId to, Interval now) {
 
 void Replica::HandleAccept(const Message& m, Interval now) {
   Message reply;
-  reply.type = MessageType::kAccepted;
-  reply.to = m.from;
-  reply.ballot = m.ballot;
-  reply.lease_seq = m.lease_seq;
-  if (m.ballot < hard_.promised) {
-    reply.reject = true;
-    reply.promised = hard_.promised;
-    Send(std::move(reply), /*after_persist=*/false);
-    return;
-  }
+  if (RejectIfStale(m, MessageType::kAccepted, &reply)) return;
   Promise(m.ballot);
   if (ballot_ != m.ballot || role_ != Role::kFollower) BecomeFollower(m.ballot, m.from, now);
   leader_ = m.from;

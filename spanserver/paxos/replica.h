@@ -190,6 +190,9 @@ class Replica {
   };
 
   // Message handlers.
+  // Fills the common fields of the reply to `m`; when `m` carries a ballot below our promise,
+  // sends the reply as a rejection and returns true.
+  bool RejectIfStale(const Message& m, MessageType reply_type, Message* reply);
   void HandlePrepare(const Message& m, Interval now);
   void HandlePromise(const Message& m, Interval now);
   void HandleAccept(const Message& m, Interval now);
