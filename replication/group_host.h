@@ -1,0 +1,135 @@
+// GroupHost: runs one paxos::Replica of one group inside a server process.
+//
+// The replica is pure; GroupHost is its adapter (ARCHITECTURE.md "The shape every component
+// follows"). Every event for the replica — a delivered message, a timer tick, a proposal, a read —
+// is posted to the group's own Asio strand, so the replica and the state machine are only ever
+// touched by one handler at a time, and no handler blocks:
+//   1. TakeReady(); send `messages` through the Transport;
+//   2. hand hard state + entries to the GroupCommitWriter (one synced LevelDB write per round for
+//      every group on the server); the completion is posted back to the strand, which then
+//   3. sends `messages_after_persist`, applies `committed` to the StateMachine in order, completes
+//      the proposals and reads waiting on them, and calls Advance().
+// A new TakeReady() waits for the previous Advance(), so output accumulates meanwhile and goes
+// out batched.
+//
+// Restart: the replica is rebuilt from the LevelDB log (EngineLogStorage) with applied = 0, so
+// every committed entry is applied again from the start; state machines must make Apply
+// idempotent for entries they already hold durably (MVCC writes at a fixed commit timestamp are).
+//
+// Thread safety: every public method is thread-safe (posts to the strand); callbacks run on the
+// strand and must not block. Keep Asio and gRPC out of this header: it is widely included.
+#ifndef MERIDIAN_REPLICATION_GROUP_HOST_H_
+#define MERIDIAN_REPLICATION_GROUP_HOST_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "spanserver/paxos/replica.h"
+#include "spanserver/paxos/types.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace meridian {
+namespace storage {
+class Engine;
+class GroupCommitWriter;
+}  // namespace storage
+namespace truetime {
+class TrueTime;
+}  // namespace truetime
+
+namespace replication {
+
+// The replicated application of one group. Called on the group's strand only.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies a committed entry, in log order (no-ops too). The result is handed to the proposer's
+  // callback when the entry was proposed on this replica.
+  // Returning an error here is fatal for the server (the log and state disagree).
+  virtual absl::StatusOr<std::string> Apply(const paxos::Entry& entry) = 0;
+};
+
+// Carries Paxos messages to other servers. Called on strands; must not block (queue and batch).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void Send(std::vector<paxos::Message> messages) = 0;
+};
+
+// A snapshot of the replica's soft state, for status pages, heartbeats and routing.
+struct GroupState {
+  paxos::GroupId group = 0;
+  paxos::ReplicaId self = 0;
+  paxos::Role role = paxos::Role::kFollower;
+  paxos::ReplicaId leader = 0;
+  bool has_lease = false;
+  paxos::Index commit = 0;
+  paxos::Index applied = 0;
+  std::vector<paxos::ReplicaId> members;
+};
+
+struct GroupHostOptions {
+  paxos::Options paxos;  // group, id (= this server's id), members, lease, limits...
+  int64_t tick_interval_us = 10'000;
+};
+
+class GroupHost {
+ public:
+  // Everything passed in must outlive the host. `state_machine` is owned.
+  GroupHost(boost::asio::io_context& io, storage::Engine* engine,
+            storage::GroupCommitWriter* writer, truetime::TrueTime* truetime, Transport* transport,
+            GroupHostOptions options, std::unique_ptr<StateMachine> state_machine);
+  ~GroupHost();  // Stop()s first
+
+  GroupHost(const GroupHost&) = delete;
+  GroupHost& operator=(const GroupHost&) = delete;
+
+  // Builds the replica from storage and starts ticking. Fails when the log cannot be read.
+  absl::Status Start();
+  // Stops ticking and fails every waiting proposal and read with UNAVAILABLE. Blocks until the
+  // strand has drained its handlers for this host. Idempotent.
+  void Stop();
+
+  // A message from a peer (any thread).
+  void Deliver(paxos::Message message);
+
+  using ProposeCallback = std::function<void(absl::StatusOr<std::string> result)>;
+  // Proposes `make_command(replica)` on the strand: the callback lets the caller assign a
+  // timestamp (Replica::AssignTimestamp) and build the command right before it is proposed.
+  // `done` gets the StateMachine's Apply result once the entry is applied here, UNAVAILABLE when
+  // this replica is not the leader or loses leadership before then (the outcome is then
+  // unknown), or the error make_command returned.
+  using MakeCommand = std::function<absl::StatusOr<std::string>(paxos::Replica& replica)>;
+  void Propose(MakeCommand make_command, ProposeCallback done);
+
+  // A linearizable read: once this leader holds its lease and has applied everything committed
+  // before the call, runs `read` on the strand (read the state machine there) and returns its
+  // result through `done`. UNAVAILABLE when not the leader or without a lease.
+  using ReadFn = std::function<absl::StatusOr<std::string>()>;
+  void Read(ReadFn read, ProposeCallback done);
+
+  void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done);
+
+  // The latest soft state (thread-safe copy, refreshed on the strand after every event).
+  GroupState state() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Converts between the replica's structs and the wire (proto/paxos.proto) lives in
+// replication/paxos_wire.h; the gRPC transport in replication/grpc_transport.h.
+
+}  // namespace replication
+}  // namespace meridian
+
+#endif  // MERIDIAN_REPLICATION_GROUP_HOST_H_
