@@ -180,6 +180,8 @@ void Replica::Tick(Interval now) {
     case Role::kLeader:
       if (local >= next_heartbeat_) {
         next_heartbeat_ = local + options_.heartbeat_interval_us;
+        // Renews our own lease vote even when there is no follower to send to (a group of one).
+        if (peers_.empty()) NextLeaseSeq(now);
         for (auto& [id, peer] : peers_) {
           // Anything sent but not acknowledged by now is presumed lost: send it again.
           if (peer.match < last_index_) peer.next = peer.match + 1;

@@ -212,13 +212,18 @@ TEST(ReplicaTest, LimitsGiveClearErrors) {
   EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted);
 }
 
-TEST(ReplicaTest, ASingleReplicaGroupCommitsAlone) {
+TEST(ReplicaTest, ASingleReplicaGroupCommitsAloneAndKeepsItsLease) {
   Harness h(1, TestOptions());
   ASSERT_EQ(ElectLeader(h), 1u);
   ASSERT_TRUE(h.replica(1).Propose("solo", h.Now()).ok());
   h.Stabilize();
   ASSERT_FALSE(h.applied(1).empty());
   EXPECT_EQ(h.applied(1).back().command, "solo");
+  for (int i = 0; i < 50; ++i) {  // five leases
+    h.Advance(200'000);
+    h.Stabilize();
+    ASSERT_TRUE(h.replica(1).HasLease(h.Now())) << "after " << (i + 1) * 200 << " ms";
+  }
 }
 
 }  // namespace
