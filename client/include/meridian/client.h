@@ -1,0 +1,142 @@
+// meridian::Client: the C++ SDK of Meridian. An application links meridian::client, connects to
+// the placement driver and reads and writes single keys and key ranges.
+//
+//   auto client = meridian::Client::Connect({"127.0.0.1:7000"});
+//   if (!client.ok()) ...
+//   absl::Status s = (*client)->Put("greeting", "hello");
+//   absl::StatusOr<std::optional<std::string>> v = (*client)->Get("greeting");
+//
+// Routing. The client caches where ranges live (range [start, end) -> group, generation, replica
+// addresses, leader address), filled from placementd's Locate and GetTopology, and sends each call
+// to the cached leader of the key's group. Placement calls go to the placement leader: a placement
+// replica that is not the leader answers UNAVAILABLE with "meridian-leader" and the client
+// follows it.
+//
+// Retries. Every call has one deadline (ClientOptions::deadline, counted from the call's start).
+// Until it passes, the client retries with exponential backoff (seeded jitter) when:
+//  - the server answered UNAVAILABLE with "meridian-leader" metadata: it is not the leader and
+//    did not propose the write; the client retries at the named leader (or, when the value is
+//    empty or names the same server, refreshes its cache and backs off);
+//  - the server answered UNAVAILABLE with "meridian-stale-map": the cached range is stale; the
+//    client refreshes it from placement and retries;
+//  - the request was never sent: the connection to the server could not be established (refused,
+//    unreachable, not ready within ClientOptions::attempt_timeout) or gRPC failed to pick a
+//    connection ("failed to connect to all addresses");
+//  - for reads (Get, Scan, topology) additionally on any other UNAVAILABLE, and on an attempt that
+//    timed out (reads have a per-attempt timeout, ClientOptions::attempt_timeout).
+// INVALID_ARGUMENT, FAILED_PRECONDITION and every other error are returned at once.
+//
+// Writes whose outcome is unknown. Put and Delete are retried ONLY in the cases listed above,
+// where the write was certainly not proposed. A write that was sent and then failed without those
+// markers — DEADLINE_EXCEEDED, a connection lost after sending, an UNAVAILABLE without
+// "meridian-leader"/"meridian-stale-map" (e.g. the leader lost leadership after proposing), or
+// CANCELLED — may or may not have been applied. It is returned at once, never as success, with
+// its code (DEADLINE_EXCEEDED, UNAVAILABLE or CANCELLED) and a message starting "outcome unknown".
+// A write that ran out of deadline while every attempt was rejected before proposing is returned
+// as UNAVAILABLE with a message saying it was not applied.
+//
+// Thread safety: a Client is thread-safe; any number of threads may call it at once (calls run
+// in parallel; the location cache and connections are shared under one mutex that is never held
+// across an RPC). Destroy it only after every call has returned.
+#ifndef MERIDIAN_CLIENT_H_
+#define MERIDIAN_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace meridian {
+
+struct ClientOptions {
+  // The deadline of each call, from its start, including every retry.
+  std::chrono::milliseconds deadline{10'000};
+  // The longest a connection attempt, and one attempt of a read, may take before the client
+  // tries again (bounded by the call's deadline). Writes are never cut by it once sent.
+  std::chrono::milliseconds attempt_timeout{2'000};
+  // Exponential backoff between retries: starts at backoff_initial, doubles up to backoff_max;
+  // each sleep is drawn uniformly from [delay/2, delay] with a generator seeded by `seed`.
+  std::chrono::milliseconds backoff_initial{10};
+  std::chrono::milliseconds backoff_max{1'000};
+  uint64_t seed = 1;
+};
+
+// A snapshot of the cluster as placementd sees it (Client::GetTopology).
+struct ServerInfo {
+  uint64_t id = 0;
+  std::string zone;
+  std::string address;
+  bool alive = false;
+};
+struct GroupInfo {
+  uint64_t id = 0;
+  std::vector<uint64_t> replicas;  // server ids
+  uint64_t leader = 0;             // server id, 0 when none is known
+};
+struct RangeInfo {
+  std::string start;
+  std::string end;  // exclusive; empty = +infinity
+  uint64_t group = 0;
+  uint64_t generation = 0;
+};
+struct Topology {
+  bool bootstrapped = false;
+  std::string placement_leader;  // address
+  std::vector<std::string> zones;
+  std::vector<ServerInfo> servers;
+  std::vector<GroupInfo> groups;
+  std::vector<RangeInfo> ranges;
+};
+
+// Renders a topology as aligned text tables (zones, servers, groups, ranges); keys are escaped
+// with EscapeBytes.
+std::string FormatTopology(const Topology& topology);
+
+// Renders bytes for a terminal: printable ASCII as is, backslash as "\\", newline, tab and
+// carriage return as "\n", "\t", "\r", every other byte as "\xHH".
+std::string EscapeBytes(std::string_view bytes);
+
+class Client {
+ public:
+  // Checks the options and prepares connections to `placement_addresses` (HOST:PORT each). No RPC
+  // is made here: an unreachable cluster shows up in the first call. INVALID_ARGUMENT for an
+  // empty list, an empty address or a non-positive deadline, attempt timeout or backoff.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      std::vector<std::string> placement_addresses, ClientOptions options = {});
+
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Writes `value` at `key` (one replicated write). See "Writes whose outcome is unknown" above.
+  absl::Status Put(std::string_view key, std::string_view value);
+  // The latest value of `key`, or nullopt when it has none (a linearizable leader read).
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // Removes `key` (succeeds when it had no value too). Retries as Put does.
+  absl::Status Delete(std::string_view key);
+  // Up to `limit` (> 0) key/value pairs with start <= key < end, in key order; an empty `end`
+  // means the end of the key space. A scan that crosses range boundaries continues in the next
+  // range; each range is read at its own timestamp, so the result is not one snapshot.
+  // INVALID_ARGUMENT when limit is 0 or end is non-empty and not after start.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view start,
+                                                                        std::string_view end,
+                                                                        size_t limit);
+  // The cluster's topology from the placement leader; also refreshes the location cache.
+  absl::StatusOr<Topology> GetTopology();
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace meridian
+
+#endif  // MERIDIAN_CLIENT_H_

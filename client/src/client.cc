@@ -1,0 +1,506 @@
+// meridian::Client (client.h): the gRPC adapter around LocationCache and the retry policy.
+#include "meridian/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client/src/location_cache.h"
+#include "client/src/retry_policy.h"
+#include "common/random.h"
+#include "proto/kv.grpc.pb.h"
+#include "proto/placement.grpc.pb.h"
+
+namespace meridian {
+
+using client::Action;
+using client::AttemptResult;
+using client::Backoff;
+using client::CallKind;
+using client::Decision;
+using client::Location;
+using client::LocationCache;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr char kLeaderKey[] = "meridian-leader";
+constexpr char kStaleMapKey[] = "meridian-stale-map";
+// The server's page size for one Scan RPC (proto/kv.proto).
+constexpr size_t kScanPage = 1000;
+
+// gRPC takes deadlines on the system clock; the client measures them on the steady one.
+std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
+}
+
+// How an RPC ended, with the routing markers of its trailing metadata.
+AttemptResult ResultOf(const grpc::Status& status, const grpc::ClientContext& context) {
+  AttemptResult result;
+  result.code = static_cast<absl::StatusCode>(status.error_code());
+  result.message = status.error_message();
+  result.sent = !client::RpcNeverSent(result.code, result.message);
+  if (status.ok()) return result;
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (const auto it = trailers.find(kLeaderKey); it != trailers.end()) {
+    result.has_leader_hint = true;
+    result.leader_hint.assign(it->second.data(), it->second.size());
+  }
+  result.stale_map = trailers.find(kStaleMapKey) != trailers.end();
+  return result;
+}
+
+// True once `channel` is connected; false when it failed to connect or `deadline` passed first.
+bool EnsureConnected(grpc::Channel& channel, Clock::time_point deadline) {
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (true) {
+    if (state == GRPC_CHANNEL_READY) return true;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (!channel.WaitForStateChange(state, ToSystem(deadline))) return false;
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+}
+
+Clock::time_point Earliest(Clock::time_point a, Clock::time_point b) { return std::min(a, b); }
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  Impl(std::vector<std::string> placement_addresses, ClientOptions options)
+      : options_(options),
+        placement_addresses_(std::move(placement_addresses)),
+        random_(options.seed),
+        placement_target_(placement_addresses_.front()) {}
+
+  absl::Status Put(const std::string& key, const std::string& value) {
+    proto::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    return CallLeader(CallKind::kWrite, key, Deadline(),
+                      [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+                        SetRange(at, request.mutable_range());
+                        proto::PutResponse response;
+                        return stub.Put(&context, request, &response);
+                      });
+  }
+
+  absl::Status Delete(const std::string& key) {
+    proto::DeleteRequest request;
+    request.set_key(key);
+    return CallLeader(CallKind::kWrite, key, Deadline(),
+                      [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+                        SetRange(at, request.mutable_range());
+                        proto::DeleteResponse response;
+                        return stub.Delete(&context, request, &response);
+                      });
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& key) {
+    proto::GetRequest request;
+    request.set_key(key);
+    proto::GetResponse response;
+    absl::Status status =
+        CallLeader(CallKind::kRead, key, Deadline(),
+                   [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+                     SetRange(at, request.mutable_range());
+                     response.Clear();
+                     return stub.Get(&context, request, &response);
+                   });
+    if (!status.ok()) return status;
+    if (!response.found()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(*response.mutable_value()));
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& start,
+                                                                        const std::string& end,
+                                                                        size_t limit) {
+    if (limit == 0) return absl::InvalidArgumentError("scan limit must be positive");
+    if (!end.empty() && end <= start) {
+      return absl::InvalidArgumentError("scan end must be empty or after start");
+    }
+    const Clock::time_point deadline = Deadline();
+    std::vector<std::pair<std::string, std::string>> rows;
+    std::string cursor = start;
+    while (rows.size() < limit && (end.empty() || cursor < end)) {
+      proto::ScanRequest request;
+      proto::ScanResponse response;
+      std::string range_end;
+      absl::Status status = CallLeader(
+          CallKind::kRead, cursor, deadline,
+          [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+            SetRange(at, request.mutable_range());
+            request.set_start(cursor);
+            range_end = at.end;
+            // The scan's end within this range: the smaller of the two, empty = +infinity.
+            request.set_end(end.empty() ? at.end : (at.end.empty() ? end : std::min(end, at.end)));
+            request.set_limit(static_cast<uint32_t>(std::min(limit - rows.size(), kScanPage)));
+            response.Clear();
+            return stub.Scan(&context, request, &response);
+          });
+      if (!status.ok()) return status;
+      for (proto::KeyValue& row : *response.mutable_rows()) {
+        if (rows.size() == limit) break;
+        rows.emplace_back(std::move(*row.mutable_key()), std::move(*row.mutable_value()));
+      }
+      if (response.more()) {
+        if (response.rows_size() == 0) {
+          return absl::InternalError("scan reply said 'more' but carried no rows");
+        }
+        cursor = rows.back().first + std::string(1, '\0');
+      } else {
+        if (range_end.empty()) break;
+        cursor = range_end;
+      }
+    }
+    return rows;
+  }
+
+  absl::StatusOr<Topology> GetTopology() {
+    proto::GetTopologyRequest request;
+    proto::Topology reply;
+    absl::Status status = CallPlacement(
+        [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
+          reply.Clear();
+          return stub.GetTopology(&context, request, &reply);
+        },
+        Deadline());
+    if (!status.ok()) return status;
+    Topology topology;
+    topology.bootstrapped = reply.bootstrapped();
+    topology.placement_leader = reply.placement_leader();
+    topology.zones.assign(reply.zones().begin(), reply.zones().end());
+    absl::flat_hash_map<uint64_t, std::string> address_of;
+    for (const proto::ServerInfo& s : reply.servers()) {
+      topology.servers.push_back({s.id(), s.zone(), s.address(), s.alive()});
+      address_of[s.id()] = s.address();
+    }
+    absl::flat_hash_map<uint64_t, const proto::GroupInfo*> group_of;
+    for (const proto::GroupInfo& g : reply.groups()) {
+      topology.groups.push_back({g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader()});
+      group_of[g.id()] = &g;
+    }
+    std::vector<Location> locations;
+    for (const proto::RangeInfo& r : reply.ranges()) {
+      topology.ranges.push_back({r.start(), r.end(), r.group(), r.generation()});
+      Location location{r.start(), r.end(), r.group(), r.generation(), {}, {}};
+      if (const auto g = group_of.find(r.group()); g != group_of.end()) {
+        for (const uint64_t id : g->second->replicas()) {
+          location.replica_addresses.push_back(address_of[id]);
+        }
+        if (g->second->leader() != 0) location.leader_address = address_of[g->second->leader()];
+      }
+      locations.push_back(std::move(location));
+    }
+    absl::MutexLock lock(&mu_);
+    cache_.ReplaceAll(locations);
+    return topology;
+  }
+
+ private:
+  using KvRpc =
+      std::function<grpc::Status(proto::Kv::Stub&, grpc::ClientContext&, const Location&)>;
+  using PlacementRpc = std::function<grpc::Status(proto::Placement::Stub&, grpc::ClientContext&)>;
+
+  Clock::time_point Deadline() const { return Clock::now() + options_.deadline; }
+
+  static void SetRange(const Location& at, proto::RangeRef* range) {
+    range->set_group(at.group);
+    range->set_generation(at.generation);
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<grpc::Channel>& channel = channels_[address];
+    if (channel == nullptr) {
+      grpc::ChannelArguments args;
+      // Find a restarted server within about a second instead of gRPC's default of minutes.
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+      channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    }
+    return channel;
+  }
+
+  // A generator for one call's jitter (Random is not thread-safe; the client's is under mu_).
+  Random ForkRandom() {
+    absl::MutexLock lock(&mu_);
+    return random_.Fork();
+  }
+
+  // Sleeps for the next backoff delay, but not past `deadline`.
+  static void Sleep(Backoff& backoff, Clock::time_point deadline) {
+    const Clock::time_point wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
+    std::this_thread::sleep_until(Earliest(wake, deadline));
+  }
+
+  Backoff MakeBackoff(Random* random) const {
+    return Backoff(
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_initial).count(),
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_max).count(),
+        random);
+  }
+
+  // One attempt of `rpc` at `address`: connects first (so a failed connection is known not to
+  // have sent anything), then calls with `attempt_deadline`.
+  template <typename Service, typename Rpc>
+  AttemptResult Attempt(const std::string& address, Clock::time_point deadline,
+                        Clock::time_point attempt_deadline, const Rpc& rpc) {
+    const std::shared_ptr<grpc::Channel> channel = Channel(address);
+    if (!EnsureConnected(*channel, Earliest(deadline, Clock::now() + options_.attempt_timeout))) {
+      AttemptResult result;
+      result.code = absl::StatusCode::kUnavailable;
+      result.message = "cannot connect";
+      result.sent = false;
+      return result;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(ToSystem(attempt_deadline));
+    auto stub = Service::NewStub(channel);
+    const grpc::Status status = rpc(*stub, context);
+    return ResultOf(status, context);
+  }
+
+  // Runs a placement RPC at the placement leader (reads only: retried after any transient error).
+  absl::Status CallPlacement(const PlacementRpc& rpc, Clock::time_point deadline) {
+    Random random = ForkRandom();
+    Backoff backoff = MakeBackoff(&random);
+    absl::Status last = absl::UnavailableError("no placement replica was tried");
+    int attempts = 0;
+    int hops = 0;
+    while (Clock::now() < deadline) {
+      std::string address;
+      {
+        absl::MutexLock lock(&mu_);
+        address = placement_target_;
+      }
+      ++attempts;
+      const AttemptResult result = Attempt<proto::Placement>(
+          address, deadline, Earliest(deadline, Clock::now() + options_.attempt_timeout), rpc);
+      const Decision decision = client::Decide(CallKind::kRead, result, address);
+      const absl::Status status(result.code,
+                                absl::StrCat("placement at ", address, ": ", result.message));
+      if (decision.action == Action::kReturn) return status;
+      last = status;
+      {
+        absl::MutexLock lock(&mu_);
+        if (decision.action == Action::kFollowLeader) {
+          placement_target_ = decision.leader;
+        } else if (placement_target_ == address) {
+          placement_target_ = NextPlacementAddress(address);
+        }
+      }
+      // A few hops to a named leader at once, then back off (leadership in flux).
+      if (decision.action == Action::kFollowLeader && ++hops <= 2) continue;
+      hops = 0;
+      Sleep(backoff, deadline);
+    }
+    return absl::DeadlineExceededError(absl::StrCat("placement not reached before the deadline (",
+                                                    attempts,
+                                                    " attempts); last error: ", last.ToString()));
+  }
+
+  // The placement address after `address` in the configured list (round robin).
+  std::string NextPlacementAddress(const std::string& address) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto it = std::find(placement_addresses_.begin(), placement_addresses_.end(), address);
+    if (it == placement_addresses_.end() || it + 1 == placement_addresses_.end()) {
+      return placement_addresses_.front();
+    }
+    return *(it + 1);
+  }
+
+  absl::StatusOr<Location> Locate(const std::string& key, Clock::time_point deadline) {
+    proto::LocateRequest request;
+    request.set_key(key);
+    proto::LocateResponse reply;
+    absl::Status status = CallPlacement(
+        [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
+          reply.Clear();
+          return stub.Locate(&context, request, &reply);
+        },
+        deadline);
+    if (!status.ok()) return status;
+    Location location{reply.range().start(),
+                      reply.range().end(),
+                      reply.range().group(),
+                      reply.range().generation(),
+                      {},
+                      reply.leader_address()};
+    for (const proto::ServerInfo& server : reply.replicas()) {
+      location.replica_addresses.push_back(server.address());
+    }
+    absl::MutexLock lock(&mu_);
+    cache_.Update(location);
+    return location;
+  }
+
+  // Runs `rpc` at the leader of the group holding `key`, following the retry rules of client.h.
+  absl::Status CallLeader(CallKind kind, const std::string& key, Clock::time_point deadline,
+                          const KvRpc& rpc) {
+    const bool write = kind == CallKind::kWrite;
+    Random random = ForkRandom();
+    Backoff backoff = MakeBackoff(&random);
+    absl::Status last = absl::UnavailableError("no server was tried");
+    std::string hint;                   // a leader named by "meridian-leader"
+    bool refresh = false;               // ask placement instead of the cache
+    std::set<std::string> unreachable;  // for reads: replicas that failed to connect
+    size_t next_replica = 0;
+    int attempts = 0;
+    int hops = 0;
+    while (Clock::now() < deadline) {
+      std::optional<Location> location;
+      if (!refresh) {
+        absl::MutexLock lock(&mu_);
+        location = cache_.Lookup(key);
+      }
+      refresh = false;
+      if (!location.has_value()) {
+        absl::StatusOr<Location> located = Locate(key, deadline);
+        if (!located.ok()) {
+          const absl::Status& s = located.status();
+          const bool transient = s.code() == absl::StatusCode::kUnavailable ||
+                                 s.code() == absl::StatusCode::kDeadlineExceeded;
+          if (write && transient) {
+            return absl::UnavailableError(
+                absl::StrCat("not applied: cannot locate the key: ", s.ToString()));
+          }
+          return s;
+        }
+        location = *std::move(located);
+      }
+      std::string address = hint.empty() ? location->leader_address : hint;
+      if (!write && (address.empty() || unreachable.contains(address))) {
+        // Any replica will do for a read: a follower names the leader.
+        address.clear();
+        for (size_t i = 0; i < location->replica_addresses.size() && address.empty(); ++i) {
+          const std::string& candidate =
+              location->replica_addresses[(next_replica + i) % location->replica_addresses.size()];
+          if (!unreachable.contains(candidate)) address = candidate;
+        }
+        ++next_replica;
+        if (address.empty()) unreachable.clear();
+      }
+      if (address.empty()) {
+        last = absl::UnavailableError(
+            absl::StrCat("no reachable leader known for group ", location->group));
+        refresh = true;
+        Sleep(backoff, deadline);
+        continue;
+      }
+      ++attempts;
+      const Clock::time_point attempt_deadline =
+          write ? deadline : Earliest(deadline, Clock::now() + options_.attempt_timeout);
+      const AttemptResult result =
+          Attempt<proto::Kv>(address, deadline, attempt_deadline,
+                             [&](proto::Kv::Stub& stub, grpc::ClientContext& context) {
+                               return rpc(stub, context, *location);
+                             });
+      const Decision decision = client::Decide(kind, result, address);
+      const absl::Status status(result.code, absl::StrCat("group ", location->group, " at ",
+                                                          address, ": ", result.message));
+      switch (decision.action) {
+        case Action::kReturn:
+          return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+        case Action::kOutcomeUnknown:
+          return absl::Status(result.code, absl::StrCat("outcome unknown: the write may or may not "
+                                                        "have been applied (",
+                                                        status.message(), ")"));
+        case Action::kFollowLeader: {
+          last = status;
+          hint = decision.leader;
+          absl::MutexLock lock(&mu_);
+          cache_.SetLeader(location->group, hint);
+          if (++hops <= 2) continue;  // a few hops at once, then back off (leaders in flux)
+          break;
+        }
+        case Action::kRefreshAndRetry: {
+          last = status;
+          hint.clear();
+          absl::MutexLock lock(&mu_);
+          if (result.stale_map) cache_.Invalidate(key);
+          if (!result.sent) {
+            unreachable.insert(address);
+            cache_.ForgetLeader(location->group, address);
+          }
+          refresh = true;
+          break;
+        }
+      }
+      hops = 0;
+      Sleep(backoff, deadline);
+    }
+    if (write) {
+      return absl::UnavailableError(
+          absl::StrCat("not applied: no attempt was accepted before the "
+                       "deadline (",
+                       attempts, " attempts); last error: ", last.ToString()));
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("deadline passed (", attempts, " attempts); last error: ", last.ToString()));
+  }
+
+  const ClientOptions options_;
+  const std::vector<std::string> placement_addresses_;
+
+  absl::Mutex mu_;
+  Random random_ ABSL_GUARDED_BY(mu_);
+  LocationCache cache_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  std::string placement_target_ ABSL_GUARDED_BY(mu_);  // where placement calls go first
+};
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    std::vector<std::string> placement_addresses, ClientOptions options) {
+  if (placement_addresses.empty()) {
+    return absl::InvalidArgumentError("no placement address given");
+  }
+  for (const std::string& address : placement_addresses) {
+    if (address.empty()) return absl::InvalidArgumentError("empty placement address");
+  }
+  if (options.deadline.count() <= 0 || options.attempt_timeout.count() <= 0 ||
+      options.backoff_initial.count() <= 0 || options.backoff_max.count() <= 0) {
+    return absl::InvalidArgumentError(
+        "deadline, attempt_timeout and backoff times must be positive");
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::make_unique<Impl>(std::move(placement_addresses), options)));
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+absl::Status Client::Put(std::string_view key, std::string_view value) {
+  return impl_->Put(std::string(key), std::string(value));
+}
+
+absl::StatusOr<std::optional<std::string>> Client::Get(std::string_view key) {
+  return impl_->Get(std::string(key));
+}
+
+absl::Status Client::Delete(std::string_view key) { return impl_->Delete(std::string(key)); }
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Client::Scan(
+    std::string_view start, std::string_view end, size_t limit) {
+  return impl_->Scan(std::string(start), std::string(end), limit);
+}
+
+absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
+
+}  // namespace meridian

@@ -1,0 +1,56 @@
+#include "placement/liveness.h"
+
+#include <algorithm>
+
+namespace meridian::placement {
+
+void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t now_us) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t server = heartbeat.server_id();
+  int64_t& last = last_heartbeat_us_[server];
+  last = std::max(last, now_us);
+  for (const proto::GroupReport& report : heartbeat.groups()) {
+    auto it = leaders_.find(report.group());
+    if (report.is_leader()) {
+      const bool keep_other = it != leaders_.end() && it->second.server != server &&
+                              IsAliveLocked(it->second.server, now_us) && it->second.has_lease &&
+                              !report.has_lease();
+      if (!keep_other) leaders_[report.group()] = {server, report.has_lease()};
+    } else if (it != leaders_.end() && it->second.server == server) {
+      leaders_.erase(it);
+    }
+  }
+}
+
+bool Liveness::IsAlive(uint64_t server, int64_t now_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return IsAliveLocked(server, now_us);
+}
+
+uint64_t Liveness::LeaderOf(uint64_t group, int64_t now_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return LeaderOfLocked(group, now_us);
+}
+
+void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (proto::ServerInfo& server : *topology->mutable_servers()) {
+    server.set_alive(IsAliveLocked(server.id(), now_us));
+  }
+  for (proto::GroupInfo& group : *topology->mutable_groups()) {
+    group.set_leader(LeaderOfLocked(group.id(), now_us));
+  }
+}
+
+bool Liveness::IsAliveLocked(uint64_t server, int64_t now_us) const {
+  auto it = last_heartbeat_us_.find(server);
+  return it != last_heartbeat_us_.end() && now_us - it->second <= timeout_us_;
+}
+
+uint64_t Liveness::LeaderOfLocked(uint64_t group, int64_t now_us) const {
+  auto it = leaders_.find(group);
+  if (it == leaders_.end() || !IsAliveLocked(it->second.server, now_us)) return 0;
+  return it->second.server;
+}
+
+}  // namespace meridian::placement

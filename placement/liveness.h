@@ -1,0 +1,60 @@
+// Liveness: the soft state the placement leader builds from spanserver heartbeats — when each
+// server last heartbeated, and which server each data group's leader is. It is not replicated: a
+// new placement leader starts empty and relearns it within one heartbeat interval (500 ms).
+//
+// Rules:
+//  - A server is alive when its last heartbeat is at most `timeout_us` old (default 3 s).
+//  - Group leader: a report "is_leader" from server S for group G makes S the leader of G unless
+//    the recorded leader is another live server that holds its lease while S does not (an old
+//    leader that has not yet noticed its deposition keeps reporting is_leader, but without a
+//    lease). A report "not leader" from the recorded leader clears it. A recorded leader that is
+//    no longer alive is reported as 0.
+// Times are TrueTime timestamps (microseconds) passed in by the caller, so this class is pure.
+//
+// Thread safety: all methods are thread-safe (one mutex; gRPC handlers call it concurrently).
+#ifndef MERIDIAN_PLACEMENT_LIVENESS_H_
+#define MERIDIAN_PLACEMENT_LIVENESS_H_
+
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/placement.pb.h"
+
+namespace meridian::placement {
+
+inline constexpr int64_t kDefaultLivenessTimeoutUs = 3'000'000;
+
+class Liveness {
+ public:
+  explicit Liveness(int64_t timeout_us = kDefaultLivenessTimeoutUs) : timeout_us_(timeout_us) {}
+
+  // Records a heartbeat received at `now_us`.
+  void RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t now_us);
+
+  bool IsAlive(uint64_t server, int64_t now_us) const;
+  // The recorded leader of `group` if it is alive, else 0.
+  uint64_t LeaderOf(uint64_t group, int64_t now_us) const;
+
+  // Sets every server's `alive` flag and every group's `leader` in `topology`.
+  void Annotate(proto::Topology* topology, int64_t now_us) const;
+
+ private:
+  struct GroupLeader {
+    uint64_t server = 0;
+    bool has_lease = false;
+  };
+
+  bool IsAliveLocked(uint64_t server, int64_t now_us) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  uint64_t LeaderOfLocked(uint64_t group, int64_t now_us) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  const int64_t timeout_us_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint64_t, int64_t> last_heartbeat_us_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, GroupLeader> leaders_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace meridian::placement
+
+#endif  // MERIDIAN_PLACEMENT_LIVENESS_H_

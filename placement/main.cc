@@ -1,0 +1,298 @@
+// placementd: the placement driver process. One replica of placement's own Paxos group (group 0)
+// plus the Placement gRPC service (placement/service.h) and the peer transport, on one port.
+//
+//   placementd --listen=127.0.0.1:7000 --data_dir=/tmp/pd1
+//   placementd --listen=127.0.0.1:7001 --data_dir=/tmp/pd1 --id=1
+//              --peers=1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//
+// SIGINT/SIGTERM: stop serving, fail waiting proposals, flush the writer, exit 0.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "placement/metadata.h"
+#include "placement/planner.h"
+#include "placement/service.h"
+#include "replication/group_host.h"
+#include "replication/grpc_transport.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/group_commit_writer.h"
+#include "truetime/clock_source_factory.h"
+#include "truetime/truetime.h"
+
+namespace meridian::placement {
+namespace {
+
+struct Flag {
+  std::string name;
+  std::string value;  // the default until parsed
+  std::string help;
+};
+
+std::vector<Flag> DefaultFlags() {
+  return {
+      {"listen", "", "HOST:PORT to serve Placement and the Paxos transport on (required)"},
+      {"data_dir", "", "directory of this replica's LevelDB (required; created if missing)"},
+      {"id", "1", "this replica's id in the placement group (1..3)"},
+      {"peers", "",
+       "ID=HOST:PORT,... of every placement replica, this one included; omit for a "
+       "single replica"},
+      {"ranges", "8", "number of ranges (and data groups) created at bootstrap, 1..256"},
+      {"zones", "3", "distinct zones every data group has a replica in"},
+      {"truetime_source", "fixed", "auto, ntp or fixed"},
+      {"truetime_epsilon_us", "1000", "the epsilon of --truetime_source=fixed"},
+      {"paxos_lease_ms", "2000", "leader lease of the placement group"},
+  };
+}
+
+void PrintHelp(FILE* out) {
+  std::fprintf(out,
+               "placementd: the Meridian placement driver (cluster metadata, location service).\n\n"
+               "Usage: placementd --listen=HOST:PORT --data_dir=DIR [--flag=value ...]\n\n"
+               "Flags:\n");
+  for (const Flag& flag : DefaultFlags()) {
+    std::fprintf(out, "  --%-22s %s%s\n", flag.name.c_str(), flag.help.c_str(),
+                 flag.value.empty() ? "" : absl::StrCat(" (default: ", flag.value, ")").c_str());
+  }
+  std::fprintf(out, "  --%-22s %s\n", "help", "print this help and exit");
+}
+
+struct Config {
+  std::string listen;
+  std::string data_dir;
+  uint64_t id = 1;
+  std::map<uint64_t, std::string> peers;  // empty: a single replica
+  int ranges = 8;
+  int zones = 3;
+  truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
+  int64_t truetime_epsilon_us = 1000;
+  int64_t paxos_lease_ms = 2000;
+};
+
+absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t lo,
+                                 int64_t hi) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v < lo || v > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be an integer in [", lo, ", ", hi, "], got '", value, "'"));
+  }
+  return v;
+}
+
+absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
+  std::vector<Flag> flags = DefaultFlags();
+  for (const std::string& arg : args) {
+    const size_t eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' (flags are written --name=value)"));
+    }
+    const std::string name = arg.substr(2, eq - 2);
+    bool found = false;
+    for (Flag& flag : flags) {
+      if (flag.name != name) continue;
+      flag.value = arg.substr(eq + 1);
+      found = true;
+    }
+    if (!found) return absl::InvalidArgumentError("unknown flag --" + name);
+  }
+  auto get = [&flags](const std::string& name) {
+    for (const Flag& flag : flags) {
+      if (flag.name == name) return flag.value;
+    }
+    return std::string();
+  };
+
+  Config config;
+  config.listen = get("listen");
+  if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--listen=HOST:PORT is required");
+  }
+  config.data_dir = get("data_dir");
+  if (config.data_dir.empty()) return absl::InvalidArgumentError("--data_dir=DIR is required");
+  ASSIGN_OR_RETURN(const int64_t id, ParseInt("id", get("id"), 1, 1'000'000));
+  config.id = static_cast<uint64_t>(id);
+  const std::string peers = get("peers");
+  if (!peers.empty()) {
+    const std::vector<std::string> parts = absl::StrSplit(peers, ',');
+    for (const std::string& part : parts) {
+      const std::vector<std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+      uint64_t peer_id = 0;
+      if (kv.size() != 2 || !absl::SimpleAtoi(kv[0], &peer_id) || peer_id == 0 ||
+          kv[1].find(':') == std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--peers: expected ID=HOST:PORT, got '", part, "'"));
+      }
+      if (!config.peers.emplace(peer_id, kv[1]).second) {
+        return absl::InvalidArgumentError(absl::StrCat("--peers: id ", peer_id, " twice"));
+      }
+    }
+    if (!config.peers.contains(config.id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--peers must list this replica's --id=", config.id));
+    }
+  }
+  ASSIGN_OR_RETURN(const int64_t ranges, ParseInt("ranges", get("ranges"), 1, kMaxRanges));
+  config.ranges = static_cast<int>(ranges);
+  ASSIGN_OR_RETURN(const int64_t zones, ParseInt("zones", get("zones"), 1, 100));
+  config.zones = static_cast<int>(zones);
+  absl::StatusOr<truetime::ClockSourceKind> kind =
+      truetime::ParseClockSourceKind(get("truetime_source"));
+  if (!kind.ok()) return PrependContext(kind.status(), "--truetime_source");
+  config.truetime_source = *kind;
+  ASSIGN_OR_RETURN(config.truetime_epsilon_us,
+                   ParseInt("truetime_epsilon_us", get("truetime_epsilon_us"), 0, 1'000'000));
+  ASSIGN_OR_RETURN(config.paxos_lease_ms,
+                   ParseInt("paxos_lease_ms", get("paxos_lease_ms"), 1, 600'000));
+  return config;
+}
+
+int Run(const Config& config) {
+  // Block the shutdown signals in every thread; the main thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto fail = [](const std::string& what, const absl::Status& status) {
+    std::fprintf(stderr, "placementd: %s: %s\n", what.c_str(), status.ToString().c_str());
+    return 1;
+  };
+
+  truetime::ClockSourceOptions clock_options;
+  clock_options.fixed_epsilon_us = config.truetime_epsilon_us;
+  absl::StatusOr<std::unique_ptr<truetime::ClockSource>> source =
+      truetime::MakeClockSource(config.truetime_source, clock_options);
+  if (!source.ok()) return fail("clock source", source.status());
+  truetime::TrueTime truetime(std::move(*source), {.max_epsilon_us = std::max<int64_t>(
+                                                       10'000, 2 * config.truetime_epsilon_us)});
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return fail("data_dir",
+                absl::UnavailableError(absl::StrCat(config.data_dir, ": ", ec.message())));
+  }
+  absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(config.data_dir);
+  if (!engine.ok()) return fail("opening " + config.data_dir, engine.status());
+  storage::GroupCommitWriter writer(engine->get());
+
+  // The transport delivers into the host, which exists before the server starts.
+  std::atomic<replication::GroupHost*> host_ptr{nullptr};
+  replication::GrpcTransport transport(config.id, [&host_ptr](paxos::Message message) {
+    replication::GroupHost* host = host_ptr.load();
+    if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
+  });
+  std::vector<paxos::ReplicaId> members;
+  for (const auto& [peer_id, address] : config.peers) {
+    members.push_back(peer_id);
+    if (peer_id != config.id) transport.SetPeerAddress(peer_id, address);
+  }
+  if (members.empty()) members.push_back(config.id);
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < 2; ++i) io_threads.emplace_back([&io] { io.run(); });
+
+  replication::GroupHostOptions host_options;
+  host_options.paxos.group = 0;
+  host_options.paxos.id = config.id;
+  host_options.paxos.members = members;
+  host_options.paxos.seed = config.id;
+  host_options.paxos.lease_us = config.paxos_lease_ms * 1000;
+  auto metadata_owned = std::make_unique<MetadataStateMachine>();
+  const MetadataStateMachine* metadata = metadata_owned.get();
+  replication::GroupHost host(io, engine->get(), &writer, &truetime, &transport, host_options,
+                              std::move(metadata_owned));
+  host_ptr = &host;
+
+  PlacementServiceOptions service_options;
+  service_options.zones_required = config.zones;
+  service_options.num_ranges = config.ranges;
+  service_options.replica_addresses = config.peers;
+  PlacementService service(&host, metadata, &truetime, service_options);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  service.RegisterService(&builder);
+  transport.RegisterService(&builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+
+  int exit_code = 0;
+  if (server == nullptr || port == 0) {
+    exit_code = fail("listen", absl::UnavailableError("cannot listen on " + config.listen));
+  } else {
+    const std::string address =
+        absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
+    if (config.peers.empty()) service.SetReplicaAddress(config.id, address);
+    absl::Status started = host.Start();
+    if (!started.ok()) {
+      exit_code = fail("starting the placement group", started);
+    } else {
+      std::fprintf(stderr, "placementd %llu listening on %s\n",
+                   static_cast<unsigned long long>(config.id), address.c_str());
+      int signal_number = 0;
+      sigwait(&signals, &signal_number);
+      std::fprintf(stderr, "placementd: %s, shutting down\n",
+                   signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+  }
+
+  // Shutdown: refuse new calls, stop the server (it waits for running calls) while the host fails
+  // whatever proposal or read is still waiting, which finishes those calls.
+  service.Stop();
+  std::thread server_stopper([&server] {
+    if (server != nullptr)
+      server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  });
+  host.Stop();
+  server_stopper.join();
+  host_ptr = nullptr;
+  work.reset();
+  io.stop();
+  for (std::thread& thread : io_threads) thread.join();
+  writer.Shutdown();
+  std::fprintf(stderr, "placementd: stopped\n");
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace meridian::placement
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      meridian::placement::PrintHelp(stdout);
+      return 0;
+    }
+  }
+  absl::StatusOr<meridian::placement::Config> config = meridian::placement::ParseConfig(args);
+  if (!config.ok()) {
+    std::fprintf(stderr, "placementd: %s\n(see placementd --help)\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  return meridian::placement::Run(*config);
+}

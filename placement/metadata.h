@@ -1,0 +1,68 @@
+// MetadataStateMachine: the replicated part of placement's state, applied from the placement
+// group's Paxos log (group 0). It holds the registered servers (id, zone, address), the zones, and
+// once bootstrapped the groups and ranges. Liveness and current leaders are soft state kept by the
+// service (liveness.h), never here.
+//
+// Commands (proto::PlacementCommand, serialized as the entry's command):
+//  - RegisterServer{zone, address, server_id}:
+//      server_id != 0 and known      re-register after a restart: the address and zone are updated;
+//      server_id != 0 and unknown    the server is added with that id (placement lost its state,
+//                                    the server kept its id file);
+//      server_id == 0                a server already registered at `address` keeps its id (so a
+//                                    retried Register after an unknown outcome does not add a
+//                                    second server), else the new id is max(ids) + 1, from 1.
+//    Apply returns a serialized proto::RegisterResponse with the server's id.
+//  - Bootstrap{groups, ranges}: sets groups and ranges if not bootstrapped yet; ignored after.
+//    Apply returns kBootstrapApplied or kBootstrapIgnored. Group leaders are stored as 0.
+// No-op entries return "". Apply is deterministic: the same entries in the same order give the
+// same state on every replica, and replaying the log from slot 1 after a restart rebuilds it. A
+// command that does not parse is the only error (the log is corrupt).
+//
+// Thread safety: Apply runs on the group's strand (replication::StateMachine); Snapshot,
+// bootstrapped and FindServer may be called from any thread at the same time: the state is copied
+// under a mutex.
+#ifndef MERIDIAN_PLACEMENT_METADATA_H_
+#define MERIDIAN_PLACEMENT_METADATA_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/placement.pb.h"
+#include "replication/group_host.h"
+
+namespace meridian::placement {
+
+inline constexpr char kBootstrapApplied[] = "bootstrap applied";
+inline constexpr char kBootstrapIgnored[] = "bootstrap ignored";
+
+class MetadataStateMachine : public replication::StateMachine {
+ public:
+  MetadataStateMachine() = default;
+
+  absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override;
+  // Applies one command directly (what Apply does for a normal entry); for tests and tools.
+  absl::StatusOr<std::string> ApplyCommand(const proto::PlacementCommand& command);
+
+  // A copy of the replicated state as a Topology: zones (sorted), servers (by id, alive unset),
+  // groups (leader 0), ranges (key order), bootstrapped. placement_leader is left empty.
+  proto::Topology Snapshot() const;
+  bool bootstrapped() const;
+  std::optional<proto::ServerInfo> FindServer(uint64_t id) const;
+
+ private:
+  std::string ApplyRegister(const proto::PlacementCommand::RegisterServer& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyBootstrap(const proto::PlacementCommand::Bootstrap& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  proto::Topology state_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace meridian::placement
+
+#endif  // MERIDIAN_PLACEMENT_METADATA_H_

@@ -1,0 +1,277 @@
+#include "placement/service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "placement/metadata.h"
+#include "placement/planner.h"
+#include "proto/placement.grpc.pb.h"
+#include "replication/group_host.h"
+#include "truetime/truetime.h"
+
+namespace meridian::placement {
+namespace {
+
+constexpr char kLeaderMetadataKey[] = "meridian-leader";
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+}  // namespace
+
+class PlacementService::Impl final : public proto::Placement::CallbackService {
+ public:
+  Impl(replication::GroupHost* host, const MetadataStateMachine* metadata,
+       truetime::TrueTime* truetime, PlacementServiceOptions options)
+      : host_(host),
+        metadata_(metadata),
+        truetime_(truetime),
+        zones_required_(options.zones_required),
+        num_ranges_(options.num_ranges),
+        bootstrap_delay_us_(options.bootstrap_delay_us),
+        liveness_(options.liveness_timeout_us),
+        addresses_(std::move(options.replica_addresses)) {}
+
+  void SetReplicaAddress(uint64_t replica_id, const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    addresses_[replica_id] = address;
+  }
+
+  void Stop() { stopped_.store(true); }
+
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
+                                     const proto::RegisterRequest* request,
+                                     proto::RegisterResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (request->zone().empty() || request->address().empty()) {
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Register needs a zone and an address"));
+      return reactor;
+    }
+    if (!CheckLeader(ctx, reactor)) return reactor;
+
+    proto::PlacementCommand command;
+    proto::PlacementCommand::RegisterServer* op = command.mutable_register_server();
+    op->set_zone(request->zone());
+    op->set_address(request->address());
+    op->set_server_id(request->server_id());
+    host_->Propose(
+        [bytes = command.SerializeAsString()](paxos::Replica&) -> absl::StatusOr<std::string> {
+          return bytes;
+        },
+        [this, ctx, reactor, request, response](absl::StatusOr<std::string> result) {
+          if (!result.ok()) return FinishError(ctx, reactor, result.status());
+          if (!response->ParseFromString(*result) || response->server_id() == 0) {
+            return reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                                "RegisterServer applied without a server id"));
+          }
+          std::fprintf(stderr, "placementd: server %llu registered (zone %s, address %s)\n",
+                       static_cast<unsigned long long>(response->server_id()),
+                       request->zone().c_str(), request->address().c_str());
+          reactor->Finish(grpc::Status::OK);
+        });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const proto::HeartbeatRequest* request,
+                                      proto::HeartbeatResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!CheckLeader(ctx, reactor)) return reactor;
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
+      if (!metadata_->FindServer(request->server_id()).has_value()) {
+        return reactor->Finish(grpc::Status(
+            grpc::StatusCode::NOT_FOUND,
+            absl::StrCat("unknown server id ", request->server_id(), ": register again")));
+      }
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      liveness_.RecordHeartbeat(*request, now->latest);
+      proto::Topology topology = CurrentTopology(now->latest);
+      if (!topology.bootstrapped()) MaybeBootstrap(topology, now->latest);
+      *response->mutable_topology() = std::move(topology);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Locate(grpc::CallbackServerContext* ctx,
+                                   const proto::LocateRequest* request,
+                                   proto::LocateResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!CheckLeader(ctx, reactor)) return reactor;
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      const proto::Topology topology = CurrentTopology(now->latest);
+      absl::StatusOr<proto::RangeInfo> range = placement::Locate(topology, request->key());
+      if (!range.ok()) return FinishError(ctx, reactor, range.status());
+      *response->mutable_range() = *range;
+      for (const proto::GroupInfo& group : topology.groups()) {
+        if (group.id() != range->group()) continue;
+        *response->mutable_group() = group;
+        for (uint64_t replica : group.replicas()) {
+          for (const proto::ServerInfo& server : topology.servers()) {
+            if (server.id() != replica) continue;
+            *response->add_replicas() = server;
+            if (server.id() == group.leader()) response->set_leader_address(server.address());
+          }
+        }
+      }
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* ctx,
+                                        const proto::GetTopologyRequest*,
+                                        proto::Topology* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!CheckLeader(ctx, reactor)) return reactor;
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, response]() {
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      *response = CurrentTopology(now->latest);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+ private:
+  // The address of the placement replica currently believed to lead, or "" when unknown.
+  std::string LeaderAddress() {
+    const replication::GroupState state = host_->state();
+    if (state.leader == paxos::kNoReplica) return "";
+    absl::MutexLock lock(&mu_);
+    auto it = addresses_.find(state.leader);
+    return it == addresses_.end() ? "" : it->second;
+  }
+
+  // Finishes with `status`; an UNAVAILABLE carries the leader hint when one is known.
+  void FinishError(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                   const absl::Status& status) {
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      const std::string leader = LeaderAddress();
+      if (!leader.empty()) ctx->AddTrailingMetadata(kLeaderMetadataKey, leader);
+    }
+    reactor->Finish(ToGrpc(status));
+  }
+
+  // Fails fast (UNAVAILABLE, with the leader hint) when stopped or not the leader.
+  bool CheckLeader(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor) {
+    if (stopped_.load()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "placementd is shutting down"));
+      return false;
+    }
+    if (host_->state().role != paxos::Role::kLeader) {
+      FinishError(ctx, reactor,
+                  absl::UnavailableError("not the placement leader; see meridian-leader"));
+      return false;
+    }
+    return true;
+  }
+
+  // Runs `then` on the group's strand once this leader holds its lease and has applied
+  // everything committed before the call; else finishes with the error.
+  template <typename Then>
+  void ReadBarrier(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, Then then) {
+    host_->Read([]() -> absl::StatusOr<std::string> { return std::string(); },
+                [this, ctx, reactor, then = std::move(then)](absl::StatusOr<std::string> result) {
+                  if (!result.ok()) return FinishError(ctx, reactor, result.status());
+                  then();
+                });
+  }
+
+  // The replicated metadata with the soft state laid over it.
+  proto::Topology CurrentTopology(int64_t now_us) {
+    proto::Topology topology = metadata_->Snapshot();
+    liveness_.Annotate(&topology, now_us);
+    topology.set_placement_leader(LeaderAddress());
+    return topology;
+  }
+
+  // Proposes Bootstrap when the planner has succeeded with the live servers of `topology` for
+  // bootstrap_delay_us, unless a proposal is already in flight. A duplicate Bootstrap (e.g. from a
+  // new leader) is ignored by the state machine.
+  void MaybeBootstrap(const proto::Topology& topology, int64_t now_us) {
+    const std::vector<proto::ServerInfo> servers(topology.servers().begin(),
+                                                 topology.servers().end());
+    absl::StatusOr<proto::PlacementCommand::Bootstrap> plan =
+        PlanBootstrap(servers, zones_required_, num_ranges_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!plan.ok()) {
+        planner_ready_since_us_.reset();
+        return;
+      }
+      if (!planner_ready_since_us_.has_value()) planner_ready_since_us_ = now_us;
+      if (now_us - *planner_ready_since_us_ < bootstrap_delay_us_) return;
+    }
+    if (bootstrap_in_flight_.exchange(true)) return;
+    const auto live = std::count_if(servers.begin(), servers.end(),
+                                    [](const proto::ServerInfo& s) { return s.alive(); });
+    std::fprintf(stderr,
+                 "placementd: proposing bootstrap: %d ranges, %d groups over %ld live servers\n",
+                 plan->ranges_size(), plan->groups_size(), static_cast<long>(live));
+    proto::PlacementCommand command;
+    *command.mutable_bootstrap() = *std::move(plan);
+    host_->Propose([bytes = command.SerializeAsString()](
+                       paxos::Replica&) -> absl::StatusOr<std::string> { return bytes; },
+                   [this](absl::StatusOr<std::string> result) {
+                     bootstrap_in_flight_.store(false);
+                     if (!result.ok()) {
+                       std::fprintf(stderr, "placementd: bootstrap failed: %s\n",
+                                    result.status().ToString().c_str());
+                     } else {
+                       std::fprintf(stderr, "placementd: %s\n", result->c_str());
+                     }
+                   });
+  }
+
+  replication::GroupHost* const host_;
+  const MetadataStateMachine* const metadata_;
+  truetime::TrueTime* const truetime_;
+  const int zones_required_;
+  const int num_ranges_;
+  const int64_t bootstrap_delay_us_;
+  Liveness liveness_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> bootstrap_in_flight_{false};
+
+  absl::Mutex mu_;
+  std::map<uint64_t, std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  // When the planner first succeeded without failing since; unset while it fails.
+  std::optional<int64_t> planner_ready_since_us_ ABSL_GUARDED_BY(mu_);
+};
+
+PlacementService::PlacementService(replication::GroupHost* host,
+                                   const MetadataStateMachine* metadata,
+                                   truetime::TrueTime* truetime, PlacementServiceOptions options)
+    : impl_(std::make_unique<Impl>(host, metadata, truetime, std::move(options))) {}
+
+PlacementService::~PlacementService() = default;
+
+void PlacementService::RegisterService(grpc::ServerBuilder* builder) {
+  builder->RegisterService(impl_.get());
+}
+
+void PlacementService::SetReplicaAddress(uint64_t replica_id, const std::string& address) {
+  impl_->SetReplicaAddress(replica_id, address);
+}
+
+void PlacementService::Stop() { impl_->Stop(); }
+
+}  // namespace meridian::placement

@@ -1,0 +1,480 @@
+#include "replication/group_host.h"
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+#include "spanserver/paxos/engine_log_storage.h"
+#include "spanserver/storage/group_commit_writer.h"
+#include "spanserver/storage/write_batch.h"
+#include "truetime/truetime.h"
+
+namespace meridian::replication {
+namespace {
+
+namespace asio = boost::asio;
+using paxos::Index;
+
+// Proposals and reads waiting to be applied, each; past this new ones fail RESOURCE_EXHAUSTED.
+constexpr size_t kMaxWaiting = 10'000;
+
+}  // namespace
+
+// The host's state. Handlers posted to the strand (and the writer's completions) hold a
+// shared_ptr to it, so a handler that runs after Stop() finds `stopping_` set and returns without
+// touching the engine, writer, transport or clock, which may be gone by then.
+class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
+ public:
+  GroupHostCore(asio::io_context& io, storage::Engine* engine, storage::GroupCommitWriter* writer,
+                truetime::TrueTime* truetime, Transport* transport, GroupHostOptions options,
+                std::unique_ptr<StateMachine> state_machine)
+      : io_(io),
+        strand_(asio::make_strand(io)),
+        timer_(strand_),
+        engine_(engine),
+        writer_(writer),
+        truetime_(truetime),
+        transport_(transport),
+        options_(std::move(options)),
+        state_machine_(std::move(state_machine)) {
+    state_.group = options_.paxos.group;
+    state_.self = options_.paxos.id;
+    state_.members = options_.paxos.members;
+  }
+
+  absl::Status Start() {
+    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    if (stop_requested_) return absl::FailedPreconditionError("GroupHost was stopped");
+    if (started_) return absl::FailedPreconditionError("GroupHost already started");
+    absl::StatusOr<truetime::Interval> now = truetime_->Now();
+    if (!now.ok()) return now.status();
+    auto log = std::make_unique<paxos::EngineLogStorage>(engine_, options_.paxos.group);
+    paxos::Options paxos_options = options_.paxos;
+    paxos_options.applied = 0;  // the state machine is rebuilt by replaying the log (header)
+    auto replica = std::make_unique<paxos::Replica>(paxos_options, log.get(), *now);
+    started_ = true;
+    Log(absl::StrCat("started; log ends at ", replica->last_index(), ", promised ",
+                     replica->hard_state().promised.ToString()));
+    // Installed on the strand: handlers posted before (e.g. early Deliver calls) saw no replica
+    // and dropped their event.
+    asio::post(strand_, [self = shared_from_this(), log = std::move(log),
+                         replica = std::move(replica)]() mutable {
+      self->log_ = std::move(log);
+      self->replica_ = std::move(replica);
+      self->OnTick({});
+    });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    CHECK_MSG(!strand_.running_in_this_thread(), "GroupHost::Stop() called on its own strand");
+    std::future<void> drained;
+    {
+      std::lock_guard<std::mutex> lock(lifecycle_mu_);
+      if (stop_requested_) return;
+      stop_requested_ = true;
+      if (!started_) return;
+      drained = stop_promise_.get_future();
+    }
+    // From here on every handler of this host returns at once, also those already queued.
+    stopping_.store(true);
+    if (io_.stopped()) {
+      // No handler runs any more (nor will a write completion's): finish here, without waiting.
+      StopOnStrand();
+      return;
+    }
+    // A write in flight completes later (the writer always completes what it accepted); its
+    // handler then settles the stop, so the next host on this Engine reads a settled log.
+    asio::post(strand_, [self = shared_from_this()] {
+      self->StopOnStrand();
+      self->SettleStop();
+    });
+    if (io_.get_executor().running_in_this_thread()) {
+      // Waiting here could block the very thread that would run the handler above. Handlers
+      // that start from now on do nothing, so the caller may still destroy the host.
+      Log("stopping from an io_context thread; not waiting for the strand to drain");
+      return;
+    }
+    drained.wait();
+  }
+
+  void Deliver(paxos::Message message) {
+    asio::post(strand_, [self = shared_from_this(), m = std::move(message)] {
+      if (!self->Running()) return;
+      absl::StatusOr<truetime::Interval> now = self->Now();
+      if (!now.ok()) return;  // dropped: Paxos retransmits
+      self->replica_->Step(m, *now);
+      self->Process(*now);
+    });
+  }
+
+  void Propose(GroupHost::MakeCommand make_command, GroupHost::ProposeCallback done) {
+    asio::post(strand_,
+               [self = shared_from_this(), make = std::move(make_command),
+                done = std::move(done)]() mutable { self->DoPropose(make, std::move(done)); });
+  }
+
+  void Read(GroupHost::ReadFn read, GroupHost::ProposeCallback done) {
+    asio::post(strand_, [self = shared_from_this(), read = std::move(read),
+                         done = std::move(done)]() mutable {
+      self->DoRead(std::move(read), std::move(done));
+    });
+  }
+
+  void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done) {
+    asio::post(strand_, [self = shared_from_this(), target, done = std::move(done)] {
+      if (!self->Running()) return done(absl::UnavailableError("group host stopped"));
+      absl::StatusOr<truetime::Interval> now = self->Now();
+      if (!now.ok()) return done(now.status());
+      absl::Status s = self->replica_->TransferLeadership(target, *now);
+      self->Process(*now);
+      done(s);
+    });
+  }
+
+  GroupState state() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return state_;
+  }
+
+ private:
+  struct WaitingProposal {
+    std::string command;
+    GroupHost::ProposeCallback done;
+  };
+  struct WaitingRead {
+    GroupHost::ReadFn read;
+    GroupHost::ProposeCallback done;
+  };
+
+  // Strand only. False before Start's first handler and after Stop.
+  bool Running() const { return replica_ != nullptr && !stopping_.load(); }
+
+  void Log(const std::string& line) const {
+    std::fprintf(stderr, "group %llu replica %llu: %s\n",
+                 static_cast<unsigned long long>(options_.paxos.group),
+                 static_cast<unsigned long long>(options_.paxos.id), line.c_str());
+  }
+
+  // A TrueTime reading for one event. When the clock guard trips the event cannot be processed:
+  // waiters are failed (their outcome would need the clock) and the error is logged once.
+  absl::StatusOr<truetime::Interval> Now() {
+    absl::StatusOr<truetime::Interval> now = truetime_->Now();
+    if (!now.ok()) {
+      if (!clock_failed_) {
+        clock_failed_ = true;
+        Log("TrueTime unavailable, not serving: " + now.status().ToString());
+      }
+      FailWaiters(absl::UnavailableError("TrueTime unavailable: " + now.status().ToString()));
+      return now.status();
+    }
+    if (clock_failed_) {
+      clock_failed_ = false;
+      Log("TrueTime available again");
+    }
+    return now;
+  }
+
+  void ArmTimer() {
+    timer_.expires_after(std::chrono::microseconds(options_.tick_interval_us));
+    timer_.async_wait(asio::bind_executor(
+        strand_,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->OnTick(ec); }));
+  }
+
+  void OnTick(const boost::system::error_code& ec) {
+    if (ec || !Running()) return;
+    ArmTimer();
+    absl::StatusOr<truetime::Interval> now = Now();
+    if (!now.ok()) return;  // skip this tick
+    if (advance_pending_) AdvanceRound(*now);
+    replica_->Tick(*now);
+    Process(*now);
+  }
+
+  void DoPropose(const GroupHost::MakeCommand& make, GroupHost::ProposeCallback done) {
+    if (!Running()) return done(absl::UnavailableError("group host stopped"));
+    if (proposals_.size() >= kMaxWaiting) {
+      return done(absl::ResourceExhaustedError("too many proposals waiting in this group"));
+    }
+    absl::StatusOr<truetime::Interval> now = Now();
+    if (!now.ok()) return done(absl::UnavailableError(now.status().ToString()));
+    if (replica_->role() != paxos::Role::kLeader) {
+      return done(absl::UnavailableError(absl::StrCat(
+          "not the leader of group ", options_.paxos.group, "; leader is ", replica_->leader())));
+    }
+    absl::StatusOr<std::string> command = make(*replica_);
+    if (!command.ok()) return done(command.status());
+    absl::StatusOr<Index> index = replica_->Propose(*command, *now);
+    if (!index.ok()) return done(index.status());
+    auto [it, inserted] =
+        proposals_.try_emplace(*index, WaitingProposal{*std::move(command), std::move(done)});
+    if (!inserted) {
+      // A slot proposed under an earlier leadership of ours that has not been applied yet: its
+      // outcome is unknown to that proposer.
+      WaitingProposal old = std::move(it->second);
+      it->second = WaitingProposal{*std::move(command), std::move(done)};
+      old.done(absl::UnavailableError("lost leadership; outcome unknown"));
+    }
+    Process(*now);
+  }
+
+  void DoRead(GroupHost::ReadFn read, GroupHost::ProposeCallback done) {
+    if (!Running()) return done(absl::UnavailableError("group host stopped"));
+    if (reads_.size() >= kMaxWaiting) {
+      return done(absl::ResourceExhaustedError("too many reads waiting in this group"));
+    }
+    absl::StatusOr<truetime::Interval> now = Now();
+    if (!now.ok()) return done(absl::UnavailableError(now.status().ToString()));
+    absl::StatusOr<Index> index = replica_->LeaseRead(*now);
+    if (!index.ok()) return done(index.status());
+    if (applied_ >= *index) return done(read());
+    reads_.emplace(*index, WaitingRead{std::move(read), std::move(done)});
+  }
+
+  // Takes the replica's pending work, while the previous round is finished, and carries it out
+  // in the order replica.h prescribes; a round that must be synced continues in OnPersisted().
+  // Then refreshes the published state.
+  void Process(truetime::Interval now) {
+    while (!persist_outstanding_ && !advance_pending_ && replica_->HasReady()) {
+      paxos::Ready ready = replica_->TakeReady();
+      if (ready.soft_state) OnSoftState(*ready.soft_state);
+      if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
+      const bool sync = ready.MustSync();
+      round_ = std::move(ready);
+      if (sync) {
+        storage::WriteBatch batch;
+        log_->AddToBatch(round_, &batch);
+        persist_outstanding_ = true;
+        SubmitRound(std::move(batch));
+        break;
+      }
+      SendAndApply();
+      AdvanceRound(now);
+    }
+    PublishState(now);
+  }
+
+  // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
+  void SubmitRound(storage::WriteBatch batch) {
+    absl::Status s = writer_->Submit(
+        std::move(batch), /*sync=*/true, [self = shared_from_this()](absl::Status status) {
+          CHECK_MSG(status.ok(),
+                    absl::StrCat("group ", self->options_.paxos.group, " replica ",
+                                 self->options_.paxos.id,
+                                 ": synced write of the Paxos log failed; stopping rather than "
+                                 "acknowledge what is not durable: ",
+                                 status.ToString()));
+          asio::post(self->strand_, [self] { self->OnPersisted(); });
+        });
+    if (s.ok()) return;
+    // Not accepted: nothing was written and the callback will not run. The Ready is already
+    // taken, so keep its batch and retry from a timer: the queue is full (flow control), or the
+    // writer is shut down (the server is going away, and nothing may be acknowledged meanwhile).
+    if (!retry_logged_) {
+      retry_logged_ = true;
+      Log("group-commit writer refused a batch, retrying: " + s.ToString());
+    }
+    auto pending = std::make_shared<storage::WriteBatch>(std::move(batch));
+    auto timer = std::make_shared<asio::steady_timer>(strand_);
+    timer->expires_after(std::chrono::microseconds(options_.tick_interval_us));
+    timer->async_wait(asio::bind_executor(
+        strand_, [self = shared_from_this(), timer, pending](const boost::system::error_code&) {
+          if (self->stopping_.load()) {
+            self->persist_outstanding_ = false;
+            self->SettleStop();
+            return;
+          }
+          self->SubmitRound(std::move(*pending));
+        }));
+  }
+
+  void OnPersisted() {
+    persist_outstanding_ = false;
+    retry_logged_ = false;
+    if (stopping_.load()) {
+      SettleStop();
+      return;
+    }
+    SendAndApply();
+    advance_pending_ = true;
+    absl::StatusOr<truetime::Interval> now = Now();
+    if (!now.ok()) return;  // the next tick with a working clock advances
+    AdvanceRound(*now);
+    Process(*now);
+  }
+
+  // Steps 3 and 4 of a round: its entries and hard state are durable.
+  void SendAndApply() {
+    if (!round_.messages_after_persist.empty()) {
+      transport_->Send(std::move(round_.messages_after_persist));
+    }
+    for (const paxos::Entry& entry : round_.committed) Apply(entry);
+    round_ = paxos::Ready{};
+  }
+
+  // Step 5.
+  void AdvanceRound(truetime::Interval now) {
+    advance_pending_ = false;
+    replica_->Advance(now);
+    if (replica_->role() != paxos::Role::kLeader) {
+      FailWaiters(absl::UnavailableError("lost leadership; outcome unknown"));
+    }
+  }
+
+  // After Stop's handler: lets Stop() return once no write of this host is outstanding.
+  void SettleStop() {
+    if (!stopped_ || persist_outstanding_ || stop_settled_) return;
+    stop_settled_ = true;
+    stop_promise_.set_value();
+  }
+
+  void Apply(const paxos::Entry& entry) {
+    CHECK_MSG(entry.index == applied_ + 1,
+              absl::StrCat("group ", options_.paxos.group, ": applying slot ", entry.index,
+                           " after ", applied_));
+    absl::StatusOr<std::string> result = state_machine_->Apply(entry);
+    CHECK_MSG(result.ok(), absl::StrCat("group ", options_.paxos.group, ": applying slot ",
+                                        entry.index, " failed: ", result.status().ToString()));
+    applied_ = entry.index;
+    auto it = proposals_.find(entry.index);
+    if (it != proposals_.end()) {
+      WaitingProposal p = std::move(it->second);
+      proposals_.erase(it);
+      if (entry.type == paxos::EntryType::kNormal && entry.command == p.command) {
+        p.done(std::move(result));
+      } else {
+        p.done(absl::UnavailableError("lost leadership; outcome unknown"));
+      }
+    }
+    while (!reads_.empty() && reads_.begin()->first <= applied_) {
+      WaitingRead r = std::move(reads_.begin()->second);
+      reads_.erase(reads_.begin());
+      r.done(r.read());
+    }
+  }
+
+  void OnSoftState(const paxos::SoftState& s) {
+    if (s.role != last_role_ || s.leader != last_leader_) {
+      Log(absl::StrCat("role ", paxos::RoleName(s.role), ", leader ", s.leader, ", ballot ",
+                       s.ballot.ToString()));
+      last_role_ = s.role;
+      last_leader_ = s.leader;
+    }
+  }
+
+  void FailWaiters(const absl::Status& status) {
+    std::map<Index, WaitingProposal> proposals = std::move(proposals_);
+    std::multimap<Index, WaitingRead> reads = std::move(reads_);
+    proposals_.clear();
+    reads_.clear();
+    for (auto& [index, p] : proposals) p.done(status);
+    for (auto& [index, r] : reads) r.done(status);
+  }
+
+  void StopOnStrand() {
+    stopped_ = true;
+    timer_.cancel();
+    FailWaiters(absl::UnavailableError("group host stopped"));
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      state_.role = paxos::Role::kFollower;
+      state_.has_lease = false;
+    }
+    Log("stopped");
+  }
+
+  void PublishState(truetime::Interval now) {
+    GroupState s;
+    s.group = options_.paxos.group;
+    s.self = options_.paxos.id;
+    s.role = replica_->role();
+    s.leader = replica_->leader();
+    s.has_lease = replica_->HasLease(now);
+    s.commit = replica_->commit();
+    s.applied = applied_;
+    s.members = replica_->hard_state().members.empty() ? options_.paxos.members
+                                                       : replica_->hard_state().members;
+    std::lock_guard<std::mutex> lock(state_mu_);
+    state_ = std::move(s);
+  }
+
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;  // strand only
+  storage::Engine* const engine_;
+  storage::GroupCommitWriter* const writer_;
+  truetime::TrueTime* const truetime_;
+  Transport* const transport_;
+  const GroupHostOptions options_;
+
+  std::mutex lifecycle_mu_;
+  bool started_ = false;         // guarded by lifecycle_mu_
+  bool stop_requested_ = false;  // guarded by lifecycle_mu_
+  std::promise<void> stop_promise_;
+  std::atomic<bool> stopping_{false};  // set by Stop(); handlers check it first
+
+  // Strand only (set up by Start() before the first handler).
+  std::unique_ptr<StateMachine> state_machine_;
+  std::unique_ptr<paxos::EngineLogStorage> log_;
+  std::unique_ptr<paxos::Replica> replica_;
+  bool stopped_ = false;
+  paxos::Ready round_;                // the Ready being carried out
+  bool persist_outstanding_ = false;  // round_'s batch is with the writer (or waiting to be)
+  bool advance_pending_ = false;      // round_ is carried out but Advance needs a clock reading
+  bool stop_settled_ = false;
+  bool retry_logged_ = false;
+  bool clock_failed_ = false;
+  Index applied_ = 0;
+  std::map<Index, WaitingProposal> proposals_;
+  std::multimap<Index, WaitingRead> reads_;
+  paxos::Role last_role_ = paxos::Role::kFollower;
+  paxos::ReplicaId last_leader_ = paxos::kNoReplica;
+
+  mutable std::mutex state_mu_;
+  GroupState state_;  // guarded by state_mu_
+};
+
+class GroupHost::Impl {
+ public:
+  std::shared_ptr<GroupHostCore> core;
+};
+
+GroupHost::GroupHost(boost::asio::io_context& io, storage::Engine* engine,
+                     storage::GroupCommitWriter* writer, truetime::TrueTime* truetime,
+                     Transport* transport, GroupHostOptions options,
+                     std::unique_ptr<StateMachine> state_machine)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->core = std::make_shared<GroupHostCore>(io, engine, writer, truetime, transport,
+                                                std::move(options), std::move(state_machine));
+}
+
+GroupHost::~GroupHost() { Stop(); }
+
+absl::Status GroupHost::Start() { return impl_->core->Start(); }
+void GroupHost::Stop() { impl_->core->Stop(); }
+void GroupHost::Deliver(paxos::Message message) { impl_->core->Deliver(std::move(message)); }
+void GroupHost::Propose(MakeCommand make_command, ProposeCallback done) {
+  impl_->core->Propose(std::move(make_command), std::move(done));
+}
+void GroupHost::Read(ReadFn read, ProposeCallback done) {
+  impl_->core->Read(std::move(read), std::move(done));
+}
+void GroupHost::TransferLeadership(paxos::ReplicaId target,
+                                   std::function<void(absl::Status)> done) {
+  impl_->core->TransferLeadership(target, std::move(done));
+}
+GroupState GroupHost::state() const { return impl_->core->state(); }
+
+}  // namespace meridian::replication

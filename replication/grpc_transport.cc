@@ -1,0 +1,214 @@
+#include "replication/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "proto/paxos.grpc.pb.h"
+#include "replication/paxos_wire.h"
+
+namespace meridian::replication {
+namespace {
+
+// Per destination: messages queued past this are dropped (Paxos retransmits what matters).
+constexpr size_t kMaxQueuedMessages = 10'000;
+constexpr size_t kMaxQueuedBytes = 64 << 20;
+// One RPC carries at most this many bytes of messages (plus the one message that crosses it).
+constexpr size_t kMaxBatchBytes = 16 << 20;
+// gRPC's default 4 MiB receive limit is below one full Accept plus its neighbours in a batch.
+constexpr int kMaxWireMessageBytes = 64 << 20;
+// An RPC that has not completed by then is abandoned (its batch dropped) so the queue moves on.
+constexpr int64_t kRpcDeadlineMs = 5'000;
+
+}  // namespace
+
+class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService {
+ public:
+  Impl(uint64_t self, std::function<void(paxos::Message)> deliver)
+      : self_(self), deliver_(std::move(deliver)) {}
+
+  ~Impl() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    shutting_down_ = true;
+    for (auto& [id, peer] : peers_) {
+      if (peer.call != nullptr) peer.call->ctx.TryCancel();
+    }
+    idle_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+
+  void SetPeerAddress(uint64_t server_id, const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Peer& peer = peers_[server_id];
+    if (peer.address == address) return;
+    peer.address = address;
+    peer.stub.reset();  // a new channel on the next RPC; an in-flight call keeps its own stub
+    std::fprintf(stderr, "transport: server %llu is at %s\n",
+                 static_cast<unsigned long long>(server_id), address.c_str());
+  }
+
+  void Enqueue(std::vector<paxos::Message> messages) {
+    std::vector<paxos::Message> local;
+    std::vector<Call*> calls;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (paxos::Message& m : messages) {
+        if (m.to == self_) {
+          local.push_back(std::move(m));
+          continue;
+        }
+        auto it = peers_.find(m.to);
+        if (it == peers_.end() || it->second.address.empty() || shutting_down_) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        Peer& peer = it->second;
+        if (peer.queue.size() >= kMaxQueuedMessages || peer.queued_bytes >= kMaxQueuedBytes) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        proto::PaxosMessage pm = ToProto(m);
+        peer.queued_bytes += pm.ByteSizeLong();
+        peer.queue.push_back(std::move(pm));
+      }
+      for (auto& [id, peer] : peers_) {
+        if (peer.call == nullptr && !peer.queue.empty()) calls.push_back(PrepareCall(id, peer));
+      }
+    }
+    for (Call* call : calls) Issue(call);
+    for (paxos::Message& m : local) deliver_(std::move(m));
+  }
+
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+  // proto::PaxosTransport::CallbackService
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const proto::PaxosBatch* batch,
+                                 proto::PaxosBatchReply* /*reply*/) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (batch->to_server() != self_) {
+      // A peer with a stale address book (e.g. a port reused after a restart).
+      dropped_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "batch addressed to another server"));
+      return reactor;
+    }
+    for (const proto::PaxosMessage& pm : batch->messages()) {
+      absl::StatusOr<paxos::Message> m = FromProto(pm);
+      if (!m.ok()) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      deliver_(*std::move(m));
+    }
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext ctx;
+    proto::PaxosBatch request;
+    proto::PaxosBatchReply reply;
+    std::shared_ptr<proto::PaxosTransport::Stub> stub;  // keeps the channel alive for the call
+    uint64_t to = 0;
+  };
+
+  struct Peer {
+    std::string address;
+    std::shared_ptr<proto::PaxosTransport::Stub> stub;  // created lazily
+    std::deque<proto::PaxosMessage> queue;
+    size_t queued_bytes = 0;
+    Call* call = nullptr;  // the RPC in flight, if any
+  };
+
+  // Takes the head of `peer`'s queue into one batch and marks it in flight. Requires mu_; the
+  // caller issues the call after releasing mu_ (gRPC may run the completion inline).
+  Call* PrepareCall(uint64_t id, Peer& peer) {
+    if (peer.stub == nullptr) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(kMaxWireMessageBytes);
+      args.SetMaxSendMessageSize(kMaxWireMessageBytes);
+      peer.stub = proto::PaxosTransport::NewStub(
+          grpc::CreateCustomChannel(peer.address, grpc::InsecureChannelCredentials(), args));
+    }
+    auto* call = new Call;
+    call->stub = peer.stub;
+    call->request.set_from_server(self_);
+    call->request.set_to_server(id);
+    call->ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(kRpcDeadlineMs));
+    size_t bytes = 0;
+    while (!peer.queue.empty() && bytes < kMaxBatchBytes) {
+      const size_t size = peer.queue.front().ByteSizeLong();
+      bytes += size;
+      peer.queued_bytes -= size;
+      *call->request.add_messages() = std::move(peer.queue.front());
+      peer.queue.pop_front();
+    }
+    call->to = id;
+    peer.call = call;
+    ++in_flight_;
+    return call;
+  }
+
+  void Issue(Call* call) {
+    call->stub->async()->Send(&call->ctx, &call->request, &call->reply,
+                              [this, call](grpc::Status status) { OnDone(call, status); });
+  }
+
+  void OnDone(Call* call, const grpc::Status& status) {
+    Call* next = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status.ok()) {
+        dropped_.fetch_add(call->request.messages_size(), std::memory_order_relaxed);
+      }
+      Peer& peer = peers_[call->to];
+      peer.call = nullptr;
+      if (!shutting_down_ && !peer.queue.empty() && !peer.address.empty()) {
+        next = PrepareCall(call->to, peer);
+      }
+      delete call;
+      // Decremented last: the destructor may proceed as soon as it reaches 0.
+      if (--in_flight_ == 0) idle_.notify_all();
+    }
+    if (next != nullptr) Issue(next);
+  }
+
+  const uint64_t self_;
+  const std::function<void(paxos::Message)> deliver_;
+  std::atomic<uint64_t> dropped_{0};
+
+  std::mutex mu_;
+  std::condition_variable idle_;
+  std::map<uint64_t, Peer> peers_;  // guarded by mu_
+  int in_flight_ = 0;               // guarded by mu_
+  bool shutting_down_ = false;      // guarded by mu_
+};
+
+GrpcTransport::GrpcTransport(uint64_t self_server_id, std::function<void(paxos::Message)> deliver)
+    : impl_(std::make_unique<Impl>(self_server_id, std::move(deliver))) {}
+
+GrpcTransport::~GrpcTransport() = default;
+
+void GrpcTransport::SetPeerAddress(uint64_t server_id, const std::string& address) {
+  impl_->SetPeerAddress(server_id, address);
+}
+
+void GrpcTransport::Send(std::vector<paxos::Message> messages) {
+  impl_->Enqueue(std::move(messages));
+}
+
+void GrpcTransport::RegisterService(grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(kMaxWireMessageBytes);
+  builder->RegisterService(impl_.get());
+}
+
+uint64_t GrpcTransport::dropped() const { return impl_->dropped(); }
+
+}  // namespace meridian::replication

@@ -1,0 +1,92 @@
+#include "replication/paxos_wire.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace meridian::replication {
+namespace {
+
+void BallotToProto(const paxos::Ballot& b, proto::Ballot* out) {
+  out->set_round(b.round);
+  out->set_replica(b.replica);
+}
+
+paxos::Ballot BallotFromProto(const proto::Ballot& b) {
+  return paxos::Ballot{.round = b.round(), .replica = b.replica()};
+}
+
+constexpr uint32_t kMaxMessageType = static_cast<uint32_t>(paxos::MessageType::kTimeoutNow);
+constexpr uint32_t kMaxEntryType = static_cast<uint32_t>(paxos::EntryType::kNoop);
+
+}  // namespace
+
+void ToProto(const paxos::Message& m, proto::PaxosMessage* out) {
+  out->Clear();
+  out->set_type(static_cast<uint32_t>(m.type));
+  out->set_group(m.group);
+  out->set_from(m.from);
+  out->set_to(m.to);
+  BallotToProto(m.ballot, out->mutable_ballot());
+  out->set_index(m.index);
+  out->set_reject(m.reject);
+  BallotToProto(m.promised, out->mutable_promised());
+  out->set_more(m.more);
+  out->set_commit(m.commit);
+  out->set_match(m.match);
+  out->set_lease_seq(m.lease_seq);
+  out->set_lease_granted(m.lease_granted);
+  BallotToProto(m.transfer_from, out->mutable_transfer_from());
+  out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
+  for (const paxos::Entry& e : m.entries) {
+    proto::LogEntry* pe = out->add_entries();
+    pe->set_index(e.index);
+    BallotToProto(e.ballot, pe->mutable_ballot());
+    pe->set_type(static_cast<uint32_t>(e.type));
+    pe->set_command(e.command);
+  }
+}
+
+proto::PaxosMessage ToProto(const paxos::Message& message) {
+  proto::PaxosMessage out;
+  ToProto(message, &out);
+  return out;
+}
+
+absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& p) {
+  if (p.type() > kMaxMessageType) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown Paxos message type ", p.type()));
+  }
+  paxos::Message m;
+  m.type = static_cast<paxos::MessageType>(p.type());
+  m.group = p.group();
+  m.from = p.from();
+  m.to = p.to();
+  m.ballot = BallotFromProto(p.ballot());
+  m.index = p.index();
+  m.reject = p.reject();
+  m.promised = BallotFromProto(p.promised());
+  m.more = p.more();
+  m.commit = p.commit();
+  m.match = p.match();
+  m.lease_seq = p.lease_seq();
+  m.lease_granted = p.lease_granted();
+  m.transfer_from = BallotFromProto(p.transfer_from());
+  m.entries.reserve(p.entries_size());
+  for (const proto::LogEntry& pe : p.entries()) {
+    if (pe.type() > kMaxEntryType) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown Paxos entry type ", pe.type(), " in slot ", pe.index()));
+    }
+    paxos::Entry e;
+    e.index = pe.index();
+    e.ballot = BallotFromProto(pe.ballot());
+    e.type = static_cast<paxos::EntryType>(pe.type());
+    e.command = pe.command();
+    m.entries.push_back(std::move(e));
+  }
+  return m;
+}
+
+}  // namespace meridian::replication

@@ -1,0 +1,71 @@
+// KvService: the spanserver's data service (proto/kv.proto): single-key replicated writes with
+// commit wait, linearizable leader reads and scans, status and leader transfer, one Paxos group
+// per request.
+//
+// Every request is checked first; a rejected request changes nothing:
+//  - INVALID_ARGUMENT for malformed input: empty key, key > 4 KiB, value > 1 MiB;
+//  - UNAVAILABLE + trailing metadata "meridian-stale-map"="1" when the group is not hosted here,
+//    the generation is not the current one of the group's range holding the key, or the key lies
+//    outside that range (RoutingTable).
+// Put/Delete propose a TabletCommand whose commit timestamp the leader assigns inside its lease
+// (Replica::AssignTimestamp), and reply only once TT.after(commit_ts) holds (commit wait, done on
+// an Asio timer, never by blocking a gRPC thread). A replica that is not the leader answers
+// UNAVAILABLE with "meridian-leader" = the leader's address when it knows it.
+// Get/Scan run as GroupHost::Read at read_ts = TT.now().latest, taken inside the read.
+//
+// Thread safety: gRPC calls its handlers on its own threads; handlers never block. Shutdown() is
+// thread-safe; afterwards every new request is answered UNAVAILABLE. Keep gRPC and Asio out of
+// this header (pimpl): service() is the object to register with a grpc::ServerBuilder.
+#ifndef MERIDIAN_SPANSERVER_SERVER_KV_SERVICE_H_
+#define MERIDIAN_SPANSERVER_SERVER_KV_SERVICE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace meridian {
+namespace storage {
+class Engine;
+}  // namespace storage
+namespace truetime {
+class TrueTime;
+}  // namespace truetime
+
+namespace spanserver {
+
+class RoutingTable;
+
+inline constexpr size_t kMaxKeyBytes = 4 << 10;
+inline constexpr size_t kMaxValueBytes = 1 << 20;
+inline constexpr uint32_t kDefaultScanLimit = 1000;
+// A scan stops (with `more`) once its rows pass this many bytes, below gRPC's 4 MiB message limit.
+inline constexpr size_t kMaxScanBytes = 2 << 20;
+
+class KvService {
+ public:
+  // Everything passed in must outlive the service; `io` runs the commit-wait timers.
+  KvService(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
+            boost::asio::io_context& io);
+  ~KvService();
+  KvService(const KvService&) = delete;
+  KvService& operator=(const KvService&) = delete;
+
+  grpc::Service* service();
+  void Shutdown();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spanserver
+}  // namespace meridian
+
+#endif  // MERIDIAN_SPANSERVER_SERVER_KV_SERVICE_H_

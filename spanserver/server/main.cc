@@ -1,0 +1,166 @@
+// spanserver: hosts tablet replicas of the data groups placement assigns to it (see
+// server_runtime.h). Flags are the process contract other tools rely on; --help lists them.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "spanserver/server/server_runtime.h"
+#include "truetime/clock_source_factory.h"
+
+namespace meridian::spanserver {
+namespace {
+
+struct Flag {
+  const char* name;
+  const char* default_value;
+  const char* help;
+};
+
+constexpr Flag kFlags[] = {
+    {"zone", "", "zone label of this server (required)"},
+    {"listen", "", "HOST:PORT to serve Kv and Paxos on (required)"},
+    {"data_dir", "", "directory for the LevelDB and the server id (required)"},
+    {"placement", "", "placementd replicas, HOST:PORT[,HOST:PORT...] (required)"},
+    {"truetime_source", "fixed", "auto, ntp or fixed"},
+    {"truetime_epsilon_us", "1000", "epsilon of the fixed source, microseconds"},
+    {"paxos_lease_ms", "2000", "Paxos leader lease of the data groups"},
+};
+
+void PrintHelp() {
+  std::printf(
+      "Usage: spanserver --zone=NAME --listen=HOST:PORT --data_dir=DIR "
+      "--placement=HOST:PORT[,HOST:PORT...] [flags]\n\n"
+      "Hosts the tablet replicas of the Paxos groups placement assigns to it.\n\nFlags:\n");
+  for (const Flag& flag : kFlags) {
+    std::printf(
+        "  --%-26s %s%s\n", absl::StrCat(flag.name, "=...").c_str(), flag.help,
+        *flag.default_value ? absl::StrCat(" (default: ", flag.default_value, ")").c_str() : "");
+  }
+  std::printf("  --%-26s %s\n", "help", "print this help");
+}
+
+absl::StatusOr<int64_t> ParseInt(const std::map<std::string, std::string>& flags,
+                                 const std::string& name) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(flags.at(name), &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " takes an integer, not '", flags.at(name), "'"));
+  }
+  return value;
+}
+
+absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> flags;
+  for (const Flag& flag : kFlags) flags[flag.name] = flag.default_value;
+  for (const std::string& arg : args) {
+    if (!absl::StartsWith(arg, "--") || arg.find('=') == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' (flags are written --name=value)"));
+    }
+    const size_t eq = arg.find('=');
+    const std::string name = arg.substr(2, eq - 2);
+    if (!flags.contains(name)) return absl::InvalidArgumentError("unknown flag --" + name);
+    flags[name] = arg.substr(eq + 1);
+  }
+  for (const char* required : {"zone", "listen", "data_dir", "placement"}) {
+    if (flags[required].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", required, " is required"));
+    }
+  }
+  if (absl::EndsWith(flags["listen"], ":0")) {
+    return absl::InvalidArgumentError("--listen needs a real port: placement hands it to peers");
+  }
+  ServerOptions options;
+  options.zone = flags["zone"];
+  options.listen = flags["listen"];
+  options.data_dir = flags["data_dir"];
+  options.placement = absl::StrSplit(flags["placement"], ',', absl::SkipEmpty());
+  auto kind = truetime::ParseClockSourceKind(flags["truetime_source"]);
+  if (!kind.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--truetime_source: ", kind.status().message()));
+  }
+  options.truetime_source = *kind;
+  auto epsilon = ParseInt(flags, "truetime_epsilon_us");
+  if (!epsilon.ok()) return epsilon.status();
+  auto lease = ParseInt(flags, "paxos_lease_ms");
+  if (!lease.ok()) return lease.status();
+  if (*epsilon < 0) return absl::InvalidArgumentError("--truetime_epsilon_us must be >= 0");
+  if (*lease <= 0) return absl::InvalidArgumentError("--paxos_lease_ms must be > 0");
+  options.truetime_epsilon_us = *epsilon;
+  options.paxos_lease_ms = *lease;
+  return options;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      PrintHelp();
+      return 0;
+    }
+  }
+  absl::StatusOr<ServerOptions> options = ParseFlags(args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "spanserver: %s\nRun 'spanserver --help' for the flags.\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
+  }
+
+  // Every thread started from here on inherits the blocked signals; one thread takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<ServerRuntime>> runtime = ServerRuntime::Open(*options);
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "spanserver: %s\n", runtime.status().ToString().c_str());
+    return 1;
+  }
+  ServerRuntime* server = runtime->get();
+  std::atomic<bool> failed{false};
+  std::thread signal_thread([&signals, &failed, server] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (!failed.load()) {
+      std::fprintf(stderr, "spanserver: received %s, shutting down\n", strsignal(signal));
+    }
+    server->RequestStop();
+  });
+
+  int exit_code = 0;
+  if (absl::Status started = server->Start(); started.ok()) {
+    std::printf("spanserver %llu zone=%s listening on %s\n",
+                static_cast<unsigned long long>(server->server_id()), options->zone.c_str(),
+                server->address().c_str());
+    std::fflush(stdout);
+    server->WaitForStop();
+  } else if (!absl::IsCancelled(started)) {
+    std::fprintf(stderr, "spanserver: %s\n", started.ToString().c_str());
+    exit_code = 1;
+    failed.store(true);
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+  }
+  signal_thread.join();
+  server->Shutdown();
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace meridian::spanserver
+
+int main(int argc, char** argv) { return meridian::spanserver::Main(argc, argv); }

@@ -1,0 +1,406 @@
+#include "spanserver/server/server_runtime.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "replication/group_host.h"
+#include "replication/grpc_transport.h"
+#include "spanserver/server/kv_service.h"
+#include "spanserver/server/placement_client.h"
+#include "spanserver/server/routing_table.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/group_commit_writer.h"
+#include "spanserver/tablet/tablet.h"
+#include "truetime/truetime.h"
+
+namespace meridian::spanserver {
+namespace {
+
+constexpr absl::Duration kRegisterTimeout = absl::Seconds(2);
+constexpr absl::Duration kHeartbeatTimeout = absl::Seconds(1);
+constexpr absl::Duration kRegisterBackoffMin = absl::Milliseconds(100);
+constexpr absl::Duration kRegisterBackoffMax = absl::Seconds(2);
+constexpr auto kServerShutdownGrace = std::chrono::seconds(2);
+constexpr int kIoThreads = 2;
+
+void Log(const std::string& line) { std::fprintf(stderr, "spanserver: %s\n", line.c_str()); }
+
+// DATA_DIR/server_id: the decimal id, written to a temporary file, synced and renamed.
+std::string ServerIdPath(const std::string& data_dir) { return data_dir + "/server_id"; }
+
+absl::StatusOr<uint64_t> ReadServerId(const std::string& data_dir) {
+  std::ifstream in(ServerIdPath(data_dir));
+  if (!in) return uint64_t{0};
+  std::string text;
+  std::getline(in, text);
+  uint64_t id = 0;
+  if (!absl::SimpleAtoi(text, &id)) {
+    return absl::DataLossError(
+        absl::StrCat(ServerIdPath(data_dir), " does not hold a server id: '", text, "'"));
+  }
+  return id;
+}
+
+absl::Status WriteServerId(const std::string& data_dir, uint64_t id) {
+  const std::string path = ServerIdPath(data_dir);
+  const std::string tmp = path + ".tmp";
+  const std::string text = absl::StrCat(id, "\n");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", std::strerror(errno)));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+bool HasPortZero(const std::string& address) { return absl::EndsWith(address, ":0"); }
+
+}  // namespace
+
+class ServerRuntime::Impl {
+ public:
+  explicit Impl(ServerOptions options) : options_(std::move(options)) {}
+  ~Impl() { Shutdown(); }
+
+  absl::Status Open() {
+    if (options_.zone.empty()) return absl::InvalidArgumentError("--zone is required");
+    if (options_.listen.empty()) return absl::InvalidArgumentError("--listen is required");
+    if (options_.data_dir.empty()) return absl::InvalidArgumentError("--data_dir is required");
+    if (options_.paxos_lease_ms <= 0) {
+      return absl::InvalidArgumentError("--paxos_lease_ms must be positive");
+    }
+    if (options_.truetime_epsilon_us < 0) {
+      return absl::InvalidArgumentError("--truetime_epsilon_us must not be negative");
+    }
+    std::error_code error;
+    std::filesystem::create_directories(options_.data_dir, error);
+    if (error) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", options_.data_dir, ": ", error.message()));
+    }
+    ASSIGN_OR_RETURN_CTX(engine_, storage::Engine::Open(options_.data_dir + "/db"),
+                         "opening " + options_.data_dir + "/db");
+    truetime::ClockSourceOptions clock_options;
+    clock_options.fixed_epsilon_us = options_.truetime_epsilon_us;
+    ASSIGN_OR_RETURN(std::unique_ptr<truetime::ClockSource> source,
+                     truetime::MakeClockSource(options_.truetime_source, clock_options));
+    // The guard: serve only while the clock's uncertainty stays within 10x the configured
+    // epsilon (at least 10 ms, the drift model's ceiling with some room).
+    truetime::TrueTime::Options tt_options;
+    tt_options.max_epsilon_us = std::max<int64_t>(10 * options_.truetime_epsilon_us, 10'000);
+    truetime_ = std::make_unique<truetime::TrueTime>(std::move(source), tt_options);
+    if (absl::StatusOr<truetime::Interval> now = truetime_->Now(); !now.ok()) {
+      Log(absl::StrCat("warning: TrueTime is unavailable: ", now.status().message()));
+    }
+    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
+    work_.emplace(io_.get_executor());
+    for (int i = 0; i < kIoThreads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+    ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
+    logged_groups_.insert(groups.begin(), groups.end());
+    if (!groups.empty()) {
+      Log(absl::StrCat("found the logs of groups ", absl::StrJoin(groups, ","),
+                       "; they restart once the topology lists them"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() {
+    if (options_.placement.empty()) return absl::InvalidArgumentError("--placement is required");
+    if (HasPortZero(options_.listen)) {
+      return absl::InvalidArgumentError("--listen needs a real port to register with placement");
+    }
+    ASSIGN_OR_RETURN(uint64_t id, ReadServerId(options_.data_dir));
+    placement_ = std::make_unique<PlacementClient>(options_.placement);
+    proto::RegisterRequest request;
+    request.set_zone(options_.zone);
+    request.set_address(options_.listen);
+    request.set_server_id(id);
+    absl::Duration backoff = kRegisterBackoffMin;
+    int attempts = 0;
+    while (true) {
+      absl::StatusOr<proto::RegisterResponse> response =
+          placement_->Register(request, kRegisterTimeout);
+      if (response.ok() && response->server_id() != 0) {
+        if (id != 0 && response->server_id() != id) {
+          Log(absl::StrCat("warning: placement gave id ", response->server_id(),
+                           " although this server was ", id));
+        }
+        id = response->server_id();
+        break;
+      }
+      ++attempts;
+      if (attempts <= 3 || attempts % 10 == 0) {
+        Log(absl::StrCat("registration with placement failed (attempt ", attempts,
+                         "): ", response.ok() ? "server id 0" : response.status().ToString(),
+                         "; retrying"));
+      }
+      if (WaitForStopFor(backoff)) return absl::CancelledError("stopped before registration");
+      backoff = std::min(backoff * 2, kRegisterBackoffMax);
+    }
+    RETURN_IF_ERROR_CTX(WriteServerId(options_.data_dir, id), "persisting the server id");
+    Log(absl::StrCat("registered as server ", id, " in zone ", options_.zone));
+    RETURN_IF_ERROR(Serve(id));
+    heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+    return absl::OkStatus();
+  }
+
+  absl::Status Serve(uint64_t id) {
+    server_id_.store(id);
+    transport_ = std::make_unique<replication::GrpcTransport>(
+        id, [this](paxos::Message message) { Deliver(std::move(message)); });
+    kv_ = std::make_unique<KvService>(&routing_, truetime_.get(), engine_.get(), io_);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(kv_->service());
+    transport_->RegisterService(&builder);
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
+    }
+    std::string address = options_.listen;
+    if (HasPortZero(address)) address = absl::StrCat(address.substr(0, address.size() - 1), port);
+    {
+      absl::MutexLock lock(&mu_);
+      address_ = address;
+    }
+    routing_.SetIdentity({id, options_.zone, address});
+    Log(absl::StrCat("server ", id, " serving on ", address));
+    return absl::OkStatus();
+  }
+
+  void ApplyTopology(const proto::Topology& topology) {
+    absl::MutexLock lock(&topology_mu_);
+    const uint64_t self = server_id_.load();
+    std::map<uint64_t, std::string> addresses;
+    for (const proto::ServerInfo& server : topology.servers()) {
+      addresses[server.id()] = server.address();
+      if (transport_ != nullptr && peer_addresses_[server.id()] != server.address()) {
+        transport_->SetPeerAddress(server.id(), server.address());
+        peer_addresses_[server.id()] = server.address();
+      }
+    }
+    std::vector<RangeEntry> ranges;
+    for (const proto::RangeInfo& range : topology.ranges()) {
+      ranges.push_back({range.start(), range.end(), range.group(), range.generation()});
+    }
+    routing_.SetTopology(std::move(ranges), std::move(addresses));
+    if (!topology.bootstrapped() || transport_ == nullptr || stopping_.load()) return;
+    for (const proto::GroupInfo& group : topology.groups()) {
+      const std::vector<uint64_t> members(group.replicas().begin(), group.replicas().end());
+      if (std::find(members.begin(), members.end(), self) == members.end()) continue;
+      if (routing_.FindHost(group.id()) != nullptr) {
+        auto started = started_members_.find(group.id());
+        if (started != started_members_.end() && started->second != members &&
+            warned_membership_.insert(group.id()).second) {
+          Log(absl::StrCat("group ", group.id(), ": placement lists replicas ",
+                           absl::StrJoin(members, ","),
+                           " but membership changes are not applied to a running group"));
+        }
+        continue;
+      }
+      StartGroup(group.id(), members);
+    }
+  }
+
+  void RequestStop() {
+    absl::MutexLock lock(&mu_);
+    stop_requested_ = true;
+  }
+
+  void WaitForStop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&stop_requested_));
+  }
+
+  void Shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    RequestStop();
+    stopping_.store(true);
+    if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+    if (kv_ != nullptr) kv_->Shutdown();
+    {
+      // No topology is applied from here on (stopping_), so no host is added after this.
+      absl::MutexLock lock(&topology_mu_);
+    }
+    for (const auto& [group, host] : routing_.Hosts()) host->Stop();
+    // Every call has finished or will finish soon: hosts failed their waiting proposals and
+    // reads, and commit waits still run on the io threads.
+    if (server_ != nullptr)
+      server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
+    if (writer_ != nullptr) writer_->Shutdown();
+    routing_.TakeHosts();
+    work_.reset();
+    io_.stop();
+    for (std::thread& thread : io_threads_) thread.join();
+    io_threads_.clear();
+    server_.reset();
+    transport_.reset();
+    kv_.reset();
+    writer_.reset();
+    engine_.reset();
+    Log(absl::StrCat("server ", server_id_.load(), " stopped"));
+  }
+
+  uint64_t server_id() const { return server_id_.load(); }
+
+  std::string address() const {
+    absl::MutexLock lock(&mu_);
+    return address_.empty() ? options_.listen : address_;
+  }
+
+ private:
+  // True when a stop was requested within `timeout`.
+  bool WaitForStopFor(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), timeout);
+  }
+
+  void Deliver(paxos::Message message) {
+    std::shared_ptr<replication::GroupHost> host = routing_.FindHost(message.group);
+    if (host != nullptr) host->Deliver(std::move(message));
+  }
+
+  void StartGroup(uint64_t group, const std::vector<uint64_t>& members)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
+    const uint64_t self = server_id_.load();
+    replication::GroupHostOptions host_options;
+    paxos::Options& paxos = host_options.paxos;
+    paxos.group = group;
+    paxos.id = self;
+    paxos.members = members;
+    paxos.lease_us = options_.paxos_lease_ms * 1000;
+    paxos.heartbeat_interval_us = paxos.lease_us / 8;
+    paxos.election_timeout_us = paxos.lease_us / 2;
+    paxos.seed = self * 0x9E3779B97F4A7C15ull ^ group;
+    auto host = std::make_shared<replication::GroupHost>(
+        io_, engine_.get(), writer_.get(), truetime_.get(), transport_.get(), host_options,
+        std::make_unique<tablet::TabletStateMachine>(group, engine_.get()));
+    if (absl::Status status = host->Start(); !status.ok()) {
+      Log(absl::StrCat("group ", group, ": cannot start its replica: ", status.ToString(),
+                       "; retrying with the next topology"));
+      return;
+    }
+    routing_.AddHost(group, host);
+    started_members_[group] = members;
+    Log(absl::StrCat("group ", group, ": replica started",
+                     logged_groups_.contains(group) ? " (recovering from its log)" : "",
+                     ", members ", absl::StrJoin(members, ",")));
+  }
+
+  void HeartbeatLoop() {
+    bool failing = false;
+    bool have_topology = false;
+    do {
+      proto::HeartbeatRequest request;
+      request.set_server_id(server_id_.load());
+      for (const auto& [group, host] : routing_.Hosts()) {
+        const replication::GroupState state = host->state();
+        proto::GroupReport* report = request.add_groups();
+        report->set_group(group);
+        report->set_is_leader(state.role == paxos::Role::kLeader);
+        report->set_has_lease(state.has_lease);
+      }
+      absl::StatusOr<proto::HeartbeatResponse> response =
+          placement_->Heartbeat(request, kHeartbeatTimeout);
+      if (!response.ok()) {
+        if (!failing) Log("heartbeat to placement failed: " + response.status().ToString());
+        failing = true;
+        continue;
+      }
+      if (failing) Log("heartbeat to placement works again");
+      failing = false;
+      if (!have_topology && response->topology().bootstrapped()) {
+        Log("received the first bootstrapped topology");
+        have_topology = true;
+      }
+      placement_->SetLeaderHint(response->topology().placement_leader());
+      ApplyTopology(response->topology());
+    } while (!WaitForStopFor(absl::Milliseconds(options_.heartbeat_interval_ms)));
+  }
+
+  const ServerOptions options_;
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::GroupCommitWriter> writer_;
+  std::unique_ptr<truetime::TrueTime> truetime_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> io_threads_;
+  RoutingTable routing_;
+  std::unique_ptr<replication::GrpcTransport> transport_;
+  std::unique_ptr<KvService> kv_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PlacementClient> placement_;
+  std::thread heartbeat_thread_;
+  std::set<uint64_t> logged_groups_;  // groups with a log at Open
+  std::atomic<uint64_t> server_id_{0};
+  std::atomic<bool> stopping_{false};
+  bool shut_down_ = false;
+
+  mutable absl::Mutex mu_;
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string address_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex topology_mu_;
+  std::map<uint64_t, std::string> peer_addresses_ ABSL_GUARDED_BY(topology_mu_);
+  std::map<uint64_t, std::vector<uint64_t>> started_members_ ABSL_GUARDED_BY(topology_mu_);
+  std::set<uint64_t> warned_membership_ ABSL_GUARDED_BY(topology_mu_);
+};
+
+absl::StatusOr<std::unique_ptr<ServerRuntime>> ServerRuntime::Open(ServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<ServerRuntime>(new ServerRuntime(std::move(impl)));
+}
+
+ServerRuntime::ServerRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ServerRuntime::~ServerRuntime() { impl_->Shutdown(); }
+
+absl::Status ServerRuntime::Start() { return impl_->Start(); }
+
+absl::Status ServerRuntime::StartWithoutPlacement(uint64_t server_id) {
+  if (server_id == 0) return absl::InvalidArgumentError("server id 0");
+  return impl_->Serve(server_id);
+}
+
+void ServerRuntime::ApplyTopology(const proto::Topology& topology) {
+  impl_->ApplyTopology(topology);
+}
+
+void ServerRuntime::RequestStop() { impl_->RequestStop(); }
+void ServerRuntime::WaitForStop() { impl_->WaitForStop(); }
+void ServerRuntime::Shutdown() { impl_->Shutdown(); }
+uint64_t ServerRuntime::server_id() const { return impl_->server_id(); }
+std::string ServerRuntime::address() const { return impl_->address(); }
+
+}  // namespace meridian::spanserver

@@ -1,0 +1,80 @@
+// ServerRuntime: everything one spanserver process runs, wired together — the storage Engine
+// (DATA_DIR/db), the GroupCommitWriter, TrueTime, an Asio io_context on two threads (GroupHost
+// strands, commit-wait timers), the GrpcTransport to peer servers, the gRPC server (Kv and
+// PaxosTransport services), the registration with placementd and the heartbeat loop that applies
+// the topology: one GroupHost (over a TabletStateMachine) per data group listing this server.
+//
+// Lifecycle: Open() → Start() (or StartWithoutPlacement() in tests) → ... → Shutdown().
+//  - Start registers with placement (server id kept in DATA_DIR/server_id across restarts),
+//    retrying with backoff until it succeeds or RequestStop() is called, then serves and
+//    heartbeats every heartbeat_interval_ms. Groups whose logs already exist are recovered as soon
+//    as the first topology lists them (GroupHost replays the log from the start).
+//  - Shutdown stops the heartbeat loop, refuses new requests, stops the hosts (their pending
+//    requests fail UNAVAILABLE), shuts the gRPC server down, drains the writer and closes the
+//    engine.
+//
+// Thread safety: RequestStop() and the accessors are thread-safe; Start*, ApplyTopology and
+// Shutdown are called from the owner's thread (ApplyTopology also runs on the heartbeat thread;
+// it serializes itself). Not widely included: only main.cc and tests.
+#ifndef MERIDIAN_SPANSERVER_SERVER_SERVER_RUNTIME_H_
+#define MERIDIAN_SPANSERVER_SERVER_SERVER_RUNTIME_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/placement.pb.h"
+#include "truetime/clock_source_factory.h"
+
+namespace meridian::spanserver {
+
+struct ServerOptions {
+  std::string zone;
+  std::string listen;  // host:port; port 0 (tests without placement) picks a free port
+  std::string data_dir;
+  std::vector<std::string> placement;  // placement replicas' host:port
+  truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
+  int64_t truetime_epsilon_us = 1000;
+  int64_t paxos_lease_ms = 2000;
+  int64_t heartbeat_interval_ms = 500;
+};
+
+class ServerRuntime {
+ public:
+  // Creates DATA_DIR if needed, opens the engine and TrueTime, starts the writer and io threads.
+  static absl::StatusOr<std::unique_ptr<ServerRuntime>> Open(ServerOptions options);
+  ~ServerRuntime();  // Shutdown()s
+  ServerRuntime(const ServerRuntime&) = delete;
+  ServerRuntime& operator=(const ServerRuntime&) = delete;
+
+  // Registers with placement, starts serving and the heartbeat loop. CANCELLED when RequestStop()
+  // came first; the gRPC error when the listen address cannot be bound.
+  absl::Status Start();
+  // Test seam: serves as `server_id` without placement; feed the topology with ApplyTopology.
+  absl::Status StartWithoutPlacement(uint64_t server_id);
+  // Applies a topology: peer addresses, the range map, and a started GroupHost for every group
+  // that lists this server and has none yet. Membership changes of running groups are not
+  // applied (logged).
+  void ApplyTopology(const proto::Topology& topology);
+
+  // Makes Start() give up and WaitForStop() return (e.g. from a signal thread).
+  void RequestStop();
+  void WaitForStop();
+  void Shutdown();
+
+  uint64_t server_id() const;
+  // The address served (with the real port once serving).
+  std::string address() const;
+
+ private:
+  class Impl;
+  explicit ServerRuntime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace meridian::spanserver
+
+#endif  // MERIDIAN_SPANSERVER_SERVER_SERVER_RUNTIME_H_

@@ -1,0 +1,76 @@
+#include "placement/liveness.h"
+
+#include <gtest/gtest.h>
+
+namespace meridian::placement {
+namespace {
+
+proto::HeartbeatRequest Heartbeat(uint64_t server,
+                                  std::vector<std::tuple<uint64_t, bool, bool>> groups = {}) {
+  proto::HeartbeatRequest request;
+  request.set_server_id(server);
+  for (const auto& [group, is_leader, has_lease] : groups) {
+    proto::GroupReport* report = request.add_groups();
+    report->set_group(group);
+    report->set_is_leader(is_leader);
+    report->set_has_lease(has_lease);
+  }
+  return request;
+}
+
+TEST(LivenessTest, AliveWithinTimeout) {
+  Liveness liveness(3'000'000);
+  EXPECT_FALSE(liveness.IsAlive(1, 0));
+  liveness.RecordHeartbeat(Heartbeat(1), 10'000'000);
+  EXPECT_TRUE(liveness.IsAlive(1, 10'000'000));
+  EXPECT_TRUE(liveness.IsAlive(1, 13'000'000));
+  EXPECT_FALSE(liveness.IsAlive(1, 13'000'001));
+  // An older heartbeat delivered late does not move the time back.
+  liveness.RecordHeartbeat(Heartbeat(1), 9'000'000);
+  EXPECT_TRUE(liveness.IsAlive(1, 13'000'000));
+}
+
+TEST(LivenessTest, LeaderRules) {
+  Liveness liveness(3'000'000);
+  liveness.RecordHeartbeat(Heartbeat(1, {{7, true, true}}), 1'000'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 1'000'000), 1u);
+  // A deposed leader without a lease does not override a live leaseholder...
+  liveness.RecordHeartbeat(Heartbeat(2, {{7, true, false}}), 1'100'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 1'100'000), 1u);
+  // ...but a new leaseholder does.
+  liveness.RecordHeartbeat(Heartbeat(2, {{7, true, true}}), 1'200'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 1'200'000), 2u);
+  // The old leader now says it is a follower: no change.
+  liveness.RecordHeartbeat(Heartbeat(1, {{7, false, false}}), 1'300'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 1'300'000), 2u);
+  // The leader steps down: unknown.
+  liveness.RecordHeartbeat(Heartbeat(2, {{7, false, false}}), 1'400'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 1'400'000), 0u);
+}
+
+TEST(LivenessTest, DeadLeaderIsReportedAsNone) {
+  Liveness liveness(3'000'000);
+  liveness.RecordHeartbeat(Heartbeat(1, {{7, true, true}}), 1'000'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 5'000'000), 0u);
+  // A stale leaseholder that died does not block a new leader without a lease yet.
+  liveness.RecordHeartbeat(Heartbeat(2, {{7, true, false}}), 5'000'000);
+  EXPECT_EQ(liveness.LeaderOf(7, 5'000'000), 2u);
+}
+
+TEST(LivenessTest, Annotate) {
+  Liveness liveness(3'000'000);
+  liveness.RecordHeartbeat(Heartbeat(2, {{1, true, true}}), 1'000'000);
+  proto::Topology topology;
+  topology.add_servers()->set_id(1);
+  topology.add_servers()->set_id(2);
+  topology.add_groups()->set_id(1);
+  topology.add_groups()->set_id(2);
+  liveness.Annotate(&topology, 2'000'000);
+  EXPECT_FALSE(topology.servers(0).alive());
+  EXPECT_TRUE(topology.servers(1).alive());
+  EXPECT_EQ(topology.groups(0).leader(), 2u);
+  EXPECT_EQ(topology.groups(1).leader(), 0u);
+}
+
+}  // namespace
+}  // namespace meridian::placement

@@ -1,0 +1,182 @@
+#include "placement/planner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace meridian::placement {
+namespace {
+
+proto::ServerInfo Server(uint64_t id, const std::string& zone, bool alive = true) {
+  proto::ServerInfo server;
+  server.set_id(id);
+  server.set_zone(zone);
+  server.set_address("127.0.0.1:" + std::to_string(9000 + id));
+  server.set_alive(alive);
+  return server;
+}
+
+std::map<uint64_t, std::string> ZoneOf(const std::vector<proto::ServerInfo>& servers) {
+  std::map<uint64_t, std::string> zones;
+  for (const proto::ServerInfo& s : servers) zones[s.id()] = s.zone();
+  return zones;
+}
+
+TEST(EvenSplitPointsTest, EightRangesSplitOnMultiplesOf0x20) {
+  const std::vector<std::string> points = EvenSplitPoints(8);
+  ASSERT_EQ(points.size(), 7u);
+  for (int i = 0; i < 7; ++i)
+    EXPECT_EQ(points[i], std::string(1, static_cast<char>(0x20 * (i + 1))));
+  EXPECT_TRUE(EvenSplitPoints(1).empty());
+  EXPECT_EQ(EvenSplitPoints(2), std::vector<std::string>{std::string(1, '\x80')});
+}
+
+TEST(PlanBootstrapTest, EveryGroupHasOneReplicaInEachOfDistinctZones) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "c"),
+                                                  Server(4, "a"), Server(5, "b"), Server(6, "c")};
+  const auto zone_of = ZoneOf(servers);
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, 8);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->groups_size(), 8);
+  for (int i = 0; i < plan->groups_size(); ++i) {
+    const proto::GroupInfo& group = plan->groups(i);
+    EXPECT_EQ(group.id(), static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(group.leader(), 0u);
+    ASSERT_EQ(group.replicas_size(), 3);
+    std::set<std::string> zones;
+    for (uint64_t id : group.replicas()) zones.insert(zone_of.at(id));
+    EXPECT_EQ(zones.size(), 3u) << "group " << group.id();
+  }
+}
+
+TEST(PlanBootstrapTest, SpreadsReplicasEvenlyOverServers) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "c"),
+                                                  Server(4, "a"), Server(5, "b"), Server(6, "c")};
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, 8);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::map<uint64_t, int> load;
+  std::map<uint64_t, int> first;  // replicas[0], the preferred leader position
+  for (const proto::GroupInfo& group : plan->groups()) {
+    for (uint64_t id : group.replicas()) ++load[id];
+    ++first[group.replicas(0)];
+  }
+  ASSERT_EQ(load.size(), 6u);
+  for (const auto& [id, n] : load) {
+    EXPECT_GE(n, 4) << "server " << id;
+    EXPECT_LE(n, 4) << "server " << id;  // 24 replicas over 6 servers
+  }
+  EXPECT_GE(first.size(), 3u);
+}
+
+TEST(PlanBootstrapTest, MoreZonesThanRequiredStillBalances) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "c"),
+                                                  Server(4, "d")};
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, 8);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::map<uint64_t, int> load;
+  for (const proto::GroupInfo& group : plan->groups()) {
+    for (uint64_t id : group.replicas()) ++load[id];
+  }
+  for (const auto& [id, n] : load) EXPECT_EQ(n, 6) << "server " << id;  // 24 over 4
+}
+
+TEST(PlanBootstrapTest, RangesCoverTheKeySpaceInOrder) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "c")};
+  for (int n : {1, 2, 3, 7, 8, 256}) {
+    absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, n);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    ASSERT_EQ(plan->ranges_size(), n);
+    EXPECT_EQ(plan->ranges(0).start(), "");
+    EXPECT_EQ(plan->ranges(n - 1).end(), "");
+    for (int i = 0; i < n; ++i) {
+      const proto::RangeInfo& range = plan->ranges(i);
+      EXPECT_EQ(range.group(), plan->groups(i).id());
+      EXPECT_EQ(range.generation(), kInitialGeneration);
+      if (i + 1 < n) {
+        EXPECT_EQ(range.end(), plan->ranges(i + 1).start()) << "gap or overlap after range " << i;
+        EXPECT_LT(range.start(), range.end());
+      }
+    }
+  }
+}
+
+TEST(PlanBootstrapTest, FailsWithTooFewZones) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "a")};
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, 8);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PlanBootstrapTest, DeadServersDoNotCount) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"),
+                                                  Server(3, "c", /*alive=*/false)};
+  EXPECT_EQ(PlanBootstrap(servers, 3, 8).status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 2, 4);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const proto::GroupInfo& group : plan->groups()) {
+    EXPECT_THAT(group.replicas(), testing::UnorderedElementsAre(1, 2));
+  }
+}
+
+TEST(PlanBootstrapTest, RejectsBadArguments) {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a")};
+  EXPECT_EQ(PlanBootstrap(servers, 1, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanBootstrap(servers, 1, 257).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanBootstrap(servers, 0, 8).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PlanBootstrapTest, IsDeterministic) {
+  const std::vector<proto::ServerInfo> servers = {Server(4, "a"), Server(2, "b"), Server(3, "c"),
+                                                  Server(1, "a")};
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> a = PlanBootstrap(servers, 3, 8);
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> b = PlanBootstrap(servers, 3, 8);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->SerializeAsString(), b->SerializeAsString());
+}
+
+proto::Topology EightRanges() {
+  const std::vector<proto::ServerInfo> servers = {Server(1, "a"), Server(2, "b"), Server(3, "c")};
+  absl::StatusOr<proto::PlacementCommand::Bootstrap> plan = PlanBootstrap(servers, 3, 8);
+  proto::Topology topology;
+  *topology.mutable_ranges() = plan->ranges();
+  *topology.mutable_groups() = plan->groups();
+  topology.set_bootstrapped(true);
+  return topology;
+}
+
+TEST(LocateTest, Boundaries) {
+  const proto::Topology topology = EightRanges();
+  auto group_of = [&](const std::string& key) {
+    absl::StatusOr<proto::RangeInfo> range = Locate(topology, key);
+    EXPECT_TRUE(range.ok()) << range.status();
+    return range.ok() ? range->group() : 0;
+  };
+  EXPECT_EQ(group_of(""), 1u);
+  EXPECT_EQ(group_of(std::string(1, '\0')), 1u);
+  EXPECT_EQ(group_of("\x1f\xff\xff"), 1u);
+  EXPECT_EQ(group_of("\x20"), 2u);  // a split point belongs to the range it starts
+  EXPECT_EQ(group_of(std::string("\x20\x00", 2)), 2u);
+  EXPECT_EQ(group_of("A"), 3u);  // 0x41
+  EXPECT_EQ(group_of("a"), 4u);  // 0x61
+  EXPECT_EQ(group_of("\x7f"), 4u);
+  EXPECT_EQ(group_of("\x80"), 5u);  // bytes compare unsigned
+  EXPECT_EQ(group_of("\xdf\xff"), 7u);
+  EXPECT_EQ(group_of("\xe0"), 8u);
+  EXPECT_EQ(group_of("\xff\xff\xff\xff"), 8u);
+}
+
+TEST(LocateTest, BeforeBootstrapIsFailedPrecondition) {
+  EXPECT_EQ(Locate(proto::Topology(), "k").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(LocateTest, GapIsNotFound) {
+  proto::Topology topology = EightRanges();
+  topology.mutable_ranges()->erase(topology.mutable_ranges()->begin() + 2);
+  EXPECT_EQ(Locate(topology, "A").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace meridian::placement

@@ -1,0 +1,232 @@
+// KvService inside a ServerRuntime started without placement (the StartWithoutPlacement seam),
+// talking real gRPC on loopback. Topology: server 1 hosts group 1 alone (range ["", "m") at
+// generation 3); group 2 (["m", +inf)) lives on server 2, which does not exist.
+// Checks: malformed requests → INVALID_ARGUMENT; unhosted group, old generation, key outside the
+// range → UNAVAILABLE + "meridian-stale-map"; then, once the one-replica group has elected
+// itself, put/get/scan/delete work and a put is acknowledged only after its commit wait.
+// Waits are bounded polls on the server's Status (the election takes about one lease).
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "proto/kv.grpc.pb.h"
+#include "spanserver/server/server_runtime.h"
+
+namespace meridian::spanserver {
+namespace {
+
+using std::string_literals::operator""s;
+
+constexpr int64_t kEpsilonUs = 1000;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(key);
+  return it == trailers.end() ? "" : std::string(it->second.data(), it->second.length());
+}
+
+class KvServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("kv_service_test_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    ServerOptions options;
+    options.zone = "z1";
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.string();
+    options.truetime_epsilon_us = kEpsilonUs;
+    options.paxos_lease_ms = 400;
+    auto runtime = ServerRuntime::Open(options);
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = std::move(*runtime);
+    ASSERT_TRUE(runtime_->StartWithoutPlacement(1).ok());
+
+    proto::Topology topology;
+    topology.set_bootstrapped(true);
+    topology.add_zones("z1");
+    proto::ServerInfo* server = topology.add_servers();
+    server->set_id(1);
+    server->set_zone("z1");
+    server->set_address(runtime_->address());
+    proto::GroupInfo* group1 = topology.add_groups();
+    group1->set_id(1);
+    group1->add_replicas(1);
+    proto::GroupInfo* group2 = topology.add_groups();
+    group2->set_id(2);
+    group2->add_replicas(2);
+    proto::RangeInfo* range1 = topology.add_ranges();
+    range1->set_end("m");
+    range1->set_group(1);
+    range1->set_generation(3);
+    proto::RangeInfo* range2 = topology.add_ranges();
+    range2->set_start("m");
+    range2->set_group(2);
+    range2->set_generation(1);
+    runtime_->ApplyTopology(topology);
+
+    stub_ = proto::Kv::NewStub(
+        grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    runtime_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static proto::RangeRef Ref(uint64_t group, uint64_t generation) {
+    proto::RangeRef ref;
+    ref.set_group(group);
+    ref.set_generation(generation);
+    return ref;
+  }
+
+  grpc::Status Put(grpc::ClientContext* ctx, proto::RangeRef ref, const std::string& key,
+                   const std::string& value, proto::PutResponse* response) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    proto::PutRequest request;
+    *request.mutable_range() = ref;
+    request.set_key(key);
+    request.set_value(value);
+    return stub_->Put(ctx, request, response);
+  }
+
+  // Polls Status until group 1 has a leader with a lease (bounded).
+  void WaitForLeader() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      grpc::ClientContext ctx;
+      proto::ServerStatusResponse status;
+      ASSERT_TRUE(stub_->Status(&ctx, proto::ServerStatusRequest(), &status).ok());
+      ASSERT_EQ(status.groups_size(), 1);
+      if (status.groups(0).role() == std::string("leader") && status.groups(0).has_lease()) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "group 1 elected no leader";
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<ServerRuntime> runtime_;
+  std::unique_ptr<proto::Kv::Stub> stub_;
+};
+
+TEST_F(KvServiceTest, MalformedRequestsAreInvalidArgument) {
+  const struct {
+    std::string key;
+    std::string value;
+  } cases[] = {{"", "v"}, {std::string(4097, 'a'), "v"}, {"a", std::string((1 << 20) + 1, 'v')}};
+  for (const auto& c : cases) {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    EXPECT_EQ(Put(&ctx, Ref(1, 3), c.key, c.value, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  grpc::ClientContext ctx;
+  proto::GetRequest get;
+  *get.mutable_range() = Ref(1, 3);
+  proto::GetResponse response;
+  EXPECT_EQ(stub_->Get(&ctx, get, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(KvServiceTest, StaleRoutesAreUnavailableWithStaleMapMetadata) {
+  const struct {
+    proto::RangeRef ref;
+    std::string key;
+  } cases[] = {
+      {Ref(2, 1), "p"},  // group 2 is not hosted here
+      {Ref(9, 1), "a"},  // no such group
+      {Ref(1, 2), "a"},  // old generation
+      {Ref(1, 3), "p"},  // key outside group 1's range
+  };
+  for (const auto& c : cases) {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    EXPECT_EQ(Put(&ctx, c.ref, c.key, "v", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(Trailer(ctx, "meridian-stale-map"), "1");
+
+    grpc::ClientContext get_ctx;
+    proto::GetRequest get;
+    *get.mutable_range() = c.ref;
+    get.set_key(c.key);
+    proto::GetResponse get_response;
+    EXPECT_EQ(stub_->Get(&get_ctx, get, &get_response).error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(Trailer(get_ctx, "meridian-stale-map"), "1");
+  }
+  grpc::ClientContext ctx;
+  proto::ScanRequest scan;
+  *scan.mutable_range() = Ref(1, 3);
+  scan.set_start("x");
+  proto::ScanResponse response;
+  EXPECT_EQ(stub_->Scan(&ctx, scan, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Trailer(ctx, "meridian-stale-map"), "1");
+}
+
+TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
+  WaitForLeader();
+  for (const char* key : {"a", "b", "c"}) {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    const grpc::Status status = Put(&ctx, Ref(1, 3), key, std::string("v") + key, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    // Commit wait: the reply left only once TT.after(commit_ts), i.e. real time passed
+    // commit_ts + epsilon (the fixed source's epsilon, with the system clock as truth).
+    EXPECT_GT(NowMicros(), response.commit_ts() + kEpsilonUs);
+  }
+  {
+    grpc::ClientContext ctx;
+    proto::GetRequest get;
+    *get.mutable_range() = Ref(1, 3);
+    get.set_key("b");
+    proto::GetResponse response;
+    ASSERT_TRUE(stub_->Get(&ctx, get, &response).ok());
+    EXPECT_TRUE(response.found());
+    EXPECT_EQ(response.value(), "vb");
+  }
+  {
+    grpc::ClientContext ctx;
+    proto::DeleteRequest del;
+    *del.mutable_range() = Ref(1, 3);
+    del.set_key("b");
+    proto::DeleteResponse response;
+    ASSERT_TRUE(stub_->Delete(&ctx, del, &response).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    proto::ScanRequest scan;
+    *scan.mutable_range() = Ref(1, 3);
+    scan.set_limit(1);
+    proto::ScanResponse response;
+    ASSERT_TRUE(stub_->Scan(&ctx, scan, &response).ok());
+    ASSERT_EQ(response.rows_size(), 1);
+    EXPECT_EQ(response.rows(0).key(), "a");
+    EXPECT_TRUE(response.more());
+  }
+  {
+    grpc::ClientContext ctx;
+    proto::ScanRequest scan;
+    *scan.mutable_range() = Ref(1, 3);
+    scan.set_start("a\0"s);
+    proto::ScanResponse response;
+    ASSERT_TRUE(stub_->Scan(&ctx, scan, &response).ok());
+    ASSERT_EQ(response.rows_size(), 1);
+    EXPECT_EQ(response.rows(0).key(), "c");
+    EXPECT_FALSE(response.more());
+  }
+}
+
+}  // namespace
+}  // namespace meridian::spanserver
