@@ -302,6 +302,9 @@ class ServerRuntime::Impl {
     paxos.heartbeat_interval_us = paxos.lease_us / 8;
     paxos.election_timeout_us = paxos.lease_us / 2;
     paxos.seed = self * 0x9E3779B97F4A7C15ull ^ group;
+    // Placement rotates the first replica from group to group: preferring it spreads the
+    // leaders over the servers, and leadership returns there (a soft handoff) after a failover.
+    if (!members.empty()) paxos.preferred_leader = members.front();
     auto host = std::make_shared<replication::GroupHost>(
         io_, engine_.get(), writer_.get(), truetime_.get(), transport_.get(), host_options,
         std::make_unique<tablet::TabletStateMachine>(group, engine_.get()));
