@@ -133,6 +133,11 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(kMaxWireMessageBytes);
       args.SetMaxSendMessageSize(kMaxWireMessageBytes);
+      // A restarted peer must hear from us within a heartbeat or two, not after gRPC's default
+      // reconnect backoff (which grows to minutes).
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
       peer.stub = proto::PaxosTransport::NewStub(
           grpc::CreateCustomChannel(peer.address, grpc::InsecureChannelCredentials(), args));
     }

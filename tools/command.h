@@ -7,11 +7,16 @@
 #ifndef MERIDIAN_TOOLS_COMMAND_H_
 #define MERIDIAN_TOOLS_COMMAND_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+
+namespace meridian {
+class Client;
+}  // namespace meridian
 
 namespace meridian::tools {
 
@@ -36,6 +41,11 @@ struct Command {
   std::vector<FlagSpec> flags;
   // Runs the command and returns its exit code. Prints its output to stdout, errors to stderr.
   int (*run)(const Flags& flags) = nullptr;
+  // A command that also takes positional words (`kv put KEY VALUE`) sets these instead of `run`:
+  // the usage of its words for --help, and the runner, which gets every word that is not a flag
+  // (every word after a "--" counts as positional, so a key may start with "--").
+  std::string args_usage = {};
+  int (*run_with_args)(const Flags& flags, const std::vector<std::string>& args) = nullptr;
 };
 
 // Parses `args` (the words after the command name) against `specs`. INVALID_ARGUMENT, with a
@@ -44,8 +54,23 @@ struct Command {
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
                                  const std::vector<FlagSpec>& specs);
 
-// The `demo` subcommand: TrueTime and MVCC storage, step by step (demo.cc).
-Command DemoCommand();
+// The `demo` subcommand: a whole local cluster, a live workload and a shell (cluster_demo.cc).
+Command ClusterDemoCommand();
+
+// The `storage-demo` subcommand: TrueTime and MVCC storage, step by step (demo.cc).
+Command StorageDemoCommand();
+
+// `status`: the topology of a running cluster (status.cc).
+Command StatusCommand();
+
+// `kv`: put, get, delete and scan through the C++ SDK (kv.cc).
+Command KvCommand();
+
+// Shared by status and kv (status.cc): the addresses of --placement, else of $MERIDIAN_PLACEMENT
+// (comma-separated HOST:PORTs; empty when neither is set), and a Client connected to them with
+// --deadline_ms (nullptr, after printing why, on failure).
+std::vector<std::string> PlacementAddresses(const Flags& flags);
+std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags);
 
 }  // namespace meridian::tools
 

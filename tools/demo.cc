@@ -1,5 +1,6 @@
-// `meridian demo`: TrueTime and MVCC storage, step by step, on one real LevelDB in a scratch
-// directory. It also checks every value it reads, so a wrong answer fails the demo (exit 1).
+// `meridian storage-demo`: TrueTime and MVCC storage, step by step, on one real LevelDB in a
+// scratch directory. It also checks every value it reads, so a wrong answer fails the demo (exit
+// 1).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -214,7 +215,8 @@ absl::Status RunDemo(const std::string& dir, truetime::ClockSourceKind kind, int
 }
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "meridian demo: %s\nRun 'meridian demo --help' for its flags.\n",
+  std::fprintf(stderr,
+               "meridian storage-demo: %s\nRun 'meridian storage-demo --help' for its flags.\n",
                message.c_str());
   return kExitUsage;
 }
@@ -236,7 +238,7 @@ int Run(const Flags& flags) {
   if (dir.empty()) {
     char pattern[] = "/tmp/meridian-demo-XXXXXX";
     if (mkdtemp(pattern) == nullptr) {
-      std::perror("meridian demo: mkdtemp");
+      std::perror("meridian storage-demo: mkdtemp");
       return kExitError;
     }
     dir = pattern;
@@ -250,7 +252,7 @@ int Run(const Flags& flags) {
   std::fflush(stdout);
   if (!keep) std::filesystem::remove_all(dir, error);
   if (!status.ok()) {
-    std::fprintf(stderr, "meridian demo: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "meridian storage-demo: %s\n", status.ToString().c_str());
     return kExitError;
   }
   return kExitOk;
@@ -258,20 +260,23 @@ int Run(const Flags& flags) {
 
 }  // namespace
 
-Command DemoCommand() {
-  return Command{
-      .name = "demo",
-      .summary = "TrueTime, commit wait and MVCC snapshot reads on a local LevelDB, step by step",
-      .description =
-          "Writes and reads MVCC versions at TrueTime timestamps in a fresh LevelDB: commits\n"
-          "with commit wait (printing epsilon and the wait), snapshot reads at older timestamps,\n"
-          "a delete, scans, and garbage collection below a horizon.",
-      .flags = {{"truetime_source", "fixed", "clock source: auto, ntp or fixed"},
-                {"truetime_epsilon_us", "1000", "epsilon of the fixed source, in microseconds"},
-                {"dir", "", "new or empty directory for the LevelDB (default: a new one in /tmp)"},
-                {"keep", "false", "keep the directory instead of removing it at exit",
-                 /*is_bool=*/true}},
-      .run = Run};
+Command StorageDemoCommand() {
+  Command command;
+  command.name = "storage-demo";
+  command.summary =
+      "TrueTime, commit wait and MVCC snapshot reads on a local LevelDB, step by step";
+  command.description =
+      "Writes and reads MVCC versions at TrueTime timestamps in a fresh LevelDB: commits\n"
+      "with commit wait (printing epsilon and the wait), snapshot reads at older timestamps,\n"
+      "a delete, scans, and garbage collection below a horizon.";
+  command.flags = {
+      {"truetime_source", "fixed", "clock source: auto, ntp or fixed"},
+      {"truetime_epsilon_us", "1000", "epsilon of the fixed source, in microseconds"},
+      {"dir", "", "new or empty directory for the LevelDB (default: a new one in /tmp)"},
+      {"keep", "false", "keep the directory instead of removing it at exit",
+       /*is_bool=*/true}};
+  command.run = Run;
+  return command;
 }
 
 }  // namespace meridian::tools

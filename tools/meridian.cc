@@ -40,7 +40,9 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
 
 namespace {
 
-std::vector<Command> AllCommands() { return {DemoCommand()}; }
+std::vector<Command> AllCommands() {
+  return {ClusterDemoCommand(), StorageDemoCommand(), StatusCommand(), KvCommand()};
+}
 
 void PrintMainHelp(FILE* out) {
   std::fprintf(out,
@@ -48,12 +50,13 @@ void PrintMainHelp(FILE* out) {
                "Usage: meridian <command> [--flag=value ...]\n"
                "       meridian <command> --help\n\nCommands:\n");
   for (const Command& command : AllCommands()) {
-    std::fprintf(out, "  %-10s %s\n", command.name.c_str(), command.summary.c_str());
+    std::fprintf(out, "  %-13s %s\n", command.name.c_str(), command.summary.c_str());
   }
 }
 
 void PrintCommandHelp(const Command& command) {
-  std::printf("Usage: meridian %s [--flag=value ...]\n\n%s\n\nFlags:\n", command.name.c_str(),
+  std::printf("Usage: meridian %s%s%s [--flag=value ...]\n\n%s\n\nFlags:\n", command.name.c_str(),
+              command.args_usage.empty() ? "" : " ", command.args_usage.c_str(),
               command.description.c_str());
   for (const FlagSpec& flag : command.flags) {
     const std::string form =
@@ -77,11 +80,22 @@ int Main(int argc, char** argv) {
   }
   for (const Command& command : AllCommands()) {
     if (command.name != words[0]) continue;
-    const std::vector<std::string> args(words.begin() + 1, words.end());
-    for (const std::string& arg : args) {
-      if (arg == "--help" || arg == "-h") {
+    // Flags to parse, and (for a command with run_with_args) the other words, in order.
+    std::vector<std::string> args;
+    std::vector<std::string> positional;
+    bool only_positional = false;
+    for (auto word = words.begin() + 1; word != words.end(); ++word) {
+      if (only_positional) {
+        positional.push_back(*word);
+      } else if (*word == "--help" || *word == "-h") {
         PrintCommandHelp(command);
         return kExitOk;
+      } else if (command.run_with_args != nullptr && *word == "--") {
+        only_positional = true;
+      } else if (command.run_with_args != nullptr && !absl::StartsWith(*word, "--")) {
+        positional.push_back(*word);
+      } else {
+        args.push_back(*word);
       }
     }
     absl::StatusOr<Flags> flags = ParseFlags(args, command.flags);
@@ -91,7 +105,8 @@ int Main(int argc, char** argv) {
                    command.name.c_str());
       return kExitUsage;
     }
-    return command.run(*flags);
+    return command.run_with_args != nullptr ? command.run_with_args(*flags, positional)
+                                            : command.run(*flags);
   }
   std::fprintf(stderr, "meridian: unknown %s '%s'\nRun 'meridian --help' for the commands.\n",
                absl::StartsWith(words[0], "-") ? "flag" : "command", words[0].c_str());

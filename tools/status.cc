@@ -1,0 +1,86 @@
+// `meridian status`: the cluster as placementd sees it — zones, servers (alive?), groups
+// (replicas, leader) and ranges (start..end -> group, generation) — in aligned tables.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "meridian/client.h"
+#include "tools/command.h"
+
+namespace meridian::tools {
+
+std::vector<std::string> PlacementAddresses(const Flags& flags) {
+  std::string list = flags.at("placement");
+  if (list.empty()) {
+    const char* env = std::getenv("MERIDIAN_PLACEMENT");
+    if (env != nullptr) list = env;
+  }
+  return absl::StrSplit(list, ',', absl::SkipWhitespace());
+}
+
+std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags) {
+  ClientOptions options;
+  int64_t deadline_ms = 0;
+  if (!absl::SimpleAtoi(flags.at("deadline_ms"), &deadline_ms) || deadline_ms <= 0) {
+    std::fprintf(stderr, "meridian %s: --deadline_ms must be a positive integer\n",
+                 command.c_str());
+    return nullptr;
+  }
+  options.deadline = std::chrono::milliseconds(deadline_ms);
+  options.attempt_timeout = std::min(options.attempt_timeout, options.deadline);
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Connect(PlacementAddresses(flags), options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "meridian %s: error: %s\n", command.c_str(),
+                 std::string(client.status().message()).c_str());
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
+namespace {
+
+int Run(const Flags& flags) {
+  if (PlacementAddresses(flags).empty()) {
+    std::fprintf(stderr,
+                 "meridian status: --placement=HOST:PORT[,HOST:PORT...] (or $MERIDIAN_PLACEMENT) "
+                 "is required\n");
+    return kExitUsage;
+  }
+  std::unique_ptr<Client> client = ConnectOrPrint("status", flags);
+  if (client == nullptr) return kExitError;
+  absl::StatusOr<Topology> topology = client->GetTopology();
+  if (!topology.ok()) {
+    std::fprintf(stderr, "meridian status: error: %s\n", topology.status().ToString().c_str());
+    return kExitError;
+  }
+  std::fputs(FormatTopology(*topology).c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command StatusCommand() {
+  return Command{
+      .name = "status",
+      .summary = "zones, servers, groups and ranges of a running cluster",
+      .description =
+          "Asks placementd (the leader among --placement) for the topology and prints\n"
+          "zones, servers (id, zone, address, alive), Paxos groups (replicas, leader)\n"
+          "and ranges (start .. end -> group, generation).",
+      .flags = {{"placement", "",
+                 "placementd addresses HOST:PORT[,HOST:PORT...]; default "
+                 "$MERIDIAN_PLACEMENT"},
+                {"deadline_ms", "10000", "give up after this long"}},
+      .run = Run,
+  };
+}
+
+}  // namespace meridian::tools
