@@ -65,17 +65,13 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const proto::PutRequest* request,
                                 proto::PutResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    absl::Status malformed = CheckKey(request->key(), "key");
-    if (malformed.ok() && request->value().size() > kMaxValueBytes) {
-      malformed = absl::InvalidArgumentError(absl::StrCat("value is ", request->value().size(),
-                                                          " bytes; the limit is ", kMaxValueBytes));
-    }
-    if (!malformed.ok()) {
-      reactor->Finish(ToGrpc(malformed));
+    if (request->value().size() > kMaxValueBytes) {
+      reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(
+          "value is ", request->value().size(), " bytes; the limit is ", kMaxValueBytes))));
       return reactor;
     }
     std::shared_ptr<replication::GroupHost> host =
-        CheckRoute(ctx, reactor, request->range(), request->key());
+        Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
     Write(
         ctx, reactor, host,
@@ -90,12 +86,8 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                    const proto::DeleteRequest* request,
                                    proto::DeleteResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (absl::Status malformed = CheckKey(request->key(), "key"); !malformed.ok()) {
-      reactor->Finish(ToGrpc(malformed));
-      return reactor;
-    }
     std::shared_ptr<replication::GroupHost> host =
-        CheckRoute(ctx, reactor, request->range(), request->key());
+        Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
     Write(
         ctx, reactor, host,
@@ -107,12 +99,8 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const proto::GetRequest* request,
                                 proto::GetResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (absl::Status malformed = CheckKey(request->key(), "key"); !malformed.ok()) {
-      reactor->Finish(ToGrpc(malformed));
-      return reactor;
-    }
     std::shared_ptr<replication::GroupHost> host =
-        CheckRoute(ctx, reactor, request->range(), request->key());
+        Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
     const uint64_t tablet = request->range().group();
     // The read runs on the group's strand before `done`, which alone finishes the call, so the
@@ -255,6 +243,19 @@ class KvService::Impl final : public proto::Kv::CallbackService {
 
   // The host of the request's group when the request's range is current and holds `key`;
   // otherwise finishes the call and returns null.
+  // A well-formed key routed to a group hosted here, or nullptr once `reactor` was finished with
+  // the error (INVALID_ARGUMENT, or UNAVAILABLE with the stale-map marker).
+  std::shared_ptr<replication::GroupHost> Admit(grpc::CallbackServerContext* ctx,
+                                                grpc::ServerUnaryReactor* reactor,
+                                                const proto::RangeRef& range,
+                                                const std::string& key) {
+    if (absl::Status malformed = CheckKey(key, "key"); !malformed.ok()) {
+      reactor->Finish(ToGrpc(malformed));
+      return nullptr;
+    }
+    return CheckRoute(ctx, reactor, range, key);
+  }
+
   std::shared_ptr<replication::GroupHost> CheckRoute(grpc::CallbackServerContext* ctx,
                                                      grpc::ServerUnaryReactor* reactor,
                                                      const proto::RangeRef& ref,
