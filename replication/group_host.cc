@@ -251,6 +251,10 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
       paxos::Ready ready = replica_->TakeReady();
       if (ready.soft_state) OnSoftState(*ready.soft_state);
       if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
+      // Committed entries are chosen and durable on a majority: apply them (and answer their
+      // proposers) now rather than after this round's fsync of unrelated new entries.
+      for (const paxos::Entry& entry : ready.committed) Apply(entry);
+      ready.committed.clear();
       const bool sync = ready.MustSync();
       round_ = std::move(ready);
       if (sync) {
@@ -260,7 +264,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
         SubmitRound(std::move(batch));
         break;
       }
-      SendAndApply();
+      SendAfterPersist();
       AdvanceRound(now);
     }
     PublishState(now);
@@ -307,7 +311,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
       SettleStop();
       return;
     }
-    SendAndApply();
+    SendAfterPersist();
     advance_pending_ = true;
     absl::StatusOr<truetime::Interval> now = Now();
     if (!now.ok()) return;  // the next tick with a working clock advances
@@ -315,12 +319,11 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     Process(*now);
   }
 
-  // Steps 3 and 4 of a round: its entries and hard state are durable.
-  void SendAndApply() {
+  // Step 3 of a round: its entries and hard state are durable (step 4, applying, ran early).
+  void SendAfterPersist() {
     if (!round_.messages_after_persist.empty()) {
       transport_->Send(std::move(round_.messages_after_persist));
     }
-    for (const paxos::Entry& entry : round_.committed) Apply(entry);
     round_ = paxos::Ready{};
   }
 

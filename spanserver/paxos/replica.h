@@ -112,7 +112,8 @@ struct SoftState {
 //  1. Send `messages` (they need nothing durable).
 //  2. Persist `hard_state` (if set) and `entries` (each overwrites its slot) and sync.
 //  3. Send `messages_after_persist`.
-//  4. Apply `committed` to the state machine, in order.
+//  4. Apply `committed` to the state machine, in order. This may also happen any time after
+//     step 1: committed entries are chosen and durable on a majority already.
 //  5. Call Advance().
 struct Ready {
   std::optional<SoftState> soft_state;
