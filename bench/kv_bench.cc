@@ -44,6 +44,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/bench_util.h"
 #include "common/random.h"
 #include "meridian/client.h"
 
@@ -52,10 +53,7 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "kv_bench: %s\n", what.c_str());
-  std::exit(2);
-}
+[[noreturn]] void Die(const std::string& what) { bench::Die("kv_bench", what); }
 
 struct Flags {
   std::vector<std::string> placement;
@@ -89,10 +87,7 @@ std::string KeyOf(int i) {
 }
 
 double Percentile(const std::vector<int64_t>& sorted_us, double q) {
-  if (sorted_us.empty()) return 0;
-  size_t idx = static_cast<size_t>(q * static_cast<double>(sorted_us.size()));
-  if (idx >= sorted_us.size()) idx = sorted_us.size() - 1;
-  return static_cast<double>(sorted_us[idx]) / 1000.0;
+  return bench::PercentileMs(sorted_us, q, 1000);
 }
 
 struct LevelResult {
@@ -412,9 +407,7 @@ int Main(int argc, char** argv) {
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&](const std::string& flag) -> const char* {
-      return arg.rfind(flag + "=", 0) == 0 ? argv[i] + flag.size() + 1 : nullptr;
-    };
+    auto value = [&](const std::string& flag) { return bench::FlagValue(argv[i], flag); };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -49,6 +49,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "spanserver/paxos/engine_log_storage.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/storage/engine.h"
@@ -65,10 +66,7 @@ constexpr int64_t kTickEveryUs = 1000;
 
 using SteadyClock = std::chrono::steady_clock;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "paxos_bench: %s\n", what.c_str());
-  std::abort();
-}
+[[noreturn]] void Die(const std::string& what) { bench::Die("paxos_bench", what); }
 
 // Real time, in microseconds since the Unix epoch, never going backwards.
 class Clock {
@@ -301,10 +299,8 @@ struct Result {
   double synced_writes_per_s = 0;  // per replica (average)
 };
 
-double Percentile(const std::vector<int64_t>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return static_cast<double>(sorted[std::min(i, sorted.size() - 1)]) / 1e6;
+double Percentile(const std::vector<int64_t>& sorted_ns, double q) {
+  return bench::PercentileMs(sorted_ns, q, 1'000'000);
 }
 
 class Group {
@@ -483,9 +479,7 @@ int Main(int argc, char** argv) {
   std::vector<int> levels = {1, 8, 64};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&](const std::string& flag) -> const char* {
-      return arg.rfind(flag + "=", 0) == 0 ? argv[i] + flag.size() + 1 : nullptr;
-    };
+    auto value = [&](const std::string& flag) { return bench::FlagValue(argv[i], flag); };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
