@@ -1,0 +1,252 @@
+// paxos::Replica, part two: leader election — lease votes, phase 1 (recovery of every
+// uncommitted slot) and leader transfer. See replica.h for the protocol; replica.cc holds the
+// events, phase 2 and the output.
+#include <algorithm>
+
+#include "common/check.h"
+#include "spanserver/paxos/replica.h"
+
+namespace meridian::paxos {
+
+// ---------------------------------------------------------------------------------------------
+// Votes (leases).
+
+bool Replica::CanGrantVote(const Ballot& ballot, const Ballot& transfer_from, Interval now) const {
+  if (options_.testing_skip_vote_wait) return true;
+  if (vote_ballot_ == ballot && !ballot.IsZero()) return true;
+  // A vote for our own ballot that never led binds no one: only we could have used it.
+  if (vote_ballot_.replica == options_.id && !vote_ballot_led_) return true;
+  if (!transfer_from.IsZero() && transfer_from == vote_ballot_) return true;
+  return now.After(vote_end_);
+}
+
+bool Replica::CanCampaign(Interval now, Ballot* transfer_from) const {
+  if (transfer_from->IsZero() && vote_ballot_.replica == options_.id && !vote_ballot_led_) {
+    *transfer_from = vote_ballot_;  // voters may release their votes for a candidacy that failed
+  }
+  return CanGrantVote(Ballot{}, *transfer_from, now);
+}
+
+void Replica::GrantVote(const Ballot& ballot, Interval now, bool to_leader) {
+  if (vote_ballot_ != ballot) {
+    vote_ballot_ = ballot;
+    vote_ballot_led_ = false;
+    vote_to_leader_ = to_leader;
+    vote_end_ = now.latest + options_.lease_us;
+  } else {
+    vote_end_ = std::max(vote_end_, now.latest + options_.lease_us);
+    vote_to_leader_ = vote_to_leader_ || to_leader;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1.
+
+void Replica::StartCampaign(Interval now, Ballot transfer_from) {
+  if (!CanCampaign(now, &transfer_from)) return;  // our lease vote for another ballot still runs
+  const Ballot ballot{std::max({hard_.promised.round, ballot_.round, max_round_seen_}) + 1,
+                      options_.id};
+  max_round_seen_ = ballot.round;
+  role_ = Role::kCandidate;
+  ballot_ = ballot;
+  leader_ = kNoReplica;
+  local_match_ = commit_;
+  leader_commit_ = 0;
+  lease_end_ = 0;
+  transfer_target_ = kNoReplica;
+  Promise(ballot);
+  GrantVote(ballot, now, /*to_leader=*/false);
+  campaign_started_ = Local(now);
+  campaign_transfer_from_ = transfer_from;
+  recovered_.clear();
+  recover_to_ = last_index_;
+  bool more = false;
+  for (Entry& e : CollectEntries(commit_ + 1, last_index_, SIZE_MAX, &more)) {
+    recovered_[e.index] = std::move(e);
+  }
+  const uint64_t seq = NextLeaseSeq(now);
+  for (auto& [id, peer] : peers_) {
+    peer = Peer{};
+    peer.promise_from = commit_ + 1;
+    Message m;
+    m.type = MessageType::kPrepare;
+    m.to = id;
+    m.ballot = ballot;
+    m.index = peer.promise_from;
+    m.lease_seq = seq;
+    m.transfer_from = campaign_transfer_from_;
+    Send(std::move(m), /*after_persist=*/false);
+  }
+  // A group of one wins as soon as its own promise is durable (see Advance).
+}
+
+void Replica::SendPrepare(ReplicaId to, Interval now) {
+  Message m;
+  m.type = MessageType::kPrepare;
+  m.to = to;
+  m.ballot = ballot_;
+  m.index = peers_[to].promise_from;
+  m.lease_seq = NextLeaseSeq(now);
+  m.transfer_from = campaign_transfer_from_;
+  Send(std::move(m), /*after_persist=*/false);
+}
+
+bool Replica::RejectIfStale(const Message& m, MessageType reply_type, Message* reply) {
+  reply->type = reply_type;
+  reply->to = m.from;
+  reply->ballot = m.ballot;
+  reply->lease_seq = m.lease_seq;
+  if (m.ballot >= hard_.promised) return false;
+  reply->reject = true;
+  reply->promised = hard_.promised;
+  Send(std::move(*reply), /*after_persist=*/false);
+  return true;
+}
+
+void Replica::HandlePrepare(const Message& m, Interval now) {
+  Message reply;
+  if (RejectIfStale(m, MessageType::kPromise, &reply)) return;
+  reply.index = m.index;
+  const bool can_vote = CanGrantVote(m.ballot, m.transfer_from, now);
+  if (!can_vote && vote_to_leader_) {
+    // We follow a leader whose lease our vote still supports: do not help depose it.
+    reply.reject = true;
+    reply.promised = vote_ballot_;
+    Send(std::move(reply), /*after_persist=*/false);
+    return;
+  }
+  Promise(m.ballot);
+  if (can_vote) GrantVote(m.ballot, now, /*to_leader=*/false);
+  if (ballot_ != m.ballot) BecomeFollower(m.ballot, kNoReplica, now);
+  ResetElectionTimer(now);
+  reply.promised = hard_.promised;
+  reply.commit = commit_;
+  reply.lease_granted = can_vote;
+  reply.entries = CollectEntries(std::max(m.index, Index{1}), last_index_,
+                                 options_.max_inflight_entries, &reply.more);
+  Send(std::move(reply), /*after_persist=*/true);
+}
+
+void Replica::HandlePromise(const Message& m, Interval now) {
+  if (role_ != Role::kCandidate || m.ballot != ballot_) return;
+  auto it = peers_.find(m.from);
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  if (m.reject) {
+    max_round_seen_ = std::max(max_round_seen_, m.promised.round);
+    if (m.promised > ballot_) BecomeFollower(ballot_, m.promised.replica, now);
+    return;
+  }
+  if (peer.promised) return;  // a duplicate
+  for (const Entry& e : m.entries) {
+    if (e.index <= commit_) continue;
+    auto cur = recovered_.find(e.index);
+    if (cur == recovered_.end() || e.ballot > cur->second.ballot) recovered_[e.index] = e;
+    recover_to_ = std::max(recover_to_, e.index);
+  }
+  if (m.lease_granted) {
+    auto sent = lease_seq_sent_.find(m.lease_seq);
+    if (sent != lease_seq_sent_.end()) {
+      peer.lease_vote_from = std::max(peer.lease_vote_from, sent->second);
+    }
+  }
+  if (m.more) {
+    peer.promise_from = m.entries.empty() ? peer.promise_from : m.entries.back().index + 1;
+    SendPrepare(m.from, now);
+    return;
+  }
+  peer.promised = true;
+  int promises = durable_promised_ == ballot_ ? 1 : 0;
+  for (const auto& [id, p] : peers_) promises += p.promised ? 1 : 0;
+  if (promises >= Quorum()) BecomeLeader(now);
+}
+
+void Replica::BecomeLeader(Interval now) {
+  role_ = Role::kLeader;
+  leader_ = options_.id;
+  if (vote_ballot_ == ballot_) vote_ballot_led_ = true;
+  persisted_match_ = commit_;
+  if (options_.testing_skip_recovery) {
+    // Planted bug: forget what the acceptors reported and overwrite their slots.
+    recover_to_ = commit_;
+    recovered_.clear();
+  }
+  for (Index i = commit_ + 1; i <= recover_to_; ++i) {
+    auto it = recovered_.find(i);
+    Entry e = it != recovered_.end() ? it->second : Entry{i, {}, EntryType::kNoop, ""};
+    e.index = i;
+    e.ballot = ballot_;
+    PutEntry(std::move(e));
+  }
+  recovered_.clear();
+  if (options_.testing_skip_recovery) last_index_ = commit_;
+  first_own_index_ = last_index_ + 1;
+  PutEntry(Entry{first_own_index_, ballot_, EntryType::kNoop, ""});
+  for (auto& [id, peer] : peers_) {
+    peer.next = commit_ + 1;
+    peer.match = 0;
+  }
+  next_heartbeat_ = Local(now);  // heartbeat (and send the recovered slots) at the next chance
+  UpdateLease(now);
+  for (auto& [id, peer] : peers_) SendAcceptTo(id, now);
+  next_heartbeat_ = Local(now) + options_.heartbeat_interval_us;
+}
+
+void Replica::BecomeFollower(Ballot ballot, ReplicaId leader, Interval now) {
+  role_ = Role::kFollower;
+  if (ballot != ballot_) {
+    ballot_ = ballot;
+    local_match_ = commit_;
+    leader_commit_ = 0;
+  }
+  leader_ = leader;
+  lease_end_ = 0;
+  transfer_target_ = kNoReplica;
+  recovered_.clear();
+  first_own_index_ = 0;
+  for (auto& [id, peer] : peers_) peer = Peer{};
+  last_heard_ = Local(now);
+  ResetElectionTimer(now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leader transfer.
+
+void Replica::CheckTransfer(Interval now) {
+  if (role_ != Role::kLeader || transfer_target_ == kNoReplica) return;
+  if (Local(now) > transfer_deadline_) {
+    transfer_target_ = kNoReplica;  // the target did not catch up in time; keep leading
+    return;
+  }
+  const Peer& target = peers_[transfer_target_];
+  if (target.match < last_index_ || commit_ < last_index_) return;
+  if (!now.After(s_max_)) return;  // timestamps we handed out must be in the past first
+  Message m;
+  m.type = MessageType::kTimeoutNow;
+  m.to = transfer_target_;
+  m.ballot = ballot_;
+  const ReplicaId target_id = transfer_target_;
+  Send(std::move(m), /*after_persist=*/false);
+  // Abdicate: no lease from here on; our vote for our own ballot is released to the target.
+  BecomeFollower(ballot_, target_id, now);
+}
+
+void Replica::MaybeTransferToPreferred(Interval now) {
+  const ReplicaId preferred = options_.preferred_leader;
+  if (preferred == kNoReplica || preferred == options_.id || !IsMember(preferred) ||
+      transfer_target_ != kNoReplica || commit_ < first_own_index_) {
+    return;
+  }
+  if (peers_[preferred].match >= last_index_) {
+    transfer_target_ = preferred;
+    transfer_deadline_ = Local(now) + options_.transfer_timeout_us;
+    CheckTransfer(now);
+  }
+}
+
+void Replica::HandleTimeoutNow(const Message& m, Interval now) {
+  if (m.ballot != ballot_ || m.from != leader_ || role_ != Role::kFollower) return;
+  StartCampaign(now, m.ballot);
+}
+
+}  // namespace meridian::paxos
