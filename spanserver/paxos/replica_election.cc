@@ -3,7 +3,6 @@
 // events, phase 2 and the output.
 #include <algorithm>
 
-#include "common/check.h"
 #include "spanserver/paxos/replica.h"
 
 namespace meridian::paxos {
