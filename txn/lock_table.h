@@ -29,9 +29,8 @@
 //   rules with the transaction's own S lock ignored: of two S holders that both upgrade, the older
 //   wounds the younger.
 // * Grants. Release and ReleaseAll hand freed spans to waiters in priority order: a waiter is
-// granted
-//   when it conflicts with no holder and with no older waiter. A transaction may wait for several
-//   spans at once (parallel reads).
+//   granted when it conflicts with no holder and with no older waiter. A transaction may wait for
+//   several spans at once (parallel reads).
 // * Keepalives. Every Acquire and Touch counts as activity; ExpireIdle reports, once, each
 //   transaction silent for the timeout, and it is treated as wounded from then on. Waiting is not
 //   activity: a client keeps sending keepalives while its request waits, or it is presumed dead.
@@ -46,9 +45,8 @@
 //   caller aborts it, which needs no lock. Hence the oldest transaction never waits for long, and
 //   with priorities kept across retries every transaction finishes.
 // * Bounds: at most max_locks_per_txn spans per transaction (held or waited for),
-// max_waiters_per_lock
-//   waiters per span and max_waiters in all. Past them Acquire fails with RESOURCE_EXHAUSTED and
-//   changes nothing (it wounds no one).
+//   max_waiters_per_lock waiters per span and max_waiters in all. Past them Acquire fails with
+//   RESOURCE_EXHAUSTED and changes nothing (it wounds no one).
 //
 // Cost: a request looks at every lock whose span starts inside its own (at its key, for a key) and
 // at every range lock that starts before it; range locks are expected to be few (range reads).
