@@ -407,9 +407,13 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     s.has_lease = replica_->HasLease(now);
     s.commit = replica_->commit();
     s.applied = applied_;
-    s.members = replica_->hard_state().members.empty() ? options_.paxos.members
+    const std::vector<paxos::ReplicaId>& members = replica_->hard_state().members.empty()
+                                                       ? options_.paxos.members
                                                        : replica_->hard_state().members;
     std::lock_guard<std::mutex> lock(state_mu_);
+    // Runs after every event: copy the member list (an allocation) only when it changed.
+    if (state_.members != members) state_.members = members;
+    s.members = std::move(state_.members);
     state_ = std::move(s);
   }
 

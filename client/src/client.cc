@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -223,19 +224,39 @@ class Client::Impl {
     range->set_generation(at.generation);
   }
 
-  std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  // The channel to `address` and its stubs, created once and shared by every call (stubs are
+  // thread-safe; creating one per call registers its methods with the channel each time).
+  struct Connection {
+    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<proto::Kv::Stub> kv;
+    std::shared_ptr<proto::Placement::Stub> placement;
+
+    template <typename Service>
+    typename Service::Stub& stub() const {
+      if constexpr (std::is_same_v<Service, proto::Kv>) {
+        return *kv;
+      } else {
+        return *placement;
+      }
+    }
+  };
+
+  Connection Connect(const std::string& address) {
     absl::MutexLock lock(&mu_);
-    std::shared_ptr<grpc::Channel>& channel = channels_[address];
-    if (channel == nullptr) {
+    Connection& connection = channels_[address];
+    if (connection.channel == nullptr) {
       grpc::ChannelArguments args;
       // Find a restarted server within about a second instead of gRPC's default of minutes.
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
       args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-      channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      connection.channel =
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      connection.kv = proto::Kv::NewStub(connection.channel);
+      connection.placement = proto::Placement::NewStub(connection.channel);
     }
-    return channel;
+    return connection;
   }
 
   // A generator for one call's jitter (Random is not thread-safe; the client's is under mu_).
@@ -262,8 +283,9 @@ class Client::Impl {
   template <typename Service, typename Rpc>
   AttemptResult Attempt(const std::string& address, Clock::time_point deadline,
                         Clock::time_point attempt_deadline, const Rpc& rpc) {
-    const std::shared_ptr<grpc::Channel> channel = Channel(address);
-    if (!EnsureConnected(*channel, Earliest(deadline, Clock::now() + options_.attempt_timeout))) {
+    const Connection connection = Connect(address);
+    if (!EnsureConnected(*connection.channel,
+                         Earliest(deadline, Clock::now() + options_.attempt_timeout))) {
       AttemptResult result;
       result.code = absl::StatusCode::kUnavailable;
       result.message = "cannot connect";
@@ -272,8 +294,7 @@ class Client::Impl {
     }
     grpc::ClientContext context;
     context.set_deadline(ToSystem(attempt_deadline));
-    auto stub = Service::NewStub(channel);
-    const grpc::Status status = rpc(*stub, context);
+    const grpc::Status status = rpc(connection.template stub<Service>(), context);
     return ResultOf(status, context);
   }
 
@@ -462,7 +483,7 @@ class Client::Impl {
   absl::Mutex mu_;
   Random random_ ABSL_GUARDED_BY(mu_);
   LocationCache cache_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Connection> channels_ ABSL_GUARDED_BY(mu_);
   std::string placement_target_ ABSL_GUARDED_BY(mu_);  // where placement calls go first
 };
 
