@@ -53,7 +53,6 @@ Replica::Replica(const Options& options, LogStorage* storage, Interval now)
   for (ReplicaId m : hard_.members) {
     if (m != options_.id) peers_[m] = Peer{};
   }
-  last_heard_ = Local(now);
   ResetElectionTimer(now);
 }
 
@@ -305,7 +304,6 @@ void Replica::SendAcceptTo(ReplicaId to, Interval now) {
     for (Entry& e : m.entries) e.ballot = ballot_;
   }
   m.lease_seq = NextLeaseSeq(now);
-  peer.last_sent = Local(now);
   Send(std::move(m), /*after_persist=*/false);
 }
 
@@ -315,7 +313,6 @@ void Replica::HandleAccept(const Message& m, Interval now) {
   Promise(m.ballot);
   if (ballot_ != m.ballot || role_ != Role::kFollower) BecomeFollower(m.ballot, m.from, now);
   leader_ = m.from;
-  last_heard_ = Local(now);
   ResetElectionTimer(now);
   for (const Entry& e : m.entries) {
     if (e.index <= commit_) continue;

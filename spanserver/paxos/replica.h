@@ -186,7 +186,6 @@ class Replica {
     bool promised = false;          // phase 1: a complete promise arrived
     Index promise_from = 0;         // phase 1: next slot to ask for when the promise was cut
     Timestamp lease_vote_from = 0;  // earliest send time of the newest message it voted on
-    Timestamp last_sent = 0;        // when an Accept last went out (local time)
     Index hole_resent = 0;          // the hole last resent from, answering a gap report
   };
 
@@ -282,7 +281,6 @@ class Replica {
   Timestamp transfer_deadline_ = 0;
 
   // Timers (local time).
-  Timestamp last_heard_ = 0;
   Timestamp election_deadline_ = 0;
   Timestamp next_heartbeat_ = 0;
 

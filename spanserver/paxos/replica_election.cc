@@ -204,7 +204,6 @@ void Replica::BecomeFollower(Ballot ballot, ReplicaId leader, Interval now) {
   recovered_.clear();
   first_own_index_ = 0;
   for (auto& [id, peer] : peers_) peer = Peer{};
-  last_heard_ = Local(now);
   ResetElectionTimer(now);
 }
 
