@@ -48,6 +48,15 @@ std::string LockSpan::ToString() const {
 
 LockTable::LockTable(const LockTableOptions& options) : options_(options) {}
 
+bool LockTable::Holds(TxnId txn, const LockSpan& span, LockMode mode) const {
+  auto it = locks_.find(span);
+  if (it == locks_.end()) return false;
+  for (const Entry& holder : it->second.holders) {
+    if (holder.txn == txn) return Covers(holder.mode, mode);
+  }
+  return false;
+}
+
 template <typename F>
 void LockTable::ForEachOverlapping(const LockSpan& span, F&& f) const {
   // Ranges that start before the span and reach into it.

@@ -165,6 +165,9 @@ class LockTable {
   // reported once, and is treated as wounded from then on. Abort each and call ReleaseAll.
   std::vector<TxnId> ExpireIdle(int64_t now_us, int64_t timeout_us);
 
+  // True when `txn` holds exactly `span` in `mode` or a stronger one.
+  bool Holds(TxnId txn, const LockSpan& span, LockMode mode) const;
+
   // The waits-for graph as (waiter, blocker) pairs, sorted: a blocker holds a conflicting lock on
   // an overlapping span, or waits ahead of the waiter for one.
   std::vector<std::pair<TxnId, TxnId>> WaitsFor() const;
