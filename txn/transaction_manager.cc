@@ -54,6 +54,12 @@ std::vector<std::string> FromProto(const google::protobuf::RepeatedPtrField<std:
   return std::vector<std::string>(in.begin(), in.end());
 }
 
+// Asks the driver to tick once TT.after(t): the earliest such request wins (later ones are
+// asked again by the ticks that follow).
+void WakeAt(Actions* out, Timestamp t) {
+  out->tick_after = out->tick_after == 0 ? t : std::min(out->tick_after, t);
+}
+
 Reply ErrorReply(RequestId id, absl::Status status) {
   Reply r;
   r.id = id;
@@ -112,6 +118,7 @@ struct TransactionManager::Impl {
     TxnId txn = 0;
     std::vector<RequestId> ids;
     std::vector<GroupId> participants;
+    bool release = true;  // the transaction's own commit wait: release its locks at the end
   };
   struct Snapshot {
     RequestId id = 0;
@@ -230,7 +237,10 @@ struct TransactionManager::Impl {
       for (Parked& p : a.parked) {
         for (RequestId r : p.ids) out->replies.push_back(ErrorReply(r, lost));
       }
-      for (RequestId r : a.reply_ids) out->replies.push_back(ErrorReply(r, lost));
+      for (RequestId r : a.reply_ids) {
+        out->replies.push_back(ErrorReply(r, lost));
+        out->replies.back().outcome_unknown = InFlight(a.stage);
+      }
     }
     active.clear();
     locks.reset();
@@ -365,7 +375,8 @@ struct TransactionManager::Impl {
     }
     // A duplicate Commit of a committed transaction: answer once its commit wait is over.
     commit_waits.push_back(CommitWaiter{d.commit_ts, txn, ids, {}});
-    out->tick_after = std::max(out->tick_after, d.commit_ts);
+    commit_waits.back().release = false;
+    WakeAt(out, d.commit_ts);
   }
 
   void HandleWounded(const std::vector<TxnId>& wounded, Interval now, paxos::Replica& replica,
@@ -488,7 +499,7 @@ struct TransactionManager::Impl {
                       Interval now, paxos::Replica& replica, Actions* out) {
     absl::StatusOr<Timestamp> ts = opt.testing_prepare_ts_not_above
                                        ? absl::StatusOr<Timestamp>(last_write_ts + 1)
-                                       : Assign(replica, now, 0);
+                                       : Assign(replica, now, last_write_ts + 1);
     absl::Status st = ts.status();
     if (ts.ok()) {
       proto::TabletCommand c;
@@ -519,7 +530,8 @@ struct TransactionManager::Impl {
 
   void ProceedCommit(TxnId txn, const std::vector<RequestId>& ids, const CommitRequest& req,
                      Interval now, paxos::Replica& replica, Actions* out) {
-    Timestamp at_least = now.latest + 1;
+    // Above TT.now().latest, every prepare timestamp and every version applied here.
+    Timestamp at_least = std::max(now.latest, last_write_ts) + 1;
     for (const ParticipantRef& p : req.participants) at_least = std::max(at_least, p.prepare_ts);
     absl::StatusOr<Timestamp> ts = Assign(replica, now, at_least);
     absl::Status st = ts.status();
@@ -563,6 +575,7 @@ struct TransactionManager::Impl {
       out->messages.push_back(
           GroupMessage{GroupMessage::Type::kOutcome, group, g, w.txn, true, w.commit_ts});
     }
+    if (!w.release) return;
     active.erase(w.txn);
     if (locks) Grants(locks->ReleaseAll(w.txn), now, replica, out);
   }
@@ -573,6 +586,14 @@ struct TransactionManager::Impl {
       const bool safe =
           opt.testing_snapshot_ignore_safe_time || s.read_ts <= SafeFor(replica, now, s.read_ts);
       if (!safe && now.earliest < s.deadline_us) {
+        ++i;
+        continue;
+      }
+      // A snapshot is answered only once its timestamp has passed: a reader that saw data at
+      // read_ts (e.g. of a commit still in its commit wait) must not finish before a transaction
+      // that follows it in real time could still pick a timestamp below read_ts.
+      if (safe && !now.After(s.read_ts) && !opt.testing_snapshot_ignore_safe_time) {
+        WakeAt(out, s.read_ts);
         ++i;
         continue;
       }
@@ -683,7 +704,7 @@ struct TransactionManager::Impl {
         FinishCommitWait(std::move(w), now, replica, out);
       } else {
         commit_waits.push_back(std::move(w));
-        out->tick_after = std::max(out->tick_after, ts);
+        WakeAt(out, ts);
       }
     }
     return ApplyResult{ApplyResult::Kind::kCommit, txn, ts};
@@ -1135,6 +1156,14 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
   }
   // kInquiry: this group coordinates txn.
   if (auto d = m.decisions.find(txn); d != m.decisions.end()) {
+    if (d->second.committed && !now.After(d->second.commit_ts)) {
+      // A participant may apply and release only after the commit wait (SPANNER.md §4.2.1):
+      // otherwise a later transaction could read s's data and commit below s.
+      m.commit_waits.push_back(
+          Impl::CommitWaiter{d->second.commit_ts, txn, {}, {msg.from}, /*release=*/false});
+      WakeAt(out, d->second.commit_ts);
+      return;
+    }
     out->messages.push_back(GroupMessage{GroupMessage::Type::kOutcome, m.group, msg.from, txn,
                                          d->second.committed, d->second.commit_ts});
     return;
@@ -1159,7 +1188,7 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
       m.commit_waits.erase(m.commit_waits.begin() + static_cast<std::ptrdiff_t>(i));
       m.FinishCommitWait(std::move(w), now, replica, out);
     } else {
-      out->tick_after = std::max(out->tick_after, m.commit_waits[i].commit_ts);
+      WakeAt(out, m.commit_waits[i].commit_ts);
       ++i;
     }
   }

@@ -150,6 +150,9 @@ struct Reply {
   absl::Status status;
   std::vector<std::optional<std::string>> values;  // reads: one per key, in request order
   Timestamp ts = 0;  // Prepare: p; Commit: s; ReadOnly/SnapshotRead: the read timestamp
+  // UNAVAILABLE only: the request's record was in flight when leadership was lost, so it may or
+  // may not take effect (never retry it blindly).
+  bool outcome_unknown = false;
 };
 
 // Group-to-group messages, sent to the leader of `to` (the driver routes them; losing one is

@@ -294,6 +294,41 @@ TEST_F(TransactionManagerTest, TwoPhaseCommitAppliesAtOneTimestampEverywhere) {
   EXPECT_EQ(*c.store->Get("ck", s).value(), "cv");
 }
 
+// Found by the simulator (append seed 316): a participant that asked during the coordinator's
+// commit wait learned "committed at s", applied and released, and a later transaction read s's
+// data and committed below s. The answer must wait until TT.after(s).
+TEST_F(TransactionManagerTest, InquiryDuringCommitWaitIsAnsweredOnlyAfterIt) {
+  Group c(1, &clock_);
+  Group p(2, &clock_);
+  c.ElectLeader();
+  p.ElectLeader();
+  const TxnRef t{7, clock_};
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("pk", "pv")}, {}}, a);
+  });
+  const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepare_ts}}}, a);
+  });
+  const Timestamp s = c.actions.tick_after;
+  ASSERT_GT(s, 0);
+  ASSERT_FALSE(c.Now().After(s));
+  const GroupMessage inquiry{GroupMessage::Type::kInquiry, 2, 1, 7, false, 0};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, inquiry, a); });
+  EXPECT_TRUE(c.actions.messages.empty()) << "answered inside the commit wait";
+  Interval answered{};
+  RunUntil({&c}, [&] {
+    answered = c.Now();
+    return !c.actions.messages.empty();
+  });
+  ASSERT_FALSE(c.actions.messages.empty());
+  EXPECT_TRUE(answered.After(s));
+  for (const GroupMessage& m : c.actions.messages) {
+    EXPECT_TRUE(m.committed);
+    EXPECT_EQ(m.commit_ts, s);
+  }
+}
+
 TEST_F(TransactionManagerTest, InquiryForUnknownTransactionAbortsItDurably) {
   TransactionManagerOptions o;
   o.in_doubt_inquiry_us = 50'000;
@@ -402,11 +437,16 @@ TEST_F(TransactionManagerTest, SnapshotReadWaitsForSafeTimeBehindAPreparedTransa
     m.SnapshotRead(r, now, 2, {{"pk"}, prepare_ts + 5}, a);
   });
   EXPECT_FALSE(p.TakeReply(2).has_value());
-  // Below p it can.
+  // Below p it can, once TT.after(the read timestamp) holds.
   p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
     m.SnapshotRead(r, now, 3, {{"pk"}, prepare_ts - 1}, a);
   });
-  ASSERT_TRUE(p.TakeReply(3).has_value());
+  std::optional<Reply> below;
+  RunUntil(
+      {&p}, [&] { return (below = p.TakeReply(3)).has_value(); }, 10'000);
+  ASSERT_TRUE(below.has_value());
+  EXPECT_TRUE(below->status.ok()) << below->status;
+  EXPECT_FALSE(p.TakeReply(2).has_value());
   // The waiting read gives up with UNAVAILABLE after snapshot_wait_us.
   std::optional<Reply> waited;
   RunUntil({&p}, [&] { return (waited = p.TakeReply(2)).has_value(); });
