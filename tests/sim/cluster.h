@@ -19,6 +19,7 @@
 
 #include "common/random.h"
 #include "tests/sim/event_loop.h"
+#include "tests/sim/faults.h"
 #include "tests/sim/history.h"
 #include "tests/sim/network.h"
 #include "tests/sim/node.h"
@@ -30,7 +31,7 @@ namespace meridian::sim {
 // The virtual epoch: 2024-01-01 in microseconds, so timestamps look like real ones.
 inline constexpr TrueUs kSimEpochUs = 1'704'067'200'000'000;
 
-class Cluster : public NodeHost {
+class Cluster : public NodeHost, public FaultTarget {
  public:
   using ApplyListener = std::function<void(SimNode&, const paxos::Entry&, uint64_t read_value)>;
   using CrashListener = std::function<void(SimNode&)>;
@@ -39,15 +40,20 @@ class Cluster : public NodeHost {
   Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
 
   void StartAll();
-  void Crash(Addr a);
-  void Restart(Addr a);
 
-  EventLoop& loop() { return loop_; }
-  Network& net() { return net_; }
+  // FaultTarget.
+  void Crash(Addr a) override;
+  void Restart(Addr a) override;
+  void Pause(Addr a, int64_t us) override { node(a).Pause(us); }
+  EventLoop& loop() override { return loop_; }
+  Network& net() override { return net_; }
+  int num_nodes() const override { return static_cast<int>(nodes_.size()); }
+  const std::vector<paxos::GroupId>& groups() const override { return groups_; }
+  const std::vector<Addr>& GroupNodes(paxos::GroupId g) const override {
+    return group_nodes_.at(g);
+  }
+
   SimNode& node(Addr a) { return *nodes_[a]; }
-  int num_nodes() const { return static_cast<int>(nodes_.size()); }
-  const std::vector<paxos::GroupId>& groups() const { return groups_; }
-  const std::vector<Addr>& GroupNodes(paxos::GroupId g) const { return group_nodes_.at(g); }
   // The address of replica `id` of group `g`, or -1.
   Addr AddrOf(paxos::GroupId g, paxos::ReplicaId id) const;
 

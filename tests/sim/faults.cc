@@ -10,7 +10,7 @@
 
 namespace meridian::sim {
 
-FaultInjector::FaultInjector(Cluster* cluster, const SwarmParams& params, Random rng)
+FaultInjector::FaultInjector(FaultTarget* cluster, const SwarmParams& params, Random rng)
     : cluster_(cluster), params_(params), rng_(std::move(rng)) {}
 
 bool FaultInjector::Active() const { return !healed_ && cluster_->loop().now() < end_; }
@@ -61,7 +61,7 @@ void FaultInjector::CrashSome() {
 
 void FaultInjector::PauseOne() {
   const Addr a = static_cast<Addr>(rng_.Uniform(static_cast<uint64_t>(cluster_->num_nodes())));
-  cluster_->node(a).Pause(rng_.Range(1'000, params_.pause_max_us));
+  cluster_->Pause(a, rng_.Range(1'000, params_.pause_max_us));
 }
 
 void FaultInjector::Partition() {

@@ -1,5 +1,5 @@
-// FaultInjector: the fault phase of the paxos workload. Independent random processes, each
-// enabled or not by the seed's SwarmParams:
+// FaultInjector: the fault phase of a workload (paxos, bank, append), over any FaultTarget.
+// Independent random processes, each enabled or not by the seed's SwarmParams:
 //  * crashes of one node, a minority, a majority or a whole group at once (a rack losing power),
 //    each node restarted after a random down time;
 //  * pauses of one node (the process stops; its clock does not);
@@ -21,14 +21,30 @@
 #include <vector>
 
 #include "common/random.h"
-#include "tests/sim/cluster.h"
+#include "spanserver/paxos/types.h"
+#include "tests/sim/event_loop.h"
+#include "tests/sim/network.h"
 #include "tests/sim/swarm.h"
 
 namespace meridian::sim {
 
+// The simulated world a FaultInjector acts on: replicas grouped by Paxos group, addressed 0..n-1.
+class FaultTarget {
+ public:
+  virtual ~FaultTarget() = default;
+  virtual EventLoop& loop() = 0;
+  virtual Network& net() = 0;
+  virtual int num_nodes() const = 0;
+  virtual const std::vector<paxos::GroupId>& groups() const = 0;
+  virtual const std::vector<Addr>& GroupNodes(paxos::GroupId g) const = 0;
+  virtual void Crash(Addr a) = 0;
+  virtual void Restart(Addr a) = 0;  // no-op when the node is up
+  virtual void Pause(Addr a, int64_t us) = 0;
+};
+
 class FaultInjector {
  public:
-  FaultInjector(Cluster* cluster, const SwarmParams& params, Random rng);
+  FaultInjector(FaultTarget* cluster, const SwarmParams& params, Random rng);
 
   // Starts the enabled fault processes; they stop by themselves at `end`.
   void Start(TrueUs end);
@@ -44,7 +60,7 @@ class FaultInjector {
   void Clog();
   paxos::GroupId PickGroup();
 
-  Cluster* const cluster_;
+  FaultTarget* const cluster_;
   const SwarmParams params_;
   Random rng_;
   TrueUs end_ = 0;

@@ -86,16 +86,20 @@ void Network::Heal(Addr from, Addr to) {
 }
 
 void Network::Send(Addr from, Addr to, const paxos::Message& m) {
+  SendThunk(from, to, [this, to, m] { deliver_(to, m); });
+}
+
+void Network::SendThunk(Addr from, Addr to, std::function<void()> arrive) {
   ++sent_;
   if (!LinkUp(from, to) || rng_->Bernoulli(params_.drop_p)) {
     ++dropped_;
     return;
   }
-  Schedule(from, to, m);
-  if (rng_->Bernoulli(params_.duplicate_p)) Schedule(from, to, m);
+  Schedule(from, to, arrive);
+  if (rng_->Bernoulli(params_.duplicate_p)) Schedule(from, to, arrive);
 }
 
-void Network::Schedule(Addr from, Addr to, const paxos::Message& m) {
+void Network::Schedule(Addr from, Addr to, const std::function<void()>& arrive) {
   if (in_flight_ >= params_.max_in_flight) {
     ++dropped_;
     return;
@@ -105,13 +109,13 @@ void Network::Schedule(Addr from, Addr to, const paxos::Message& m) {
     delay += rng_->Range(0, params_.spike_max_us);
   }
   ++in_flight_;
-  loop_->After(delay, [this, from, to, m] {
+  loop_->After(delay, [this, from, to, arrive] {
     --in_flight_;
     if (!LinkUp(from, to)) {
       ++dropped_;
       return;
     }
-    deliver_(to, m);
+    arrive();
   });
 }
 

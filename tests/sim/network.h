@@ -3,12 +3,14 @@
 // that is cut when the message is sent or when it would arrive loses it. Links are directed and
 // carry a cut count, so overlapping partitions heal independently.
 //
-// Seed: every decision comes from the Random it is given. Workload: any message type (paxos
-// messages today). Faults: drop, duplicate, delay, delay spikes, reorder, directed link cuts, and
-// the partition shapes of PartitionCuts (one node isolated, majority/minority split, ring,
-// one-way isolation). The swizzle clog is driven by the workload through Cut/Heal. Checkers: none.
-// Bounded: at most max_in_flight messages queued; the rest are dropped.
-// Thread safety: none; runs on the EventLoop's thread.
+// Seed: every decision comes from the Random it is given. Workload: any message type: Paxos
+// messages through Send, and anything else (transaction requests, replies, group messages) as a
+// closure through SendThunk, run at the destination when the message arrives (and run twice
+// when the message is duplicated). Faults: drop, duplicate, delay, delay spikes, reorder, directed
+// link cuts, and the partition shapes of PartitionCuts (one node isolated, majority/minority split,
+// ring, one-way isolation). The swizzle clog is driven by the workload through Cut/Heal. Checkers:
+// none. Bounded: at most max_in_flight messages queued; the rest are dropped. Thread safety: none;
+// runs on the EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_NETWORK_H_
 #define MERIDIAN_TESTS_SIM_NETWORK_H_
 
@@ -57,6 +59,9 @@ class Network {
   const NetworkParams& params() const { return params_; }
 
   void Send(Addr from, Addr to, const paxos::Message& m);
+  // Sends an opaque message: `arrive` runs when (and each time) it is delivered to `to`, under
+  // the same faults as Send. `arrive` must be copyable and must not assume it runs once.
+  void SendThunk(Addr from, Addr to, std::function<void()> arrive);
   void Cut(Addr from, Addr to) { ++cuts_[{from, to}]; }
   void Heal(Addr from, Addr to);
   void HealAll() { cuts_.clear(); }
@@ -66,7 +71,7 @@ class Network {
   uint64_t dropped() const { return dropped_; }
 
  private:
-  void Schedule(Addr from, Addr to, const paxos::Message& m);
+  void Schedule(Addr from, Addr to, const std::function<void()>& arrive);
 
   EventLoop* const loop_;
   Random* const rng_;

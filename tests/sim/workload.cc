@@ -1,4 +1,4 @@
-// The registry of simulator workloads; add bank/append here.
+// The registry of simulator workloads.
 //
 // Seed/faults/checkers: per workload (paxos_workload.h).
 #include "tests/sim/workload.h"
@@ -7,6 +7,7 @@
 #include <map>
 
 #include "tests/sim/paxos_workload.h"
+#include "tests/sim/txn_workload.h"
 
 namespace meridian::sim {
 namespace {
@@ -14,6 +15,8 @@ namespace {
 const std::map<std::string, std::function<std::unique_ptr<Workload>()>>& Registry() {
   static const auto* registry =
       new std::map<std::string, std::function<std::unique_ptr<Workload>()>>{
+          {"append", [] { return std::make_unique<AppendWorkload>(); }},
+          {"bank", [] { return std::make_unique<BankWorkload>(); }},
           {"paxos", [] { return std::make_unique<PaxosWorkload>(); }},
       };
   return *registry;

@@ -1,0 +1,162 @@
+// TxnCluster implementation; see txn_cluster.h.
+//
+// Seed: node seeds, clocks and routing from the seed. Faults: crash, restart, pause entry points.
+// Checkers: apply records and applied decisions.
+#include "tests/sim/txn_cluster.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+#include "tests/sim/cluster.h"
+
+namespace meridian::sim {
+
+const std::vector<std::string>& TxnPlants() {
+  static const auto* plants = new std::vector<std::string>{
+      "testing_skip_commit_wait",
+      "testing_release_read_locks_early",
+      "testing_prepare_ts_not_above",
+      "testing_snapshot_ignore_safe_time",
+  };
+  return *plants;
+}
+
+namespace {
+
+void SetPlant(const std::string& plant, txn::TransactionManagerOptions& o) {
+  if (plant.empty()) return;
+  if (plant == "testing_skip_commit_wait") {
+    o.testing_skip_commit_wait = true;
+  } else if (plant == "testing_release_read_locks_early") {
+    o.testing_release_read_locks_early = true;
+  } else if (plant == "testing_prepare_ts_not_above") {
+    o.testing_prepare_ts_not_above = true;
+  } else if (plant == "testing_snapshot_ignore_safe_time") {
+    o.testing_snapshot_ignore_safe_time = true;
+  } else {
+    CHECK_MSG(false, "unknown plant " + plant);
+  }
+}
+
+}  // namespace
+
+TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::string& plant,
+                       bool verbose)
+    : time_(kSimEpochUs),
+      rng_(seed),
+      loop_(&time_, verbose, /*max_events=*/5'000'000),
+      net_(&loop_, &rng_, [this](Addr to, const paxos::Message& m) { node(to).DeliverPaxos(m); }) {
+  const SwarmParams& p = params.paxos;
+  net_.set_params(p.net);
+  Random clock_rng = rng_.Fork();
+  for (int g = 1; g <= p.groups; ++g) {
+    const paxos::GroupId group = static_cast<paxos::GroupId>(g);
+    groups_.push_back(group);
+    std::vector<paxos::ReplicaId> members;
+    for (int r = 1; r <= p.replicas; ++r) members.push_back(static_cast<paxos::ReplicaId>(r));
+    for (paxos::ReplicaId id : members) {
+      TxnNodeConfig c;
+      c.options.group = group;
+      c.options.id = id;
+      c.options.members = members;
+      c.options.lease_us = p.lease_us;
+      c.options.heartbeat_interval_us = p.heartbeat_us;
+      c.options.election_timeout_us = p.election_timeout_us;
+      c.options.campaign_retry_us = p.campaign_retry_us;
+      c.txn.txn_idle_timeout_us = params.txn_idle_timeout_us;
+      c.txn.in_doubt_inquiry_us = params.in_doubt_inquiry_us;
+      c.txn.safe_time_interval_us = params.safe_time_interval_us;
+      c.txn.snapshot_wait_us = params.snapshot_wait_us;
+      SetPlant(plant, c.txn);
+      c.clock_bounds = p.clock;
+      c.clock_params = truetime::RandomSimulatedClockParams(p.clock, clock_rng);
+      if (params.edge_skew) {
+        // Near the edge of the bound, and kept there at every resync.
+        const int64_t base = p.clock.base_error_us;
+        const int64_t mag = base - static_cast<int64_t>(clock_rng.Uniform(base / 5 + 1));
+        c.clock_params.offset_us = clock_rng.Bernoulli(0.5) ? mag : -mag;
+        c.clock_params.resync_seed = std::nullopt;
+      }
+      c.disk_latency_min_us = p.disk_latency_min_us;
+      c.disk_latency_max_us = p.disk_latency_max_us;
+      c.disk_stall_p = p.disk_stall_p;
+      c.disk_stall_max_us = p.disk_stall_max_us;
+      c.tick_us = p.tick_us;
+      const Addr a = static_cast<Addr>(nodes_.size());
+      group_nodes_[group].push_back(a);
+      nodes_.push_back(std::make_unique<TxnNode>(a, c, &loop_, &time_, this, rng_.Next()));
+    }
+  }
+}
+
+Addr TxnCluster::AddrOf(paxos::GroupId g, paxos::ReplicaId id) const {
+  auto it = group_nodes_.find(g);
+  if (it == group_nodes_.end() || id == 0 || id > it->second.size()) return -1;
+  return it->second[id - 1];
+}
+
+void TxnCluster::StartAll() {
+  for (auto& n : nodes_) n->Start();
+}
+
+void TxnCluster::Restart(Addr a) {
+  if (!node(a).alive()) node(a).Start();
+}
+
+void TxnCluster::SendPaxos(Addr from, const paxos::Message& m) {
+  const Addr to = AddrOf(m.group, m.to);
+  if (to >= 0) net_.Send(from, to, m);
+}
+
+void TxnCluster::SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) {
+  const std::vector<Addr>& targets = group_nodes_.at(m.to);
+  const Addr src = from.addr();
+  auto hint = leader_hint_.find({src, m.to});
+  const Addr to = hint != leader_hint_.end() && !rng_.Bernoulli(0.25)
+                      ? hint->second
+                      : targets[rng_.Uniform(targets.size())];
+  ++group_messages_;
+  const paxos::GroupId group = m.to;
+  net_.SendThunk(src, to, [this, src, to, group, m] {
+    node(to).HandleGroupMessage(m, [this, src, to, group](paxos::ReplicaId leader) {
+      net_.SendThunk(to, src, [this, src, group, leader] {
+        const Addr a = AddrOf(group, leader);
+        if (a >= 0) leader_hint_[{src, group}] = a;
+      });
+    });
+  });
+}
+
+void TxnCluster::OnApplied(TxnNode& n, const paxos::Entry& e,
+                           const absl::StatusOr<txn::ApplyResult>& result) {
+  applies_.push_back(
+      ApplyRecord{n.group(), n.id(), n.incarnation(), e.index, e.type, e.command, loop_.now()});
+  if (!result.ok()) {
+    if (!apply_violation_) {
+      apply_violation_ =
+          Violation{"apply", absl::StrCat(n.Name(), " failed to apply slot ", e.index, ": ",
+                                          result.status().ToString())};
+    }
+    return;
+  }
+  if (result->kind != txn::ApplyResult::Kind::kCommit &&
+      result->kind != txn::ApplyResult::Kind::kAbort) {
+    return;
+  }
+  const bool committed = result->kind == txn::ApplyResult::Kind::kCommit;
+  auto [it, inserted] = decisions_.try_emplace(
+      result->txn, Decision{committed, committed ? result->ts : 0, loop_.now()});
+  if (!inserted &&
+      (it->second.committed != committed || (committed && it->second.ts != result->ts)) &&
+      !apply_violation_) {
+    apply_violation_ = Violation{
+        "decision",
+        absl::StrCat("txn ", result->txn, ": ", n.Name(), " applied ",
+                     committed ? absl::StrCat("commit@", result->ts) : "abort",
+                     " but another replica applied ",
+                     it->second.committed ? absl::StrCat("commit@", it->second.ts) : "abort")};
+  }
+}
+
+}  // namespace meridian::sim

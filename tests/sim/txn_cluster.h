@@ -1,0 +1,104 @@
+// TxnCluster: the simulated world of the transaction workloads — virtual true time, the event
+// loop, the network, every TxnNode of every data group, and the recorders the checkers read:
+// each applied entry (every replica, every incarnation), and each transaction decision the
+// managers applied (commit at s, or abort), which is the ground truth for outcomes the clients
+// never learned.
+//
+// Routing: Paxos messages go to their replica. A group message goes to the node of the target
+// group that the sending node believes leads it (learned from redirects: a non-leader that drops
+// the message sends its leader hint back over the network); one send in four goes to a random
+// replica, so a sender whose hint points at a crashed node still gets through.
+//
+// Seed: node seeds, clock parameters and routing choices derive from the seed. Faults: the
+// FaultTarget entry points (crash, restart, pause); the network's faults apply to every message.
+// Checkers: records for CheckSlots and the transaction checkers (txn_checkers.h).
+// Thread safety: none; one thread.
+#ifndef MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
+#define MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "tests/sim/event_loop.h"
+#include "tests/sim/faults.h"
+#include "tests/sim/history.h"
+#include "tests/sim/network.h"
+#include "tests/sim/txn_node.h"
+#include "tests/sim/txn_swarm.h"
+#include "truetime/simulated_clock.h"
+
+namespace meridian::sim {
+
+// A decision some replica applied for a transaction (kCommit or kAbort).
+struct Decision {
+  bool committed = false;
+  txn::Timestamp ts = 0;  // committed only
+  TrueUs first_applied_us = 0;
+};
+
+// The TransactionManagerOptions testing_* knobs the transaction workloads understand.
+const std::vector<std::string>& TxnPlants();
+
+class TxnCluster : public TxnNodeHost, public FaultTarget {
+ public:
+  // `plant` is a TransactionManagerOptions testing_* field name (or empty); set on every node.
+  TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
+
+  void StartAll();
+  // A network address for a client (after every node's).
+  Addr AddClient() { return num_nodes() + clients_++; }
+  TxnNode& node(Addr a) { return *nodes_[a]; }
+  Addr AddrOf(paxos::GroupId g, paxos::ReplicaId id) const;
+  truetime::SimulatedTime* time() { return &time_; }
+
+  // FaultTarget.
+  EventLoop& loop() override { return loop_; }
+  Network& net() override { return net_; }
+  int num_nodes() const override { return static_cast<int>(nodes_.size()); }
+  const std::vector<paxos::GroupId>& groups() const override { return groups_; }
+  const std::vector<Addr>& GroupNodes(paxos::GroupId g) const override {
+    return group_nodes_.at(g);
+  }
+  void Crash(Addr a) override { node(a).Crash(); }
+  void Restart(Addr a) override;
+  void Pause(Addr a, int64_t us) override { node(a).Pause(us); }
+
+  // TxnNodeHost.
+  void SendPaxos(Addr from, const paxos::Message& m) override;
+  void SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) override;
+  void OnApplied(TxnNode& node, const paxos::Entry& e,
+                 const absl::StatusOr<txn::ApplyResult>& result) override;
+
+  const std::vector<ApplyRecord>& applies() const { return applies_; }
+  const std::map<txn::TxnId, Decision>& decisions() const { return decisions_; }
+  // The first inconsistency seen while applying: a manager error, or two replicas that applied
+  // different decisions for one transaction.
+  const std::optional<Violation>& apply_violation() const { return apply_violation_; }
+  // Counters for the summary.
+  uint64_t group_messages() const { return group_messages_; }
+
+ private:
+  truetime::SimulatedTime time_;
+  Random rng_;
+  EventLoop loop_;
+  Network net_;
+  std::vector<paxos::GroupId> groups_;
+  std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;
+  std::vector<std::unique_ptr<TxnNode>> nodes_;
+  int clients_ = 0;
+  std::map<std::pair<Addr, paxos::GroupId>, Addr> leader_hint_;  // per sending node
+
+  std::vector<ApplyRecord> applies_;
+  std::map<txn::TxnId, Decision> decisions_;
+  std::optional<Violation> apply_violation_;
+  uint64_t group_messages_ = 0;
+};
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_

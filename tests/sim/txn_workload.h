@@ -1,0 +1,64 @@
+// The transaction workloads of meridian_sim, "bank" and "append". One seed = one run:
+//   seed      -> TxnSwarmParams (txn_swarm.h): 2-4 groups of 3 or 5 replicas, clocks skewed and
+//                drifting inside epsilon (sometimes a large epsilon with every clock near its
+//                edge), manager timers, the client mix;
+//   workload  -> clients (txn_clients.h) running the workload's transactions through
+//                txn::TransactionManager on every replica (txn_node.h);
+//   faults    -> the fault phase (faults.h: crashes incl. leaders, restarts, pauses, partitions,
+//                clogging, dropped/duplicated/delayed messages — client requests, replies and
+//                group messages too), then heal: every group must commit a transaction invoked
+//                after the heal within a bound (liveness), then a bounded drain;
+//   checkers  -> slot agreement (checkers.h), applied decisions agree (txn_cluster.h), outcome,
+//                snapshot and realtime (txn_checkers.h), plus the workload's own: bank totals,
+//                or the list-append checker; meridian_sim adds determinism.
+// Planted bugs: the TransactionManagerOptions testing_* knobs (TxnPlants()).
+// Thread safety: one seed at a time.
+#ifndef MERIDIAN_TESTS_SIM_TXN_WORKLOAD_H_
+#define MERIDIAN_TESTS_SIM_TXN_WORKLOAD_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "tests/sim/txn_clients.h"
+#include "tests/sim/txn_history.h"
+#include "tests/sim/txn_swarm.h"
+#include "tests/sim/workload.h"
+
+namespace meridian::sim {
+
+// What a transaction workload adds to the common run.
+class TxnProgram {
+ public:
+  virtual ~TxnProgram() = default;
+  // Called once per seed before the run, with the seed's parameters (it may adjust the client
+  // mix and sizes).
+  virtual void Configure(TxnSwarmParams& params) = 0;
+  // The keys, by index; key i lives in group 1 + i % groups.
+  virtual std::vector<std::string> Keys() const = 0;
+  // A transaction that runs once before the others (e.g. initial balances), or nullopt.
+  virtual std::optional<TxnPlan> Setup() = 0;
+  virtual TxnPlan Next(Random& rng, const TxnSwarmParams& params) = 0;
+  // The workload's own checker over the finished history.
+  virtual std::optional<Violation> Check(const std::vector<TxnRecord>& records) = 0;
+};
+
+SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& program);
+
+class BankWorkload : public Workload {
+ public:
+  std::vector<std::string> Plants() const override;
+  SeedResult RunSeed(uint64_t seed, const RunOptions& options) override;
+};
+
+class AppendWorkload : public Workload {
+ public:
+  std::vector<std::string> Plants() const override;
+  SeedResult RunSeed(uint64_t seed, const RunOptions& options) override;
+};
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_TXN_WORKLOAD_H_
