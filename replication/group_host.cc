@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
                          replica = std::move(replica)]() mutable {
       self->log_ = std::move(log);
       self->replica_ = std::move(replica);
+      self->state_machine_->Bind(self->replica_.get());
       self->OnTick({});
     });
     return absl::OkStatus();
@@ -109,20 +111,27 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     drained.wait();
   }
 
+  // Messages and proposals wait in the inbox for one strand handler that takes them all and
+  // processes the replica's output once: under load that is one handler (and thread wakeup) and
+  // one round for many events rather than one each.
   void Deliver(paxos::Message message) {
-    asio::post(strand_, [self = shared_from_this(), m = std::move(message)] {
-      if (!self->Running()) return;
-      absl::StatusOr<truetime::Interval> now = self->Now();
-      if (!now.ok()) return;  // dropped: Paxos retransmits
-      self->replica_->Step(m, *now);
-      self->Process(*now);
-    });
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      inbox_.messages.push_back(std::move(message));
+      if (drain_posted_) return;
+      drain_posted_ = true;
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->DrainInbox(); });
   }
 
   void Propose(GroupHost::MakeCommand make_command, GroupHost::ProposeCallback done) {
-    asio::post(strand_,
-               [self = shared_from_this(), make = std::move(make_command),
-                done = std::move(done)]() mutable { self->DoPropose(make, std::move(done)); });
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      inbox_.proposals.push_back(PendingProposal{std::move(make_command), std::move(done)});
+      if (drain_posted_) return;
+      drain_posted_ = true;
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->DrainInbox(); });
   }
 
   void Read(GroupHost::ReadFn read, GroupHost::ProposeCallback done) {
@@ -130,6 +139,25 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
                          done = std::move(done)]() mutable {
       self->DoRead(std::move(read), std::move(done));
     });
+  }
+
+  void WithReplica(GroupHost::ReplicaFn fn, int64_t delay_us) {
+    auto run = [self = shared_from_this(), fn = std::move(fn)]() mutable {
+      if (!self->Running()) return fn(nullptr, truetime::Interval{});
+      absl::StatusOr<truetime::Interval> now = self->Now();
+      if (!now.ok()) return fn(nullptr, truetime::Interval{});
+      fn(self->replica_.get(), *now);
+      self->Process(*now);
+    };
+    if (delay_us <= 0) {
+      asio::post(strand_, std::move(run));
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(strand_);
+    timer->expires_after(std::chrono::microseconds(delay_us));
+    timer->async_wait(asio::bind_executor(
+        strand_,
+        [timer, run = std::move(run)](const boost::system::error_code&) mutable { run(); }));
   }
 
   void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done) {
@@ -156,6 +184,19 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   struct WaitingRead {
     GroupHost::ReadFn read;
     GroupHost::ProposeCallback done;
+  };
+  struct PendingProposal {
+    GroupHost::MakeCommand make;
+    GroupHost::ProposeCallback done;
+  };
+  struct Inbox {
+    std::vector<paxos::Message> messages;
+    std::vector<PendingProposal> proposals;
+  };
+  // An entry whose writes are in the round's batch, with its Apply result.
+  struct Applying {
+    paxos::Entry entry;
+    std::string result;
   };
 
   // Strand only. False before Start's first handler and after Stop.
@@ -200,23 +241,56 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     if (!now.ok()) return;  // skip this tick
     if (advance_pending_) AdvanceRound(*now);
     replica_->Tick(*now);
+    state_machine_->Tick(*replica_, *now);
     Process(*now);
   }
 
-  void DoPropose(const GroupHost::MakeCommand& make, GroupHost::ProposeCallback done) {
-    if (!Running()) return done(absl::UnavailableError("group host stopped"));
+  // Each event gets its own clock reading, as if it had its own handler.
+  void DrainInbox() {
+    Inbox inbox;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      std::swap(inbox, inbox_);
+      drain_posted_ = false;
+    }
+    if (!Running()) {
+      for (PendingProposal& p : inbox.proposals) {
+        p.done(absl::UnavailableError("group host stopped"));
+      }
+      return;
+    }
+    std::optional<truetime::Interval> last;
+    for (const paxos::Message& m : inbox.messages) {
+      absl::StatusOr<truetime::Interval> now = Now();
+      if (!now.ok()) continue;  // dropped: Paxos retransmits
+      replica_->Step(m, *now);
+      last = *now;
+    }
+    for (PendingProposal& p : inbox.proposals) {
+      absl::StatusOr<truetime::Interval> now = Now();
+      if (!now.ok()) {
+        p.done(absl::UnavailableError(now.status().ToString()));
+        continue;
+      }
+      DoPropose(p.make, std::move(p.done), *now);
+      last = *now;
+    }
+    if (last.has_value()) Process(*last);
+  }
+
+  // Proposes on the replica; the caller runs Process().
+  void DoPropose(const GroupHost::MakeCommand& make, GroupHost::ProposeCallback done,
+                 truetime::Interval now) {
     if (proposals_.size() >= kMaxWaiting) {
       return done(absl::ResourceExhaustedError("too many proposals waiting in this group"));
     }
-    absl::StatusOr<truetime::Interval> now = Now();
-    if (!now.ok()) return done(absl::UnavailableError(now.status().ToString()));
     if (replica_->role() != paxos::Role::kLeader) {
       return done(absl::UnavailableError(absl::StrCat(
           "not the leader of group ", options_.paxos.group, "; leader is ", replica_->leader())));
     }
     absl::StatusOr<std::string> command = make(*replica_);
     if (!command.ok()) return done(command.status());
-    absl::StatusOr<Index> index = replica_->Propose(*command, *now);
+    absl::StatusOr<Index> index = replica_->Propose(*command, now);
     if (!index.ok()) return done(index.status());
     auto [it, inserted] =
         proposals_.try_emplace(*index, WaitingProposal{*std::move(command), std::move(done)});
@@ -227,7 +301,6 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
       it->second = WaitingProposal{*std::move(command), std::move(done)};
       old.done(absl::UnavailableError("lost leadership; outcome unknown"));
     }
-    Process(*now);
   }
 
   void DoRead(GroupHost::ReadFn read, GroupHost::ProposeCallback done) {
@@ -244,41 +317,43 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   }
 
   // Takes the replica's pending work, while the previous round is finished, and carries it out
-  // in the order replica.h prescribes; a round that must be synced continues in OnPersisted().
+  // in the order replica.h prescribes; a round that writes anything continues in OnPersisted().
   // Then refreshes the published state.
   void Process(truetime::Interval now) {
     while (!persist_outstanding_ && !advance_pending_ && replica_->HasReady()) {
       paxos::Ready ready = replica_->TakeReady();
       if (ready.soft_state) OnSoftState(*ready.soft_state);
       if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
-      // Committed entries are chosen and durable on a majority: apply them (and answer their
-      // proposers) now rather than after this round's fsync of unrelated new entries.
-      for (const paxos::Entry& entry : ready.committed) Apply(entry);
-      ready.committed.clear();
+      // Committed entries are chosen and durable on a majority already, so their writes may
+      // ride in this round's write; their proposers are answered once it is done.
+      storage::WriteBatch batch;
+      ApplyToBatch(std::move(ready.committed), &batch);
+      // A state machine that wrote nothing to the batch has applied its entries already.
+      if (batch.empty()) FinishApplying();
       const bool sync = ready.MustSync();
       round_ = std::move(ready);
-      if (sync) {
-        storage::WriteBatch batch;
-        log_->AddToBatch(round_, &batch);
+      if (sync) log_->AddToBatch(round_, &batch);
+      if (sync || !batch.empty()) {
         persist_outstanding_ = true;
-        SubmitRound(std::move(batch));
+        SubmitRound(std::move(batch), sync);
         break;
       }
       SendAfterPersist();
+      FinishApplying();
       AdvanceRound(now);
     }
     PublishState(now);
   }
 
   // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
-  void SubmitRound(storage::WriteBatch batch) {
-    absl::Status s = writer_->Submit(
-        std::move(batch), /*sync=*/true, [self = shared_from_this()](absl::Status status) {
+  void SubmitRound(storage::WriteBatch batch, bool sync) {
+    absl::Status s =
+        writer_->Submit(std::move(batch), sync, [self = shared_from_this()](absl::Status status) {
           CHECK_MSG(status.ok(),
                     absl::StrCat("group ", self->options_.paxos.group, " replica ",
                                  self->options_.paxos.id,
-                                 ": synced write of the Paxos log failed; stopping rather than "
-                                 "acknowledge what is not durable: ",
+                                 ": write of the Paxos log or applied entries failed; stopping "
+                                 "rather than acknowledge what is not durable: ",
                                  status.ToString()));
           asio::post(self->strand_, [self] { self->OnPersisted(); });
         });
@@ -293,15 +368,15 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     auto pending = std::make_shared<storage::WriteBatch>(std::move(batch));
     auto timer = std::make_shared<asio::steady_timer>(strand_);
     timer->expires_after(std::chrono::microseconds(options_.tick_interval_us));
-    timer->async_wait(asio::bind_executor(
-        strand_, [self = shared_from_this(), timer, pending](const boost::system::error_code&) {
-          if (self->stopping_.load()) {
-            self->persist_outstanding_ = false;
-            self->SettleStop();
-            return;
-          }
-          self->SubmitRound(std::move(*pending));
-        }));
+    timer->async_wait(asio::bind_executor(strand_, [self = shared_from_this(), timer, pending,
+                                                    sync](const boost::system::error_code&) {
+      if (self->stopping_.load()) {
+        self->persist_outstanding_ = false;
+        self->SettleStop();
+        return;
+      }
+      self->SubmitRound(std::move(*pending), sync);
+    }));
   }
 
   void OnPersisted() {
@@ -312,6 +387,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
       return;
     }
     SendAfterPersist();
+    FinishApplying();
     advance_pending_ = true;
     absl::StatusOr<truetime::Interval> now = Now();
     if (!now.ok()) return;  // the next tick with a working clock advances
@@ -319,7 +395,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     Process(*now);
   }
 
-  // Step 3 of a round: its entries and hard state are durable (step 4, applying, ran early).
+  // Step 3 of a round: its entries and hard state are durable.
   void SendAfterPersist() {
     if (!round_.messages_after_persist.empty()) {
       transport_->Send(std::move(round_.messages_after_persist));
@@ -343,24 +419,36 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     stop_promise_.set_value();
   }
 
-  void Apply(const paxos::Entry& entry) {
-    CHECK_MSG(entry.index == applied_ + 1,
-              absl::StrCat("group ", options_.paxos.group, ": applying slot ", entry.index,
-                           " after ", applied_));
-    absl::StatusOr<std::string> result = state_machine_->Apply(entry);
-    CHECK_MSG(result.ok(), absl::StrCat("group ", options_.paxos.group, ": applying slot ",
-                                        entry.index, " failed: ", result.status().ToString()));
-    applied_ = entry.index;
-    auto it = proposals_.find(entry.index);
-    if (it != proposals_.end()) {
+  // Step 4, first half: adds the writes of `entries` to the round's batch, in log order.
+  void ApplyToBatch(std::vector<paxos::Entry> entries, storage::WriteBatch* batch) {
+    for (paxos::Entry& entry : entries) {
+      const Index expected = applied_ + applying_.size() + 1;
+      CHECK_MSG(entry.index == expected,
+                absl::StrCat("group ", options_.paxos.group, ": applying slot ", entry.index,
+                             " after ", expected - 1));
+      absl::StatusOr<std::string> result = state_machine_->ApplyToBatch(entry, batch);
+      CHECK_MSG(result.ok(), absl::StrCat("group ", options_.paxos.group, ": applying slot ",
+                                          entry.index, " failed: ", result.status().ToString()));
+      applying_.push_back(Applying{std::move(entry), *std::move(result)});
+    }
+  }
+
+  // Step 4, second half: the round's batch is written, so its entries are applied. Answers their
+  // proposers and the reads that waited for them.
+  void FinishApplying() {
+    for (Applying& a : applying_) {
+      applied_ = a.entry.index;
+      auto it = proposals_.find(a.entry.index);
+      if (it == proposals_.end()) continue;
       WaitingProposal p = std::move(it->second);
       proposals_.erase(it);
-      if (entry.type == paxos::EntryType::kNormal && entry.command == p.command) {
-        p.done(std::move(result));
+      if (a.entry.type == paxos::EntryType::kNormal && a.entry.command == p.command) {
+        p.done(std::move(a.result));
       } else {
         p.done(absl::UnavailableError("lost leadership; outcome unknown"));
       }
     }
+    applying_.clear();
     while (!reads_.empty() && reads_.begin()->first <= applied_) {
       WaitingRead r = std::move(reads_.begin()->second);
       reads_.erase(reads_.begin());
@@ -443,11 +531,16 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   bool stop_settled_ = false;
   bool retry_logged_ = false;
   bool clock_failed_ = false;
-  Index applied_ = 0;
+  Index applied_ = 0;               // entries up to here are applied and written
+  std::vector<Applying> applying_;  // the entries after applied_ in round_'s batch
   std::map<Index, WaitingProposal> proposals_;
   std::multimap<Index, WaitingRead> reads_;
   paxos::Role last_role_ = paxos::Role::kFollower;
   paxos::ReplicaId last_leader_ = paxos::kNoReplica;
+
+  std::mutex inbox_mu_;
+  Inbox inbox_;                // guarded by inbox_mu_
+  bool drain_posted_ = false;  // guarded by inbox_mu_: a DrainInbox handler is queued
 
   mutable std::mutex state_mu_;
   GroupState state_;  // guarded by state_mu_
@@ -477,6 +570,9 @@ void GroupHost::Propose(MakeCommand make_command, ProposeCallback done) {
 }
 void GroupHost::Read(ReadFn read, ProposeCallback done) {
   impl_->core->Read(std::move(read), std::move(done));
+}
+void GroupHost::WithReplica(ReplicaFn fn, int64_t delay_us) {
+  impl_->core->WithReplica(std::move(fn), delay_us);
 }
 void GroupHost::TransferLeadership(paxos::ReplicaId target,
                                    std::function<void(absl::Status)> done) {

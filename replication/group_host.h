@@ -5,12 +5,18 @@
 // is posted to the group's own Asio strand, so the replica and the state machine are only ever
 // touched by one handler at a time, and no handler blocks:
 //   1. TakeReady(); send `messages` through the Transport;
-//   2. hand hard state + entries to the GroupCommitWriter (one synced LevelDB write per round for
-//      every group on the server); the completion is posted back to the strand, which then
-//   3. sends `messages_after_persist`, applies `committed` to the StateMachine in order, completes
-//      the proposals and reads waiting on them, and calls Advance().
-// A new TakeReady() waits for the previous Advance(), so output accumulates meanwhile and goes
-// out batched.
+//   2. add `committed` to a WriteBatch through StateMachine::ApplyToBatch (in log order), add hard
+//      state + entries to the same batch, and hand it to the GroupCommitWriter (which merges the
+//      rounds of every group on the server into one LevelDB write, synced when any round must
+//      be); the completion is posted back to the strand, which then
+//   3. sends `messages_after_persist`, completes the proposals and reads waiting on the applied
+//      entries (they are in the engine now), and calls Advance().
+// So the strand never blocks on storage, and a round costs one write however many entries it
+// applies. A round with nothing to write skips step 2, and entries that added nothing to the
+// batch (no-ops, state machines kept outside the engine) are answered at once. A new TakeReady()
+// waits for the previous Advance(), so output accumulates meanwhile and goes out batched.
+// Delivered messages and proposals wait in an inbox that one strand handler empties, stepping the
+// replica once per event and processing its output once for all of them.
 //
 // Restart: the replica is rebuilt from the LevelDB log (EngineLogStorage) with applied = 0, so
 // every committed entry is applied again from the start; state machines must make Apply
@@ -40,6 +46,7 @@ namespace meridian {
 namespace storage {
 class Engine;
 class GroupCommitWriter;
+class WriteBatch;
 }  // namespace storage
 namespace truetime {
 class TrueTime;
@@ -55,6 +62,28 @@ class StateMachine {
   // callback when the entry was proposed on this replica.
   // Returning an error here is fatal for the server (the log and state disagree).
   virtual absl::StatusOr<std::string> Apply(const paxos::Entry& entry) = 0;
+
+  // Called on the strand when the replica is built (Start), before any Apply. The pointer stays
+  // valid until the host stops.
+  virtual void Bind(paxos::Replica* replica) { (void)replica; }
+  // Called on the strand after every replica tick (timers of the state machine).
+  virtual void Tick(paxos::Replica& replica, truetime::Interval now) {
+    (void)replica;
+    (void)now;
+  }
+
+  // Applies a committed entry by adding its writes to `batch` instead of writing them; what
+  // GroupHost calls. The host writes the batch (together with the round's Paxos log writes, in
+  // one LevelDB write) before it answers the proposer or serves a read that must see the entry,
+  // so the state machine must not expect its own reads to see the entry before then. Entries of
+  // one round go into one batch in log order. The result and error rules are Apply's. The
+  // default calls Apply() (writing at once) and adds nothing, for state machines whose state
+  // does not live in the engine.
+  virtual absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
+                                                   storage::WriteBatch* batch) {
+    (void)batch;
+    return Apply(entry);
+  }
 };
 
 // Carries Paxos messages to other servers. Called on strands; must not block (queue and batch).
@@ -117,6 +146,12 @@ class GroupHost {
   void Read(ReadFn read, ProposeCallback done);
 
   void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done);
+
+  // Runs `fn` on the strand, after `delay_us` (0: as soon as possible), with the replica and a
+  // TrueTime reading, then carries out whatever the replica has to do (fn may Propose). fn gets a
+  // null replica when the host is not running or the clock failed; it must not block.
+  using ReplicaFn = std::function<void(paxos::Replica* replica, truetime::Interval now)>;
+  void WithReplica(ReplicaFn fn, int64_t delay_us = 0);
 
   // The latest soft state (thread-safe copy, refreshed on the strand after every event).
   GroupState state() const;

@@ -138,6 +138,8 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      // No BDP probing pings: batches are small and frequent, and each ping costs wakeups.
+      args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
       peer.stub = proto::PaxosTransport::NewStub(
           grpc::CreateCustomChannel(peer.address, grpc::InsecureChannelCredentials(), args));
     }

@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "proto/kv.pb.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
 
 namespace meridian::tablet {
 
@@ -41,6 +42,14 @@ TabletStateMachine::TabletStateMachine(uint64_t tablet_id, storage::Engine* engi
     : tablet_id_(tablet_id), engine_(engine) {}
 
 absl::StatusOr<std::string> TabletStateMachine::Apply(const paxos::Entry& entry) {
+  storage::WriteBatch batch;
+  ASSIGN_OR_RETURN(std::string result, ApplyToBatch(entry, &batch));
+  if (!batch.empty()) RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/false));
+  return result;
+}
+
+absl::StatusOr<std::string> TabletStateMachine::ApplyToBatch(const paxos::Entry& entry,
+                                                             storage::WriteBatch* batch) {
   if (entry.type == paxos::EntryType::kNoop) return std::string();
   proto::TabletCommand command;
   if (!command.ParseFromString(entry.command)) {
@@ -55,12 +64,20 @@ absl::StatusOr<std::string> TabletStateMachine::Apply(const paxos::Entry& entry)
   switch (command.op_case()) {
     case proto::TabletCommand::kPut:
       if (command.put().key().empty()) break;
-      RETURN_IF_ERROR(engine_->Put(tablet_id_, command.put().key(), ts, command.put().value()));
+      batch->Put(tablet_id_, command.put().key(), ts, command.put().value());
       return EncodeApplyResult(ts);
     case proto::TabletCommand::kDelete:
       if (command.delete_().key().empty()) break;
-      RETURN_IF_ERROR(engine_->Delete(tablet_id_, command.delete_().key(), ts));
+      batch->Delete(tablet_id_, command.delete_().key(), ts);
       return EncodeApplyResult(ts);
+    case proto::TabletCommand::kTxnCommit:
+    case proto::TabletCommand::kTxnPrepare:
+    case proto::TabletCommand::kTxnFinish:
+    case proto::TabletCommand::kTxnAbort:
+    case proto::TabletCommand::kSafeTime:
+      return absl::FailedPreconditionError(
+          absl::StrCat("tablet ", tablet_id_, ": entry ", entry.index,
+                       " is a transaction record; data groups apply them through TxnTablet"));
     case proto::TabletCommand::OP_NOT_SET:
       return absl::InvalidArgumentError(
           absl::StrCat("tablet ", tablet_id_, ": entry ", entry.index, " has no operation"));

@@ -4,8 +4,9 @@
 //
 // Each normal entry carries a serialized proto::TabletCommand: a put or a delete of one key at the
 // commit timestamp the leader assigned inside its lease. Apply writes that MVCC version (a value or
-// a tombstone) without sync: the Paxos log is the durable record, and after a restart every
-// committed entry is applied again from the start. Re-applying is idempotent because a version is
+// a tombstone) without sync; ApplyToBatch, which GroupHost uses, adds it to the round's batch
+// instead. Either way the Paxos log is the durable record, and after a restart every committed
+// entry is applied again from the start. Re-applying is idempotent because a version is
 // keyed by (tablet, key, commit_ts), so the same entry rewrites the same LevelDB key and value.
 // No-op entries change nothing.
 //
@@ -29,6 +30,7 @@
 namespace meridian {
 namespace storage {
 class Engine;
+class WriteBatch;
 }  // namespace storage
 
 namespace tablet {
@@ -53,6 +55,9 @@ class TabletStateMachine : public replication::StateMachine {
   // operation, an empty key or a non-positive commit timestamp; the engine's error when the write
   // fails. Nothing is written on error.
   absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override;
+  // As Apply, but adds the version to `batch` rather than writing it. Nothing is added on error.
+  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
+                                           storage::WriteBatch* batch) override;
 
   uint64_t tablet_id() const { return tablet_id_; }
 

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "proto/kv.pb.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
 
 namespace meridian::tablet {
 namespace {
@@ -64,6 +65,28 @@ TEST_F(TabletTest, PutAndDeleteWriteVersionsAtTheirCommitTimestamps) {
   EXPECT_EQ(Get("k", 300), std::nullopt);
   // Other tablets on the same engine see nothing.
   EXPECT_EQ(engine_->Get(kTablet + 1, "k", 250).value(), std::nullopt);
+}
+
+TEST_F(TabletTest, ApplyToBatchWritesOnlyThroughTheBatch) {
+  storage::WriteBatch batch;
+  auto r1 = tablet_->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(DecodeApplyResult(*r1).value(), 100);
+  auto r2 = tablet_->ApplyToBatch(Normal(2, EncodeDeleteCommand(200, "k")), &batch);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(DecodeApplyResult(*r2).value(), 200);
+  paxos::Entry noop;
+  noop.index = 3;
+  noop.type = paxos::EntryType::kNoop;
+  ASSERT_TRUE(tablet_->ApplyToBatch(noop, &batch).ok());
+  auto bad = tablet_->ApplyToBatch(Normal(4, EncodePutCommand(5, "", "v")), &batch);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(batch.Count(), 2u);  // the put and the tombstone; nothing for the no-op or the error
+  EXPECT_EQ(Get("k", 150), std::nullopt);  // nothing written yet
+
+  ASSERT_TRUE(engine_->Write(batch, /*sync=*/false).ok());
+  EXPECT_EQ(Get("k", 150), "v1");
+  EXPECT_EQ(Get("k", 250), std::nullopt);
 }
 
 TEST_F(TabletTest, ReapplyingTheLogFromTheStartIsIdempotent) {

@@ -1,0 +1,370 @@
+// TxnService implementation; see txn_service.h.
+#include "spanserver/server/txn_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/txn.grpc.pb.h"
+#include "replication/group_host.h"
+#include "spanserver/server/kv_service.h"
+#include "spanserver/server/routing_table.h"
+#include "spanserver/tablet/txn_tablet.h"
+#include "txn/transaction_manager.h"
+
+namespace meridian::spanserver {
+namespace {
+
+constexpr char kStaleMapKey[] = "meridian-stale-map";
+constexpr char kLeaderKey[] = "meridian-leader";
+constexpr auto kGroupMessageTimeout = std::chrono::seconds(1);
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+txn::TxnRef FromProto(const proto::TxnRef& t) { return txn::TxnRef{t.id(), t.start_ts()}; }
+
+std::vector<txn::Mutation> FromProto(
+    const google::protobuf::RepeatedPtrField<proto::Mutation>& in) {
+  std::vector<txn::Mutation> out;
+  out.reserve(in.size());
+  for (const proto::Mutation& m : in) {
+    out.push_back(txn::Mutation{
+        m.key(), m.is_delete() ? std::nullopt : std::optional<std::string>(m.value())});
+  }
+  return out;
+}
+
+std::vector<std::string> Keys(const google::protobuf::RepeatedPtrField<std::string>& in) {
+  return std::vector<std::string>(in.begin(), in.end());
+}
+
+void FillValues(const txn::Reply& reply,
+                google::protobuf::RepeatedPtrField<proto::ValueOrNone>* out) {
+  for (const std::optional<std::string>& v : reply.values) {
+    proto::ValueOrNone* value = out->Add();
+    value->set_found(v.has_value());
+    if (v.has_value()) value->set_value(*v);
+  }
+}
+
+}  // namespace
+
+class TxnService::Impl final : public proto::Txn::CallbackService {
+ public:
+  explicit Impl(RoutingTable* routing) : routing_(routing) {}
+
+  struct Target {
+    std::shared_ptr<replication::GroupHost> host;
+    tablet::TxnTablet* tablet = nullptr;
+  };
+
+  void AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
+                 tablet::TxnTablet* tablet) {
+    absl::MutexLock lock(&mu_);
+    tablets_[group] = Target{std::move(host), tablet};
+  }
+
+  void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members) {
+    absl::MutexLock lock(&mu_);
+    members_ = std::move(members);
+  }
+
+  void Shutdown() { shut_down_.store(true); }
+
+  void Send(const txn::GroupMessage& m) {
+    if (shut_down_.load()) return;
+    std::vector<uint64_t> replicas;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = members_.find(m.to);
+      if (it != members_.end()) replicas = it->second;
+    }
+    for (uint64_t server : replicas) {
+      const std::string address = routing_->AddressOf(server);
+      if (address.empty()) continue;
+      struct Call {
+        grpc::ClientContext ctx;
+        proto::GroupMessageRequest request;
+        proto::GroupMessageResponse response;
+      };
+      auto call = std::make_shared<Call>();
+      call->ctx.set_deadline(std::chrono::system_clock::now() + kGroupMessageTimeout);
+      call->request.set_type(m.type == txn::GroupMessage::Type::kOutcome
+                                 ? proto::GroupMessageRequest::OUTCOME
+                                 : proto::GroupMessageRequest::INQUIRY);
+      call->request.set_from(m.from);
+      call->request.set_to(m.to);
+      call->request.set_txn(m.txn);
+      call->request.set_committed(m.committed);
+      call->request.set_commit_ts(m.commit_ts);
+      StubFor(address)->async()->DeliverGroupMessage(&call->ctx, &call->request, &call->response,
+                                                     [call](grpc::Status) {});
+    }
+  }
+
+  // ---- RPCs ------------------------------------------------------------------------------------
+
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx,
+                                 const proto::TxnReadRequest* request,
+                                 proto::TxnReadResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    if (!t) return reactor;
+    txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys())};
+    Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->Read(r, now, req, [=, this](txn::Reply reply) {
+        if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        FinishWith(ctx, reactor, *t->host, reply);
+      });
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Prepare(grpc::CallbackServerContext* ctx,
+                                    const proto::TxnPrepareRequest* request,
+                                    proto::TxnPrepareResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::vector<std::string> keys = Keys(request->reads());
+    for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
+    if (!t) return reactor;
+    txn::PrepareRequest req{FromProto(request->txn()), request->coordinator(),
+                            FromProto(request->writes()), Keys(request->reads())};
+    Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->Prepare(r, now, req, [=, this](txn::Reply reply) {
+        response->set_prepare_ts(reply.ts);
+        FinishWith(ctx, reactor, *t->host, reply);
+      });
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* ctx,
+                                   const proto::TxnCommitRequest* request,
+                                   proto::TxnCommitResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::vector<std::string> keys = Keys(request->reads());
+    for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
+    if (!t) return reactor;
+    txn::CommitRequest req{
+        FromProto(request->txn()), FromProto(request->writes()), Keys(request->reads()), {}};
+    for (const proto::TxnParticipant& p : request->participants()) {
+      req.participants.push_back(txn::ParticipantRef{p.group(), p.prepare_ts()});
+    }
+    Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->Commit(r, now, req, [=, this](txn::Reply reply) {
+        response->set_commit_ts(reply.ts);
+        FinishWith(ctx, reactor, *t->host, reply);
+      });
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* ctx,
+                                  const proto::TxnAbortRequest* request,
+                                  proto::TxnAbortResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), {});
+    if (!t) return reactor;
+    txn::AbortRequest req{
+        request->txn(), request->coordinator(),
+        std::vector<uint64_t>(request->participants().begin(), request->participants().end())};
+    Run(ctx, reactor, *t, [=](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->Abort(r, now, req);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Keepalive(grpc::CallbackServerContext* ctx,
+                                      const proto::TxnKeepaliveRequest* request,
+                                      proto::TxnKeepaliveResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), {});
+    if (!t) return reactor;
+    const uint64_t id = request->txn();
+    Run(ctx, reactor, *t, [=, this](paxos::Replica&, truetime::Interval now) {
+      txn::Reply reply;
+      reply.status = t->tablet->Keepalive(id, now);
+      FinishWith(ctx, reactor, *t->host, reply);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ReadOnly(grpc::CallbackServerContext* ctx,
+                                     const proto::ReadOnlyRequest* request,
+                                     proto::SnapshotReadResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    if (!t) return reactor;
+    txn::ReadOnlyRequest req{Keys(request->keys())};
+    Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->ReadOnly(r, now, req, [=, this](txn::Reply reply) {
+        if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        response->set_read_ts(reply.ts);
+        FinishWith(ctx, reactor, *t->host, reply);
+      });
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* SnapshotRead(grpc::CallbackServerContext* ctx,
+                                         const proto::SnapshotReadRequest* request,
+                                         proto::SnapshotReadResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    if (!t) return reactor;
+    txn::SnapshotReadRequest req{Keys(request->keys()), request->read_ts()};
+    Run(ctx, reactor, *t, [=](paxos::Replica& r, truetime::Interval now) {
+      t->tablet->SnapshotRead(r, now, req, [=](txn::Reply reply) {
+        if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        response->set_read_ts(reply.ts);
+        // Any replica serves snapshots: no leader hint.
+        reactor->Finish(ToGrpc(reply.status));
+      });
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* DeliverGroupMessage(grpc::CallbackServerContext* ctx,
+                                                const proto::GroupMessageRequest* request,
+                                                proto::GroupMessageResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::optional<Target> t = Find(request->to());
+    if (!t || shut_down_.load()) {
+      reactor->Finish(grpc::Status::OK);  // not hosted here: dropped (best effort)
+      return reactor;
+    }
+    txn::GroupMessage m;
+    m.type = request->type() == proto::GroupMessageRequest::OUTCOME
+                 ? txn::GroupMessage::Type::kOutcome
+                 : txn::GroupMessage::Type::kInquiry;
+    m.from = request->from();
+    m.to = request->to();
+    m.txn = request->txn();
+    m.committed = request->committed();
+    m.commit_ts = request->commit_ts();
+    t->host->WithReplica([t, m](paxos::Replica* r, truetime::Interval now) {
+      if (r != nullptr) t->tablet->Receive(*r, now, m);
+    });
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  std::optional<Target> Find(uint64_t group) {
+    absl::MutexLock lock(&mu_);
+    auto it = tablets_.find(group);
+    if (it == tablets_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  proto::Txn::Stub* StubFor(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    std::unique_ptr<proto::Txn::Stub>& stub = stubs_[address];
+    if (stub == nullptr) {
+      stub = proto::Txn::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    }
+    return stub.get();
+  }
+
+  // The group's tablet when the request's range is current and holds every key; otherwise
+  // finishes the call and returns nullopt.
+  std::optional<Target> Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                              const proto::RangeRef& ref, const std::vector<std::string>& keys) {
+    if (shut_down_.load()) {
+      reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
+      return std::nullopt;
+    }
+    for (const std::string& k : keys) {
+      if (k.empty() || k.size() > kMaxKeyBytes) {
+        reactor->Finish(ToGrpc(absl::InvalidArgumentError(
+            k.empty() ? std::string("empty key")
+                      : absl::StrCat("key of ", k.size(), " bytes; the limit is ", kMaxKeyBytes))));
+        return std::nullopt;
+      }
+    }
+    std::optional<Target> t = Find(ref.group());
+    if (!t) {
+      FinishStale(ctx, reactor, absl::StrCat("group ", ref.group(), " is not hosted here"));
+      return std::nullopt;
+    }
+    const std::vector<std::string> probe = keys.empty() ? std::vector<std::string>{""} : keys;
+    for (const std::string& k : probe) {
+      if (!routing_->FindRange(ref.group(), ref.generation(), k).has_value()) {
+        FinishStale(ctx, reactor,
+                    absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
+                                 " does not own every key of the request"));
+        return std::nullopt;
+      }
+    }
+    return t;
+  }
+
+  // Runs `fn` on the group's strand; a host that is not running answers UNAVAILABLE.
+  void Run(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, const Target& t,
+           std::function<void(paxos::Replica&, truetime::Interval)> fn) {
+    (void)ctx;
+    t.host->WithReplica([reactor, fn = std::move(fn)](paxos::Replica* r, truetime::Interval now) {
+      if (r == nullptr) {
+        reactor->Finish(ToGrpc(absl::UnavailableError("the group's replica is not running")));
+        return;
+      }
+      fn(*r, now);
+    });
+  }
+
+  void FinishStale(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                   const std::string& why) {
+    ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale map: " + why));
+  }
+
+  // An UNAVAILABLE that did nothing carries the leader's address when this replica knows it; one
+  // whose outcome is unknown never does (the client must not retry it blindly).
+  void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                  const replication::GroupHost& host, const txn::Reply& reply) {
+    if (reply.status.code() == absl::StatusCode::kUnavailable && !reply.outcome_unknown) {
+      const replication::GroupState state = host.state();
+      if (state.leader != paxos::kNoReplica && state.leader != state.self) {
+        const std::string address = routing_->AddressOf(state.leader);
+        if (!address.empty()) ctx->AddTrailingMetadata(kLeaderKey, address);
+      }
+    }
+    reactor->Finish(ToGrpc(reply.status));
+  }
+
+  RoutingTable* const routing_;
+  std::atomic<bool> shut_down_{false};
+  absl::Mutex mu_;
+  std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::vector<uint64_t>> members_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<proto::Txn::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+};
+
+TxnService::TxnService(RoutingTable* routing) : impl_(std::make_unique<Impl>(routing)) {}
+TxnService::~TxnService() = default;
+grpc::Service* TxnService::service() { return impl_.get(); }
+void TxnService::AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
+                           tablet::TxnTablet* tablet) {
+  impl_->AddTablet(group, std::move(host), tablet);
+}
+void TxnService::SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members) {
+  impl_->SetGroupMembers(std::move(members));
+}
+void TxnService::Send(const txn::GroupMessage& message) { impl_->Send(message); }
+void TxnService::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace meridian::spanserver

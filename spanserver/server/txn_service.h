@@ -1,0 +1,71 @@
+// TxnService: the spanserver's transaction service (proto/txn.proto) — gRPC callback handlers
+// that check a request's route (the group is hosted here, the range generation is current, every
+// key lies in the range), hand it to the group's TxnTablet on the group's strand, and answer when
+// the tablet replies. Never blocks a gRPC thread.
+//
+// It also carries group-to-group messages (a coordinator's outcome, a participant's inquiry):
+// Send() delivers a message to every replica of the target group (only its leader acts on it; a
+// lost message is harmless, participants ask again), using the group membership from the latest
+// topology.
+//
+// Errors follow kv.proto: UNAVAILABLE with "meridian-leader" when this replica is not the leader
+// and nothing was done (never on a Commit whose outcome is unknown), "meridian-stale-map" for a
+// routing mismatch, ABORTED to retry the transaction, INVALID_ARGUMENT for malformed requests.
+//
+// Thread safety: all methods are thread-safe. Not widely included (gRPC stays in the .cc).
+#ifndef MERIDIAN_SPANSERVER_SERVER_TXN_SERVICE_H_
+#define MERIDIAN_SPANSERVER_SERVER_TXN_SERVICE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace meridian {
+namespace replication {
+class GroupHost;
+}  // namespace replication
+namespace tablet {
+class TxnTablet;
+}  // namespace tablet
+namespace txn {
+struct GroupMessage;
+}  // namespace txn
+
+namespace spanserver {
+
+class RoutingTable;
+
+class TxnService {
+ public:
+  // `routing` must outlive the service.
+  explicit TxnService(RoutingTable* routing);
+  ~TxnService();
+  TxnService(const TxnService&) = delete;
+  TxnService& operator=(const TxnService&) = delete;
+
+  grpc::Service* service();
+
+  // The tablet of a group hosted here (`tablet` is owned by `host`).
+  void AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
+                 tablet::TxnTablet* tablet);
+  // Every group's replicas (server ids), from the latest topology.
+  void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members);
+  // Sends a group message to the replicas of message.to (asynchronously; best effort).
+  void Send(const txn::GroupMessage& message);
+  // Refuses new requests and drops outgoing messages.
+  void Shutdown();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spanserver
+}  // namespace meridian
+
+#endif  // MERIDIAN_SPANSERVER_SERVER_TXN_SERVICE_H_

@@ -1,0 +1,186 @@
+// TxnTablet implementation; see txn_tablet.h.
+#include "spanserver/tablet/txn_tablet.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+#include "proto/kv.pb.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
+#include "spanserver/tablet/tablet.h"
+#include "truetime/truetime.h"
+
+namespace meridian::tablet {
+
+// The manager's Store over the engine. Writes go to `batch_` while one is set (the
+// non-transactional records of a round), else straight to the engine.
+class TxnTablet::EngineStore : public txn::Store {
+ public:
+  EngineStore(uint64_t tablet, storage::Engine* engine) : tablet_(tablet), engine_(engine) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key,
+                                                 truetime::Timestamp ts) override {
+    return engine_->Get(tablet_, key, ts);
+  }
+
+  absl::Status Write(truetime::Timestamp ts, const std::vector<txn::Mutation>& writes) override {
+    storage::WriteBatch own;
+    storage::WriteBatch* batch = batch_ != nullptr ? batch_ : &own;
+    for (const txn::Mutation& m : writes) {
+      if (m.value.has_value()) {
+        batch->Put(tablet_, m.key, ts, *m.value);
+      } else {
+        batch->Delete(tablet_, m.key, ts);
+      }
+    }
+    if (batch_ != nullptr || own.empty()) return absl::OkStatus();
+    return engine_->Write(own, /*sync=*/false);
+  }
+
+  void set_batch(storage::WriteBatch* batch) { batch_ = batch; }
+
+ private:
+  const uint64_t tablet_;
+  storage::Engine* const engine_;
+  storage::WriteBatch* batch_ = nullptr;
+};
+
+TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime* truetime,
+                     const txn::TransactionManagerOptions& options, Hooks hooks)
+    : group_(group),
+      engine_(engine),
+      truetime_(truetime),
+      options_(options),
+      hooks_(std::move(hooks)),
+      store_(std::make_unique<EngineStore>(group, engine)),
+      manager_(std::make_unique<txn::TransactionManager>(group, store_.get(), options)) {}
+
+TxnTablet::~TxnTablet() = default;
+
+void TxnTablet::Bind(paxos::Replica* replica) {
+  replica_ = replica;
+  // A rebuilt replica replays the log from the start: so must the manager.
+  manager_ = std::make_unique<txn::TransactionManager>(group_, store_.get(), options_);
+  FailAll();
+}
+
+absl::StatusOr<std::string> TxnTablet::Apply(const paxos::Entry& entry) {
+  return ApplyToBatch(entry, nullptr);
+}
+
+absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
+                                                    storage::WriteBatch* batch) {
+  CHECK_MSG(replica_ != nullptr, "TxnTablet applied an entry before Bind");
+  absl::StatusOr<truetime::Interval> now = truetime_->Now();
+  if (!now.ok()) return now.status();
+  // Only non-transactional writes ride in the round's batch (see the header).
+  bool single_write = false;
+  if (batch != nullptr && entry.type == paxos::EntryType::kNormal) {
+    proto::TabletCommand peek;
+    if (peek.ParseFromString(entry.command)) {
+      single_write = peek.op_case() == proto::TabletCommand::kPut ||
+                     peek.op_case() == proto::TabletCommand::kDelete;
+    }
+  }
+  store_->set_batch(single_write ? batch : nullptr);
+  txn::Actions actions;
+  absl::StatusOr<txn::ApplyResult> result = manager_->Apply(*replica_, entry, *now, &actions);
+  store_->set_batch(nullptr);
+  if (!result.ok()) return result.status();
+  Dispatch(std::move(actions));
+  if (result->kind == txn::ApplyResult::Kind::kWrite) return EncodeApplyResult(result->ts);
+  return std::string();
+}
+
+void TxnTablet::Tick(paxos::Replica& replica, truetime::Interval now) {
+  txn::Actions actions;
+  manager_->Tick(replica, now, &actions);
+  Dispatch(std::move(actions));
+}
+
+txn::RequestId TxnTablet::Register(ReplyFn done) {
+  const txn::RequestId id = next_id_++;
+  waiting_.emplace(id, std::move(done));
+  return id;
+}
+
+void TxnTablet::Dispatch(txn::Actions actions) {
+  for (txn::Reply& reply : actions.replies) {
+    auto it = waiting_.find(reply.id);
+    if (it == waiting_.end()) continue;
+    ReplyFn done = std::move(it->second);
+    waiting_.erase(it);
+    done(std::move(reply));
+  }
+  if (hooks_.send) {
+    for (const txn::GroupMessage& m : actions.messages) hooks_.send(m);
+  }
+  if (actions.tick_after != 0 && hooks_.tick_after) hooks_.tick_after(actions.tick_after);
+}
+
+void TxnTablet::FailAll() {
+  std::map<txn::RequestId, ReplyFn> waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [id, done] : waiting) {
+    txn::Reply r;
+    r.id = id;
+    r.status = absl::UnavailableError("the group's replica restarted or stopped");
+    done(std::move(r));
+  }
+}
+
+void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req,
+                     ReplyFn done) {
+  txn::Actions a;
+  manager_->Read(r, now, Register(std::move(done)), req, &a);
+  Dispatch(std::move(a));
+}
+
+void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::PrepareRequest& req,
+                        ReplyFn done) {
+  txn::Actions a;
+  manager_->Prepare(r, now, Register(std::move(done)), req, &a);
+  Dispatch(std::move(a));
+}
+
+void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::CommitRequest& req,
+                       ReplyFn done) {
+  txn::Actions a;
+  manager_->Commit(r, now, Register(std::move(done)), req, &a);
+  Dispatch(std::move(a));
+}
+
+void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::ReadOnlyRequest& req,
+                         ReplyFn done) {
+  txn::Actions a;
+  manager_->ReadOnly(r, now, Register(std::move(done)), req, &a);
+  Dispatch(std::move(a));
+}
+
+void TxnTablet::SnapshotRead(paxos::Replica& r, truetime::Interval now,
+                             const txn::SnapshotReadRequest& req, ReplyFn done) {
+  txn::Actions a;
+  manager_->SnapshotRead(r, now, Register(std::move(done)), req, &a);
+  Dispatch(std::move(a));
+}
+
+void TxnTablet::Abort(paxos::Replica& r, truetime::Interval now, const txn::AbortRequest& req) {
+  txn::Actions a;
+  manager_->Abort(r, now, req, &a);
+  Dispatch(std::move(a));
+}
+
+absl::Status TxnTablet::Keepalive(txn::TxnId txn, truetime::Interval now) {
+  return manager_->Keepalive(txn, now);
+}
+
+void TxnTablet::Receive(paxos::Replica& r, truetime::Interval now,
+                        const txn::GroupMessage& message) {
+  txn::Actions a;
+  manager_->Receive(r, now, message, &a);
+  Dispatch(std::move(a));
+}
+
+}  // namespace meridian::tablet

@@ -1,0 +1,102 @@
+// TxnTablet: a data group's replicated state machine with transactions — the pure
+// txn::TransactionManager over the spanserver's storage::Engine, driven on the group's strand.
+//
+// It is the replication::StateMachine of every data group: committed entries go to the manager
+// (which writes MVCC versions through an engine-backed txn::Store), and the server's Txn service
+// calls the request methods below on the group's strand (GroupHost::WithReplica). The manager's
+// Actions are carried out here: replies go to the callbacks the requests registered, group
+// messages to Hooks::send (the server routes them to the target group's leader), and
+// Actions::tick_after to Hooks::tick_after (a timer that calls Tick once TT.after(t)).
+//
+// Writes. Transaction records write their versions straight to the engine (unsynced: the Paxos
+// log is the durable record and is replayed after a restart), so reads on the strand see them at
+// once. Non-transactional single-key puts and deletes (the Kv service) go into the round's
+// WriteBatch, as before; they take no locks, so mixing them with transactions on the same keys is
+// not isolated (they are the fast single-key path; use a transaction where isolation matters).
+//
+// Thread safety: everything runs on the group's strand.
+#ifndef MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
+#define MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "replication/group_host.h"
+#include "spanserver/paxos/replica.h"
+#include "truetime/interval.h"
+#include "txn/transaction_manager.h"
+
+namespace meridian {
+namespace storage {
+class Engine;
+class WriteBatch;
+}  // namespace storage
+namespace truetime {
+class TrueTime;
+}  // namespace truetime
+
+namespace tablet {
+
+class TxnTablet : public replication::StateMachine {
+ public:
+  struct Hooks {
+    std::function<void(const txn::GroupMessage&)> send;
+    std::function<void(truetime::Timestamp after)> tick_after;
+  };
+  using ReplyFn = std::function<void(txn::Reply)>;
+
+  // `engine` and `truetime` are not owned and must outlive the tablet.
+  TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime* truetime,
+            const txn::TransactionManagerOptions& options, Hooks hooks);
+  ~TxnTablet() override;
+
+  // replication::StateMachine.
+  void Bind(paxos::Replica* replica) override;
+  absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override;
+  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
+                                           storage::WriteBatch* batch) override;
+  void Tick(paxos::Replica& replica, truetime::Interval now) override;
+
+  // Requests (on the strand). `done` is called exactly once, maybe later.
+  void Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req, ReplyFn done);
+  void Prepare(paxos::Replica& r, truetime::Interval now, const txn::PrepareRequest& req,
+               ReplyFn done);
+  void Commit(paxos::Replica& r, truetime::Interval now, const txn::CommitRequest& req,
+              ReplyFn done);
+  void ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::ReadOnlyRequest& req,
+                ReplyFn done);
+  void SnapshotRead(paxos::Replica& r, truetime::Interval now, const txn::SnapshotReadRequest& req,
+                    ReplyFn done);
+  void Abort(paxos::Replica& r, truetime::Interval now, const txn::AbortRequest& req);
+  absl::Status Keepalive(txn::TxnId txn, truetime::Interval now);
+  void Receive(paxos::Replica& r, truetime::Interval now, const txn::GroupMessage& message);
+
+  // Fails every waiting request with UNAVAILABLE (the host is stopping).
+  void FailAll();
+
+ private:
+  class EngineStore;
+  txn::RequestId Register(ReplyFn done);
+  void Dispatch(txn::Actions actions);
+
+  const uint64_t group_;
+  storage::Engine* const engine_;
+  truetime::TrueTime* const truetime_;
+  const txn::TransactionManagerOptions options_;
+  Hooks hooks_;
+  std::unique_ptr<EngineStore> store_;
+  std::unique_ptr<txn::TransactionManager> manager_;
+  paxos::Replica* replica_ = nullptr;
+  txn::RequestId next_id_ = 1;
+  std::map<txn::RequestId, ReplyFn> waiting_;
+};
+
+}  // namespace tablet
+}  // namespace meridian
+
+#endif  // MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
