@@ -66,6 +66,13 @@ Command StatusCommand();
 // `kv`: put, get, delete and scan through the C++ SDK (kv.cc).
 Command KvCommand();
 
+// `check-history`: checks a list-append history file for strict serializability
+// (check_history.cc).
+Command CheckHistoryCommand();
+
+// `workload bank|append`: transactional workloads with their checks (workload.cc).
+Command WorkloadCommand();
+
 // Shared by status and kv (status.cc): the addresses of --placement, else of $MERIDIAN_PLACEMENT
 // (comma-separated HOST:PORTs; empty when neither is set), and a Client connected to them with
 // --deadline_ms (nullptr, after printing why, on failure).

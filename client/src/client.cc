@@ -21,9 +21,11 @@
 #include "absl/synchronization/mutex.h"
 #include "client/src/location_cache.h"
 #include "client/src/retry_policy.h"
+#include "client/src/txn_engine.h"
 #include "common/random.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/txn.grpc.pb.h"
 
 namespace meridian {
 
@@ -80,48 +82,55 @@ Clock::time_point Earliest(Clock::time_point a, Clock::time_point b) { return st
 
 }  // namespace
 
-class Client::Impl {
+class Client::Impl final : public client::TxnTransport {
  public:
   Impl(std::vector<std::string> placement_addresses, ClientOptions options)
       : options_(options),
         placement_addresses_(std::move(placement_addresses)),
         random_(options.seed),
-        placement_target_(placement_addresses_.front()) {}
+        placement_target_(placement_addresses_.front()),
+        engine_(this, {.backoff_initial = options.backoff_initial,
+                       .backoff_max = options.backoff_max,
+                       .seed = options.seed}) {}
+
+  client::TxnEngine& engine() { return engine_; }
 
   absl::Status Put(const std::string& key, const std::string& value) {
     proto::PutRequest request;
     request.set_key(key);
     request.set_value(value);
-    return CallLeader(CallKind::kWrite, key, Deadline(),
-                      [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
-                        SetRange(at, request.mutable_range());
-                        proto::PutResponse response;
-                        return stub.Put(&context, request, &response);
-                      });
+    return CallLeader<proto::Kv>(
+        CallKind::kWrite, key, Deadline(),
+        [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+          SetRange(at, request.mutable_range());
+          proto::PutResponse response;
+          return stub.Put(&context, request, &response);
+        });
   }
 
   absl::Status Delete(const std::string& key) {
     proto::DeleteRequest request;
     request.set_key(key);
-    return CallLeader(CallKind::kWrite, key, Deadline(),
-                      [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
-                        SetRange(at, request.mutable_range());
-                        proto::DeleteResponse response;
-                        return stub.Delete(&context, request, &response);
-                      });
+    return CallLeader<proto::Kv>(
+        CallKind::kWrite, key, Deadline(),
+        [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+          SetRange(at, request.mutable_range());
+          proto::DeleteResponse response;
+          return stub.Delete(&context, request, &response);
+        });
   }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) {
     proto::GetRequest request;
     request.set_key(key);
     proto::GetResponse response;
-    absl::Status status =
-        CallLeader(CallKind::kRead, key, Deadline(),
-                   [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
-                     SetRange(at, request.mutable_range());
-                     response.Clear();
-                     return stub.Get(&context, request, &response);
-                   });
+    absl::Status status = CallLeader<proto::Kv>(
+        CallKind::kRead, key, Deadline(),
+        [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
+          SetRange(at, request.mutable_range());
+          response.Clear();
+          return stub.Get(&context, request, &response);
+        });
     if (!status.ok()) return status;
     if (!response.found()) return std::optional<std::string>();
     return std::optional<std::string>(std::move(*response.mutable_value()));
@@ -141,7 +150,7 @@ class Client::Impl {
       proto::ScanRequest request;
       proto::ScanResponse response;
       std::string range_end;
-      absl::Status status = CallLeader(
+      absl::Status status = CallLeader<proto::Kv>(
           CallKind::kRead, cursor, deadline,
           [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
             SetRange(at, request.mutable_range());
@@ -212,9 +221,144 @@ class Client::Impl {
     return topology;
   }
 
+  // --- client::TxnTransport (txn_engine.h): the Txn service with the routing of CallLeader.
+
+  absl::Status Read(uint64_t group, const std::string& key, proto::TxnReadRequest& request,
+                    proto::TxnReadResponse* response, Clock::time_point deadline,
+                    uint64_t* group_used) override {
+    return CallTxnLeader(
+        CallKind::kRead, group, key, deadline, group_used,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          response->Clear();
+          return stub.Read(&context, request, response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status Prepare(uint64_t group, const std::string& key, proto::TxnPrepareRequest& request,
+                       proto::TxnPrepareResponse* response, Clock::time_point deadline) override {
+    return CallTxnLeader(
+        CallKind::kWrite, group, key, deadline, nullptr,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          response->Clear();
+          return stub.Prepare(&context, request, response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status Commit(uint64_t group, const std::string& key, proto::TxnCommitRequest& request,
+                      proto::TxnCommitResponse* response, Clock::time_point deadline) override {
+    return CallTxnLeader(
+        CallKind::kWrite, group, key, deadline, nullptr,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          response->Clear();
+          return stub.Commit(&context, request, response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status Abort(uint64_t group, const std::string& key, proto::TxnAbortRequest& request,
+                     Clock::time_point deadline) override {
+    return CallTxnLeader(
+        CallKind::kRead, group, key, deadline, nullptr,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          proto::TxnAbortResponse response;
+          return stub.Abort(&context, request, &response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status Keepalive(uint64_t group, const std::string& key,
+                         proto::TxnKeepaliveRequest& request, Clock::time_point deadline) override {
+    return CallTxnLeader(
+        CallKind::kRead, group, key, deadline, nullptr,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          proto::TxnKeepaliveResponse response;
+          return stub.Keepalive(&context, request, &response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status ReadOnly(uint64_t group, const std::string& key, proto::ReadOnlyRequest& request,
+                        proto::SnapshotReadResponse* response,
+                        Clock::time_point deadline) override {
+    return CallTxnLeader(
+        CallKind::kRead, group, key, deadline, nullptr,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+          response->Clear();
+          return stub.ReadOnly(&context, request, response);
+        },
+        request.mutable_range());
+  }
+
+  absl::Status SnapshotRead(uint64_t group, const std::string& key, bool leader_first,
+                            proto::SnapshotReadRequest& request,
+                            proto::SnapshotReadResponse* response,
+                            Clock::time_point deadline) override {
+    Random random = ForkRandom();
+    Backoff backoff = MakeBackoff(&random);
+    absl::Status last = absl::UnavailableError("no replica was tried");
+    int attempts = 0;
+    bool refresh = false;
+    while (Clock::now() < deadline) {
+      std::optional<Location> location;
+      if (!refresh) {
+        absl::MutexLock lock(&mu_);
+        location = cache_.Lookup(key);
+      }
+      refresh = false;
+      if (!location.has_value()) {
+        absl::StatusOr<Location> located = Locate(key, deadline);
+        if (!located.ok()) return located.status();
+        location = *std::move(located);
+      }
+      if (location->group != group) return RangeMoved(key, group, location->group);
+      SetRange(*location, request.mutable_range());
+      // Replicas in the order to try: the leader first or last.
+      std::vector<std::string> order;
+      for (const std::string& address : location->replica_addresses) {
+        if (address != location->leader_address) order.push_back(address);
+      }
+      if (!location->leader_address.empty()) {
+        order.insert(leader_first ? order.begin() : order.end(), location->leader_address);
+      }
+      for (const std::string& address : order) {
+        if (Clock::now() >= deadline) break;
+        ++attempts;
+        const AttemptResult result = Attempt<proto::Txn>(
+            address, deadline, Earliest(deadline, Clock::now() + options_.attempt_timeout),
+            [&](proto::Txn::Stub& stub, grpc::ClientContext& context) {
+              response->Clear();
+              return stub.SnapshotRead(&context, request, response);
+            });
+        const absl::Status status(
+            result.code, absl::StrCat("group ", group, " at ", address, ": ", result.message));
+        if (client::Decide(CallKind::kRead, result, address).action == Action::kReturn) {
+          return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+        }
+        last = status;
+        if (result.stale_map) {
+          absl::MutexLock lock(&mu_);
+          cache_.Invalidate(key);
+          refresh = true;
+          break;
+        }
+        if (!result.sent) {
+          absl::MutexLock lock(&mu_);
+          cache_.ForgetLeader(group, address);
+        }
+      }
+      if (order.empty()) refresh = true;
+      Sleep(backoff, deadline);
+    }
+    return absl::DeadlineExceededError(absl::StrCat("snapshot read: deadline passed (", attempts,
+                                                    " attempts); last error: ", last.ToString()));
+  }
+
  private:
-  using KvRpc =
-      std::function<grpc::Status(proto::Kv::Stub&, grpc::ClientContext&, const Location&)>;
+  template <typename Service>
+  using LeaderRpc =
+      std::function<grpc::Status(typename Service::Stub&, grpc::ClientContext&, const Location&)>;
   using PlacementRpc = std::function<grpc::Status(proto::Placement::Stub&, grpc::ClientContext&)>;
 
   Clock::time_point Deadline() const { return Clock::now() + options_.deadline; }
@@ -230,11 +374,14 @@ class Client::Impl {
     std::shared_ptr<grpc::Channel> channel;
     std::shared_ptr<proto::Kv::Stub> kv;
     std::shared_ptr<proto::Placement::Stub> placement;
+    std::shared_ptr<proto::Txn::Stub> txn;
 
     template <typename Service>
     typename Service::Stub& stub() const {
       if constexpr (std::is_same_v<Service, proto::Kv>) {
         return *kv;
+      } else if constexpr (std::is_same_v<Service, proto::Txn>) {
+        return *txn;
       } else {
         return *placement;
       }
@@ -255,6 +402,7 @@ class Client::Impl {
           grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
       connection.kv = proto::Kv::NewStub(connection.channel);
       connection.placement = proto::Placement::NewStub(connection.channel);
+      connection.txn = proto::Txn::NewStub(connection.channel);
     }
     return connection;
   }
@@ -347,7 +495,7 @@ class Client::Impl {
     return *(it + 1);
   }
 
-  absl::StatusOr<Location> Locate(const std::string& key, Clock::time_point deadline) {
+  absl::StatusOr<Location> Locate(const std::string& key, Clock::time_point deadline) override {
     proto::LocateRequest request;
     request.set_key(key);
     proto::LocateResponse reply;
@@ -372,9 +520,36 @@ class Client::Impl {
     return location;
   }
 
+  static absl::Status RangeMoved(const std::string& key, uint64_t expected, uint64_t now) {
+    return absl::AbortedError(absl::StrCat("the range of key '", EscapeBytes(key),
+                                           "' moved from group ", expected, " to group ", now));
+  }
+
+  // CallLeader for the Txn service: fills `range` from the location used, records its group in
+  // `*group_used` (may be null), and answers ABORTED without sending when the key is no longer in
+  // `group` (unless 0).
+  absl::Status CallTxnLeader(
+      CallKind kind, uint64_t group, const std::string& key, Clock::time_point deadline,
+      uint64_t* group_used,
+      const std::function<grpc::Status(proto::Txn::Stub&, grpc::ClientContext&)>& rpc,
+      proto::RangeRef* range) {
+    return CallLeader<proto::Txn>(
+        kind, key, deadline,
+        [&](proto::Txn::Stub& stub, grpc::ClientContext& context, const Location& at) {
+          if (group_used != nullptr) *group_used = at.group;
+          if (group != 0 && at.group != group) {
+            const absl::Status moved = RangeMoved(key, group, at.group);
+            return grpc::Status(grpc::StatusCode::ABORTED, std::string(moved.message()));
+          }
+          SetRange(at, range);
+          return rpc(stub, context);
+        });
+  }
+
   // Runs `rpc` at the leader of the group holding `key`, following the retry rules of client.h.
+  template <typename Service>
   absl::Status CallLeader(CallKind kind, const std::string& key, Clock::time_point deadline,
-                          const KvRpc& rpc) {
+                          const LeaderRpc<Service>& rpc) {
     const bool write = kind == CallKind::kWrite;
     Random random = ForkRandom();
     Backoff backoff = MakeBackoff(&random);
@@ -429,10 +604,10 @@ class Client::Impl {
       const Clock::time_point attempt_deadline =
           write ? deadline : Earliest(deadline, Clock::now() + options_.attempt_timeout);
       const AttemptResult result =
-          Attempt<proto::Kv>(address, deadline, attempt_deadline,
-                             [&](proto::Kv::Stub& stub, grpc::ClientContext& context) {
-                               return rpc(stub, context, *location);
-                             });
+          Attempt<Service>(address, deadline, attempt_deadline,
+                           [&](typename Service::Stub& stub, grpc::ClientContext& context) {
+                             return rpc(stub, context, *location);
+                           });
       const Decision decision = client::Decide(kind, result, address);
       const absl::Status status(result.code, absl::StrCat("group ", location->group, " at ",
                                                           address, ": ", result.message));
@@ -485,6 +660,8 @@ class Client::Impl {
   LocationCache cache_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Connection> channels_ ABSL_GUARDED_BY(mu_);
   std::string placement_target_ ABSL_GUARDED_BY(mu_);  // where placement calls go first
+  // Last: destroyed first, so its keepalive thread stops before the rest goes.
+  client::TxnEngine engine_;
 };
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
@@ -523,5 +700,31 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Client::Scan(
 }
 
 absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
+
+absl::StatusOr<int64_t> Client::RunTransaction(const std::function<absl::Status(Transaction&)>& fn,
+                                               TransactionOptions options) {
+  return impl_->engine().Run(fn, options);
+}
+
+absl::StatusOr<int64_t> Client::Commit(std::vector<Mutation> mutations,
+                                       TransactionOptions options) {
+  return impl_->engine().Run(
+      [&](Transaction& txn) {
+        for (const Mutation& m : mutations) {
+          if (m.value.has_value()) {
+            txn.Put(m.key, *m.value);
+          } else {
+            txn.Delete(m.key);
+          }
+        }
+        return absl::OkStatus();
+      },
+      options);
+}
+
+absl::StatusOr<ReadResult> Client::ReadOnly(std::vector<std::string> keys,
+                                            ReadOnlyOptions options) {
+  return impl_->engine().ReadOnly(keys, options);
+}
 
 }  // namespace meridian

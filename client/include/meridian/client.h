@@ -35,6 +35,10 @@
 // A write that ran out of deadline while every attempt was rejected before proposing is returned
 // as UNAVAILABLE with a message saying it was not applied.
 //
+// Transactions. RunTransaction, Commit and ReadOnly are Meridian's transactions; their rules
+// (retries of ABORTED transactions, "outcome unknown" commits, read timestamps) are in
+// meridian/transaction.h.
+//
 // Thread safety: a Client is thread-safe; any number of threads may call it at once (calls run
 // in parallel; the location cache and connections are shared under one mutex that is never held
 // across an RPC). Destroy it only after every call has returned.
@@ -43,6 +47,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +57,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "meridian/transaction.h"
 
 namespace meridian {
 
@@ -130,6 +136,16 @@ class Client {
                                                                         size_t limit);
   // The cluster's topology from the placement leader; also refreshes the location cache.
   absl::StatusOr<Topology> GetTopology();
+
+  // Runs `fn` as a read-write transaction and commits it; the commit timestamp (0 when fn
+  // neither read nor wrote). fn may run several times (transaction.h "Retries").
+  absl::StatusOr<int64_t> RunTransaction(const std::function<absl::Status(Transaction&)>& fn,
+                                         TransactionOptions options = {});
+  // Applies `mutations` atomically (a transaction without reads; the last write of a key wins).
+  absl::StatusOr<int64_t> Commit(std::vector<Mutation> mutations, TransactionOptions options = {});
+  // Reads `keys` at one timestamp without locks (transaction.h "Read-only transactions").
+  // INVALID_ARGUMENT for no keys, an empty key or bad options.
+  absl::StatusOr<ReadResult> ReadOnly(std::vector<std::string> keys, ReadOnlyOptions options = {});
 
  private:
   class Impl;

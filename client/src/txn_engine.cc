@@ -1,0 +1,484 @@
+#include "client/src/txn_engine.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/src/retry_policy.h"
+
+namespace meridian::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Aborts and keepalives are best effort: this long at most each.
+constexpr std::chrono::milliseconds kBestEffortTimeout{1'000};
+
+int64_t WallMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+// splitmix64's finalizer: spreads the bits of `x`.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Differs between clients of one process and between processes, whatever their seeds.
+uint64_t ClientSalt() {
+  static std::atomic<uint64_t> clients{0};
+  const uint64_t n = clients.fetch_add(1);
+  const auto now = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  return Mix(Mix(static_cast<uint64_t>(getpid())) ^ Mix(now) ^ (n << 48));
+}
+
+void ToProto(const Mutation& m, proto::Mutation* out) {
+  out->set_key(m.key);
+  if (m.value.has_value()) {
+    out->set_value(*m.value);
+  } else {
+    out->set_is_delete(true);
+  }
+}
+
+// Runs fn(0..n-1), in parallel threads when n > 1.
+template <typename Fn>
+void ForEachParallel(size_t n, const Fn& fn) {
+  if (n == 1) {
+    fn(0);
+    return;
+  }
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  for (size_t i = 0; i < n; ++i) threads.emplace_back([&fn, i] { fn(i); });
+  for (std::thread& t : threads) t.join();
+}
+
+void SleepBackoff(Backoff& backoff, SteadyTime deadline) {
+  const SteadyTime wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
+  std::this_thread::sleep_until(std::min(wake, deadline));
+}
+
+std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
+  if (!v.found()) return std::nullopt;
+  return v.value();
+}
+
+}  // namespace
+
+bool IsOutcomeUnknown(const absl::Status& status) {
+  return absl::StartsWith(status.message(), "outcome unknown");
+}
+
+// --- KeepaliveSender ---
+
+KeepaliveSender::KeepaliveSender(TxnTransport* transport, std::chrono::milliseconds interval)
+    : transport_(transport), interval_(interval) {}
+
+KeepaliveSender::~KeepaliveSender() {
+  std::thread thread;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) thread.join();
+}
+
+void KeepaliveSender::Add(uint64_t txn, uint64_t group, const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  txns_[txn].groups.emplace(group, key);
+  if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { Loop(); });
+}
+
+void KeepaliveSender::Remove(uint64_t txn) {
+  absl::MutexLock lock(&mu_);
+  txns_.erase(txn);
+}
+
+bool KeepaliveSender::Wounded(uint64_t txn) {
+  absl::MutexLock lock(&mu_);
+  const auto it = txns_.find(txn);
+  return it != txns_.end() && it->second.wounded;
+}
+
+void KeepaliveSender::Loop() {
+  mu_.Lock();
+  while (!stop_) {
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::FromChrono(interval_));
+    if (stop_) break;
+    std::vector<std::tuple<uint64_t, uint64_t, std::string>> work;
+    for (const auto& [txn, entry] : txns_) {
+      if (entry.wounded) continue;
+      for (const auto& [group, key] : entry.groups) work.emplace_back(txn, group, key);
+    }
+    mu_.Unlock();
+    std::vector<uint64_t> wounded;
+    for (const auto& [txn, group, key] : work) {
+      proto::TxnKeepaliveRequest request;
+      request.set_txn(txn);
+      const absl::Status status = transport_->Keepalive(
+          group, key, request, Clock::now() + std::min(interval_, kBestEffortTimeout));
+      if (status.code() == absl::StatusCode::kAborted) wounded.push_back(txn);
+    }
+    mu_.Lock();
+    for (const uint64_t txn : wounded) {
+      if (const auto it = txns_.find(txn); it != txns_.end()) it->second.wounded = true;
+    }
+  }
+  mu_.Unlock();
+}
+
+}  // namespace meridian::client
+
+namespace meridian {
+
+// --- Transaction (the public handle) ---
+
+absl::StatusOr<std::optional<std::string>> Transaction::Get(std::string_view key) {
+  return attempt_->Get(key);
+}
+void Transaction::Put(std::string_view key, std::string_view value) { attempt_->Put(key, value); }
+void Transaction::Delete(std::string_view key) { attempt_->Delete(key); }
+uint64_t Transaction::id() const { return attempt_->id(); }
+int64_t Transaction::start_ts() const { return attempt_->start_ts(); }
+int Transaction::attempt() const { return attempt_->attempt(); }
+
+absl::Status ValidateTransactionOptions(const TransactionOptions& options) {
+  if (options.deadline.count() <= 0) {
+    return absl::InvalidArgumentError("transaction deadline must be positive");
+  }
+  if (options.max_attempts <= 0) {
+    return absl::InvalidArgumentError("transaction max_attempts must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReadOnlyOptions(const ReadOnlyOptions& options) {
+  if (options.mode == ReadOnlyOptions::Mode::kExactTimestamp && options.timestamp_us <= 0) {
+    return absl::InvalidArgumentError("read-only timestamp_us must be positive");
+  }
+  if (options.max_staleness.count() < 0) {
+    return absl::InvalidArgumentError("read-only max_staleness must not be negative");
+  }
+  if (options.max_clock_uncertainty.count() < 0) {
+    return absl::InvalidArgumentError("read-only max_clock_uncertainty must not be negative");
+  }
+  if (options.deadline.count() <= 0) {
+    return absl::InvalidArgumentError("read-only deadline must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace meridian
+
+namespace meridian::client {
+
+// --- TxnAttempt ---
+
+TxnAttempt::TxnAttempt(TxnTransport* transport, KeepaliveSender* keepalive, uint64_t id,
+                       int64_t start_ts, int attempt, SteadyTime deadline)
+    : transport_(transport),
+      keepalive_(keepalive),
+      id_(id),
+      start_ts_(start_ts),
+      attempt_(attempt),
+      deadline_(deadline) {}
+
+TxnAttempt::~TxnAttempt() { keepalive_->Remove(id_); }
+
+proto::TxnRef TxnAttempt::Ref() const {
+  proto::TxnRef ref;
+  ref.set_id(id_);
+  ref.set_start_ts(start_ts_);
+  return ref;
+}
+
+absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_view) {
+  if (!doomed_.ok()) return doomed_;
+  std::string key(key_view);
+  if (key.empty()) {
+    doomed_ = absl::InvalidArgumentError("empty key");
+    return doomed_;
+  }
+  if (std::optional<std::optional<std::string>> known = buffer_.Lookup(key)) return *known;
+  if (keepalive_->Wounded(id_)) {
+    doomed_ = absl::AbortedError("the transaction was aborted at a server (keepalive)");
+    return doomed_;
+  }
+  proto::TxnReadRequest request;
+  *request.mutable_txn() = Ref();
+  request.add_keys(key);
+  proto::TxnReadResponse response;
+  uint64_t group = 0;
+  const absl::Status status = transport_->Read(0, key, request, &response, deadline_, &group);
+  if (!status.ok()) {
+    // The read may have locked the key anyway (a reply lost): Abort releases it.
+    buffer_.RecordRead(group, key, std::nullopt);
+    doomed_ = status;
+    return status;
+  }
+  if (response.values_size() != 1) {
+    doomed_ = absl::InternalError(
+        absl::StrCat("read of 1 key answered ", response.values_size(), " values"));
+    return doomed_;
+  }
+  std::optional<std::string> value = ValueOf(response.values(0));
+  buffer_.RecordRead(group, key, value);
+  keepalive_->Add(id_, group, buffer_.read_groups().at(group).routing_key);
+  return value;
+}
+
+void TxnAttempt::Put(std::string_view key, std::string_view value) {
+  if (key.empty() && doomed_.ok()) doomed_ = absl::InvalidArgumentError("empty key");
+  buffer_.Put(std::string(key), std::string(value));
+}
+
+void TxnAttempt::Delete(std::string_view key) {
+  if (key.empty() && doomed_.ok()) doomed_ = absl::InvalidArgumentError("empty key");
+  buffer_.Delete(std::string(key));
+}
+
+absl::StatusOr<int64_t> TxnAttempt::Commit() {
+  if (!doomed_.ok()) return doomed_;
+  if (keepalive_->Wounded(id_)) {
+    return absl::AbortedError("the transaction was aborted at a server (keepalive)");
+  }
+  std::map<std::string, uint64_t> group_of;
+  for (const auto& [key, value] : buffer_.writes()) {
+    absl::StatusOr<Location> location = transport_->Locate(key, deadline_);
+    if (!location.ok()) {
+      return absl::Status(location.status().code(),
+                          absl::StrCat("not committed: cannot locate a written key: ",
+                                       location.status().message()));
+    }
+    group_of[key] = location->group;
+  }
+  plan_ = buffer_.CommitPlan(group_of);
+  if (plan_.empty()) return 0;  // neither read nor wrote anything
+
+  auto fill_commit = [&](uint64_t group, proto::TxnCommitRequest& request) {
+    const TxnBuffer::GroupWork& work = plan_.at(group);
+    *request.mutable_txn() = Ref();
+    for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
+    for (const std::string& key : work.reads) request.add_reads(key);
+  };
+
+  if (plan_.size() == 1) {
+    const auto& [group, work] = *plan_.begin();
+    proto::TxnCommitRequest request;
+    fill_commit(group, request);
+    proto::TxnCommitResponse response;
+    const absl::Status status =
+        transport_->Commit(group, work.routing_key, request, &response, deadline_);
+    if (!status.ok()) return status;
+    return response.commit_ts();
+  }
+
+  coordinator_ = ChooseCoordinator(plan_);
+  std::vector<uint64_t> participants;
+  for (const auto& [group, work] : plan_) {
+    if (group != *coordinator_) participants.push_back(group);
+  }
+  std::vector<absl::Status> prepared(participants.size());
+  std::vector<int64_t> prepare_ts(participants.size(), 0);
+  ForEachParallel(participants.size(), [&](size_t i) {
+    const TxnBuffer::GroupWork& work = plan_.at(participants[i]);
+    proto::TxnPrepareRequest request;
+    *request.mutable_txn() = Ref();
+    request.set_coordinator(*coordinator_);
+    for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
+    for (const std::string& key : work.reads) request.add_reads(key);
+    proto::TxnPrepareResponse response;
+    prepared[i] =
+        transport_->Prepare(participants[i], work.routing_key, request, &response, deadline_);
+    prepare_ts[i] = response.prepare_ts();
+  });
+  // Nothing has committed before the coordinator's Commit: a prepare whose outcome is unknown
+  // is aborted with the rest (the coordinator logs the abort; the participant asks it).
+  absl::Status first_error;
+  for (size_t i = 0; i < participants.size(); ++i) {
+    absl::Status s = prepared[i];
+    if (s.ok()) continue;
+    if (IsOutcomeUnknown(s)) {
+      s = absl::AbortedError(
+          absl::StrCat("prepare at group ", participants[i], " not confirmed: ", s.message()));
+    }
+    if (first_error.ok() || (s.code() == absl::StatusCode::kAborted &&
+                             first_error.code() != absl::StatusCode::kAborted)) {
+      first_error = s;
+    }
+  }
+  if (!first_error.ok()) return first_error;
+
+  proto::TxnCommitRequest request;
+  fill_commit(*coordinator_, request);
+  for (size_t i = 0; i < participants.size(); ++i) {
+    proto::TxnParticipant* p = request.add_participants();
+    p->set_group(participants[i]);
+    p->set_prepare_ts(prepare_ts[i]);
+  }
+  proto::TxnCommitResponse response;
+  const absl::Status status = transport_->Commit(*coordinator_, plan_.at(*coordinator_).routing_key,
+                                                 request, &response, deadline_);
+  if (!status.ok()) return status;
+  return response.commit_ts();
+}
+
+void TxnAttempt::Abort() {
+  const std::map<uint64_t, TxnBuffer::GroupWork>& groups =
+      plan_.empty() ? buffer_.read_groups() : plan_;
+  std::vector<std::pair<uint64_t, std::string>> targets;
+  for (const auto& [group, work] : groups) {
+    if (group != 0) targets.emplace_back(group, work.routing_key);
+  }
+  if (targets.empty()) return;
+  const SteadyTime deadline = Clock::now() + kBestEffortTimeout;
+  ForEachParallel(targets.size(), [&](size_t i) {
+    proto::TxnAbortRequest request;
+    request.set_txn(id_);
+    if (coordinator_ == targets[i].first) {
+      request.set_coordinator(true);
+      for (const auto& [group, work] : groups) {
+        if (group != *coordinator_) request.add_participants(group);
+      }
+    }
+    // Best effort: a lost abort is resolved by the servers' idle timeout or inquiry.
+    transport_->Abort(targets[i].first, targets[i].second, request, deadline).IgnoreError();
+  });
+}
+
+// --- TxnEngine ---
+
+TxnEngine::TxnEngine(TxnTransport* transport, const TxnEngineOptions& options)
+    : transport_(transport),
+      options_(options),
+      id_salt_(ClientSalt()),
+      keepalive_(transport, options.keepalive_interval),
+      random_(options.seed ^ 0x7478'6e00'0000'0000ULL) {}
+
+uint64_t TxnEngine::NewTxnId() {
+  absl::MutexLock lock(&mu_);
+  uint64_t id = 0;
+  while (id == 0) id = random_.Next() ^ id_salt_;
+  return id;
+}
+
+Random TxnEngine::ForkRandom() {
+  absl::MutexLock lock(&mu_);
+  return random_.Fork();
+}
+
+absl::StatusOr<int64_t> TxnEngine::Run(const std::function<absl::Status(Transaction&)>& fn,
+                                       const TransactionOptions& options) {
+  if (absl::Status valid = ValidateTransactionOptions(options); !valid.ok()) return valid;
+  const SteadyTime deadline = Clock::now() + options.deadline;
+  const int64_t start_ts = WallMicros();
+  Random random = ForkRandom();
+  Backoff backoff(
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_initial).count(),
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_max).count(), &random);
+  absl::Status last;
+  int attempts = 0;
+  while (attempts < options.max_attempts) {
+    if (attempts > 0) {
+      SleepBackoff(backoff, deadline);
+      if (Clock::now() >= deadline) break;
+    }
+    ++attempts;
+    TxnAttempt txn(transport_, &keepalive_, NewTxnId(), start_ts, attempts, deadline);
+    absl::Status status = fn(txn.handle());
+    if (status.ok()) {
+      absl::StatusOr<int64_t> committed = txn.Commit();
+      if (committed.ok() || IsOutcomeUnknown(committed.status())) return committed;
+      status = committed.status();
+    }
+    txn.Abort();
+    if (status.code() != absl::StatusCode::kAborted) return status;
+    last = status;
+  }
+  return absl::AbortedError(
+      absl::StrCat("not committed: aborted in all ", attempts,
+                   " attempts (deadline or max_attempts reached); last: ", last.message()));
+}
+
+absl::StatusOr<ReadResult> TxnEngine::ReadOnly(const std::vector<std::string>& keys,
+                                               const ReadOnlyOptions& options) {
+  if (absl::Status valid = ValidateReadOnlyOptions(options); !valid.ok()) return valid;
+  if (keys.empty()) return absl::InvalidArgumentError("a read-only transaction needs keys");
+  for (const std::string& key : keys) {
+    if (key.empty()) return absl::InvalidArgumentError("empty key");
+  }
+  const SteadyTime deadline = Clock::now() + options.deadline;
+  Random random = ForkRandom();
+  Backoff backoff(
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_initial).count(),
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_max).count(), &random);
+  const bool strong = options.mode == ReadOnlyOptions::Mode::kStrong;
+  while (true) {
+    // Key indexes by group; the routing key of a group is its first key.
+    std::map<uint64_t, std::vector<size_t>> by_group;
+    absl::Status status;
+    for (size_t i = 0; i < keys.size() && status.ok(); ++i) {
+      absl::StatusOr<Location> location = transport_->Locate(keys[i], deadline);
+      if (location.ok()) {
+        by_group[location->group].push_back(i);
+      } else {
+        status = location.status();
+      }
+    }
+    if (!status.ok()) return status;
+    ReadResult result;
+    result.values.resize(keys.size());
+    auto fill = [&](const proto::SnapshotReadResponse& response,
+                    const std::vector<size_t>& indexes) -> absl::Status {
+      if (static_cast<size_t>(response.values_size()) != indexes.size()) {
+        return absl::InternalError(absl::StrCat("read of ", indexes.size(), " keys answered ",
+                                                response.values_size(), " values"));
+      }
+      for (size_t j = 0; j < indexes.size(); ++j) {
+        result.values[indexes[j]] = ValueOf(response.values(static_cast<int>(j)));
+      }
+      return absl::OkStatus();
+    };
+    if (strong && by_group.size() == 1) {
+      const auto& [group, indexes] = *by_group.begin();
+      proto::ReadOnlyRequest request;
+      for (const size_t i : indexes) request.add_keys(keys[i]);
+      proto::SnapshotReadResponse response;
+      status = transport_->ReadOnly(group, keys[indexes.front()], request, &response, deadline);
+      if (status.ok()) status = fill(response, indexes);
+      result.read_ts = response.read_ts();
+    } else {
+      const int64_t now = WallMicros();
+      result.read_ts = strong ? now + options.max_clock_uncertainty.count()
+                       : options.mode == ReadOnlyOptions::Mode::kExactTimestamp
+                           ? options.timestamp_us
+                           : now - options.max_staleness.count();
+      for (const auto& [group, indexes] : by_group) {
+        proto::SnapshotReadRequest request;
+        for (const size_t i : indexes) request.add_keys(keys[i]);
+        request.set_read_ts(result.read_ts);
+        proto::SnapshotReadResponse response;
+        status = transport_->SnapshotRead(group, keys[indexes.front()], /*leader_first=*/strong,
+                                          request, &response, deadline);
+        if (status.ok()) status = fill(response, indexes);
+        if (!status.ok()) break;
+      }
+    }
+    if (status.ok()) return result;
+    // ABORTED here only means a range moved between locating and reading: locate again.
+    if (status.code() != absl::StatusCode::kAborted || Clock::now() >= deadline) return status;
+    SleepBackoff(backoff, deadline);
+  }
+}
+
+}  // namespace meridian::client

@@ -1,0 +1,184 @@
+// The client side of Meridian transactions (transaction.h states the rules users see;
+// proto/txn.proto the protocol): TxnEngine runs read-write transactions (attempts, commit through
+// one group or two-phase commit, aborts, whole-transaction retries) and read-only transactions,
+// over a TxnTransport — the client's routing core (location cache, leader following, per-call
+// retries; Client::Impl in client.cc implements it with gRPC, tests with fakes).
+//
+// Thread safety: TxnEngine and KeepaliveSender are thread-safe (any number of concurrent
+// transactions); a TxnAttempt belongs to one thread. A TxnTransport must be thread-safe.
+#ifndef MERIDIAN_CLIENT_SRC_TXN_ENGINE_H_
+#define MERIDIAN_CLIENT_SRC_TXN_ENGINE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "client/src/location_cache.h"
+#include "client/src/txn_buffer.h"
+#include "common/random.h"
+#include "meridian/transaction.h"
+#include "proto/txn.pb.h"
+
+namespace meridian::client {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One RPC of the Txn service with the client's routing (client.h "Routing", "Retries"). Calls
+// "at the leader of `group`" go to the leader of the group holding `key`, set the request's range
+// from the location used and return ABORTED without sending when the key is no longer in `group`
+// (its range moved: the transaction must start over). Calls marked idempotent are retried after
+// any transient error until `deadline`; Prepare and Commit only when certainly not received,
+// and otherwise return DEADLINE_EXCEEDED / UNAVAILABLE / CANCELLED with a message starting
+// "outcome unknown".
+class TxnTransport {
+ public:
+  virtual ~TxnTransport() = default;
+
+  // The location of `key`: the cache, else placement.
+  virtual absl::StatusOr<Location> Locate(const std::string& key, SteadyTime deadline) = 0;
+  // Idempotent. `group` 0 = any (`*group_used` says which).
+  virtual absl::Status Read(uint64_t group, const std::string& key, proto::TxnReadRequest& request,
+                            proto::TxnReadResponse* response, SteadyTime deadline,
+                            uint64_t* group_used) = 0;
+  virtual absl::Status Prepare(uint64_t group, const std::string& key,
+                               proto::TxnPrepareRequest& request,
+                               proto::TxnPrepareResponse* response, SteadyTime deadline) = 0;
+  virtual absl::Status Commit(uint64_t group, const std::string& key,
+                              proto::TxnCommitRequest& request, proto::TxnCommitResponse* response,
+                              SteadyTime deadline) = 0;
+  // Idempotent.
+  virtual absl::Status Abort(uint64_t group, const std::string& key,
+                             proto::TxnAbortRequest& request, SteadyTime deadline) = 0;
+  // Idempotent.
+  virtual absl::Status Keepalive(uint64_t group, const std::string& key,
+                                 proto::TxnKeepaliveRequest& request, SteadyTime deadline) = 0;
+  // Idempotent.
+  virtual absl::Status ReadOnly(uint64_t group, const std::string& key,
+                                proto::ReadOnlyRequest& request,
+                                proto::SnapshotReadResponse* response, SteadyTime deadline) = 0;
+  // Idempotent; at any replica of the group: the leader first when `leader_first`, else last.
+  virtual absl::Status SnapshotRead(uint64_t group, const std::string& key, bool leader_first,
+                                    proto::SnapshotReadRequest& request,
+                                    proto::SnapshotReadResponse* response, SteadyTime deadline) = 0;
+};
+
+// True for an error that means "the transaction may have committed" (transaction.h).
+bool IsOutcomeUnknown(const absl::Status& status);
+
+// Sends keepalives for the transactions that hold locks, from one thread of its own (started at
+// the first Add), every `interval`; remembers those a server answered ABORTED (wounded).
+class KeepaliveSender {
+ public:
+  KeepaliveSender(TxnTransport* transport, std::chrono::milliseconds interval);
+  ~KeepaliveSender();  // stops and joins the thread
+  KeepaliveSender(const KeepaliveSender&) = delete;
+  KeepaliveSender& operator=(const KeepaliveSender&) = delete;
+
+  // Keep `txn` alive at `group` (routed by `key`) until Remove(txn).
+  void Add(uint64_t txn, uint64_t group, const std::string& key);
+  void Remove(uint64_t txn);
+  // A keepalive for `txn` was answered ABORTED.
+  bool Wounded(uint64_t txn);
+
+ private:
+  struct Entry {
+    std::map<uint64_t, std::string> groups;  // group -> routing key
+    bool wounded = false;
+  };
+  void Loop();
+
+  TxnTransport* const transport_;
+  const std::chrono::milliseconds interval_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<uint64_t, Entry> txns_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
+};
+
+// One call of a transaction's fn: its buffer, reads at the leaders, commit and abort.
+class TxnAttempt {
+ public:
+  TxnAttempt(TxnTransport* transport, KeepaliveSender* keepalive, uint64_t id, int64_t start_ts,
+             int attempt, SteadyTime deadline);
+  ~TxnAttempt();  // stops its keepalives
+  TxnAttempt(const TxnAttempt&) = delete;
+  TxnAttempt& operator=(const TxnAttempt&) = delete;
+
+  Transaction& handle() { return handle_; }
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  void Put(std::string_view key, std::string_view value);
+  void Delete(std::string_view key);
+
+  // Commits what fn did (after fn returned OK). On error the attempt must be Aborted unless the
+  // error IsOutcomeUnknown.
+  absl::StatusOr<int64_t> Commit();
+  // Best effort: tells every group touched to drop the transaction (the coordinator, once a
+  // prepare was sent, logs an abort decision and informs the participants).
+  void Abort();
+
+  uint64_t id() const { return id_; }
+  int64_t start_ts() const { return start_ts_; }
+  int attempt() const { return attempt_; }
+
+ private:
+  proto::TxnRef Ref() const;
+
+  TxnTransport* const transport_;
+  KeepaliveSender* const keepalive_;
+  const uint64_t id_;
+  const int64_t start_ts_;
+  const int attempt_;
+  const SteadyTime deadline_;
+  Transaction handle_{this};
+  TxnBuffer buffer_;
+  // The first error of a Get or Put: the attempt cannot commit.
+  absl::Status doomed_;
+  // Set by Commit: every group involved and, once a prepare was sent, the coordinator.
+  std::map<uint64_t, TxnBuffer::GroupWork> plan_;
+  std::optional<uint64_t> coordinator_;
+};
+
+struct TxnEngineOptions {
+  std::chrono::milliseconds backoff_initial{10};
+  std::chrono::milliseconds backoff_max{1'000};
+  std::chrono::milliseconds keepalive_interval{2'000};
+  uint64_t seed = 1;
+};
+
+class TxnEngine {
+ public:
+  TxnEngine(TxnTransport* transport, const TxnEngineOptions& options);
+
+  absl::StatusOr<int64_t> Run(const std::function<absl::Status(Transaction&)>& fn,
+                              const TransactionOptions& options);
+  absl::StatusOr<ReadResult> ReadOnly(const std::vector<std::string>& keys,
+                                      const ReadOnlyOptions& options);
+
+ private:
+  uint64_t NewTxnId();
+  Random ForkRandom();
+
+  TxnTransport* const transport_;
+  const TxnEngineOptions options_;
+  // Mixed into every id so that clients with the same seed draw different ids.
+  const uint64_t id_salt_;
+  KeepaliveSender keepalive_;
+  absl::Mutex mu_;
+  Random random_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace meridian::client
+
+#endif  // MERIDIAN_CLIENT_SRC_TXN_ENGINE_H_

@@ -1,0 +1,137 @@
+// `meridian workload`: the command line of the transactional workloads (workload.h).
+#include "tools/workload.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tools/command.h"
+
+namespace meridian::tools {
+
+int64_t WallMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+absl::StatusOr<std::vector<std::string>> KeyPrefixes(Client& client, bool spread) {
+  if (!spread) return std::vector<std::string>{""};
+  absl::StatusOr<Topology> topology = client.GetTopology();
+  if (!topology.ok()) return topology.status();
+  static constexpr char kCandidates[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::map<uint64_t, std::string> by_group;
+  for (const char c : std::string(kCandidates)) {
+    const std::string key(1, c);
+    for (const RangeInfo& range : topology->ranges) {
+      if (range.start <= key && (range.end.empty() || key < range.end)) {
+        by_group.emplace(range.group, key);
+        break;
+      }
+    }
+  }
+  if (by_group.empty()) return absl::FailedPreconditionError("the topology has no ranges");
+  std::vector<std::string> prefixes;
+  for (const auto& [group, prefix] : by_group) prefixes.push_back(prefix);
+  return prefixes;
+}
+
+namespace {
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr,
+               "meridian workload: %s\nUsage: meridian workload bank|append --placement=ADDR "
+               "--duration=S [...]\nRun 'meridian workload --help' for its flags.\n",
+               message.c_str());
+  return kExitUsage;
+}
+
+bool PositiveInt(const Flags& flags, const std::string& name, int64_t max, int64_t* out) {
+  return absl::SimpleAtoi(flags.at(name), out) && *out > 0 && *out <= max;
+}
+
+int Run(const Flags& flags, const std::vector<std::string>& args) {
+  if (args.size() != 1 || (args[0] != "bank" && args[0] != "append")) {
+    return Usage("expected one workload: bank or append");
+  }
+  const bool bank = args[0] == "bank";
+  WorkloadConfig config;
+  int64_t value = 0;
+  double seconds = 0;
+  if (!absl::SimpleAtod(flags.at("duration"), &seconds) || seconds <= 0 || seconds > 86'400) {
+    return Usage("--duration must be a positive number of seconds (at most a day)");
+  }
+  config.duration = absl::Seconds(seconds);
+  if (!PositiveInt(flags, "clients", 256, &value)) return Usage("--clients must be in 1..256");
+  config.clients = static_cast<int>(value);
+  if (!PositiveInt(flags, "accounts", 100'000, &value) || value < 2) {
+    return Usage("--accounts must be in 2..100000");
+  }
+  config.accounts = static_cast<int>(value);
+  if (!PositiveInt(flags, "keys", 100'000, &value)) return Usage("--keys must be in 1..100000");
+  config.keys = static_cast<int>(value);
+  if (!PositiveInt(flags, "txn_deadline_ms", 3'600'000, &value)) {
+    return Usage("--txn_deadline_ms must be a positive integer");
+  }
+  config.txn_deadline_ms = value;
+  if (!absl::SimpleAtoi(flags.at("seed"), &config.seed)) {
+    return Usage("--seed must be a non-negative integer");
+  }
+  config.spread = flags.at("spread") == "true";
+  config.testing_break_transfers = flags.at("testing_break_transfers") == "true";
+  config.history_path = flags.at("history");
+  if (!bank && config.history_path.empty()) return Usage("append needs --history=FILE");
+  if (PlacementAddresses(flags).empty()) {
+    return Usage("--placement=HOST:PORT[,HOST:PORT...] (or $MERIDIAN_PLACEMENT) is required");
+  }
+  std::unique_ptr<Client> client = ConnectOrPrint("workload", flags);
+  if (client == nullptr) return kExitUsage;
+  return bank ? RunBankWorkload(*client, config) : RunAppendWorkload(*client, config);
+}
+
+}  // namespace
+
+Command WorkloadCommand() {
+  return Command{
+      .name = "workload",
+      .summary = "run the bank or list-append transaction workload against a cluster",
+      .description =
+          "bank: writes --accounts accounts (balance 100 each) in one transaction, then\n"
+          "--clients threads transfer random amounts between two random accounts (read both,\n"
+          "write both; never below zero) while another thread checks with strong read-only\n"
+          "transactions, each followed by a snapshot read at the same timestamp, that the\n"
+          "total is 100 * accounts, no balance is negative and both reads agree.\n"
+          "Exit status: 0 every check held, 1 a check failed (printed), 2 bad usage or no\n"
+          "cluster. Transfers with an unknown outcome are counted, never an error.\n\n"
+          "append: --clients threads run transactions of 1-4 operations over --keys keys\n"
+          "(append a unique number to a key's list, or read it) and read-only transactions\n"
+          "of 1-3 keys, recording each in --history (JSON lines, docs/history-format.md);\n"
+          "a last read-only transaction reads every key. Check the file with\n"
+          "'meridian check-history FILE'. Exit status: 0 ran, 1 the history could not be\n"
+          "written, 2 bad usage or no cluster.\n\n"
+          "With --spread (the default) every key starts with a character that places it in\n"
+          "another group, so transactions span groups (two-phase commit): keys are\n"
+          "'<c>bank/acct/NNNN' and '<c>append/k<i>'; --spread=false uses 'bank/acct/NNNN'\n"
+          "and 'append/k<i>' as they are. Progress is printed every second.",
+      .flags = {{"placement", "",
+                 "placementd addresses HOST:PORT[,HOST:PORT...]; default $MERIDIAN_PLACEMENT"},
+                {"duration", "10", "seconds to run"},
+                {"clients", "4", "worker threads"},
+                {"seed", "1", "seed of every random choice"},
+                {"accounts", "10", "bank: number of accounts"},
+                {"keys", "8", "append: number of keys"},
+                {"history", "", "append: the history file to write"},
+                {"spread", "true", "spread keys over the groups", /*is_bool=*/true},
+                {"txn_deadline_ms", "10000", "deadline of each transaction, retries included"},
+                {"deadline_ms", "10000", "deadline of each client call"},
+                {"testing_break_transfers", "false",
+                 "bank, tests only: credit without debiting, to show the checks fail",
+                 /*is_bool=*/true}},
+      .args_usage = "bank|append",
+      .run_with_args = Run,
+  };
+}
+
+}  // namespace meridian::tools

@@ -1,0 +1,47 @@
+// `meridian workload bank|append`: transactional workloads against a running cluster, through
+// the SDK's transactions (meridian/transaction.h). workload.cc parses the command line and holds
+// what both share (key spreading, clocks, progress); workload_bank.cc and workload_append.cc are
+// the two workloads.
+//
+// Thread safety: each workload runs its own worker threads; the shared counters are atomics.
+#ifndef MERIDIAN_TOOLS_WORKLOAD_H_
+#define MERIDIAN_TOOLS_WORKLOAD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "meridian/client.h"
+
+namespace meridian::tools {
+
+struct WorkloadConfig {
+  absl::Duration duration;
+  int clients = 4;
+  uint64_t seed = 1;
+  int accounts = 10;         // bank
+  int keys = 8;              // append
+  std::string history_path;  // append
+  bool spread = true;        // prefix keys so they spread over the groups
+  int64_t txn_deadline_ms = 10'000;
+  // bank, tests only: a transfer credits without debiting (a planted bug the checks must catch).
+  bool testing_break_transfers = false;
+};
+
+// The key prefixes that spread keys over groups: one character per group whose range holds
+// a digit or letter (the first such character in "0-9A-Za-z" order), "" when !spread. Key i of
+// a workload starts with prefixes[i % prefixes.size()].
+absl::StatusOr<std::vector<std::string>> KeyPrefixes(Client& client, bool spread);
+
+// Wall-clock microseconds (for history times; the SDK's transactions use their own clocks).
+int64_t WallMicros();
+
+// Each exits with kExitOk / kExitError / kExitUsage (command.h) and prints progress each second.
+int RunBankWorkload(Client& client, const WorkloadConfig& config);
+int RunAppendWorkload(Client& client, const WorkloadConfig& config);
+
+}  // namespace meridian::tools
+
+#endif  // MERIDIAN_TOOLS_WORKLOAD_H_
