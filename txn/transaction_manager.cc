@@ -206,6 +206,20 @@ struct TransactionManager::Impl {
     return true;
   }
 
+  // Why Lead() said no, for the reply.
+  absl::Status NotServing(paxos::Replica& replica, Interval now) const {
+    if (replica.role() != paxos::Role::kLeader) {
+      return absl::UnavailableError(
+          absl::StrCat("group ", group, ": not the leader (leader is ", replica.leader(), ")"));
+    }
+    if (!replica.HasLease(now)) {
+      return absl::UnavailableError(
+          absl::StrCat("group ", group, ": the leader does not hold its lease yet"));
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "group ", group, ": the new leader is still applying its log (applied ", applied, ")"));
+  }
+
   void Establish(paxos::Replica& replica, Interval now) {
     leading = true;
     ballot = replica.ballot();
@@ -848,7 +862,7 @@ void TransactionManager::Read(paxos::Replica& replica, Interval now, RequestId i
     return;
   }
   if (!m.Lead(replica, now, out)) {
-    out->replies.push_back(ErrorReply(id, absl::UnavailableError("not the leader")));
+    out->replies.push_back(ErrorReply(id, m.NotServing(replica, now)));
     return;
   }
   const TxnId txn = req.txn.id;
@@ -916,7 +930,7 @@ void TransactionManager::Prepare(paxos::Replica& replica, Interval now, RequestI
     return;
   }
   if (!m.Lead(replica, now, out)) {
-    out->replies.push_back(ErrorReply(id, absl::UnavailableError("not the leader")));
+    out->replies.push_back(ErrorReply(id, m.NotServing(replica, now)));
     return;
   }
   const TxnId txn = req.txn.id;
@@ -1000,7 +1014,7 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
     }
   }
   if (!m.Lead(replica, now, out)) {
-    out->replies.push_back(ErrorReply(id, absl::UnavailableError("not the leader")));
+    out->replies.push_back(ErrorReply(id, m.NotServing(replica, now)));
     return;
   }
   const TxnId txn = req.txn.id;
@@ -1105,7 +1119,7 @@ void TransactionManager::ReadOnly(paxos::Replica& replica, Interval now, Request
     return;
   }
   if (!m.Lead(replica, now, out)) {
-    out->replies.push_back(ErrorReply(id, absl::UnavailableError("not the leader")));
+    out->replies.push_back(ErrorReply(id, m.NotServing(replica, now)));
     return;
   }
   // LastTS() when nothing is prepared here; else TT.now().latest (SPANNER.md §4.1.3).

@@ -337,11 +337,12 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const txn::Reply& reply) {
     if (reply.status.code() == absl::StatusCode::kUnavailable && !reply.outcome_unknown) {
+      // Every such UNAVAILABLE did nothing: the marker tells the client it may retry (at the
+      // leader named, or after a backoff when the value is empty or names this server).
       const replication::GroupState state = host.state();
-      if (state.leader != paxos::kNoReplica && state.leader != state.self) {
-        const std::string address = routing_->AddressOf(state.leader);
-        if (!address.empty()) ctx->AddTrailingMetadata(kLeaderKey, address);
-      }
+      std::string address;
+      if (state.leader != paxos::kNoReplica) address = routing_->AddressOf(state.leader);
+      ctx->AddTrailingMetadata(kLeaderKey, address);
     }
     reactor->Finish(ToGrpc(reply.status));
   }
