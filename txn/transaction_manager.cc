@@ -147,6 +147,7 @@ struct TransactionManager::Impl {
   std::unique_ptr<LockTable> locks;
   std::map<TxnId, Active> active;
   std::multiset<Timestamp> inflight;
+  Timestamp safe_time_requested = 0;  // the newest safe-time record logged for a waiting read
   int64_t last_proposal_us = 0;
   std::set<TxnId> aborted;
   std::deque<TxnId> aborted_order;
@@ -243,6 +244,7 @@ struct TransactionManager::Impl {
 
   void StepDown(Actions* out) {
     leading = false;
+    safe_time_requested = 0;
     for (auto& [id, a] : active) {
       const absl::Status lost = absl::UnavailableError(
           InFlight(a.stage) && a.stage != Stage::kPrepared
@@ -282,19 +284,29 @@ struct TransactionManager::Impl {
     return t;
   }
 
-  // The highest timestamp at which this replica's data is final.
+  // The highest timestamp at which this replica's data is final: every record with a timestamp
+  // at or below t_paxos_safe is applied (records take effect in increasing timestamp order, see
+  // ApplyEntry), and no prepared transaction can commit at or below t_tm_safe. A leader uses the
+  // same rule: its own knowledge (s_max) is not enough, because an earlier leader's record that
+  // no quorum it heard from holds may still be chosen later (the simulator found this: append
+  // seed 2000398). It logs a safe-time record instead when a read needs a newer snapshot.
   Timestamp Safe(const paxos::Replica& replica) const {
-    Timestamp paxos_t = paxos_safe;
-    if (leading) {
-      paxos_t = inflight.empty() ? std::max(paxos_safe, replica.s_max()) : *inflight.begin() - 1;
-    }
-    return std::min(paxos_t, TmSafe());
+    (void)replica;
+    return std::min(paxos_safe, TmSafe());
   }
 
-  // Like Safe, but a leader with nothing in flight reserves timestamps up to `want` first.
+  // Like Safe, but an established leader asked for a newer snapshot than it has logs a
+  // safe-time record at or above `want` (once per such timestamp) so that t_paxos_safe reaches
+  // it one Paxos round later.
   Timestamp SafeFor(paxos::Replica& replica, Interval now, Timestamp want) {
-    if (leading && inflight.empty() && replica.s_max() < want && replica.HasLease(now)) {
-      (void)replica.AssignTimestamp(now, want);
+    if (leading && want > paxos_safe && want > safe_time_requested && replica.HasLease(now)) {
+      absl::StatusOr<Timestamp> ts = replica.AssignTimestamp(now, want);
+      if (ts.ok()) {
+        proto::TabletCommand c;
+        c.set_commit_ts(*ts);
+        c.mutable_safe_time();
+        if (ProposeRecord(replica, now, *ts, c).ok()) safe_time_requested = *ts;
+      }
     }
     return Safe(replica);
   }
@@ -647,8 +659,17 @@ struct TransactionManager::Impl {
       return absl::InvalidArgumentError(
           absl::StrCat("group ", group, ": entry ", e.index, " has timestamp ", ts));
     }
-    paxos_safe = std::max(paxos_safe, ts);
     if (auto it = inflight.find(ts); it != inflight.end()) inflight.erase(it);
+    if (ts <= paxos_safe) {
+      // A record below one already applied: an earlier leader's record that a later leader
+      // recovered after newer records were chosen (Multi-Paxos slots are independent). Applying
+      // it would change snapshots that were already read, so it takes no effect, on every replica
+      // alike (a pure function of the log). Its proposer was deposed long ago: its client was
+      // told the outcome is unknown.
+      ServeSnapshots(replica, now, out);
+      return ApplyResult{ApplyResult::Kind::kIgnored, 0, ts};
+    }
+    paxos_safe = ts;
     ApplyResult result;
     result.ts = ts;
     switch (c.op_case()) {

@@ -42,8 +42,9 @@
 //   SnapshotRead (any replica) at a timestamp t: served once t <= t_safe =
 //               min(t_paxos_safe, t_tm_safe) where t_tm_safe = min prepare timestamp - 1; waits
 //               at most snapshot_wait_us, then UNAVAILABLE (the client tries another replica).
-//               A leader's t_paxos_safe is higher: below its oldest in-flight record, or
-//               anything it can still reserve inside its lease.
+//               A leader asked for a newer snapshot logs a safe-time record at that timestamp.
+//               Records take effect in increasing timestamp order: one below a record already
+//               applied (an old leader's, recovered late) is ignored, identically everywhere.
 //   Idle leaders log an empty safe-time record every safe_time_interval_us, so followers'
 //   t_paxos_safe keeps up with real time.
 //

@@ -4,10 +4,8 @@
 // managers applied (commit at s, or abort), which is the ground truth for outcomes the clients
 // never learned.
 //
-// Routing: Paxos messages go to their replica. A group message goes to the node of the target
-// group that the sending node believes leads it (learned from redirects: a non-leader that drops
-// the message sends its leader hint back over the network); one send in four goes to a random
-// replica, so a sender whose hint points at a crashed node still gets through.
+// Routing: Paxos messages go to their replica. A group message goes to every replica of the
+// target group (as the spanserver's TxnService sends it); only the leader acts on it.
 //
 // Seed: node seeds, clock parameters and routing choices derive from the seed. Faults: the
 // FaultTarget entry points (crash, restart, pause); the network's faults apply to every message.
@@ -91,7 +89,6 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;
   std::vector<std::unique_ptr<TxnNode>> nodes_;
   int clients_ = 0;
-  std::map<std::pair<Addr, paxos::GroupId>, Addr> leader_hint_;  // per sending node
 
   std::vector<ApplyRecord> applies_;
   std::map<txn::TxnId, Decision> decisions_;

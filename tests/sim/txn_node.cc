@@ -208,19 +208,15 @@ void TxnNode::HandleRequest(const TxnRequest& request, ReplyFn reply) {
   });
 }
 
-void TxnNode::HandleGroupMessage(const txn::GroupMessage& m,
-                                 const std::function<void(paxos::ReplicaId)>& redirect) {
-  Run([this, m, redirect] {
+void TxnNode::HandleGroupMessage(const txn::GroupMessage& m) {
+  Run([this, m] {
     const bool leader = replica_->role() == paxos::Role::kLeader;
     loop_->Trace(absl::StrCat("group_message ", Name(), " ",
                               m.type == txn::GroupMessage::Type::kOutcome ? "outcome" : "inquiry",
                               " g", m.from, "->g", m.to, " txn=", m.txn,
                               m.committed ? absl::StrCat(" committed@", m.commit_ts) : "",
                               leader ? "" : " dropped (not leader)"));
-    if (!leader) {
-      redirect(replica_->leader());
-      return;
-    }
+    if (!leader) return;
     txn::Actions actions;
     manager_->Receive(*replica_, Now(), m, &actions);
     Carry(actions);

@@ -103,9 +103,7 @@ class TxnNode {
   // A request that reaches a crashed node is lost.
   void HandleRequest(const TxnRequest& request, ReplyFn reply);
   // A group message; only a leader hands it to its manager (others drop it: the sender retries).
-  // `redirect` runs with this replica's leader hint when it is not the leader.
-  void HandleGroupMessage(const txn::GroupMessage& m,
-                          const std::function<void(paxos::ReplicaId)>& redirect);
+  void HandleGroupMessage(const txn::GroupMessage& m);
 
   truetime::Interval Now();
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "proto/kv.pb.h"
 #include "spanserver/paxos/log_storage.h"
 #include "spanserver/paxos/replica.h"
 
@@ -494,6 +495,37 @@ TEST_F(TransactionManagerTest, FollowerOfNothingAnswersUnavailable) {
     m.Read(r, now, 1, {TxnRef{1, clock_}, {"k"}}, a);
   });
   EXPECT_EQ(g.TakeReply(1)->status.code(), absl::StatusCode::kUnavailable);
+}
+
+// Found by the simulator (append seed 2000398): an old leader's commit record, recovered by a
+// later leader after a newer leader had served snapshots above its timestamp, was applied and
+// changed a snapshot already read. Records below one already applied take no effect.
+TEST_F(TransactionManagerTest, RecordBelowAnAppliedTimestampTakesNoEffect) {
+  Group g(1, &clock_);
+  MapStore store;
+  TransactionManager manager(1, &store);
+  auto entry = [](paxos::Index index, const proto::TabletCommand& c) {
+    paxos::Entry e;
+    e.index = index;
+    e.command = c.SerializeAsString();
+    return e;
+  };
+  proto::TabletCommand safe;
+  safe.set_commit_ts(2000);
+  safe.mutable_safe_time();
+  proto::TabletCommand late;
+  late.set_commit_ts(1500);
+  late.mutable_txn_commit()->set_txn(9);
+  proto::Mutation* m = late.mutable_txn_commit()->add_writes();
+  m->set_key("k");
+  m->set_value("late");
+  Actions actions;
+  ASSERT_TRUE(manager.Apply(*g.replica, entry(1, safe), g.Now(), &actions).ok());
+  absl::StatusOr<ApplyResult> r = manager.Apply(*g.replica, entry(2, late), g.Now(), &actions);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, ApplyResult::Kind::kIgnored);
+  EXPECT_EQ(store.versions("k"), 0u);
+  EXPECT_EQ(manager.LastTs(), 0);
 }
 
 }  // namespace
