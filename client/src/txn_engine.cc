@@ -398,7 +398,13 @@ absl::StatusOr<int64_t> TxnEngine::Run(const std::function<absl::Status(Transact
     absl::Status status = fn(txn.handle());
     if (status.ok()) {
       absl::StatusOr<int64_t> committed = txn.Commit();
-      if (committed.ok() || IsOutcomeUnknown(committed.status())) return committed;
+      if (committed.ok()) return committed;
+      if (IsOutcomeUnknown(committed.status())) {
+        // Harmless to a decided or logged commit; a coordinator whose commit still waits for
+        // locks aborts it, which frees prepared participants at once. The outcome stays unknown.
+        txn.Abort();
+        return committed;
+      }
       status = committed.status();
     }
     txn.Abort();

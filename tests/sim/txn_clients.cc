@@ -305,6 +305,10 @@ void TxnClients::SendCommit(size_t c) {
 void TxnClients::OnCommit(size_t c, const CallResult& r) {
   Client& cl = clients_[c];
   if (r.end == CallEnd::kUnknown || r.end == CallEnd::kGaveUp) {
+    // Best effort, and harmless to a commit already decided or in flight: a coordinator whose
+    // commit still waits for locks aborts it, so prepared participants are released at once
+    // instead of after their in-doubt inquiry (append seed 3001348 livelocked on this).
+    SendAborts(c);
     Finish(c, TxnOutcome::kUnknown, 0, r.why);
     if (cl.setup) {  // run it again: it writes the same values
       const uint64_t gen = cl.gen;
