@@ -451,6 +451,24 @@ struct TransactionManager::Impl {
     return true;
   }
 
+  // X-locks every write of a Prepare or Commit for `parked`. False (with `error`) when a lock
+  // could not be taken; the spans this request was queued for are then dropped again.
+  bool AcquireWrites(const TxnRef& ref, const std::vector<Mutation>& writes, Interval now,
+                     Parked* parked, std::vector<TxnId>* wounded, absl::Status* error,
+                     paxos::Replica& replica, Actions* out) {
+    for (const Mutation& w : writes) {
+      if (!AcquireFor(ref, LockSpan::Key(w.key), LockMode::kExclusive, now.earliest, parked,
+                      wounded, error)) {
+        for (const LockSpan& s : parked->waiting) {
+          Grants(locks->Release(ref.id, s), now, replica, out);
+        }
+        parked->waiting.clear();
+        return false;
+      }
+    }
+    return true;
+  }
+
   void Grants(const std::vector<Grant>& grants, Interval now, paxos::Replica& replica,
               Actions* out) {
     for (const Grant& g : grants) {
@@ -995,15 +1013,12 @@ void TransactionManager::Prepare(paxos::Replica& replica, Interval now, RequestI
   parked.ids = {id};
   parked.prepare = req;
   std::vector<TxnId> wounded;
-  for (const Mutation& w : req.writes) {
-    absl::Status error;
-    if (!m.AcquireFor(req.txn, LockSpan::Key(w.key), LockMode::kExclusive, now.earliest, &parked,
-                      &wounded, &error)) {
-      m.AbortLocal(txn, error, now, replica, out);
-      out->replies.push_back(ErrorReply(id, error));
-      m.HandleWounded(wounded, now, replica, out);
-      return;
-    }
+  if (absl::Status error;
+      !m.AcquireWrites(req.txn, req.writes, now, &parked, &wounded, &error, replica, out)) {
+    m.AbortLocal(txn, error, now, replica, out);
+    out->replies.push_back(ErrorReply(id, error));
+    m.HandleWounded(wounded, now, replica, out);
+    return;
   }
   if (parked.waiting.empty()) {
     m.ProceedPrepare(txn, parked.ids, req, now, replica, out);
@@ -1079,19 +1094,11 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
   parked.ids = {id};
   parked.commit = req;
   std::vector<TxnId> wounded;
-  for (const Mutation& w : req.writes) {
-    absl::Status error;
-    if (!m.AcquireFor(req.txn, LockSpan::Key(w.key), LockMode::kExclusive, now.earliest, &parked,
-                      &wounded, &error)) {
-      if (error.code() == absl::StatusCode::kResourceExhausted) {
-        for (const LockSpan& s : parked.waiting) {
-          m.Grants(m.locks->Release(txn, s), now, replica, out);
-        }
-      }
-      m.ProposeAbortDecision(txn, req.txn, {id}, participants, now, replica, out);
-      m.HandleWounded(wounded, now, replica, out);
-      return;
-    }
+  if (absl::Status error;
+      !m.AcquireWrites(req.txn, req.writes, now, &parked, &wounded, &error, replica, out)) {
+    m.ProposeAbortDecision(txn, req.txn, {id}, participants, now, replica, out);
+    m.HandleWounded(wounded, now, replica, out);
+    return;
   }
   if (parked.waiting.empty()) {
     m.ProceedCommit(txn, parked.ids, req, now, replica, out);
