@@ -187,7 +187,7 @@ struct TransactionManagerOptions {
   // and again after each further interval.
   int64_t in_doubt_inquiry_us = 1'000'000;
   // An idle leader logs a safe-time record this often.
-  int64_t safe_time_interval_us = 100'000;
+  int64_t safe_time_interval_us = 1'000'000;
   // Longest a snapshot read waits for safe time before UNAVAILABLE.
   int64_t snapshot_wait_us = 500'000;
   size_t max_keys_per_request = 10'000;
