@@ -478,6 +478,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     stopped_ = true;
     timer_.cancel();
     FailWaiters(absl::UnavailableError("group host stopped"));
+    if (state_machine_ != nullptr) state_machine_->Stopped();
     {
       std::lock_guard<std::mutex> lock(state_mu_);
       state_.role = paxos::Role::kFollower;

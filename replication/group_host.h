@@ -66,6 +66,9 @@ class StateMachine {
   // Called on the strand when the replica is built (Start), before any Apply. The pointer stays
   // valid until the host stops.
   virtual void Bind(paxos::Replica* replica) { (void)replica; }
+  // Called on the strand when the host stops, after its own waiters failed: fail whatever the
+  // state machine keeps waiting (nothing runs on the strand for it afterwards).
+  virtual void Stopped() {}
   // Called on the strand after every replica tick (timers of the state machine).
   virtual void Tick(paxos::Replica& replica, truetime::Interval now) {
     (void)replica;

@@ -127,6 +127,7 @@ void TxnTablet::FailAll() {
     txn::Reply r;
     r.id = id;
     r.status = absl::UnavailableError("the group's replica restarted or stopped");
+    r.outcome_unknown = true;
     done(std::move(r));
   }
 }

@@ -61,6 +61,7 @@ class TxnTablet : public replication::StateMachine {
   absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
                                            storage::WriteBatch* batch) override;
   void Tick(paxos::Replica& replica, truetime::Interval now) override;
+  void Stopped() override { FailAll(); }
 
   // Requests (on the strand). `done` is called exactly once, maybe later.
   void Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req, ReplyFn done);
@@ -76,7 +77,8 @@ class TxnTablet : public replication::StateMachine {
   absl::Status Keepalive(txn::TxnId txn, truetime::Interval now);
   void Receive(paxos::Replica& r, truetime::Interval now, const txn::GroupMessage& message);
 
-  // Fails every waiting request with UNAVAILABLE (the host is stopping).
+  // Fails every waiting request with UNAVAILABLE, outcome unknown (the host stopped or its
+  // replica was rebuilt: a request may have been logged).
   void FailAll();
 
  private:

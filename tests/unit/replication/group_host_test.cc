@@ -49,6 +49,11 @@ constexpr milliseconds kWait{5'000};
 struct AppliedLog {
   std::mutex mu;
   std::vector<std::string> commands;
+  // The state machine hooks (strand only; read after the host stopped or through atomics).
+  std::atomic<bool> bound{false};
+  std::atomic<bool> applied_before_bind{false};
+  std::atomic<int> ticks{0};
+  std::atomic<bool> stopped{false};
 
   std::vector<std::string> Snapshot() {
     std::lock_guard<std::mutex> lock(mu);
@@ -60,7 +65,12 @@ class RecordingStateMachine : public StateMachine {
  public:
   explicit RecordingStateMachine(std::shared_ptr<AppliedLog> log) : log_(std::move(log)) {}
 
+  void Bind(paxos::Replica* replica) override { log_->bound = replica != nullptr; }
+  void Tick(paxos::Replica&, truetime::Interval) override { ++log_->ticks; }
+  void Stopped() override { log_->stopped = true; }
+
   absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override {
+    if (!log_->bound) log_->applied_before_bind = true;
     if (entry.type != paxos::EntryType::kNormal) return std::string();
     std::lock_guard<std::mutex> lock(log_->mu);
     log_->commands.push_back(entry.command);
@@ -513,6 +523,36 @@ TEST_F(GroupHostTest, StopFailsWaitersAndIsIdempotent) {
   host->Stop();
   EXPECT_EQ(Propose(host, "late").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(host->state().role, paxos::Role::kLeader);
+}
+
+TEST_F(GroupHostTest, StateMachineHooksAndWithReplicaFollowTheHostsLife) {
+  Node* leader = WaitForLeader();
+  ASSERT_NE(leader, nullptr);
+  EXPECT_TRUE(leader->applied->bound);
+  EXPECT_FALSE(leader->applied->applied_before_bind);
+  EXPECT_TRUE(WaitUntil([&] { return leader->applied->ticks.load() > 2; }));
+  GroupHost* host = leader->Host();
+  auto run = [host](int64_t delay_us) {
+    auto seen = std::make_shared<std::promise<bool>>();
+    host->WithReplica(
+        [seen](paxos::Replica* replica, truetime::Interval now) {
+          seen->set_value(replica != nullptr && now.latest >= now.earliest && now.earliest > 0);
+        },
+        delay_us);
+    return seen->get_future();
+  };
+  std::future<bool> now = run(0);
+  std::future<bool> later = run(20'000);
+  ASSERT_EQ(now.wait_for(kWait), std::future_status::ready);
+  EXPECT_TRUE(now.get());
+  ASSERT_EQ(later.wait_for(kWait), std::future_status::ready);
+  EXPECT_TRUE(later.get());
+  EXPECT_FALSE(leader->applied->stopped);
+  host->Stop();
+  EXPECT_TRUE(leader->applied->stopped);
+  std::future<bool> stopped = run(0);
+  ASSERT_EQ(stopped.wait_for(kWait), std::future_status::ready);
+  EXPECT_FALSE(stopped.get()) << "a stopped host must hand fn no replica";
 }
 
 }  // namespace
