@@ -1,9 +1,8 @@
-// TxnNode: one simulated server replica of a data group for the transaction workloads. It hosts a
-// paxos::Replica, its SimDisk, its simulated TrueTime, an in-memory multi-version store and a
-// txn::TransactionManager, and drives them the way the spanserver's tablet does:
-//   * the Ready cycle of SimNode: send Ready.messages, write entries/hard state unsynced, wait a
-//     simulated disk latency for the sync, then send messages_after_persist, apply committed
-//     entries (each through TransactionManager::Apply), Advance();
+// TxnNode: one simulated server replica of a data group for the transaction workloads: a
+// ReplicaProcess (replica_process.h: the replica, its disk, clock, ticks, crashes, pauses and
+// Ready cycle) whose state machine is an in-memory multi-version store and a
+// txn::TransactionManager, driven the way the spanserver's tablet drives them:
+//   * committed entries go through TransactionManager::Apply;
 //   * client requests (TxnRequest) and group messages go to the manager; the Actions it returns
 //     are carried out: replies go back through the ReplyFn the request came with, group messages
 //     go to the host for routing, and a tick is scheduled for when TT.after(tick_after) holds
@@ -32,7 +31,7 @@
 #include "spanserver/paxos/replica.h"
 #include "tests/sim/event_loop.h"
 #include "tests/sim/network.h"
-#include "tests/sim/sim_disk.h"
+#include "tests/sim/replica_process.h"
 #include "truetime/simulated_clock.h"
 #include "truetime/truetime.h"
 #include "txn/transaction_manager.h"
@@ -72,31 +71,17 @@ class TxnNodeHost {
                          const absl::StatusOr<txn::ApplyResult>& result) = 0;
 };
 
-struct TxnNodeConfig {
-  paxos::Options options;
+struct TxnNodeConfig : NodeConfig {
   txn::TransactionManagerOptions txn;
-  truetime::SimulatedClockBounds clock_bounds;
-  truetime::SimulatedClockParams clock_params;
-  int64_t disk_latency_min_us = 100;
-  int64_t disk_latency_max_us = 1000;
-  double disk_stall_p = 0;
-  int64_t disk_stall_max_us = 0;
-  int64_t tick_us = 10'000;
 };
 
-class TxnNode {
+class TxnNode : public ReplicaProcess {
  public:
   // The answer to a request, with the replica's leader hint (kNoReplica when unknown).
   using ReplyFn = std::function<void(const txn::Reply& reply, paxos::ReplicaId leader_hint)>;
 
   TxnNode(Addr addr, const TxnNodeConfig& config, EventLoop* loop, truetime::SimulatedTime* time,
           TxnNodeHost* host, uint64_t seed);
-  TxnNode(const TxnNode&) = delete;
-  TxnNode& operator=(const TxnNode&) = delete;
-
-  void Start();
-  void Crash();
-  void Pause(int64_t us);
 
   void DeliverPaxos(const paxos::Message& m);
   // A client request; `reply` runs once the manager answers (never if the node crashes first).
@@ -105,48 +90,24 @@ class TxnNode {
   // A group message; only a leader hands it to its manager (others drop it: the sender retries).
   void HandleGroupMessage(const txn::GroupMessage& m);
 
-  truetime::Interval Now();
-
-  Addr addr() const { return addr_; }
-  paxos::GroupId group() const { return config_.options.group; }
-  paxos::ReplicaId id() const { return config_.options.id; }
-  bool alive() const { return replica_ != nullptr; }
-  bool paused() const { return loop_->now() < paused_until_; }
-  bool serving() const { return alive() && !paused(); }
-  uint64_t incarnation() const { return incarnation_; }
-  TrueUs paused_until() const { return paused_until_; }
-  paxos::Replica& replica() { return *replica_; }
   txn::TransactionManager& manager() { return *manager_; }
-  paxos::Index applied() const { return applied_; }
-  std::string Name() const;
 
  private:
-  void Run(std::function<void()> fn);
-  void ScheduleTick();
+  void OnStart() override;
+  void OnCrash() override;
+  void OnTick() override;
+  void SendPaxos(const paxos::Message& m) override { host_->SendPaxos(addr(), m); }
+  void ApplyEntry(const paxos::Entry& e) override;
+  void AfterAdvance() override { Carry(applied_actions_); }
+
   void ScheduleTickAfter(txn::Timestamp t);
-  void DoTick();
-  void Pump();
-  void FinishReady();
   void Carry(txn::Actions& actions);
 
-  const Addr addr_;
-  const TxnNodeConfig config_;
-  EventLoop* const loop_;
-  truetime::SimulatedTime* const time_;
+  const txn::TransactionManagerOptions txn_options_;
   TxnNodeHost* const host_;
-  Random rng_;
-
-  SimDisk disk_;
-  std::unique_ptr<truetime::TrueTime> truetime_;
-  std::unique_ptr<paxos::Replica> replica_;
   std::unique_ptr<SimStore> store_;
   std::unique_ptr<txn::TransactionManager> manager_;
-  uint64_t incarnation_ = 0;
-  TrueUs paused_until_ = 0;
-
-  bool syncing_ = false;
-  paxos::Ready ready_;
-  paxos::Index applied_ = 0;
+  txn::Actions applied_actions_;  // what the entries of the current Ready cycle asked for
   txn::RequestId next_request_ = 1;
   std::map<txn::RequestId, ReplyFn> waiting_;  // requests the manager has not answered yet
   std::set<txn::Timestamp> tick_after_;        // commit-wait ticks already scheduled

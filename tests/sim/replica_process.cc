@@ -1,0 +1,143 @@
+// ReplicaProcess implementation; see replica_process.h.
+//
+// Seed: disk latency and tick jitter from the process's Random. Faults: crash (loses unsynced
+// state), restart (replays from the synced disk), pause. Checkers: none.
+#include "tests/sim/replica_process.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+
+namespace meridian::sim {
+
+ReplicaProcess::ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* loop,
+                               truetime::SimulatedTime* time, uint64_t seed)
+    : addr_(addr), config_(config), loop_(loop), time_(time), rng_(seed) {}
+
+ReplicaProcess::~ReplicaProcess() = default;
+
+std::string ReplicaProcess::Name() const {
+  return absl::StrCat("g", group(), "/r", id(), "#", incarnation_);
+}
+
+truetime::Interval ReplicaProcess::Now() {
+  absl::StatusOr<truetime::Interval> now = truetime_->Now();
+  CHECK_MSG(now.ok(), "simulated TrueTime failed: " + std::string(now.status().message()));
+  return *now;
+}
+
+void ReplicaProcess::Start() {
+  CHECK(!alive());
+  ++incarnation_;
+  // A restarted process builds a new TrueTime over the same machine clock.
+  truetime_ = std::make_unique<truetime::TrueTime>(
+      std::make_unique<truetime::SimulatedClockSource>(time_, config_.clock_bounds,
+                                                       config_.clock_params),
+      truetime::TrueTime::Options{.max_epsilon_us = 1'000'000'000});
+  paxos::Options options = config_.options;
+  options.applied = 0;
+  options.seed = rng_.Next();
+  replica_ = std::make_unique<paxos::Replica>(options, &disk_, Now());
+  applied_ = 0;
+  syncing_ = false;
+  ready_ = paxos::Ready{};
+  OnStart();
+  loop_->Trace(absl::StrCat("start ", Name(), " last_index=", disk_.LastIndex()));
+  ScheduleTick();
+  Pump();
+  AfterEvent();
+}
+
+void ReplicaProcess::Crash() {
+  if (!alive()) return;
+  loop_->Trace(absl::StrCat("crash ", Name(), disk_.HasUnsynced() ? " losing unsynced" : ""));
+  OnCrash();
+  replica_.reset();
+  truetime_.reset();
+  disk_.Crash();
+  syncing_ = false;
+  ready_ = paxos::Ready{};
+  applied_ = 0;
+  paused_until_ = 0;
+}
+
+void ReplicaProcess::Pause(int64_t us) {
+  if (!alive()) return;
+  paused_until_ = std::max(paused_until_, loop_->now() + us);
+  loop_->Trace(absl::StrCat("pause ", Name(), " until ", paused_until_));
+}
+
+void ReplicaProcess::Run(std::function<void()> fn) {
+  if (!alive()) return;
+  if (paused()) {
+    const uint64_t inc = incarnation_;
+    loop_->At(paused_until_, [this, inc, fn = std::move(fn)]() mutable {
+      if (alive() && incarnation_ == inc) Run(std::move(fn));
+    });
+    return;
+  }
+  fn();
+  Pump();
+  AfterEvent();
+}
+
+void ReplicaProcess::OnTick() { replica_->Tick(Now()); }
+
+void ReplicaProcess::ScheduleTick() {
+  const uint64_t inc = incarnation_;
+  const int64_t jitter = rng_.Range(0, config_.tick_us / 4);
+  loop_->After(config_.tick_us + jitter, [this, inc] {
+    if (!alive() || incarnation_ != inc) return;
+    if (paused()) {  // a stopped process's timer fires once, when it resumes
+      loop_->At(paused_until_, [this, inc] {
+        if (alive() && incarnation_ == inc) ScheduleTick();
+      });
+      return;
+    }
+    Run([this] { OnTick(); });
+    if (alive() && incarnation_ == inc) ScheduleTick();
+  });
+}
+
+void ReplicaProcess::Pump() {
+  // Bounded: each pass either starts a sync (and returns) or completes one Ready.
+  for (int pass = 0; pass < 64 && alive() && !syncing_ && replica_->HasReady(); ++pass) {
+    ready_ = replica_->TakeReady();
+    for (const paxos::Message& m : ready_.messages) SendPaxos(m);
+    if (ready_.hard_state) disk_.WriteHardState(*ready_.hard_state);
+    for (const paxos::Entry& e : ready_.entries) disk_.WriteEntry(e);
+    if (ready_.MustSync()) {
+      syncing_ = true;
+      const uint64_t inc = incarnation_;
+      int64_t latency = rng_.Range(config_.disk_latency_min_us, config_.disk_latency_max_us);
+      if (config_.disk_stall_max_us > 0 && rng_.Bernoulli(config_.disk_stall_p)) {
+        latency += rng_.Range(0, config_.disk_stall_max_us);
+      }
+      loop_->After(latency, [this, inc] {
+        if (!alive() || incarnation_ != inc) return;  // the crash lost the sync
+        disk_.Sync();
+        Run([this] { FinishReady(); });
+      });
+      return;
+    }
+    FinishReady();
+  }
+}
+
+void ReplicaProcess::FinishReady() {
+  syncing_ = false;
+  paxos::Ready ready = std::move(ready_);
+  ready_ = paxos::Ready{};
+  for (const paxos::Message& m : ready.messages_after_persist) SendPaxos(m);
+  for (const paxos::Entry& e : ready.committed) {
+    applied_ = e.index;
+    ApplyEntry(e);
+    if (!alive()) return;
+  }
+  replica_->Advance(Now());
+  AfterAdvance();
+}
+
+}  // namespace meridian::sim

@@ -1,0 +1,118 @@
+// ReplicaProcess: one simulated server process hosting one paxos::Replica — its SimDisk, its
+// simulated TrueTime, its tick timer, crashes, restarts and pauses — and the Ready cycle a real
+// server must follow: send Ready.messages, write entries and hard state unsynced, wait a simulated
+// disk latency for the sync, then send messages_after_persist, apply committed entries, Advance().
+// The paxos workload's SimNode (a register) and the transaction workloads' TxnNode (a
+// TransactionManager) derive from it and supply what the process applies, ticks and sends.
+//
+// Seed: disk latencies and tick jitter come from the process's own Random. Faults: Crash() drops
+// the replica and the disk's unsynced layer (an in-progress sync is lost); Start() after a crash
+// builds a fresh Replica from the synced disk with applied = 0, so the state machine is rebuilt by
+// replaying from slot 1; Pause() stops the process: ticks, deliveries and sync completions wait
+// until it resumes. Checkers: none here. Thread safety: none; the EventLoop's thread.
+#ifndef MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
+#define MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/random.h"
+#include "spanserver/paxos/replica.h"
+#include "tests/sim/event_loop.h"
+#include "tests/sim/network.h"
+#include "tests/sim/sim_disk.h"
+#include "truetime/simulated_clock.h"
+#include "truetime/truetime.h"
+
+namespace meridian::sim {
+
+struct NodeConfig {
+  paxos::Options options;  // group, id, members, timings and planted bugs
+  truetime::SimulatedClockBounds clock_bounds;
+  truetime::SimulatedClockParams clock_params;
+  int64_t disk_latency_min_us = 100;
+  int64_t disk_latency_max_us = 1000;
+  double disk_stall_p = 0;
+  int64_t disk_stall_max_us = 0;
+  int64_t tick_us = 10'000;
+};
+
+class ReplicaProcess {
+ public:
+  ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* loop,
+                 truetime::SimulatedTime* time, uint64_t seed);
+  virtual ~ReplicaProcess();
+  ReplicaProcess(const ReplicaProcess&) = delete;
+  ReplicaProcess& operator=(const ReplicaProcess&) = delete;
+
+  // Creates the replica from the synced disk (first start or restart) and starts ticking.
+  void Start();
+  void Crash();
+  // The process stops until now + us (extends a running pause).
+  void Pause(int64_t us);
+
+  // Samples TrueTime for this process (monotonic per incarnation).
+  truetime::Interval Now();
+
+  Addr addr() const { return addr_; }
+  paxos::GroupId group() const { return config_.options.group; }
+  paxos::ReplicaId id() const { return config_.options.id; }
+  bool alive() const { return replica_ != nullptr; }
+  bool paused() const { return loop_->now() < paused_until_; }
+  bool serving() const { return alive() && !paused(); }
+  uint64_t incarnation() const { return incarnation_; }
+  TrueUs paused_until() const { return paused_until_; }
+  paxos::Replica& replica() { return *replica_; }
+  paxos::Index applied() const { return applied_; }
+  // "g<group>/r<id>#<incarnation>".
+  std::string Name() const;
+
+ protected:
+  // Runs `fn` now if the process is up, at the end of a pause if paused, never if it crashed (or
+  // restarted) meanwhile; then carries out the replica's work and calls AfterEvent().
+  void Run(std::function<void()> fn);
+  // Carries out the replica's pending Ready cycles (bounded).
+  void Pump();
+
+  EventLoop* loop() const { return loop_; }
+  Random& rng() { return rng_; }
+
+  // What the derived process does. OnStart runs once the new replica exists (state rebuilt from
+  // scratch), OnCrash once it is gone. OnTick runs on every tick (default: the replica's Tick).
+  virtual void OnStart() {}
+  virtual void OnCrash() {}
+  virtual void OnTick();
+  virtual void SendPaxos(const paxos::Message& m) = 0;
+  // Applies one committed entry (applied() is already its index). The process may crash in it.
+  virtual void ApplyEntry(const paxos::Entry& e) = 0;
+  // After a Ready cycle's Advance().
+  virtual void AfterAdvance() {}
+  // After every event the process handled (Start, Run).
+  virtual void AfterEvent() {}
+
+ private:
+  void ScheduleTick();
+  void FinishReady();
+
+  const Addr addr_;
+  const NodeConfig config_;
+  EventLoop* const loop_;
+  truetime::SimulatedTime* const time_;
+  Random rng_;
+
+  SimDisk disk_;
+  std::unique_ptr<truetime::TrueTime> truetime_;
+  std::unique_ptr<paxos::Replica> replica_;
+  uint64_t incarnation_ = 0;
+  TrueUs paused_until_ = 0;
+
+  bool syncing_ = false;  // a Ready is outstanding until its sync completes
+  paxos::Ready ready_;
+  paxos::Index applied_ = 0;
+};
+
+}  // namespace meridian::sim
+
+#endif  // MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
