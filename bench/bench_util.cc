@@ -27,4 +27,21 @@ double PercentileMs(const std::vector<int64_t>& sorted, double q, int64_t units_
   return static_cast<double>(sorted[i]) / static_cast<double>(units_per_ms);
 }
 
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace meridian::bench

@@ -1,5 +1,5 @@
-// Small helpers shared by the plain-main benchmarks (kv_bench, paxos_bench), so that their
-// flags, fatal errors and percentiles behave the same way. Thread-safe: pure functions.
+// Small helpers shared by the plain-main benchmarks (kv_bench, paxos_bench, txn_bench), so that
+// their flags, fatal errors and percentiles behave the same way. Thread-safe: pure functions.
 #ifndef MERIDIAN_BENCH_BENCH_UTIL_H_
 #define MERIDIAN_BENCH_BENCH_UTIL_H_
 
@@ -18,6 +18,10 @@ const char* FlagValue(const char* arg, const std::string& flag);
 // Nearest-rank percentile (q in [0, 1]) of ascending `sorted` samples, converted to
 // milliseconds given how many sample units make one millisecond; 0 when there are no samples.
 double PercentileMs(const std::vector<int64_t>& sorted, double q, int64_t units_per_ms);
+
+// `s` as a quoted JSON string (quotes and backslashes escaped, other non-printable bytes as
+// \u00XX).
+std::string JsonString(const std::string& s);
 
 }  // namespace meridian::bench
 

@@ -54,6 +54,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 [[noreturn]] void Die(const std::string& what) { bench::Die("kv_bench", what); }
+using bench::JsonString;
 
 struct Flags {
   std::vector<std::string> placement;
@@ -311,23 +312,6 @@ class Bench {
                   r.clients, r.ops_per_s, r.avg_ms, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
                   r.errors);
     }
-  }
-
-  static std::string JsonString(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c >= 0x7f) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    return out + "\"";
   }
 
   void WriteJson(const std::vector<LevelResult>& results) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bench/bench_util.h"
+
 namespace meridian::bench {
 namespace {
 
@@ -71,23 +73,6 @@ double PaxosRoundUs(const Floor& f, int replicas) {
 double FloorMs(const Floor& f, const ConfigRun& c) {
   return (2.0 * static_cast<double>(c.epsilon_us) + PaxosRoundUs(f, c.replicas) + f.rtt_us) /
          1000.0;
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 std::string PointJson(const Point& p) {

@@ -687,7 +687,6 @@ struct TransactionManager::Impl {
       ServeSnapshots(replica, now, out);
       return ApplyResult{ApplyResult::Kind::kIgnored, 0, ts};
     }
-    paxos_safe = ts;
     ApplyResult result;
     result.ts = ts;
     switch (c.op_case()) {
@@ -723,6 +722,7 @@ struct TransactionManager::Impl {
         return absl::InvalidArgumentError(
             absl::StrCat("group ", group, ": entry ", e.index, " has no operation"));
     }
+    paxos_safe = ts;  // only once the record took effect: a malformed one leaves no trace
     ServeSnapshots(replica, now, out);
     return result;
   }

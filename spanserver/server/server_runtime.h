@@ -2,7 +2,7 @@
 // (DATA_DIR/db), the GroupCommitWriter, TrueTime, an Asio io_context on two threads (GroupHost
 // strands, commit-wait timers), the GrpcTransport to peer servers, the gRPC server (Kv and
 // PaxosTransport services), the registration with placementd and the heartbeat loop that applies
-// the topology: one GroupHost (over a TabletStateMachine) per data group listing this server.
+// the topology: one GroupHost (over a TxnTablet) per data group listing this server.
 //
 // Lifecycle: Open() → Start() (or StartWithoutPlacement() in tests) → ... → Shutdown().
 //  - Start registers with placement (server id kept in DATA_DIR/server_id across restarts),

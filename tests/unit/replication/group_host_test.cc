@@ -82,7 +82,8 @@ class RecordingStateMachine : public StateMachine {
 };
 
 // Records like RecordingStateMachine and also writes each normal entry's command as a key of the
-// engine (tablet kGroup, version = the slot) through the round's batch, as TabletStateMachine does.
+// engine (tablet kGroup, version = the slot) through the round's batch, as TxnTablet does for
+// single-key writes.
 class BatchingStateMachine : public RecordingStateMachine {
  public:
   using RecordingStateMachine::RecordingStateMachine;

@@ -1,5 +1,7 @@
-// TabletStateMachine: applying puts and deletes at their commit timestamps, idempotent re-apply
-// (as after a restart), no-ops, and malformed commands. The engine runs on an in-memory Env.
+// TxnTablet, the data groups' state machine, on its non-transactional records: puts and deletes
+// at their commit timestamps (through the round's batch when GroupHost gives one), idempotent
+// re-apply (as after a restart), no-ops, and malformed commands. The engine runs on an in-memory
+// Env; the replica is a lone one over an in-memory log (the tablet only needs it bound).
 #include "spanserver/tablet/tablet.h"
 
 #include <leveldb/env.h>
@@ -11,8 +13,12 @@
 
 #include "gtest/gtest.h"
 #include "proto/kv.pb.h"
+#include "spanserver/paxos/log_storage.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
+#include "spanserver/tablet/txn_tablet.h"
+#include "truetime/clock_source_factory.h"
+#include "truetime/truetime.h"
 
 namespace meridian::tablet {
 namespace {
@@ -28,7 +34,24 @@ class TabletTest : public ::testing::Test {
     auto engine = storage::Engine::Open("/tablet_test", options);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
-    tablet_ = std::make_unique<TabletStateMachine>(kTablet, engine_.get());
+    auto source =
+        truetime::MakeClockSource(truetime::ClockSourceKind::kFixed, {.fixed_epsilon_us = 1000});
+    ASSERT_TRUE(source.ok()) << source.status();
+    truetime_ =
+        std::make_unique<truetime::TrueTime>(*std::move(source), truetime::TrueTime::Options{});
+    paxos::Options o;
+    o.group = kTablet;
+    o.id = 1;
+    o.members = {1};
+    replica_ = std::make_unique<paxos::Replica>(o, &log_, truetime_->Now().value());
+    Rebuild();
+  }
+
+  // A new tablet over the same engine, as after a restart.
+  void Rebuild() {
+    tablet_ = std::make_unique<TxnTablet>(kTablet, engine_.get(), truetime_.get(),
+                                          txn::TransactionManagerOptions{}, TxnTablet::Hooks{});
+    tablet_->Bind(replica_.get());
   }
 
   static paxos::Entry Normal(paxos::Index index, std::string command) {
@@ -47,7 +70,10 @@ class TabletTest : public ::testing::Test {
 
   std::unique_ptr<leveldb::Env> env_;
   std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<TabletStateMachine> tablet_;
+  std::unique_ptr<truetime::TrueTime> truetime_;
+  paxos::MemoryLogStorage log_;
+  std::unique_ptr<paxos::Replica> replica_;
+  std::unique_ptr<TxnTablet> tablet_;
 };
 
 TEST_F(TabletTest, PutAndDeleteWriteVersionsAtTheirCommitTimestamps) {
@@ -79,7 +105,7 @@ TEST_F(TabletTest, ApplyToBatchWritesOnlyThroughTheBatch) {
   noop.index = 3;
   noop.type = paxos::EntryType::kNoop;
   ASSERT_TRUE(tablet_->ApplyToBatch(noop, &batch).ok());
-  auto bad = tablet_->ApplyToBatch(Normal(4, EncodePutCommand(5, "", "v")), &batch);
+  auto bad = tablet_->ApplyToBatch(Normal(4, EncodePutCommand(500, "", "v")), &batch);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(batch.Count(), 2u);  // the put and the tombstone; nothing for the no-op or the error
   EXPECT_EQ(Get("k", 150), std::nullopt);  // nothing written yet
@@ -89,13 +115,28 @@ TEST_F(TabletTest, ApplyToBatchWritesOnlyThroughTheBatch) {
   EXPECT_EQ(Get("k", 250), std::nullopt);
 }
 
+TEST_F(TabletTest, TransactionRecordsWriteTheEngineAtOnceNotTheBatch) {
+  // Reads on the strand (locking reads, snapshots) must see a commit as soon as it applied.
+  proto::TabletCommand commit;
+  commit.set_commit_ts(100);
+  commit.mutable_txn_commit()->set_txn(9);
+  proto::Mutation* m = commit.mutable_txn_commit()->add_writes();
+  m->set_key("k");
+  m->set_value("txn");
+  storage::WriteBatch batch;
+  auto result = tablet_->ApplyToBatch(Normal(1, commit.SerializeAsString()), &batch);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(Get("k", 100), "txn");
+}
+
 TEST_F(TabletTest, ReapplyingTheLogFromTheStartIsIdempotent) {
   const paxos::Entry log[] = {
       Normal(1, EncodePutCommand(10, "a", "1")), Normal(2, EncodePutCommand(20, "b", "2")),
       Normal(3, EncodeDeleteCommand(30, "a")), Normal(4, EncodePutCommand(40, "a", "3"))};
   for (const paxos::Entry& entry : log) ASSERT_TRUE(tablet_->Apply(entry).ok());
   // A restart rebuilds the state machine and applies every committed entry again.
-  tablet_ = std::make_unique<TabletStateMachine>(kTablet, engine_.get());
+  Rebuild();
   for (const paxos::Entry& entry : log) {
     auto result = tablet_->Apply(entry);
     ASSERT_TRUE(result.ok()) << result.status();
