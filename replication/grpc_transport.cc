@@ -86,6 +86,15 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
+  GrpcTransport::Stats stats() const {
+    GrpcTransport::Stats s;
+    s.rpcs_sent = rpcs_sent_.load(std::memory_order_relaxed);
+    s.messages_sent = messages_sent_.load(std::memory_order_relaxed);
+    s.messages_received = messages_received_.load(std::memory_order_relaxed);
+    s.dropped = dropped();
+    return s;
+  }
+
   // proto::PaxosTransport::CallbackService
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const proto::PaxosBatch* batch,
                                  proto::PaxosBatchReply* /*reply*/) override {
@@ -97,6 +106,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
           grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "batch addressed to another server"));
       return reactor;
     }
+    messages_received_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
     for (const proto::PaxosMessage& pm : batch->messages()) {
       absl::StatusOr<paxos::Message> m = FromProto(pm);
       if (!m.ok()) {
@@ -164,6 +174,8 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   }
 
   void Issue(Call* call) {
+    rpcs_sent_.fetch_add(1, std::memory_order_relaxed);
+    messages_sent_.fetch_add(call->request.messages_size(), std::memory_order_relaxed);
     call->stub->async()->Send(&call->ctx, &call->request, &call->reply,
                               [this, call](grpc::Status status) { OnDone(call, status); });
   }
@@ -190,6 +202,9 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   const uint64_t self_;
   const std::function<void(paxos::Message)> deliver_;
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> rpcs_sent_{0};
+  std::atomic<uint64_t> messages_sent_{0};
+  std::atomic<uint64_t> messages_received_{0};
 
   std::mutex mu_;
   std::condition_variable idle_;
@@ -217,5 +232,7 @@ void GrpcTransport::RegisterService(grpc::ServerBuilder* builder) {
 }
 
 uint64_t GrpcTransport::dropped() const { return impl_->dropped(); }
+
+GrpcTransport::Stats GrpcTransport::stats() const { return impl_->stats(); }
 
 }  // namespace meridian::replication

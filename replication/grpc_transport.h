@@ -41,6 +41,14 @@ class GrpcTransport : public Transport {
 
   uint64_t dropped() const;
 
+  struct Stats {
+    uint64_t rpcs_sent = 0;          // PaxosBatch RPCs issued
+    uint64_t messages_sent = 0;      // messages in them
+    uint64_t messages_received = 0;  // messages delivered from peers
+    uint64_t dropped = 0;            // see dropped()
+  };
+  Stats stats() const;
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

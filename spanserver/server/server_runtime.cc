@@ -273,6 +273,7 @@ class ServerRuntime::Impl {
     if (server_ != nullptr)
       server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
     if (writer_ != nullptr) writer_->Shutdown();
+    LogStats();
     routing_.TakeHosts();
     work_.reset();
     io_.stop();
@@ -287,6 +288,17 @@ class ServerRuntime::Impl {
   }
 
   uint64_t server_id() const { return server_id_.load(); }
+
+  // What the storage and peer traffic of this run came to (for operators and benchmarks).
+  void LogStats() const {
+    if (writer_ == nullptr || transport_ == nullptr) return;
+    const storage::GroupCommitWriter::Stats w = writer_->stats();
+    const replication::GrpcTransport::Stats t = transport_->stats();
+    Log(absl::StrCat("writer: ", w.batches, " group rounds in ", w.leveldb_writes,
+                     " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes,
+                     " bytes); peers: ", t.messages_sent, " messages sent in ", t.rpcs_sent,
+                     " RPCs, ", t.messages_received, " received, ", t.dropped, " dropped"));
+  }
 
   std::string address() const {
     absl::MutexLock lock(&mu_);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/status_macros.h"
 
 namespace meridian::storage {
 
@@ -32,35 +33,38 @@ bool GroupCommitWriter::HasRoom(size_t bytes) const {
          pending_bytes_ + bytes <= options_.max_pending_bytes;
 }
 
-absl::Status GroupCommitWriter::Submit(WriteBatch batch, bool sync, Callback done) {
+absl::Status GroupCommitWriter::Submit(WriteBatch&& batch, bool sync, Callback done) {
   const size_t bytes = batch.ApproximateBytes();
-  return Enqueue(Pending{std::move(batch), sync, bytes, std::move(done)}, /*wait_for_room=*/false);
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
+  Push(Pending{std::move(batch), sync, bytes, std::move(done)});
+  return absl::OkStatus();
 }
 
 absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
   absl::Notification written;
   absl::Status result;
   const size_t bytes = batch.ApproximateBytes();
-  Pending pending{std::move(batch), sync, bytes, [&](absl::Status s) {
-                    result = std::move(s);
-                    written.Notify();
-                  }};
-  absl::Status queued = Enqueue(std::move(pending), /*wait_for_room=*/true);
-  if (!queued.ok()) return queued;
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/true));
+    Push(Pending{std::move(batch), sync, bytes, [&](absl::Status s) {
+                   result = std::move(s);
+                   written.Notify();
+                 }});
+  }
   written.WaitForNotification();
   return result;
 }
 
-absl::Status GroupCommitWriter::Enqueue(Pending pending, bool wait_for_room) {
-  absl::MutexLock lock(&mu_);
-  if (!shutting_down_ && !HasRoom(pending.bytes)) {
+absl::Status GroupCommitWriter::Admit(size_t bytes, bool wait_for_room) {
+  if (!shutting_down_ && !HasRoom(bytes)) {
     if (!wait_for_room) {
       return absl::ResourceExhaustedError(
           absl::StrCat("group-commit queue is full: ", pending_batches_, " batches, ",
                        pending_bytes_, " bytes pending (limits ", options_.max_pending_batches,
                        ", ", options_.max_pending_bytes, ")"));
     }
-    const size_t bytes = pending.bytes;
     auto room_or_shutdown = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return shutting_down_ || HasRoom(bytes);
     };
@@ -69,10 +73,13 @@ absl::Status GroupCommitWriter::Enqueue(Pending pending, bool wait_for_room) {
   if (shutting_down_) {
     return absl::FailedPreconditionError("group-commit writer is shut down");
   }
+  return absl::OkStatus();
+}
+
+void GroupCommitWriter::Push(Pending pending) {
   ++pending_batches_;
   pending_bytes_ += pending.bytes;
   queue_.push_back(std::move(pending));
-  return absl::OkStatus();
 }
 
 void GroupCommitWriter::Run() {

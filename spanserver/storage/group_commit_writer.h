@@ -61,9 +61,9 @@ class GroupCommitWriter {
 
   // Queues `batch`. On OK, `done` runs exactly once, on the writer thread, with the status of the
   // LevelDB write that carried the batch (durable when it is OK and `sync` was asked). Otherwise
-  // `done` never runs: RESOURCE_EXHAUSTED when the queue is full, FAILED_PRECONDITION after
-  // Shutdown.
-  absl::Status Submit(WriteBatch batch, bool sync, Callback done);
+  // `done` never runs and `batch` is left as it was (to be submitted again): RESOURCE_EXHAUSTED
+  // when the queue is full, FAILED_PRECONDITION after Shutdown.
+  absl::Status Submit(WriteBatch&& batch, bool sync, Callback done);
 
   // Queues `batch`, waiting for room, and returns once it is written: the write's status, or
   // FAILED_PRECONDITION after Shutdown.
@@ -82,7 +82,9 @@ class GroupCommitWriter {
     Callback done;
   };
 
-  absl::Status Enqueue(Pending pending, bool wait_for_room);
+  // Whether a batch of `bytes` may be queued now (waiting for room when asked): OK, or why not.
+  absl::Status Admit(size_t bytes, bool wait_for_room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Push(Pending pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoom(size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
 

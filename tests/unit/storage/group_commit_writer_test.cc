@@ -174,6 +174,39 @@ TEST(GroupCommitWriterTest, SubmitBeyondTheLimitIsResourceExhaustedAndWriteWaits
   EXPECT_FALSE(engine->Get(1, "c", 1)->has_value());
 }
 
+// A caller whose batch is refused submits it again later (GroupHost retries a Paxos round from
+// a timer), so a refusal must leave the batch whole: a batch emptied by a refused Submit would
+// be "written" empty on the retry, and the round acknowledged without its log entries.
+TEST(GroupCommitWriterTest, ARefusedBatchIsLeftWholeForTheRetry) {
+  StoreLocation location(EnvKind::kMemory);
+  std::unique_ptr<Engine> engine = OpenOrDie(location);
+  GroupCommitOptions options;
+  options.max_pending_batches = 1;
+  GroupCommitWriter writer(engine.get(), options);
+  WriterBlocker blocker;
+  blocker.Block(writer);
+  ASSERT_TRUE(writer.Submit(OneKey(1, "a", "a"), false, [](absl::Status) {}).ok());
+  WriteBatch batch = OneKey(1, "retried", "v");
+  const size_t bytes = batch.ApproximateBytes();
+  absl::Status full = writer.Submit(std::move(batch), true, [](absl::Status) {});
+  ASSERT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_FALSE(batch.empty());
+  EXPECT_EQ(batch.ApproximateBytes(), bytes);
+  blocker.Release();
+  absl::Notification done;
+  while (!writer
+              .Submit(std::move(batch), true,
+                      [&](absl::Status s) {
+                        EXPECT_TRUE(s.ok()) << s;
+                        done.Notify();
+                      })
+              .ok()) {
+    std::this_thread::yield();
+  }
+  done.WaitForNotification();
+  EXPECT_EQ(engine->Get(1, "retried", 1)->value_or("<lost>"), "v");
+}
+
 TEST(GroupCommitWriterTest, ShutdownDrainsAcceptedBatchesAndRefusesNewOnes) {
   StoreLocation location(EnvKind::kMemory);
   std::unique_ptr<Engine> engine = OpenOrDie(location);
