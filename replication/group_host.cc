@@ -436,6 +436,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   // Step 4, second half: the round's batch is written, so its entries are applied. Answers their
   // proposers and the reads that waited for them.
   void FinishApplying() {
+    state_machine_->Written();
     for (Applying& a : applying_) {
       applied_ = a.entry.index;
       auto it = proposals_.find(a.entry.index);

@@ -69,6 +69,10 @@ class StateMachine {
   // Called on the strand when the host stops, after its own waiters failed: fail whatever the
   // state machine keeps waiting (nothing runs on the strand for it afterwards).
   virtual void Stopped() {}
+  // Called on the strand once the writes ApplyToBatch added for a round are in the engine (also
+  // after a round that added none). Until then the state machine's own reads on the strand
+  // must not expect the engine to hold them.
+  virtual void Written() {}
   // Called on the strand after every replica tick (timers of the state machine).
   virtual void Tick(paxos::Replica& replica, truetime::Interval now) {
     (void)replica;

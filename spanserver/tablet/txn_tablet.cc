@@ -1,9 +1,12 @@
 // TxnTablet implementation; see txn_tablet.h.
 #include "spanserver/tablet/txn_tablet.h"
 
+#include <iterator>
+#include <map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "proto/kv.pb.h"
@@ -14,14 +17,21 @@
 
 namespace meridian::tablet {
 
-// The manager's Store over the engine. Writes go to `batch_` while one is set (the
-// non-transactional records of a round), else straight to the engine.
+// The manager's Store over the engine. While a batch is set (ApplyToBatch), writes go into it
+// and into `pending_`, the versions written to batches the host has not written yet; reads look
+// there first. Records apply in increasing timestamp order, so a pending version of a key is
+// newer than any the engine holds, and the newest pending one at or below a read's timestamp is
+// the answer when there is one.
 class TxnTablet::EngineStore : public txn::Store {
  public:
   EngineStore(uint64_t tablet, storage::Engine* engine) : tablet_(tablet), engine_(engine) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key,
                                                  truetime::Timestamp ts) override {
+    if (auto it = pending_.find(absl::string_view(key.data(), key.size())); it != pending_.end()) {
+      auto version = it->second.upper_bound(ts);
+      if (version != it->second.begin()) return std::prev(version)->second;
+    }
     return engine_->Get(tablet_, key, ts);
   }
 
@@ -34,17 +44,23 @@ class TxnTablet::EngineStore : public txn::Store {
       } else {
         batch->Delete(tablet_, m.key, ts);
       }
+      if (batch_ != nullptr) pending_[m.key][ts] = m.value;
     }
     if (batch_ != nullptr || own.empty()) return absl::OkStatus();
     return engine_->Write(own, /*sync=*/false);
   }
 
   void set_batch(storage::WriteBatch* batch) { batch_ = batch; }
+  // The batches written so far are in the engine.
+  void Written() { pending_.clear(); }
 
  private:
   const uint64_t tablet_;
   storage::Engine* const engine_;
   storage::WriteBatch* batch_ = nullptr;
+  // key -> timestamp -> value (nullopt: a delete), of writes not in the engine yet.
+  absl::flat_hash_map<std::string, std::map<truetime::Timestamp, std::optional<std::string>>>
+      pending_;
 };
 
 TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime* truetime,
@@ -61,6 +77,7 @@ TxnTablet::~TxnTablet() = default;
 
 void TxnTablet::Bind(paxos::Replica* replica) {
   replica_ = replica;
+  store_->Written();  // a host stops only once its writes are done
   // A rebuilt replica replays the log from the start: so must the manager.
   manager_ = std::make_unique<txn::TransactionManager>(group_, store_.get(), options_);
   FailAll();
@@ -75,16 +92,7 @@ absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
   CHECK_MSG(replica_ != nullptr, "TxnTablet applied an entry before Bind");
   absl::StatusOr<truetime::Interval> now = truetime_->Now();
   if (!now.ok()) return now.status();
-  // Only non-transactional writes ride in the round's batch (see the header).
-  bool single_write = false;
-  if (batch != nullptr && entry.type == paxos::EntryType::kNormal) {
-    proto::TabletCommand peek;
-    if (peek.ParseFromString(entry.command)) {
-      single_write = peek.op_case() == proto::TabletCommand::kPut ||
-                     peek.op_case() == proto::TabletCommand::kDelete;
-    }
-  }
-  store_->set_batch(single_write ? batch : nullptr);
+  store_->set_batch(batch);
   txn::Actions actions;
   absl::StatusOr<txn::ApplyResult> result = manager_->Apply(*replica_, entry, *now, &actions);
   store_->set_batch(nullptr);
@@ -93,6 +101,8 @@ absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
   if (result->kind == txn::ApplyResult::Kind::kWrite) return EncodeApplyResult(result->ts);
   return std::string();
 }
+
+void TxnTablet::Written() { store_->Written(); }
 
 void TxnTablet::Tick(paxos::Replica& replica, truetime::Interval now) {
   txn::Actions actions;

@@ -8,11 +8,14 @@
 // messages to Hooks::send (the server routes them to the target group's leader), and
 // Actions::tick_after to Hooks::tick_after (a timer that calls Tick once TT.after(t)).
 //
-// Writes. Transaction records write their versions straight to the engine (unsynced: the Paxos
-// log is the durable record and is replayed after a restart), so reads on the strand see them at
-// once. Non-transactional single-key puts and deletes (the Kv service) go into the round's
-// WriteBatch, as before; they take no locks, so mixing them with transactions on the same keys is
-// not isolated (they are the fast single-key path; use a transaction where isolation matters).
+// Writes. Every record's versions go into the round's WriteBatch, which GroupHost writes together
+// with the round's Paxos log writes (unsynced for the versions alone: the log is the durable
+// record and is replayed after a restart). Until the host reports the batch written (Written()),
+// the tablet's reads on the strand (locking reads, read-only transactions, snapshots) find those
+// versions in an in-memory overlay, so they see a record as soon as the manager counts it
+// applied. Non-transactional single-key puts and deletes (the Kv service) take no locks, so
+// mixing them with transactions on the same keys is not isolated (they are the fast single-key
+// path; use a transaction where isolation matters).
 //
 // Thread safety: everything runs on the group's strand.
 #ifndef MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
@@ -60,6 +63,7 @@ class TxnTablet : public replication::StateMachine {
   absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override;
   absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
                                            storage::WriteBatch* batch) override;
+  void Written() override;
   void Tick(paxos::Replica& replica, truetime::Interval now) override;
   void Stopped() override { FailAll(); }
 

@@ -54,6 +54,9 @@ struct AppliedLog {
   std::atomic<bool> applied_before_bind{false};
   std::atomic<int> ticks{0};
   std::atomic<bool> stopped{false};
+  // BatchingStateMachine: Written() calls that followed batch writes, and keys it found missing.
+  std::atomic<int> written_calls{0};
+  std::atomic<int> written_too_early{0};
 
   std::vector<std::string> Snapshot() {
     std::lock_guard<std::mutex> lock(mu);
@@ -84,17 +87,35 @@ class RecordingStateMachine : public StateMachine {
 // Records like RecordingStateMachine and also writes each normal entry's command as a key of the
 // engine (tablet kGroup, version = the slot) through the round's batch, as TxnTablet does for
 // single-key writes.
+// Written() checks that every key it put into batches since the last call is in the engine.
 class BatchingStateMachine : public RecordingStateMachine {
  public:
-  using RecordingStateMachine::RecordingStateMachine;
+  BatchingStateMachine(std::shared_ptr<AppliedLog> log, storage::Engine* engine)
+      : RecordingStateMachine(log), log_(std::move(log)), engine_(engine) {}
 
   absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
                                            storage::WriteBatch* batch) override {
     if (entry.type == paxos::EntryType::kNormal) {
       batch->Put(kGroup, entry.command, static_cast<storage::Timestamp>(entry.index), "v");
+      unwritten_.push_back(entry.command);
     }
     return Apply(entry);
   }
+
+  void Written() override {
+    for (const std::string& key : unwritten_) {
+      absl::StatusOr<std::optional<std::string>> value =
+          engine_->Get(kGroup, key, storage::Timestamp{1} << 60);
+      if (!value.ok() || !value->has_value()) ++log_->written_too_early;
+    }
+    log_->written_calls += unwritten_.empty() ? 0 : 1;
+    unwritten_.clear();
+  }
+
+ private:
+  std::shared_ptr<AppliedLog> log_;
+  storage::Engine* const engine_;
+  std::vector<std::string> unwritten_;
 };
 
 bool WaitUntil(const std::function<bool()>& pred, milliseconds timeout = kWait) {
@@ -207,7 +228,7 @@ class GroupHostTest : public ::testing::Test {
     auto host = std::make_unique<GroupHost>(
         node.io, node.engine.get(), node.writer.get(), node.truetime.get(), node.transport.get(),
         Options(node.id),
-        batching_ ? std::make_unique<BatchingStateMachine>(node.applied)
+        batching_ ? std::make_unique<BatchingStateMachine>(node.applied, node.engine.get())
                   : std::make_unique<RecordingStateMachine>(node.applied));
     GroupHost* raw = host.get();
     {
@@ -428,6 +449,12 @@ TEST_F(GroupHostTest, BatchedApplyIsWrittenBeforeProposersAndReadsAreAnswered) {
   absl::StatusOr<std::string> r = Await(future);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, "seen");
+  // The leader was told when its batches were in the engine, and no replica before that
+  // (followers may not have applied yet: they learn the commit point with the next Accept).
+  EXPECT_GT(leader->applied->written_calls.load(), 0);
+  for (auto& node : nodes_) {
+    EXPECT_EQ(node->applied->written_too_early.load(), 0) << "replica " << node->id;
+  }
 }
 
 TEST_F(GroupHostTest, FollowersRefuseProposalsAndReads) {
