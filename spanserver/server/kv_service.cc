@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,9 +20,10 @@
 #include "replication/group_host.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/server/routing_table.h"
+#include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
-#include "spanserver/tablet/tablet.h"
 #include "truetime/truetime.h"
+#include "txn/transaction_manager.h"
 
 namespace meridian::spanserver {
 namespace {
@@ -57,8 +56,8 @@ absl::Status CheckKey(const std::string& key, const char* what) {
 class KvService::Impl final : public proto::Kv::CallbackService {
  public:
   Impl(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-       boost::asio::io_context& io)
-      : routing_(routing), truetime_(truetime), engine_(engine), io_(io) {}
+       TxnService* txns)
+      : routing_(routing), truetime_(truetime), engine_(engine), txns_(txns) {}
 
   void Shutdown() { shut_down_.store(true); }
 
@@ -73,12 +72,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     std::shared_ptr<replication::GroupHost> host =
         Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
-    Write(
-        ctx, reactor, host,
-        [key = request->key(), value = request->value()](Timestamp ts) {
-          return tablet::EncodePutCommand(ts, key, value);
-        },
-        [response](Timestamp ts) { response->set_commit_ts(ts); });
+    Write(ctx, reactor, std::move(host), request->range().group(),
+          txn::Mutation{request->key(), request->value()},
+          [response](Timestamp ts) { response->set_commit_ts(ts); });
     return reactor;
   }
 
@@ -89,10 +85,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     std::shared_ptr<replication::GroupHost> host =
         Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
-    Write(
-        ctx, reactor, host,
-        [key = request->key()](Timestamp ts) { return tablet::EncodeDeleteCommand(ts, key); },
-        [response](Timestamp ts) { response->set_commit_ts(ts); });
+    Write(ctx, reactor, std::move(host), request->range().group(),
+          txn::Mutation{request->key(), std::nullopt},
+          [response](Timestamp ts) { response->set_commit_ts(ts); });
     return reactor;
   }
 
@@ -102,20 +97,18 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     std::shared_ptr<replication::GroupHost> host =
         Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
-    const uint64_t tablet = request->range().group();
-    // The read runs on the group's strand before `done`, which alone finishes the call, so the
-    // response is still ours to fill.
-    auto read = [this, tablet, key = request->key(), response]() -> absl::StatusOr<std::string> {
-      ASSIGN_OR_RETURN(Interval now, truetime_->Now());
-      ASSIGN_OR_RETURN(std::optional<std::string> value, engine_->Get(tablet, key, now.latest));
-      response->set_read_ts(now.latest);
-      response->set_found(value.has_value());
-      if (value.has_value()) response->set_value(std::move(*value));
-      return std::string();
-    };
-    host->Read(std::move(read), [this, ctx, reactor, host](absl::StatusOr<std::string> result) {
-      FinishWith(ctx, reactor, *host, result.status());
-    });
+    // A strong read-only transaction of one key: it waits for transactions prepared here, so a
+    // transaction acknowledged before this Get is seen even when this group has not applied its
+    // outcome yet.
+    txns_->ReadOnly(request->range().group(), {request->key()},
+                    [this, ctx, reactor, host = std::move(host), response](txn::Reply reply) {
+                      if (reply.status.ok() && reply.values.size() == 1) {
+                        response->set_read_ts(reply.ts);
+                        response->set_found(reply.values[0].has_value());
+                        if (reply.values[0].has_value()) response->set_value(*reply.values[0]);
+                      }
+                      FinishWith(ctx, reactor, *host, reply.status);
+                    });
     return reactor;
   }
 
@@ -142,16 +135,19 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     if (end.empty() || (!range.end.empty() && end > range.end)) end = range.end;
     const size_t limit = request->limit() == 0 ? kDefaultScanLimit : request->limit();
     const uint64_t tablet = request->range().group();
-    auto read = [this, tablet, start, end, limit, response]() -> absl::StatusOr<std::string> {
-      ASSIGN_OR_RETURN(Interval now, truetime_->Now());
-      response->set_read_ts(now.latest);
+    // The read timestamp is a strong read-only transaction's (no keys): once it is chosen, every
+    // record at or below it is applied here, prepared transactions included; the lease read
+    // then waits until they are written to the engine, and the scan reads at it.
+    auto scan = [this, tablet, start, end, limit,
+                 response](Timestamp read_ts) -> absl::StatusOr<std::string> {
+      response->set_read_ts(read_ts);
       std::string from = start;
       size_t bytes = 0;
       while (true) {
         const size_t want =
             std::min(kScanChunkRows, limit - static_cast<size_t>(response->rows_size()) + 1);
         ASSIGN_OR_RETURN(std::vector<storage::KeyValue> rows,
-                         engine_->Scan(tablet, from, end, now.latest, want));
+                         engine_->Scan(tablet, from, end, read_ts, want));
         for (storage::KeyValue& row : rows) {
           if (static_cast<size_t>(response->rows_size()) == limit ||
               (bytes >= kMaxScanBytes && response->rows_size() > 0)) {
@@ -167,9 +163,17 @@ class KvService::Impl final : public proto::Kv::CallbackService {
         from = response->rows(response->rows_size() - 1).key() + '\0';
       }
     };
-    host->Read(std::move(read), [this, ctx, reactor, host](absl::StatusOr<std::string> result) {
-      FinishWith(ctx, reactor, *host, result.status());
-    });
+    txns_->ReadOnly(tablet, {},
+                    [this, ctx, reactor, host, scan = std::move(scan)](txn::Reply reply) {
+                      if (!reply.status.ok()) {
+                        FinishWith(ctx, reactor, *host, reply.status);
+                        return;
+                      }
+                      host->Read([scan, ts = reply.ts] { return scan(ts); },
+                                 [this, ctx, reactor, host](absl::StatusOr<std::string> result) {
+                                   FinishWith(ctx, reactor, *host, result.status());
+                                 });
+                    });
     return reactor;
   }
 
@@ -281,61 +285,36 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     return host;
   }
 
+  // Commits the write as a transaction of its own (TxnService::CommitWrite), which takes the
+  // key's lock and does the commit wait before it replies.
   void Write(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-             std::shared_ptr<replication::GroupHost> host,
-             std::function<std::string(Timestamp)> encode,
+             std::shared_ptr<replication::GroupHost> host, uint64_t group, txn::Mutation mutation,
              std::function<void(Timestamp)> set_commit_ts) {
-    auto make_command =
-        [this, encode = std::move(encode)](paxos::Replica& replica) -> absl::StatusOr<std::string> {
-      ASSIGN_OR_RETURN(Interval now, truetime_->Now());
-      ASSIGN_OR_RETURN(Timestamp ts, replica.AssignTimestamp(now, 0));
-      return encode(ts);
-    };
-    auto done = [this, ctx, reactor, host,
-                 set_commit_ts = std::move(set_commit_ts)](absl::StatusOr<std::string> result) {
-      if (!result.ok()) {
-        FinishWith(ctx, reactor, *host, result.status());
-        return;
-      }
-      absl::StatusOr<Timestamp> ts = tablet::DecodeApplyResult(*result);
-      if (!ts.ok()) {
-        reactor->Finish(ToGrpc(ts.status()));
-        return;
-      }
-      set_commit_ts(*ts);
-      CommitWait(*ts, [reactor](absl::Status status) { reactor->Finish(ToGrpc(status)); });
-    };
-    host->Propose(std::move(make_command), std::move(done));
-  }
-
-  // Runs `done` once TT.after(ts) holds, re-checking on an Asio timer (about 2 epsilon).
-  void CommitWait(Timestamp ts, std::function<void(absl::Status)> done) {
-    absl::StatusOr<Interval> now = truetime_->Now();
-    if (!now.ok()) {
-      done(absl::UnavailableError(absl::StrCat("commit wait: ", now.status().message())));
-      return;
-    }
-    if (now->After(ts)) {
-      done(absl::OkStatus());
-      return;
-    }
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_);
-    timer->expires_after(std::chrono::microseconds(ts - now->earliest + 1));
-    timer->async_wait([this, timer, ts, done = std::move(done)](const boost::system::error_code&) {
-      CommitWait(ts, done);
-    });
+    txns_->CommitWrite(group, std::move(mutation),
+                       [this, ctx, reactor, host = std::move(host),
+                        set_commit_ts = std::move(set_commit_ts)](txn::Reply reply) {
+                         if (reply.status.ok()) {
+                           set_commit_ts(reply.ts);
+                           reactor->Finish(grpc::Status::OK);
+                         } else if (reply.outcome_unknown) {
+                           // No leader hint: the client must not retry it as if nothing happened.
+                           reactor->Finish(ToGrpc(reply.status));
+                         } else {
+                           FinishWith(ctx, reactor, *host, reply.status);
+                         }
+                       });
   }
 
   RoutingTable* const routing_;
   truetime::TrueTime* const truetime_;
   storage::Engine* const engine_;
-  boost::asio::io_context& io_;
+  TxnService* const txns_;
   std::atomic<bool> shut_down_{false};
 };
 
 KvService::KvService(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-                     boost::asio::io_context& io)
-    : impl_(std::make_unique<Impl>(routing, truetime, engine, io)) {}
+                     TxnService* txns)
+    : impl_(std::make_unique<Impl>(routing, truetime, engine, txns)) {}
 
 KvService::~KvService() = default;
 

@@ -7,11 +7,15 @@
 //  - UNAVAILABLE + trailing metadata "meridian-stale-map"="1" when the group is not hosted here,
 //    the generation is not the current one of the group's range holding the key, or the key lies
 //    outside that range (RoutingTable).
-// Put/Delete propose a TabletCommand whose commit timestamp the leader assigns inside its lease
-// (Replica::AssignTimestamp), and reply only once TT.after(commit_ts) holds (commit wait, done on
-// an Asio timer, never by blocking a gRPC thread). A replica that is not the leader answers
-// UNAVAILABLE with "meridian-leader" = the leader's address when it knows it.
-// Get/Scan run as GroupHost::Read at read_ts = TT.now().latest, taken inside the read.
+// Put/Delete commit as a transaction of one write (TxnService::CommitWrite): the key's lock, a
+// commit timestamp, one Paxos write, and a reply only once TT.after(commit_ts) holds (commit
+// wait, on a timer, never by blocking a gRPC thread). So they are isolated from transactions on
+// the same key. A replica that is not the leader answers UNAVAILABLE with "meridian-leader" = the
+// leader's address when it knows it (and never on a write whose outcome is unknown).
+// Get is a strong read-only transaction of one key (TxnService::ReadOnly: LastTS(), or
+// TT.now().latest after the group's prepared transactions resolve); Scan takes its read_ts from
+// such a transaction of no keys and then scans the engine at it as a GroupHost::Read (which waits
+// until every applied record is written).
 //
 // Thread safety: gRPC calls its handlers on its own threads; handlers never block. Shutdown() is
 // thread-safe; afterwards every new request is answered UNAVAILABLE. Keep gRPC and Asio out of
@@ -23,9 +27,6 @@
 #include <cstdint>
 #include <memory>
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
 namespace grpc {
 class Service;
 }  // namespace grpc
@@ -41,6 +42,7 @@ class TrueTime;
 namespace spanserver {
 
 class RoutingTable;
+class TxnService;
 
 inline constexpr size_t kMaxKeyBytes = 4 << 10;
 inline constexpr size_t kMaxValueBytes = 1 << 20;
@@ -50,9 +52,9 @@ inline constexpr size_t kMaxScanBytes = 2 << 20;
 
 class KvService {
  public:
-  // Everything passed in must outlive the service; `io` runs the commit-wait timers.
+  // Everything passed in must outlive the service; `txns` commits Put and Delete.
   KvService(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-            boost::asio::io_context& io);
+            TxnService* txns);
   ~KvService();
   KvService(const KvService&) = delete;
   KvService& operator=(const KvService&) = delete;

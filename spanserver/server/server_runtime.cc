@@ -178,14 +178,14 @@ class ServerRuntime::Impl {
     server_id_.store(id);
     transport_ = std::make_unique<replication::GrpcTransport>(
         id, [this](paxos::Message message) { Deliver(std::move(message)); });
-    kv_ = std::make_unique<KvService>(&routing_, truetime_.get(), engine_.get(), io_);
+    txn_ = std::make_unique<TxnService>(&routing_, id);
+    kv_ = std::make_unique<KvService>(&routing_, truetime_.get(), engine_.get(), txn_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
     // No HTTP/2 BDP probing: its pings cost wakeups on every connection and buy nothing on
     // loopback-sized links with small messages (measured: about 5% more writes per second).
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    txn_ = std::make_unique<TxnService>(&routing_);
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
     transport_->RegisterService(&builder);

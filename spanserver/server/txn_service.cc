@@ -62,7 +62,7 @@ void FillValues(const txn::Reply& reply,
 
 class TxnService::Impl final : public proto::Txn::CallbackService {
  public:
-  explicit Impl(RoutingTable* routing) : routing_(routing) {}
+  Impl(RoutingTable* routing, uint64_t server_id) : routing_(routing), server_id_(server_id) {}
 
   struct Target {
     std::shared_ptr<replication::GroupHost> host;
@@ -81,6 +81,44 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
   void Shutdown() { shut_down_.store(true); }
+
+  void ReadOnly(uint64_t group, std::vector<std::string> keys,
+                std::function<void(txn::Reply)> done) {
+    std::optional<Target> t = Find(group);
+    if (!t || shut_down_.load()) {
+      txn::Reply reply;
+      reply.status = absl::UnavailableError(
+          t ? "the server is shutting down" : absl::StrCat("group ", group, " is not hosted here"));
+      done(std::move(reply));
+      return;
+    }
+    t->host->WithReplica([t, req = txn::ReadOnlyRequest{std::move(keys)}, done = std::move(done)](
+                             paxos::Replica* r, truetime::Interval now) {
+      if (r == nullptr) {
+        txn::Reply reply;
+        reply.status = absl::UnavailableError("the group's replica is not running");
+        done(std::move(reply));
+        return;
+      }
+      t->tablet->ReadOnly(*r, now, req, done);
+    });
+  }
+
+  void CommitWrite(uint64_t group, txn::Mutation mutation, std::function<void(txn::Reply)> done) {
+    std::optional<Target> t = Find(group);
+    if (!t || shut_down_.load()) {
+      txn::Reply reply;
+      reply.status = absl::UnavailableError(
+          t ? "the server is shutting down" : absl::StrCat("group ", group, " is not hosted here"));
+      done(std::move(reply));
+      return;
+    }
+    auto attempt = std::make_shared<WriteAttempt>();
+    attempt->target = *t;
+    attempt->request.writes.push_back(std::move(mutation));
+    attempt->done = std::move(done);
+    TryWrite(std::move(attempt));
+  }
 
   void Send(const txn::GroupMessage& m) {
     if (shut_down_.load()) return;
@@ -264,6 +302,50 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
  private:
+  // A server-made transaction of one write (CommitWrite), across its tries.
+  struct WriteAttempt {
+    Target target;
+    txn::CommitRequest request;
+    std::function<void(txn::Reply)> done;
+    int tries = 0;
+  };
+  // Wounds by older transactions are retried this many times before ABORTED is returned.
+  static constexpr int kMaxWriteTries = 8;
+
+  // Transaction ids of CommitWrite: a bijective mix of (server, counter), so distinct from each
+  // other and, like the SDK's random ids, colliding with another's only by a 2^-64 chance.
+  uint64_t NextWriteTxnId() {
+    uint64_t x = (server_id_ << 40) ^ next_write_.fetch_add(1);
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x == 0 ? 1 : x;
+  }
+
+  void TryWrite(std::shared_ptr<WriteAttempt> attempt) {
+    attempt->target.host->WithReplica([this, attempt](paxos::Replica* r, truetime::Interval now) {
+      if (r == nullptr) {
+        txn::Reply reply;
+        reply.status = absl::UnavailableError("the group's replica is not running");
+        attempt->done(std::move(reply));
+        return;
+      }
+      // Each try is a new transaction (an aborted id stays aborted) with the first try's
+      // priority, so that wound-wait lets it through eventually.
+      attempt->request.txn.id = NextWriteTxnId();
+      if (attempt->tries++ == 0) attempt->request.txn.start_ts = now.latest;
+      attempt->target.tablet->Commit(*r, now, attempt->request, [this, attempt](txn::Reply reply) {
+        if (reply.status.code() == absl::StatusCode::kAborted && attempt->tries < kMaxWriteTries &&
+            !shut_down_.load()) {
+          TryWrite(attempt);
+          return;
+        }
+        attempt->done(std::move(reply));
+      });
+    });
+  }
+
   std::optional<Target> Find(uint64_t group) {
     absl::MutexLock lock(&mu_);
     auto it = tablets_.find(group);
@@ -348,6 +430,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
   RoutingTable* const routing_;
+  const uint64_t server_id_;
+  std::atomic<uint64_t> next_write_{1};
   std::atomic<bool> shut_down_{false};
   absl::Mutex mu_;
   std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
@@ -355,7 +439,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   std::map<std::string, std::unique_ptr<proto::Txn::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
-TxnService::TxnService(RoutingTable* routing) : impl_(std::make_unique<Impl>(routing)) {}
+TxnService::TxnService(RoutingTable* routing, uint64_t server_id)
+    : impl_(std::make_unique<Impl>(routing, server_id)) {}
 TxnService::~TxnService() = default;
 grpc::Service* TxnService::service() { return impl_.get(); }
 void TxnService::AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
@@ -366,6 +451,14 @@ void TxnService::SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> membe
   impl_->SetGroupMembers(std::move(members));
 }
 void TxnService::Send(const txn::GroupMessage& message) { impl_->Send(message); }
+void TxnService::CommitWrite(uint64_t group, txn::Mutation mutation,
+                             std::function<void(txn::Reply)> done) {
+  impl_->CommitWrite(group, std::move(mutation), std::move(done));
+}
+void TxnService::ReadOnly(uint64_t group, std::vector<std::string> keys,
+                          std::function<void(txn::Reply)> done) {
+  impl_->ReadOnly(group, std::move(keys), std::move(done));
+}
 void TxnService::Shutdown() { impl_->Shutdown(); }
 
 }  // namespace meridian::spanserver

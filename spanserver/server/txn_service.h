@@ -17,8 +17,10 @@
 #define MERIDIAN_SPANSERVER_SERVER_TXN_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace grpc {
@@ -34,6 +36,8 @@ class TxnTablet;
 }  // namespace tablet
 namespace txn {
 struct GroupMessage;
+struct Mutation;
+struct Reply;
 }  // namespace txn
 
 namespace spanserver {
@@ -42,8 +46,9 @@ class RoutingTable;
 
 class TxnService {
  public:
-  // `routing` must outlive the service.
-  explicit TxnService(RoutingTable* routing);
+  // `routing` must outlive the service. `server_id` makes the ids of CommitWrite's transactions
+  // this server's own.
+  TxnService(RoutingTable* routing, uint64_t server_id);
   ~TxnService();
   TxnService(const TxnService&) = delete;
   TxnService& operator=(const TxnService&) = delete;
@@ -57,6 +62,18 @@ class TxnService {
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members);
   // Sends a group message to the replicas of message.to (asynchronously; best effort).
   void Send(const txn::GroupMessage& message);
+  // Commits one write outside any client transaction (the Kv service's Put and Delete) as a
+  // transaction of its own in `group`, hosted here: X lock (wound-wait, as the youngest
+  // transaction), a commit timestamp, one Paxos write, commit wait. So a single-key write is
+  // serialized with the transactions that touch its key instead of slipping past their locks.
+  // When an older transaction wounds it, it is tried again with its first priority (bounded).
+  // `done` gets the manager's reply (ts = commit timestamp), on the group's strand.
+  void CommitWrite(uint64_t group, txn::Mutation mutation, std::function<void(txn::Reply)> done);
+  // A strong read-only transaction of `keys` in `group`, hosted here (the Kv service's Get, and
+  // with no keys the read timestamp of its Scan). `done` gets the values and the read timestamp,
+  // on the group's strand.
+  void ReadOnly(uint64_t group, std::vector<std::string> keys,
+                std::function<void(txn::Reply)> done);
   // Refuses new requests and drops outgoing messages.
   void Shutdown();
 

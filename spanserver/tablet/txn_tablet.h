@@ -13,9 +13,8 @@
 // record and is replayed after a restart). Until the host reports the batch written (Written()),
 // the tablet's reads on the strand (locking reads, read-only transactions, snapshots) find those
 // versions in an in-memory overlay, so they see a record as soon as the manager counts it
-// applied. Non-transactional single-key puts and deletes (the Kv service) take no locks, so
-// mixing them with transactions on the same keys is not isolated (they are the fast single-key
-// path; use a transaction where isolation matters).
+// applied. The Kv service's puts and deletes arrive as single-group Commits of one write
+// (TxnService::CommitWrite); the put and delete records of older logs are still applied as before.
 //
 // Thread safety: everything runs on the group's strand.
 #ifndef MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_

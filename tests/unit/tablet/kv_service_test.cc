@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
+#include "proto/txn.grpc.pb.h"
 #include "spanserver/server/server_runtime.h"
 
 namespace meridian::spanserver {
@@ -225,6 +227,126 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
     ASSERT_EQ(response.rows_size(), 1);
     EXPECT_EQ(response.rows(0).key(), "c");
     EXPECT_FALSE(response.more());
+  }
+}
+
+// A Kv put is a transaction of one write: it waits for the lock of a transaction that read its
+// key and commits after it. Without the lock the put would commit while the transaction still
+// holds its read, below the transaction's commit timestamp, and the transaction's snapshot would
+// no longer hold what it read.
+TEST_F(KvServiceTest, PutsAreSerializedWithTransactionsOnTheirKey) {
+  WaitForLeader();
+  {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    ASSERT_TRUE(Put(&ctx, Ref(1, 3), "a", "old", &response).ok());
+  }
+  auto txn_stub = proto::Txn::NewStub(
+      grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
+  proto::TxnRef txn;
+  txn.set_id(77);
+  txn.set_start_ts(NowMicros() - 1'000'000);  // older than the put: the put waits, never wounds
+  {
+    grpc::ClientContext ctx;
+    proto::TxnReadRequest read;
+    *read.mutable_range() = Ref(1, 3);
+    *read.mutable_txn() = txn;
+    read.add_keys("a");
+    proto::TxnReadResponse response;
+    const grpc::Status status = txn_stub->Read(&ctx, read, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.values_size(), 1);
+    EXPECT_EQ(response.values(0).value(), "old");
+  }
+  std::future<std::pair<grpc::Status, int64_t>> put = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    grpc::Status status = Put(&ctx, Ref(1, 3), "a", "new", &response);
+    return std::make_pair(status, response.commit_ts());
+  });
+  // Give an unlocked put every chance to finish first (it takes a few milliseconds).
+  const bool put_finished_first =
+      put.wait_for(std::chrono::milliseconds(500)) == std::future_status::ready;
+  int64_t txn_commit_ts = 0;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    proto::TxnCommitRequest commit;
+    *commit.mutable_range() = Ref(1, 3);
+    *commit.mutable_txn() = txn;
+    commit.add_reads("a");
+    proto::Mutation* m = commit.add_writes();
+    m->set_key("b");
+    m->set_value("saw old");
+    proto::TxnCommitResponse response;
+    const grpc::Status status = txn_stub->Commit(&ctx, commit, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    txn_commit_ts = response.commit_ts();
+  }
+  const auto [put_status, put_ts] = put.get();
+  ASSERT_TRUE(put_status.ok()) << put_status.error_message();
+  EXPECT_FALSE(put_finished_first);
+  EXPECT_GT(put_ts, txn_commit_ts);
+}
+
+// A Get waits for a transaction prepared on its key. Here the transaction's coordinator (group 2,
+// played by the test) decided to commit at s and finished its commit wait before the Get starts,
+// but group 1 hears the outcome only afterwards: a Get that read the engine at once would return
+// "not found" at a read timestamp above s, and miss a commit that completed before it began.
+TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
+  WaitForLeader();
+  auto txn_stub = proto::Txn::NewStub(
+      grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
+  proto::TxnRef txn;
+  txn.set_id(88);
+  txn.set_start_ts(NowMicros());
+  {
+    grpc::ClientContext ctx;
+    proto::TxnPrepareRequest prepare;
+    *prepare.mutable_range() = Ref(1, 3);
+    *prepare.mutable_txn() = txn;
+    prepare.set_coordinator(2);
+    proto::Mutation* m = prepare.add_writes();
+    m->set_key("g");
+    m->set_value("txn");
+    proto::TxnPrepareResponse response;
+    const grpc::Status status = txn_stub->Prepare(&ctx, prepare, &response);
+    ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  }
+  // The coordinator's decision: s above TT.now().latest, then its commit wait.
+  const int64_t s = NowMicros() + kEpsilonUs + 1;
+  while (NowMicros() <= s + kEpsilonUs) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::future<std::pair<grpc::Status, proto::GetResponse>> get =
+      std::async(std::launch::async, [&] {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        proto::GetRequest request;
+        *request.mutable_range() = Ref(1, 3);
+        request.set_key("g");
+        proto::GetResponse response;
+        grpc::Status status = stub_->Get(&ctx, request, &response);
+        return std::make_pair(status, response);
+      });
+  get.wait_for(std::chrono::milliseconds(100));
+  {
+    grpc::ClientContext ctx;
+    proto::GroupMessageRequest outcome;
+    outcome.set_type(proto::GroupMessageRequest::OUTCOME);
+    outcome.set_from(2);
+    outcome.set_to(1);
+    outcome.set_txn(txn.id());
+    outcome.set_committed(true);
+    outcome.set_commit_ts(s);
+    proto::GroupMessageResponse response;
+    ASSERT_TRUE(txn_stub->DeliverGroupMessage(&ctx, outcome, &response).ok());
+  }
+  const auto [status, response] = get.get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  if (response.found()) {
+    EXPECT_EQ(response.value(), "txn");
+    EXPECT_GE(response.read_ts(), s);
+  } else {
+    EXPECT_LT(response.read_ts(), s) << "the Get missed a commit below its read timestamp";
   }
 }
 
