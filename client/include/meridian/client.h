@@ -121,9 +121,12 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Writes `value` at `key` (one replicated write). See "Writes whose outcome is unknown" above.
+  // Writes `value` at `key`: a transaction of one write (it waits for transactions that hold the
+  // key's lock). See "Writes whose outcome is unknown" above. ABORTED: transactions on the key
+  // kept wounding it (the server retries a few times first); nothing was written.
   absl::Status Put(std::string_view key, std::string_view value);
-  // The latest value of `key`, or nullopt when it has none (a linearizable leader read).
+  // The latest value of `key`, or nullopt when it has none (a strong read-only transaction at the
+  // leader: it sees every write and transaction that committed before the call).
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
   // Removes `key` (succeeds when it had no value too). Retries as Put does.
   absl::Status Delete(std::string_view key);
