@@ -136,6 +136,7 @@ struct TransactionManager::Impl {
   // Replicated.
   std::map<TxnId, Prepared> prepared;
   std::map<TxnId, Decision> decisions;
+  std::deque<TxnId> local_decisions;  // decisions without participants, oldest first
   std::map<TxnId, Decision> finished;
   Timestamp last_write_ts = 0;
   Timestamp paxos_safe = 0;
@@ -183,6 +184,16 @@ struct TransactionManager::Impl {
       }
     }
     return ValidateKeys(keys);
+  }
+
+  // Called once `txn`'s decision is in `decisions`: bounds those without participants.
+  void RememberDecision(TxnId txn, const Decision& d) {
+    if (!d.participants.empty()) return;
+    local_decisions.push_back(txn);
+    while (local_decisions.size() > opt.max_local_decisions) {
+      decisions.erase(local_decisions.front());
+      local_decisions.pop_front();
+    }
   }
 
   void RememberAborted(TxnId txn) {
@@ -744,6 +755,8 @@ struct TransactionManager::Impl {
       return ApplyResult{};
     }
     last_write_ts = std::max(last_write_ts, ts);
+    const std::vector<GroupId> participants = d.participants;
+    RememberDecision(txn, d);  // may forget d itself when the bound is 0
     if (leading) {
       auto it = active.find(txn);
       std::vector<RequestId> ids;
@@ -752,7 +765,7 @@ struct TransactionManager::Impl {
         it->second.reply_ids.clear();
         it->second.stage = Stage::kCommitWait;
       }
-      CommitWaiter w{ts, txn, std::move(ids), d.participants};
+      CommitWaiter w{ts, txn, std::move(ids), participants};
       if (opt.testing_skip_commit_wait) {
         FinishCommitWait(std::move(w), now, replica, out);
       } else {
@@ -770,8 +783,10 @@ struct TransactionManager::Impl {
     Decision& d = decisions[txn];
     d.committed = false;
     for (uint64_t g : c.participants()) d.participants.push_back(g);
+    const std::vector<GroupId> participants = d.participants;
+    RememberDecision(txn, d);
     if (leading) {
-      for (GroupId g : d.participants) {
+      for (GroupId g : participants) {
         out->messages.push_back(
             GroupMessage{GroupMessage::Type::kOutcome, group, g, txn, false, 0});
       }
@@ -872,6 +887,15 @@ TransactionManager::TransactionManager(GroupId group, Store* store,
 TransactionManager::~TransactionManager() = default;
 
 Timestamp TransactionManager::LastTs() const { return impl_->last_write_ts; }
+TransactionManager::Memory TransactionManager::memory() const {
+  Memory m;
+  m.decisions = impl_->decisions.size();
+  m.finished = impl_->finished.size();
+  m.active = impl_->active.size();
+  m.aborted = impl_->aborted.size();
+  return m;
+}
+
 size_t TransactionManager::prepared_count() const { return impl_->prepared.size(); }
 bool TransactionManager::leading() const { return impl_->leading; }
 GroupId TransactionManager::group() const { return impl_->group; }

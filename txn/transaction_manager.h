@@ -190,6 +190,11 @@ struct TransactionManagerOptions {
   int64_t safe_time_interval_us = 1'000'000;
   // Longest a snapshot read waits for safe time before UNAVAILABLE.
   int64_t snapshot_wait_us = 500'000;
+  // Decisions of single-group transactions (no participants; every Kv put is one) are kept for
+  // this many later ones, to answer a duplicated Commit with the first outcome; older ones are
+  // forgotten, in log order on every replica. Decisions with participants are kept: an in-doubt
+  // participant may still ask (presumed abort must never answer for a committed transaction).
+  size_t max_local_decisions = 100'000;
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
   size_t max_value_bytes = 1 << 20;
@@ -260,7 +265,14 @@ class TransactionManager {
   Timestamp SafeTime(const paxos::Replica& replica) const;  // min(t_paxos_safe, t_tm_safe)
   Timestamp LastTs() const;       // the newest commit timestamp applied here
   size_t prepared_count() const;  // prepared transactions awaiting their outcome
-  bool leading() const;           // serving as the leader (soft state established)
+  struct Memory {                 // entries the manager holds, by kind
+    size_t decisions = 0;         // coordinator decisions remembered
+    size_t finished = 0;          // participant outcomes remembered
+    size_t active = 0;            // leader: transactions with locks or requests in flight
+    size_t aborted = 0;           // leader: recently aborted ids
+  };
+  Memory memory() const;
+  bool leading() const;  // serving as the leader (soft state established)
   GroupId group() const;
 
  private:

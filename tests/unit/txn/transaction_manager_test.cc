@@ -528,5 +528,40 @@ TEST_F(TransactionManagerTest, RecordBelowAnAppliedTimestampTakesNoEffect) {
   EXPECT_EQ(manager.LastTs(), 0);
 }
 
+// Every Kv put is a single-group transaction, so their decisions must not pile up: only the
+// newest max_local_decisions are kept (identically after a replay), and the completed
+// transactions leave nothing else behind. A duplicated Commit of a remembered one gets its first
+// outcome.
+TEST_F(TransactionManagerTest, SingleGroupDecisionsAreBounded) {
+  TransactionManagerOptions o;
+  o.max_local_decisions = 2;
+  Group g(1, &clock_, o);
+  g.ElectLeader();
+  std::vector<Timestamp> committed;
+  for (TxnId t = 1; t <= 5; ++t) {
+    const CommitRequest req{TxnRef{t, clock_}, {Put("k" + std::to_string(t), "v")}, {}, {}};
+    g.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Commit(r, now, t, req, a); });
+    std::optional<Reply> reply;
+    RunUntil({&g}, [&] { return (reply = g.TakeReply(t)).has_value(); });
+    ASSERT_TRUE(reply.has_value() && reply->status.ok());
+    committed.push_back(reply->ts);
+  }
+  EXPECT_EQ(g.manager->memory().decisions, 2u);
+  EXPECT_EQ(g.manager->memory().active, 0u);
+  // The newest is remembered: its duplicate gets the first timestamp and writes nothing new.
+  g.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 6, CommitRequest{TxnRef{5, clock_}, {Put("k5", "v")}, {}, {}}, a);
+  });
+  std::optional<Reply> dup;
+  RunUntil({&g}, [&] { return (dup = g.TakeReply(6)).has_value(); });
+  ASSERT_TRUE(dup.has_value() && dup->status.ok()) << (dup ? dup->status.ToString() : "none");
+  EXPECT_EQ(dup->ts, committed.back());
+  EXPECT_EQ(g.store->versions("k5"), 1u);
+
+  g.Restart();
+  g.ElectLeader();
+  EXPECT_EQ(g.manager->memory().decisions, 2u);
+}
+
 }  // namespace
 }  // namespace meridian::txn
