@@ -164,8 +164,9 @@ void RunWorkload(Client& client, absl::Duration duration, int keys) {
               all.errors > 0 ? " (first: " : "",
               all.errors > 0 ? (all.first_error + ")").c_str() : "", all.wrong_reads);
   std::printf(
-      "  (every put is a Paxos write across 3 zones plus commit wait for TrueTime's "
-      "epsilon; a get is a leader read under its lease)\n");
+      "  (every put is a one-write transaction: its key's lock, a Paxos write across 3 zones "
+      "and commit wait for TrueTime's epsilon; a get is a read-only transaction at the leader, "
+      "under its lease)\n");
   std::fflush(stdout);
 }
 
