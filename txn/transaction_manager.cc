@@ -138,6 +138,7 @@ struct TransactionManager::Impl {
   std::map<TxnId, Decision> decisions;
   std::deque<TxnId> local_decisions;  // decisions without participants, oldest first
   std::map<TxnId, Decision> finished;
+  std::deque<TxnId> finished_order;  // oldest first
   Timestamp last_write_ts = 0;
   Timestamp paxos_safe = 0;
   paxos::Index applied = 0;
@@ -851,7 +852,13 @@ struct TransactionManager::Impl {
       }
       last_write_ts = std::max(last_write_ts, c.txn_commit_ts());
     }
-    finished[txn] = Decision{c.committed(), c.txn_commit_ts(), {}};
+    if (finished.emplace(txn, Decision{c.committed(), c.txn_commit_ts(), {}}).second) {
+      finished_order.push_back(txn);
+      while (finished_order.size() > opt.max_finished_outcomes) {
+        finished.erase(finished_order.front());
+        finished_order.pop_front();
+      }
+    }
     prepared.erase(it);
     if (leading) {
       active.erase(txn);

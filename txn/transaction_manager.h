@@ -195,6 +195,10 @@ struct TransactionManagerOptions {
   // forgotten, in log order on every replica. Decisions with participants are kept: an in-doubt
   // participant may still ask (presumed abort must never answer for a committed transaction).
   size_t max_local_decisions = 100'000;
+  // Participants remember the outcomes they applied (to refuse a late duplicate Prepare) for
+  // this many later ones, forgotten in log order. One forgotten is harmless: a re-prepare asks
+  // the coordinator and re-applies the same versions at the same timestamp, or aborts.
+  size_t max_finished_outcomes = 100'000;
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
   size_t max_value_bytes = 1 << 20;

@@ -563,5 +563,43 @@ TEST_F(TransactionManagerTest, SingleGroupDecisionsAreBounded) {
   EXPECT_EQ(g.manager->memory().decisions, 2u);
 }
 
+// Participants' remembered outcomes are bounded the same way, identically after a replay.
+TEST_F(TransactionManagerTest, ParticipantOutcomesAreBounded) {
+  TransactionManagerOptions o;
+  o.max_finished_outcomes = 2;
+  TransactionManagerOptions co;
+  co.max_local_decisions = 1;
+  Group c(1, &clock_, co);
+  Group p(2, &clock_, o);
+  c.ElectLeader();
+  p.ElectLeader();
+  for (TxnId t = 1; t <= 4; ++t) {
+    const TxnRef ref{t, clock_};
+    const std::string key = "pk" + std::to_string(t);
+    p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+      m.Prepare(r, now, 10 * t, PrepareRequest{ref, 1, {Put(key, "v")}, {}}, a);
+    });
+    std::optional<Reply> prepared = p.TakeReply(10 * t);
+    ASSERT_TRUE(prepared.has_value() && prepared->status.ok());
+    c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+      m.Commit(r, now, 10 * t + 1, CommitRequest{ref, {}, {}, {{2, prepared->ts}}}, a);
+    });
+    std::optional<Reply> commit;
+    RunUntil({&c, &p}, [&] { return (commit = c.TakeReply(10 * t + 1)).has_value(); });
+    ASSERT_TRUE(commit.has_value() && commit->status.ok());
+    for (const GroupMessage& msg : c.actions.messages) {
+      p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+    }
+    c.actions.messages.clear();
+    EXPECT_EQ(p.manager->prepared_count(), 0u);
+  }
+  EXPECT_EQ(p.manager->memory().finished, 2u);
+  // Decisions with participants are kept whatever the bound on single-group ones.
+  EXPECT_EQ(c.manager->memory().decisions, 4u);
+  p.Restart();
+  p.ElectLeader();
+  EXPECT_EQ(p.manager->memory().finished, 2u);
+}
+
 }  // namespace
 }  // namespace meridian::txn
