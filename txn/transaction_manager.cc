@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "proto/kv.pb.h"
@@ -137,6 +138,11 @@ struct TransactionManager::Impl {
   std::map<TxnId, Prepared> prepared;
   std::map<TxnId, Decision> decisions;
   std::deque<TxnId> local_decisions;  // decisions without participants, oldest first
+  // Commit decisions dropped after every participant acknowledged them (forget records), newest
+  // max_forgotten_ids: an inquiry, abort or Commit about one is stale (sent before its sender
+  // finished), and must not make this group log an abort (or a second decision) for it.
+  absl::flat_hash_set<TxnId> forgotten;
+  std::deque<TxnId> forgotten_order;
   std::map<TxnId, Decision> finished;
   std::deque<TxnId> finished_order;  // oldest first
   Timestamp last_write_ts = 0;
@@ -153,6 +159,11 @@ struct TransactionManager::Impl {
   int64_t last_proposal_us = 0;
   std::set<TxnId> aborted;
   std::deque<TxnId> aborted_order;
+  // Coordinator leader: acks heard per decided transaction, and decisions every participant
+  // acknowledged, to be forgotten with the next forget record.
+  std::map<TxnId, std::set<GroupId>> acks;
+  std::vector<TxnId> forgettable;
+  int64_t last_forget_us = 0;
 
   // Any replica.
   std::vector<CommitWaiter> commit_waits;
@@ -275,6 +286,8 @@ struct TransactionManager::Impl {
     inflight.clear();
     aborted.clear();
     aborted_order.clear();
+    acks.clear();
+    forgettable.clear();
   }
 
   absl::StatusOr<Timestamp> Assign(paxos::Replica& replica, Interval now, Timestamp at_least) {
@@ -729,6 +742,21 @@ struct TransactionManager::Impl {
         result = ApplyFinish(replica, c.txn_finish(), ts, now, out);
         break;
       case proto::TabletCommand::kSafeTime:
+        for (TxnId txn : c.safe_time().forget()) {
+          auto d = decisions.find(txn);
+          // Aborts are kept: a client's Commit may still arrive after a presumed abort (the
+          // simulator found a late Commit committing a forgotten abort, bank seed 8000419).
+          if (d == decisions.end() || d->second.participants.empty() || !d->second.committed) {
+            continue;
+          }
+          decisions.erase(d);
+          if (!forgotten.insert(txn).second) continue;
+          forgotten_order.push_back(txn);
+          while (forgotten_order.size() > opt.max_forgotten_ids) {
+            forgotten.erase(forgotten_order.front());
+            forgotten_order.pop_front();
+          }
+        }
         break;
       case proto::TabletCommand::OP_NOT_SET:
         return absl::InvalidArgumentError(
@@ -742,7 +770,9 @@ struct TransactionManager::Impl {
   ApplyResult ApplyCommit(paxos::Replica& replica, const proto::TxnCommit& c, Timestamp ts,
                           Interval now, Actions* out) {
     const TxnId txn = c.txn();
-    if (decisions.count(txn) != 0) return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
+    if (decisions.count(txn) != 0 || forgotten.count(txn) != 0) {
+      return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
+    }
     Decision& d = decisions[txn];
     d.committed = true;
     d.commit_ts = ts;
@@ -780,7 +810,9 @@ struct TransactionManager::Impl {
   ApplyResult ApplyAbort(paxos::Replica& replica, const proto::TxnAbort& c, Timestamp ts,
                          Interval now, Actions* out) {
     const TxnId txn = c.txn();
-    if (decisions.count(txn) != 0) return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
+    if (decisions.count(txn) != 0 || forgotten.count(txn) != 0) {
+      return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
+    }
     Decision& d = decisions[txn];
     d.committed = false;
     for (uint64_t g : c.participants()) d.participants.push_back(g);
@@ -844,6 +876,11 @@ struct TransactionManager::Impl {
     const TxnId txn = c.txn();
     auto it = prepared.find(txn);
     if (it == prepared.end()) return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
+    if (leading) {
+      // The finish is chosen: the coordinator never needs to answer this group about txn again.
+      out->messages.push_back(
+          GroupMessage{GroupMessage::Type::kAck, group, it->second.coordinator, txn, false, 0});
+    }
     if (c.committed()) {
       absl::Status st = store->Write(c.txn_commit_ts(), it->second.writes);
       if (!st.ok()) {
@@ -1085,6 +1122,14 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
     return;
   }
   const TxnId txn = req.txn.id;
+  if (m.forgotten.count(txn) != 0) {
+    // Committed and acknowledged by every participant long ago; the SDK never sends a Commit
+    // twice, so this is a stray duplicate: its first copy was answered.
+    out->replies.push_back(ErrorReply(
+        id, absl::FailedPreconditionError(absl::StrCat(
+                "transaction ", txn, " committed long ago; its decision is no longer kept"))));
+    return;
+  }
   if (auto d = m.decisions.find(txn); d != m.decisions.end()) {
     m.AnswerDecided(txn, d->second, {id}, out);
     return;
@@ -1151,6 +1196,7 @@ void TransactionManager::Abort(paxos::Replica& replica, Interval now, const Abor
   auto it = m.active.find(txn);
   const Stage stage = it == m.active.end() ? Stage::kActive : it->second.stage;
   if (InFlight(stage)) return;
+  if (m.forgotten.count(txn) != 0) return;  // decided and acknowledged long ago
   if (req.coordinator && !req.participants.empty() && m.decisions.count(txn) == 0) {
     const TxnRef ref = it == m.active.end() ? TxnRef{txn, 0} : it->second.ref;
     m.ProposeAbortDecision(txn, ref, {}, req.participants, now, replica, out);
@@ -1227,7 +1273,20 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
     }
     return;
   }
+  if (msg.type == GroupMessage::Type::kAck) {
+    auto d = m.decisions.find(txn);
+    if (d == m.decisions.end() || d->second.participants.empty() || !d->second.committed) return;
+    std::set<GroupId>& heard = m.acks[txn];
+    heard.insert(msg.from);
+    for (GroupId g : d->second.participants) {
+      if (heard.count(g) == 0) return;
+    }
+    m.acks.erase(txn);
+    m.forgettable.push_back(txn);
+    return;
+  }
   // kInquiry: this group coordinates txn.
+  if (m.forgotten.count(txn) != 0) return;  // stale: the asker has applied the outcome since
   if (auto d = m.decisions.find(txn); d != m.decisions.end()) {
     if (d->second.committed && !now.After(d->second.commit_ts)) {
       // A participant may apply and release only after the commit wait (SPANNER.md §4.2.1):
@@ -1285,15 +1344,27 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
       out->messages.push_back(
           GroupMessage{GroupMessage::Type::kInquiry, m.group, p.coordinator, txn, false, 0});
     }
-    if (now.latest - m.last_proposal_us >= m.opt.safe_time_interval_us) {
+    constexpr size_t kMaxForgetPerRecord = 10'000;
+    const bool forget =
+        !m.forgettable.empty() && (now.latest - m.last_forget_us >= m.opt.forget_interval_us ||
+                                   m.forgettable.size() >= kMaxForgetPerRecord);
+    if (forget || now.latest - m.last_proposal_us >= m.opt.safe_time_interval_us) {
       absl::StatusOr<Timestamp> ts = replica.AssignTimestamp(now, 0);
       if (ts.ok()) {
         proto::TabletCommand c;
         c.set_commit_ts(*ts);
+        const size_t n = forget ? std::min(m.forgettable.size(), kMaxForgetPerRecord) : 0;
+        for (size_t i = 0; i < n; ++i) c.mutable_safe_time()->add_forget(m.forgettable[i]);
         c.mutable_safe_time();
-        (void)m.ProposeRecord(replica, now, *ts, c);
+        // A record lost with a leadership change leaves those decisions remembered: a leak of
+        // a few entries, never a wrong answer.
+        if (m.ProposeRecord(replica, now, *ts, c).ok()) {
+          m.forgettable.erase(m.forgettable.begin(),
+                              m.forgettable.begin() + static_cast<std::ptrdiff_t>(n));
+        }
       }
       m.last_proposal_us = now.latest;
+      if (forget) m.last_forget_us = now.latest;
     }
   }
   m.ServeSnapshots(replica, now, out);

@@ -162,6 +162,7 @@ struct GroupMessage {
   enum class Type : uint8_t {
     kOutcome,  // coordinator -> participant: the decision
     kInquiry,  // participant -> coordinator: what happened to txn? (abort it if undecided)
+    kAck,      // participant -> coordinator: the outcome is applied (logged) here
   };
   Type type = Type::kOutcome;
   GroupId from = 0;
@@ -195,6 +196,16 @@ struct TransactionManagerOptions {
   // forgotten, in log order on every replica. Decisions with participants are kept: an in-doubt
   // participant may still ask (presumed abort must never answer for a committed transaction).
   size_t max_local_decisions = 100'000;
+  // A coordinator drops a commit decision once every participant acknowledged applying it
+  // (kAck): its leader logs the ids with a safe-time record at most this often, and keeps only
+  // the id (max_forgotten_ids). Until then the decision is kept to answer in-doubt inquiries (an
+  // ack lost for good keeps it; a new leader starts counting acks afresh). Abort decisions are
+  // kept: a client's Commit may arrive after a presumed abort and must be refused.
+  int64_t forget_interval_us = 1'000'000;
+  // Ids of forgotten commit decisions are kept this many (the newest), so that a stale inquiry,
+  // abort or Commit about one (sent before its sender had applied the outcome) is ignored or
+  // refused instead of answered with presumed abort.
+  size_t max_forgotten_ids = 1'000'000;
   // Participants remember the outcomes they applied (to refuse a late duplicate Prepare) for
   // this many later ones, forgotten in log order. One forgotten is harmless: a re-prepare asks
   // the coordinator and re-applies the same versions at the same timestamp, or aborts.

@@ -45,6 +45,29 @@ std::vector<txn::Mutation> FromProto(
   return out;
 }
 
+proto::GroupMessageRequest::Type ToProto(txn::GroupMessage::Type type) {
+  switch (type) {
+    case txn::GroupMessage::Type::kOutcome:
+      return proto::GroupMessageRequest::OUTCOME;
+    case txn::GroupMessage::Type::kInquiry:
+      return proto::GroupMessageRequest::INQUIRY;
+    case txn::GroupMessage::Type::kAck:
+      return proto::GroupMessageRequest::ACK;
+  }
+  return proto::GroupMessageRequest::INQUIRY;
+}
+
+txn::GroupMessage::Type FromProto(proto::GroupMessageRequest::Type type) {
+  switch (type) {
+    case proto::GroupMessageRequest::OUTCOME:
+      return txn::GroupMessage::Type::kOutcome;
+    case proto::GroupMessageRequest::ACK:
+      return txn::GroupMessage::Type::kAck;
+    default:
+      return txn::GroupMessage::Type::kInquiry;
+  }
+}
+
 std::vector<std::string> Keys(const google::protobuf::RepeatedPtrField<std::string>& in) {
   return std::vector<std::string>(in.begin(), in.end());
 }
@@ -138,9 +161,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       };
       auto call = std::make_shared<Call>();
       call->ctx.set_deadline(std::chrono::system_clock::now() + kGroupMessageTimeout);
-      call->request.set_type(m.type == txn::GroupMessage::Type::kOutcome
-                                 ? proto::GroupMessageRequest::OUTCOME
-                                 : proto::GroupMessageRequest::INQUIRY);
+      call->request.set_type(ToProto(m.type));
       call->request.set_from(m.from);
       call->request.set_to(m.to);
       call->request.set_txn(m.txn);
@@ -286,9 +307,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       return reactor;
     }
     txn::GroupMessage m;
-    m.type = request->type() == proto::GroupMessageRequest::OUTCOME
-                 ? txn::GroupMessage::Type::kOutcome
-                 : txn::GroupMessage::Type::kInquiry;
+    m.type = FromProto(request->type());
     m.from = request->from();
     m.to = request->to();
     m.txn = request->txn();

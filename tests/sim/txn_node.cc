@@ -144,7 +144,9 @@ void TxnNode::HandleGroupMessage(const txn::GroupMessage& m) {
   Run([this, m] {
     const bool leader = replica().role() == paxos::Role::kLeader;
     loop()->Trace(absl::StrCat("group_message ", Name(), " ",
-                               m.type == txn::GroupMessage::Type::kOutcome ? "outcome" : "inquiry",
+                               m.type == txn::GroupMessage::Type::kOutcome   ? "outcome"
+                               : m.type == txn::GroupMessage::Type::kInquiry ? "inquiry"
+                                                                             : "ack",
                                " g", m.from, "->g", m.to, " txn=", m.txn,
                                m.committed ? absl::StrCat(" committed@", m.commit_ts) : "",
                                leader ? "" : " dropped (not leader)"));

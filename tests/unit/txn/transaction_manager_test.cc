@@ -601,5 +601,66 @@ TEST_F(TransactionManagerTest, ParticipantOutcomesAreBounded) {
   EXPECT_EQ(p.manager->memory().finished, 2u);
 }
 
+// A coordinator forgets a commit decision once every participant acknowledged applying it (the
+// id goes out with a safe-time record); an inquiry that was sent before the participant finished
+// and arrives afterwards is then ignored, not answered with presumed abort.
+TEST_F(TransactionManagerTest, CommitDecisionsAreForgottenOnceEveryParticipantAcked) {
+  Group c(1, &clock_);
+  Group p(2, &clock_);
+  Group q(3, &clock_);
+  c.ElectLeader();
+  p.ElectLeader();
+  q.ElectLeader();
+  const TxnRef t{9, clock_};
+  std::vector<ParticipantRef> prepared;
+  for (Group* g : {&p, &q}) {
+    g->Do([&](auto& m, auto& r, Interval now, Actions* a) {
+      m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("k", "v")}, {}}, a);
+    });
+    std::optional<Reply> reply = g->TakeReply(1);
+    ASSERT_TRUE(reply.has_value() && reply->status.ok());
+    prepared.push_back({g->id, reply->ts});
+  }
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {}, {}, prepared}, a);
+  });
+  std::optional<Reply> commit;
+  RunUntil({&c, &p, &q}, [&] { return (commit = c.TakeReply(2)).has_value(); });
+  ASSERT_TRUE(commit.has_value() && commit->status.ok());
+  const GroupMessage stale_inquiry{GroupMessage::Type::kInquiry, 3, 1, t.id, false, 0};
+  // Outcomes reach the participants; each acks once its finish record applied.
+  std::vector<GroupMessage> acks;
+  for (const GroupMessage& msg : c.actions.messages) {
+    Group& target = msg.to == 2 ? p : q;
+    target.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+    for (const GroupMessage& reply : target.actions.messages) {
+      if (reply.type == GroupMessage::Type::kAck) acks.push_back(reply);
+    }
+    target.actions.messages.clear();
+  }
+  c.actions.messages.clear();
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0].to, 1u);
+  EXPECT_EQ(c.manager->memory().decisions, 1u);
+  // One ack is not enough.
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, acks[0], a); });
+  RunUntil(
+      {&c}, [] { return false; }, 2'000'000);
+  EXPECT_EQ(c.manager->memory().decisions, 1u);
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, acks[1], a); });
+  RunUntil(
+      {&c}, [&] { return c.manager->memory().decisions == 0; }, 2'000'000);
+  EXPECT_EQ(c.manager->memory().decisions, 0u);
+  // The stale inquiry logs nothing (no abort of a committed transaction).
+  const size_t before = c.log.LastIndex();
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, stale_inquiry, a); });
+  EXPECT_EQ(c.log.LastIndex(), before);
+  EXPECT_TRUE(c.actions.messages.empty());
+  // A replica rebuilt from the log forgets it too.
+  c.Restart();
+  c.ElectLeader();
+  EXPECT_EQ(c.manager->memory().decisions, 0u);
+}
+
 }  // namespace
 }  // namespace meridian::txn
