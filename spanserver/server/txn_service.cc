@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -87,6 +88,14 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
  public:
   Impl(RoutingTable* routing, uint64_t server_id) : routing_(routing), server_id_(server_id) {}
 
+  // Group-message RPCs in flight call back into this object: wait for them (each has a deadline).
+  ~Impl() override {
+    shut_down_.store(true);
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+    mu_.Await(absl::Condition(&idle));
+  }
+
   struct Target {
     std::shared_ptr<replication::GroupHost> host;
     tablet::TxnTablet* tablet = nullptr;
@@ -143,8 +152,18 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     TryWrite(std::move(attempt));
   }
 
+  // Queues `m` for every replica of its group; per destination server at most one RPC is in
+  // flight, and whatever queued meanwhile goes in the next one (so a coordinator's outcomes to
+  // many participants, or acks from many groups, share RPCs).
   void Send(const txn::GroupMessage& m) {
     if (shut_down_.load()) return;
+    proto::GroupMessageRequest request;
+    request.set_type(ToProto(m.type));
+    request.set_from(m.from);
+    request.set_to(m.to);
+    request.set_txn(m.txn);
+    request.set_committed(m.committed);
+    request.set_commit_ts(m.commit_ts);
     std::vector<uint64_t> replicas;
     {
       absl::MutexLock lock(&mu_);
@@ -154,21 +173,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (uint64_t server : replicas) {
       const std::string address = routing_->AddressOf(server);
       if (address.empty()) continue;
-      struct Call {
-        grpc::ClientContext ctx;
-        proto::GroupMessageRequest request;
-        proto::GroupMessageResponse response;
-      };
-      auto call = std::make_shared<Call>();
-      call->ctx.set_deadline(std::chrono::system_clock::now() + kGroupMessageTimeout);
-      call->request.set_type(ToProto(m.type));
-      call->request.set_from(m.from);
-      call->request.set_to(m.to);
-      call->request.set_txn(m.txn);
-      call->request.set_committed(m.committed);
-      call->request.set_commit_ts(m.commit_ts);
-      StubFor(address)->async()->DeliverGroupMessage(&call->ctx, &call->request, &call->response,
-                                                     [call](grpc::Status) {});
+      std::shared_ptr<Batch> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        Outbox& outbox = outboxes_[address];
+        if (outbox.queue.size() >= kMaxQueuedGroupMessages) continue;  // best effort
+        outbox.queue.push_back(request);
+        if (outbox.in_flight) continue;
+        batch = TakeBatch(address, outbox);
+      }
+      Issue(std::move(batch));
     }
   }
 
@@ -301,26 +315,85 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                                 const proto::GroupMessageRequest* request,
                                                 proto::GroupMessageResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    std::optional<Target> t = Find(request->to());
-    if (!t || shut_down_.load()) {
-      reactor->Finish(grpc::Status::OK);  // not hosted here: dropped (best effort)
-      return reactor;
-    }
-    txn::GroupMessage m;
-    m.type = FromProto(request->type());
-    m.from = request->from();
-    m.to = request->to();
-    m.txn = request->txn();
-    m.committed = request->committed();
-    m.commit_ts = request->commit_ts();
-    t->host->WithReplica([t, m](paxos::Replica* r, truetime::Interval now) {
-      if (r != nullptr) t->tablet->Receive(*r, now, m);
-    });
+    Deliver(*request);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* DeliverGroupMessages(grpc::CallbackServerContext* ctx,
+                                                 const proto::GroupMessageBatch* batch,
+                                                 proto::GroupMessageResponse*) override {
+    auto* reactor = ctx->DefaultReactor();
+    for (const proto::GroupMessageRequest& request : batch->messages()) Deliver(request);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
+  // Group messages waiting for one destination server, and whether an RPC to it is in flight.
+  struct Outbox {
+    std::deque<proto::GroupMessageRequest> queue;
+    bool in_flight = false;
+  };
+  struct Batch {
+    std::string address;
+    grpc::ClientContext ctx;
+    proto::GroupMessageBatch request;
+    proto::GroupMessageResponse response;
+  };
+  static constexpr size_t kMaxQueuedGroupMessages = 100'000;
+  static constexpr int kMaxGroupMessagesPerRpc = 10'000;
+
+  // Moves the head of `outbox`'s queue into a batch and marks it in flight. Requires mu_.
+  std::shared_ptr<Batch> TakeBatch(const std::string& address, Outbox& outbox)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto batch = std::make_shared<Batch>();
+    batch->address = address;
+    while (!outbox.queue.empty() && batch->request.messages_size() < kMaxGroupMessagesPerRpc) {
+      *batch->request.add_messages() = std::move(outbox.queue.front());
+      outbox.queue.pop_front();
+    }
+    outbox.in_flight = true;
+    ++in_flight_;
+    return batch;
+  }
+
+  void Issue(std::shared_ptr<Batch> batch) {
+    batch->ctx.set_deadline(std::chrono::system_clock::now() + kGroupMessageTimeout);
+    proto::Txn::Stub* stub = StubFor(batch->address);
+    stub->async()->DeliverGroupMessages(&batch->ctx, &batch->request, &batch->response,
+                                        [this, batch](grpc::Status) { OnSent(*batch); });
+  }
+
+  // A batch's RPC completed (delivered or not: group messages are best effort).
+  void OnSent(const Batch& done) {
+    std::shared_ptr<Batch> next;
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      Outbox& outbox = outboxes_[done.address];
+      outbox.in_flight = false;
+      if (!outbox.queue.empty() && !shut_down_.load()) next = TakeBatch(done.address, outbox);
+    }
+    if (next != nullptr) Issue(std::move(next));
+  }
+
+  // Hands one incoming message to its group's tablet, when the group is hosted here.
+  void Deliver(const proto::GroupMessageRequest& request) {
+    std::optional<Target> t = Find(request.to());
+    if (!t || shut_down_.load()) return;  // not hosted here: dropped (best effort)
+    txn::GroupMessage m;
+    m.type = FromProto(request.type());
+    m.from = request.from();
+    m.to = request.to();
+    m.txn = request.txn();
+    m.committed = request.committed();
+    m.commit_ts = request.commit_ts();
+    t->host->WithReplica([t, m](paxos::Replica* r, truetime::Interval now) {
+      if (r != nullptr) t->tablet->Receive(*r, now, m);
+    });
+  }
+
   // A server-made transaction of one write (CommitWrite), across its tries.
   struct WriteAttempt {
     Target target;
@@ -456,6 +529,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::vector<uint64_t>> members_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<proto::Txn::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Outbox> outboxes_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // group-message RPCs not yet completed
 };
 
 TxnService::TxnService(RoutingTable* routing, uint64_t server_id)
