@@ -116,14 +116,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
 
   void ReadOnly(uint64_t group, std::vector<std::string> keys,
                 std::function<void(txn::Reply)> done) {
-    std::optional<Target> t = Find(group);
-    if (!t || shut_down_.load()) {
-      txn::Reply reply;
-      reply.status = absl::UnavailableError(
-          t ? "the server is shutting down" : absl::StrCat("group ", group, " is not hosted here"));
-      done(std::move(reply));
-      return;
-    }
+    std::optional<Target> t = FindOrFail(group, done);
+    if (!t) return;
     t->host->WithReplica([t, req = txn::ReadOnlyRequest{std::move(keys)}, done = std::move(done)](
                              paxos::Replica* r, truetime::Interval now) {
       if (r == nullptr) {
@@ -137,14 +131,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
   void CommitWrite(uint64_t group, txn::Mutation mutation, std::function<void(txn::Reply)> done) {
-    std::optional<Target> t = Find(group);
-    if (!t || shut_down_.load()) {
-      txn::Reply reply;
-      reply.status = absl::UnavailableError(
-          t ? "the server is shutting down" : absl::StrCat("group ", group, " is not hosted here"));
-      done(std::move(reply));
-      return;
-    }
+    std::optional<Target> t = FindOrFail(group, done);
+    if (!t) return;
     auto attempt = std::make_shared<WriteAttempt>();
     attempt->target = *t;
     attempt->request.writes.push_back(std::move(mutation));
@@ -311,15 +299,6 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* DeliverGroupMessage(grpc::CallbackServerContext* ctx,
-                                                const proto::GroupMessageRequest* request,
-                                                proto::GroupMessageResponse*) override {
-    auto* reactor = ctx->DefaultReactor();
-    Deliver(*request);
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
   grpc::ServerUnaryReactor* DeliverGroupMessages(grpc::CallbackServerContext* ctx,
                                                  const proto::GroupMessageBatch* batch,
                                                  proto::GroupMessageResponse*) override {
@@ -376,6 +355,18 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       if (!outbox.queue.empty() && !shut_down_.load()) next = TakeBatch(done.address, outbox);
     }
     if (next != nullptr) Issue(std::move(next));
+  }
+
+  // The tablet of `group`, or nullopt after answering `done` UNAVAILABLE (not hosted here, or the
+  // server is shutting down).
+  std::optional<Target> FindOrFail(uint64_t group, const std::function<void(txn::Reply)>& done) {
+    std::optional<Target> t = Find(group);
+    if (t && !shut_down_.load()) return t;
+    txn::Reply reply;
+    reply.status = absl::UnavailableError(t ? "the server is shutting down"
+                                            : absl::StrCat("group ", group, " is not hosted here"));
+    done(std::move(reply));
+    return std::nullopt;
   }
 
   // Hands one incoming message to its group's tablet, when the group is hosted here.

@@ -330,7 +330,8 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
   get.wait_for(std::chrono::milliseconds(100));
   {
     grpc::ClientContext ctx;
-    proto::GroupMessageRequest outcome;
+    proto::GroupMessageBatch batch;
+    proto::GroupMessageRequest& outcome = *batch.add_messages();
     outcome.set_type(proto::GroupMessageRequest::OUTCOME);
     outcome.set_from(2);
     outcome.set_to(1);
@@ -338,7 +339,7 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
     outcome.set_committed(true);
     outcome.set_commit_ts(s);
     proto::GroupMessageResponse response;
-    ASSERT_TRUE(txn_stub->DeliverGroupMessage(&ctx, outcome, &response).ok());
+    ASSERT_TRUE(txn_stub->DeliverGroupMessages(&ctx, batch, &response).ok());
   }
   const auto [status, response] = get.get();
   ASSERT_TRUE(status.ok()) << status.error_message();
