@@ -164,6 +164,7 @@ struct TransactionManager::Impl {
   std::map<TxnId, std::set<GroupId>> acks;
   std::vector<TxnId> forgettable;
   int64_t last_forget_us = 0;
+  int64_t last_resend_us = 0;
 
   // Any replica.
   std::vector<CommitWaiter> commit_waits;
@@ -1265,7 +1266,13 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
       m.ProposeFinish(txn, msg.committed, msg.commit_ts, now, replica);
       return;
     }
-    if (msg.committed) return;  // not prepared here: nothing to apply (or it finished already)
+    if (m.finished.count(txn) != 0) {
+      // Applied here already: the coordinator is asking again because it missed the ack.
+      out->messages.push_back(
+          GroupMessage{GroupMessage::Type::kAck, m.group, msg.from, txn, false, 0});
+      return;
+    }
+    if (msg.committed) return;  // not prepared here: nothing to apply
     auto it = m.active.find(txn);
     if (it != m.active.end() && !InFlight(it->second.stage)) {
       m.AbortLocal(txn, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted")), now,
@@ -1343,6 +1350,27 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
       p.last_heard_us = now.earliest;
       out->messages.push_back(
           GroupMessage{GroupMessage::Type::kInquiry, m.group, p.coordinator, txn, false, 0});
+    }
+    if (now.latest - m.last_resend_us >= m.opt.forget_interval_us) {
+      // Commit decisions some participant has not acknowledged for a while (an ack was lost, or
+      // an earlier leader heard it): tell those participants again; they ack what they applied.
+      m.last_resend_us = now.latest;
+      constexpr size_t kMaxResendsPerTick = 1'000;
+      size_t sent = 0;
+      for (const auto& [txn, d] : m.decisions) {
+        if (sent >= kMaxResendsPerTick) break;
+        if (!d.committed || d.participants.empty() ||
+            now.earliest - d.commit_ts < m.opt.ack_resend_after_us) {
+          continue;
+        }
+        auto heard = m.acks.find(txn);
+        for (GroupId g : d.participants) {
+          if (heard != m.acks.end() && heard->second.count(g) != 0) continue;
+          out->messages.push_back(
+              GroupMessage{GroupMessage::Type::kOutcome, m.group, g, txn, true, d.commit_ts});
+          ++sent;
+        }
+      }
     }
     constexpr size_t kMaxForgetPerRecord = 10'000;
     const bool forget =

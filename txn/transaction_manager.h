@@ -198,10 +198,14 @@ struct TransactionManagerOptions {
   size_t max_local_decisions = 100'000;
   // A coordinator drops a commit decision once every participant acknowledged applying it
   // (kAck): its leader logs the ids with a safe-time record at most this often, and keeps only
-  // the id (max_forgotten_ids). Until then the decision is kept to answer in-doubt inquiries (an
-  // ack lost for good keeps it; a new leader starts counting acks afresh). Abort decisions are
-  // kept: a client's Commit may arrive after a presumed abort and must be refused.
+  // the id (max_forgotten_ids). Until then the decision is kept to answer in-doubt inquiries.
+  // Abort decisions are kept: a client's Commit may arrive after a presumed abort and must be
+  // refused.
   int64_t forget_interval_us = 1'000'000;
+  // A commit decision some participant has not acknowledged this long after its timestamp is
+  // sent to that participant again (at most once per forget_interval_us), which acks it if it
+  // applied the outcome: so a lost ack, or acks an earlier leader heard, delay forgetting only.
+  int64_t ack_resend_after_us = 5'000'000;
   // Ids of forgotten commit decisions are kept this many (the newest), so that a stale inquiry,
   // abort or Commit about one (sent before its sender had applied the outcome) is ignored or
   // refused instead of answered with presumed abort.

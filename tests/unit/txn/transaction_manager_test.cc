@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -659,6 +660,48 @@ TEST_F(TransactionManagerTest, CommitDecisionsAreForgottenOnceEveryParticipantAc
   // A replica rebuilt from the log forgets it too.
   c.Restart();
   c.ElectLeader();
+  EXPECT_EQ(c.manager->memory().decisions, 0u);
+}
+
+// An ack that is lost (or heard by a leader that since lost its post) only delays forgetting: the
+// coordinator sends the outcome again after ack_resend_after_us, and a participant that applied
+// it acks again.
+TEST_F(TransactionManagerTest, LostAcksAreAskedForAgain) {
+  Group c(1, &clock_);
+  Group p(2, &clock_);
+  c.ElectLeader();
+  p.ElectLeader();
+  const TxnRef t{11, clock_};
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("k", "v")}, {}}, a);
+  });
+  std::optional<Reply> prepared = p.TakeReply(1);
+  ASSERT_TRUE(prepared.has_value() && prepared->status.ok());
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepared->ts}}}, a);
+  });
+  std::optional<Reply> commit;
+  RunUntil({&c, &p}, [&] { return (commit = c.TakeReply(2)).has_value(); });
+  ASSERT_TRUE(commit.has_value() && commit->status.ok());
+  for (const GroupMessage& msg : c.actions.messages) {
+    p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+  }
+  c.actions.messages.clear();
+  ASSERT_EQ(p.manager->prepared_count(), 0u);
+  p.actions.messages.clear();  // the ack is lost
+  // Carry messages both ways from here on, until the coordinator forgets.
+  RunUntil(
+      {&c, &p},
+      [&] {
+        for (const GroupMessage& msg : std::exchange(c.actions.messages, {})) {
+          p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+        }
+        for (const GroupMessage& msg : std::exchange(p.actions.messages, {})) {
+          c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+        }
+        return c.manager->memory().decisions == 0;
+      },
+      10'000'000);
   EXPECT_EQ(c.manager->memory().decisions, 0u);
 }
 
