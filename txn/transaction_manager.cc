@@ -199,23 +199,26 @@ struct TransactionManager::Impl {
     return ValidateKeys(keys);
   }
 
-  // Called once `txn`'s decision is in `decisions`: bounds those without participants.
-  void RememberDecision(TxnId txn, const Decision& d) {
-    if (!d.participants.empty()) return;
-    local_decisions.push_back(txn);
-    while (local_decisions.size() > opt.max_local_decisions) {
-      decisions.erase(local_decisions.front());
-      local_decisions.pop_front();
+  // Records `txn` as the newest entry of `order`, and erases the oldest ones from `container`
+  // (and `order`) past `cap`. On replicated state it runs in log order, so every replica keeps
+  // the same entries.
+  template <typename Container>
+  static void KeepNewest(TxnId txn, size_t cap, std::deque<TxnId>& order, Container& container) {
+    order.push_back(txn);
+    while (order.size() > cap) {
+      container.erase(order.front());
+      order.pop_front();
     }
   }
 
+  // Called once `txn`'s decision is in `decisions`: bounds those without participants.
+  void RememberDecision(TxnId txn, const Decision& d) {
+    if (d.participants.empty())
+      KeepNewest(txn, opt.max_local_decisions, local_decisions, decisions);
+  }
+
   void RememberAborted(TxnId txn) {
-    if (!aborted.insert(txn).second) return;
-    aborted_order.push_back(txn);
-    while (aborted_order.size() > 100'000) {
-      aborted.erase(aborted_order.front());
-      aborted_order.pop_front();
-    }
+    if (aborted.insert(txn).second) KeepNewest(txn, 100'000, aborted_order, aborted);
   }
 
   // Keeps leadership soft state in step with the replica. True when this replica leads, holds
@@ -751,11 +754,8 @@ struct TransactionManager::Impl {
             continue;
           }
           decisions.erase(d);
-          if (!forgotten.insert(txn).second) continue;
-          forgotten_order.push_back(txn);
-          while (forgotten_order.size() > opt.max_forgotten_ids) {
-            forgotten.erase(forgotten_order.front());
-            forgotten_order.pop_front();
+          if (forgotten.insert(txn).second) {
+            KeepNewest(txn, opt.max_forgotten_ids, forgotten_order, forgotten);
           }
         }
         break;
@@ -891,11 +891,7 @@ struct TransactionManager::Impl {
       last_write_ts = std::max(last_write_ts, c.txn_commit_ts());
     }
     if (finished.emplace(txn, Decision{c.committed(), c.txn_commit_ts(), {}}).second) {
-      finished_order.push_back(txn);
-      while (finished_order.size() > opt.max_finished_outcomes) {
-        finished.erase(finished_order.front());
-        finished_order.pop_front();
-      }
+      KeepNewest(txn, opt.max_finished_outcomes, finished_order, finished);
     }
     prepared.erase(it);
     if (leading) {

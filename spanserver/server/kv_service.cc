@@ -28,7 +28,6 @@
 namespace meridian::spanserver {
 namespace {
 
-using truetime::Interval;
 using truetime::Timestamp;
 
 constexpr char kStaleMapKey[] = "meridian-stale-map";
@@ -55,9 +54,8 @@ absl::Status CheckKey(const std::string& key, const char* what) {
 
 class KvService::Impl final : public proto::Kv::CallbackService {
  public:
-  Impl(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-       TxnService* txns)
-      : routing_(routing), truetime_(truetime), engine_(engine), txns_(txns) {}
+  Impl(RoutingTable* routing, storage::Engine* engine, TxnService* txns)
+      : routing_(routing), engine_(engine), txns_(txns) {}
 
   void Shutdown() { shut_down_.store(true); }
 
@@ -306,15 +304,13 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   }
 
   RoutingTable* const routing_;
-  truetime::TrueTime* const truetime_;
   storage::Engine* const engine_;
   TxnService* const txns_;
   std::atomic<bool> shut_down_{false};
 };
 
-KvService::KvService(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-                     TxnService* txns)
-    : impl_(std::make_unique<Impl>(routing, truetime, engine, txns)) {}
+KvService::KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns)
+    : impl_(std::make_unique<Impl>(routing, engine, txns)) {}
 
 KvService::~KvService() = default;
 

@@ -35,9 +35,6 @@ namespace meridian {
 namespace storage {
 class Engine;
 }  // namespace storage
-namespace truetime {
-class TrueTime;
-}  // namespace truetime
 
 namespace spanserver {
 
@@ -53,8 +50,7 @@ inline constexpr size_t kMaxScanBytes = 2 << 20;
 class KvService {
  public:
   // Everything passed in must outlive the service; `txns` commits Put and Delete.
-  KvService(RoutingTable* routing, truetime::TrueTime* truetime, storage::Engine* engine,
-            TxnService* txns);
+  KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns);
   ~KvService();
   KvService(const KvService&) = delete;
   KvService& operator=(const KvService&) = delete;

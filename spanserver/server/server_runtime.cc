@@ -179,7 +179,7 @@ class ServerRuntime::Impl {
     transport_ = std::make_unique<replication::GrpcTransport>(
         id, [this](paxos::Message message) { Deliver(std::move(message)); });
     txn_ = std::make_unique<TxnService>(&routing_, id);
-    kv_ = std::make_unique<KvService>(&routing_, truetime_.get(), engine_.get(), txn_.get());
+    kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);

@@ -1,10 +1,11 @@
 // The non-transactional records of a data group's Paxos log: a put or a delete of one key at the
-// commit timestamp the leader assigned inside its lease (the Kv service's single-key writes), and
-// the apply result their proposer gets back. TxnTablet (txn_tablet.h) applies them, together with
-// the transaction records, through txn::TransactionManager.
+// commit timestamp the leader assigned inside its lease, and their apply result. Servers no
+// longer propose them (the Kv service's writes are one-write transactions now, see
+// TxnService::CommitWrite), but logs written before that hold them, so TxnTablet (txn_tablet.h)
+// still applies them through txn::TransactionManager, and tests build them with these helpers.
 //
 // An applied write's result is its commit timestamp, encoded with EncodeApplyResult (empty for a
-// no-op or an ignored record); the proposer decodes it with DecodeApplyResult to commit-wait on it.
+// no-op or an ignored record) and read back with DecodeApplyResult.
 //
 // Thread safety: pure functions.
 #ifndef MERIDIAN_SPANSERVER_TABLET_TABLET_H_

@@ -137,6 +137,47 @@ class TransactionManagerTest : public ::testing::Test {
   }
 
   static Mutation Put(std::string k, std::string v) { return Mutation{std::move(k), std::move(v)}; }
+
+  // 2PC of `t` with coordinator `c`: prepares a write in each participant, commits, and waits for
+  // the coordinator's reply (its outcome messages stay in c.actions). The commit timestamp, or 0
+  // after reporting a failure.
+  Timestamp PrepareAndCommit(Group& c, const std::vector<Group*>& participants, const TxnRef& t) {
+    const RequestId rid = t.id * 10;
+    std::vector<ParticipantRef> prepared;
+    for (Group* g : participants) {
+      g->Do([&](auto& m, auto& r, Interval now, Actions* a) {
+        m.Prepare(r, now, rid, PrepareRequest{t, c.id, {Put("k", "v")}, {}}, a);
+      });
+      std::optional<Reply> reply = g->TakeReply(rid);
+      if (!reply.has_value() || !reply->status.ok()) {
+        ADD_FAILURE() << "prepare of " << t.id << " at group " << g->id << " failed";
+        return 0;
+      }
+      prepared.push_back({g->id, reply->ts});
+    }
+    c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+      m.Commit(r, now, rid + 1, CommitRequest{t, {}, {}, prepared}, a);
+    });
+    std::vector<Group*> all = participants;
+    all.push_back(&c);
+    std::optional<Reply> commit;
+    RunUntil(all, [&] { return (commit = c.TakeReply(rid + 1)).has_value(); });
+    if (!commit.has_value() || !commit->status.ok()) {
+      ADD_FAILURE() << "commit of " << t.id << " failed";
+      return 0;
+    }
+    return commit->ts;
+  }
+
+  // Hands every message `from` has sent to the group it is addressed to, among `to`.
+  static void DeliverAll(Group& from, const std::vector<Group*>& to) {
+    for (const GroupMessage& msg : std::exchange(from.actions.messages, {})) {
+      for (Group* g : to) {
+        if (g->id != msg.to) continue;
+        g->Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+      }
+    }
+  }
 };
 
 TEST_F(TransactionManagerTest, SingleGroupCommitWaitsUntilTheTimestampHasPassed) {
@@ -575,23 +616,8 @@ TEST_F(TransactionManagerTest, ParticipantOutcomesAreBounded) {
   c.ElectLeader();
   p.ElectLeader();
   for (TxnId t = 1; t <= 4; ++t) {
-    const TxnRef ref{t, clock_};
-    const std::string key = "pk" + std::to_string(t);
-    p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-      m.Prepare(r, now, 10 * t, PrepareRequest{ref, 1, {Put(key, "v")}, {}}, a);
-    });
-    std::optional<Reply> prepared = p.TakeReply(10 * t);
-    ASSERT_TRUE(prepared.has_value() && prepared->status.ok());
-    c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-      m.Commit(r, now, 10 * t + 1, CommitRequest{ref, {}, {}, {{2, prepared->ts}}}, a);
-    });
-    std::optional<Reply> commit;
-    RunUntil({&c, &p}, [&] { return (commit = c.TakeReply(10 * t + 1)).has_value(); });
-    ASSERT_TRUE(commit.has_value() && commit->status.ok());
-    for (const GroupMessage& msg : c.actions.messages) {
-      p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
-    }
-    c.actions.messages.clear();
+    ASSERT_NE(PrepareAndCommit(c, {&p}, TxnRef{t, clock_}), 0);
+    DeliverAll(c, {&p});
     EXPECT_EQ(p.manager->prepared_count(), 0u);
   }
   EXPECT_EQ(p.manager->memory().finished, 2u);
@@ -613,33 +639,16 @@ TEST_F(TransactionManagerTest, CommitDecisionsAreForgottenOnceEveryParticipantAc
   p.ElectLeader();
   q.ElectLeader();
   const TxnRef t{9, clock_};
-  std::vector<ParticipantRef> prepared;
-  for (Group* g : {&p, &q}) {
-    g->Do([&](auto& m, auto& r, Interval now, Actions* a) {
-      m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("k", "v")}, {}}, a);
-    });
-    std::optional<Reply> reply = g->TakeReply(1);
-    ASSERT_TRUE(reply.has_value() && reply->status.ok());
-    prepared.push_back({g->id, reply->ts});
-  }
-  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-    m.Commit(r, now, 2, CommitRequest{t, {}, {}, prepared}, a);
-  });
-  std::optional<Reply> commit;
-  RunUntil({&c, &p, &q}, [&] { return (commit = c.TakeReply(2)).has_value(); });
-  ASSERT_TRUE(commit.has_value() && commit->status.ok());
+  ASSERT_NE(PrepareAndCommit(c, {&p, &q}, t), 0);
   const GroupMessage stale_inquiry{GroupMessage::Type::kInquiry, 3, 1, t.id, false, 0};
   // Outcomes reach the participants; each acks once its finish record applied.
+  DeliverAll(c, {&p, &q});
   std::vector<GroupMessage> acks;
-  for (const GroupMessage& msg : c.actions.messages) {
-    Group& target = msg.to == 2 ? p : q;
-    target.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
-    for (const GroupMessage& reply : target.actions.messages) {
+  for (Group* g : {&p, &q}) {
+    for (const GroupMessage& reply : std::exchange(g->actions.messages, {})) {
       if (reply.type == GroupMessage::Type::kAck) acks.push_back(reply);
     }
-    target.actions.messages.clear();
   }
-  c.actions.messages.clear();
   ASSERT_EQ(acks.size(), 2u);
   EXPECT_EQ(acks[0].to, 1u);
   EXPECT_EQ(c.manager->memory().decisions, 1u);
@@ -671,34 +680,16 @@ TEST_F(TransactionManagerTest, LostAcksAreAskedForAgain) {
   Group p(2, &clock_);
   c.ElectLeader();
   p.ElectLeader();
-  const TxnRef t{11, clock_};
-  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("k", "v")}, {}}, a);
-  });
-  std::optional<Reply> prepared = p.TakeReply(1);
-  ASSERT_TRUE(prepared.has_value() && prepared->status.ok());
-  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-    m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepared->ts}}}, a);
-  });
-  std::optional<Reply> commit;
-  RunUntil({&c, &p}, [&] { return (commit = c.TakeReply(2)).has_value(); });
-  ASSERT_TRUE(commit.has_value() && commit->status.ok());
-  for (const GroupMessage& msg : c.actions.messages) {
-    p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
-  }
-  c.actions.messages.clear();
+  ASSERT_NE(PrepareAndCommit(c, {&p}, TxnRef{11, clock_}), 0);
+  DeliverAll(c, {&p});
   ASSERT_EQ(p.manager->prepared_count(), 0u);
   p.actions.messages.clear();  // the ack is lost
   // Carry messages both ways from here on, until the coordinator forgets.
   RunUntil(
       {&c, &p},
       [&] {
-        for (const GroupMessage& msg : std::exchange(c.actions.messages, {})) {
-          p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
-        }
-        for (const GroupMessage& msg : std::exchange(p.actions.messages, {})) {
-          c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
-        }
+        DeliverAll(c, {&p});
+        DeliverAll(p, {&c});
         return c.manager->memory().decisions == 0;
       },
       10'000'000);
