@@ -246,6 +246,90 @@ class Client::Impl final : public client::TxnTransport {
         request.mutable_range());
   }
 
+  // The first attempt of every call goes out at once, asynchronously, to the cached leader over
+  // a connected channel; a call without one, or whose attempt should be retried (another leader
+  // named, a stale map, not sent), then runs Prepare() with its full retry rules. A Prepare
+  // sent twice is harmless: the participant answers a duplicate with its first prepare timestamp.
+  void PrepareAll(std::vector<client::PrepareCall>& calls, Clock::time_point deadline) override {
+    struct Flight {
+      std::string address;
+      uint64_t group = 0;
+      grpc::ClientContext context;
+      grpc::Status status;
+    };
+    std::vector<std::unique_ptr<Flight>> flights(calls.size());
+    absl::Mutex flights_mu;
+    size_t in_flight = 0;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      client::PrepareCall& call = calls[i];
+      std::optional<Location> location;
+      {
+        absl::MutexLock lock(&mu_);
+        location = cache_.Lookup(call.key);
+      }
+      if (!location.has_value() || location->group != call.group ||
+          location->leader_address.empty()) {
+        continue;
+      }
+      const Connection connection = Connect(location->leader_address);
+      if (connection.channel->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY) continue;
+      SetRange(*location, call.request.mutable_range());
+      call.response.Clear();
+      auto flight = std::make_unique<Flight>();
+      flight->address = location->leader_address;
+      flight->group = location->group;
+      flight->context.set_deadline(ToSystem(deadline));
+      {
+        absl::MutexLock lock(&flights_mu);
+        ++in_flight;
+      }
+      Flight* f = flight.get();
+      flights[i] = std::move(flight);
+      connection.txn->async()->Prepare(&f->context, &call.request, &call.response,
+                                       [f, &flights_mu, &in_flight](grpc::Status status) {
+                                         f->status = std::move(status);
+                                         absl::MutexLock lock(&flights_mu);
+                                         --in_flight;
+                                       });
+    }
+    {
+      absl::MutexLock lock(&flights_mu);
+      auto all_done = [&in_flight]() { return in_flight == 0; };
+      flights_mu.Await(absl::Condition(&all_done));
+    }
+    std::vector<size_t> again;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const Flight* f = flights[i].get();
+      if (f == nullptr) {
+        again.push_back(i);
+        continue;
+      }
+      const AttemptResult result = ResultOf(f->status, f->context);
+      const Decision decision = client::Decide(CallKind::kWrite, result, f->address);
+      const absl::Status status(
+          result.code, absl::StrCat("group ", f->group, " at ", f->address, ": ", result.message));
+      switch (decision.action) {
+        case Action::kReturn:
+          calls[i].status = result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+          break;
+        case Action::kOutcomeUnknown:
+          calls[i].status = OutcomeUnknown(result.code, status);
+          break;
+        case Action::kFollowLeader:
+        case Action::kRefreshAndRetry:
+          Learn(decision, result, f->group, calls[i].key, f->address);
+          again.push_back(i);
+          break;
+      }
+    }
+    if (again.empty()) return;
+    std::vector<client::PrepareCall> rest;
+    rest.reserve(again.size());
+    for (size_t i : again) rest.push_back(std::move(calls[i]));
+    TxnTransport::PrepareAll(rest, deadline);  // Prepare() each, on threads
+    for (size_t j = 0; j < again.size(); ++j) calls[again[j]] = std::move(rest[j]);
+  }
+
   absl::Status Commit(uint64_t group, const std::string& key, proto::TxnCommitRequest& request,
                       proto::TxnCommitResponse* response, Clock::time_point deadline) override {
     return CallTxnLeader(
@@ -308,7 +392,7 @@ class Client::Impl final : public client::TxnTransport {
       }
       refresh = false;
       if (!location.has_value()) {
-        absl::StatusOr<Location> located = Locate(key, deadline);
+        absl::StatusOr<Location> located = LocateAtPlacement(key, deadline);
         if (!located.ok()) return located.status();
         location = *std::move(located);
       }
@@ -495,7 +579,19 @@ class Client::Impl final : public client::TxnTransport {
     return *(it + 1);
   }
 
+  // TxnTransport: the cached location of `key`, else placement's. A stale answer is safe: every
+  // request carries the range's group and generation, the server refuses one that is not current
+  // for all its keys, and the refreshed location then shows the key moved (ABORTED, retried).
   absl::StatusOr<Location> Locate(const std::string& key, Clock::time_point deadline) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (std::optional<Location> cached = cache_.Lookup(key)) return *std::move(cached);
+    }
+    return LocateAtPlacement(key, deadline);
+  }
+
+  // Asks placement where `key` lives and caches the answer.
+  absl::StatusOr<Location> LocateAtPlacement(const std::string& key, Clock::time_point deadline) {
     proto::LocateRequest request;
     request.set_key(key);
     proto::LocateResponse reply;
@@ -546,6 +642,25 @@ class Client::Impl final : public client::TxnTransport {
         });
   }
 
+  static absl::Status OutcomeUnknown(absl::StatusCode code, const absl::Status& status) {
+    return absl::Status(code, absl::StrCat("outcome unknown: the write may or may not have been "
+                                           "applied (",
+                                           status.message(), ")"));
+  }
+
+  // What a failed attempt at `address` for `key` in `group` teaches the cache: the leader it
+  // named, a stale range, or a server that could not be reached.
+  void Learn(const Decision& decision, const AttemptResult& result, uint64_t group,
+             const std::string& key, const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    if (decision.action == Action::kFollowLeader) {
+      cache_.SetLeader(group, decision.leader);
+      return;
+    }
+    if (result.stale_map) cache_.Invalidate(key);
+    if (!result.sent) cache_.ForgetLeader(group, address);
+  }
+
   // Runs `rpc` at the leader of the group holding `key`, following the retry rules of client.h.
   template <typename Service>
   absl::Status CallLeader(CallKind kind, const std::string& key, Clock::time_point deadline,
@@ -568,7 +683,7 @@ class Client::Impl final : public client::TxnTransport {
       }
       refresh = false;
       if (!location.has_value()) {
-        absl::StatusOr<Location> located = Locate(key, deadline);
+        absl::StatusOr<Location> located = LocateAtPlacement(key, deadline);
         if (!located.ok()) {
           const absl::Status& s = located.status();
           const bool transient = s.code() == absl::StatusCode::kUnavailable ||
@@ -615,26 +730,19 @@ class Client::Impl final : public client::TxnTransport {
         case Action::kReturn:
           return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
         case Action::kOutcomeUnknown:
-          return absl::Status(result.code, absl::StrCat("outcome unknown: the write may or may not "
-                                                        "have been applied (",
-                                                        status.message(), ")"));
+          return OutcomeUnknown(result.code, status);
         case Action::kFollowLeader: {
           last = status;
           hint = decision.leader;
-          absl::MutexLock lock(&mu_);
-          cache_.SetLeader(location->group, hint);
+          Learn(decision, result, location->group, key, address);
           if (++hops <= 2) continue;  // a few hops at once, then back off (leaders in flux)
           break;
         }
         case Action::kRefreshAndRetry: {
           last = status;
           hint.clear();
-          absl::MutexLock lock(&mu_);
-          if (result.stale_map) cache_.Invalidate(key);
-          if (!result.sent) {
-            unreachable.insert(address);
-            cache_.ForgetLeader(location->group, address);
-          }
+          Learn(decision, result, location->group, key, address);
+          if (!result.sent) unreachable.insert(address);
           refresh = true;
           break;
         }

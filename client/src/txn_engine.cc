@@ -62,6 +62,17 @@ void ForEachParallel(size_t n, const Fn& fn) {
   for (std::thread& t : threads) t.join();
 }
 
+}  // namespace
+
+void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline) {
+  ForEachParallel(calls.size(), [&](size_t i) {
+    PrepareCall& call = calls[i];
+    call.status = Prepare(call.group, call.key, call.request, &call.response, deadline);
+  });
+}
+
+namespace {
+
 void SleepBackoff(Backoff& backoff, SteadyTime deadline) {
   const SteadyTime wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
   std::this_thread::sleep_until(std::min(wake, deadline));
@@ -288,25 +299,23 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
   for (const auto& [group, work] : plan_) {
     if (group != *coordinator_) participants.push_back(group);
   }
-  std::vector<absl::Status> prepared(participants.size());
-  std::vector<int64_t> prepare_ts(participants.size(), 0);
-  ForEachParallel(participants.size(), [&](size_t i) {
+  std::vector<PrepareCall> calls(participants.size());
+  for (size_t i = 0; i < participants.size(); ++i) {
     const TxnBuffer::GroupWork& work = plan_.at(participants[i]);
-    proto::TxnPrepareRequest request;
-    *request.mutable_txn() = Ref();
-    request.set_coordinator(*coordinator_);
-    for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
-    for (const std::string& key : work.reads) request.add_reads(key);
-    proto::TxnPrepareResponse response;
-    prepared[i] =
-        transport_->Prepare(participants[i], work.routing_key, request, &response, deadline_);
-    prepare_ts[i] = response.prepare_ts();
-  });
+    PrepareCall& call = calls[i];
+    call.group = participants[i];
+    call.key = work.routing_key;
+    *call.request.mutable_txn() = Ref();
+    call.request.set_coordinator(*coordinator_);
+    for (const Mutation& m : work.writes) ToProto(m, call.request.add_writes());
+    for (const std::string& key : work.reads) call.request.add_reads(key);
+  }
+  transport_->PrepareAll(calls, deadline_);
   // Nothing has committed before the coordinator's Commit: a prepare whose outcome is unknown
   // is aborted with the rest (the coordinator logs the abort; the participant asks it).
   absl::Status first_error;
   for (size_t i = 0; i < participants.size(); ++i) {
-    absl::Status s = prepared[i];
+    absl::Status s = calls[i].status;
     if (s.ok()) continue;
     if (IsOutcomeUnknown(s)) {
       s = absl::AbortedError(
@@ -324,7 +333,7 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
   for (size_t i = 0; i < participants.size(); ++i) {
     proto::TxnParticipant* p = request.add_participants();
     p->set_group(participants[i]);
-    p->set_prepare_ts(prepare_ts[i]);
+    p->set_prepare_ts(calls[i].response.prepare_ts());
   }
   proto::TxnCommitResponse response;
   const absl::Status status = transport_->Commit(*coordinator_, plan_.at(*coordinator_).routing_key,

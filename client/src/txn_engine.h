@@ -41,6 +41,15 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // any transient error until `deadline`; Prepare and Commit only when certainly not received,
 // and otherwise return DEADLINE_EXCEEDED / UNAVAILABLE / CANCELLED with a message starting
 // "outcome unknown".
+// One participant's Prepare in TxnTransport::PrepareAll.
+struct PrepareCall {
+  uint64_t group = 0;
+  std::string key;  // a key of the group's writes: routes the call
+  proto::TxnPrepareRequest request;
+  proto::TxnPrepareResponse response;
+  absl::Status status;  // as Prepare() would return it
+};
+
 class TxnTransport {
  public:
   virtual ~TxnTransport() = default;
@@ -54,6 +63,10 @@ class TxnTransport {
   virtual absl::Status Prepare(uint64_t group, const std::string& key,
                                proto::TxnPrepareRequest& request,
                                proto::TxnPrepareResponse* response, SteadyTime deadline) = 0;
+  // Prepare() for every call at once: each call's status and response are what Prepare()
+  // gives. The default runs the calls on a thread each; the gRPC client sends them all from the
+  // calling thread, so that a many-group commit reaches its participants together.
+  virtual void PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline);
   virtual absl::Status Commit(uint64_t group, const std::string& key,
                               proto::TxnCommitRequest& request, proto::TxnCommitResponse* response,
                               SteadyTime deadline) = 0;
