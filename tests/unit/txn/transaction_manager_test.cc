@@ -221,6 +221,21 @@ TEST_F(TransactionManagerTest, SingleGroupCommitWaitsUntilTheTimestampHasPassed)
   EXPECT_EQ(after->values, std::vector<std::optional<std::string>>{"v1"});
 }
 
+TEST_F(TransactionManagerTest, CommitAppliedAfterItsWaitRepliesWithoutATick) {
+  Group g(1, &clock_);
+  g.ElectLeader();
+  g.manager->Commit(*g.replica, g.Now(), 2,
+                    CommitRequest{TxnRef{7, clock_}, {Put("k", "v")}, {}, {}}, &g.actions);
+  EXPECT_FALSE(g.TakeReply(2).has_value());
+  // The Paxos round outlasts 2 epsilon: the record is applied after TT.after(s).
+  clock_ += 3 * kEpsilon;
+  g.Pump();
+  std::optional<Reply> commit = g.TakeReply(2);
+  ASSERT_TRUE(commit.has_value()) << "a commit whose wait was over waited for a tick";
+  ASSERT_TRUE(commit->status.ok()) << commit->status;
+  EXPECT_TRUE(g.Now().After(commit->ts));
+}
+
 TEST_F(TransactionManagerTest, PlantedSkipCommitWaitRepliesEarlyAndIsCaught) {
   TransactionManagerOptions o;
   o.testing_skip_commit_wait = true;
