@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,7 +109,14 @@ class ServerRuntime::Impl {
       return absl::UnavailableError(
           absl::StrCat("cannot create ", options_.data_dir, ": ", error.message()));
     }
-    ASSIGN_OR_RETURN_CTX(engine_, storage::Engine::Open(options_.data_dir + "/db"),
+    storage::EngineOptions engine_options;
+    // Every group's log and data share one LevelDB, so each flushed table spans the whole key
+    // space and every level-0 compaction rewrites all of level 1. A 64 MiB memtable (LevelDB's
+    // default is 4) flushes 16x less often: 2PC over 50 groups ran 12% faster and Kv writes'
+    // p99 at 64 clients fell from about 52 to 37 ms (kv_bench, alternating runs). Memory is
+    // taken as data arrives, and a restart replays at most this much of LevelDB's own log.
+    engine_options.write_buffer_size = 64 << 20;
+    ASSIGN_OR_RETURN_CTX(engine_, storage::Engine::Open(options_.data_dir + "/db", engine_options),
                          "opening " + options_.data_dir + "/db");
     truetime::ClockSourceOptions clock_options;
     clock_options.fixed_epsilon_us = options_.truetime_epsilon_us;
@@ -124,7 +132,13 @@ class ServerRuntime::Impl {
     }
     writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
     work_.emplace(io_.get_executor());
-    for (int i = 0; i < kIoThreads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+    // Named for `top -H` and profiles ("io", "heartbeat"; the writer names itself).
+    for (int i = 0; i < kIoThreads; ++i) {
+      io_threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "io");
+        io_.run();
+      });
+    }
     ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
     logged_groups_.insert(groups.begin(), groups.end());
     if (!groups.empty()) {
@@ -170,7 +184,10 @@ class ServerRuntime::Impl {
     RETURN_IF_ERROR_CTX(WriteServerId(options_.data_dir, id), "persisting the server id");
     Log(absl::StrCat("registered as server ", id, " in zone ", options_.zone));
     RETURN_IF_ERROR(Serve(id));
-    heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+    heartbeat_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "heartbeat");
+      HeartbeatLoop();
+    });
     return absl::OkStatus();
   }
 

@@ -1,5 +1,7 @@
 #include "spanserver/storage/group_commit_writer.h"
 
+#include <pthread.h>
+
 #include <utility>
 #include <vector>
 
@@ -83,6 +85,7 @@ void GroupCommitWriter::Push(Pending pending) {
 }
 
 void GroupCommitWriter::Run() {
+  pthread_setname_np(pthread_self(), "gc-writer");
   for (;;) {
     std::vector<Pending> group;
     size_t group_bytes = 0;
