@@ -9,10 +9,12 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +37,17 @@ inline tools::LocalClusterOptions DefaultOptions() {
   options.ranges = 8;
   options.paxos_lease_ms = kLeaseMs;
   return options;
+}
+
+// Waits (bounded) until `done` holds, checking every 50 ms.
+template <typename Pred>
+bool WaitFor(absl::Duration timeout, Pred done) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 // A fresh directory under the temporary directory.

@@ -46,16 +46,6 @@ std::vector<pid_t> RunningPids(const std::string& manifest) {
   return pids;
 }
 
-template <typename Pred>
-bool WaitFor(absl::Duration timeout, Pred done) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
 class DemoCommandTest : public ::testing::Test {
  protected:
   // Starts `meridian demo --no_shell` with `extra` flags; waits until it is ready and returns

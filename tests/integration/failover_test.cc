@@ -25,17 +25,6 @@ namespace {
 
 constexpr uint64_t kGroup = 3;
 
-// Waits (bounded) until `done` holds, checking every 50 ms.
-template <typename Pred>
-bool WaitFor(absl::Duration timeout, Pred done) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
 class FailoverTest : public ClusterFixture {};
 
 TEST_F(FailoverTest, KilledLeaderIsReplacedAndCatchesUpAfterRestart) {

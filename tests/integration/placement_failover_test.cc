@@ -41,17 +41,6 @@ std::string Key(const std::string& prefix, int i) {
   return KeyWithFirstByte(i * 256 / kKeys, absl::StrCat(prefix, 1000 + i));
 }
 
-// Waits (bounded) until `done` holds, checking every 50 ms.
-template <typename Pred>
-bool WaitFor(absl::Duration timeout, Pred done) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
 // One raw GetTopology at one placement replica (no redirects followed).
 struct Probe {
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
