@@ -194,19 +194,26 @@ TEST_F(ReadWriteTest, ManyGroupCommitFollowsLeadersThatMoved) {
     }
     return leader_of;
   };
+  // The victim: the server leading the most groups, once placement has heard of every leader.
+  std::map<uint64_t, uint64_t> leader_of;
+  ASSERT_TRUE(WaitFor(absl::Seconds(30), [&] {
+    leader_of = leaders();
+    for (const auto& [group, leader] : leader_of) {
+      if (leader == 0) return false;
+    }
+    return !leader_of.empty();
+  })) << "placement did not report every group's leader";
+  std::map<uint64_t, std::set<uint64_t>> groups_led_by;
+  for (const auto& [group, leader] : leader_of) groups_led_by[leader].insert(group);
+  uint64_t victim_id = groups_led_by.begin()->first;
+  for (const auto& [server, groups] : groups_led_by) {
+    if (groups.size() > groups_led_by[victim_id].size()) victim_id = server;
+  }
+  const std::set<uint64_t> victim_groups = groups_led_by[victim_id];
   absl::StatusOr<proto::Topology> topology = cluster_->GetTopology();
   ASSERT_TRUE(topology.ok()) << topology.status();
-  const std::string victim = cluster_->server_names().front();
-  uint64_t victim_id = 0;
-  for (const proto::ServerInfo& s : topology->servers()) {
-    if (cluster_->ServerName(*topology, s.id()) == victim) victim_id = s.id();
-  }
-  ASSERT_NE(victim_id, 0u);
-  std::set<uint64_t> victim_groups;
-  for (const auto& [group, leader] : leaders()) {
-    if (leader == victim_id) victim_groups.insert(group);
-  }
-  ASSERT_FALSE(victim_groups.empty()) << victim << " leads no group";
+  const std::string victim = cluster_->ServerName(*topology, victim_id);
+  ASSERT_FALSE(victim.empty()) << "no process for server " << victim_id;
 
   ASSERT_TRUE(cluster_->Kill(victim).ok());
   ASSERT_TRUE(WaitFor(absl::Seconds(30),
