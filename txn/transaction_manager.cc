@@ -143,6 +143,11 @@ struct TransactionManager::Impl {
   // finished), and must not make this group log an abort (or a second decision) for it.
   absl::flat_hash_set<TxnId> forgotten;
   std::deque<TxnId> forgotten_order;
+  // Abort decisions with participants, oldest first (max_abort_decisions); the ids of those
+  // dropped (max_forgotten_ids): a Commit about one is answered ABORTED, an inquiry "aborted".
+  std::deque<TxnId> abort_decisions;
+  absl::flat_hash_set<TxnId> forgotten_aborts;
+  std::deque<TxnId> forgotten_aborts_order;
   std::map<TxnId, Decision> finished;
   std::deque<TxnId> finished_order;  // oldest first
   Timestamp last_write_ts = 0;
@@ -211,10 +216,28 @@ struct TransactionManager::Impl {
     }
   }
 
-  // Called once `txn`'s decision is in `decisions`: bounds those without participants.
+  // Called once `txn`'s decision is in `decisions`: bounds those without participants, and
+  // abort decisions (commit decisions with participants go once acknowledged: forget records).
   void RememberDecision(TxnId txn, const Decision& d) {
-    if (d.participants.empty())
+    if (d.participants.empty()) {
       KeepNewest(txn, opt.max_local_decisions, local_decisions, decisions);
+      return;
+    }
+    if (d.committed) return;
+    abort_decisions.push_back(txn);
+    while (abort_decisions.size() > opt.max_abort_decisions) {
+      const TxnId old = abort_decisions.front();
+      abort_decisions.pop_front();
+      decisions.erase(old);
+      if (forgotten_aborts.insert(old).second) {
+        KeepNewest(old, opt.max_forgotten_ids, forgotten_aborts_order, forgotten_aborts);
+      }
+    }
+  }
+
+  // Whether `txn`'s decision was dropped (only its id is left).
+  bool Forgotten(TxnId txn) const {
+    return forgotten.count(txn) != 0 || forgotten_aborts.count(txn) != 0;
   }
 
   void RememberAborted(TxnId txn) {
@@ -377,6 +400,17 @@ struct TransactionManager::Impl {
     auto d = decisions.find(txn);
     if (d != decisions.end()) {
       AnswerDecided(txn, d->second, ids, out);
+      return;
+    }
+    if (forgotten_aborts.count(txn) != 0) {  // aborted long ago: answer as the decision did
+      for (RequestId r : ids) {
+        out->replies.push_back(
+            ErrorReply(r, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+      }
+      for (GroupId g : participants) {
+        out->messages.push_back(
+            GroupMessage{GroupMessage::Type::kOutcome, group, g, txn, false, 0});
+      }
       return;
     }
     Active& a = active[txn];
@@ -771,7 +805,7 @@ struct TransactionManager::Impl {
   ApplyResult ApplyCommit(paxos::Replica& replica, const proto::TxnCommit& c, Timestamp ts,
                           Interval now, Actions* out) {
     const TxnId txn = c.txn();
-    if (decisions.count(txn) != 0 || forgotten.count(txn) != 0) {
+    if (decisions.count(txn) != 0 || Forgotten(txn)) {
       return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
     }
     Decision& d = decisions[txn];
@@ -813,7 +847,7 @@ struct TransactionManager::Impl {
   ApplyResult ApplyAbort(paxos::Replica& replica, const proto::TxnAbort& c, Timestamp ts,
                          Interval now, Actions* out) {
     const TxnId txn = c.txn();
-    if (decisions.count(txn) != 0 || forgotten.count(txn) != 0) {
+    if (decisions.count(txn) != 0 || Forgotten(txn)) {
       return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
     }
     Decision& d = decisions[txn];
@@ -936,6 +970,7 @@ TransactionManager::Memory TransactionManager::memory() const {
   m.finished = impl_->finished.size();
   m.active = impl_->active.size();
   m.aborted = impl_->aborted.size();
+  m.forgotten_ids = impl_->forgotten.size() + impl_->forgotten_aborts.size();
   return m;
 }
 
@@ -972,7 +1007,7 @@ void TransactionManager::Read(paxos::Replica& replica, Interval now, RequestId i
     return;
   }
   const TxnId txn = req.txn.id;
-  if (m.aborted.count(txn) != 0) {
+  if (m.aborted.count(txn) != 0 || m.forgotten_aborts.count(txn) != 0) {
     out->replies.push_back(
         ErrorReply(id, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
     return;
@@ -1129,6 +1164,12 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
                 "transaction ", txn, " committed long ago; its decision is no longer kept"))));
     return;
   }
+  if (m.forgotten_aborts.count(txn) != 0) {
+    // Aborted long ago (e.g. presumed abort on a participant's inquiry): never commit it now.
+    out->replies.push_back(
+        ErrorReply(id, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+    return;
+  }
   if (auto d = m.decisions.find(txn); d != m.decisions.end()) {
     m.AnswerDecided(txn, d->second, {id}, out);
     return;
@@ -1195,7 +1236,7 @@ void TransactionManager::Abort(paxos::Replica& replica, Interval now, const Abor
   auto it = m.active.find(txn);
   const Stage stage = it == m.active.end() ? Stage::kActive : it->second.stage;
   if (InFlight(stage)) return;
-  if (m.forgotten.count(txn) != 0) return;  // decided and acknowledged long ago
+  if (m.Forgotten(txn)) return;  // decided long ago
   if (req.coordinator && !req.participants.empty() && m.decisions.count(txn) == 0) {
     const TxnRef ref = it == m.active.end() ? TxnRef{txn, 0} : it->second.ref;
     m.ProposeAbortDecision(txn, ref, {}, req.participants, now, replica, out);

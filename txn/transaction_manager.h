@@ -199,16 +199,21 @@ struct TransactionManagerOptions {
   // A coordinator drops a commit decision once every participant acknowledged applying it
   // (kAck): its leader logs the ids with a safe-time record at most this often, and keeps only
   // the id (max_forgotten_ids). Until then the decision is kept to answer in-doubt inquiries.
-  // Abort decisions are kept: a client's Commit may arrive after a presumed abort and must be
-  // refused.
+  // Abort decisions are bounded separately (max_abort_decisions).
   int64_t forget_interval_us = 1'000'000;
+  // Abort decisions with participants are kept for this many later ones; older ones leave only
+  // their id (kept like a forgotten commit's, max_forgotten_ids), which is enough to answer a
+  // late Commit ABORTED (a client's Commit may arrive after a presumed abort: the simulator
+  // found one committing a forgotten abort, bank seed 8000419), to tell an in-doubt participant
+  // "aborted", and to ignore a late record. Past that too, an inquiry presumes abort again.
+  size_t max_abort_decisions = 100'000;
   // A commit decision some participant has not acknowledged this long after its timestamp is
   // sent to that participant again (at most once per forget_interval_us), which acks it if it
   // applied the outcome: so a lost ack, or acks an earlier leader heard, delay forgetting only.
   int64_t ack_resend_after_us = 5'000'000;
   // Ids of forgotten commit decisions are kept this many (the newest), so that a stale inquiry,
   // abort or Commit about one (sent before its sender had applied the outcome) is ignored or
-  // refused instead of answered with presumed abort.
+  // refused instead of answered with presumed abort; as many ids of forgotten aborts likewise.
   size_t max_forgotten_ids = 1'000'000;
   // Participants remember the outcomes they applied (to refuse a late duplicate Prepare) for
   // this many later ones, forgotten in log order. One forgotten is harmless: a re-prepare asks
@@ -289,6 +294,7 @@ class TransactionManager {
     size_t finished = 0;          // participant outcomes remembered
     size_t active = 0;            // leader: transactions with locks or requests in flight
     size_t aborted = 0;           // leader: recently aborted ids
+    size_t forgotten_ids = 0;     // coordinator: ids of forgotten commit and abort decisions
   };
   Memory memory() const;
   bool leading() const;  // serving as the leader (soft state established)

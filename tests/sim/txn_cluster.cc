@@ -68,6 +68,7 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
       c.txn.in_doubt_inquiry_us = params.in_doubt_inquiry_us;
       c.txn.safe_time_interval_us = params.safe_time_interval_us;
       c.txn.snapshot_wait_us = params.snapshot_wait_us;
+      c.txn.max_abort_decisions = params.max_abort_decisions;
       SetPlant(plant, c.txn);
       c.clock_bounds = p.clock;
       c.clock_params = truetime::RandomSimulatedClockParams(p.clock, clock_rng);

@@ -30,6 +30,9 @@ struct TxnSwarmParams {
   int64_t in_doubt_inquiry_us = 500'000;
   int64_t safe_time_interval_us = 100'000;
   int64_t snapshot_wait_us = 300'000;
+  // Tiny, so that abort decisions are dropped to their ids almost at once and the late Commits,
+  // inquiries and records about them meet the forgotten-abort path.
+  size_t max_abort_decisions = 2;
 
   // Clients.
   int clients = 4;

@@ -387,38 +387,71 @@ TEST_F(TransactionManagerTest, InquiryDuringCommitWaitIsAnsweredOnlyAfterIt) {
   }
 }
 
-TEST_F(TransactionManagerTest, InquiryForUnknownTransactionAbortsItDurably) {
+// A participant's inquiry makes the coordinator presume abort; the participant applies it; the
+// client's late Commit must then be refused, however little of the decision the coordinator
+// still keeps (`coordinator`'s bounds).
+void InquiryAbortsDurablyAndALateCommitIsRefused(Timestamp* clock,
+                                                 TransactionManagerOptions coordinator) {
   TransactionManagerOptions o;
   o.in_doubt_inquiry_us = 50'000;
-  Group c(1, &clock_);
-  Group p(2, &clock_, o);
+  Group c(1, clock, coordinator);
+  Group p(2, clock, o);
   c.ElectLeader();
   p.ElectLeader();
-  const TxnRef t{7, clock_};
+  const TxnRef t{7, *clock};
   p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
-    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("pk", "pv")}, {}}, a);
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Mutation{"pk", "pv"}}, {}}, a);
   });
   ASSERT_TRUE(p.TakeReply(1)->status.ok());
   // The client vanishes. The participant asks the coordinator after in_doubt_inquiry_us.
-  RunUntil({&p}, [&] { return !p.actions.messages.empty(); });
+  for (int i = 0; i < 1000 && p.actions.messages.empty(); ++i) {
+    *clock += 100;
+    p.Tick();
+  }
   ASSERT_EQ(p.actions.messages.size(), 1u);
   const GroupMessage inquiry = p.actions.messages[0];
   EXPECT_EQ(inquiry.type, GroupMessage::Type::kInquiry);
   EXPECT_EQ(inquiry.to, 1u);
   c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, inquiry, a); });
   ASSERT_EQ(c.actions.messages.size(), 1u);
-  const GroupMessage answer = c.actions.messages[0];
+  const GroupMessage answer = std::exchange(c.actions.messages, {})[0];
   EXPECT_FALSE(answer.committed);
   p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, answer, a); });
   EXPECT_EQ(p.manager->prepared_count(), 0u);
   EXPECT_EQ(p.store->versions("pk"), 0u);
-  // A late Commit from the client cannot commit it any more.
+  // The same inquiry again (duplicated) is answered "aborted" again, without a second decision.
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, inquiry, a); });
+  ASSERT_EQ(c.actions.messages.size(), 1u);
+  EXPECT_FALSE(std::exchange(c.actions.messages, {})[0].committed);
+  // A late Commit from the client cannot commit it any more, even at a coordinator that
+  // restarted since (its leader's soft state, which remembers recent aborts too, is gone).
+  c.Restart();
+  c.ElectLeader();
   c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
     m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, 5}}}, a);
   });
   std::optional<Reply> late = c.TakeReply(2);
   ASSERT_TRUE(late.has_value());
   EXPECT_EQ(late->status.code(), absl::StatusCode::kAborted) << late->status;
+  for (const GroupMessage& m : c.actions.messages) EXPECT_FALSE(m.committed);
+}
+
+TEST_F(TransactionManagerTest, InquiryForUnknownTransactionAbortsItDurably) {
+  InquiryAbortsDurablyAndALateCommitIsRefused(&clock_, {});
+}
+
+TEST_F(TransactionManagerTest, ForgottenAbortDecisionsStillRefuseLateCommits) {
+  TransactionManagerOptions o;
+  o.max_abort_decisions = 0;  // every abort decision is dropped to its id at once
+  InquiryAbortsDurablyAndALateCommitIsRefused(&clock_, o);
+  // And the dropped decisions leave only ids behind.
+  Group c(1, &clock_, o);
+  c.ElectLeader();
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Receive(r, now, GroupMessage{GroupMessage::Type::kInquiry, 2, 1, 99, false, 0}, a);
+  });
+  EXPECT_EQ(c.manager->memory().decisions, 0u);
+  EXPECT_EQ(c.manager->memory().forgotten_ids, 1u);
 }
 
 TEST_F(TransactionManagerTest, PrepareWithoutItsReadLocksAborts) {
