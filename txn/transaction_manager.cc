@@ -146,6 +146,9 @@ struct TransactionManager::Impl {
   // Abort decisions with participants, oldest first (max_abort_decisions); the ids of those
   // dropped (max_forgotten_ids): a Commit about one is answered ABORTED, an inquiry "aborted".
   std::deque<TxnId> abort_decisions;
+  // Commit decisions with participants not yet forgotten: what the leader's resend scan walks
+  // (every decision would be up to 200k entries a second, mostly single-group ones).
+  std::set<TxnId> unforgotten_commits;
   absl::flat_hash_set<TxnId> forgotten_aborts;
   std::deque<TxnId> forgotten_aborts_order;
   std::map<TxnId, Decision> finished;
@@ -223,7 +226,10 @@ struct TransactionManager::Impl {
       KeepNewest(txn, opt.max_local_decisions, local_decisions, decisions);
       return;
     }
-    if (d.committed) return;
+    if (d.committed) {
+      unforgotten_commits.insert(txn);
+      return;
+    }
     abort_decisions.push_back(txn);
     while (abort_decisions.size() > opt.max_abort_decisions) {
       const TxnId old = abort_decisions.front();
@@ -788,6 +794,7 @@ struct TransactionManager::Impl {
             continue;
           }
           decisions.erase(d);
+          unforgotten_commits.erase(txn);
           if (forgotten.insert(txn).second) {
             KeepNewest(txn, opt.max_forgotten_ids, forgotten_order, forgotten);
           }
@@ -1396,12 +1403,12 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
       m.last_resend_us = now.latest;
       constexpr size_t kMaxResendsPerTick = 1'000;
       size_t sent = 0;
-      for (const auto& [txn, d] : m.decisions) {
+      for (TxnId txn : m.unforgotten_commits) {
         if (sent >= kMaxResendsPerTick) break;
-        if (!d.committed || d.participants.empty() ||
-            now.earliest - d.commit_ts < m.opt.ack_resend_after_us) {
-          continue;
-        }
+        auto it = m.decisions.find(txn);
+        if (it == m.decisions.end()) continue;
+        const Impl::Decision& d = it->second;
+        if (now.earliest - d.commit_ts < m.opt.ack_resend_after_us) continue;
         auto heard = m.acks.find(txn);
         for (GroupId g : d.participants) {
           if (heard != m.acks.end() && heard->second.count(g) != 0) continue;
