@@ -68,6 +68,10 @@ Reply ErrorReply(RequestId id, absl::Status status) {
   return r;
 }
 
+absl::Status WasAborted(TxnId txn) {
+  return absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"));
+}
+
 }  // namespace
 
 std::string EncodeSafeTimeRecord(Timestamp ts) {
@@ -146,11 +150,11 @@ struct TransactionManager::Impl {
   // Abort decisions with participants, oldest first (max_abort_decisions); the ids of those
   // dropped (max_forgotten_ids): a Commit about one is answered ABORTED, an inquiry "aborted".
   std::deque<TxnId> abort_decisions;
+  absl::flat_hash_set<TxnId> forgotten_aborts;
+  std::deque<TxnId> forgotten_aborts_order;
   // Commit decisions with participants not yet forgotten: what the leader's resend scan walks
   // (every decision would be up to 200k entries a second, mostly single-group ones).
   std::set<TxnId> unforgotten_commits;
-  absl::flat_hash_set<TxnId> forgotten_aborts;
-  std::deque<TxnId> forgotten_aborts_order;
   std::map<TxnId, Decision> finished;
   std::deque<TxnId> finished_order;  // oldest first
   Timestamp last_write_ts = 0;
@@ -410,8 +414,7 @@ struct TransactionManager::Impl {
     }
     if (forgotten_aborts.count(txn) != 0) {  // aborted long ago: answer as the decision did
       for (RequestId r : ids) {
-        out->replies.push_back(
-            ErrorReply(r, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+        out->replies.push_back(ErrorReply(r, WasAborted(txn)));
       }
       for (GroupId g : participants) {
         out->messages.push_back(
@@ -463,8 +466,7 @@ struct TransactionManager::Impl {
                      Actions* out) {
     if (!d.committed) {
       for (RequestId r : ids) {
-        out->replies.push_back(
-            ErrorReply(r, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+        out->replies.push_back(ErrorReply(r, WasAborted(txn)));
       }
       return;
     }
@@ -867,8 +869,7 @@ struct TransactionManager::Impl {
         out->messages.push_back(
             GroupMessage{GroupMessage::Type::kOutcome, group, g, txn, false, 0});
       }
-      AbortLocal(txn, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted")), now,
-                 replica, out);
+      AbortLocal(txn, WasAborted(txn), now, replica, out);
     }
     return ApplyResult{ApplyResult::Kind::kAbort, txn, ts};
   }
@@ -1015,8 +1016,7 @@ void TransactionManager::Read(paxos::Replica& replica, Interval now, RequestId i
   }
   const TxnId txn = req.txn.id;
   if (m.aborted.count(txn) != 0 || m.forgotten_aborts.count(txn) != 0) {
-    out->replies.push_back(
-        ErrorReply(id, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+    out->replies.push_back(ErrorReply(id, WasAborted(txn)));
     return;
   }
   auto existing = m.active.find(txn);
@@ -1173,8 +1173,7 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
   }
   if (m.forgotten_aborts.count(txn) != 0) {
     // Aborted long ago (e.g. presumed abort on a participant's inquiry): never commit it now.
-    out->replies.push_back(
-        ErrorReply(id, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"))));
+    out->replies.push_back(ErrorReply(id, WasAborted(txn)));
     return;
   }
   if (auto d = m.decisions.find(txn); d != m.decisions.end()) {
@@ -1258,7 +1257,7 @@ absl::Status TransactionManager::Keepalive(TxnId txn, Interval now) {
   Impl& m = *impl_;
   if (!m.leading || !m.locks) return absl::UnavailableError("not the leader");
   if (m.aborted.count(txn) != 0) {
-    return absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted"));
+    return WasAborted(txn);
   }
   return m.locks->Touch(txn, now.earliest);
 }
@@ -1321,8 +1320,7 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
     if (msg.committed) return;  // not prepared here: nothing to apply
     auto it = m.active.find(txn);
     if (it != m.active.end() && !InFlight(it->second.stage)) {
-      m.AbortLocal(txn, absl::AbortedError(absl::StrCat("transaction ", txn, " was aborted")), now,
-                   replica, out);
+      m.AbortLocal(txn, WasAborted(txn), now, replica, out);
     }
     return;
   }
