@@ -258,8 +258,13 @@ class Client::Impl final : public client::TxnTransport {
       grpc::Status status;
     };
     std::vector<std::unique_ptr<Flight>> flights(calls.size());
-    absl::Mutex flights_mu;
-    size_t in_flight = 0;
+    // Shared with the callbacks, so that the last one to finish (possibly still unlocking after
+    // this thread saw the count reach 0) owns the mutex until it is done with it.
+    struct Pending {
+      absl::Mutex mu;
+      size_t in_flight ABSL_GUARDED_BY(mu) = 0;
+    };
+    auto pending = std::make_shared<Pending>();
     for (size_t i = 0; i < calls.size(); ++i) {
       client::PrepareCall& call = calls[i];
       std::optional<Location> location;
@@ -280,22 +285,23 @@ class Client::Impl final : public client::TxnTransport {
       flight->group = location->group;
       flight->context.set_deadline(ToSystem(deadline));
       {
-        absl::MutexLock lock(&flights_mu);
-        ++in_flight;
+        absl::MutexLock lock(&pending->mu);
+        ++pending->in_flight;
       }
       Flight* f = flight.get();
       flights[i] = std::move(flight);
       connection.txn->async()->Prepare(&f->context, &call.request, &call.response,
-                                       [f, &flights_mu, &in_flight](grpc::Status status) {
+                                       [f, pending](grpc::Status status) {
                                          f->status = std::move(status);
-                                         absl::MutexLock lock(&flights_mu);
-                                         --in_flight;
+                                         absl::MutexLock lock(&pending->mu);
+                                         --pending->in_flight;
                                        });
     }
     {
-      absl::MutexLock lock(&flights_mu);
-      auto all_done = [&in_flight]() { return in_flight == 0; };
-      flights_mu.Await(absl::Condition(&all_done));
+      absl::MutexLock lock(&pending->mu);
+      auto all_done = [p = pending.get()]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu) { return p->in_flight == 0; };
+      pending->mu.Await(absl::Condition(&all_done));
     }
     std::vector<size_t> again;
     for (size_t i = 0; i < calls.size(); ++i) {
