@@ -62,17 +62,6 @@ void ForEachParallel(size_t n, const Fn& fn) {
   for (std::thread& t : threads) t.join();
 }
 
-}  // namespace
-
-void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline) {
-  ForEachParallel(calls.size(), [&](size_t i) {
-    PrepareCall& call = calls[i];
-    call.status = Prepare(call.group, call.key, call.request, &call.response, deadline);
-  });
-}
-
-namespace {
-
 void SleepBackoff(Backoff& backoff, SteadyTime deadline) {
   const SteadyTime wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
   std::this_thread::sleep_until(std::min(wake, deadline));
@@ -84,6 +73,13 @@ std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
 }
 
 }  // namespace
+
+void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline) {
+  ForEachParallel(calls.size(), [&](size_t i) {
+    PrepareCall& call = calls[i];
+    call.status = Prepare(call.group, call.key, call.request, &call.response, deadline);
+  });
+}
 
 bool IsOutcomeUnknown(const absl::Status& status) {
   return absl::StartsWith(status.message(), "outcome unknown");

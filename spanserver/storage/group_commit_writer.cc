@@ -85,6 +85,8 @@ void GroupCommitWriter::Push(Pending pending) {
 }
 
 void GroupCommitWriter::Run() {
+  // For top -H and profiles. LevelDB starts its compaction thread from the first write, so that
+  // thread inherits this name too: tell them apart by thread id.
   pthread_setname_np(pthread_self(), "gc-writer");
   for (;;) {
     std::vector<Pending> group;
