@@ -48,6 +48,7 @@ std::string MetadataStateMachine::ApplyRegister(
   }
   target->set_zone(command.zone());
   target->set_address(command.address());
+  target->set_peer_address(command.peer_address());
   proto::RegisterResponse response;
   response.set_server_id(target->id());
 

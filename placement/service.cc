@@ -68,6 +68,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     op->set_zone(request->zone());
     op->set_address(request->address());
     op->set_server_id(request->server_id());
+    op->set_peer_address(request->peer_address());
     host_->Propose(
         [bytes = command.SerializeAsString()](paxos::Replica&) -> absl::StatusOr<std::string> {
           return bytes;
@@ -78,9 +79,11 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
             return reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
                                                 "RegisterServer applied without a server id"));
           }
-          std::fprintf(stderr, "placementd: server %llu registered (zone %s, address %s)\n",
-                       static_cast<unsigned long long>(response->server_id()),
-                       request->zone().c_str(), request->address().c_str());
+          std::fprintf(
+              stderr, "placementd: server %llu registered (zone %s, address %s, peers %s)\n",
+              static_cast<unsigned long long>(response->server_id()), request->zone().c_str(),
+              request->address().c_str(),
+              request->peer_address().empty() ? "on address" : request->peer_address().c_str());
           reactor->Finish(grpc::Status::OK);
         });
     return reactor;

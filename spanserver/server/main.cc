@@ -32,7 +32,10 @@ struct Flag {
 
 constexpr Flag kFlags[] = {
     {"zone", "", "zone label of this server (required)"},
-    {"listen", "", "HOST:PORT to serve Kv and Paxos on (required)"},
+    {"listen", "", "HOST:PORT to serve clients (Kv, Txn) on (required)"},
+    {"peer_listen", "",
+     "HOST:PORT (numeric) for Paxos traffic from peer servers; default: the --listen host with a "
+     "port the OS picks (registered with placement, which tells the peers)"},
     {"data_dir", "", "directory for the LevelDB and the server id (required)"},
     {"placement", "", "placementd replicas, HOST:PORT[,HOST:PORT...] (required)"},
     {"truetime_source", "fixed", "auto, ntp or fixed"},
@@ -87,6 +90,7 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
   ServerOptions options;
   options.zone = flags["zone"];
   options.listen = flags["listen"];
+  options.peer_listen = flags["peer_listen"];
   options.data_dir = flags["data_dir"];
   options.placement = absl::StrSplit(flags["placement"], ',', absl::SkipEmpty());
   auto kind = truetime::ParseClockSourceKind(flags["truetime_source"]);

@@ -30,7 +30,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "replication/group_host.h"
-#include "replication/grpc_transport.h"
+#include "replication/tcp_transport.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/placement_client.h"
 #include "spanserver/server/routing_table.h"
@@ -139,6 +139,9 @@ class ServerRuntime::Impl {
         io_.run();
       });
     }
+    transport_ = std::make_unique<replication::TcpTransport>(
+        io_, [this](paxos::Message message) { Deliver(std::move(message)); });
+    ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
     ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
     logged_groups_.insert(groups.begin(), groups.end());
     if (!groups.empty()) {
@@ -159,6 +162,7 @@ class ServerRuntime::Impl {
     request.set_zone(options_.zone);
     request.set_address(options_.listen);
     request.set_server_id(id);
+    request.set_peer_address(peer_address_);
     absl::Duration backoff = kRegisterBackoffMin;
     int attempts = 0;
     while (true) {
@@ -193,8 +197,7 @@ class ServerRuntime::Impl {
 
   absl::Status Serve(uint64_t id) {
     server_id_.store(id);
-    transport_ = std::make_unique<replication::GrpcTransport>(
-        id, [this](paxos::Message message) { Deliver(std::move(message)); });
+    transport_->Start(id);
     txn_ = std::make_unique<TxnService>(&routing_, id);
     kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
     grpc::ServerBuilder builder;
@@ -205,7 +208,6 @@ class ServerRuntime::Impl {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
-    transport_->RegisterService(&builder);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
@@ -217,7 +219,7 @@ class ServerRuntime::Impl {
       address_ = address;
     }
     routing_.SetIdentity({id, options_.zone, address});
-    Log(absl::StrCat("server ", id, " serving on ", address));
+    Log(absl::StrCat("server ", id, " serving on ", address, "; Paxos peers on ", peer_address_));
     return absl::OkStatus();
   }
 
@@ -227,9 +229,9 @@ class ServerRuntime::Impl {
     std::map<uint64_t, std::string> addresses;
     for (const proto::ServerInfo& server : topology.servers()) {
       addresses[server.id()] = server.address();
-      if (transport_ != nullptr && peer_addresses_[server.id()] != server.address()) {
-        transport_->SetPeerAddress(server.id(), server.address());
-        peer_addresses_[server.id()] = server.address();
+      if (transport_ != nullptr && peer_addresses_[server.id()] != server.peer_address()) {
+        transport_->SetPeerAddress(server.id(), server.peer_address());
+        peer_addresses_[server.id()] = server.peer_address();
       }
     }
     std::vector<RangeEntry> ranges;
@@ -290,6 +292,8 @@ class ServerRuntime::Impl {
     if (server_ != nullptr)
       server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
     if (writer_ != nullptr) writer_->Shutdown();
+    // Closes the peer connections while the io threads still run their handlers.
+    if (transport_ != nullptr) transport_->Shutdown();
     LogStats();
     routing_.TakeHosts();
     work_.reset();
@@ -310,12 +314,15 @@ class ServerRuntime::Impl {
   void LogStats() const {
     if (writer_ == nullptr || transport_ == nullptr) return;
     const storage::GroupCommitWriter::Stats w = writer_->stats();
-    const replication::GrpcTransport::Stats t = transport_->stats();
+    const replication::TcpTransport::Stats t = transport_->stats();
     Log(absl::StrCat("writer: ", w.batches, " group rounds in ", w.leveldb_writes,
                      " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes,
-                     " bytes); peers: ", t.messages_sent, " messages sent in ", t.rpcs_sent,
-                     " RPCs, ", t.messages_received, " received, ", t.dropped, " dropped"));
+                     " bytes); peers: ", t.messages_sent, " messages sent in ", t.frames_sent,
+                     " frames over ", t.connects, " connections, ", t.messages_received,
+                     " received, ", t.dropped, " dropped"));
   }
+
+  std::string peer_address() const { return peer_address_; }
 
   std::string address() const {
     absl::MutexLock lock(&mu_);
@@ -323,6 +330,13 @@ class ServerRuntime::Impl {
   }
 
  private:
+  // --peer_listen, else the host of --listen with a port the OS picks.
+  std::string PeerListenAddress() const {
+    if (!options_.peer_listen.empty()) return options_.peer_listen;
+    const size_t colon = options_.listen.rfind(':');
+    return (colon == std::string::npos ? std::string() : options_.listen.substr(0, colon)) + ":0";
+  }
+
   // True when a stop was requested within `timeout`.
   bool WaitForStopFor(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -425,7 +439,8 @@ class ServerRuntime::Impl {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> io_threads_;
   RoutingTable routing_;
-  std::unique_ptr<replication::GrpcTransport> transport_;
+  std::unique_ptr<replication::TcpTransport> transport_;
+  std::string peer_address_;  // where peers reach transport_, with the real port
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<TxnService> txn_;
   std::unique_ptr<grpc::Server> server_;
@@ -472,5 +487,6 @@ void ServerRuntime::WaitForStop() { impl_->WaitForStop(); }
 void ServerRuntime::Shutdown() { impl_->Shutdown(); }
 uint64_t ServerRuntime::server_id() const { return impl_->server_id(); }
 std::string ServerRuntime::address() const { return impl_->address(); }
+std::string ServerRuntime::peer_address() const { return impl_->peer_address(); }
 
 }  // namespace meridian::spanserver

@@ -1,7 +1,8 @@
 // ServerRuntime: everything one spanserver process runs, wired together — the storage Engine
 // (DATA_DIR/db), the GroupCommitWriter, TrueTime, an Asio io_context on two threads (GroupHost
-// strands, commit-wait timers), the GrpcTransport to peer servers, the gRPC server (Kv and
-// PaxosTransport services), the registration with placementd and the heartbeat loop that applies
+// strands, commit-wait timers, the peer sockets), the TcpTransport to peer servers (its own
+// listen address, registered with placement), the gRPC server (Kv and Txn services), the
+// registration with placementd and the heartbeat loop that applies
 // the topology: one GroupHost (over a TxnTablet) per data group listing this server.
 //
 // Lifecycle: Open() → Start() (or StartWithoutPlacement() in tests) → ... → Shutdown().
@@ -34,6 +35,9 @@ namespace meridian::spanserver {
 struct ServerOptions {
   std::string zone;
   std::string listen;  // host:port; port 0 (tests without placement) picks a free port
+  // HOST:PORT (numeric host) where peers send Paxos messages; empty: the host of `listen` and a
+  // port the OS picks (placement tells the peers).
+  std::string peer_listen;
   std::string data_dir;
   std::vector<std::string> placement;  // placement replicas' host:port
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
@@ -68,6 +72,8 @@ class ServerRuntime {
   uint64_t server_id() const;
   // The address served (with the real port once serving).
   std::string address() const;
+  // The Paxos peer listener's address (with the real port).
+  std::string peer_address() const;
 
  private:
   class Impl;

@@ -1,0 +1,485 @@
+#include "replication/tcp_transport.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "proto/paxos.pb.h"
+#include "replication/paxos_wire.h"
+
+namespace meridian::replication {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// Per destination: messages queued past this are dropped (Paxos retransmits what matters).
+constexpr size_t kMaxQueuedMessages = 10'000;
+constexpr size_t kMaxQueuedBytes = 64 << 20;
+// A frame carries at most this many bytes of messages (plus the one message that crosses it);
+// well below kMaxFrameBytes, which a single message may approach.
+constexpr size_t kMaxBatchBytes = 16 << 20;
+constexpr int64_t kBackoffMinMs = 100;
+constexpr int64_t kBackoffMaxMs = 1'000;
+// Incoming: a read asks for at least this much room.
+constexpr size_t kReadChunk = 64 << 10;
+
+void Log(const std::string& line) { std::fprintf(stderr, "transport: %s\n", line.c_str()); }
+
+void PutBigEndian32(uint32_t v, char* out) {
+  out[0] = static_cast<char>(v >> 24);
+  out[1] = static_cast<char>(v >> 16);
+  out[2] = static_cast<char>(v >> 8);
+  out[3] = static_cast<char>(v);
+}
+
+uint32_t GetBigEndian32(const char* in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError("address '" + address + "' is not HOST:PORT");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError("address '" + address + "' has no valid port");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::io_context& io, std::function<void(paxos::Message)> deliver)
+      : io_(io), deliver_(std::move(deliver)), acceptor_(io) {}
+
+  absl::StatusOr<std::string> Listen(const std::string& address) {
+    absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
+    if (!split.ok()) return split.status();
+    boost::system::error_code ec;
+    const asio::ip::address ip =
+        asio::ip::make_address(split->first.empty() ? "0.0.0.0" : split->first, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("peer listen address '", address, "': host must be numeric"));
+    }
+    const tcp::endpoint endpoint(ip, split->second);
+    std::lock_guard<std::mutex> lock(mu_);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", address, ": ", ec.message()));
+    }
+    const tcp::endpoint bound = acceptor_.local_endpoint(ec);
+    if (ec) return absl::UnavailableError("listen socket has no address: " + ec.message());
+    const std::string host = bound.address().to_string();
+    return absl::StrCat(bound.address().is_v6() ? "[" + host + "]" : host, ":", bound.port());
+  }
+
+  void Start(uint64_t self) {
+    std::lock_guard<std::mutex> lock(mu_);
+    self_.store(self);
+    if (acceptor_.is_open() && !shut_down_) AcceptLocked();
+  }
+
+  void Shutdown() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [id, peer] : peers_) CloseLocked(*peer);
+    for (const std::shared_ptr<Inbound>& in : inbound_) in->socket.close(ignored);
+    // Aborted handlers run on the io threads; none starts new work once shut_down_ is set.
+    // (They hold this object, so not waiting is safe too: without running io threads, or
+    // after a bound, the sockets are closed and the handlers are destroyed with the io_context.)
+    if (io_.stopped()) return;
+    if (!idle_.wait_for(lock, std::chrono::seconds(5), [this] { return ops_ == 0; })) {
+      Log(absl::StrCat("shutdown: ", ops_, " socket operations still pending after 5 s"));
+    }
+  }
+
+  void SetPeerAddress(uint64_t server_id, const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_ptr<Peer>& peer = peers_[server_id];
+    if (peer == nullptr) peer = std::make_shared<Peer>(io_, server_id);
+    if (peer->address == address) return;
+    peer->address = address;
+    CloseLocked(*peer);  // a new connection to the new address on the next Send
+    peer->backoff_ms = 0;
+    Log(absl::StrCat("server ", server_id, " is at ", address.empty() ? "(unknown)" : address));
+  }
+
+  void Send(std::vector<paxos::Message> messages) {
+    std::vector<paxos::Message> local;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const uint64_t self = self_.load();
+      std::set<Peer*> touched;
+      for (paxos::Message& m : messages) {
+        if (self != 0 && m.to == self) {
+          local.push_back(std::move(m));
+          continue;
+        }
+        auto it = peers_.find(m.to);
+        Peer* peer = it == peers_.end() ? nullptr : it->second.get();
+        if (peer == nullptr || peer->address.empty() || self == 0 || shut_down_ ||
+            peer->state == State::kBackoff || peer->queue.size() >= kMaxQueuedMessages ||
+            peer->queued_bytes >= kMaxQueuedBytes) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        proto::PaxosMessage pm = ToProto(m);
+        peer->queued_bytes += pm.ByteSizeLong();
+        peer->queue.push_back(std::move(pm));
+        touched.insert(peer);
+      }
+      for (Peer* peer : touched) KickLocked(*peer);
+    }
+    for (paxos::Message& m : local) deliver_(std::move(m));
+  }
+
+  TcpTransport::Stats stats() const {
+    TcpTransport::Stats s;
+    s.frames_sent = frames_sent_.load(std::memory_order_relaxed);
+    s.messages_sent = messages_sent_.load(std::memory_order_relaxed);
+    s.messages_received = messages_received_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.connects = connects_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  enum class State { kIdle, kConnecting, kConnected, kBackoff };
+
+  // One destination server. Guarded by mu_; its handlers check `epoch` and do nothing when the
+  // connection they were started for has been replaced.
+  struct Peer {
+    Peer(asio::io_context& io, uint64_t id) : id(id), timer(io) {}
+    const uint64_t id;
+    std::string address;
+    State state = State::kIdle;
+    std::shared_ptr<tcp::socket> socket;
+    uint64_t epoch = 0;
+    std::deque<proto::PaxosMessage> queue;
+    size_t queued_bytes = 0;
+    bool writing = false;
+    std::string frame;  // the frame being written (alive until its handler runs)
+    size_t frame_messages = 0;
+    int64_t backoff_ms = 0;
+    asio::steady_timer timer;
+  };
+
+  // One accepted connection; only its single outstanding read touches `buffer`.
+  struct Inbound {
+    explicit Inbound(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::string buffer;
+    size_t used = 0;
+  };
+
+  // Every async operation is counted from its start to the end of its handler, so that
+  // Shutdown() can wait until no handler will touch this object's sockets.
+  void BeginOpLocked() { ++ops_; }
+  void EndOpLocked() {
+    if (--ops_ == 0) idle_.notify_all();
+  }
+
+  void KickLocked(Peer& peer) {
+    if (shut_down_ || peer.queue.empty()) return;
+    if (peer.state == State::kIdle) {
+      ConnectLocked(peer);
+    } else if (peer.state == State::kConnected && !peer.writing) {
+      WriteLocked(peer);
+    }
+  }
+
+  void ConnectLocked(Peer& peer) {
+    absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(peer.address);
+    boost::system::error_code ec;
+    asio::ip::address ip;
+    if (split.ok()) ip = asio::ip::make_address(split->first, ec);
+    if (!split.ok() || ec) {
+      Log(absl::StrCat("server ", peer.id, ": cannot connect to '", peer.address,
+                       "': not a numeric HOST:PORT"));
+      FailLocked(peer);
+      return;
+    }
+    peer.state = State::kConnecting;
+    peer.socket = std::make_shared<tcp::socket>(io_);
+    const uint64_t epoch = ++peer.epoch;
+    BeginOpLocked();
+    peer.socket->async_connect(tcp::endpoint(ip, split->second),
+                               [self = shared_from_this(), peer = PeerPtr(peer), epoch,
+                                socket = peer.socket](boost::system::error_code ec) {
+                                 std::lock_guard<std::mutex> lock(self->mu_);
+                                 self->OnConnected(*peer, epoch, ec);
+                                 self->EndOpLocked();
+                               });
+  }
+
+  void OnConnected(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
+    if (epoch != peer.epoch || shut_down_) return;
+    if (ec) {
+      if (peer.backoff_ms == 0) {
+        Log(absl::StrCat("server ", peer.id, " at ", peer.address, ": ", ec.message(),
+                         "; retrying with backoff"));
+      }
+      FailLocked(peer);
+      return;
+    }
+    boost::system::error_code ignored;
+    peer.socket->set_option(tcp::no_delay(true), ignored);
+    peer.state = State::kConnected;
+    peer.backoff_ms = 0;
+    connects_.fetch_add(1, std::memory_order_relaxed);
+    KickLocked(peer);
+  }
+
+  // Takes the head of the queue into one frame and writes it.
+  void WriteLocked(Peer& peer) {
+    proto::PaxosBatch batch;
+    batch.set_from_server(self_.load());
+    batch.set_to_server(peer.id);
+    size_t bytes = 0;
+    while (!peer.queue.empty() && bytes < kMaxBatchBytes) {
+      const size_t size = peer.queue.front().ByteSizeLong();
+      bytes += size;
+      peer.queued_bytes -= size;
+      *batch.add_messages() = std::move(peer.queue.front());
+      peer.queue.pop_front();
+    }
+    const size_t body = batch.ByteSizeLong();
+    peer.frame.resize(4 + body);
+    PutBigEndian32(static_cast<uint32_t>(body), peer.frame.data());
+    batch.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(peer.frame.data() + 4));
+    peer.frame_messages = batch.messages_size();
+    peer.writing = true;
+    const uint64_t epoch = peer.epoch;
+    BeginOpLocked();
+    asio::async_write(*peer.socket, asio::buffer(peer.frame),
+                      [self = shared_from_this(), peer = PeerPtr(peer), epoch,
+                       socket = peer.socket](boost::system::error_code ec, size_t) {
+                        std::lock_guard<std::mutex> lock(self->mu_);
+                        self->OnWritten(*peer, epoch, ec);
+                        self->EndOpLocked();
+                      });
+  }
+
+  void OnWritten(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
+    if (epoch != peer.epoch) return;  // the frame was counted as dropped when it was replaced
+    peer.writing = false;
+    if (shut_down_) return;
+    if (ec) {
+      dropped_.fetch_add(peer.frame_messages, std::memory_order_relaxed);
+      Log(absl::StrCat("server ", peer.id, " at ", peer.address, ": write failed (", ec.message(),
+                       "); reconnecting"));
+      FailLocked(peer);
+      return;
+    }
+    frames_sent_.fetch_add(1, std::memory_order_relaxed);
+    messages_sent_.fetch_add(peer.frame_messages, std::memory_order_relaxed);
+    peer.frame.clear();
+    KickLocked(peer);
+  }
+
+  // Closes the connection and drops what waits for it; the next attempt waits out a backoff.
+  void FailLocked(Peer& peer) {
+    CloseLocked(peer);
+    if (shut_down_) return;
+    peer.backoff_ms = std::clamp<int64_t>(peer.backoff_ms * 2, kBackoffMinMs, kBackoffMaxMs);
+    peer.state = State::kBackoff;
+    peer.timer.expires_after(std::chrono::milliseconds(peer.backoff_ms));
+    const uint64_t epoch = peer.epoch;
+    BeginOpLocked();
+    peer.timer.async_wait(
+        [self = shared_from_this(), peer = PeerPtr(peer), epoch](boost::system::error_code) {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (epoch == peer->epoch && peer->state == State::kBackoff) {
+            peer->state = State::kIdle;
+            self->KickLocked(*peer);
+          }
+          self->EndOpLocked();
+        });
+  }
+
+  // Closes the connection (its handlers become stale) and drops the queue and a frame in flight.
+  void CloseLocked(Peer& peer) {
+    ++peer.epoch;
+    if (peer.socket != nullptr) {
+      boost::system::error_code ignored;
+      peer.socket->close(ignored);
+      peer.socket.reset();
+    }
+    peer.timer.cancel();
+    size_t lost = peer.queue.size();
+    if (peer.writing) lost += peer.frame_messages;
+    dropped_.fetch_add(lost, std::memory_order_relaxed);
+    peer.queue.clear();
+    peer.queued_bytes = 0;
+    peer.writing = false;
+    peer.state = State::kIdle;
+  }
+
+  std::shared_ptr<Peer> PeerPtr(Peer& peer) { return peers_.at(peer.id); }
+
+  void AcceptLocked() {
+    BeginOpLocked();
+    acceptor_.async_accept(
+        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (!self->shut_down_) {
+            if (!ec) {
+              boost::system::error_code ignored;
+              socket.set_option(tcp::no_delay(true), ignored);
+              auto in = std::make_shared<Inbound>(std::move(socket));
+              self->inbound_.insert(in);
+              self->ReadLocked(in);
+            } else if (!self->accept_error_logged_) {
+              self->accept_error_logged_ = true;
+              Log("accept failed: " + ec.message());
+            }
+            self->AcceptLocked();
+          }
+          self->EndOpLocked();
+        });
+  }
+
+  void ReadLocked(const std::shared_ptr<Inbound>& in) {
+    if (in->buffer.size() - in->used < kReadChunk) in->buffer.resize(in->used + kReadChunk);
+    BeginOpLocked();
+    in->socket.async_read_some(
+        asio::buffer(in->buffer.data() + in->used, in->buffer.size() - in->used),
+        [self = shared_from_this(), in](boost::system::error_code ec, size_t n) {
+          bool keep = !ec;
+          if (keep) {
+            in->used += n;
+            keep = self->DeliverFrames(*in);
+          }
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (keep && !self->shut_down_) {
+            self->ReadLocked(in);
+          } else {
+            boost::system::error_code ignored;
+            in->socket.close(ignored);
+            self->inbound_.erase(in);
+          }
+          self->EndOpLocked();
+        });
+  }
+
+  // Delivers every complete frame in the buffer and keeps the partial rest. False when the
+  // stream is corrupt (the connection must close).
+  bool DeliverFrames(Inbound& in) {
+    size_t pos = 0;
+    bool ok = true;
+    while (in.used - pos >= 4) {
+      const uint32_t length = GetBigEndian32(in.buffer.data() + pos);
+      if (length == 0 || length > kMaxFrameBytes) {
+        Log(absl::StrCat("closing a peer connection: frame length ", length, " is outside 1..",
+                         kMaxFrameBytes));
+        ok = false;
+        break;
+      }
+      if (in.used - pos - 4 < length) break;
+      DeliverFrame(in.buffer.data() + pos + 4, length);
+      pos += 4 + length;
+    }
+    if (pos > 0) {
+      std::memmove(in.buffer.data(), in.buffer.data() + pos, in.used - pos);
+      in.used -= pos;
+    }
+    if (in.used >= 4) {
+      // A partial frame: grow the buffer so that the rest fits.
+      const size_t need = 4 + size_t{GetBigEndian32(in.buffer.data())};
+      if (need <= 4 + size_t{kMaxFrameBytes} && in.buffer.size() < need) in.buffer.resize(need);
+    }
+    return ok;
+  }
+
+  void DeliverFrame(const char* data, uint32_t length) {
+    proto::PaxosBatch batch;
+    if (!batch.ParseFromArray(data, static_cast<int>(length))) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (batch.to_server() != self_.load()) {
+      // A peer with a stale address book (e.g. a port reused after a restart).
+      dropped_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+      return;
+    }
+    messages_received_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+    for (const proto::PaxosMessage& pm : batch.messages()) {
+      absl::StatusOr<paxos::Message> m = FromProto(pm);
+      if (!m.ok()) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      deliver_(*std::move(m));
+    }
+  }
+
+  asio::io_context& io_;
+  const std::function<void(paxos::Message)> deliver_;
+  std::atomic<uint64_t> self_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> frames_sent_{0};
+  std::atomic<uint64_t> messages_sent_{0};
+  std::atomic<uint64_t> messages_received_{0};
+  std::atomic<uint64_t> connects_{0};
+
+  std::mutex mu_;
+  std::condition_variable idle_;
+  tcp::acceptor acceptor_;                           // guarded by mu_
+  std::map<uint64_t, std::shared_ptr<Peer>> peers_;  // guarded by mu_
+  std::set<std::shared_ptr<Inbound>> inbound_;       // guarded by mu_
+  int64_t ops_ = 0;                                  // guarded by mu_
+  bool shut_down_ = false;                           // guarded by mu_
+  bool accept_error_logged_ = false;                 // guarded by mu_
+};
+
+TcpTransport::TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver)
+    : impl_(std::make_shared<Impl>(io, std::move(deliver))) {}
+
+TcpTransport::~TcpTransport() { impl_->Shutdown(); }
+
+absl::StatusOr<std::string> TcpTransport::Listen(const std::string& address) {
+  return impl_->Listen(address);
+}
+void TcpTransport::Start(uint64_t self) { impl_->Start(self); }
+void TcpTransport::Shutdown() { impl_->Shutdown(); }
+void TcpTransport::SetPeerAddress(uint64_t server_id, const std::string& address) {
+  impl_->SetPeerAddress(server_id, address);
+}
+void TcpTransport::Send(std::vector<paxos::Message> messages) { impl_->Send(std::move(messages)); }
+TcpTransport::Stats TcpTransport::stats() const { return impl_->stats(); }
+
+}  // namespace meridian::replication

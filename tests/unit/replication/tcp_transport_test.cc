@@ -1,0 +1,278 @@
+// TcpTransport between endpoints on 127.0.0.1 in one process, each with its own io_context on
+// one thread. Waits are bounded polls: delivery happens on the io threads.
+#include "replication/tcp_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "proto/paxos.pb.h"
+#include "replication/paxos_wire.h"
+
+namespace meridian::replication {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+struct Endpoint {
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  std::mutex mu;
+  std::vector<paxos::Message> received;
+  std::unique_ptr<TcpTransport> transport;
+  std::string address;
+
+  // Listens on `listen` and serves as server `id` (0: listen only, Start later).
+  explicit Endpoint(uint64_t id, const std::string& listen = "127.0.0.1:0") {
+    work.emplace(io.get_executor());
+    thread = std::thread([this] { io.run(); });
+    transport = std::make_unique<TcpTransport>(io, [this](paxos::Message m) {
+      std::lock_guard<std::mutex> lock(mu);
+      received.push_back(std::move(m));
+    });
+    absl::StatusOr<std::string> bound = transport->Listen(listen);
+    EXPECT_TRUE(bound.ok()) << bound.status();
+    if (bound.ok()) address = *bound;
+    if (id != 0) transport->Start(id);
+  }
+  ~Endpoint() {
+    transport->Shutdown();
+    work.reset();
+    io.stop();
+    thread.join();
+    transport.reset();
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return received.size();
+  }
+};
+
+bool WaitUntil(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return pred();
+}
+
+paxos::Message Msg(uint64_t from, uint64_t to, uint64_t index, size_t command_bytes = 0) {
+  paxos::Message m;
+  m.type = paxos::MessageType::kAccept;
+  m.group = 4;
+  m.from = from;
+  m.to = to;
+  m.index = index;
+  std::string command = absl::StrCat("cmd", index);
+  command.resize(std::max(command.size(), command_bytes), 'x');
+  m.entries.push_back({.index = index,
+                       .ballot = {1, from},
+                       .type = paxos::EntryType::kNormal,
+                       .command = std::move(command)});
+  return m;
+}
+
+TEST(TcpTransportTest, DeliversEveryMessageInOrderAcrossFrames) {
+  Endpoint a(1), b(2);
+  a.transport->SetPeerAddress(2, b.address);
+  constexpr int kMessages = 2000;
+  for (int i = 1; i <= kMessages; i += 10) {
+    std::vector<paxos::Message> batch;
+    // Some large entries, so that frames span many reads.
+    for (int j = i; j < i + 10; ++j) batch.push_back(Msg(1, 2, j, j % 97 == 0 ? 300'000 : 0));
+    a.transport->Send(std::move(batch));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == kMessages; })) << b.count();
+  std::lock_guard<std::mutex> lock(b.mu);
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(b.received[i].index, static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(b.received[i].entries.at(0).command.substr(0, 3 + std::to_string(i + 1).size()),
+              absl::StrCat("cmd", i + 1));
+    EXPECT_EQ(b.received[i].group, 4u);
+  }
+  const TcpTransport::Stats stats = a.transport->stats();
+  EXPECT_EQ(stats.dropped, 0u);
+  EXPECT_EQ(stats.messages_sent, static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(stats.connects, 1u);
+  EXPECT_LE(stats.frames_sent, static_cast<uint64_t>(kMessages / 10));
+  EXPECT_EQ(b.transport->stats().messages_received, static_cast<uint64_t>(kMessages));
+}
+
+TEST(TcpTransportTest, DropsMessagesToUnknownServersAndDeliversToSelfLocally) {
+  Endpoint a(1);
+  a.transport->Send({Msg(1, 9, 1), Msg(1, 1, 2)});
+  EXPECT_EQ(a.transport->stats().dropped, 1u);
+  ASSERT_EQ(a.count(), 1u);
+  EXPECT_EQ(a.received[0].index, 2u);
+}
+
+TEST(TcpTransportTest, DropsWhatIsSentBeforeStart) {
+  Endpoint a(0), b(2);
+  a.transport->SetPeerAddress(2, b.address);
+  a.transport->Send({Msg(1, 2, 1)});
+  EXPECT_EQ(a.transport->stats().dropped, 1u);
+  a.transport->Start(1);
+  a.transport->Send({Msg(1, 2, 2)});
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  EXPECT_EQ(b.received[0].index, 2u);
+}
+
+TEST(TcpTransportTest, UnreachablePeerDropsAndBacksOffThenANewAddressGetsThrough) {
+  Endpoint a(1);
+  std::string dead;
+  {
+    Endpoint gone(2);
+    dead = gone.address;  // nobody listens there once `gone` is destroyed
+  }
+  a.transport->SetPeerAddress(2, dead);
+  a.transport->Send({Msg(1, 2, 1)});
+  ASSERT_TRUE(WaitUntil([&] { return a.transport->stats().dropped == 1; }));
+  // During the backoff, messages for that server are dropped at once.
+  a.transport->Send({Msg(1, 2, 2)});
+  EXPECT_EQ(a.transport->stats().dropped, 2u);
+
+  Endpoint b(2);
+  a.transport->SetPeerAddress(2, b.address);  // a new address ends the backoff
+  a.transport->Send({Msg(1, 2, 3)});
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  EXPECT_EQ(b.received[0].index, 3u);
+}
+
+TEST(TcpTransportTest, ReconnectsToAPeerRestartedOnTheSameAddress) {
+  Endpoint a(1);
+  auto b = std::make_unique<Endpoint>(2);
+  const std::string address = b->address;
+  a.transport->SetPeerAddress(2, address);
+  a.transport->Send({Msg(1, 2, 1)});
+  ASSERT_TRUE(WaitUntil([&] { return b->count() == 1; }));
+  b.reset();
+  b = std::make_unique<Endpoint>(2, address);
+  ASSERT_EQ(b->address, address);
+  // The old connection is dead: sends fail, back off, and a later one reconnects. Keep sending
+  // (as Paxos retransmits) until one arrives.
+  uint64_t index = 2;
+  ASSERT_TRUE(WaitUntil([&] {
+    a.transport->Send({Msg(1, 2, index++)});
+    return b->count() > 0;
+  }));
+  EXPECT_EQ(a.transport->stats().connects, 2u);
+}
+
+TEST(TcpTransportTest, FramesForAnotherServerAreDropped) {
+  Endpoint a(1), b(3);
+  a.transport->SetPeerAddress(2, b.address);  // a's address book is stale: 2 is not there
+  a.transport->Send({Msg(1, 2, 1), Msg(1, 2, 2)});
+  ASSERT_TRUE(WaitUntil([&] { return b.transport->stats().dropped == 2; }));
+  EXPECT_EQ(b.count(), 0u);
+  EXPECT_EQ(b.transport->stats().messages_received, 0u);
+}
+
+// A raw client writing frames by hand.
+struct RawClient {
+  asio::io_context io;
+  asio::ip::tcp::socket socket{io};
+  explicit RawClient(const std::string& address) {
+    absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
+    EXPECT_TRUE(split.ok());
+    socket.connect({asio::ip::make_address(split->first), split->second});
+  }
+  void Write(const std::string& bytes) { asio::write(socket, asio::buffer(bytes)); }
+  static std::string Frame(const std::string& body) {
+    const uint32_t n = body.size();
+    std::string out = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+    return out + body;
+  }
+  // True when the server closed the connection (reads EOF within the bound).
+  bool ClosedByPeer() {
+    char c;
+    boost::system::error_code ec;
+    socket.non_blocking(true);
+    const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+    while (std::chrono::steady_clock::now() < deadline) {
+      socket.read_some(asio::buffer(&c, 1), ec);
+      if (ec == asio::error::eof || ec == asio::error::connection_reset) return true;
+      if (ec != asio::error::would_block) return false;
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+    return false;
+  }
+};
+
+TEST(TcpTransportTest, GarbageFramesAreDroppedAndABadLengthClosesTheConnection) {
+  Endpoint b(2);
+  proto::PaxosBatch good;
+  good.set_from_server(1);
+  good.set_to_server(2);
+  *good.add_messages() = ToProto(Msg(1, 2, 7));
+
+  RawClient raw(b.address);
+  // A body that is not a PaxosBatch is dropped; the stream stays usable.
+  raw.Write(RawClient::Frame(std::string("\xff\xff\xff\xff\x0f", 5)));
+  raw.Write(RawClient::Frame(good.SerializeAsString()));
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  EXPECT_EQ(b.received[0].index, 7u);
+  EXPECT_EQ(b.transport->stats().dropped, 1u);
+
+  // Byte by byte still works (frames split over reads).
+  const std::string frame = RawClient::Frame(good.SerializeAsString());
+  for (char c : frame) raw.Write(std::string(1, c));
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 2; }));
+
+  // A length above the limit cannot be skipped: the connection is closed.
+  raw.Write(std::string("\x7f\xff\xff\xff", 4));
+  EXPECT_TRUE(raw.ClosedByPeer());
+  // A zero length too, on a new connection.
+  RawClient raw2(b.address);
+  raw2.Write(std::string(4, '\0'));
+  EXPECT_TRUE(raw2.ClosedByPeer());
+
+  // The listener still serves others.
+  Endpoint a(1);
+  a.transport->SetPeerAddress(2, b.address);
+  a.transport->Send({Msg(1, 2, 8)});
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 3; }));
+}
+
+TEST(TcpTransportTest, ListenRejectsBadAddresses) {
+  asio::io_context io;
+  TcpTransport t(io, [](paxos::Message) {});
+  EXPECT_EQ(t.Listen("localhost:0").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.Listen("127.0.0.1").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.Listen("127.0.0.1:99999").status().code(), absl::StatusCode::kInvalidArgument);
+  Endpoint taken(1);
+  EXPECT_EQ(t.Listen(taken.address).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(TcpTransportTest, SplitHostPort) {
+  auto v4 = SplitHostPort("127.0.0.1:7701");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->first, "127.0.0.1");
+  EXPECT_EQ(v4->second, 7701);
+  auto v6 = SplitHostPort("[::1]:80");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->first, "::1");
+  auto any = SplitHostPort(":0");
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(any->first, "");
+  EXPECT_FALSE(SplitHostPort("nohost").ok());
+  EXPECT_FALSE(SplitHostPort("h:x").ok());
+}
+
+}  // namespace
+}  // namespace meridian::replication
