@@ -81,11 +81,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
     if (!split.ok()) return split.status();
     boost::system::error_code ec;
-    const asio::ip::address ip =
+    asio::ip::address ip =
         asio::ip::make_address(split->first.empty() ? "0.0.0.0" : split->first, ec);
     if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("peer listen address '", address, "': host must be numeric"));
+      // A host name: its first address (resolved once, at startup). Peers get the number.
+      tcp::resolver resolver(io_);
+      const tcp::resolver::results_type found = resolver.resolve(split->first, "", ec);
+      if (ec || found.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("peer listen address '", address,
+                                                       "': cannot resolve '", split->first, "'",
+                                                       ec ? ": " + ec.message() : ""));
+      }
+      ip = found.begin()->endpoint().address();
     }
     const tcp::endpoint endpoint(ip, split->second);
     std::lock_guard<std::mutex> lock(mu_);

@@ -52,7 +52,8 @@ class TcpTransport : public Transport {
   TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver);
   ~TcpTransport() override;  // Shutdown()s
 
-  // Binds and listens on HOST:PORT (numeric host). Returns the address with the real port.
+  // Binds and listens on HOST:PORT (a host name is resolved to its first address). Returns the
+  // numeric address with the real port: what peers should be told.
   absl::StatusOr<std::string> Listen(const std::string& address);
   // Starts accepting and sending as server `self`. Messages sent before are dropped.
   void Start(uint64_t self);

@@ -70,8 +70,11 @@ void Replica::ResetElectionTimer(Interval now) {
 // Log access.
 
 std::optional<Entry> Replica::GetEntry(Index index) {
-  auto it = unstable_.find(index);
-  if (it != unstable_.end()) return it->second;
+  // Nothing is stored past last_index_ (LocalMatch probes there on every Accept), and a miss
+  // costs storage a search through every level.
+  if (index == 0 || index > last_index_) return std::nullopt;
+  auto it = recent_.find(index);
+  if (it != recent_.end()) return it->second.entry;
   return storage_->Get(index);
 }
 
@@ -79,7 +82,7 @@ void Replica::PutEntry(Entry entry) {
   CHECK(entry.index > 0);
   last_index_ = std::max(last_index_, entry.index);
   pending_.entries.push_back(entry);
-  unstable_[entry.index] = std::move(entry);
+  recent_[entry.index] = RecentEntry{std::move(entry), false};
 }
 
 std::vector<Entry> Replica::CollectEntries(Index lo, Index hi, size_t max_entries, bool* more) {
@@ -453,9 +456,13 @@ void Replica::Advance(Interval now) {
   ready_outstanding_ = false;
   Index durable_own = persisted_match_;
   for (const Entry& e : taken_entries_) {
-    auto it = unstable_.find(e.index);
-    if (it != unstable_.end() && it->second == e) unstable_.erase(it);
+    auto it = recent_.find(e.index);
+    if (it != recent_.end() && it->second.entry == e) it->second.durable = true;
     if (e.ballot == ballot_) durable_own = std::max(durable_own, e.index);
+  }
+  while (!recent_.empty() && recent_.begin()->first <= applied_ &&
+         recent_.begin()->second.durable) {
+    recent_.erase(recent_.begin());
   }
   taken_entries_.clear();
   if (taken_hard_) durable_promised_ = taken_hard_->promised;

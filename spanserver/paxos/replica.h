@@ -249,9 +249,14 @@ class Replica {
   Index applied_ = 0;        // handed out for applying
   Index leader_commit_ = 0;  // the commit point announced by the current ballot's leader
 
-  // Entries handed out (or to be handed out) for persisting but not yet durable; read before
-  // storage_, which may not hold them yet.
-  std::map<Index, Entry> unstable_;
+  // Entries handed out (or to be handed out) for persisting, kept until they are both durable
+  // and handed out for applying: read before storage_, which may not hold them yet, and so that
+  // applying them and sending them to peers does not read them back from storage.
+  struct RecentEntry {
+    Entry entry;
+    bool durable = false;
+  };
+  std::map<Index, RecentEntry> recent_;
   Index persisted_match_ = 0;  // leader: its own durable match point
   Index local_match_ = 0;      // LocalMatch() cache for ballot_
   Ballot durable_promised_;    // the promised ballot known to be on stable storage

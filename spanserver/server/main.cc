@@ -34,7 +34,7 @@ constexpr Flag kFlags[] = {
     {"zone", "", "zone label of this server (required)"},
     {"listen", "", "HOST:PORT to serve clients (Kv, Txn) on (required)"},
     {"peer_listen", "",
-     "HOST:PORT (numeric) for Paxos traffic from peer servers; default: the --listen host with a "
+     "HOST:PORT for Paxos traffic from peer servers; default: the --listen host with a "
      "port the OS picks (registered with placement, which tells the peers)"},
     {"data_dir", "", "directory for the LevelDB and the server id (required)"},
     {"placement", "", "placementd replicas, HOST:PORT[,HOST:PORT...] (required)"},

@@ -35,7 +35,7 @@ namespace meridian::spanserver {
 struct ServerOptions {
   std::string zone;
   std::string listen;  // host:port; port 0 (tests without placement) picks a free port
-  // HOST:PORT (numeric host) where peers send Paxos messages; empty: the host of `listen` and a
+  // HOST:PORT where peers send Paxos messages; empty: the host of `listen` and a
   // port the OS picks (placement tells the peers).
   std::string peer_listen;
   std::string data_dir;
