@@ -1,5 +1,9 @@
 #include "replication/tcp_transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/buffer.hpp>
@@ -41,6 +45,25 @@ constexpr int64_t kBackoffMaxMs = 1'000;
 constexpr size_t kReadChunk = 64 << 10;
 
 void Log(const std::string& line) { std::fprintf(stderr, "transport: %s\n", line.c_str()); }
+
+// A peer whose host died sends no reset: without these, a connection to it would look alive for
+// the kernel's retransmission timeout (many minutes), and one from it would never close.
+// Unacknowledged data fails the connection after kUserTimeoutMs; an idle one is probed.
+constexpr int kUserTimeoutMs = 5'000;
+constexpr int kKeepaliveIdleS = 10;
+constexpr int kKeepaliveIntervalS = 5;
+constexpr int kKeepaliveProbes = 3;
+
+void TuneSocket(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  const int fd = socket.native_handle();
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof(kUserTimeoutMs));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepaliveIdleS, sizeof(kKeepaliveIdleS));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepaliveIntervalS, sizeof(kKeepaliveIntervalS));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepaliveProbes, sizeof(kKeepaliveProbes));
+}
 
 void PutBigEndian32(uint32_t v, char* out) {
   out[0] = static_cast<char>(v >> 24);
@@ -263,8 +286,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       FailLocked(peer);
       return;
     }
-    boost::system::error_code ignored;
-    peer.socket->set_option(tcp::no_delay(true), ignored);
+    TuneSocket(*peer.socket);
     peer.state = State::kConnected;
     peer.backoff_ms = 0;
     connects_.fetch_add(1, std::memory_order_relaxed);
@@ -365,8 +387,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           std::lock_guard<std::mutex> lock(self->mu_);
           if (!self->shut_down_) {
             if (!ec) {
-              boost::system::error_code ignored;
-              socket.set_option(tcp::no_delay(true), ignored);
+              TuneSocket(socket);
               auto in = std::make_shared<Inbound>(std::move(socket));
               self->inbound_.insert(in);
               self->ReadLocked(in);
