@@ -5,7 +5,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -16,11 +15,6 @@
 namespace meridian::replication {
 namespace {
 
-// Per destination: messages queued past this are dropped (Paxos retransmits what matters).
-constexpr size_t kMaxQueuedMessages = 10'000;
-constexpr size_t kMaxQueuedBytes = 64 << 20;
-// One RPC carries at most this many bytes of messages (plus the one message that crosses it).
-constexpr size_t kMaxBatchBytes = 16 << 20;
 // gRPC's default 4 MiB receive limit is below one full Accept plus its neighbours in a batch.
 constexpr int kMaxWireMessageBytes = 64 << 20;
 // An RPC that has not completed by then is abandoned (its batch dropped) so the queue moves on.
@@ -67,14 +61,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
           dropped_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        Peer& peer = it->second;
-        if (peer.queue.size() >= kMaxQueuedMessages || peer.queued_bytes >= kMaxQueuedBytes) {
-          dropped_.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        proto::PaxosMessage pm = ToProto(m);
-        peer.queued_bytes += pm.ByteSizeLong();
-        peer.queue.push_back(std::move(pm));
+        if (!it->second.queue.Push(m)) dropped_.fetch_add(1, std::memory_order_relaxed);
       }
       for (auto& [id, peer] : peers_) {
         if (peer.call == nullptr && !peer.queue.empty()) calls.push_back(PrepareCall(id, peer));
@@ -131,8 +118,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   struct Peer {
     std::string address;
     std::shared_ptr<proto::PaxosTransport::Stub> stub;  // created lazily
-    std::deque<proto::PaxosMessage> queue;
-    size_t queued_bytes = 0;
+    PeerQueue queue;
     Call* call = nullptr;  // the RPC in flight, if any
   };
 
@@ -159,14 +145,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
     call->request.set_to_server(id);
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(kRpcDeadlineMs));
-    size_t bytes = 0;
-    while (!peer.queue.empty() && bytes < kMaxBatchBytes) {
-      const size_t size = peer.queue.front().ByteSizeLong();
-      bytes += size;
-      peer.queued_bytes -= size;
-      *call->request.add_messages() = std::move(peer.queue.front());
-      peer.queue.pop_front();
-    }
+    peer.queue.TakeInto(&call->request);
     call->to = id;
     peer.call = call;
     ++in_flight_;

@@ -89,4 +89,32 @@ absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& p) {
   return m;
 }
 
+bool PeerQueue::Push(const paxos::Message& message) {
+  if (queue_.size() >= kMaxMessages || bytes_ >= kMaxBytes) return false;
+  proto::PaxosMessage pm = ToProto(message);
+  bytes_ += pm.ByteSizeLong();
+  queue_.push_back(std::move(pm));
+  return true;
+}
+
+int PeerQueue::TakeInto(proto::PaxosBatch* batch) {
+  const int before = batch->messages_size();
+  size_t taken = 0;
+  while (!queue_.empty() && taken < kMaxBatchBytes) {
+    const size_t size = queue_.front().ByteSizeLong();
+    taken += size;
+    bytes_ -= size;
+    *batch->add_messages() = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  return batch->messages_size() - before;
+}
+
+size_t PeerQueue::Clear() {
+  const size_t n = queue_.size();
+  queue_.clear();
+  bytes_ = 0;
+  return n;
+}
+
 }  // namespace meridian::replication

@@ -8,6 +8,9 @@
 #ifndef MERIDIAN_REPLICATION_PAXOS_WIRE_H_
 #define MERIDIAN_REPLICATION_PAXOS_WIRE_H_
 
+#include <cstddef>
+#include <deque>
+
 #include "absl/status/statusor.h"
 #include "proto/paxos.pb.h"
 #include "spanserver/paxos/types.h"
@@ -19,6 +22,29 @@ void ToProto(const paxos::Message& message, proto::PaxosMessage* out);
 proto::PaxosMessage ToProto(const paxos::Message& message);
 
 absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& message);
+
+// The messages waiting for one destination server, in wire form, bounded in count and bytes.
+// Both transports queue per destination and send the head as one PaxosBatch.
+// Not thread-safe (the transports guard it).
+class PeerQueue {
+ public:
+  static constexpr size_t kMaxMessages = 10'000;
+  static constexpr size_t kMaxBytes = 64 << 20;
+  // A batch carries at most this many bytes of messages (plus the one message that crosses it).
+  static constexpr size_t kMaxBatchBytes = 16 << 20;
+
+  // False, and nothing queued, when the queue is at its bound (Paxos retransmits what matters).
+  bool Push(const paxos::Message& message);
+  // Moves the head into `batch` (up to kMaxBatchBytes of messages); returns how many.
+  int TakeInto(proto::PaxosBatch* batch);
+  // Drops every queued message; returns how many there were.
+  size_t Clear();
+  bool empty() const { return queue_.empty(); }
+
+ private:
+  std::deque<proto::PaxosMessage> queue_;
+  size_t bytes_ = 0;
+};
 
 }  // namespace meridian::replication
 

@@ -16,7 +16,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -33,12 +32,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-// Per destination: messages queued past this are dropped (Paxos retransmits what matters).
-constexpr size_t kMaxQueuedMessages = 10'000;
-constexpr size_t kMaxQueuedBytes = 64 << 20;
-// A frame carries at most this many bytes of messages (plus the one message that crosses it);
-// well below kMaxFrameBytes, which a single message may approach.
-constexpr size_t kMaxBatchBytes = 16 << 20;
 constexpr int64_t kBackoffMinMs = 100;
 constexpr int64_t kBackoffMaxMs = 1'000;
 // Incoming: a read asks for at least this much room.
@@ -182,14 +175,10 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         auto it = peers_.find(m.to);
         Peer* peer = it == peers_.end() ? nullptr : it->second.get();
         if (peer == nullptr || peer->address.empty() || self == 0 || shut_down_ ||
-            peer->state == State::kBackoff || peer->queue.size() >= kMaxQueuedMessages ||
-            peer->queued_bytes >= kMaxQueuedBytes) {
+            peer->state == State::kBackoff || !peer->queue.Push(m)) {
           dropped_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        proto::PaxosMessage pm = ToProto(m);
-        peer->queued_bytes += pm.ByteSizeLong();
-        peer->queue.push_back(std::move(pm));
         touched.insert(peer);
       }
       for (Peer* peer : touched) KickLocked(*peer);
@@ -219,8 +208,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     State state = State::kIdle;
     std::shared_ptr<tcp::socket> socket;
     uint64_t epoch = 0;
-    std::deque<proto::PaxosMessage> queue;
-    size_t queued_bytes = 0;
+    PeerQueue queue;
     bool writing = false;
     std::string frame;  // the frame being written (alive until its handler runs)
     size_t frame_messages = 0;
@@ -298,15 +286,16 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     proto::PaxosBatch batch;
     batch.set_from_server(self_.load());
     batch.set_to_server(peer.id);
-    size_t bytes = 0;
-    while (!peer.queue.empty() && bytes < kMaxBatchBytes) {
-      const size_t size = peer.queue.front().ByteSizeLong();
-      bytes += size;
-      peer.queued_bytes -= size;
-      *batch.add_messages() = std::move(peer.queue.front());
-      peer.queue.pop_front();
-    }
+    peer.queue.TakeInto(&batch);
     const size_t body = batch.ByteSizeLong();
+    if (body > TcpTransport::kMaxFrameBytes) {
+      // Only a single message near the limit gets here; the receiver would close on it.
+      dropped_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+      Log(absl::StrCat("server ", peer.id, ": dropped a frame of ", body, " bytes (limit ",
+                       TcpTransport::kMaxFrameBytes, ")"));
+      if (!peer.queue.empty()) WriteLocked(peer);
+      return;
+    }
     peer.frame.resize(4 + body);
     PutBigEndian32(static_cast<uint32_t>(body), peer.frame.data());
     batch.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(peer.frame.data() + 4));
@@ -369,11 +358,9 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       peer.socket.reset();
     }
     peer.timer.cancel();
-    size_t lost = peer.queue.size();
+    size_t lost = peer.queue.Clear();
     if (peer.writing) lost += peer.frame_messages;
     dropped_.fetch_add(lost, std::memory_order_relaxed);
-    peer.queue.clear();
-    peer.queued_bytes = 0;
     peer.writing = false;
     peer.state = State::kIdle;
   }

@@ -75,7 +75,8 @@ class TcpTransport : public Transport {
   };
   Stats stats() const;
 
-  // The largest frame accepted (and sent: a bigger batch is split).
+  // The largest frame accepted. Batches stop at PeerQueue::kMaxBatchBytes, well below; a frame
+  // over it (one giant message) is dropped, not sent.
   static constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
  private:

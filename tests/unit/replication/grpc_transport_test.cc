@@ -12,24 +12,26 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/unit/replication/transport_test_util.h"
 
 namespace meridian::replication {
 namespace {
 
+using testing::Msg;
+using testing::WaitUntil;
+
 using std::chrono::milliseconds;
 
 struct Endpoint {
-  std::mutex mu;
-  std::vector<paxos::Message> received;
+  testing::Inbox inbox;
+  std::vector<paxos::Message>& received = inbox.received;
+  std::mutex& mu = inbox.mu;
   std::unique_ptr<GrpcTransport> transport;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
   explicit Endpoint(uint64_t id) {
-    transport = std::make_unique<GrpcTransport>(id, [this](paxos::Message m) {
-      std::lock_guard<std::mutex> lock(mu);
-      received.push_back(std::move(m));
-    });
+    transport = std::make_unique<GrpcTransport>(id, inbox.Sink());
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     transport->RegisterService(&builder);
@@ -39,34 +41,8 @@ struct Endpoint {
     server->Shutdown(std::chrono::system_clock::now() + milliseconds(500));
     transport.reset();
   }
-  size_t count() {
-    std::lock_guard<std::mutex> lock(mu);
-    return received.size();
-  }
+  size_t count() { return inbox.count(); }
 };
-
-bool WaitUntil(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return pred();
-}
-
-paxos::Message Msg(uint64_t from, uint64_t to, uint64_t index) {
-  paxos::Message m;
-  m.type = paxos::MessageType::kAccept;
-  m.group = 4;
-  m.from = from;
-  m.to = to;
-  m.index = index;
-  m.entries.push_back({.index = index,
-                       .ballot = {1, from},
-                       .type = paxos::EntryType::kNormal,
-                       .command = absl::StrCat("cmd", index)});
-  return m;
-}
 
 TEST(GrpcTransportTest, DeliversEveryMessageInOrderAcrossBatches) {
   Endpoint a(1), b(2);

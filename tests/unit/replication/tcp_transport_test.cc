@@ -20,9 +20,13 @@
 #include "absl/strings/str_cat.h"
 #include "proto/paxos.pb.h"
 #include "replication/paxos_wire.h"
+#include "tests/unit/replication/transport_test_util.h"
 
 namespace meridian::replication {
 namespace {
+
+using testing::Msg;
+using testing::WaitUntil;
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
@@ -31,8 +35,9 @@ struct Endpoint {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
-  std::mutex mu;
-  std::vector<paxos::Message> received;
+  testing::Inbox inbox;
+  std::vector<paxos::Message>& received = inbox.received;
+  std::mutex& mu = inbox.mu;
   std::unique_ptr<TcpTransport> transport;
   std::string address;
 
@@ -40,10 +45,7 @@ struct Endpoint {
   explicit Endpoint(uint64_t id, const std::string& listen = "127.0.0.1:0") {
     work.emplace(io.get_executor());
     thread = std::thread([this] { io.run(); });
-    transport = std::make_unique<TcpTransport>(io, [this](paxos::Message m) {
-      std::lock_guard<std::mutex> lock(mu);
-      received.push_back(std::move(m));
-    });
+    transport = std::make_unique<TcpTransport>(io, inbox.Sink());
     absl::StatusOr<std::string> bound = transport->Listen(listen);
     EXPECT_TRUE(bound.ok()) << bound.status();
     if (bound.ok()) address = *bound;
@@ -56,36 +58,8 @@ struct Endpoint {
     thread.join();
     transport.reset();
   }
-  size_t count() {
-    std::lock_guard<std::mutex> lock(mu);
-    return received.size();
-  }
+  size_t count() { return inbox.count(); }
 };
-
-bool WaitUntil(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return pred();
-}
-
-paxos::Message Msg(uint64_t from, uint64_t to, uint64_t index, size_t command_bytes = 0) {
-  paxos::Message m;
-  m.type = paxos::MessageType::kAccept;
-  m.group = 4;
-  m.from = from;
-  m.to = to;
-  m.index = index;
-  std::string command = absl::StrCat("cmd", index);
-  command.resize(std::max(command.size(), command_bytes), 'x');
-  m.entries.push_back({.index = index,
-                       .ballot = {1, from},
-                       .type = paxos::EntryType::kNormal,
-                       .command = std::move(command)});
-  return m;
-}
 
 TEST(TcpTransportTest, DeliversEveryMessageInOrderAcrossFrames) {
   Endpoint a(1), b(2);
