@@ -41,6 +41,8 @@ constexpr Flag kFlags[] = {
     {"truetime_source", "fixed", "auto, ntp or fixed"},
     {"truetime_epsilon_us", "1000", "epsilon of the fixed source, microseconds"},
     {"paxos_lease_ms", "2000", "Paxos leader lease of the data groups"},
+    {"io_threads", "1",
+     "threads running the groups' strands and the peer sockets (more for many cores)"},
 };
 
 void PrintHelp() {
@@ -106,6 +108,12 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
   if (*lease <= 0) return absl::InvalidArgumentError("--paxos_lease_ms must be > 0");
   options.truetime_epsilon_us = *epsilon;
   options.paxos_lease_ms = *lease;
+  auto io_threads = ParseInt(flags, "io_threads");
+  if (!io_threads.ok()) return io_threads.status();
+  if (*io_threads < 1 || *io_threads > 64) {
+    return absl::InvalidArgumentError("--io_threads must be between 1 and 64");
+  }
+  options.io_threads = static_cast<int>(*io_threads);
   return options;
 }
 

@@ -49,7 +49,6 @@ constexpr absl::Duration kHeartbeatTimeout = absl::Seconds(1);
 constexpr absl::Duration kRegisterBackoffMin = absl::Milliseconds(100);
 constexpr absl::Duration kRegisterBackoffMax = absl::Seconds(2);
 constexpr auto kServerShutdownGrace = std::chrono::seconds(2);
-constexpr int kIoThreads = 2;
 
 void Log(const std::string& line) { std::fprintf(stderr, "spanserver: %s\n", line.c_str()); }
 
@@ -100,6 +99,9 @@ class ServerRuntime::Impl {
     if (options_.paxos_lease_ms <= 0) {
       return absl::InvalidArgumentError("--paxos_lease_ms must be positive");
     }
+    if (options_.io_threads < 1 || options_.io_threads > 64) {
+      return absl::InvalidArgumentError("--io_threads must be between 1 and 64");
+    }
     if (options_.truetime_epsilon_us < 0) {
       return absl::InvalidArgumentError("--truetime_epsilon_us must not be negative");
     }
@@ -133,7 +135,7 @@ class ServerRuntime::Impl {
     writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
     work_.emplace(io_.get_executor());
     // Named for `top -H` and profiles ("io", "heartbeat"; the writer names itself).
-    for (int i = 0; i < kIoThreads; ++i) {
+    for (int i = 0; i < options_.io_threads; ++i) {
       io_threads_.emplace_back([this] {
         pthread_setname_np(pthread_self(), "io");
         io_.run();

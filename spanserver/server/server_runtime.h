@@ -1,7 +1,7 @@
 // ServerRuntime: everything one spanserver process runs, wired together — the storage Engine
-// (DATA_DIR/db), the GroupCommitWriter, TrueTime, an Asio io_context on two threads (GroupHost
-// strands, commit-wait timers, the peer sockets), the TcpTransport to peer servers (its own
-// listen address, registered with placement), the gRPC server (Kv and Txn services), the
+// (DATA_DIR/db), the GroupCommitWriter, TrueTime, an Asio io_context on io_threads threads
+// (GroupHost strands, commit-wait timers, the peer sockets), the TcpTransport to peer servers (its
+// own listen address, registered with placement), the gRPC server (Kv and Txn services), the
 // registration with placementd and the heartbeat loop that applies
 // the topology: one GroupHost (over a TxnTablet) per data group listing this server.
 //
@@ -44,6 +44,11 @@ struct ServerOptions {
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
   int64_t heartbeat_interval_ms = 500;
+  // Threads running the io_context: every group's strand, the peer sockets, commit-wait timers.
+  // One by default: on a small machine, one thread that finds the next handler already queued
+  // costs fewer wakeups than two handing work to each other (2PC over 50 groups ran about 7%
+  // faster than with two; Kv writes at 64 clients were unchanged). More suit many cores.
+  int io_threads = 1;
 };
 
 class ServerRuntime {
