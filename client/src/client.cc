@@ -196,7 +196,7 @@ class Client::Impl final : public client::TxnTransport {
     topology.zones.assign(reply.zones().begin(), reply.zones().end());
     absl::flat_hash_map<uint64_t, std::string> address_of;
     for (const proto::ServerInfo& s : reply.servers()) {
-      topology.servers.push_back({s.id(), s.zone(), s.address(), s.alive()});
+      topology.servers.push_back({s.id(), s.zone(), s.address(), s.alive(), s.peer_address()});
       address_of[s.id()] = s.address();
     }
     absl::flat_hash_map<uint64_t, const proto::GroupInfo*> group_of;

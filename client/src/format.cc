@@ -71,9 +71,11 @@ std::string FormatTopology(const Topology& topology) {
   absl::StrAppend(&out, "Zones (", topology.zones.size(),
                   "): ", absl::StrJoin(topology.zones, ", "), "\n\n");
 
-  std::vector<std::vector<std::string>> servers = {{"SERVER", "ZONE", "ADDRESS", "ALIVE"}};
+  std::vector<std::vector<std::string>> servers = {
+      {"SERVER", "ZONE", "ADDRESS", "ALIVE", "PAXOS PEERS AT"}};
   for (const ServerInfo& s : topology.servers) {
-    servers.push_back({absl::StrCat(s.id), s.zone, s.address, s.alive ? "yes" : "NO"});
+    servers.push_back({absl::StrCat(s.id), s.zone, s.address, s.alive ? "yes" : "NO",
+                       s.peer_address.empty() ? "-" : s.peer_address});
   }
   absl::StrAppend(&out, "Servers (", topology.servers.size(), "):\n", Table(servers), "\n");
 

@@ -80,6 +80,7 @@ struct ServerInfo {
   std::string zone;
   std::string address;
   bool alive = false;
+  std::string peer_address;  // where its peers send Paxos messages (TCP); "" if not registered
 };
 struct GroupInfo {
   uint64_t id = 0;

@@ -19,7 +19,8 @@ TEST(FormatTopologyTest, AlignedTables) {
   t.bootstrapped = true;
   t.placement_leader = "127.0.0.1:7000";
   t.zones = {"a", "b"};
-  t.servers = {{1, "a", "127.0.0.1:7101", true}, {12, "b", "127.0.0.1:7102", false}};
+  t.servers = {{1, "a", "127.0.0.1:7101", true, "127.0.0.1:40001"},
+               {12, "b", "127.0.0.1:7102", false, ""}};
   t.groups = {{1, {1, 12}, 12}, {2, {1, 12}, 0}};
   t.ranges = {{"", "m\x01", 1, 1}, {"m\x01", "", 2, 3}};
   EXPECT_EQ(FormatTopology(t),
@@ -28,9 +29,9 @@ TEST(FormatTopologyTest, AlignedTables) {
             "Zones (2): a, b\n"
             "\n"
             "Servers (2):\n"
-            "  SERVER  ZONE  ADDRESS         ALIVE\n"
-            "  1       a     127.0.0.1:7101  yes\n"
-            "  12      b     127.0.0.1:7102  NO\n"
+            "  SERVER  ZONE  ADDRESS         ALIVE  PAXOS PEERS AT\n"
+            "  1       a     127.0.0.1:7101  yes    127.0.0.1:40001\n"
+            "  12      b     127.0.0.1:7102  NO     -\n"
             "\n"
             "Groups (2):\n"
             "  GROUP  REPLICAS       LEADER\n"
