@@ -160,7 +160,7 @@ struct TransactionManager::Impl {
   // (every decision would be up to 200k entries a second, mostly single-group ones).
   std::set<TxnId> unforgotten_commits;
   absl::node_hash_map<TxnId, Decision> finished;  // looked up, never walked
-  std::deque<TxnId> finished_order;  // oldest first
+  std::deque<TxnId> finished_order;               // oldest first
   Timestamp last_write_ts = 0;
   Timestamp paxos_safe = 0;
   paxos::Index applied = 0;
