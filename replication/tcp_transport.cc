@@ -21,6 +21,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/paxos.pb.h"
@@ -151,6 +152,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void SetPeerAddress(uint64_t server_id, const std::string& address) {
+    if (server_id == self_.load()) return;  // messages to self are delivered locally
     std::lock_guard<std::mutex> lock(mu_);
     std::shared_ptr<Peer>& peer = peers_[server_id];
     if (peer == nullptr) peer = std::make_shared<Peer>(io_, server_id);
@@ -166,7 +168,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     {
       std::lock_guard<std::mutex> lock(mu_);
       const uint64_t self = self_.load();
-      std::set<Peer*> touched;
+      // The peers to kick once everything is queued, so that one Send goes out as one frame.
+      absl::InlinedVector<Peer*, 4> touched;
       for (paxos::Message& m : messages) {
         if (self != 0 && m.to == self) {
           local.push_back(std::move(m));
@@ -179,7 +182,9 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           dropped_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        touched.insert(peer);
+        if (std::find(touched.begin(), touched.end(), peer) == touched.end()) {
+          touched.push_back(peer);
+        }
       }
       for (Peer* peer : touched) KickLocked(*peer);
     }

@@ -87,6 +87,19 @@ TEST(TcpTransportTest, DeliversEveryMessageInOrderAcrossFrames) {
   EXPECT_EQ(b.transport->stats().messages_received, static_cast<uint64_t>(kMessages));
 }
 
+TEST(TcpTransportTest, OneSendToAnIdleConnectionIsOneFrame) {
+  Endpoint a(1), b(2);
+  a.transport->SetPeerAddress(2, b.address);
+  a.transport->Send({Msg(1, 2, 1)});  // connects
+  ASSERT_TRUE(WaitUntil([&] { return a.transport->stats().messages_sent == 1; }));
+  std::vector<paxos::Message> batch;
+  for (int i = 2; i <= 11; ++i) batch.push_back(Msg(1, 2, i));
+  a.transport->Send(std::move(batch));
+  ASSERT_TRUE(WaitUntil([&] { return a.transport->stats().messages_sent == 11; }));
+  EXPECT_EQ(a.transport->stats().frames_sent, 2u);
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 11; }));
+}
+
 TEST(TcpTransportTest, DropsMessagesToUnknownServersAndDeliversToSelfLocally) {
   Endpoint a(1);
   a.transport->Send({Msg(1, 9, 1), Msg(1, 1, 2)});
