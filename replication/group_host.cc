@@ -176,6 +176,11 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     return state_;
   }
 
+  paxos::ReplicaId leader() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return state_.leader;
+  }
+
  private:
   struct WaitingProposal {
     std::string command;
@@ -581,5 +586,6 @@ void GroupHost::TransferLeadership(paxos::ReplicaId target,
   impl_->core->TransferLeadership(target, std::move(done));
 }
 GroupState GroupHost::state() const { return impl_->core->state(); }
+paxos::ReplicaId GroupHost::leader() const { return impl_->core->leader(); }
 
 }  // namespace meridian::replication

@@ -162,6 +162,9 @@ class GroupHost {
 
   // The latest soft state (thread-safe copy, refreshed on the strand after every event).
   GroupState state() const;
+  // The leader of the latest soft state (kNoReplica when none is known); state().leader without
+  // copying the member list.
+  paxos::ReplicaId leader() const;
 
  private:
   class Impl;

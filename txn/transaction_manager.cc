@@ -691,8 +691,9 @@ struct TransactionManager::Impl {
       out->replies.push_back(std::move(reply));
     }
     for (GroupId g : w.participants) {
-      out->messages.push_back(
-          GroupMessage{GroupMessage::Type::kOutcome, group, g, w.txn, true, w.commit_ts});
+      // release: the commit's own wait (first try); otherwise the answer to an inquiry.
+      out->messages.push_back(GroupMessage{GroupMessage::Type::kOutcome, group, g, w.txn, true,
+                                           w.commit_ts, /*leader_only=*/w.release});
     }
     if (!w.release) return;
     active.erase(w.txn);
@@ -927,8 +928,9 @@ struct TransactionManager::Impl {
     if (it == prepared.end()) return ApplyResult{ApplyResult::Kind::kIgnored, txn, ts};
     if (leading) {
       // The finish is chosen: the coordinator never needs to answer this group about txn again.
-      out->messages.push_back(
-          GroupMessage{GroupMessage::Type::kAck, group, it->second.coordinator, txn, false, 0});
+      out->messages.push_back(GroupMessage{GroupMessage::Type::kAck, group, it->second.coordinator,
+                                           txn, false, 0,
+                                           /*leader_only=*/true});
     }
     if (c.committed()) {
       absl::Status st = store->Write(c.txn_commit_ts(), it->second.writes);

@@ -170,6 +170,12 @@ struct GroupMessage {
   TxnId txn = 0;
   bool committed = false;   // kOutcome
   Timestamp commit_ts = 0;  // kOutcome, when committed
+  // The first try of a message on the common path (a coordinator's outcome once its commit wait
+  // ends, a participant's ack once its finish applied): the sender may send it to the leader of
+  // `to` it believes in, alone, instead of to every replica (only the leader acts on it). Every
+  // retry (inquiries, answers to them, outcome resends) leaves this false and reaches every
+  // replica, so a stale belief costs a retry interval, never progress.
+  bool leader_only = false;
 };
 
 struct Actions {

@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -84,6 +85,24 @@ void FillValues(const txn::Reply& reply,
 
 }  // namespace
 
+GroupMessageRoute RouteGroupMessage(const std::vector<uint64_t>& replicas, bool leader_only,
+                                    bool hosted_here, uint64_t believed_leader, uint64_t self) {
+  GroupMessageRoute route;
+  std::vector<uint64_t> targets = replicas;
+  if (leader_only && hosted_here && believed_leader != paxos::kNoReplica &&
+      std::find(replicas.begin(), replicas.end(), believed_leader) != replicas.end()) {
+    targets.assign(1, believed_leader);
+  }
+  for (uint64_t server : targets) {
+    if (hosted_here && server == self) {
+      route.local = true;
+    } else {
+      route.remote.push_back(server);
+    }
+  }
+  return route;
+}
+
 class TxnService::Impl final : public proto::Txn::CallbackService {
  public:
   Impl(RoutingTable* routing, uint64_t server_id) : routing_(routing), server_id_(server_id) {}
@@ -140,11 +159,30 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     TryWrite(std::move(attempt));
   }
 
-  // Queues `m` for every replica of its group; per destination server at most one RPC is in
-  // flight, and whatever queued meanwhile goes in the next one (so a coordinator's outcomes to
-  // many participants, or acks from many groups, share RPCs).
+  // Sends `m` where RouteGroupMessage says; only the leader's tablet acts on it. A message marked
+  // leader_only (the first try on the common path) goes to the leader alone when this server
+  // hosts a replica of the group that knows one: followers would drop it, and in a 2PC with many
+  // participants the outcomes and acks are most of the group messages. If that belief is stale
+  // the message is lost like any other best-effort group message, and the retries (which go to
+  // every replica) recover it. The replica on this server gets the message without an RPC.
+  // Per destination server at most one RPC is in flight, and whatever queued meanwhile goes in
+  // the next one (so a coordinator's outcomes to many participants, or acks from many groups,
+  // share RPCs).
   void Send(const txn::GroupMessage& m) {
     if (shut_down_.load()) return;
+    std::vector<uint64_t> replicas;
+    std::shared_ptr<replication::GroupHost> local;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = members_.find(m.to);
+      if (it != members_.end()) replicas = it->second;
+      if (auto t = tablets_.find(m.to); t != tablets_.end()) local = t->second.host;
+    }
+    const GroupMessageRoute route =
+        RouteGroupMessage(replicas, m.leader_only, local != nullptr,
+                          local != nullptr ? local->leader() : paxos::kNoReplica, server_id_);
+    if (route.local) DeliverLocal(m);
+    if (route.remote.empty()) return;
     proto::GroupMessageRequest request;
     request.set_type(ToProto(m.type));
     request.set_from(m.from);
@@ -152,13 +190,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     request.set_txn(m.txn);
     request.set_committed(m.committed);
     request.set_commit_ts(m.commit_ts);
-    std::vector<uint64_t> replicas;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = members_.find(m.to);
-      if (it != members_.end()) replicas = it->second;
-    }
-    for (uint64_t server : replicas) {
+    for (uint64_t server : route.remote) {
       const std::string address = routing_->AddressOf(server);
       if (address.empty()) continue;
       std::shared_ptr<Batch> batch;
@@ -371,8 +403,6 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
 
   // Hands one incoming message to its group's tablet, when the group is hosted here.
   void Deliver(const proto::GroupMessageRequest& request) {
-    std::optional<Target> t = Find(request.to());
-    if (!t || shut_down_.load()) return;  // not hosted here: dropped (best effort)
     txn::GroupMessage m;
     m.type = FromProto(request.type());
     m.from = request.from();
@@ -380,6 +410,12 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     m.txn = request.txn();
     m.committed = request.committed();
     m.commit_ts = request.commit_ts();
+    DeliverLocal(m);
+  }
+
+  void DeliverLocal(const txn::GroupMessage& m) {
+    std::optional<Target> t = Find(m.to);
+    if (!t || shut_down_.load()) return;  // not hosted here: dropped (best effort)
     t->host->WithReplica([t, m](paxos::Replica* r, truetime::Interval now) {
       if (r != nullptr) t->tablet->Receive(*r, now, m);
     });

@@ -4,9 +4,9 @@
 // the tablet replies. Never blocks a gRPC thread.
 //
 // It also carries group-to-group messages (a coordinator's outcome, a participant's inquiry):
-// Send() delivers a message to every replica of the target group (only its leader acts on it; a
-// lost message is harmless, participants ask again), using the group membership from the latest
-// topology.
+// Send() delivers a message to the replicas of the target group that RouteGroupMessage picks
+// (only the leader acts on it; a lost message is harmless, participants ask again and
+// coordinators resend), using the group membership from the latest topology.
 //
 // Errors follow kv.proto: UNAVAILABLE with "meridian-leader" when this replica is not the leader
 // and nothing was done (never on a Commit whose outcome is unknown), "meridian-stale-map" for a
@@ -43,6 +43,18 @@ struct Reply;
 namespace spanserver {
 
 class RoutingTable;
+
+// Where a group message goes: to the replica on this server without an RPC (`local`), and to
+// the servers in `remote` by RPC. Every replica of the group (`replicas`), except that a
+// leader_only message goes to `believed_leader` alone when that is one of them (the belief of the
+// group's replica on this server; kNoReplica (0) when there is none or it knows no leader).
+// `hosted_here`: this server runs a replica of the group (`self` is this server's id).
+struct GroupMessageRoute {
+  bool local = false;
+  std::vector<uint64_t> remote;
+};
+GroupMessageRoute RouteGroupMessage(const std::vector<uint64_t>& replicas, bool leader_only,
+                                    bool hosted_here, uint64_t believed_leader, uint64_t self);
 
 class TxnService {
  public:

@@ -112,11 +112,22 @@ void TxnCluster::SendPaxos(Addr from, const paxos::Message& m) {
 
 void TxnCluster::SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) {
   // Like the spanserver's TxnService: to every replica of the target group; only its leader acts
-  // on it. (Aiming at the believed leader alone let stale beliefs starve an in-doubt participant
-  // of its coordinator's answer for many seconds: seed 2001492 of bank.)
+  // on it. A leader_only message goes to the leader that the target group's replica on the
+  // sender's server (same replica id) believes in, when that replica is up and knows one: that
+  // belief may be stale. (Aiming every message, retries too, at the believed leader alone let
+  // stale beliefs starve an in-doubt participant of its coordinator's answer for many seconds:
+  // seed 2001492 of bank. Retries are not leader_only.)
   const Addr src = from.addr();
   ++group_messages_;
-  for (const Addr to : group_nodes_.at(m.to)) {
+  std::vector<Addr> targets = group_nodes_.at(m.to);
+  if (m.leader_only) {
+    const Addr local = AddrOf(m.to, from.id());
+    if (local >= 0 && node(local).alive()) {
+      const Addr leader = AddrOf(m.to, node(local).replica().leader());
+      if (leader >= 0) targets.assign(1, leader);
+    }
+  }
+  for (const Addr to : targets) {
     net_.SendThunk(src, to, [this, to, m] { node(to).HandleGroupMessage(m); });
   }
 }

@@ -5,7 +5,8 @@
 // never learned.
 //
 // Routing: Paxos messages go to their replica. A group message goes to every replica of the
-// target group (as the spanserver's TxnService sends it); only the leader acts on it.
+// target group (as the spanserver's TxnService sends it), or when leader_only to the leader that
+// the target's replica on the sender's server believes in; only the leader acts on it.
 //
 // Seed: node seeds, clock parameters and routing choices derive from the seed. Faults: the
 // FaultTarget entry points (crash, restart, pause); the network's faults apply to every message.
