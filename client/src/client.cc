@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -52,6 +53,11 @@ std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
 }
 
 // How an RPC ended, with the routing markers of its trailing metadata.
+// PrepareAll's batches: at most this many prepares, and past the first, this many bytes (well
+// under gRPC's 4 MiB message limit; the server takes up to 1,000).
+constexpr size_t kMaxBatchPrepares = 256;
+constexpr size_t kMaxBatchBytes = 1 << 20;
+
 AttemptResult ResultOf(const grpc::Status& status, const grpc::ClientContext& context) {
   AttemptResult result;
   result.code = static_cast<absl::StatusCode>(status.error_code());
@@ -247,17 +253,23 @@ class Client::Impl final : public client::TxnTransport {
   }
 
   // The first attempt of every call goes out at once, asynchronously, to the cached leader over
-  // a connected channel; a call without one, or whose attempt should be retried (another leader
-  // named, a stale map, not sent), then runs Prepare() with its full retry rules. A Prepare
-  // sent twice is harmless: the participant answers a duplicate with its first prepare timestamp.
+  // a connected channel: the calls whose leaders are on one server in PrepareBatch RPCs (one per
+  // server, split past kMaxBatchPrepares items or kMaxBatchBytes), a call alone at its server in
+  // a Prepare. A call without a cached leader, or whose attempt should be retried (another leader
+  // named, a stale map, not sent, a server without PrepareBatch), then runs Prepare() with its
+  // full retry rules. A Prepare sent twice is harmless: the participant answers a duplicate with
+  // its first prepare timestamp.
   void PrepareAll(std::vector<client::PrepareCall>& calls, Clock::time_point deadline) override {
+    // One RPC: a Prepare of calls[items[0]], or a PrepareBatch of calls[items...].
     struct Flight {
       std::string address;
-      uint64_t group = 0;
+      std::vector<size_t> items;
+      bool batch = false;
+      proto::TxnPrepareBatchRequest request;
+      proto::TxnPrepareBatchResponse response;
       grpc::ClientContext context;
       grpc::Status status;
     };
-    std::vector<std::unique_ptr<Flight>> flights(calls.size());
     // Shared with the callbacks, so that the last one to finish (possibly still unlocking after
     // this thread saw the count reach 0) owns the mutex until it is done with it.
     struct Pending {
@@ -265,6 +277,10 @@ class Client::Impl final : public client::TxnTransport {
       size_t in_flight ABSL_GUARDED_BY(mu) = 0;
     };
     auto pending = std::make_shared<Pending>();
+    std::vector<bool> attempted(calls.size(), false);
+    // The calls to send now, by leader address (ordered: the same calls give the same RPCs).
+    std::map<std::string, std::vector<size_t>> by_leader;
+    std::map<std::string, Connection> connections;
     for (size_t i = 0; i < calls.size(); ++i) {
       client::PrepareCall& call = calls[i];
       std::optional<Location> location;
@@ -276,26 +292,50 @@ class Client::Impl final : public client::TxnTransport {
           location->leader_address.empty()) {
         continue;
       }
-      const Connection connection = Connect(location->leader_address);
-      if (connection.channel->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY) continue;
+      auto [it, added] = connections.try_emplace(location->leader_address);
+      if (added) it->second = Connect(location->leader_address);
+      if (it->second.channel->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY) continue;
       SetRange(*location, call.request.mutable_range());
       call.response.Clear();
-      auto flight = std::make_unique<Flight>();
-      flight->address = location->leader_address;
-      flight->group = location->group;
-      flight->context.set_deadline(ToSystem(deadline));
+      by_leader[location->leader_address].push_back(i);
+    }
+    std::vector<std::unique_ptr<Flight>> flights;
+    for (auto& [address, items] : by_leader) {
+      size_t next = 0;
+      while (next < items.size()) {
+        auto flight = std::make_unique<Flight>();
+        flight->address = address;
+        size_t bytes = 0;
+        while (next < items.size() && flight->items.size() < kMaxBatchPrepares) {
+          const size_t size = calls[items[next]].request.ByteSizeLong();
+          if (!flight->items.empty() && bytes + size > kMaxBatchBytes) break;
+          bytes += size;
+          flight->items.push_back(items[next++]);
+        }
+        flight->batch = flight->items.size() > 1;
+        flights.push_back(std::move(flight));
+      }
+    }
+    for (std::unique_ptr<Flight>& owned : flights) {
+      Flight* f = owned.get();
+      f->context.set_deadline(ToSystem(deadline));
       {
         absl::MutexLock lock(&pending->mu);
         ++pending->in_flight;
       }
-      Flight* f = flight.get();
-      flights[i] = std::move(flight);
-      connection.txn->async()->Prepare(&f->context, &call.request, &call.response,
-                                       [f, pending](grpc::Status status) {
-                                         f->status = std::move(status);
-                                         absl::MutexLock lock(&pending->mu);
-                                         --pending->in_flight;
-                                       });
+      auto done = [f, pending](grpc::Status status) {
+        f->status = std::move(status);
+        absl::MutexLock lock(&pending->mu);
+        --pending->in_flight;
+      };
+      proto::Txn::Stub& stub = *connections.at(f->address).txn;
+      if (f->batch) {
+        for (size_t i : f->items) *f->request.add_prepares() = calls[i].request;
+        stub.async()->PrepareBatch(&f->context, &f->request, &f->response, std::move(done));
+      } else {
+        client::PrepareCall& call = calls[f->items.front()];
+        stub.async()->Prepare(&f->context, &call.request, &call.response, std::move(done));
+      }
     }
     {
       absl::MutexLock lock(&pending->mu);
@@ -304,36 +344,68 @@ class Client::Impl final : public client::TxnTransport {
       pending->mu.Await(absl::Condition(&all_done));
     }
     std::vector<size_t> again;
-    for (size_t i = 0; i < calls.size(); ++i) {
-      const Flight* f = flights[i].get();
-      if (f == nullptr) {
-        again.push_back(i);
-        continue;
-      }
-      const AttemptResult result = ResultOf(f->status, f->context);
-      const Decision decision = client::Decide(CallKind::kWrite, result, f->address);
-      const absl::Status status(
-          result.code, absl::StrCat("group ", f->group, " at ", f->address, ": ", result.message));
-      switch (decision.action) {
-        case Action::kReturn:
-          calls[i].status = result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
-          break;
-        case Action::kOutcomeUnknown:
-          calls[i].status = OutcomeUnknown(result.code, status);
-          break;
-        case Action::kFollowLeader:
-        case Action::kRefreshAndRetry:
-          Learn(decision, result, f->group, calls[i].key, f->address);
-          again.push_back(i);
-          break;
+    for (const std::unique_ptr<Flight>& f : flights) {
+      for (size_t j = 0; j < f->items.size(); ++j) {
+        const size_t i = f->items[j];
+        attempted[i] = true;
+        if (f->batch && f->status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          again.push_back(i);  // a server without PrepareBatch took none of them
+          continue;
+        }
+        const AttemptResult result = BatchItemResult(*f, j, &calls[i].response);
+        const uint64_t group = calls[i].group;
+        const Decision decision = client::Decide(CallKind::kWrite, result, f->address);
+        const absl::Status status(
+            result.code, absl::StrCat("group ", group, " at ", f->address, ": ", result.message));
+        switch (decision.action) {
+          case Action::kReturn:
+            calls[i].status = result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+            break;
+          case Action::kOutcomeUnknown:
+            calls[i].status = OutcomeUnknown(result.code, status);
+            break;
+          case Action::kFollowLeader:
+          case Action::kRefreshAndRetry:
+            Learn(decision, result, group, calls[i].key, f->address);
+            again.push_back(i);
+            break;
+        }
       }
     }
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (!attempted[i]) again.push_back(i);
+    }
     if (again.empty()) return;
+    std::sort(again.begin(), again.end());
     std::vector<client::PrepareCall> rest;
     rest.reserve(again.size());
     for (size_t i : again) rest.push_back(std::move(calls[i]));
     TxnTransport::PrepareAll(rest, deadline);  // Prepare() each, on threads
     for (size_t j = 0; j < again.size(); ++j) calls[again[j]] = std::move(rest[j]);
+  }
+
+  // The result of item `j` of a finished Prepare or PrepareBatch flight, as if it had been a
+  // Prepare of its own; fills `response` when it succeeded.
+  template <typename Flight>
+  static AttemptResult BatchItemResult(const Flight& f, size_t j,
+                                       proto::TxnPrepareResponse* response) {
+    if (!f.batch || !f.status.ok()) return ResultOf(f.status, f.context);
+    if (f.response.results_size() != static_cast<int>(f.items.size())) {
+      AttemptResult malformed;
+      malformed.code = absl::StatusCode::kInternal;
+      malformed.message = absl::StrCat("a prepare batch of ", f.items.size(), " was answered with ",
+                                       f.response.results_size(), " results");
+      return malformed;
+    }
+    const proto::TxnPrepareResult& item = f.response.results(static_cast<int>(j));
+    AttemptResult result;
+    result.code = static_cast<absl::StatusCode>(item.code());
+    result.message = item.message();
+    result.has_leader_hint = item.has_leader_hint();
+    result.leader_hint = item.leader_hint();
+    result.stale_map = item.stale_map();
+    if (result.code == absl::StatusCode::kOk) response->set_prepare_ts(item.prepare_ts());
+    return result;
   }
 
   absl::Status Commit(uint64_t group, const std::string& key, proto::TxnCommitRequest& request,

@@ -243,6 +243,71 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return reactor;
   }
 
+  // Each item as Prepare would take it (Check, then the tablet on the group's strand), answered
+  // in its own result; the RPC finishes when the last item is answered.
+  grpc::ServerUnaryReactor* PrepareBatch(grpc::CallbackServerContext* ctx,
+                                         const proto::TxnPrepareBatchRequest* request,
+                                         proto::TxnPrepareBatchResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (shut_down_.load()) {
+      reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
+      return reactor;
+    }
+    const int n = request->prepares_size();
+    if (n == 0 || n > kMaxPreparesPerBatch) {
+      reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(
+          "a prepare batch holds 1 to ", kMaxPreparesPerBatch, " prepares, not ", n))));
+      return reactor;
+    }
+    response->mutable_results()->Reserve(n);
+    for (int i = 0; i < n; ++i) response->add_results();
+    // Every item answers exactly once; the last answer finishes the RPC (after the loop below has
+    // dispatched every item, since the count cannot reach 0 before).
+    auto unanswered = std::make_shared<std::atomic<int>>(n);
+    auto answered = [reactor, unanswered] {
+      if (unanswered->fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        reactor->Finish(grpc::Status::OK);
+      }
+    };
+    for (int i = 0; i < n; ++i) {
+      const proto::TxnPrepareRequest& item = request->prepares(i);
+      proto::TxnPrepareResult* result = response->mutable_results(i);
+      std::vector<std::string> keys = Keys(item.reads());
+      for (const proto::Mutation& m : item.writes()) keys.push_back(m.key());
+      Refusal why;
+      std::optional<Target> t = Check(item.range(), keys, &why);
+      if (!t) {
+        result->set_code(static_cast<int32_t>(why.status.code()));
+        result->set_message(std::string(why.status.message()));
+        result->set_stale_map(why.stale_map);
+        answered();
+        continue;
+      }
+      txn::PrepareRequest req{FromProto(item.txn()), item.coordinator(), FromProto(item.writes()),
+                              Keys(item.reads())};
+      t->host->WithReplica([this, t, req = std::move(req), result, answered](
+                               paxos::Replica* r, truetime::Interval now) {
+        if (r == nullptr) {
+          result->set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
+          result->set_message("the group's replica is not running");
+          answered();
+          return;
+        }
+        t->tablet->Prepare(*r, now, req, [this, t, result, answered](txn::Reply reply) {
+          result->set_code(static_cast<int32_t>(reply.status.code()));
+          result->set_message(std::string(reply.status.message()));
+          if (reply.status.ok()) result->set_prepare_ts(reply.ts);
+          if (std::optional<std::string> hint = LeaderHint(*t->host, reply)) {
+            result->set_has_leader_hint(true);
+            result->set_leader_hint(*std::move(hint));
+          }
+          answered();
+        });
+      });
+    }
+    return reactor;
+  }
+
   grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* ctx,
                                    const proto::TxnCommitRequest* request,
                                    proto::TxnCommitResponse* response) override {
@@ -354,6 +419,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   };
   static constexpr size_t kMaxQueuedGroupMessages = 100'000;
   static constexpr int kMaxGroupMessagesPerRpc = 10'000;
+  static constexpr int kMaxPreparesPerBatch = 1'000;
 
   // Moves the head of `outbox`'s queue into a batch and marks it in flight. Requires mu_.
   std::shared_ptr<Batch> TakeBatch(const std::string& address, Outbox& outbox)
@@ -481,37 +547,59 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return stub.get();
   }
 
+  // Why a request was not taken: its answer, and whether it says the client's map is stale.
+  struct Refusal {
+    absl::Status status;
+    bool stale_map = false;
+  };
+
   // The group's tablet when the request's range is current and holds every key; otherwise
-  // finishes the call and returns nullopt.
-  std::optional<Target> Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-                              const proto::RangeRef& ref, const std::vector<std::string>& keys) {
+  // nullopt, with the answer in `why`.
+  std::optional<Target> Check(const proto::RangeRef& ref, const std::vector<std::string>& keys,
+                              Refusal* why) {
     if (shut_down_.load()) {
-      reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
+      *why = Refusal{absl::UnavailableError("the server is shutting down"), false};
       return std::nullopt;
     }
     for (const std::string& k : keys) {
       if (k.empty() || k.size() > kMaxKeyBytes) {
-        reactor->Finish(ToGrpc(absl::InvalidArgumentError(
-            k.empty() ? std::string("empty key")
-                      : absl::StrCat("key of ", k.size(), " bytes; the limit is ", kMaxKeyBytes))));
+        *why = Refusal{absl::InvalidArgumentError(k.empty() ? std::string("empty key")
+                                                            : absl::StrCat("key of ", k.size(),
+                                                                           " bytes; the limit is ",
+                                                                           kMaxKeyBytes)),
+                       false};
         return std::nullopt;
       }
     }
     std::optional<Target> t = Find(ref.group());
     if (!t) {
-      FinishStale(ctx, reactor, absl::StrCat("group ", ref.group(), " is not hosted here"));
+      *why = Stale(absl::StrCat("group ", ref.group(), " is not hosted here"));
       return std::nullopt;
     }
     const std::vector<std::string> probe = keys.empty() ? std::vector<std::string>{""} : keys;
     for (const std::string& k : probe) {
       if (!routing_->FindRange(ref.group(), ref.generation(), k).has_value()) {
-        FinishStale(ctx, reactor,
-                    absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
-                                 " does not own every key of the request"));
+        *why = Stale(absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
+                                  " does not own every key of the request"));
         return std::nullopt;
       }
     }
     return t;
+  }
+
+  static Refusal Stale(const std::string& why) {
+    return Refusal{absl::UnavailableError("stale map: " + why), true};
+  }
+
+  // Check(), finishing the call when the request is not taken.
+  std::optional<Target> Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                              const proto::RangeRef& ref, const std::vector<std::string>& keys) {
+    Refusal why;
+    std::optional<Target> t = Check(ref, keys, &why);
+    if (t) return t;
+    if (why.stale_map) ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    reactor->Finish(ToGrpc(why.status));
+    return std::nullopt;
   }
 
   // Runs `fn` on the group's strand; a host that is not running answers UNAVAILABLE.
@@ -527,23 +615,24 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     });
   }
 
-  void FinishStale(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-                   const std::string& why) {
-    ctx->AddTrailingMetadata(kStaleMapKey, "1");
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale map: " + why));
+  // The leader hint an answer carries: for an UNAVAILABLE that did nothing, the leader's address
+  // when this replica knows it (empty when not); none for anything else, and never for one whose
+  // outcome is unknown (the client must not retry it blindly).
+  std::optional<std::string> LeaderHint(const replication::GroupHost& host,
+                                        const txn::Reply& reply) {
+    if (reply.status.code() != absl::StatusCode::kUnavailable || reply.outcome_unknown) {
+      return std::nullopt;
+    }
+    // Every such UNAVAILABLE did nothing: the marker tells the client it may retry (at the leader
+    // named, or after a backoff when the value is empty or names this server).
+    const paxos::ReplicaId leader = host.leader();
+    return leader != paxos::kNoReplica ? routing_->AddressOf(leader) : std::string();
   }
 
-  // An UNAVAILABLE that did nothing carries the leader's address when this replica knows it; one
-  // whose outcome is unknown never does (the client must not retry it blindly).
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const txn::Reply& reply) {
-    if (reply.status.code() == absl::StatusCode::kUnavailable && !reply.outcome_unknown) {
-      // Every such UNAVAILABLE did nothing: the marker tells the client it may retry (at the
-      // leader named, or after a backoff when the value is empty or names this server).
-      const replication::GroupState state = host.state();
-      std::string address;
-      if (state.leader != paxos::kNoReplica) address = routing_->AddressOf(state.leader);
-      ctx->AddTrailingMetadata(kLeaderKey, address);
+    if (std::optional<std::string> hint = LeaderHint(host, reply)) {
+      ctx->AddTrailingMetadata(kLeaderKey, *hint);
     }
     reactor->Finish(ToGrpc(reply.status));
   }

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/txn.grpc.pb.h"
 
 namespace meridian::spanserver {
 namespace {
@@ -191,6 +192,94 @@ TEST(ServerRuntimeTest, RegistersHeartbeatsAndRecoversGroupsAfterRestart) {
     }
     put_and_check(false);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// PrepareBatch answers each item as Prepare would, in request order: a good prepare, its
+// duplicate (the same prepare timestamp), and items refused for a stale map (unknown group, old
+// generation) or a malformed key, which change nothing; an empty batch is refused as a whole.
+TEST(ServerRuntimeTest, PrepareBatchAnswersEachItemLikePrepare) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    ("server_runtime_batch_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  FakeServer placement("");
+  ServerOptions options;
+  options.zone = "z1";
+  options.listen = "127.0.0.1:" + std::to_string(FreePort());
+  options.data_dir = dir.string();
+  options.placement = {placement.address()};
+  options.paxos_lease_ms = 400;
+  options.heartbeat_interval_ms = 50;
+  auto runtime = ServerRuntime::Open(options);
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  ASSERT_TRUE((*runtime)->Start().ok());
+  auto channel = grpc::CreateChannel(options.listen, grpc::InsecureChannelCredentials());
+  auto kv = proto::Kv::NewStub(channel);
+  auto txn = proto::Txn::NewStub(channel);
+  ASSERT_TRUE(PollUntil([&] {  // the group has elected itself
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    proto::PutRequest put;
+    put.mutable_range()->set_group(1);
+    put.mutable_range()->set_generation(1);
+    put.set_key("k");
+    put.set_value("v");
+    proto::PutResponse response;
+    return kv->Put(&ctx, put, &response).ok();
+  }));
+
+  auto prepare = [](uint64_t group, uint64_t generation, const std::string& key) {
+    proto::TxnPrepareRequest p;
+    p.mutable_range()->set_group(group);
+    p.mutable_range()->set_generation(generation);
+    p.mutable_txn()->set_id(42);
+    p.mutable_txn()->set_start_ts(1);
+    p.set_coordinator(2);  // another group (the coordinator commits, not prepares)
+    proto::Mutation* m = p.add_writes();
+    m->set_key(key);
+    m->set_value("x");
+    return p;
+  };
+  proto::TxnPrepareBatchRequest batch;
+  *batch.add_prepares() = prepare(1, 1, "a");
+  *batch.add_prepares() = prepare(99, 1, "a");  // not hosted here
+  *batch.add_prepares() = prepare(1, 2, "a");   // not the range's generation
+  *batch.add_prepares() = prepare(1, 1, "");    // an empty key
+  *batch.add_prepares() = prepare(1, 1, "a");   // the first again
+  proto::TxnPrepareBatchResponse response;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status status = txn->PrepareBatch(&ctx, batch, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(response.results_size(), 5);
+  const proto::TxnPrepareResult& first = response.results(0);
+  EXPECT_EQ(first.code(), 0) << first.message();
+  EXPECT_GT(first.prepare_ts(), 0);
+  EXPECT_FALSE(first.stale_map());
+  EXPECT_FALSE(first.has_leader_hint());
+  for (int i : {1, 2}) {
+    const proto::TxnPrepareResult& r = response.results(i);
+    EXPECT_EQ(r.code(), grpc::StatusCode::UNAVAILABLE) << i;
+    EXPECT_TRUE(r.stale_map()) << i;
+    EXPECT_EQ(r.prepare_ts(), 0) << i;
+    EXPECT_NE(r.message().find("stale map"), std::string::npos) << r.message();
+  }
+  EXPECT_EQ(response.results(3).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(response.results(3).stale_map());
+  EXPECT_NE(response.results(3).message().find("empty key"), std::string::npos);
+  EXPECT_EQ(response.results(4).code(), 0) << response.results(4).message();
+  EXPECT_EQ(response.results(4).prepare_ts(), first.prepare_ts());
+
+  {
+    grpc::ClientContext ctx;
+    proto::TxnPrepareBatchRequest empty;
+    proto::TxnPrepareBatchResponse none;
+    EXPECT_EQ(txn->PrepareBatch(&ctx, empty, &none).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  runtime->reset();
   std::filesystem::remove_all(dir);
 }
 
