@@ -351,9 +351,12 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   }
 
   // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
+  // The batch is staged, and the first group to stage one posts the Flush to the io_context:
+  // it runs after the handlers already queued there, so the rounds of every group stepped
+  // meanwhile (a frame of Accepts for many groups, a batch of prepares) share one write.
   void SubmitRound(storage::WriteBatch batch, bool sync) {
-    absl::Status s =
-        writer_->Submit(std::move(batch), sync, [self = shared_from_this()](absl::Status status) {
+    absl::StatusOr<bool> staged =
+        writer_->Stage(std::move(batch), sync, [self = shared_from_this()](absl::Status status) {
           CHECK_MSG(status.ok(),
                     absl::StrCat("group ", self->options_.paxos.group, " replica ",
                                  self->options_.paxos.id,
@@ -362,7 +365,13 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
                                  status.ToString()));
           asio::post(self->strand_, [self] { self->OnPersisted(); });
         });
-    if (s.ok()) return;
+    if (staged.ok()) {
+      // The writer outlives the io_context's handlers (it is shut down after the hosts stop and
+      // flushes what is staged itself then).
+      if (*staged) asio::post(io_, [writer = writer_] { writer->Flush(); });
+      return;
+    }
+    const absl::Status s = staged.status();
     // Not accepted: nothing was written and the callback will not run. The Ready is already
     // taken, so keep its batch and retry from a timer: the queue is full (flow control), or the
     // writer is shut down (the server is going away, and nothing may be acknowledged meanwhile).

@@ -43,6 +43,28 @@ absl::Status GroupCommitWriter::Submit(WriteBatch&& batch, bool sync, Callback d
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> GroupCommitWriter::Stage(WriteBatch&& batch, bool sync, Callback done) {
+  const size_t bytes = batch.ApproximateBytes();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
+  ++pending_batches_;
+  pending_bytes_ += bytes;
+  staged_.push_back(Pending{std::move(batch), sync, bytes, std::move(done)});
+  return staged_.size() == 1;
+}
+
+void GroupCommitWriter::Flush() {
+  absl::MutexLock lock(&mu_);
+  FlushLocked();
+}
+
+void GroupCommitWriter::FlushLocked() {
+  if (staged_.empty()) return;
+  ++stats_.flushes;
+  for (Pending& p : staged_) queue_.push_back(std::move(p));
+  staged_.clear();
+}
+
 absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
   absl::Notification written;
   absl::Status result;
@@ -97,7 +119,8 @@ void GroupCommitWriter::Run() {
         return !queue_.empty() || shutting_down_;
       };
       mu_.Await(absl::Condition(&work_or_shutdown));
-      if (queue_.empty()) return;  // shutting down and drained
+      if (shutting_down_) FlushLocked();  // what was staged is written too
+      if (queue_.empty()) return;         // shutting down and drained
       do {
         group_bytes += queue_.front().bytes;
         group.push_back(std::move(queue_.front()));

@@ -6,6 +6,12 @@
 // sync, and then runs every callback with the write's status. Submission order is write order, so
 // a later batch's write to a key wins over an earlier one's.
 //
+// Staging: Stage() admits a batch like Submit() but holds it back until Flush(), so that a caller
+// that is about to produce more batches (the io thread, stepping many groups in a row) can hand
+// them all to one write instead of having the writer, woken by the first, write it alone and the
+// rest after another fsync. Staged batches enter the queue, in staging order, at Flush() (or at
+// Shutdown, which writes them too).
+//
 // Flow control: the batches submitted and not yet completed are limited to max_pending_batches
 // and max_pending_bytes (a single batch larger than the byte limit is admitted when nothing else
 // is pending). Submit() never blocks: beyond the limit it returns RESOURCE_EXHAUSTED and does not
@@ -26,9 +32,11 @@
 #include <deque>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
@@ -51,6 +59,7 @@ class GroupCommitWriter {
     uint64_t leveldb_writes = 0;         // merged writes issued
     uint64_t synced_leveldb_writes = 0;  // of which with sync
     uint64_t bytes = 0;                  // serialized bytes written
+    uint64_t flushes = 0;                // Flush() calls that queued staged batches
   };
 
   // `engine` is not owned and must outlive the writer. Starts the writer thread.
@@ -64,6 +73,13 @@ class GroupCommitWriter {
   // `done` never runs and `batch` is left as it was (to be submitted again): RESOURCE_EXHAUSTED
   // when the queue is full, FAILED_PRECONDITION after Shutdown.
   absl::Status Submit(WriteBatch&& batch, bool sync, Callback done);
+
+  // Submit(), except that the batch waits in the staging area until Flush(). On OK, returns true
+  // when the staging area was empty, i.e. the caller must arrange for Flush() to be called
+  // (others staged meanwhile then ride along).
+  absl::StatusOr<bool> Stage(WriteBatch&& batch, bool sync, Callback done);
+  // Queues every staged batch, in staging order, and wakes the writer.
+  void Flush();
 
   // Queues `batch`, waiting for room, and returns once it is written: the write's status, or
   // FAILED_PRECONDITION after Shutdown.
@@ -85,6 +101,7 @@ class GroupCommitWriter {
   // Whether a batch of `bytes` may be queued now (waiting for room when asked): OK, or why not.
   absl::Status Admit(size_t bytes, bool wait_for_room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Push(Pending pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoom(size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
 
@@ -93,6 +110,7 @@ class GroupCommitWriter {
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending> staged_ ABSL_GUARDED_BY(mu_);  // admitted, not yet queued
   // Batches (and their bytes) accepted and not yet completed: queued or being written.
   size_t pending_batches_ ABSL_GUARDED_BY(mu_) = 0;
   size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;

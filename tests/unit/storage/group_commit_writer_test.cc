@@ -146,6 +146,65 @@ TEST(GroupCommitWriterTest, QueuedBatchesMergeInOrderAndTheMergedWriteIsSyncedIf
   EXPECT_EQ(engine->Get(1, "k", 1)->value_or("<lost>"), "second");
 }
 
+TEST(GroupCommitWriterTest, StagedBatchesWaitForFlushAndGoOutTogetherInOrder) {
+  StoreLocation location(EnvKind::kMemory);
+  std::unique_ptr<Engine> engine = OpenOrDie(location);
+  GroupCommitWriter writer(engine.get());
+  std::atomic<int> staged_done{0};
+  absl::Notification three_done;
+  auto count = [&](absl::Status s) {
+    EXPECT_TRUE(s.ok());
+    if (staged_done.fetch_add(1) == 2) three_done.Notify();
+  };
+  absl::StatusOr<bool> first = writer.Stage(OneKey(1, "k", "a"), /*sync=*/true, count);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(*first);  // the staging area was empty: the caller arranges the Flush
+  absl::StatusOr<bool> second = writer.Stage(OneKey(2, "other", "b"), false, count);
+  absl::StatusOr<bool> third = writer.Stage(OneKey(1, "k", "c"), false, count);
+  ASSERT_TRUE(second.ok() && third.ok());
+  EXPECT_FALSE(*second);
+  EXPECT_FALSE(*third);
+  // A batch submitted now is written without them: when it completes, none of them has.
+  absl::Notification submitted;
+  int staged_when_submitted_done = -1;
+  ASSERT_TRUE(writer
+                  .Submit(OneKey(3, "s", "d"), false,
+                          [&](absl::Status) {
+                            staged_when_submitted_done = staged_done.load();
+                            submitted.Notify();
+                          })
+                  .ok());
+  submitted.WaitForNotification();
+  EXPECT_EQ(staged_when_submitted_done, 0);
+  // Flushed behind a blocked writer: the three go out as one synced write, in staging order.
+  WriterBlocker blocker;
+  blocker.Block(writer);
+  const GroupCommitWriter::Stats before = writer.stats();
+  writer.Flush();
+  blocker.Release();
+  three_done.WaitForNotification();
+  const GroupCommitWriter::Stats flushed = writer.stats();
+  EXPECT_EQ(flushed.leveldb_writes - before.leveldb_writes, 1u);
+  EXPECT_EQ(flushed.synced_leveldb_writes - before.synced_leveldb_writes, 1u);
+  writer.Flush();  // nothing staged: no effect
+  absl::StatusOr<bool> after_flush = writer.Stage(OneKey(4, "late", "e"), false, count);
+  ASSERT_TRUE(after_flush.ok());
+  EXPECT_TRUE(*after_flush);  // a new staging round
+  // Shutdown writes what is still staged.
+  writer.Shutdown();
+  EXPECT_EQ(staged_done.load(), 4);
+  const GroupCommitWriter::Stats after = writer.stats();
+  EXPECT_EQ(after.batches - before.batches, 3u + 1u);  // the three, the late one
+  EXPECT_EQ(after.leveldb_writes - before.leveldb_writes, 2u);
+  EXPECT_EQ(after.synced_leveldb_writes - before.synced_leveldb_writes, 1u);
+  EXPECT_EQ(after.flushes - before.flushes, 2u);  // Flush() and Shutdown's
+  EXPECT_EQ(engine->Get(1, "k", 1)->value_or("<lost>"), "c");
+  EXPECT_EQ(engine->Get(4, "late", 1)->value_or("<lost>"), "e");
+  // Staging after shutdown is refused, like Submit.
+  EXPECT_EQ(writer.Stage(OneKey(5, "x", "y"), false, count).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(GroupCommitWriterTest, SubmitBeyondTheLimitIsResourceExhaustedAndWriteWaits) {
   StoreLocation location(EnvKind::kMemory);
   std::unique_ptr<Engine> engine = OpenOrDie(location);
