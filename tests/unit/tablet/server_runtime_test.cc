@@ -123,6 +123,19 @@ bool PollUntil(Predicate predicate) {
   return false;
 }
 
+// Puts k=v into group 1 (generation 1, the whole key space); true once it committed.
+bool PutK(proto::Kv::Stub& stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  proto::PutRequest put;
+  put.mutable_range()->set_group(1);
+  put.mutable_range()->set_generation(1);
+  put.set_key("k");
+  put.set_value("v");
+  proto::PutResponse response;
+  return stub.Put(&ctx, put, &response).ok();
+}
+
 TEST(ServerRuntimeTest, RegistersHeartbeatsAndRecoversGroupsAfterRestart) {
   const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
                                     ("server_runtime_test_" + std::to_string(::getpid()));
@@ -143,17 +156,9 @@ TEST(ServerRuntimeTest, RegistersHeartbeatsAndRecoversGroupsAfterRestart) {
         proto::Kv::NewStub(grpc::CreateChannel(options.listen, grpc::InsecureChannelCredentials()));
     // The group elects itself within about a lease; until then writes fail UNAVAILABLE.
     bool done = PollUntil([&] {
+      if (write) return PutK(*stub);
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      if (write) {
-        proto::PutRequest put;
-        put.mutable_range()->set_group(1);
-        put.mutable_range()->set_generation(1);
-        put.set_key("k");
-        put.set_value("v");
-        proto::PutResponse response;
-        return stub->Put(&ctx, put, &response).ok();
-      }
       proto::GetRequest get;
       get.mutable_range()->set_group(1);
       get.mutable_range()->set_generation(1);
@@ -216,17 +221,7 @@ TEST(ServerRuntimeTest, PrepareBatchAnswersEachItemLikePrepare) {
   auto channel = grpc::CreateChannel(options.listen, grpc::InsecureChannelCredentials());
   auto kv = proto::Kv::NewStub(channel);
   auto txn = proto::Txn::NewStub(channel);
-  ASSERT_TRUE(PollUntil([&] {  // the group has elected itself
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    proto::PutRequest put;
-    put.mutable_range()->set_group(1);
-    put.mutable_range()->set_generation(1);
-    put.set_key("k");
-    put.set_value("v");
-    proto::PutResponse response;
-    return kv->Put(&ctx, put, &response).ok();
-  }));
+  ASSERT_TRUE(PollUntil([&] { return PutK(*kv); }));  // the group has elected itself
 
   auto prepare = [](uint64_t group, uint64_t generation, const std::string& key) {
     proto::TxnPrepareRequest p;
