@@ -11,6 +11,8 @@
 // Errors follow kv.proto: UNAVAILABLE with "meridian-leader" when this replica is not the leader
 // and nothing was done (never on a Commit whose outcome is unknown), "meridian-stale-map" for a
 // routing mismatch, ABORTED to retry the transaction, INVALID_ARGUMENT for malformed requests.
+// PrepareBatch answers each of its prepares that way in its own TxnPrepareResult (the trailers
+// as fields), so one bad item does not fail the others.
 //
 // Thread safety: all methods are thread-safe. Not widely included (gRPC stays in the .cc).
 #ifndef MERIDIAN_SPANSERVER_SERVER_TXN_SERVICE_H_
