@@ -52,12 +52,12 @@ std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
          std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
 }
 
-// How an RPC ended, with the routing markers of its trailing metadata.
 // PrepareAll's batches: at most this many prepares, and past the first, this many bytes (well
 // under gRPC's 4 MiB message limit; the server takes up to 1,000).
 constexpr size_t kMaxBatchPrepares = 256;
 constexpr size_t kMaxBatchBytes = 1 << 20;
 
+// How an RPC ended, with the routing markers of its trailing metadata.
 AttemptResult ResultOf(const grpc::Status& status, const grpc::ClientContext& context) {
   AttemptResult result;
   result.code = static_cast<absl::StatusCode>(status.error_code());

@@ -318,10 +318,10 @@ class ServerRuntime::Impl {
     const storage::GroupCommitWriter::Stats w = writer_->stats();
     const replication::TcpTransport::Stats t = transport_->stats();
     Log(absl::StrCat("writer: ", w.batches, " group rounds in ", w.leveldb_writes,
-                     " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes,
-                     " bytes); peers: ", t.messages_sent, " messages sent in ", t.frames_sent,
-                     " frames over ", t.connects, " connections, ", t.messages_received,
-                     " received, ", t.dropped, " dropped"));
+                     " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes, " bytes, ",
+                     w.flushes, " flushes of staged rounds); peers: ", t.messages_sent,
+                     " messages sent in ", t.frames_sent, " frames over ", t.connects,
+                     " connections, ", t.messages_received, " received, ", t.dropped, " dropped"));
   }
 
   std::string peer_address() const { return peer_address_; }

@@ -83,6 +83,18 @@ void FillValues(const txn::Reply& reply,
   }
 }
 
+// The keys a prepare touches (reads, then writes), for the route check.
+std::vector<std::string> KeysOf(const proto::TxnPrepareRequest& p) {
+  std::vector<std::string> keys = Keys(p.reads());
+  for (const proto::Mutation& m : p.writes()) keys.push_back(m.key());
+  return keys;
+}
+
+txn::PrepareRequest FromProto(const proto::TxnPrepareRequest& p) {
+  return txn::PrepareRequest{FromProto(p.txn()), p.coordinator(), FromProto(p.writes()),
+                             Keys(p.reads())};
+}
+
 }  // namespace
 
 GroupMessageRoute RouteGroupMessage(const std::vector<uint64_t>& replicas, bool leader_only,
@@ -228,12 +240,9 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                     const proto::TxnPrepareRequest* request,
                                     proto::TxnPrepareResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
-    std::vector<std::string> keys = Keys(request->reads());
-    for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
-    std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
+    std::optional<Target> t = Admit(ctx, reactor, request->range(), KeysOf(*request));
     if (!t) return reactor;
-    txn::PrepareRequest req{FromProto(request->txn()), request->coordinator(),
-                            FromProto(request->writes()), Keys(request->reads())};
+    txn::PrepareRequest req = FromProto(*request);
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->Prepare(r, now, req, [=, this](txn::Reply reply) {
         response->set_prepare_ts(reply.ts);
@@ -272,10 +281,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (int i = 0; i < n; ++i) {
       const proto::TxnPrepareRequest& item = request->prepares(i);
       proto::TxnPrepareResult* result = response->mutable_results(i);
-      std::vector<std::string> keys = Keys(item.reads());
-      for (const proto::Mutation& m : item.writes()) keys.push_back(m.key());
       Refusal why;
-      std::optional<Target> t = Check(item.range(), keys, &why);
+      std::optional<Target> t = Check(item.range(), KeysOf(item), &why);
       if (!t) {
         result->set_code(static_cast<int32_t>(why.status.code()));
         result->set_message(std::string(why.status.message()));
@@ -283,8 +290,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         answered();
         continue;
       }
-      txn::PrepareRequest req{FromProto(item.txn()), item.coordinator(), FromProto(item.writes()),
-                              Keys(item.reads())};
+      txn::PrepareRequest req = FromProto(item);
       t->host->WithReplica([this, t, req = std::move(req), result, answered](
                                paxos::Replica* r, truetime::Interval now) {
         if (r == nullptr) {

@@ -39,7 +39,7 @@ absl::Status GroupCommitWriter::Submit(WriteBatch&& batch, bool sync, Callback d
   const size_t bytes = batch.ApproximateBytes();
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
-  Push(Pending{std::move(batch), sync, bytes, std::move(done)});
+  Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/false);
   return absl::OkStatus();
 }
 
@@ -47,9 +47,7 @@ absl::StatusOr<bool> GroupCommitWriter::Stage(WriteBatch&& batch, bool sync, Cal
   const size_t bytes = batch.ApproximateBytes();
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
-  ++pending_batches_;
-  pending_bytes_ += bytes;
-  staged_.push_back(Pending{std::move(batch), sync, bytes, std::move(done)});
+  Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/true);
   return staged_.size() == 1;
 }
 
@@ -72,10 +70,11 @@ absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/true));
-    Push(Pending{std::move(batch), sync, bytes, [&](absl::Status s) {
-                   result = std::move(s);
-                   written.Notify();
-                 }});
+    auto done = [&](absl::Status s) {
+      result = std::move(s);
+      written.Notify();
+    };
+    Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/false);
   }
   written.WaitForNotification();
   return result;
@@ -100,10 +99,10 @@ absl::Status GroupCommitWriter::Admit(size_t bytes, bool wait_for_room) {
   return absl::OkStatus();
 }
 
-void GroupCommitWriter::Push(Pending pending) {
+void GroupCommitWriter::Push(Pending pending, bool staged) {
   ++pending_batches_;
   pending_bytes_ += pending.bytes;
-  queue_.push_back(std::move(pending));
+  (staged ? staged_ : queue_).push_back(std::move(pending));
 }
 
 void GroupCommitWriter::Run() {

@@ -100,7 +100,8 @@ class GroupCommitWriter {
 
   // Whether a batch of `bytes` may be queued now (waiting for room when asked): OK, or why not.
   absl::Status Admit(size_t bytes, bool wait_for_room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Push(Pending pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts `pending` as accepted and appends it to the staging area or the queue.
+  void Push(Pending pending, bool staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasRoom(size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Run();
@@ -110,7 +111,7 @@ class GroupCommitWriter {
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<Pending> staged_ ABSL_GUARDED_BY(mu_);  // admitted, not yet queued
+  std::deque<Pending> staged_ ABSL_GUARDED_BY(mu_);  // admitted, not yet queued
   // Batches (and their bytes) accepted and not yet completed: queued or being written.
   size_t pending_batches_ ABSL_GUARDED_BY(mu_) = 0;
   size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
