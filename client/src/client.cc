@@ -18,11 +18,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "client/src/location_cache.h"
 #include "client/src/retry_policy.h"
 #include "client/src/txn_engine.h"
+#include "client/src/write_lanes.h"
 #include "common/random.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
@@ -56,6 +60,9 @@ std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
 // under gRPC's 4 MiB message limit; the server takes up to 1,000).
 constexpr size_t kMaxBatchPrepares = 256;
 constexpr size_t kMaxBatchBytes = 1 << 20;
+// A WriteBatch carries at most this many writes (and kMaxBatchBytes past the first; the server
+// takes up to 1,000).
+constexpr size_t kMaxBatchWrites = 256;
 
 // How an RPC ended, with the routing markers of its trailing metadata.
 AttemptResult ResultOf(const grpc::Status& status, const grpc::ClientContext& context) {
@@ -95,35 +102,35 @@ class Client::Impl final : public client::TxnTransport {
         placement_addresses_(std::move(placement_addresses)),
         random_(options.seed),
         placement_target_(placement_addresses_.front()),
+        lanes_({.max_in_flight = options.write_batches_in_flight,
+                .max_items = kMaxBatchWrites,
+                .max_bytes = kMaxBatchBytes}),
         engine_(this, {.backoff_initial = options.backoff_initial,
                        .backoff_max = options.backoff_max,
                        .seed = options.seed}) {}
 
+  // Waits for the write batches still in flight (their callbacks use this object); each ends by
+  // its deadline at the latest.
+  ~Impl() {
+    absl::MutexLock lock(&flights_->mu);
+    auto none = [f = flights_.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(f->mu) { return f->n == 0; };
+    flights_->mu.Await(absl::Condition(&none));
+  }
+
   client::TxnEngine& engine() { return engine_; }
 
   absl::Status Put(const std::string& key, const std::string& value) {
-    proto::PutRequest request;
-    request.set_key(key);
-    request.set_value(value);
-    return CallLeader<proto::Kv>(
-        CallKind::kWrite, key, Deadline(),
-        [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
-          SetRange(at, request.mutable_range());
-          proto::PutResponse response;
-          return stub.Put(&context, request, &response);
-        });
+    proto::KvWrite write;
+    write.set_key(key);
+    write.set_value(value);
+    return Write(std::move(write));
   }
 
   absl::Status Delete(const std::string& key) {
-    proto::DeleteRequest request;
-    request.set_key(key);
-    return CallLeader<proto::Kv>(
-        CallKind::kWrite, key, Deadline(),
-        [&](proto::Kv::Stub& stub, grpc::ClientContext& context, const Location& at) {
-          SetRange(at, request.mutable_range());
-          proto::DeleteResponse response;
-          return stub.Delete(&context, request, &response);
-        });
+    proto::KvWrite write;
+    write.set_key(key);
+    write.set_is_delete(true);
+    return Write(std::move(write));
   }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) {
@@ -389,22 +396,36 @@ class Client::Impl final : public client::TxnTransport {
   template <typename Flight>
   static AttemptResult BatchItemResult(const Flight& f, size_t j,
                                        proto::TxnPrepareResponse* response) {
-    if (!f.batch || !f.status.ok()) return ResultOf(f.status, f.context);
-    if (f.response.results_size() != static_cast<int>(f.items.size())) {
+    if (!f.batch) return ResultOf(f.status, f.context);
+    AttemptResult result = ItemResult(f.status, f.context, f.response.results(), j, f.items.size());
+    if (result.code == absl::StatusCode::kOk) {
+      response->set_prepare_ts(f.response.results(static_cast<int>(j)).prepare_ts());
+    }
+    return result;
+  }
+
+  // Item `j` of `n` of a batch RPC that ended with `status`: the RPC's own result when it failed,
+  // else the item's code, message and routing markers (TxnPrepareResult, KvWriteResult), as the
+  // status and trailers of a call of its own would have carried them.
+  template <typename Item>
+  static AttemptResult ItemResult(const grpc::Status& status, const grpc::ClientContext& context,
+                                  const google::protobuf::RepeatedPtrField<Item>& results, size_t j,
+                                  size_t n) {
+    if (!status.ok()) return ResultOf(status, context);
+    if (results.size() != static_cast<int>(n)) {
       AttemptResult malformed;
       malformed.code = absl::StatusCode::kInternal;
-      malformed.message = absl::StrCat("a prepare batch of ", f.items.size(), " was answered with ",
-                                       f.response.results_size(), " results");
+      malformed.message =
+          absl::StrCat("a batch of ", n, " was answered with ", results.size(), " results");
       return malformed;
     }
-    const proto::TxnPrepareResult& item = f.response.results(static_cast<int>(j));
+    const Item& item = results[static_cast<int>(j)];
     AttemptResult result;
     result.code = static_cast<absl::StatusCode>(item.code());
     result.message = item.message();
     result.has_leader_hint = item.has_leader_hint();
     result.leader_hint = item.leader_hint();
     result.stale_map = item.stale_map();
-    if (result.code == absl::StatusCode::kOk) response->set_prepare_ts(item.prepare_ts());
     return result;
   }
 
@@ -567,6 +588,170 @@ class Client::Impl final : public client::TxnTransport {
       connection.txn = proto::Txn::NewStub(connection.channel);
     }
     return connection;
+  }
+
+  // --- Put and Delete: every attempt goes through the write lanes (write_lanes.h), so the writes
+  // that threads make at once to one server share WriteBatch RPCs.
+
+  // A Put or Delete: routed and retried by CallLeaderWith like any write.
+  absl::Status Write(proto::KvWrite write) {
+    const Clock::time_point deadline = Deadline();
+    const std::string key = write.key();
+    return CallLeaderWith(
+        CallKind::kWrite, key, deadline,
+        [&](const std::string& address, const Location& at, Clock::time_point /*attempt*/) {
+          SetRange(at, write.mutable_range());
+          return LaneWrite(address, write, deadline);
+        });
+  }
+
+  // One write waiting in a lane or in flight in a batch. `result` is set before `done`.
+  struct PendingWrite {
+    proto::KvWrite write;
+    Clock::time_point deadline;
+    AttemptResult result;
+    bool unimplemented = false;  // the server has no WriteBatch: the write was not applied
+    absl::Notification done;
+  };
+
+  // The batches in flight; shared with their callbacks, so that the last one to finish owns the
+  // mutex until it is done with it (see ~Impl).
+  struct FlightCount {
+    absl::Mutex mu;
+    int n ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  static AttemptResult NotSent(absl::StatusCode code, std::string message) {
+    AttemptResult result;
+    result.code = code;
+    result.message = std::move(message);
+    result.sent = false;
+    return result;
+  }
+
+  // One attempt of `write` at `address`: in the next WriteBatch to that server, or as a Put or
+  // Delete of its own when the server has no WriteBatch. Waits for the answer until `deadline`;
+  // a write still queued then was never sent, one in flight has an unknown outcome.
+  AttemptResult LaneWrite(const std::string& address, const proto::KvWrite& write,
+                          Clock::time_point deadline) {
+    const Connection connection = Connect(address);
+    if (!EnsureConnected(*connection.channel,
+                         Earliest(deadline, Clock::now() + options_.attempt_timeout))) {
+      return NotSent(absl::StatusCode::kUnavailable, "cannot connect");
+    }
+    auto pending = std::make_shared<PendingWrite>();
+    pending->write = write;
+    pending->deadline = deadline;
+    uint64_t ticket = 0;
+    std::optional<client::WriteLanes::Batch> now;
+    {
+      absl::MutexLock lock(&lanes_mu_);
+      if (!no_write_batch_.contains(address)) {
+        ticket = next_ticket_++;
+        queued_writes_[ticket] = pending;
+        now = lanes_.Submit(address, ticket, write.ByteSizeLong());
+      } else {
+        pending = nullptr;
+      }
+    }
+    if (pending == nullptr) return UnaryWrite(address, write, deadline);
+    if (now.has_value()) SendBatch(*std::move(now));
+    if (!pending->done.WaitForNotificationWithDeadline(absl::FromChrono(ToSystem(deadline)))) {
+      {
+        absl::MutexLock lock(&lanes_mu_);
+        if (lanes_.Withdraw(address, ticket)) {
+          queued_writes_.erase(ticket);
+          return NotSent(absl::StatusCode::kDeadlineExceeded,
+                         "the deadline passed before the write was sent");
+        }
+      }
+      AttemptResult in_flight;
+      in_flight.code = absl::StatusCode::kDeadlineExceeded;
+      in_flight.message = "the deadline passed while the write was in flight";
+      return in_flight;
+    }
+    if (pending->unimplemented) return UnaryWrite(address, write, deadline);
+    return pending->result;
+  }
+
+  // `write` as a Put or Delete RPC (a server that predates WriteBatch).
+  AttemptResult UnaryWrite(const std::string& address, const proto::KvWrite& write,
+                           Clock::time_point deadline) {
+    return Attempt<proto::Kv>(address, deadline, deadline,
+                              [&](proto::Kv::Stub& stub, grpc::ClientContext& context) {
+                                if (write.is_delete()) {
+                                  proto::DeleteRequest request;
+                                  *request.mutable_range() = write.range();
+                                  request.set_key(write.key());
+                                  proto::DeleteResponse response;
+                                  return stub.Delete(&context, request, &response);
+                                }
+                                proto::PutRequest request;
+                                *request.mutable_range() = write.range();
+                                request.set_key(write.key());
+                                request.set_value(write.value());
+                                proto::PutResponse response;
+                                return stub.Put(&context, request, &response);
+                              });
+  }
+
+  // Sends the writes of `batch` in one WriteBatch; its callback hands each write its result and
+  // sends the lane's next batch.
+  void SendBatch(client::WriteLanes::Batch batch) {
+    struct Flight {
+      std::string address;
+      std::vector<std::shared_ptr<PendingWrite>> writes;
+      proto::WriteBatchRequest request;
+      proto::WriteBatchResponse response;
+      grpc::ClientContext context;
+    };
+    auto flight = std::make_unique<Flight>();
+    flight->address = std::move(batch.address);
+    {
+      absl::MutexLock lock(&lanes_mu_);
+      for (const uint64_t ticket : batch.tickets) {
+        const auto it = queued_writes_.find(ticket);
+        flight->writes.push_back(std::move(it->second));
+        queued_writes_.erase(it);
+      }
+    }
+    {
+      absl::MutexLock lock(&flights_->mu);
+      ++flights_->n;
+    }
+    // The latest deadline of its writes: each caller stops waiting at its own.
+    Clock::time_point deadline = Clock::now();
+    for (const std::shared_ptr<PendingWrite>& w : flight->writes) {
+      *flight->request.add_writes() = w->write;
+      deadline = std::max(deadline, w->deadline);
+    }
+    flight->context.set_deadline(ToSystem(deadline));
+    const Connection connection = Connect(flight->address);
+    Flight* f = flight.release();
+    connection.kv->async()->WriteBatch(
+        &f->context, &f->request, &f->response, [this, f, flights = flights_](grpc::Status status) {
+          std::unique_ptr<Flight> owned(f);
+          const bool unimplemented = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+          for (size_t j = 0; j < f->writes.size(); ++j) {
+            PendingWrite& w = *f->writes[j];
+            if (unimplemented) {
+              w.unimplemented = true;
+            } else {
+              w.result = ItemResult(status, f->context, f->response.results(), j, f->writes.size());
+            }
+            w.done.Notify();
+          }
+          std::optional<client::WriteLanes::Batch> next;
+          {
+            absl::MutexLock lock(&lanes_mu_);
+            if (unimplemented) no_write_batch_.insert(f->address);
+            next = lanes_.Finished(f->address);
+          }
+          if (next.has_value()) SendBatch(*std::move(next));
+          owned.reset();
+          absl::MutexLock lock(&flights->mu);
+          --flights->n;
+        });
   }
 
   // A generator for one call's jitter (Random is not thread-safe; the client's is under mu_).
@@ -743,6 +928,23 @@ class Client::Impl final : public client::TxnTransport {
   template <typename Service>
   absl::Status CallLeader(CallKind kind, const std::string& key, Clock::time_point deadline,
                           const LeaderRpc<Service>& rpc) {
+    return CallLeaderWith(
+        kind, key, deadline,
+        [&](const std::string& address, const Location& at, Clock::time_point attempt_deadline) {
+          return Attempt<Service>(address, deadline, attempt_deadline,
+                                  [&](typename Service::Stub& stub, grpc::ClientContext& context) {
+                                    return rpc(stub, context, at);
+                                  });
+        });
+  }
+
+  // One attempt of a call at `address` (the leader believed to hold `at`), with its deadline.
+  using LeaderAttempt = std::function<AttemptResult(const std::string& address, const Location& at,
+                                                    Clock::time_point attempt_deadline)>;
+
+  // CallLeader with each attempt made by `attempt`.
+  absl::Status CallLeaderWith(CallKind kind, const std::string& key, Clock::time_point deadline,
+                              const LeaderAttempt& attempt) {
     const bool write = kind == CallKind::kWrite;
     Random random = ForkRandom();
     Backoff backoff = MakeBackoff(&random);
@@ -796,11 +998,7 @@ class Client::Impl final : public client::TxnTransport {
       ++attempts;
       const Clock::time_point attempt_deadline =
           write ? deadline : Earliest(deadline, Clock::now() + options_.attempt_timeout);
-      const AttemptResult result =
-          Attempt<Service>(address, deadline, attempt_deadline,
-                           [&](typename Service::Stub& stub, grpc::ClientContext& context) {
-                             return rpc(stub, context, *location);
-                           });
+      const AttemptResult result = attempt(address, *location, attempt_deadline);
       const Decision decision = client::Decide(kind, result, address);
       const absl::Status status(result.code, absl::StrCat("group ", location->group, " at ",
                                                           address, ": ", result.message));
@@ -846,6 +1044,15 @@ class Client::Impl final : public client::TxnTransport {
   LocationCache cache_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Connection> channels_ ABSL_GUARDED_BY(mu_);
   std::string placement_target_ ABSL_GUARDED_BY(mu_);  // where placement calls go first
+  // Put and Delete (LaneWrite): the lanes, the writes they queue by ticket, and the servers that
+  // answered a WriteBatch with UNIMPLEMENTED.
+  absl::Mutex lanes_mu_;
+  client::WriteLanes lanes_ ABSL_GUARDED_BY(lanes_mu_);
+  absl::flat_hash_map<uint64_t, std::shared_ptr<PendingWrite>> queued_writes_
+      ABSL_GUARDED_BY(lanes_mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(lanes_mu_) = 1;
+  absl::flat_hash_set<std::string> no_write_batch_ ABSL_GUARDED_BY(lanes_mu_);
+  const std::shared_ptr<FlightCount> flights_ = std::make_shared<FlightCount>();
   // Last: destroyed first, so its keepalive thread stops before the rest goes.
   client::TxnEngine engine_;
 };
@@ -862,6 +1069,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
       options.backoff_initial.count() <= 0 || options.backoff_max.count() <= 0) {
     return absl::InvalidArgumentError(
         "deadline, attempt_timeout and backoff times must be positive");
+  }
+  if (options.write_batches_in_flight < 1) {
+    return absl::InvalidArgumentError("write_batches_in_flight must be at least 1");
   }
   return std::unique_ptr<Client>(
       new Client(std::make_unique<Impl>(std::move(placement_addresses), options)));

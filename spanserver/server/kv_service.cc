@@ -62,13 +62,8 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const proto::PutRequest* request,
                                 proto::PutResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (request->value().size() > kMaxValueBytes) {
-      reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(
-          "value is ", request->value().size(), " bytes; the limit is ", kMaxValueBytes))));
-      return reactor;
-    }
-    std::shared_ptr<replication::GroupHost> host =
-        Admit(ctx, reactor, request->range(), request->key());
+    std::shared_ptr<replication::GroupHost> host = Admitted(
+        ctx, reactor, AdmitWrite(request->range(), request->key(), request->value(), false));
     if (host == nullptr) return reactor;
     Write(ctx, reactor, std::move(host), request->range().group(),
           txn::Mutation{request->key(), request->value()},
@@ -81,11 +76,69 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                    proto::DeleteResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     std::shared_ptr<replication::GroupHost> host =
-        Admit(ctx, reactor, request->range(), request->key());
+        Admitted(ctx, reactor, AdmitWrite(request->range(), request->key(), "", true));
     if (host == nullptr) return reactor;
     Write(ctx, reactor, std::move(host), request->range().group(),
           txn::Mutation{request->key(), std::nullopt},
           [response](Timestamp ts) { response->set_commit_ts(ts); });
+    return reactor;
+  }
+
+  // Each item is admitted and committed exactly as a Put or Delete of its own; the call finishes
+  // once the last item has its result. Items go to CommitWrite in request order, so two writes
+  // of one key in a batch commit in that order.
+  grpc::ServerUnaryReactor* WriteBatch(grpc::CallbackServerContext* ctx,
+                                       const proto::WriteBatchRequest* request,
+                                       proto::WriteBatchResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const int n = request->writes_size();
+    if (n == 0 || n > kMaxWriteBatch) {
+      reactor->Finish(ToGrpc(absl::InvalidArgumentError(
+          absl::StrCat("a write batch carries 1 to ", kMaxWriteBatch, " writes, not ", n))));
+      return reactor;
+    }
+    if (shut_down_.load()) {
+      reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
+      return reactor;
+    }
+    for (int i = 0; i < n; ++i) response->add_results();
+    // The item that brings the count to 0 finishes the call. Until every item has been started
+    // the count stays above 0, so the loop below never touches a finished call's messages.
+    auto left = std::make_shared<std::atomic<int>>(n);
+    auto settle = [reactor, left] {
+      if (left->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+    };
+    for (int i = 0; i < n; ++i) {
+      const proto::KvWrite& w = request->writes(i);
+      proto::KvWriteResult* result = response->mutable_results(i);
+      Admission admission = AdmitWrite(w.range(), w.key(), w.value(), w.is_delete());
+      if (admission.host == nullptr) {
+        result->set_code(static_cast<int>(admission.status.code()));
+        result->set_message(std::string(admission.status.message()));
+        result->set_stale_map(admission.stale_map);
+        settle();
+        continue;
+      }
+      txn::Mutation mutation{w.key(), std::nullopt};
+      if (!w.is_delete()) mutation.value = w.value();
+      txns_->CommitWrite(
+          w.range().group(), std::move(mutation),
+          [this, result, host = std::move(admission.host), settle](txn::Reply reply) {
+            result->set_code(static_cast<int>(reply.status.code()));
+            if (reply.status.ok()) {
+              result->set_commit_ts(reply.ts);
+            } else {
+              result->set_message(std::string(reply.status.message()));
+              if (!reply.outcome_unknown && reply.status.code() == absl::StatusCode::kUnavailable) {
+                if (std::optional<std::string> leader = OtherLeader(*host)) {
+                  result->set_has_leader_hint(true);
+                  result->set_leader_hint(*std::move(leader));
+                }
+              }
+            }
+            settle();
+          });
+    }
     return reactor;
   }
 
@@ -223,10 +276,41 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   }
 
  private:
+  // Where a request may go: the host of its group, or why not (stale_map: a routing error the
+  // client fixes by refreshing its location cache).
+  struct Admission {
+    std::shared_ptr<replication::GroupHost> host;
+    absl::Status status;
+    bool stale_map = false;
+  };
+
+  static Admission Refused(absl::Status status, bool stale_map = false) {
+    return {nullptr, std::move(status), stale_map};
+  }
+
   void FinishStale(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                    const std::string& why) {
     ctx->AddTrailingMetadata(kStaleMapKey, "1");
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale map: " + why));
+  }
+
+  // The admission's host, or nullptr once `reactor` was finished with its refusal.
+  std::shared_ptr<replication::GroupHost> Admitted(grpc::CallbackServerContext* ctx,
+                                                   grpc::ServerUnaryReactor* reactor,
+                                                   Admission admission) {
+    if (admission.host != nullptr) return std::move(admission.host);
+    if (admission.stale_map) ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    reactor->Finish(ToGrpc(admission.status));
+    return nullptr;
+  }
+
+  // The address of the group's leader when this replica knows one and it is another server.
+  std::optional<std::string> OtherLeader(const replication::GroupHost& host) const {
+    const replication::GroupState state = host.state();
+    if (state.leader == paxos::kNoReplica || state.leader == state.self) return std::nullopt;
+    std::string address = routing_->AddressOf(state.leader);
+    if (address.empty()) return std::nullopt;
+    return address;
   }
 
   // Finishes the call with `status`; an UNAVAILABLE from a replica that knows another leader
@@ -234,17 +318,13 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const absl::Status& status) {
     if (status.code() == absl::StatusCode::kUnavailable) {
-      const replication::GroupState state = host.state();
-      if (state.leader != paxos::kNoReplica && state.leader != state.self) {
-        const std::string address = routing_->AddressOf(state.leader);
-        if (!address.empty()) ctx->AddTrailingMetadata(kLeaderKey, address);
+      if (std::optional<std::string> leader = OtherLeader(host)) {
+        ctx->AddTrailingMetadata(kLeaderKey, *leader);
       }
     }
     reactor->Finish(ToGrpc(status));
   }
 
-  // The host of the request's group when the request's range is current and holds `key`;
-  // otherwise finishes the call and returns null.
   // A well-formed key routed to a group hosted here, or nullptr once `reactor` was finished with
   // the error (INVALID_ARGUMENT, or UNAVAILABLE with the stale-map marker).
   std::shared_ptr<replication::GroupHost> Admit(grpc::CallbackServerContext* ctx,
@@ -255,7 +335,21 @@ class KvService::Impl final : public proto::Kv::CallbackService {
       reactor->Finish(ToGrpc(malformed));
       return nullptr;
     }
-    return CheckRoute(ctx, reactor, range, key);
+    return Admitted(ctx, reactor, Route(range, key));
+  }
+
+  // A put of `value` (or a delete, which carries none) of a well-formed key, routed.
+  Admission AdmitWrite(const proto::RangeRef& range, const std::string& key,
+                       const std::string& value, bool is_delete) {
+    if (is_delete && !value.empty()) {
+      return Refused(absl::InvalidArgumentError("a delete carries no value"));
+    }
+    if (value.size() > kMaxValueBytes) {
+      return Refused(absl::InvalidArgumentError(
+          absl::StrCat("value is ", value.size(), " bytes; the limit is ", kMaxValueBytes)));
+    }
+    if (absl::Status malformed = CheckKey(key, "key"); !malformed.ok()) return Refused(malformed);
+    return Route(range, key);
   }
 
   std::shared_ptr<replication::GroupHost> CheckRoute(grpc::CallbackServerContext* ctx,
@@ -263,24 +357,28 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                                      const proto::RangeRef& ref,
                                                      const std::string& key,
                                                      RangeEntry* range = nullptr) {
-    if (shut_down_.load()) {
-      reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
-      return nullptr;
-    }
+    return Admitted(ctx, reactor, Route(ref, key, range));
+  }
+
+  // The host of `ref`'s group when the range is current here and holds `key` (its entry in
+  // `*range` when not null).
+  Admission Route(const proto::RangeRef& ref, const std::string& key, RangeEntry* range = nullptr) {
+    if (shut_down_.load()) return Refused(absl::UnavailableError("the server is shutting down"));
     std::shared_ptr<replication::GroupHost> host = routing_->FindHost(ref.group());
     if (host == nullptr) {
-      FinishStale(ctx, reactor, absl::StrCat("group ", ref.group(), " is not hosted here"));
-      return nullptr;
+      return Refused(absl::UnavailableError(
+                         absl::StrCat("stale map: group ", ref.group(), " is not hosted here")),
+                     true);
     }
     std::optional<RangeEntry> found = routing_->FindRange(ref.group(), ref.generation(), key);
     if (!found.has_value()) {
-      FinishStale(ctx, reactor,
-                  absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
-                               " does not own the key"));
-      return nullptr;
+      return Refused(
+          absl::UnavailableError(absl::StrCat("stale map: group ", ref.group(), " generation ",
+                                              ref.generation(), " does not own the key")),
+          true);
     }
     if (range != nullptr) *range = *std::move(found);
-    return host;
+    return {std::move(host), absl::OkStatus(), false};
   }
 
   // Commits the write as a transaction of its own (TxnService::CommitWrite), which takes the

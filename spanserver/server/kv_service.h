@@ -12,6 +12,9 @@
 // wait, on a timer, never by blocking a gRPC thread). So they are isolated from transactions on
 // the same key. A replica that is not the leader answers UNAVAILABLE with "meridian-leader" = the
 // leader's address when it knows it (and never on a write whose outcome is unknown).
+// WriteBatch carries independent puts and deletes (not a transaction): each item is checked and
+// committed as a Put or Delete of its own and gets that call's status, commit timestamp and
+// routing markers as its own result.
 // Get is a strong read-only transaction of one key (TxnService::ReadOnly: LastTS(), or
 // TT.now().latest after the group's prepared transactions resolve); Scan takes its read_ts from
 // such a transaction of no keys and then scans the engine at it as a GroupHost::Read (which waits
@@ -44,6 +47,8 @@ class TxnService;
 inline constexpr size_t kMaxKeyBytes = 4 << 10;
 inline constexpr size_t kMaxValueBytes = 1 << 20;
 inline constexpr uint32_t kDefaultScanLimit = 1000;
+// The most writes one WriteBatch may carry.
+inline constexpr int kMaxWriteBatch = 1000;
 // A scan stops (with `more`) once its rows pass this many bytes, below gRPC's 4 MiB message limit.
 inline constexpr size_t kMaxScanBytes = 2 << 20;
 

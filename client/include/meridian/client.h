@@ -72,6 +72,11 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_initial{10};
   std::chrono::milliseconds backoff_max{1'000};
   uint64_t seed = 1;
+  // Put and Delete calls that run at once and go to one server share WriteBatch RPCs: a call goes
+  // out at once while fewer than this many batches are in flight to its server, and otherwise
+  // waits for one to finish and goes with the calls that waited with it. Each write in a batch
+  // still commits, fails and is retried on its own (it is not a transaction). At least 1.
+  int write_batches_in_flight = 2;
 };
 
 // A snapshot of the cluster as placementd sees it (Client::GetTopology).

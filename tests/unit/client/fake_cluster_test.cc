@@ -4,10 +4,13 @@
 // The fakes answer from fixed scripts; no sleeps (the client's own backoff is 1 ms here).
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -109,22 +112,65 @@ class FakeKv final : public proto::Kv::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Check(grpc::ServerContext* context, const proto::RangeRef& range,
-                     const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  // Independent writes, each checked and applied as a Put or Delete would be. The first batch
+  // waits for `release_first_batch` when `hold_first_batch` is set.
+  grpc::Status WriteBatch(grpc::ServerContext*, const proto::WriteBatchRequest* request,
+                          proto::WriteBatchResponse* reply) override {
+    absl::MutexLock lock(&mu);
+    if (no_write_batch) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no WriteBatch");
+    if (++batches == 1 && hold_first_batch) {
+      mu.Await(absl::Condition(&release_first_batch));
+    }
+    largest_batch = std::max(largest_batch, request->writes_size());
+    for (const proto::KvWrite& w : request->writes()) {
+      ++writes;
+      proto::KvWriteResult* result = reply->add_results();
+      const Verdict v = Judge(w.range(), w.key());
+      result->set_code(v.status.error_code());
+      result->set_message(v.status.error_message());
+      result->set_stale_map(v.stale_map);
+      result->set_has_leader_hint(!v.leader.empty());
+      result->set_leader_hint(v.leader);
+      if (!v.status.ok()) continue;
+      if (w.is_delete()) {
+        data.erase(w.key());
+      } else {
+        data[w.key()] = w.value();
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  // A request's fate, with the markers its reply carries.
+  struct Verdict {
+    grpc::Status status;
+    std::string leader;
+    bool stale_map = false;
+  };
+
+  Verdict Judge(const proto::RangeRef& range, const std::string& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!leader.empty()) {
-      context->AddTrailingMetadata("meridian-leader", leader);
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader");
+      return {grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader"), leader, false};
     }
     if (range.generation() != generation) {
-      context->AddTrailingMetadata("meridian-stale-map", "1");
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale generation");
+      return {grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale generation"), "", true};
     }
     if (plain_unavailable > 0) {
       --plain_unavailable;
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "lost leadership");
+      return {grpc::Status(grpc::StatusCode::UNAVAILABLE, "lost leadership"), "", false};
     }
-    if (key.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty key");
-    return grpc::Status::OK;
+    if (key.empty())
+      return {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty key"), "", false};
+    return {};
+  }
+
+  grpc::Status Check(grpc::ServerContext* context, const proto::RangeRef& range,
+                     const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    Verdict v = Judge(range, key);
+    if (!v.leader.empty()) context->AddTrailingMetadata("meridian-leader", v.leader);
+    if (v.stale_map) context->AddTrailingMetadata("meridian-stale-map", "1");
+    return v.status;
   }
 
   absl::Mutex mu;
@@ -135,6 +181,11 @@ class FakeKv final : public proto::Kv::Service {
   size_t page ABSL_GUARDED_BY(mu) = 1000;
   int writes ABSL_GUARDED_BY(mu) = 0;
   int reads ABSL_GUARDED_BY(mu) = 0;
+  bool no_write_batch ABSL_GUARDED_BY(mu) = false;  // answer WriteBatch UNIMPLEMENTED
+  bool hold_first_batch ABSL_GUARDED_BY(mu) = false;
+  bool release_first_batch ABSL_GUARDED_BY(mu) = false;
+  int batches ABSL_GUARDED_BY(mu) = 0;
+  int largest_batch ABSL_GUARDED_BY(mu) = 0;
 };
 
 struct Server {
@@ -263,6 +314,76 @@ TEST_F(FakeClusterTest, AnUnreachableLeaderIsSkippedEvenForWrites) {
   EXPECT_TRUE(status.ok()) << status;
   absl::MutexLock lock(&leader_.mu);
   EXPECT_EQ(leader_.data["k"], "v");
+}
+
+// Writes made at once by many threads share WriteBatch RPCs while the first batch is held, and
+// each write still gets its own answer: the empty keys fail, the rest are written.
+TEST_F(FakeClusterTest, ConcurrentWritesShareBatchesAndEachGetsItsOwnResult) {
+  ClientOptions options = FastOptions();
+  options.write_batches_in_flight = 1;
+  auto connected = Client::Connect({placement_server_.address}, options);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  std::unique_ptr<Client> client = *std::move(connected);
+  ASSERT_TRUE(client->Put("warm", "up").ok());  // locate and learn the leader first
+  {
+    absl::MutexLock lock(&leader_.mu);
+    leader_.hold_first_batch = true;
+    leader_.batches = 0;
+  }
+  constexpr int kThreads = 24;
+  std::vector<absl::Status> results(kThreads);
+  std::vector<std::thread> threads;
+  auto key = [](int i) { return i % 3 == 0 ? std::string() : absl::StrCat("k", i); };
+  threads.emplace_back([&] { results[0] = client->Put(key(0), "v0"); });
+  {
+    absl::MutexLock lock(&leader_.mu);
+    auto first_arrived = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_.mu) {
+      return leader_.batches >= 1;
+    };
+    leader_.mu.Await(absl::Condition(&first_arrived));
+  }
+  for (int i = 1; i < kThreads; ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = i % 5 == 4 ? client->Delete(key(i)) : client->Put(key(i), "v"); });
+  }
+  {
+    absl::MutexLock lock(&leader_.mu);
+    leader_.release_first_batch = true;
+  }
+  for (std::thread& t : threads) t.join();
+  absl::MutexLock lock(&leader_.mu);
+  for (int i = 0; i < kThreads; ++i) {
+    if (i % 3 == 0) {
+      EXPECT_EQ(results[i].code(), absl::StatusCode::kInvalidArgument) << i << ": " << results[i];
+    } else {
+      EXPECT_TRUE(results[i].ok()) << i << ": " << results[i];
+      EXPECT_EQ(leader_.data.contains(key(i)), i % 5 != 4) << i;
+    }
+  }
+  EXPECT_LE(leader_.batches, kThreads);
+  std::cout << "largest batch: " << leader_.largest_batch << " writes, " << leader_.batches
+            << " batches for " << kThreads << " writes\n";
+}
+
+// A server without WriteBatch gets the same writes as Put and Delete calls, and the follower's
+// hint and the stale map still work there.
+TEST_F(FakeClusterTest, AServerWithoutWriteBatchGetsPutsAndDeletes) {
+  {
+    absl::MutexLock lock(&leader_.mu);
+    leader_.no_write_batch = true;
+  }
+  {
+    absl::MutexLock lock(&follower_.mu);
+    follower_.no_write_batch = true;
+  }
+  std::unique_ptr<Client> client = Connect();
+  ASSERT_TRUE(client->Put("k", "v").ok());
+  ASSERT_TRUE(client->Put("j", "w").ok());
+  ASSERT_TRUE(client->Delete("k").ok());
+  EXPECT_EQ(client->Put("", "v").code(), absl::StatusCode::kInvalidArgument);
+  absl::MutexLock lock(&leader_.mu);
+  EXPECT_EQ(leader_.data, (std::map<std::string, std::string>{{"j", "w"}}));
+  EXPECT_EQ(leader_.batches, 0);
 }
 
 TEST_F(FakeClusterTest, ScansCrossRangesAndPages) {
