@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "spanserver/storage/format.h"
 #include "spanserver/storage/leveldb_util.h"
+#include "spanserver/storage/prezeroed_log_env.h"
 
 namespace meridian::storage {
 
@@ -33,7 +34,13 @@ absl::Status FromLevelDb(const leveldb::Status& status) {
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
                                                      const EngineOptions& options) {
   leveldb::Options db_options;
-  db_options.env = options.env != nullptr ? options.env : leveldb::Env::Default();
+  std::unique_ptr<leveldb::Env> env;
+  if (options.env == nullptr && options.prezeroed_log) {
+    env = NewPrezeroedLogEnv(leveldb::Env::Default(), PrezeroedLogOptions());
+  }
+  db_options.env = options.env != nullptr ? options.env
+                   : env != nullptr       ? env.get()
+                                          : leveldb::Env::Default();
   db_options.create_if_missing = options.create_if_missing;
   db_options.error_if_exists = options.error_if_exists;
   db_options.write_buffer_size = options.write_buffer_size;
@@ -46,13 +53,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
   RETURN_IF_ERROR_CTX(internal::FromLevelDb(leveldb::DB::Open(db_options, path, &raw_db)),
                       "opening storage at " + path);
   std::unique_ptr<Engine> engine(
-      new Engine(std::move(cache), std::unique_ptr<leveldb::DB>(raw_db)));
+      new Engine(std::move(env), std::move(cache), std::unique_ptr<leveldb::DB>(raw_db)));
   RETURN_IF_ERROR_CTX(engine->LoadHorizons(), "loading GC horizons at " + path);
   return engine;
 }
 
-Engine::Engine(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db)
-    : cache_(std::move(cache)), db_(std::move(db)) {}
+Engine::Engine(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::Cache> cache,
+               std::unique_ptr<leveldb::DB> db)
+    : env_(std::move(env)), cache_(std::move(cache)), db_(std::move(db)) {}
 
 Engine::~Engine() = default;
 

@@ -57,6 +57,9 @@ struct EngineOptions {
   size_t write_buffer_size = 4 << 20;
   // LevelDB block cache; 0 keeps LevelDB's default (8 MiB).
   size_t block_cache_bytes = 0;
+  // With `env` null: write LevelDB's log into space zeroed ahead of time (prezeroed_log_env.h),
+  // so that a synced write does not have to write the file's size too.
+  bool prezeroed_log = false;
 };
 
 struct KeyValue {
@@ -151,7 +154,8 @@ class Engine {
   absl::StatusOr<std::vector<uint64_t>> ListGroups() const;
 
  private:
-  Engine(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);
+  Engine(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::Cache> cache,
+         std::unique_ptr<leveldb::DB> db);
 
   absl::Status LoadHorizons();
   // FAILED_PRECONDITION when read_ts is below the tablet's horizon. Called after the read's
@@ -164,7 +168,8 @@ class Engine {
   // Group ids found under one key space (`tag` uint64(group) ...), ascending.
   absl::Status ListIds(char tag, std::vector<uint64_t>* ids) const;
 
-  // Declared before db_: LevelDB must close before its block cache is freed.
+  // Declared before db_: LevelDB must close before its env and block cache are freed.
+  std::unique_ptr<leveldb::Env> env_;  // when the engine made its own (prezeroed_log)
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
 
