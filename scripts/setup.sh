@@ -13,6 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libleveldb-dev libsnappy-dev libabsl-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libtcmalloc-minimal4
 )
 
 missing=()
