@@ -643,18 +643,18 @@ class Client::Impl final : public client::TxnTransport {
     pending->write = write;
     pending->deadline = deadline;
     uint64_t ticket = 0;
+    bool batched = false;
     std::optional<client::WriteLanes::Batch> now;
     {
       absl::MutexLock lock(&lanes_mu_);
-      if (!no_write_batch_.contains(address)) {
+      batched = !no_write_batch_.contains(address);
+      if (batched) {
         ticket = next_ticket_++;
         queued_writes_[ticket] = pending;
         now = lanes_.Submit(address, ticket, write.ByteSizeLong());
-      } else {
-        pending = nullptr;
       }
     }
-    if (pending == nullptr) return UnaryWrite(address, write, deadline);
+    if (!batched) return UnaryWrite(address, write, deadline);
     if (now.has_value()) SendBatch(*std::move(now));
     if (!pending->done.WaitForNotificationWithDeadline(absl::FromChrono(ToSystem(deadline)))) {
       {
