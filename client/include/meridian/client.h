@@ -39,9 +39,14 @@
 // (retries of ABORTED transactions, "outcome unknown" commits, read timestamps) are in
 // meridian/transaction.h.
 //
+// Batching. Put and Delete calls that threads make at once to one server share WriteBatch RPCs
+// (ClientOptions::write_batches_in_flight); each write keeps its own result and the rules above.
+// So threads of one process should share one Client.
+//
 // Thread safety: a Client is thread-safe; any number of threads may call it at once (calls run
 // in parallel; the location cache and connections are shared under one mutex that is never held
-// across an RPC). Destroy it only after every call has returned.
+// across an RPC). Destroy it only after every call has returned; the destructor also waits for
+// write batches still in flight (a caller that gave up at its deadline leaves one behind).
 #ifndef MERIDIAN_CLIENT_H_
 #define MERIDIAN_CLIENT_H_
 
