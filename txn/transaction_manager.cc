@@ -23,6 +23,7 @@ enum class Stage : uint8_t {
   kPrepared,         // prepare record applied; waiting for the outcome
   kFinishProposed,   // finish record in flight
   kCommitting,       // Commit waits for write locks (coordinator)
+  kAwaitingReports,  // Commit holds its locks and waits for participants' kPrepared reports
   kCommitProposed,   // commit record in flight
   kCommitWait,       // commit record applied; waiting until TT.after(s)
   kAbortProposed,    // abort decision in flight
@@ -179,6 +180,10 @@ struct TransactionManager::Impl {
   // acknowledged, to be forgotten with the next forget record.
   std::map<TxnId, std::set<GroupId>> acks;
   std::vector<TxnId> forgettable;
+  // Coordinator leader: the prepare timestamps participants reported (kPrepared) for transactions
+  // not yet decided, and their arrival order (bounded by max_prepare_reports).
+  std::map<TxnId, std::map<GroupId, Timestamp>> reports;
+  std::deque<TxnId> reports_order;
   int64_t last_forget_us = 0;
   int64_t last_resend_us = 0;
 
@@ -329,6 +334,8 @@ struct TransactionManager::Impl {
     aborted_order.clear();
     acks.clear();
     forgettable.clear();
+    reports.clear();
+    reports_order.clear();
   }
 
   absl::StatusOr<Timestamp> Assign(paxos::Replica& replica, Interval now, Timestamp at_least) {
@@ -411,6 +418,7 @@ struct TransactionManager::Impl {
   void ProposeAbortDecision(TxnId txn, const TxnRef& ref, std::vector<RequestId> ids,
                             std::vector<GroupId> participants, Interval now,
                             paxos::Replica& replica, Actions* out) {
+    reports.erase(txn);
     auto d = decisions.find(txn);
     if (d != decisions.end()) {
       AnswerDecided(txn, d->second, ids, out);
@@ -499,7 +507,7 @@ struct TransactionManager::Impl {
       Active& a = it->second;
       a.wounded = true;
       if (InFlight(a.stage)) continue;  // resolved when its record applies
-      if (a.stage == Stage::kCommitting) {
+      if (a.stage == Stage::kCommitting || a.stage == Stage::kAwaitingReports) {
         ProposeAbortDecision(w, a.ref, {}, a.participants, now, replica, out);
         continue;
       }
@@ -647,8 +655,34 @@ struct TransactionManager::Impl {
     ReleaseReadsEarly(req.txn, req.reads, req.writes, now, replica, out);
   }
 
-  void ProceedCommit(TxnId txn, const std::vector<RequestId>& ids, const CommitRequest& req,
+  void ProceedCommit(TxnId txn, const std::vector<RequestId>& ids, const CommitRequest& client_req,
                      Interval now, paxos::Replica& replica, Actions* out) {
+    // The participants' prepare timestamps as they reported them (kPrepared), not as the client
+    // says: a client that understated one would have that participant commit below its prepare
+    // timestamp, under reads its safe time already allowed. Until every participant reported, the
+    // commit waits here with its locks (an inquiry from a participant meanwhile aborts it).
+    CommitRequest req = client_req;
+    if (!opt.testing_trust_client_prepare_ts) {
+      const auto r = reports.find(txn);
+      for (ParticipantRef& p : req.participants) {
+        const auto got = r == reports.end() ? std::map<GroupId, Timestamp>::const_iterator()
+                                            : r->second.find(p.group);
+        if (r == reports.end() || got == r->second.end()) {
+          Active& a = active[txn];
+          a.stage = Stage::kAwaitingReports;
+          a.participants.clear();
+          for (const ParticipantRef& q : client_req.participants) a.participants.push_back(q.group);
+          Parked parked;
+          parked.kind = Parked::Kind::kCommit;
+          parked.ids = ids;
+          parked.commit = client_req;
+          a.parked.push_back(std::move(parked));
+          return;
+        }
+        p.prepare_ts = got->second;
+      }
+    }
+    reports.erase(txn);
     // Above TT.now().latest, every prepare timestamp and every version applied here.
     Timestamp at_least = std::max(now.latest, last_write_ts) + 1;
     for (const ParticipantRef& p : req.participants) at_least = std::max(at_least, p.prepare_ts);
@@ -670,6 +704,7 @@ struct TransactionManager::Impl {
       st = ProposeRecord(replica, now, *ts, c);
     }
     Active& a = active[txn];
+    a.participants.clear();
     for (const ParticipantRef& p : req.participants) a.participants.push_back(p.group);
     if (!st.ok()) {
       // Nothing was logged: the transaction may still be aborted (and must be, durably, since
@@ -902,6 +937,10 @@ struct TransactionManager::Impl {
           (void)locks->Acquire(p.ref, LockSpan::Key(m.key), LockMode::kExclusive, now.earliest);
         }
       }
+      // The coordinator takes this group's prepare timestamp from here, not from the client. To
+      // the leader believed in: a lost report costs the transaction (it aborts on an inquiry).
+      out->messages.push_back(GroupMessage{GroupMessage::Type::kPrepared, group, p.coordinator, txn,
+                                           false, ts, /*leader_only=*/true});
       Active& a = active[txn];
       a.ref = p.ref;
       a.stage = Stage::kPrepared;
@@ -1197,6 +1236,7 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
       a.reply_ids.push_back(id);
       return;
     case Stage::kCommitting:
+    case Stage::kAwaitingReports:
       for (Impl::Parked& p : a.parked) {
         if (p.kind == Impl::Parked::Kind::kCommit) p.ids.push_back(id);
       }
@@ -1330,6 +1370,26 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
     }
     return;
   }
+  if (msg.type == GroupMessage::Type::kPrepared) {
+    if (msg.commit_ts <= 0 || m.decisions.count(txn) != 0 || m.Forgotten(txn)) return;
+    auto [r, added] = m.reports.try_emplace(txn);
+    if (added) m.KeepNewest(txn, m.opt.max_prepare_reports, m.reports_order, m.reports);
+    if (m.reports.count(txn) == 0) return;  // dropped at once (max_prepare_reports = 0)
+    m.reports[txn][msg.from] = msg.commit_ts;
+    auto it = m.active.find(txn);
+    if (it == m.active.end() || it->second.stage != Stage::kAwaitingReports) return;
+    // The waiting commit tries again (and waits again if another report is still missing).
+    Impl::Active& a = it->second;
+    const auto commit = std::find_if(a.parked.begin(), a.parked.end(), [](const Impl::Parked& p) {
+      return p.kind == Impl::Parked::Kind::kCommit;
+    });
+    if (commit == a.parked.end()) return;
+    Impl::Parked parked = std::move(*commit);
+    a.parked.erase(commit);
+    a.stage = Stage::kCommitting;
+    m.ProceedCommit(txn, parked.ids, parked.commit, now, replica, out);
+    return;
+  }
   if (msg.type == GroupMessage::Type::kAck) {
     auto d = m.decisions.find(txn);
     if (d == m.decisions.end() || d->second.participants.empty() || !d->second.committed) return;
@@ -1386,7 +1446,8 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
       if (m.prepared.count(txn) != 0) continue;
       auto it = m.active.find(txn);
       if (it != m.active.end() && InFlight(it->second.stage)) continue;
-      if (it != m.active.end() && it->second.stage == Stage::kCommitting) {
+      if (it != m.active.end() &&
+          (it->second.stage == Stage::kCommitting || it->second.stage == Stage::kAwaitingReports)) {
         m.ProposeAbortDecision(txn, it->second.ref, {}, it->second.participants, now, replica, out);
         continue;
       }

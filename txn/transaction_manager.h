@@ -23,10 +23,13 @@
 //                         committed values. The transaction's writes are buffered by the client.
 //   Prepare     (leader of each participant group other than the coordinator) X-lock the writes,
 //               check the read locks are still held, pick p > every timestamp this leader
-//               assigned, log a prepare record (writes + read keys), reply p once applied.
+//               assigned, log a prepare record (writes + read keys); once applied, reply p and
+//               report p to the coordinator's leader (kPrepared).
 //   Commit      (leader of the coordinator group; also the one-group fast path with no
-//               participants) X-lock its own writes, check its read locks, pick
-//               s >= every prepare timestamp, > TT.now().latest, > every timestamp assigned;
+//               participants) X-lock its own writes, check its read locks, wait (holding them)
+//               until every participant reported its prepare timestamp, pick
+//               s >= every reported prepare timestamp, > TT.now().latest, > every timestamp
+//               assigned (the client's copies of the prepare timestamps are not trusted);
 //               log the commit record (the decision, with its own writes); commit-wait until
 //               TT.after(s) — overlapping the Paxos round, never skipped — then reply s, release
 //               locks, and tell every participant the outcome.
@@ -34,9 +37,12 @@
 //               writes at s (or drop them), then release the locks.
 //   Abort       (client) release a transaction that has not prepared here; at the coordinator,
 //               log an abort decision unless it already decided.
+//   Prepared    (coordinator, from a participant's leader) record the reported prepare timestamp;
+//               a Commit waiting for it goes on once every participant reported.
 //   Inquiry     (coordinator, from a prepared participant that waited too long, or that had to
 //               wound a prepared transaction) answer the decision; with no decision yet, log an
-//               abort first (presumed abort), unless the commit record is already in flight.
+//               abort first (presumed abort), unless the commit record is already in flight (a
+//               Commit still waiting for reports is aborted too).
 //   ReadOnly    (leader of one group) s_read = LastTS() when nothing is prepared, else
 //               TT.now().latest; then a snapshot read at s_read.
 //   SnapshotRead (any replica) at a timestamp t: served once t <= t_safe =
@@ -49,8 +55,11 @@
 //   t_paxos_safe keeps up with real time.
 //
 // Deviations from Spanner, on purpose:
-//   * Participants send their prepare timestamp to the client, which hands them to the
-//     coordinator in its Commit request (one extra client hop, no participant->coordinator RPC).
+//   * Participants send their prepare timestamp both to the client (which passes it on in its
+//     Commit, where it serves only to name the participants) and to the coordinator (kPrepared,
+//     which the coordinator uses). Until 2026-11-30 only the client's copy existed; a client that
+//     understated one made a participant commit below its prepare timestamp (the simulator's
+//     clients now always understate, and the plant testing_trust_client_prepare_ts is caught).
 //   * Read keys are logged in the prepare (and commit) record, and a new leader re-takes S locks
 //     for prepared transactions: otherwise a leader change between prepare and commit would lose
 //     the read locks, and a write could slip under a read at a timestamp below s.
@@ -160,16 +169,17 @@ struct Reply {
 // safe: participants ask again).
 struct GroupMessage {
   enum class Type : uint8_t {
-    kOutcome,  // coordinator -> participant: the decision
-    kInquiry,  // participant -> coordinator: what happened to txn? (abort it if undecided)
-    kAck,      // participant -> coordinator: the outcome is applied (logged) here
+    kOutcome,   // coordinator -> participant: the decision
+    kInquiry,   // participant -> coordinator: what happened to txn? (abort it if undecided)
+    kAck,       // participant -> coordinator: the outcome is applied (logged) here
+    kPrepared,  // participant -> coordinator: prepared here at commit_ts (its prepare timestamp)
   };
   Type type = Type::kOutcome;
   GroupId from = 0;
   GroupId to = 0;
   TxnId txn = 0;
   bool committed = false;   // kOutcome
-  Timestamp commit_ts = 0;  // kOutcome, when committed
+  Timestamp commit_ts = 0;  // kOutcome, when committed; kPrepared: the prepare timestamp
   // The first try of a message on the common path (a coordinator's outcome once its commit wait
   // ends, a participant's ack once its finish applied): the sender may send it to the leader of
   // `to` it believes in, alone, instead of to every replica (only the leader acts on it). Every
@@ -225,6 +235,10 @@ struct TransactionManagerOptions {
   // this many later ones, forgotten in log order. One forgotten is harmless: a re-prepare asks
   // the coordinator and re-applies the same versions at the same timestamp, or aborts.
   size_t max_finished_outcomes = 100'000;
+  // A coordinator's leader keeps the prepare timestamps participants reported (kPrepared) for
+  // this many transactions not yet decided (the newest); a commit whose reports were dropped waits
+  // until an inquiry from a participant aborts it.
+  size_t max_prepare_reports = 100'000;
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
   size_t max_value_bytes = 1 << 20;
@@ -234,6 +248,7 @@ struct TransactionManagerOptions {
   bool testing_release_read_locks_early = false;   // drop S locks when the record is proposed
   bool testing_prepare_ts_not_above = false;       // prepare ts = LastTS() + 1, not assigned
   bool testing_snapshot_ignore_safe_time = false;  // serve snapshot reads above t_safe
+  bool testing_trust_client_prepare_ts = false;    // commit with the client's prepare timestamps
 };
 
 // What one applied record did, for logs and the simulator's recorders.

@@ -55,6 +55,8 @@ proto::GroupMessageRequest::Type ToProto(txn::GroupMessage::Type type) {
       return proto::GroupMessageRequest::INQUIRY;
     case txn::GroupMessage::Type::kAck:
       return proto::GroupMessageRequest::ACK;
+    case txn::GroupMessage::Type::kPrepared:
+      return proto::GroupMessageRequest::PREPARED;
   }
   return proto::GroupMessageRequest::INQUIRY;
 }
@@ -65,6 +67,8 @@ txn::GroupMessage::Type FromProto(proto::GroupMessageRequest::Type type) {
       return txn::GroupMessage::Type::kOutcome;
     case proto::GroupMessageRequest::ACK:
       return txn::GroupMessage::Type::kAck;
+    case proto::GroupMessageRequest::PREPARED:
+      return txn::GroupMessage::Type::kPrepared;
     default:
       return txn::GroupMessage::Type::kInquiry;
   }
@@ -211,7 +215,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         Outbox& outbox = outboxes_[address];
         if (outbox.queue.size() >= kMaxQueuedGroupMessages) continue;  // best effort
         outbox.queue.push_back(request);
-        if (outbox.in_flight) continue;
+        if (outbox.in_flight >= kGroupMessageRpcsInFlight) continue;
         batch = TakeBatch(address, outbox);
       }
       Issue(std::move(batch));
@@ -412,10 +416,10 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
  private:
-  // Group messages waiting for one destination server, and whether an RPC to it is in flight.
+  // Group messages waiting for one destination server, and the RPCs to it in flight.
   struct Outbox {
     std::deque<proto::GroupMessageRequest> queue;
-    bool in_flight = false;
+    int in_flight = 0;  // at most kGroupMessageRpcsInFlight
   };
   struct Batch {
     std::string address;
@@ -425,6 +429,10 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   };
   static constexpr size_t kMaxQueuedGroupMessages = 100'000;
   static constexpr int kMaxGroupMessagesPerRpc = 10'000;
+  // RPCs in flight to one server before its messages queue and share the next one. More than one,
+  // so that a participant's prepare report does not wait a round trip behind earlier messages
+  // (the coordinator's commit waits for it).
+  static constexpr int kGroupMessageRpcsInFlight = 4;
   static constexpr int kMaxPreparesPerBatch = 1'000;
 
   // Moves the head of `outbox`'s queue into a batch and marks it in flight. Requires mu_.
@@ -436,7 +444,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       *batch->request.add_messages() = std::move(outbox.queue.front());
       outbox.queue.pop_front();
     }
-    outbox.in_flight = true;
+    ++outbox.in_flight;
     ++in_flight_;
     return batch;
   }
@@ -455,7 +463,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       absl::MutexLock lock(&mu_);
       --in_flight_;
       Outbox& outbox = outboxes_[done.address];
-      outbox.in_flight = false;
+      --outbox.in_flight;
       if (!outbox.queue.empty() && !shut_down_.load()) next = TakeBatch(done.address, outbox);
     }
     if (next != nullptr) Issue(std::move(next));

@@ -271,7 +271,10 @@ void TxnClients::Decide(size_t c) {
                                    r.end == CallEnd::kReply ? r.reply.status.ToString() : r.why));
         return;
       }
-      cl.prepared.push_back(txn::ParticipantRef{g, r.reply.ts});
+      // Every simulated client reports its prepare timestamps understated, as a buggy one
+      // might: the coordinator must take them from the participants (kPrepared), and the plant
+      // testing_trust_client_prepare_ts, which believes the client, must be caught.
+      cl.prepared.push_back(txn::ParticipantRef{g, std::max<int64_t>(1, r.reply.ts - 5'000)});
       if (--cl.outstanding == 0) {
         if (MaybeVanish(c, "after prepares")) return;
         SendCommit(c);

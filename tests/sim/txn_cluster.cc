@@ -14,10 +14,9 @@ namespace meridian::sim {
 
 const std::vector<std::string>& TxnPlants() {
   static const auto* plants = new std::vector<std::string>{
-      "testing_skip_commit_wait",
-      "testing_release_read_locks_early",
-      "testing_prepare_ts_not_above",
-      "testing_snapshot_ignore_safe_time",
+      "testing_skip_commit_wait",        "testing_release_read_locks_early",
+      "testing_prepare_ts_not_above",    "testing_snapshot_ignore_safe_time",
+      "testing_trust_client_prepare_ts",
   };
   return *plants;
 }
@@ -34,6 +33,8 @@ void SetPlant(const std::string& plant, txn::TransactionManagerOptions& o) {
     o.testing_prepare_ts_not_above = true;
   } else if (plant == "testing_snapshot_ignore_safe_time") {
     o.testing_snapshot_ignore_safe_time = true;
+  } else if (plant == "testing_trust_client_prepare_ts") {
+    o.testing_trust_client_prepare_ts = true;
   } else {
     CHECK_MSG(false, "unknown plant " + plant);
   }

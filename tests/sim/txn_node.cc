@@ -146,7 +146,9 @@ void TxnNode::HandleGroupMessage(const txn::GroupMessage& m) {
     loop()->Trace(absl::StrCat("group_message ", Name(), " ",
                                m.type == txn::GroupMessage::Type::kOutcome   ? "outcome"
                                : m.type == txn::GroupMessage::Type::kInquiry ? "inquiry"
-                                                                             : "ack",
+                               : m.type == txn::GroupMessage::Type::kPrepared
+                                   ? absl::StrCat("prepared@", m.commit_ts)
+                                   : "ack",
                                " g", m.from, "->g", m.to, " txn=", m.txn,
                                m.committed ? absl::StrCat(" committed@", m.commit_ts) : "",
                                leader ? "" : " dropped (not leader)"));

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "gtest/gtest-spi.h"
 #include "gtest/gtest.h"
 #include "proto/kv.pb.h"
 #include "spanserver/paxos/log_storage.h"
@@ -123,6 +124,20 @@ struct Group {
   Actions actions;
 };
 
+// Delivers to `c` the prepare reports (kPrepared) that `p` sent it, taking them out of p's
+// messages: the coordinator commits only with the timestamps participants reported.
+void DeliverReports(Group& p, Group& c) {
+  std::vector<GroupMessage> rest;
+  for (const GroupMessage& msg : std::exchange(p.actions.messages, {})) {
+    if (msg.type != GroupMessage::Type::kPrepared || msg.to != c.id) {
+      rest.push_back(msg);
+      continue;
+    }
+    c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+  }
+  p.actions.messages = std::move(rest);
+}
+
 class TransactionManagerTest : public ::testing::Test {
  protected:
   Timestamp clock_ = kStart;
@@ -154,6 +169,7 @@ class TransactionManagerTest : public ::testing::Test {
         return 0;
       }
       prepared.push_back({g->id, reply->ts});
+      DeliverReports(*g, c);
     }
     c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
       m.Commit(r, now, rid + 1, CommitRequest{t, {}, {}, prepared}, a);
@@ -326,6 +342,7 @@ TEST_F(TransactionManagerTest, TwoPhaseCommitAppliesAtOneTimestampEverywhere) {
     m.Prepare(r, now, 3, PrepareRequest{t, 1, {Put("pk", "pv")}, {"pk"}}, a);
   });
   EXPECT_EQ(p.TakeReply(3)->ts, prepare_ts);
+  DeliverReports(p, c);
 
   c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
     m.Commit(r, now, 4, CommitRequest{t, {Put("ck", "cv")}, {}, {{2, prepare_ts}}}, a);
@@ -352,6 +369,76 @@ TEST_F(TransactionManagerTest, TwoPhaseCommitAppliesAtOneTimestampEverywhere) {
   EXPECT_EQ(*c.store->Get("ck", s).value(), "cv");
 }
 
+// The coordinator commits with the prepare timestamps the participants reported, not with the
+// client's. Here the participant's clock runs 50 ms ahead (within its own uncertainty, as far as
+// this test is concerned) and the client understates the prepare timestamp: a coordinator that
+// believed it would pick s below the participant's prepare timestamp (the plant shows it), and
+// the participant would commit below reads its safe time allowed.
+void CommitUsesReportedPrepareTimestamps(Timestamp* clock, bool trust_client) {
+  TransactionManagerOptions co;
+  co.testing_trust_client_prepare_ts = trust_client;
+  Timestamp ahead = *clock + 50'000;
+  Group c(1, clock, co);
+  Group p(2, &ahead);
+  c.ElectLeader();
+  ahead = *clock + 50'000;
+  p.ElectLeader();
+  const TxnRef t{7, *clock};
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Mutation{"pk", "pv"}}, {}}, a);
+  });
+  const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  ASSERT_GT(prepare_ts, c.Now().latest);
+  // The client's Commit arrives first, with a timestamp below the real one: no record yet.
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepare_ts - 20'000}}}, a);
+  });
+  if (!trust_client) {
+    EXPECT_EQ(c.actions.tick_after, 0) << "committed before the participant reported";
+    EXPECT_FALSE(c.TakeReply(2).has_value());
+  }
+  DeliverReports(p, c);
+  std::optional<Reply> commit;
+  for (int i = 0; i < 1000 && !(commit = c.TakeReply(2)).has_value(); ++i) {
+    *clock += 100;
+    ahead += 100;
+    c.Tick();
+  }
+  ASSERT_TRUE(commit.has_value());
+  ASSERT_TRUE(commit->status.ok()) << commit->status;
+  EXPECT_GE(commit->ts, prepare_ts) << "committed below the participant's prepare timestamp";
+}
+
+TEST_F(TransactionManagerTest, CommitWaitsForAndUsesThePreparedReports) {
+  CommitUsesReportedPrepareTimestamps(&clock_, /*trust_client=*/false);
+}
+
+TEST_F(TransactionManagerTest, CheckerCatchesACoordinatorTrustingTheClientsPrepareTimestamps) {
+  EXPECT_NONFATAL_FAILURE(CommitUsesReportedPrepareTimestamps(&clock_, /*trust_client=*/true),
+                          "committed below the participant's prepare timestamp");
+}
+
+// A participant's inquiry while the coordinator still waits for reports aborts the transaction
+// (nothing is logged yet), and the waiting Commit is answered ABORTED.
+TEST_F(TransactionManagerTest, AnInquiryAbortsACommitStillWaitingForReports) {
+  Group c(1, &clock_);
+  c.ElectLeader();
+  const TxnRef t{7, clock_};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {Put("ck", "cv")}, {}, {{2, clock_}}}, a);
+  });
+  EXPECT_FALSE(c.TakeReply(2).has_value());
+  const GroupMessage inquiry{GroupMessage::Type::kInquiry, 2, 1, 7, false, 0};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, inquiry, a); });
+  std::optional<Reply> reply;
+  RunUntil({&c}, [&] { return (reply = c.TakeReply(2)).has_value(); });
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kAborted) << reply->status;
+  ASSERT_FALSE(c.actions.messages.empty());
+  EXPECT_FALSE(c.actions.messages.back().committed);
+  EXPECT_FALSE(c.store->Get("ck", clock_).value().has_value());
+}
+
 // Found by the simulator (append seed 316): a participant that asked during the coordinator's
 // commit wait learned "committed at s", applied and released, and a later transaction read s's
 // data and committed below s. The answer must wait until TT.after(s).
@@ -365,6 +452,7 @@ TEST_F(TransactionManagerTest, InquiryDuringCommitWaitIsAnsweredOnlyAfterIt) {
     m.Prepare(r, now, 1, PrepareRequest{t, 1, {Put("pk", "pv")}, {}}, a);
   });
   const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  DeliverReports(p, c);
   c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
     m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepare_ts}}}, a);
   });
@@ -403,6 +491,7 @@ void InquiryAbortsDurablyAndALateCommitIsRefused(Timestamp* clock,
     m.Prepare(r, now, 1, PrepareRequest{t, 1, {Mutation{"pk", "pv"}}, {}}, a);
   });
   ASSERT_TRUE(p.TakeReply(1)->status.ok());
+  DeliverReports(p, c);
   // The client vanishes. The participant asks the coordinator after in_doubt_inquiry_us.
   for (int i = 0; i < 1000 && p.actions.messages.empty(); ++i) {
     *clock += 100;
