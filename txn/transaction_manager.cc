@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -655,6 +657,21 @@ struct TransactionManager::Impl {
     ReleaseReadsEarly(req.txn, req.reads, req.writes, now, replica, out);
   }
 
+  // `participants` with the prepare timestamps their leaders reported (kPrepared), or nullopt
+  // while one of them has not reported.
+  std::optional<std::vector<ParticipantRef>> Reported(
+      TxnId txn, std::vector<ParticipantRef> participants) const {
+    if (participants.empty()) return participants;
+    const auto r = reports.find(txn);
+    if (r == reports.end()) return std::nullopt;
+    for (ParticipantRef& p : participants) {
+      const auto got = r->second.find(p.group);
+      if (got == r->second.end()) return std::nullopt;
+      p.prepare_ts = got->second;
+    }
+    return participants;
+  }
+
   void ProceedCommit(TxnId txn, const std::vector<RequestId>& ids, const CommitRequest& client_req,
                      Interval now, paxos::Replica& replica, Actions* out) {
     // The participants' prepare timestamps as they reported them (kPrepared), not as the client
@@ -663,24 +680,20 @@ struct TransactionManager::Impl {
     // commit waits here with its locks (an inquiry from a participant meanwhile aborts it).
     CommitRequest req = client_req;
     if (!opt.testing_trust_client_prepare_ts) {
-      const auto r = reports.find(txn);
-      for (ParticipantRef& p : req.participants) {
-        const auto got = r == reports.end() ? std::map<GroupId, Timestamp>::const_iterator()
-                                            : r->second.find(p.group);
-        if (r == reports.end() || got == r->second.end()) {
-          Active& a = active[txn];
-          a.stage = Stage::kAwaitingReports;
-          a.participants.clear();
-          for (const ParticipantRef& q : client_req.participants) a.participants.push_back(q.group);
-          Parked parked;
-          parked.kind = Parked::Kind::kCommit;
-          parked.ids = ids;
-          parked.commit = client_req;
-          a.parked.push_back(std::move(parked));
-          return;
-        }
-        p.prepare_ts = got->second;
+      std::optional<std::vector<ParticipantRef>> reported = Reported(txn, client_req.participants);
+      if (!reported.has_value()) {
+        Active& a = active[txn];
+        a.stage = Stage::kAwaitingReports;
+        a.participants.clear();
+        for (const ParticipantRef& q : client_req.participants) a.participants.push_back(q.group);
+        Parked parked;
+        parked.kind = Parked::Kind::kCommit;
+        parked.ids = ids;
+        parked.commit = client_req;
+        a.parked.push_back(std::move(parked));
+        return;
       }
+      req.participants = *std::move(reported);
     }
     reports.erase(txn);
     // Above TT.now().latest, every prepare timestamp and every version applied here.
@@ -1372,18 +1385,22 @@ void TransactionManager::Receive(paxos::Replica& replica, Interval now, const Gr
   }
   if (msg.type == GroupMessage::Type::kPrepared) {
     if (msg.commit_ts <= 0 || m.decisions.count(txn) != 0 || m.Forgotten(txn)) return;
-    auto [r, added] = m.reports.try_emplace(txn);
-    if (added) m.KeepNewest(txn, m.opt.max_prepare_reports, m.reports_order, m.reports);
-    if (m.reports.count(txn) == 0) return;  // dropped at once (max_prepare_reports = 0)
-    m.reports[txn][msg.from] = msg.commit_ts;
+    if (m.reports.try_emplace(txn).second) {
+      m.KeepNewest(txn, m.opt.max_prepare_reports, m.reports_order, m.reports);
+    }
+    const auto r = m.reports.find(txn);
+    if (r == m.reports.end()) return;  // dropped at once (max_prepare_reports = 0)
+    r->second[msg.from] = msg.commit_ts;
     auto it = m.active.find(txn);
     if (it == m.active.end() || it->second.stage != Stage::kAwaitingReports) return;
-    // The waiting commit tries again (and waits again if another report is still missing).
+    // The waiting commit goes on once the last report is in.
     Impl::Active& a = it->second;
     const auto commit = std::find_if(a.parked.begin(), a.parked.end(), [](const Impl::Parked& p) {
       return p.kind == Impl::Parked::Kind::kCommit;
     });
-    if (commit == a.parked.end()) return;
+    if (commit == a.parked.end() || !m.Reported(txn, commit->commit.participants).has_value()) {
+      return;
+    }
     Impl::Parked parked = std::move(*commit);
     a.parked.erase(commit);
     a.stage = Stage::kCommitting;

@@ -212,7 +212,6 @@ class PrezeroedLogEnv final : public leveldb::EnvWrapper {
 
  private:
   void RunZeroer() {
-    std::vector<char> zeros(std::min(options_.chunk_bytes, kZeroPiece), 0);
     while (true) {
       std::shared_ptr<FileCore> core;
       {
@@ -224,12 +223,13 @@ class PrezeroedLogEnv final : public leveldb::EnvWrapper {
         core = std::move(queue_.front());
         queue_.pop_front();
       }
-      ExtendZeros(*core, options_.chunk_bytes, zeros);
+      ExtendZeros(*core, options_.chunk_bytes, zeros_);
     }
   }
 
   const PrezeroedLogOptions options_;
-  const std::vector<char> zeros_;  // initial_bytes of zeros
+  // Zeros for the start of a new log (initial_bytes) and for each piece of an extension.
+  const std::vector<char> zeros_;
   absl::Mutex mu_;
   std::deque<std::shared_ptr<FileCore>> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
