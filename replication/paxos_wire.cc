@@ -90,15 +90,22 @@ absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& p) {
 }
 
 bool PeerQueue::Push(const paxos::Message& message) {
-  if (queue_.size() >= kMaxMessages || bytes_ >= kMaxBytes) return false;
+  if (Full()) return false;
   proto::PaxosMessage pm = ToProto(message);
   bytes_ += pm.ByteSizeLong();
   queue_.push_back(std::move(pm));
   return true;
 }
 
+bool PeerQueue::PushAttachment(std::string attachment) {
+  if (Full()) return false;
+  bytes_ += attachment.size();
+  attachments_.push_back(std::move(attachment));
+  return true;
+}
+
 int PeerQueue::TakeInto(proto::PaxosBatch* batch) {
-  const int before = batch->messages_size();
+  int moved = 0;
   size_t taken = 0;
   while (!queue_.empty() && taken < kMaxBatchBytes) {
     const size_t size = queue_.front().ByteSizeLong();
@@ -106,13 +113,23 @@ int PeerQueue::TakeInto(proto::PaxosBatch* batch) {
     bytes_ -= size;
     *batch->add_messages() = std::move(queue_.front());
     queue_.pop_front();
+    ++moved;
   }
-  return batch->messages_size() - before;
+  while (!attachments_.empty() && taken < kMaxBatchBytes) {
+    const size_t size = attachments_.front().size();
+    taken += size;
+    bytes_ -= size;
+    batch->add_attachments(std::move(attachments_.front()));
+    attachments_.pop_front();
+    ++moved;
+  }
+  return moved;
 }
 
 size_t PeerQueue::Clear() {
-  const size_t n = queue_.size();
+  const size_t n = queue_.size() + attachments_.size();
   queue_.clear();
+  attachments_.clear();
   bytes_ = 0;
   return n;
 }

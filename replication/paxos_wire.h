@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "proto/paxos.pb.h"
@@ -24,7 +25,9 @@ proto::PaxosMessage ToProto(const paxos::Message& message);
 absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& message);
 
 // The messages waiting for one destination server, in wire form, bounded in count and bytes.
-// Both transports queue per destination and send the head as one PaxosBatch.
+// Both transports queue per destination and send the head as one PaxosBatch. Attachments (opaque
+// payloads of the layer above, proto/paxos.proto) queue beside the messages, under the same
+// bounds, and ride in the same batches.
 // Not thread-safe (the transports guard it).
 class PeerQueue {
  public:
@@ -35,14 +38,22 @@ class PeerQueue {
 
   // False, and nothing queued, when the queue is at its bound (Paxos retransmits what matters).
   bool Push(const paxos::Message& message);
-  // Moves the head into `batch` (up to kMaxBatchBytes of messages); returns how many.
+  // The same for an attachment.
+  bool PushAttachment(std::string attachment);
+  // Moves the head into `batch` (up to kMaxBatchBytes of messages and attachments); returns how
+  // many items (messages and attachments) it moved.
   int TakeInto(proto::PaxosBatch* batch);
-  // Drops every queued message; returns how many there were.
+  // Drops everything queued; returns how many items there were.
   size_t Clear();
-  bool empty() const { return queue_.empty(); }
+  bool empty() const { return queue_.empty() && attachments_.empty(); }
 
  private:
+  bool Full() const {
+    return queue_.size() + attachments_.size() >= kMaxMessages || bytes_ >= kMaxBytes;
+  }
+
   std::deque<proto::PaxosMessage> queue_;
+  std::deque<std::string> attachments_;
   size_t bytes_ = 0;
 };
 

@@ -91,8 +91,12 @@ absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string
 
 class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, std::function<void(paxos::Message)> deliver)
-      : io_(io), deliver_(std::move(deliver)), acceptor_(io) {}
+  Impl(asio::io_context& io, std::function<void(paxos::Message)> deliver,
+       TcpTransport::AttachmentHandler attachments)
+      : io_(io),
+        deliver_(std::move(deliver)),
+        attachments_(std::move(attachments)),
+        acceptor_(io) {}
 
   absl::StatusOr<std::string> Listen(const std::string& address) {
     absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
@@ -189,6 +193,25 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       for (Peer* peer : touched) KickLocked(*peer);
     }
     for (paxos::Message& m : local) deliver_(std::move(m));
+  }
+
+  void SendAttachment(uint64_t to, std::string attachment) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const uint64_t self = self_.load();
+      if (self == 0 || to != self) {
+        auto it = peers_.find(to);
+        Peer* peer = it == peers_.end() ? nullptr : it->second.get();
+        if (peer == nullptr || peer->address.empty() || self == 0 || shut_down_ ||
+            peer->state == State::kBackoff || !peer->queue.PushAttachment(std::move(attachment))) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          KickLocked(*peer);
+        }
+        return;
+      }
+    }
+    if (attachments_) attachments_(to, std::move(attachment));
   }
 
   TcpTransport::Stats stats() const {
@@ -291,11 +314,11 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     proto::PaxosBatch batch;
     batch.set_from_server(self_.load());
     batch.set_to_server(peer.id);
-    peer.queue.TakeInto(&batch);
+    const int items = peer.queue.TakeInto(&batch);
     const size_t body = batch.ByteSizeLong();
     if (body > TcpTransport::kMaxFrameBytes) {
       // Only a single message near the limit gets here; the receiver would close on it.
-      dropped_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+      dropped_.fetch_add(items, std::memory_order_relaxed);
       Log(absl::StrCat("server ", peer.id, ": dropped a frame of ", body, " bytes (limit ",
                        TcpTransport::kMaxFrameBytes, ")"));
       if (!peer.queue.empty()) WriteLocked(peer);
@@ -304,7 +327,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     peer.frame.resize(4 + body);
     PutBigEndian32(static_cast<uint32_t>(body), peer.frame.data());
     batch.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(peer.frame.data() + 4));
-    peer.frame_messages = batch.messages_size();
+    peer.frame_messages = items;
     peer.writing = true;
     const uint64_t epoch = peer.epoch;
     BeginOpLocked();
@@ -453,10 +476,12 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
     if (batch.to_server() != self_.load()) {
       // A peer with a stale address book (e.g. a port reused after a restart).
-      dropped_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+      dropped_.fetch_add(batch.messages_size() + batch.attachments_size(),
+                         std::memory_order_relaxed);
       return;
     }
-    messages_received_.fetch_add(batch.messages_size(), std::memory_order_relaxed);
+    messages_received_.fetch_add(batch.messages_size() + batch.attachments_size(),
+                                 std::memory_order_relaxed);
     for (const proto::PaxosMessage& pm : batch.messages()) {
       absl::StatusOr<paxos::Message> m = FromProto(pm);
       if (!m.ok()) {
@@ -465,10 +490,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       }
       deliver_(*std::move(m));
     }
+    for (std::string& attachment : *batch.mutable_attachments()) {
+      if (attachments_) {
+        attachments_(batch.from_server(), std::move(attachment));
+      } else {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
   }
 
   asio::io_context& io_;
   const std::function<void(paxos::Message)> deliver_;
+  const TcpTransport::AttachmentHandler attachments_;
   std::atomic<uint64_t> self_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> frames_sent_{0};
@@ -486,8 +519,9 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   bool accept_error_logged_ = false;                 // guarded by mu_
 };
 
-TcpTransport::TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver)
-    : impl_(std::make_shared<Impl>(io, std::move(deliver))) {}
+TcpTransport::TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver,
+                           AttachmentHandler attachments)
+    : impl_(std::make_shared<Impl>(io, std::move(deliver), std::move(attachments))) {}
 
 TcpTransport::~TcpTransport() { impl_->Shutdown(); }
 
@@ -500,6 +534,9 @@ void TcpTransport::SetPeerAddress(uint64_t server_id, const std::string& address
   impl_->SetPeerAddress(server_id, address);
 }
 void TcpTransport::Send(std::vector<paxos::Message> messages) { impl_->Send(std::move(messages)); }
+void TcpTransport::SendAttachment(uint64_t to, std::string attachment) {
+  impl_->SendAttachment(to, std::move(attachment));
+}
 TcpTransport::Stats TcpTransport::stats() const { return impl_->stats(); }
 
 }  // namespace meridian::replication

@@ -15,9 +15,14 @@
 // retransmits what matters) and messages for that server are dropped for a backoff (100 ms,
 // doubling to 1 s) before the next attempt. Queues are bounded; every drop is counted.
 // Incoming: Start() accepts connections on the listen address; each frame's messages go to
-// `deliver` on an io thread. A frame addressed to another server (a peer with a stale address
-// book) or one that does not parse is dropped; a length of 0 or above the limit closes the
-// connection, since the stream cannot be resynchronized.
+// `deliver` on an io thread, and its attachments to `attachments`. A frame addressed to another
+// server (a peer with a stale address book) or one that does not parse is dropped; a length of 0
+// or above the limit closes the connection, since the stream cannot be resynchronized.
+//
+// Attachments: opaque payloads of the layer above (the transaction layer's group messages) for
+// another server. SendAttachment() queues one beside the Paxos messages for that server, under
+// the same bounds, so it shares their frames and their connection: no RPC, no reply, no extra
+// thread hand-off. Best effort, like the messages.
 //
 // Sockets: TCP_NODELAY; keepalive probes and a 5 s TCP_USER_TIMEOUT, so a connection to or from
 // a host that died without a reset fails within seconds rather than the kernel's minutes.
@@ -51,8 +56,12 @@ namespace meridian::replication {
 class TcpTransport : public Transport {
  public:
   // `deliver` receives every incoming message (on an io thread); it routes by message.group.
+  // `attachments` receives every incoming attachment with the sending server's id (on an io
+  // thread); without it they are dropped.
   // `io` must outlive this object and must be run by some thread until Shutdown() returns.
-  TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver);
+  using AttachmentHandler = std::function<void(uint64_t from_server, std::string attachment)>;
+  TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver,
+               AttachmentHandler attachments = nullptr);
   ~TcpTransport() override;  // Shutdown()s
 
   // Binds and listens on HOST:PORT (a host name is resolved to its first address). Returns the
@@ -65,12 +74,14 @@ class TcpTransport : public Transport {
   // `address` is the peer's listen address (from placement); "" forgets it.
   void SetPeerAddress(uint64_t server_id, const std::string& address);
   void Send(std::vector<paxos::Message> messages) override;
+  // Queues `attachment` for server `to` (to self: handed to `attachments` at once, on this thread).
+  void SendAttachment(uint64_t to, std::string attachment);
 
   struct Stats {
     uint64_t frames_sent = 0;        // PaxosBatch frames written
-    uint64_t messages_sent = 0;      // messages in them
-    uint64_t messages_received = 0;  // messages delivered from peers
-    uint64_t dropped = 0;            // messages dropped: queues full, no address, failed links
+    uint64_t messages_sent = 0;      // messages and attachments in them
+    uint64_t messages_received = 0;  // messages and attachments delivered from peers
+    uint64_t dropped = 0;            // the same dropped: queues full, no address, failed links
     uint64_t connects = 0;           // outgoing connections established
   };
   Stats stats() const;

@@ -142,8 +142,13 @@ class ServerRuntime::Impl {
         io_.run();
       });
     }
+    // Attachments are the transaction layer's group messages; txn_ exists before the transport
+    // starts accepting (Serve), so the handler never sees it unset.
     transport_ = std::make_unique<replication::TcpTransport>(
-        io_, [this](paxos::Message message) { Deliver(std::move(message)); });
+        io_, [this](paxos::Message message) { Deliver(std::move(message)); },
+        [this](uint64_t /*from_server*/, std::string wire) {
+          if (txn_ != nullptr) txn_->DeliverFromPeer(wire);
+        });
     ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
     ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
     logged_groups_.insert(groups.begin(), groups.end());
@@ -200,8 +205,10 @@ class ServerRuntime::Impl {
 
   absl::Status Serve(uint64_t id) {
     server_id_.store(id);
+    txn_ = std::make_unique<TxnService>(&routing_, id, [this](uint64_t to, std::string wire) {
+      transport_->SendAttachment(to, std::move(wire));
+    });
     transport_->Start(id);
-    txn_ = std::make_unique<TxnService>(&routing_, id);
     kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
     grpc::ServerBuilder builder;
     int port = 0;

@@ -27,7 +27,6 @@ namespace {
 
 constexpr char kStaleMapKey[] = "meridian-stale-map";
 constexpr char kLeaderKey[] = "meridian-leader";
-constexpr auto kGroupMessageTimeout = std::chrono::seconds(1);
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -121,15 +120,8 @@ GroupMessageRoute RouteGroupMessage(const std::vector<uint64_t>& replicas, bool 
 
 class TxnService::Impl final : public proto::Txn::CallbackService {
  public:
-  Impl(RoutingTable* routing, uint64_t server_id) : routing_(routing), server_id_(server_id) {}
-
-  // Group-message RPCs in flight call back into this object: wait for them (each has a deadline).
-  ~Impl() override {
-    shut_down_.store(true);
-    absl::MutexLock lock(&mu_);
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
-    mu_.Await(absl::Condition(&idle));
-  }
+  Impl(RoutingTable* routing, uint64_t server_id, TxnService::PeerSender send_to_server)
+      : routing_(routing), server_id_(server_id), send_to_server_(std::move(send_to_server)) {}
 
   struct Target {
     std::shared_ptr<replication::GroupHost> host;
@@ -180,10 +172,9 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   // hosts a replica of the group that knows one: followers would drop it, and in a 2PC with many
   // participants the outcomes and acks are most of the group messages. If that belief is stale
   // the message is lost like any other best-effort group message, and the retries (which go to
-  // every replica) recover it. The replica on this server gets the message without an RPC.
-  // Per destination server at most one RPC is in flight, and whatever queued meanwhile goes in
-  // the next one (so a coordinator's outcomes to many participants, or acks from many groups,
-  // share RPCs).
+  // every replica) recover it. The replica on this server gets the message directly; the others
+  // get it through the peer transport (send_to_server_), in the frames that carry Paxos traffic
+  // to their servers.
   void Send(const txn::GroupMessage& m) {
     if (shut_down_.load()) return;
     std::vector<uint64_t> replicas;
@@ -198,7 +189,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         RouteGroupMessage(replicas, m.leader_only, local != nullptr,
                           local != nullptr ? local->leader() : paxos::kNoReplica, server_id_);
     if (route.local) DeliverLocal(m);
-    if (route.remote.empty()) return;
+    if (route.remote.empty() || !send_to_server_) return;
     proto::GroupMessageRequest request;
     request.set_type(ToProto(m.type));
     request.set_from(m.from);
@@ -206,20 +197,17 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     request.set_txn(m.txn);
     request.set_committed(m.committed);
     request.set_commit_ts(m.commit_ts);
-    for (uint64_t server : route.remote) {
-      const std::string address = routing_->AddressOf(server);
-      if (address.empty()) continue;
-      std::shared_ptr<Batch> batch;
-      {
-        absl::MutexLock lock(&mu_);
-        Outbox& outbox = outboxes_[address];
-        if (outbox.queue.size() >= kMaxQueuedGroupMessages) continue;  // best effort
-        outbox.queue.push_back(request);
-        if (outbox.in_flight >= kGroupMessageRpcsInFlight) continue;
-        batch = TakeBatch(address, outbox);
-      }
-      Issue(std::move(batch));
+    const std::string wire = request.SerializeAsString();
+    for (uint64_t server : route.remote) send_to_server_(server, wire);
+  }
+
+  // A group message from the peer transport: dropped when it does not parse (best effort).
+  void DeliverFromPeer(std::string_view wire) {
+    proto::GroupMessageRequest request;
+    if (shut_down_.load() || !request.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) {
+      return;
     }
+    Deliver(request);
   }
 
   // ---- RPCs ------------------------------------------------------------------------------------
@@ -416,58 +404,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   }
 
  private:
-  // Group messages waiting for one destination server, and the RPCs to it in flight.
-  struct Outbox {
-    std::deque<proto::GroupMessageRequest> queue;
-    int in_flight = 0;  // at most kGroupMessageRpcsInFlight
-  };
-  struct Batch {
-    std::string address;
-    grpc::ClientContext ctx;
-    proto::GroupMessageBatch request;
-    proto::GroupMessageResponse response;
-  };
-  static constexpr size_t kMaxQueuedGroupMessages = 100'000;
-  static constexpr int kMaxGroupMessagesPerRpc = 10'000;
-  // RPCs in flight to one server before its messages queue and share the next one. More than one,
-  // so that a participant's prepare report does not wait a round trip behind earlier messages
-  // (the coordinator's commit waits for it).
-  static constexpr int kGroupMessageRpcsInFlight = 4;
   static constexpr int kMaxPreparesPerBatch = 1'000;
-
-  // Moves the head of `outbox`'s queue into a batch and marks it in flight. Requires mu_.
-  std::shared_ptr<Batch> TakeBatch(const std::string& address, Outbox& outbox)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto batch = std::make_shared<Batch>();
-    batch->address = address;
-    while (!outbox.queue.empty() && batch->request.messages_size() < kMaxGroupMessagesPerRpc) {
-      *batch->request.add_messages() = std::move(outbox.queue.front());
-      outbox.queue.pop_front();
-    }
-    ++outbox.in_flight;
-    ++in_flight_;
-    return batch;
-  }
-
-  void Issue(std::shared_ptr<Batch> batch) {
-    batch->ctx.set_deadline(std::chrono::system_clock::now() + kGroupMessageTimeout);
-    proto::Txn::Stub* stub = StubFor(batch->address);
-    stub->async()->DeliverGroupMessages(&batch->ctx, &batch->request, &batch->response,
-                                        [this, batch](grpc::Status) { OnSent(*batch); });
-  }
-
-  // A batch's RPC completed (delivered or not: group messages are best effort).
-  void OnSent(const Batch& done) {
-    std::shared_ptr<Batch> next;
-    {
-      absl::MutexLock lock(&mu_);
-      --in_flight_;
-      Outbox& outbox = outboxes_[done.address];
-      --outbox.in_flight;
-      if (!outbox.queue.empty() && !shut_down_.load()) next = TakeBatch(done.address, outbox);
-    }
-    if (next != nullptr) Issue(std::move(next));
-  }
 
   // The tablet of `group`, or nullopt after answering `done` UNAVAILABLE (not hosted here, or the
   // server is shutting down).
@@ -550,15 +487,6 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     auto it = tablets_.find(group);
     if (it == tablets_.end()) return std::nullopt;
     return it->second;
-  }
-
-  proto::Txn::Stub* StubFor(const std::string& address) {
-    absl::MutexLock lock(&mu_);
-    std::unique_ptr<proto::Txn::Stub>& stub = stubs_[address];
-    if (stub == nullptr) {
-      stub = proto::Txn::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-    }
-    return stub.get();
   }
 
   // Why a request was not taken: its answer, and whether it says the client's map is stale.
@@ -653,18 +581,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
 
   RoutingTable* const routing_;
   const uint64_t server_id_;
+  const TxnService::PeerSender send_to_server_;
   std::atomic<uint64_t> next_write_{1};
   std::atomic<bool> shut_down_{false};
   absl::Mutex mu_;
   std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::vector<uint64_t>> members_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::unique_ptr<proto::Txn::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Outbox> outboxes_ ABSL_GUARDED_BY(mu_);
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // group-message RPCs not yet completed
 };
 
-TxnService::TxnService(RoutingTable* routing, uint64_t server_id)
-    : impl_(std::make_unique<Impl>(routing, server_id)) {}
+TxnService::TxnService(RoutingTable* routing, uint64_t server_id, PeerSender send_to_server)
+    : impl_(std::make_unique<Impl>(routing, server_id, std::move(send_to_server))) {}
 TxnService::~TxnService() = default;
 grpc::Service* TxnService::service() { return impl_.get(); }
 void TxnService::AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
@@ -675,6 +601,7 @@ void TxnService::SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> membe
   impl_->SetGroupMembers(std::move(members));
 }
 void TxnService::Send(const txn::GroupMessage& message) { impl_->Send(message); }
+void TxnService::DeliverFromPeer(std::string_view wire) { impl_->DeliverFromPeer(wire); }
 void TxnService::CommitWrite(uint64_t group, txn::Mutation mutation,
                              std::function<void(txn::Reply)> done) {
   impl_->CommitWrite(group, std::move(mutation), std::move(done));

@@ -3,10 +3,15 @@
 // key lies in the range), hand it to the group's TxnTablet on the group's strand, and answer when
 // the tablet replies. Never blocks a gRPC thread.
 //
-// It also carries group-to-group messages (a coordinator's outcome, a participant's inquiry):
-// Send() delivers a message to the replicas of the target group that RouteGroupMessage picks
-// (only the leader acts on it; a lost message is harmless, participants ask again and
-// coordinators resend), using the group membership from the latest topology.
+// It also carries group-to-group messages (a coordinator's outcome, a participant's prepare
+// report, inquiry or ack): Send() delivers a message to the replicas of the target group that
+// RouteGroupMessage picks (only the leader acts on it; a lost message is harmless, participants
+// ask again and coordinators resend), using the group membership from the latest topology. They
+// travel as attachments on the peer transport, in the frames that carry Paxos traffic (one
+// serialized GroupMessageRequest each; DeliverFromPeer takes them in). Before, each went in a
+// DeliverGroupMessages RPC: in a 2PC over 50 groups those were about 100 RPCs per transaction,
+// and gRPC's threads took a quarter of the servers' CPU. The RPC is still served (tests and
+// older peers use it).
 //
 // Errors follow kv.proto: UNAVAILABLE with "meridian-leader" when this replica is not the leader
 // and nothing was done (never on a Commit whose outcome is unknown), "meridian-stale-map" for a
@@ -23,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace grpc {
@@ -60,9 +66,13 @@ GroupMessageRoute RouteGroupMessage(const std::vector<uint64_t>& replicas, bool 
 
 class TxnService {
  public:
+  // Hands a serialized GroupMessageRequest to the peer transport for server `to` (best effort).
+  using PeerSender = std::function<void(uint64_t to, std::string wire)>;
+
   // `routing` must outlive the service. `server_id` makes the ids of CommitWrite's transactions
-  // this server's own.
-  TxnService(RoutingTable* routing, uint64_t server_id);
+  // this server's own. `send_to_server` carries group messages to other servers (without it,
+  // only the replicas on this server get them).
+  TxnService(RoutingTable* routing, uint64_t server_id, PeerSender send_to_server);
   ~TxnService();
   TxnService(const TxnService&) = delete;
   TxnService& operator=(const TxnService&) = delete;
@@ -76,6 +86,9 @@ class TxnService {
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members);
   // Sends a group message to the replicas of message.to (asynchronously; best effort).
   void Send(const txn::GroupMessage& message);
+  // A group message that arrived from a peer (a serialized GroupMessageRequest): handed to its
+  // group's tablet when the group is hosted here; dropped when it does not parse.
+  void DeliverFromPeer(std::string_view wire);
   // Commits one write outside any client transaction (the Kv service's Put and Delete) as a
   // transaction of its own in `group`, hosted here: X lock (wound-wait, as the youngest
   // transaction), a commit timestamp, one Paxos write, commit wait. So a single-key write is

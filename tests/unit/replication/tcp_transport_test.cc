@@ -40,12 +40,18 @@ struct Endpoint {
   std::mutex& mu = inbox.mu;
   std::unique_ptr<TcpTransport> transport;
   std::string address;
+  // Attachments received, with their sender (guarded by mu).
+  std::vector<std::pair<uint64_t, std::string>> attachments;
 
   // Listens on `listen` and serves as server `id` (0: listen only, Start later).
   explicit Endpoint(uint64_t id, const std::string& listen = "127.0.0.1:0") {
     work.emplace(io.get_executor());
     thread = std::thread([this] { io.run(); });
-    transport = std::make_unique<TcpTransport>(io, inbox.Sink());
+    transport = std::make_unique<TcpTransport>(
+        io, inbox.Sink(), [this](uint64_t from, std::string attachment) {
+          std::lock_guard<std::mutex> lock(mu);
+          attachments.emplace_back(from, std::move(attachment));
+        });
     absl::StatusOr<std::string> bound = transport->Listen(listen);
     EXPECT_TRUE(bound.ok()) << bound.status();
     if (bound.ok()) address = *bound;
@@ -59,6 +65,10 @@ struct Endpoint {
     transport.reset();
   }
   size_t count() { return inbox.count(); }
+  size_t attachment_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return attachments.size();
+  }
 };
 
 TEST(TcpTransportTest, DeliversEveryMessageInOrderAcrossFrames) {
@@ -106,6 +116,41 @@ TEST(TcpTransportTest, DropsMessagesToUnknownServersAndDeliversToSelfLocally) {
   EXPECT_EQ(a.transport->stats().dropped, 1u);
   ASSERT_EQ(a.count(), 1u);
   EXPECT_EQ(a.received[0].index, 2u);
+}
+
+// Attachments reach the other server's handler in order, with the sender's id, and share the
+// frames of the Paxos messages queued beside them; one to self is handed over at once.
+TEST(TcpTransportTest, DeliversAttachmentsInOrderInTheMessagesFrames) {
+  Endpoint a(1), b(2);
+  a.transport->SetPeerAddress(2, b.address);
+  a.transport->Send({Msg(1, 2, 1)});  // connects
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  constexpr int kAttachments = 500;
+  for (int i = 0; i < kAttachments; ++i) {
+    a.transport->SendAttachment(2, absl::StrCat("group message ", i));
+    if (i % 50 == 0) a.transport->Send({Msg(1, 2, 2 + i / 50)});
+  }
+  ASSERT_TRUE(WaitUntil([&] { return b.attachment_count() == kAttachments; }))
+      << b.attachment_count();
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 11; }));
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    for (int i = 0; i < kAttachments; ++i) {
+      EXPECT_EQ(b.attachments[i].first, 1u);
+      EXPECT_EQ(b.attachments[i].second, absl::StrCat("group message ", i));
+    }
+  }
+  const TcpTransport::Stats stats = a.transport->stats();
+  EXPECT_EQ(stats.dropped, 0u);
+  EXPECT_EQ(stats.messages_sent, static_cast<uint64_t>(kAttachments + 11));
+  EXPECT_LT(stats.frames_sent, static_cast<uint64_t>(kAttachments + 11));
+  EXPECT_EQ(b.transport->stats().messages_received, static_cast<uint64_t>(kAttachments + 11));
+
+  a.transport->SendAttachment(1, "to self");
+  ASSERT_EQ(a.attachment_count(), 1u);
+  EXPECT_EQ(a.attachments[0], std::make_pair(uint64_t{1}, std::string("to self")));
+  a.transport->SendAttachment(9, "to nobody");
+  EXPECT_EQ(a.transport->stats().dropped, 1u);
 }
 
 TEST(TcpTransportTest, DropsWhatIsSentBeforeStart) {
