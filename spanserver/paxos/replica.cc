@@ -160,8 +160,9 @@ void Replica::Tick(Interval now) {
         }
         // Send times older than a lease can no longer extend it.
         const Timestamp horizon = now.earliest - options_.lease_us;
-        while (!lease_seq_sent_.empty() && lease_seq_sent_.begin()->second < horizon) {
-          lease_seq_sent_.erase(lease_seq_sent_.begin());
+        while (!lease_seq_sent_.empty() && lease_seq_sent_.front() < horizon) {
+          lease_seq_sent_.pop_front();
+          ++lease_seq_first_;
         }
       }
       UpdateLease(now);
@@ -281,13 +282,20 @@ bool Replica::HasLease(Interval now) const {
 
 uint64_t Replica::NextLeaseSeq(Interval now) {
   const uint64_t seq = ++lease_seq_;
-  lease_seq_sent_[seq] = now.earliest;
+  lease_seq_sent_.push_back(now.earliest);  // at lease_seq_first_ + size - 1 == seq
   if ((role_ == Role::kLeader || role_ == Role::kCandidate) &&
       CanGrantVote(ballot_, Ballot{}, now)) {
     GrantVote(ballot_, now, /*to_leader=*/role_ == Role::kLeader);
     self_vote_from_ = now.earliest;
   }
   return seq;
+}
+
+std::optional<Timestamp> Replica::LeaseSeqSentAt(uint64_t seq) const {
+  if (seq < lease_seq_first_ || seq - lease_seq_first_ >= lease_seq_sent_.size()) {
+    return std::nullopt;
+  }
+  return lease_seq_sent_[seq - lease_seq_first_];
 }
 
 void Replica::SendAcceptTo(ReplicaId to, Interval now) {
@@ -351,9 +359,8 @@ void Replica::HandleAccepted(const Message& m, Interval now) {
     if (options_.testing_lease_from_receive) {
       peer.lease_vote_from = std::max(peer.lease_vote_from, now.earliest);
     } else {
-      auto sent = lease_seq_sent_.find(m.lease_seq);
-      if (sent != lease_seq_sent_.end()) {
-        peer.lease_vote_from = std::max(peer.lease_vote_from, sent->second);
+      if (std::optional<Timestamp> sent = LeaseSeqSentAt(m.lease_seq)) {
+        peer.lease_vote_from = std::max(peer.lease_vote_from, *sent);
       }
     }
   }

@@ -144,9 +144,8 @@ void Replica::HandlePromise(const Message& m, Interval now) {
     recover_to_ = std::max(recover_to_, e.index);
   }
   if (m.lease_granted) {
-    auto sent = lease_seq_sent_.find(m.lease_seq);
-    if (sent != lease_seq_sent_.end()) {
-      peer.lease_vote_from = std::max(peer.lease_vote_from, sent->second);
+    if (std::optional<Timestamp> sent = LeaseSeqSentAt(m.lease_seq)) {
+      peer.lease_vote_from = std::max(peer.lease_vote_from, *sent);
     }
   }
   if (m.more) {
