@@ -94,6 +94,7 @@ struct TransactionManager::Impl {
     std::vector<Mutation> writes;
     std::vector<std::string> reads;
     int64_t last_heard_us = 0;  // soft: when this replica last moved it along or asked
+    int64_t last_report_us = 0;  // soft: when this replica applied it or last reported it
   };
   // A replicated coordinator decision.
   struct Decision {
@@ -940,6 +941,7 @@ struct TransactionManager::Impl {
     p.writes = FromProto(c.writes());
     p.reads = FromProto(c.reads());
     p.last_heard_us = now.earliest;
+    p.last_report_us = now.earliest;
     if (leading) {
       if (active.count(txn) == 0 && locks) {
         // Proposed by an earlier leader: take its locks like Establish does.
@@ -1474,7 +1476,16 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
                    now, replica, out);
     }
     for (auto& [txn, p] : m.prepared) {
-      if (now.earliest - p.last_heard_us < m.opt.in_doubt_inquiry_us) continue;
+      if (now.earliest - p.last_heard_us < m.opt.in_doubt_inquiry_us) {
+        if (m.opt.report_resend_us > 0 &&
+            now.earliest - p.last_report_us >= m.opt.report_resend_us) {
+          // The coordinator may be waiting for this report (see report_resend_us).
+          p.last_report_us = now.earliest;
+          out->messages.push_back(GroupMessage{GroupMessage::Type::kPrepared, m.group,
+                                               p.coordinator, txn, false, p.prepare_ts});
+        }
+        continue;
+      }
       p.last_heard_us = now.earliest;
       out->messages.push_back(
           GroupMessage{GroupMessage::Type::kInquiry, m.group, p.coordinator, txn, false, 0});

@@ -237,8 +237,14 @@ struct TransactionManagerOptions {
   size_t max_finished_outcomes = 100'000;
   // A coordinator's leader keeps the prepare timestamps participants reported (kPrepared) for
   // this many transactions not yet decided (the newest); a commit whose reports were dropped waits
-  // until an inquiry from a participant aborts it.
+  // until a participant reports again or an inquiry from one aborts it.
   size_t max_prepare_reports = 100'000;
+  // A prepared participant's leader that has not heard the outcome reports its prepare timestamp
+  // again this often (to every replica of the coordinator group), until it asks instead
+  // (in_doubt_inquiry_us). So a report lost with a link, dropped by a coordinator leader that
+  // changed (the new one keeps none), or never sent because this group's leader changed after
+  // the prepare applied, costs a delay instead of the transaction. 0: never again.
+  int64_t report_resend_us = 100'000;
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
   size_t max_value_bytes = 1 << 20;

@@ -439,6 +439,67 @@ TEST_F(TransactionManagerTest, AnInquiryAbortsACommitStillWaitingForReports) {
   EXPECT_FALSE(c.store->Get("ck", clock_).value().has_value());
 }
 
+// A report lost on its way (or dropped by a coordinator leader that changed) is sent again by the
+// prepared participant's leader, so the waiting commit goes on instead of waiting for an inquiry
+// that would abort it.
+void ALostReportIsSentAgain(Timestamp* clock, TransactionManagerOptions participant,
+                            bool expect_commit) {
+  Group c(1, clock);
+  Group p(2, clock, participant);
+  c.ElectLeader();
+  p.ElectLeader();
+  const TxnRef t{7, *clock};
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Mutation{"pk", "pv"}}, {}}, a);
+  });
+  const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  ASSERT_EQ(p.actions.messages.size(), 1u);
+  p.actions.messages.clear();  // the first report is lost
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {}, {}, {{2, prepare_ts}}}, a);
+  });
+  EXPECT_FALSE(c.TakeReply(2).has_value());
+  std::optional<Reply> reply;
+  int reports = 0;
+  for (int64_t waited = 0; waited < 500'000 && !reply.has_value(); waited += 1'000) {
+    *clock += 1'000;
+    p.Tick();
+    c.Tick();
+    for (const GroupMessage& m : p.actions.messages) {
+      ASSERT_NE(m.type, GroupMessage::Type::kInquiry) << "asked before reporting again";
+      if (m.type == GroupMessage::Type::kPrepared) {
+        ++reports;
+        EXPECT_EQ(m.commit_ts, prepare_ts);
+        EXPECT_FALSE(m.leader_only);
+      }
+    }
+    DeliverReports(p, c);
+    p.actions.messages.clear();
+    reply = c.TakeReply(2);
+  }
+  if (!expect_commit) {
+    EXPECT_FALSE(reply.has_value()) << "committed without a report";
+    EXPECT_EQ(reports, 0);
+    return;
+  }
+  ASSERT_TRUE(reply.has_value()) << "the commit still waits for the lost report";
+  ASSERT_TRUE(reply->status.ok()) << reply->status;
+  EXPECT_GE(reply->ts, prepare_ts);
+  EXPECT_GE(reports, 1);
+}
+
+TEST_F(TransactionManagerTest, ALostPrepareReportIsSentAgainAndTheCommitGoesOn) {
+  ALostReportIsSentAgain(&clock_, {}, /*expect_commit=*/true);
+}
+
+// The check above fails when participants do not report again (report_resend_us = 0): the
+// commit is still waiting after half a second.
+TEST_F(TransactionManagerTest, CheckerCatchesAParticipantThatNeverReportsAgain) {
+  TransactionManagerOptions never;
+  never.report_resend_us = 0;
+  ALostReportIsSentAgain(&clock_, never, /*expect_commit=*/false);
+}
+
 // Found by the simulator (append seed 316): a participant that asked during the coordinator's
 // commit wait learned "committed at s", applied and released, and a later transaction read s's
 // data and committed below s. The answer must wait until TT.after(s).
