@@ -24,7 +24,8 @@
 //   Prepare     (leader of each participant group other than the coordinator) X-lock the writes,
 //               check the read locks are still held, pick p > every timestamp this leader
 //               assigned, log a prepare record (writes + read keys); once applied, reply p and
-//               report p to the coordinator's leader (kPrepared).
+//               report p to the coordinator's leader (kPrepared); report it again (to every
+//               replica) every report_resend_us until the outcome comes or it inquires.
 //   Commit      (leader of the coordinator group; also the one-group fast path with no
 //               participants) X-lock its own writes, check its read locks, wait (holding them)
 //               until every participant reported its prepare timestamp, pick
