@@ -93,7 +93,7 @@ struct TransactionManager::Impl {
     GroupId coordinator = 0;
     std::vector<Mutation> writes;
     std::vector<std::string> reads;
-    int64_t last_heard_us = 0;  // soft: when this replica last moved it along or asked
+    int64_t last_heard_us = 0;   // soft: when this replica last moved it along or asked
     int64_t last_report_us = 0;  // soft: when this replica applied it or last reported it
   };
   // A replicated coordinator decision.
