@@ -179,10 +179,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           local.push_back(std::move(m));
           continue;
         }
-        auto it = peers_.find(m.to);
-        Peer* peer = it == peers_.end() ? nullptr : it->second.get();
-        if (peer == nullptr || peer->address.empty() || self == 0 || shut_down_ ||
-            peer->state == State::kBackoff || !peer->queue.Push(m)) {
+        Peer* peer = SendableLocked(m.to);
+        if (peer == nullptr || !peer->queue.Push(m)) {
           dropped_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
@@ -200,10 +198,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       std::lock_guard<std::mutex> lock(mu_);
       const uint64_t self = self_.load();
       if (self == 0 || to != self) {
-        auto it = peers_.find(to);
-        Peer* peer = it == peers_.end() ? nullptr : it->second.get();
-        if (peer == nullptr || peer->address.empty() || self == 0 || shut_down_ ||
-            peer->state == State::kBackoff || !peer->queue.PushAttachment(std::move(attachment))) {
+        Peer* peer = SendableLocked(to);
+        if (peer == nullptr || !peer->queue.PushAttachment(std::move(attachment))) {
           dropped_.fetch_add(1, std::memory_order_relaxed);
         } else {
           KickLocked(*peer);
@@ -251,6 +247,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     std::string buffer;
     size_t used = 0;
   };
+
+  // The peer whose queue takes what is sent to `to` now, or nullptr when it is dropped: an unknown
+  // server or one without an address, before Start or after Shutdown, and during a backoff.
+  Peer* SendableLocked(uint64_t to) {
+    auto it = peers_.find(to);
+    Peer* peer = it == peers_.end() ? nullptr : it->second.get();
+    if (peer == nullptr || peer->address.empty() || self_.load() == 0 || shut_down_ ||
+        peer->state == State::kBackoff) {
+      return nullptr;
+    }
+    return peer;
+  }
 
   // Every async operation is counted from its start to the end of its handler, so that
   // Shutdown() can wait until no handler will touch this object's sockets.
