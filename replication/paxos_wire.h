@@ -18,11 +18,14 @@
 
 namespace meridian::replication {
 
-// Overwrites `*out` with `message`.
+// Overwrites `*out` with `message`. The rvalue forms move the entries' commands instead of
+// copying them.
 void ToProto(const paxos::Message& message, proto::PaxosMessage* out);
+void ToProto(paxos::Message&& message, proto::PaxosMessage* out);
 proto::PaxosMessage ToProto(const paxos::Message& message);
 
 absl::StatusOr<paxos::Message> FromProto(const proto::PaxosMessage& message);
+absl::StatusOr<paxos::Message> FromProto(proto::PaxosMessage&& message);
 
 // The messages waiting for one destination server, in wire form, bounded in count and bytes.
 // Both transports queue per destination and send the head as one PaxosBatch. Attachments (opaque
@@ -37,7 +40,7 @@ class PeerQueue {
   static constexpr size_t kMaxBatchBytes = 16 << 20;
 
   // False, and nothing queued, when the queue is at its bound (Paxos retransmits what matters).
-  bool Push(const paxos::Message& message);
+  bool Push(paxos::Message message);
   // The same for an attachment.
   bool PushAttachment(std::string attachment);
   // Moves the head into `batch` (up to kMaxBatchBytes of messages and attachments); returns how

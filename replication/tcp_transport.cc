@@ -180,7 +180,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           continue;
         }
         Peer* peer = SendableLocked(m.to);
-        if (peer == nullptr || !peer->queue.Push(m)) {
+        if (peer == nullptr || !peer->queue.Push(std::move(m))) {
           dropped_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
@@ -490,8 +490,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
     messages_received_.fetch_add(batch.messages_size() + batch.attachments_size(),
                                  std::memory_order_relaxed);
-    for (const proto::PaxosMessage& pm : batch.messages()) {
-      absl::StatusOr<paxos::Message> m = FromProto(pm);
+    for (proto::PaxosMessage& pm : *batch.mutable_messages()) {
+      absl::StatusOr<paxos::Message> m = FromProto(std::move(pm));
       if (!m.ok()) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         continue;
