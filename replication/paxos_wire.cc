@@ -22,10 +22,6 @@ paxos::Ballot BallotFromProto(const proto::Ballot& b) {
 constexpr uint32_t kMaxMessageType = static_cast<uint32_t>(paxos::MessageType::kTimeoutNow);
 constexpr uint32_t kMaxEntryType = static_cast<uint32_t>(paxos::EntryType::kNoop);
 
-}  // namespace
-
-namespace {
-
 // Both directions copy every field; the entries' commands (the bulk: a transaction's writes) are
 // moved instead when the source is an rvalue, so a 4 KB value is not copied once more on its way
 // to or from the wire.

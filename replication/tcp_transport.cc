@@ -194,20 +194,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void SendAttachment(uint64_t to, std::string attachment) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const uint64_t self = self_.load();
-      if (self == 0 || to != self) {
-        Peer* peer = SendableLocked(to);
-        if (peer == nullptr || !peer->queue.PushAttachment(std::move(attachment))) {
-          dropped_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          KickLocked(*peer);
-        }
-        return;
-      }
+    const uint64_t self = self_.load();
+    if (self != 0 && to == self) {
+      if (attachments_) attachments_(to, std::move(attachment));
+      return;
     }
-    if (attachments_) attachments_(to, std::move(attachment));
+    std::lock_guard<std::mutex> lock(mu_);
+    Peer* peer = SendableLocked(to);
+    if (peer == nullptr || !peer->queue.PushAttachment(std::move(attachment))) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    KickLocked(*peer);
   }
 
   TcpTransport::Stats stats() const {
