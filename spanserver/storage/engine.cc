@@ -13,6 +13,7 @@
 #include "spanserver/storage/format.h"
 #include "spanserver/storage/leveldb_util.h"
 #include "spanserver/storage/prezeroed_log_env.h"
+#include "spanserver/storage/table_file_env.h"
 
 namespace meridian::storage {
 
@@ -34,13 +35,17 @@ absl::Status FromLevelDb(const leveldb::Status& status) {
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
                                                      const EngineOptions& options) {
   leveldb::Options db_options;
+  std::unique_ptr<leveldb::Env> table_env;
   std::unique_ptr<leveldb::Env> env;
-  if (options.env == nullptr && options.prezeroed_log) {
-    env = NewPrezeroedLogEnv(leveldb::Env::Default(), PrezeroedLogOptions());
+  db_options.env = options.env;
+  if (db_options.env == nullptr) {
+    table_env = NewTableFileEnv(leveldb::Env::Default());
+    db_options.env = table_env.get();
+    if (options.prezeroed_log) {
+      env = NewPrezeroedLogEnv(table_env.get(), PrezeroedLogOptions());
+      db_options.env = env.get();
+    }
   }
-  db_options.env = options.env != nullptr ? options.env
-                   : env != nullptr       ? env.get()
-                                          : leveldb::Env::Default();
   db_options.create_if_missing = options.create_if_missing;
   db_options.error_if_exists = options.error_if_exists;
   db_options.write_buffer_size = options.write_buffer_size;
@@ -52,15 +57,18 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
   leveldb::DB* raw_db = nullptr;
   RETURN_IF_ERROR_CTX(internal::FromLevelDb(leveldb::DB::Open(db_options, path, &raw_db)),
                       "opening storage at " + path);
-  std::unique_ptr<Engine> engine(
-      new Engine(std::move(env), std::move(cache), std::unique_ptr<leveldb::DB>(raw_db)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(table_env), std::move(env), std::move(cache),
+                                            std::unique_ptr<leveldb::DB>(raw_db)));
   RETURN_IF_ERROR_CTX(engine->LoadHorizons(), "loading GC horizons at " + path);
   return engine;
 }
 
-Engine::Engine(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::Cache> cache,
-               std::unique_ptr<leveldb::DB> db)
-    : env_(std::move(env)), cache_(std::move(cache)), db_(std::move(db)) {}
+Engine::Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
+               std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db)
+    : table_env_(std::move(table_env)),
+      env_(std::move(env)),
+      cache_(std::move(cache)),
+      db_(std::move(db)) {}
 
 Engine::~Engine() = default;
 

@@ -58,7 +58,8 @@ struct EngineOptions {
   // LevelDB block cache; 0 keeps LevelDB's default (8 MiB).
   size_t block_cache_bytes = 0;
   // With `env` null: write LevelDB's log into space zeroed ahead of time (prezeroed_log_env.h),
-  // so that a synced write does not have to write the file's size too.
+  // so that a synced write does not have to write the file's size too. (With `env` null, table
+  // files are always written in large pieces: table_file_env.h.)
   bool prezeroed_log = false;
 };
 
@@ -154,8 +155,8 @@ class Engine {
   absl::StatusOr<std::vector<uint64_t>> ListGroups() const;
 
  private:
-  Engine(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::Cache> cache,
-         std::unique_ptr<leveldb::DB> db);
+  Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
+         std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);
 
   absl::Status LoadHorizons();
   // FAILED_PRECONDITION when read_ts is below the tablet's horizon. Called after the read's
@@ -168,8 +169,11 @@ class Engine {
   // Group ids found under one key space (`tag` uint64(group) ...), ascending.
   absl::Status ListIds(char tag, std::vector<uint64_t>* ids) const;
 
-  // Declared before db_: LevelDB must close before its env and block cache are freed.
-  std::unique_ptr<leveldb::Env> env_;  // when the engine made its own (prezeroed_log)
+  // Declared before db_: LevelDB must close before its envs and block cache are freed. When the
+  // engine made its own envs (EngineOptions::env null): table_env_ over the default env, and
+  // env_ (prezeroed_log) over table_env_, freed first.
+  std::unique_ptr<leveldb::Env> table_env_;
+  std::unique_ptr<leveldb::Env> env_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
 
