@@ -177,6 +177,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     return state_;
   }
 
+  asio::io_context& io() const { return io_; }
+
   paxos::ReplicaId leader() const {
     std::lock_guard<std::mutex> lock(state_mu_);
     return state_.leader;
@@ -602,6 +604,13 @@ void GroupHost::WithReplica(ReplicaFn fn, int64_t delay_us) {
 void GroupHost::TransferLeadership(paxos::ReplicaId target,
                                    std::function<void(absl::Status)> done) {
   impl_->core->TransferLeadership(target, std::move(done));
+}
+void GroupHost::WithReplicas(std::vector<Work> work) {
+  if (work.empty()) return;
+  asio::io_context& io = work.front().host->impl_->core->io();
+  asio::post(io, [work = std::move(work)]() mutable {
+    for (Work& w : work) w.host->WithReplica(std::move(w.fn));
+  });
 }
 GroupState GroupHost::state() const { return impl_->core->state(); }
 paxos::ReplicaId GroupHost::leader() const { return impl_->core->leader(); }

@@ -160,6 +160,18 @@ class GroupHost {
   using ReplicaFn = std::function<void(paxos::Replica* replica, truetime::Interval now)>;
   void WithReplica(ReplicaFn fn, int64_t delay_us = 0);
 
+  // WithReplica(fn) for each host and fn of `work`, as one batch: a single handler of the hosts'
+  // io_context (they must share one) hands them to their strands. With one io thread every fn
+  // then runs before the group-commit writer's Flush that the first of them leads to (see
+  // SubmitRound), so the batch's proposals share one LevelDB write. Posting them one by one from
+  // another thread (a gRPC handler), the io thread woke at the first, and its Flush often sent
+  // the first proposal to disk alone and made the rest wait for that sync.
+  struct Work {
+    std::shared_ptr<GroupHost> host;
+    ReplicaFn fn;
+  };
+  static void WithReplicas(std::vector<Work> work);
+
   // The latest soft state (thread-safe copy, refreshed on the strand after every event).
   GroupState state() const;
   // The leader of the latest soft state (kNoReplica when none is known); state().leader without

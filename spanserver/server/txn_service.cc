@@ -268,6 +268,10 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         reactor->Finish(grpc::Status::OK);
       }
     };
+    // Handed to the io thread in one go (GroupHost::WithReplicas): their proposals then share
+    // one LevelDB write.
+    std::vector<replication::GroupHost::Work> work;
+    work.reserve(n);
     for (int i = 0; i < n; ++i) {
       const proto::TxnPrepareRequest& item = request->prepares(i);
       proto::TxnPrepareResult* result = response->mutable_results(i);
@@ -281,8 +285,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         continue;
       }
       txn::PrepareRequest req = FromProto(item);
-      t->host->WithReplica([this, t, req = std::move(req), result, answered](
-                               paxos::Replica* r, truetime::Interval now) {
+      auto prepare = [this, t, req = std::move(req), result, answered](paxos::Replica* r,
+                                                                       truetime::Interval now) {
         if (r == nullptr) {
           result->set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
           result->set_message("the group's replica is not running");
@@ -299,8 +303,10 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
           }
           answered();
         });
-      });
+      };
+      work.push_back({t->host, std::move(prepare)});
     }
+    replication::GroupHost::WithReplicas(std::move(work));
     return reactor;
   }
 

@@ -583,5 +583,30 @@ TEST_F(GroupHostTest, StateMachineHooksAndWithReplicaFollowTheHostsLife) {
   EXPECT_FALSE(stopped.get()) << "a stopped host must hand fn no replica";
 }
 
+TEST_F(GroupHostTest, WithReplicasRunsEveryFnInOrderAndTheirProposalsApply) {
+  Node* leader = WaitForLeader();
+  ASSERT_NE(leader, nullptr);
+  // Not owned here: the node keeps the host, and this test outlives the batch.
+  std::shared_ptr<GroupHost> host(leader->Host(), [](GroupHost*) {});
+  auto order = std::make_shared<std::vector<int>>();  // the host's strand only
+  auto done = std::make_shared<std::promise<void>>();
+  std::vector<GroupHost::Work> work;
+  std::vector<std::string> want;
+  for (int i = 0; i < 5; ++i) {
+    want.push_back(absl::StrCat("batched-", i));
+    work.push_back({host, [i, order, done](paxos::Replica* replica, truetime::Interval now) {
+                      ASSERT_NE(replica, nullptr);
+                      ASSERT_TRUE(replica->Propose(absl::StrCat("batched-", i), now).ok());
+                      order->push_back(i);
+                      if (i == 4) done->set_value();
+                    }});
+  }
+  GroupHost::WithReplicas(std::move(work));
+  ASSERT_EQ(done->get_future().wait_for(kWait), std::future_status::ready);
+  EXPECT_EQ(*order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_TRUE(WaitAllApplied(want));
+  GroupHost::WithReplicas({});  // nothing to do, and no host to find the io_context through
+}
+
 }  // namespace
 }  // namespace meridian::replication
