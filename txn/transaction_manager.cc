@@ -1211,7 +1211,9 @@ void TransactionManager::Commit(paxos::Replica& replica, Interval now, RequestId
     return;
   }
   for (const ParticipantRef& p : req.participants) {
-    if (p.group == 0 || p.group == m.group || p.prepare_ts <= 0) {
+    // prepare_ts 0: not known to the client, which sent this Commit together with the prepares
+    // (the reports carry the timestamps the commit uses).
+    if (p.group == 0 || p.group == m.group || p.prepare_ts < 0) {
       out->replies.push_back(
           ErrorReply(id, absl::InvalidArgumentError(absl::StrCat("bad participant: group ", p.group,
                                                                  " prepared at ", p.prepare_ts))));

@@ -124,7 +124,10 @@ using RequestId = uint64_t;
 
 struct ParticipantRef {
   GroupId group = 0;
-  Timestamp prepare_ts = 0;  // as the participant replied to its Prepare
+  // As the participant replied to its Prepare; 0 when the client sent its Commit together with
+  // the prepares. Used only by the plant testing_trust_client_prepare_ts: the coordinator waits
+  // for the participants' own reports (kPrepared).
+  Timestamp prepare_ts = 0;
 };
 
 struct ReadRequest {  // read-write transaction read at the leader, under S locks

@@ -266,7 +266,8 @@ class Client::Impl final : public client::TxnTransport {
   // named, a stale map, not sent, a server without PrepareBatch), then runs Prepare() with its
   // full retry rules. A Prepare sent twice is harmless: the participant answers a duplicate with
   // its first prepare timestamp.
-  void PrepareAll(std::vector<client::PrepareCall>& calls, Clock::time_point deadline) override {
+  void PrepareAll(std::vector<client::PrepareCall>& calls, Clock::time_point deadline,
+                  const std::function<void()>& sent) override {
     // One RPC: a Prepare of calls[items[0]], or a PrepareBatch of calls[items...].
     struct Flight {
       std::string address;
@@ -344,6 +345,7 @@ class Client::Impl final : public client::TxnTransport {
         stub.async()->Prepare(&f->context, &call.request, &call.response, std::move(done));
       }
     }
+    if (sent) sent();
     {
       absl::MutexLock lock(&pending->mu);
       auto all_done = [p = pending.get()]()
@@ -438,6 +440,16 @@ class Client::Impl final : public client::TxnTransport {
           return stub.Commit(&context, request, response);
         },
         request.mutable_range());
+  }
+
+  std::unique_ptr<PendingCommit> StartCommit(uint64_t group, const std::string& key,
+                                             proto::TxnCommitRequest& request,
+                                             proto::TxnCommitResponse* response,
+                                             Clock::time_point deadline) override {
+    auto pending =
+        std::make_unique<GrpcPendingCommit>(this, group, key, request, response, deadline);
+    pending->Start();
+    return pending;
   }
 
   absl::Status Abort(uint64_t group, const std::string& key, proto::TxnAbortRequest& request,
@@ -1035,6 +1047,84 @@ class Client::Impl final : public client::TxnTransport {
     return absl::DeadlineExceededError(
         absl::StrCat("deadline passed (", attempts, " attempts); last error: ", last.ToString()));
   }
+
+  // The first attempt as an asynchronous RPC to the leader the cache names (when its channel is
+  // connected); Finish() waits for it, and when it was not sent or must go elsewhere (another
+  // leader, a refreshed map) carries on as Commit() would, with Commit().
+  class GrpcPendingCommit final : public client::TxnTransport::PendingCommit {
+   public:
+    GrpcPendingCommit(Impl* impl, uint64_t group, std::string key, proto::TxnCommitRequest& request,
+                      proto::TxnCommitResponse* response, Clock::time_point deadline)
+        : impl_(impl),
+          group_(group),
+          key_(std::move(key)),
+          request_(request),
+          response_(response),
+          deadline_(deadline) {}
+    ~GrpcPendingCommit() override { WaitForAnswer(); }
+
+    // Sends the first attempt, when the cache names a leader with a connected channel.
+    void Start() {
+      std::optional<Location> location;
+      {
+        absl::MutexLock lock(&impl_->mu_);
+        location = impl_->cache_.Lookup(key_);
+      }
+      if (!location.has_value() || location->group != group_ || location->leader_address.empty()) {
+        return;
+      }
+      connection_ = impl_->Connect(location->leader_address);
+      if (connection_.channel->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY) return;
+      address_ = location->leader_address;
+      SetRange(*location, request_.mutable_range());
+      response_->Clear();
+      context_.set_deadline(ToSystem(deadline_));
+      connection_.txn->async()->Commit(&context_, &request_, response_, [this](grpc::Status s) {
+        status_ = std::move(s);
+        answered_.Notify();
+      });
+    }
+
+    absl::Status Finish() override {
+      if (address_.empty()) {
+        return impl_->Commit(group_, key_, request_, response_, deadline_);
+      }
+      WaitForAnswer();
+      const AttemptResult result = ResultOf(status_, context_);
+      const Decision decision = client::Decide(CallKind::kWrite, result, address_);
+      const absl::Status status(
+          result.code, absl::StrCat("group ", group_, " at ", address_, ": ", result.message));
+      switch (decision.action) {
+        case Action::kReturn:
+          return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+        case Action::kOutcomeUnknown:
+          return OutcomeUnknown(result.code, status);
+        case Action::kFollowLeader:
+        case Action::kRefreshAndRetry:
+          break;
+      }
+      // Certainly not taken there: learn where to go, and go on as Commit() does.
+      impl_->Learn(decision, result, group_, key_, address_);
+      return impl_->Commit(group_, key_, request_, response_, deadline_);
+    }
+
+   private:
+    void WaitForAnswer() {
+      if (!address_.empty()) answered_.WaitForNotification();
+    }
+
+    Impl* const impl_;
+    const uint64_t group_;
+    const std::string key_;
+    proto::TxnCommitRequest& request_;
+    proto::TxnCommitResponse* const response_;
+    const Clock::time_point deadline_;
+    Connection connection_;
+    std::string address_;  // where the first attempt went; empty when it was not sent
+    grpc::ClientContext context_;
+    absl::Notification answered_;  // the first attempt ended (when it was sent)
+    grpc::Status status_;          // its status, once answered_
+  };
 
   const ClientOptions options_;
   const std::vector<std::string> placement_addresses_;

@@ -74,11 +74,45 @@ std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
 
 }  // namespace
 
-void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline) {
+void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline,
+                              const std::function<void()>& sent) {
+  if (sent) sent();
   ForEachParallel(calls.size(), [&](size_t i) {
     PrepareCall& call = calls[i];
     call.status = Prepare(call.group, call.key, call.request, &call.response, deadline);
   });
+}
+
+namespace {
+
+// TxnTransport::StartCommit's default: Commit() on a thread of its own.
+class ThreadPendingCommit final : public TxnTransport::PendingCommit {
+ public:
+  ThreadPendingCommit(TxnTransport* transport, uint64_t group, const std::string& key,
+                      proto::TxnCommitRequest& request, proto::TxnCommitResponse* response,
+                      SteadyTime deadline)
+      : thread_([this, transport, group, key, &request, response, deadline] {
+          status_ = transport->Commit(group, key, request, response, deadline);
+        }) {}
+  ~ThreadPendingCommit() override {
+    if (thread_.joinable()) thread_.join();
+  }
+  absl::Status Finish() override {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  absl::Status status_;  // written by thread_ before it ends
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<TxnTransport::PendingCommit> TxnTransport::StartCommit(
+    uint64_t group, const std::string& key, proto::TxnCommitRequest& request,
+    proto::TxnCommitResponse* response, SteadyTime deadline) {
+  return std::make_unique<ThreadPendingCommit>(this, group, key, request, response, deadline);
 }
 
 bool IsOutcomeUnknown(const absl::Status& status) {
@@ -306,9 +340,23 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
     for (const Mutation& m : work.writes) ToProto(m, call.request.add_writes());
     for (const std::string& key : work.reads) call.request.add_reads(key);
   }
-  transport_->PrepareAll(calls, deadline_);
-  // Nothing has committed before the coordinator's Commit: a prepare whose outcome is unknown
-  // is aborted with the rest (the coordinator logs the abort; the participant asks it).
+  // The coordinator's Commit goes out together with the prepares, not after their answers: the
+  // coordinator waits for the participants' own prepare reports anyway (their timestamps are
+  // the ones it uses), so waiting here as well cost a client round trip per transaction. Its
+  // answer is the transaction's outcome.
+  proto::TxnCommitRequest request;
+  fill_commit(*coordinator_, request);
+  for (uint64_t participant : participants) {
+    request.add_participants()->set_group(participant);  // prepare_ts unknown yet: 0
+  }
+  proto::TxnCommitResponse response;
+  std::unique_ptr<TxnTransport::PendingCommit> commit;
+  auto start_commit = [&] {
+    commit = transport_->StartCommit(*coordinator_, plan_.at(*coordinator_).routing_key, request,
+                                     &response, deadline_);
+  };
+  transport_->PrepareAll(calls, deadline_, start_commit);
+  if (commit == nullptr) start_commit();
   absl::Status first_error;
   for (size_t i = 0; i < participants.size(); ++i) {
     absl::Status s = calls[i].status;
@@ -322,20 +370,25 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
       first_error = s;
     }
   }
-  if (!first_error.ok()) return first_error;
-
-  proto::TxnCommitRequest request;
-  fill_commit(*coordinator_, request);
-  for (size_t i = 0; i < participants.size(); ++i) {
-    proto::TxnParticipant* p = request.add_participants();
-    p->set_group(participants[i]);
-    p->set_prepare_ts(calls[i].response.prepare_ts());
+  if (!first_error.ok()) {
+    // A participant that did not prepare never reports: abort at the coordinator, which then
+    // answers the waiting Commit ABORTED, instead of holding its locks until the idle timeout.
+    // If the coordinator had every report already (a prepare whose answer was lost), the abort
+    // comes too late and the Commit's answer says committed, which is then the truth.
+    proto::TxnAbortRequest abort;
+    abort.set_txn(id_);
+    abort.set_coordinator(true);
+    for (uint64_t participant : participants) abort.add_participants(participant);
+    transport_
+        ->Abort(*coordinator_, plan_.at(*coordinator_).routing_key, abort,
+                std::min(deadline_, Clock::now() + kBestEffortTimeout))
+        .IgnoreError();
   }
-  proto::TxnCommitResponse response;
-  const absl::Status status = transport_->Commit(*coordinator_, plan_.at(*coordinator_).routing_key,
-                                                 request, &response, deadline_);
-  if (!status.ok()) return status;
-  return response.commit_ts();
+  const absl::Status commit_status = commit->Finish();
+  if (commit_status.ok()) return response.commit_ts();
+  // The prepare's reason says more than the coordinator's "aborted by its client".
+  if (!first_error.ok() && commit_status.code() == absl::StatusCode::kAborted) return first_error;
+  return commit_status;
 }
 
 void TxnAttempt::Abort() {

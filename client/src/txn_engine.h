@@ -66,10 +66,27 @@ class TxnTransport {
   // Prepare() for every call at once: each call's status and response are what Prepare()
   // gives. The default runs the calls on a thread each; the gRPC client sends them all from the
   // calling thread, so that a many-group commit reaches its participants together.
-  virtual void PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline);
+  // `sent`, when given, runs once, as soon as every call's first attempt is on its way (the
+  // engine starts its Commit then: after the prepares, which are on the critical path).
+  virtual void PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline,
+                          const std::function<void()>& sent = nullptr);
   virtual absl::Status Commit(uint64_t group, const std::string& key,
                               proto::TxnCommitRequest& request, proto::TxnCommitResponse* response,
                               SteadyTime deadline) = 0;
+  // Commit() without waiting: Finish() gives what Commit() would have returned (call it once;
+  // the destructor waits for the call too). `request` and `response` must outlive it. The
+  // default runs Commit() on a thread; the gRPC client sends the first attempt from the
+  // calling thread, as an asynchronous RPC, so that a Commit sent together with the prepares
+  // neither waits for a thread to start nor wakes one to answer.
+  class PendingCommit {
+   public:
+    virtual ~PendingCommit() = default;
+    virtual absl::Status Finish() = 0;
+  };
+  virtual std::unique_ptr<PendingCommit> StartCommit(uint64_t group, const std::string& key,
+                                                     proto::TxnCommitRequest& request,
+                                                     proto::TxnCommitResponse* response,
+                                                     SteadyTime deadline);
   // Idempotent.
   virtual absl::Status Abort(uint64_t group, const std::string& key,
                              proto::TxnAbortRequest& request, SteadyTime deadline) = 0;

@@ -135,6 +135,7 @@ void TxnClients::Attempt(size_t c) {
   cl.values.clear();
   cl.buffered.clear();
   cl.prepared.clear();
+  cl.concurrent_commit = false;
   TxnRecord& rec = records_[cl.record];
   rec.txn = cl.ref.id;
   rec.attempts = cl.attempt;
@@ -181,7 +182,9 @@ void TxnClients::Keepalives(size_t c, uint64_t gen, txn::TxnId txn) {
       Client& cl = clients_[c];
       if (cl.gen != gen || cl.ref.id != txn) return;
       if (r.end != CallEnd::kReply || r.reply.status.code() != absl::StatusCode::kAborted) return;
-      if (cl.phase == Phase::kReading || cl.phase == Phase::kPreparing) {
+      // Once the Commit is out, only its answer counts: a wound reported now may be one its
+      // coordinator overrides (a commit record already in flight wins), as the SDK does.
+      if (cl.phase == Phase::kReading || (cl.phase == Phase::kPreparing && !cl.concurrent_commit)) {
         AbortAndRetry(c, absl::StrCat("keepalive: ", r.reply.status.message()));
       }
     };
@@ -253,6 +256,13 @@ void TxnClients::Decide(size_t c) {
   }
   cl.phase = Phase::kPreparing;
   cl.outstanding = touched.size() - 1;
+  cl.concurrent_commit = rng_.Bernoulli(params_.concurrent_commit_p);
+  if (cl.concurrent_commit) {
+    for (paxos::GroupId g : touched) {
+      if (g != cl.coordinator) cl.prepared.push_back(txn::ParticipantRef{g, 0});
+    }
+    SendCommit(c);  // the phase stays kPreparing until the prepares answered
+  }
   const uint64_t gen = cl.gen;
   const txn::TxnId id = cl.ref.id;
   for (paxos::GroupId g : touched) {
@@ -265,6 +275,19 @@ void TxnClients::Decide(size_t c) {
     call.done = [this, c, gen, id, g](const CallResult& r) {
       if (!Live(c, gen, id, Phase::kPreparing)) return;
       Client& cl = clients_[c];
+      if (cl.concurrent_commit) {
+        if (r.end != CallEnd::kReply || !r.reply.status.ok()) {
+          // Abort at the coordinator so that its waiting Commit is answered (ABORTED, unless it
+          // had every report already and committed); that answer decides.
+          cluster_->loop().Trace(absl::StrCat("client ", c, " txn ", id, " prepare g", g,
+                                              " failed; aborting, awaiting the commit's answer"));
+          SendAborts(c);
+          cl.phase = Phase::kCommitting;
+        } else if (--cl.outstanding == 0) {
+          cl.phase = Phase::kCommitting;
+        }
+        return;
+      }
       if (r.end != CallEnd::kReply || !r.reply.status.ok()) {
         AbortAndRetry(c,
                       absl::StrCat("prepare g", g, ": ",
@@ -286,7 +309,7 @@ void TxnClients::Decide(size_t c) {
 
 void TxnClients::SendCommit(size_t c) {
   Client& cl = clients_[c];
-  cl.phase = Phase::kCommitting;
+  if (!cl.concurrent_commit) cl.phase = Phase::kCommitting;
   std::sort(
       cl.prepared.begin(), cl.prepared.end(),
       [](const txn::ParticipantRef& a, const txn::ParticipantRef& b) { return a.group < b.group; });
@@ -300,7 +323,11 @@ void TxnClients::SendCommit(size_t c) {
   call.commit = true;
   call.attempts_left = 1;
   call.done = [this, c, gen, id](const CallResult& r) {
-    if (Live(c, gen, id, Phase::kCommitting)) OnCommit(c, r);
+    // A concurrent Commit may answer before its prepares did (their answers are then moot).
+    if (Live(c, gen, id, Phase::kCommitting) ||
+        (clients_[c].concurrent_commit && Live(c, gen, id, Phase::kPreparing))) {
+      OnCommit(c, r);
+    }
   };
   StartCall(std::move(call));
 }

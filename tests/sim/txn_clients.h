@@ -106,6 +106,9 @@ class TxnClients {
     std::vector<txn::ParticipantRef> prepared;
     size_t outstanding = 0;
     txn::Timestamp read_ts = 0;
+    // This attempt's Commit went out with its prepares (TxnSwarmParams::concurrent_commit_p):
+    // the Commit's answer is the outcome, whatever the prepares answer.
+    bool concurrent_commit = false;
   };
   enum class CallEnd : uint8_t { kReply, kGaveUp, kUnknown };
   struct CallResult {

@@ -18,7 +18,7 @@ std::string TxnSwarmParams::ToString() const {
                       "us snapshot_wait=", snapshot_wait_us, "us txn_clients=", clients,
                       " ro=", read_only_p, " stale=", stale_read_p, "/", stale_max_us,
                       "us vanish=", vanish_p, " calm=", calm_us, " call_timeout=", call_timeout_us,
-                      "us keys=", keys);
+                      "us keys=", keys, " concurrent_commit=", concurrent_commit_p);
 }
 
 TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
@@ -99,6 +99,8 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   t.keepalive_us = std::max<int64_t>(50'000, t.txn_idle_timeout_us / 4);
   t.keys = static_cast<int>(r.Range(6, 16));
   t.calm_us = r.Range(500'000, 2'000'000);
+  // Drawn last, so that the draws above stay what earlier seeds had.
+  t.concurrent_commit_p = r.Bernoulli(0.25) ? 0 : (r.Bernoulli(0.5) ? 1 : 0.5);
   return t;
 }
 

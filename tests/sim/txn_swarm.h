@@ -45,6 +45,9 @@ struct TxnSwarmParams {
   int max_call_attempts = 5;  // a read/prepare/snapshot read is retried elsewhere this many times
   int64_t call_timeout_us = 1'000'000;
   int64_t keepalive_us = 500'000;
+  // Of multi-group commits: the Commit goes to the coordinator together with the prepares, as
+  // the SDK sends it (with no prepare timestamps), instead of after their answers.
+  double concurrent_commit_p = 0.5;
 
   // After the heal, clients keep running on the calm network at least this long.
   int64_t calm_us = 1'000'000;

@@ -5,8 +5,10 @@
 // Get (a locking read at the leader of the key's group: shared lock, wound-wait by the
 // transaction's priority) and buffers writes with Put and Delete. When fn returns OK the client
 // commits: one group touched -> one Commit at that group's leader; several -> Prepare at every
-// group but the coordinator (in parallel), then Commit at the coordinator with their prepare
-// timestamps (client-driven two-phase commit). The returned value is the commit timestamp.
+// group but the coordinator (in parallel) and, right after, Commit at the coordinator, which
+// waits for the participants' prepare reports (client-driven two-phase commit). The Commit's
+// answer is the outcome; a prepare that fails makes the client abort at the coordinator, which
+// then answers the Commit ABORTED. The returned value is the commit timestamp.
 //
 //   absl::StatusOr<int64_t> ts = client->RunTransaction([](meridian::Transaction& txn) {
 //     ASSIGN_OR_RETURN(std::optional<std::string> v, txn.Get("x"));

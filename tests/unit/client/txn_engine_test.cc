@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,21 +64,45 @@ class FakeTransport final : public TxnTransport {
     if (absl::Status s = Scripted("prepare"); !s.ok()) return s;
     response->set_prepare_ts(1000 + static_cast<int64_t>(group));
     pending[group] = request.writes();
+    if (absl::Status s = Scripted("prepare-answer"); !s.ok()) {
+      // Prepared, but the answer is lost: let the waiting Commit decide before the client
+      // learns of the loss (and aborts), as when the report beat the answer.
+      mu.Await(absl::Condition(
+          +[](FakeTransport* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu) { return t->decided > 0; },
+          this));
+      return s;
+    }
     return absl::OkStatus();
   }
+  // Like a coordinator: a Commit naming participants waits until each of them prepared (its
+  // report) or the client aborted the transaction there, and is logged then.
   absl::Status Commit(uint64_t group, const std::string&, proto::TxnCommitRequest& request,
                       proto::TxnCommitResponse* response, SteadyTime) override {
     absl::MutexLock lock(&mu);
+    const uint64_t txn = request.txn().id();
+    auto reported_or_aborted = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (aborted.count(txn) != 0) return true;
+      for (const proto::TxnParticipant& p : request.participants()) {
+        if (pending.count(p.group()) == 0) return false;
+      }
+      return true;
+    };
+    if (!mu.AwaitWithTimeout(absl::Condition(&reported_or_aborted), absl::Seconds(10))) {
+      return absl::DeadlineExceededError("outcome unknown: no report and no abort in 10 s");
+    }
     std::string participants;
     for (const proto::TxnParticipant& p : request.participants()) {
       absl::StrAppend(&participants, " g", p.group(), "@", p.prepare_ts());
     }
     log.push_back(absl::StrCat("commit g", group, " writes ", request.writes_size(), " reads ",
-                               request.reads_size(), participants));
+                               request.reads_size(), participants,
+                               aborted.count(txn) != 0 ? " aborted" : ""));
+    if (aborted.count(txn) != 0) return absl::AbortedError("aborted by its client");
     if (absl::Status s = Scripted("commit"); !s.ok()) return s;
     Apply(request.writes());
     for (const proto::TxnParticipant& p : request.participants()) Apply(pending[p.group()]);
     pending.clear();
+    ++decided;
     response->set_commit_ts(++commit_ts);
     return absl::OkStatus();
   }
@@ -88,6 +113,7 @@ class FakeTransport final : public TxnTransport {
     for (const uint64_t p : request.participants()) absl::StrAppend(&participants, " g", p);
     log.push_back(
         absl::StrCat("abort g", group, request.coordinator() ? " coordinator" : "", participants));
+    if (request.coordinator()) aborted.insert(request.txn());
     pending.clear();
     return absl::OkStatus();
   }
@@ -164,6 +190,8 @@ class FakeTransport final : public TxnTransport {
   std::map<std::string, std::deque<absl::Status>> script ABSL_GUARDED_BY(mu);
   std::map<uint64_t, google::protobuf::RepeatedPtrField<proto::Mutation>> pending
       ABSL_GUARDED_BY(mu);
+  std::set<uint64_t> aborted ABSL_GUARDED_BY(mu);  // transactions aborted at their coordinator
+  int decided ABSL_GUARDED_BY(mu) = 0;             // Commits that committed
 };
 
 TxnEngineOptions FastOptions() {
@@ -263,7 +291,7 @@ TEST_F(TxnEngineTest, SeveralGroupsPrepareThenCommitAtTheCoordinator) {
   ASSERT_TRUE(ts.ok()) << ts.status();
   // Coordinator: group 'b' (98) has the most writes; 'a' (97) prepares with its read and write.
   EXPECT_EQ(transport.Log(), (Log{"read a1 g97", "prepare g97 coordinator g98 writes 1 reads 1",
-                                  "commit g98 writes 2 reads 0 g97@1097"}));
+                                  "commit g98 writes 2 reads 0 g97@0"}));
 }
 
 TEST_F(TxnEngineTest, ReadOfOwnWriteSendsNoRpc) {
@@ -360,12 +388,34 @@ TEST_F(TxnEngineTest, UnknownPrepareAbortsAtTheCoordinatorAndRetries) {
   ASSERT_TRUE(ts.ok()) << ts.status();
   EXPECT_EQ(calls, 2);
   const Log log = transport.Log();
-  ASSERT_GE(log.size(), 4u);
-  // Groups 97 and 98 have one write each: the coordinator is the lower id, 97.
+  ASSERT_GE(log.size(), 6u);
+  // Groups 97 and 98 have one write each: the coordinator is the lower id, 97. Its Commit went
+  // out with the prepare and waits there for g98's report; the failed prepare makes the client
+  // abort at the coordinator, which answers the Commit ABORTED.
   EXPECT_EQ(log[1], "prepare g98 coordinator g97 writes 1 reads 1");
-  Log aborts(log.begin() + 2, log.begin() + 4);  // sent in parallel
+  EXPECT_EQ(log[2], "abort g97 coordinator g98");
+  EXPECT_EQ(log[3], "commit g97 writes 1 reads 0 g98@0 aborted");
+  Log aborts(log.begin() + 4, log.begin() + 6);  // the attempt's aborts, sent in parallel
   std::sort(aborts.begin(), aborts.end());
   EXPECT_EQ(aborts, (Log{"abort g97 coordinator g98", "abort g98"}));
+}
+
+TEST_F(TxnEngineTest, ACommitDecidedBeforeAFailedPrepareAnswerCounts) {
+  // The prepare took effect (the coordinator has its report) but its answer was lost: the
+  // client's abort comes after the decision, and the Commit's answer (committed) is the outcome.
+  transport.Fail("prepare-answer", absl::UnavailableError("outcome unknown: lost"));
+  int calls = 0;
+  absl::StatusOr<int64_t> ts = engine.Run(Increment({"b1", "a1"}, &calls), {});
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  EXPECT_EQ(calls, 1);
+  const Log log = transport.Log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[1], "prepare g98 coordinator g97 writes 1 reads 1");
+  EXPECT_EQ(log[2], "commit g97 writes 1 reads 0 g98@0");
+  EXPECT_EQ(log[3], "abort g97 coordinator g98");
+  absl::MutexLock lock(&transport.mu);
+  EXPECT_EQ(transport.data.at("a1"), "1");
+  EXPECT_EQ(transport.data.at("b1"), "1");
 }
 
 TEST_F(TxnEngineTest, ErrorsOfFnAreReturnedAfterAborting) {

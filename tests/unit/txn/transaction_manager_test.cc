@@ -418,6 +418,58 @@ TEST_F(TransactionManagerTest, CheckerCatchesACoordinatorTrustingTheClientsPrepa
                           "committed below the participant's prepare timestamp");
 }
 
+// The SDK sends the coordinator's Commit together with the prepares, without prepare timestamps
+// (0): it waits for the participants' reports and commits above them.
+TEST_F(TransactionManagerTest, ACommitSentWithThePreparesWaitsForTheirReports) {
+  Group c(1, &clock_);
+  Group p(2, &clock_);
+  c.ElectLeader();
+  p.ElectLeader();
+  const TxnRef t{7, clock_};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {Put("ck", "cv")}, {}, {{2, 0}}}, a);
+  });
+  EXPECT_FALSE(c.TakeReply(2).has_value());
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{t, 1, {Mutation{"pk", "pv"}}, {}}, a);
+  });
+  const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  EXPECT_FALSE(c.TakeReply(2).has_value());
+  DeliverReports(p, c);
+  std::optional<Reply> commit;
+  for (int i = 0; i < 1000 && !(commit = c.TakeReply(2)).has_value(); ++i) {
+    clock_ += 100;
+    c.Tick();
+  }
+  ASSERT_TRUE(commit.has_value());
+  ASSERT_TRUE(commit->status.ok()) << commit->status;
+  EXPECT_GE(commit->ts, prepare_ts);
+}
+
+// A participant did not prepare (it never reports): the client's abort at the coordinator
+// answers the Commit that waits there ABORTED and tells the participants.
+TEST_F(TransactionManagerTest, AClientAbortAnswersACommitStillWaitingForReports) {
+  Group c(1, &clock_);
+  c.ElectLeader();
+  const TxnRef t{7, clock_};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Commit(r, now, 2, CommitRequest{t, {Put("ck", "cv")}, {}, {{2, 0}}}, a);
+  });
+  EXPECT_FALSE(c.TakeReply(2).has_value());
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Abort(r, now, AbortRequest{7, true, {2}}, a);
+  });
+  std::optional<Reply> reply;
+  RunUntil({&c}, [&] { return (reply = c.TakeReply(2)).has_value(); });
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status.code(), absl::StatusCode::kAborted) << reply->status;
+  ASSERT_FALSE(c.actions.messages.empty());
+  EXPECT_EQ(c.actions.messages.back().type, GroupMessage::Type::kOutcome);
+  EXPECT_EQ(c.actions.messages.back().to, 2u);
+  EXPECT_FALSE(c.actions.messages.back().committed);
+  EXPECT_FALSE(c.store->Get("ck", clock_).value().has_value());
+}
+
 // A participant's inquiry while the coordinator still waits for reports aborts the transaction
 // (nothing is logged yet), and the waiting Commit is answered ABORTED.
 TEST_F(TransactionManagerTest, AnInquiryAbortsACommitStillWaitingForReports) {
