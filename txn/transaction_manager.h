@@ -37,7 +37,9 @@
 //   Outcome     (participant, from the coordinator or the client) log a finish record: apply the
 //               writes at s (or drop them), then release the locks.
 //   Abort       (client) release a transaction that has not prepared here; at the coordinator,
-//               log an abort decision unless it already decided.
+//               log an abort decision unless it already decided (a Commit waiting for reports
+//               is answered ABORTED: the SDK sends its Commit with the prepares and aborts
+//               there when a prepare failed).
 //   Prepared    (coordinator, from a participant's leader) record the reported prepare timestamp;
 //               a Commit waiting for it goes on once every participant reported.
 //   Inquiry     (coordinator, from a prepared participant that waited too long, or that had to
@@ -56,11 +58,13 @@
 //   t_paxos_safe keeps up with real time.
 //
 // Deviations from Spanner, on purpose:
-//   * Participants send their prepare timestamp both to the client (which passes it on in its
-//     Commit, where it serves only to name the participants) and to the coordinator (kPrepared,
-//     which the coordinator uses). Until 2026-11-30 only the client's copy existed; a client that
-//     understated one made a participant commit below its prepare timestamp (the simulator's
-//     clients now always understate, and the plant testing_trust_client_prepare_ts is caught).
+//   * Participants send their prepare timestamp both to the client and to the coordinator
+//     (kPrepared, which the coordinator uses); the client's Commit only names the participants
+//     (the SDK sends it together with the prepares, with prepare_ts 0; the simulator's clients
+//     do that or pass understated copies on). Until 2026-11-30 only the client's copy existed; a
+//     client that understated one made a participant commit below its prepare timestamp (the
+//     simulator's clients now always understate, and the plant testing_trust_client_prepare_ts is
+//     caught).
 //   * Read keys are logged in the prepare (and commit) record, and a new leader re-takes S locks
 //     for prepared transactions: otherwise a leader change between prepare and commit would lose
 //     the read locks, and a write could slip under a read at a timestamp below s.
