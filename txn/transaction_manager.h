@@ -63,8 +63,8 @@
 //     (the SDK sends it together with the prepares, with prepare_ts 0; the simulator's clients
 //     do that or pass understated copies on). Until 2026-11-30 only the client's copy existed; a
 //     client that understated one made a participant commit below its prepare timestamp (the
-//     simulator's clients now always understate, and the plant testing_trust_client_prepare_ts is
-//     caught).
+//     simulator's clients understate every copy they pass on, and the plant
+//     testing_trust_client_prepare_ts is caught).
 //   * Read keys are logged in the prepare (and commit) record, and a new leader re-takes S locks
 //     for prepared transactions: otherwise a leader change between prepare and commit would lose
 //     the read locks, and a write could slip under a read at a timestamp below s.
