@@ -107,6 +107,13 @@ class ThreadPendingCommit final : public TxnTransport::PendingCommit {
   std::thread thread_;
 };
 
+// How a server from before 2026-11-30 refuses a Commit whose participants have prepare_ts 0.
+bool IsRefusedUnknownPrepareTs(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument &&
+         absl::StrContains(status.message(), "bad participant") &&
+         absl::StrContains(status.message(), "prepared at 0");
+}
+
 }  // namespace
 
 std::unique_ptr<TxnTransport::PendingCommit> TxnTransport::StartCommit(
@@ -384,7 +391,17 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
                 std::min(deadline_, Clock::now() + kBestEffortTimeout))
         .IgnoreError();
   }
-  const absl::Status commit_status = commit->Finish();
+  absl::Status commit_status = commit->Finish();
+  if (first_error.ok() && IsRefusedUnknownPrepareTs(commit_status)) {
+    // A server from before 2026-11-30 wants the prepare timestamps in the Commit and refused it
+    // (taking no effect): send it again, as the SDK used to, now that they are known.
+    for (size_t i = 0; i < participants.size(); ++i) {
+      request.mutable_participants(static_cast<int>(i))
+          ->set_prepare_ts(calls[i].response.prepare_ts());
+    }
+    commit_status = transport_->Commit(*coordinator_, plan_.at(*coordinator_).routing_key, request,
+                                       &response, deadline_);
+  }
   if (commit_status.ok()) return response.commit_ts();
   // The prepare's reason says more than the coordinator's "aborted by its client".
   if (!first_error.ok() && commit_status.code() == absl::StatusCode::kAborted) return first_error;
