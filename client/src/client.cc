@@ -366,19 +366,12 @@ class Client::Impl final : public client::TxnTransport {
         const Decision decision = client::Decide(CallKind::kWrite, result, f->address);
         const absl::Status status(
             result.code, absl::StrCat("group ", group, " at ", f->address, ": ", result.message));
-        switch (decision.action) {
-          case Action::kReturn:
-            calls[i].status = result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
-            break;
-          case Action::kOutcomeUnknown:
-            calls[i].status = OutcomeUnknown(result.code, status);
-            break;
-          case Action::kFollowLeader:
-          case Action::kRefreshAndRetry:
-            Learn(decision, result, group, calls[i].key, f->address);
-            again.push_back(i);
-            break;
+        if (std::optional<absl::Status> done = Settled(decision, result, status)) {
+          calls[i].status = *std::move(done);
+          continue;
         }
+        Learn(decision, result, group, calls[i].key, f->address);
+        again.push_back(i);
       }
     }
     for (size_t i = 0; i < calls.size(); ++i) {
@@ -917,6 +910,22 @@ class Client::Impl final : public client::TxnTransport {
         });
   }
 
+  // What a call ends with when `decision` ends it (kReturn, kOutcomeUnknown); nullopt when the
+  // call goes on elsewhere. `status` is the attempt's result named by its group and address.
+  static std::optional<absl::Status> Settled(const Decision& decision, const AttemptResult& result,
+                                             const absl::Status& status) {
+    switch (decision.action) {
+      case Action::kReturn:
+        return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
+      case Action::kOutcomeUnknown:
+        return OutcomeUnknown(result.code, status);
+      case Action::kFollowLeader:
+      case Action::kRefreshAndRetry:
+        break;
+    }
+    return std::nullopt;
+  }
+
   static absl::Status OutcomeUnknown(absl::StatusCode code, const absl::Status& status) {
     return absl::Status(code, absl::StrCat("outcome unknown: the write may or may not have been "
                                            "applied (",
@@ -1014,26 +1023,16 @@ class Client::Impl final : public client::TxnTransport {
       const Decision decision = client::Decide(kind, result, address);
       const absl::Status status(result.code, absl::StrCat("group ", location->group, " at ",
                                                           address, ": ", result.message));
-      switch (decision.action) {
-        case Action::kReturn:
-          return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
-        case Action::kOutcomeUnknown:
-          return OutcomeUnknown(result.code, status);
-        case Action::kFollowLeader: {
-          last = status;
-          hint = decision.leader;
-          Learn(decision, result, location->group, key, address);
-          if (++hops <= 2) continue;  // a few hops at once, then back off (leaders in flux)
-          break;
-        }
-        case Action::kRefreshAndRetry: {
-          last = status;
-          hint.clear();
-          Learn(decision, result, location->group, key, address);
-          if (!result.sent) unreachable.insert(address);
-          refresh = true;
-          break;
-        }
+      if (std::optional<absl::Status> done = Settled(decision, result, status)) return *done;
+      last = status;
+      Learn(decision, result, location->group, key, address);
+      if (decision.action == Action::kFollowLeader) {
+        hint = decision.leader;
+        if (++hops <= 2) continue;  // a few hops at once, then back off (leaders in flux)
+      } else {                      // kRefreshAndRetry
+        hint.clear();
+        if (!result.sent) unreachable.insert(address);
+        refresh = true;
       }
       hops = 0;
       Sleep(backoff, deadline);
@@ -1094,15 +1093,7 @@ class Client::Impl final : public client::TxnTransport {
       const Decision decision = client::Decide(CallKind::kWrite, result, address_);
       const absl::Status status(
           result.code, absl::StrCat("group ", group_, " at ", address_, ": ", result.message));
-      switch (decision.action) {
-        case Action::kReturn:
-          return result.code == absl::StatusCode::kOk ? absl::OkStatus() : status;
-        case Action::kOutcomeUnknown:
-          return OutcomeUnknown(result.code, status);
-        case Action::kFollowLeader:
-        case Action::kRefreshAndRetry:
-          break;
-      }
+      if (std::optional<absl::Status> done = Settled(decision, result, status)) return *done;
       // Certainly not taken there: learn where to go, and go on as Commit() does.
       impl_->Learn(decision, result, group_, key_, address_);
       return impl_->Commit(group_, key_, request_, response_, deadline_);

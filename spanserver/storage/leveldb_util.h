@@ -8,6 +8,8 @@
 #include <leveldb/slice.h>
 #include <leveldb/status.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -16,6 +18,16 @@ namespace meridian::storage::internal {
 
 // Maps a LevelDB status as documented in engine.h, keeping LevelDB's message.
 absl::Status FromLevelDb(const leveldb::Status& status);
+
+// Whether `fname` names one of LevelDB's numbered files of one kind: its base name is a decimal
+// number followed by `suffix` (".log" write-ahead logs, ".ldb" and ".sst" tables).
+inline bool IsNumberedFile(std::string_view fname, std::string_view suffix) {
+  const size_t slash = fname.rfind('/');
+  const std::string_view base = slash == std::string_view::npos ? fname : fname.substr(slash + 1);
+  if (base.size() <= suffix.size() || !base.ends_with(suffix)) return false;
+  return std::all_of(base.begin(), base.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
 
 inline leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.size()); }
 inline std::string_view ToView(const leveldb::Slice& s) {

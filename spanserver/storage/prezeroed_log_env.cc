@@ -14,9 +14,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
+#include "spanserver/storage/leveldb_util.h"
 
 namespace meridian::storage {
 namespace {
@@ -32,13 +31,7 @@ leveldb::Status PosixError(const std::string& context, int error) {
 }
 
 // True for LevelDB's write-ahead logs: a decimal number followed by ".log".
-bool IsLogFile(const std::string& fname) {
-  const size_t slash = fname.rfind('/');
-  const std::string base = slash == std::string::npos ? fname : fname.substr(slash + 1);
-  if (!absl::EndsWith(base, ".log") || base.size() == 4) return false;
-  return std::all_of(base.begin(), base.end() - 4,
-                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
-}
+bool IsLogFile(const std::string& fname) { return internal::IsNumberedFile(fname, ".log"); }
 
 std::string DirOf(const std::string& fname) {
   const size_t slash = fname.rfind('/');

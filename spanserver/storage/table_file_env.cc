@@ -4,13 +4,11 @@
 #include <leveldb/slice.h>
 #include <leveldb/status.h>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
+#include "spanserver/storage/leveldb_util.h"
 
 namespace meridian::storage {
 namespace {
@@ -46,13 +44,7 @@ class TableFileEnv final : public leveldb::EnvWrapper {
 }  // namespace
 
 bool IsTableFileName(const std::string& fname) {
-  const size_t slash = fname.rfind('/');
-  const std::string base = slash == std::string::npos ? fname : fname.substr(slash + 1);
-  if (base.size() <= 4 || !(absl::EndsWith(base, ".ldb") || absl::EndsWith(base, ".sst"))) {
-    return false;
-  }
-  return std::all_of(base.begin(), base.end() - 4,
-                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+  return internal::IsNumberedFile(fname, ".ldb") || internal::IsNumberedFile(fname, ".sst");
 }
 
 std::unique_ptr<leveldb::Env> NewTableFileEnv(leveldb::Env* base) {
