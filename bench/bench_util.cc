@@ -1,9 +1,15 @@
 #include "bench/bench_util.h"
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace meridian::bench {
 
@@ -42,6 +48,50 @@ std::string JsonString(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+std::optional<int64_t> ParseProcStatCpuTicks(std::string_view stat) {
+  const size_t close = stat.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  std::istringstream fields{std::string(stat.substr(close + 1))};
+  // After the command: field 3 (state) up to field 15 (stime).
+  std::string field;
+  int64_t utime = -1;
+  int64_t stime = -1;
+  for (int n = 3; n <= 15 && fields >> field; ++n) {
+    if (n != 14 && n != 15) continue;
+    char* end = nullptr;
+    const long long v = std::strtoll(field.c_str(), &end, 10);
+    if (end == field.c_str() || *end != '\0' || v < 0) return std::nullopt;
+    (n == 14 ? utime : stime) = v;
+  }
+  if (utime < 0 || stime < 0) return std::nullopt;
+  return utime + stime;
+}
+
+std::optional<int64_t> ProcessCpuMicros(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return std::nullopt;
+  const std::optional<int64_t> ticks = ParseProcStatCpuTicks(stat);
+  const long hz = sysconf(_SC_CLK_TCK);
+  if (!ticks || hz <= 0) return std::nullopt;
+  return *ticks * 1000000 / hz;
+}
+
+int64_t SelfCpuMicros() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto micros = [](const timeval& t) { return int64_t{t.tv_sec} * 1000000 + t.tv_usec; };
+  return micros(usage.ru_utime) + micros(usage.ru_stime);
+}
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<int>(online) : 1;
 }
 
 }  // namespace meridian::bench

@@ -4,7 +4,9 @@
 #define MERIDIAN_BENCH_BENCH_UTIL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace meridian::bench {
@@ -22,6 +24,24 @@ double PercentileMs(const std::vector<int64_t>& sorted, double q, int64_t units_
 // `s` as a quoted JSON string (quotes and backslashes escaped, other non-printable bytes as
 // \u00XX).
 std::string JsonString(const std::string& s);
+
+// ---- CPU time (Linux), to relate a benchmark's latency to the CPU its operations cost ----
+
+// User + system CPU clock ticks from the text of a /proc/<pid>/stat file (fields 14 and 15).
+// The command name in field 2 may hold spaces and ')', so fields are counted after the last ')'.
+// nullopt when the text does not have that shape.
+std::optional<int64_t> ParseProcStatCpuTicks(std::string_view stat);
+
+// CPU time (user + system, all threads) process `pid` has used, in microseconds, from
+// /proc/<pid>/stat: clock-tick resolution (10 ms at the usual 100 Hz), so measure over seconds.
+// nullopt when the process is gone or the file cannot be read.
+std::optional<int64_t> ProcessCpuMicros(int pid);
+
+// CPU time (user + system, all threads) of this process, in microseconds (getrusage).
+int64_t SelfCpuMicros();
+
+// Processors this process may run on (at least 1).
+int UsableCpus();
 
 }  // namespace meridian::bench
 

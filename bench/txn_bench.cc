@@ -43,6 +43,10 @@
 // client at a time (unloaded latency, as the paper's Table 4), each key new (so no transaction
 // waits for the locks of the one before it, which participants hold until they have applied its
 // outcome, after the client got its answer). P > 1 is client-driven 2PC.
+// Each Table 4 point also reports the CPU time per transaction over its measured window, of the
+// cluster's processes (from /proc/<pid>/stat) and of this process (the client), and their sum
+// divided by the processors the bench may use ("cpu_bound"): the calls run one at a time, so
+// their mean cannot fall below it on this machine however the work is scheduled.
 //
 // Everything is bounded: each point runs --warmup_s + --duration_s, every call has the SDK's
 // deadline --call_deadline_ms, cluster start waits at most --ready_s. Clusters live under a fresh
@@ -259,6 +263,20 @@ class BenchCluster {
     return *clients_[static_cast<size_t>(thread / flags_.clients_per_conn) % clients_.size()];
   }
 
+  // CPU time used so far by the cluster's running processes (placementd and spanservers), in
+  // microseconds; nullopt when one could not be read.
+  std::optional<int64_t> CpuMicros() const {
+    if (cluster_ == nullptr) return std::nullopt;
+    int64_t total = 0;
+    for (const tools::ProcessState& p : cluster_->supervisor().Processes()) {
+      if (p.pid == 0) continue;
+      std::optional<int64_t> used = ProcessCpuMicros(p.pid);
+      if (!used) return std::nullopt;
+      total += *used;
+    }
+    return total;
+  }
+
   // Records that the cluster misbehaved (its directory is kept) and passes `s` through.
   absl::Status Fail(absl::Status s) {
     failed_ = true;
@@ -408,22 +426,26 @@ void RunTable3Group(const Flags& flags, const std::vector<ConfigSpec>& specs, Re
     std::vector<std::vector<LoadResult>> slices(clusters.size());
     for (int slice = 0; slice < flags.slices && !g_stop; ++slice) {
       for (size_t c = 0; c < clusters.size() && !g_stop; ++c) {
-        LoadOptions options{1, slice == 0 ? flags.warmup_s : 0.1, flags.duration_s / flags.slices,
-                            flags.seed + static_cast<uint64_t>(slice)};
+        LoadOptions options{1,
+                            slice == 0 ? flags.warmup_s : 0.1,
+                            flags.duration_s / flags.slices,
+                            flags.seed + static_cast<uint64_t>(slice),
+                            {}};
         slices[c].push_back(RunClosedLoop(options, Table3Op(flags, *clusters[c], op), g_stop));
       }
     }
     if (g_stop) return;
     for (size_t c = 0; c < clusters.size(); ++c) {
-      Point p{names[c], op, 0, MergeResults(slices[c])};
+      Point p{names[c], op, 0, MergeResults(slices[c]), {}};
       Progress(FormatPointLine(p));
       report.table3.push_back(std::move(p));
     }
     if (flags.clients == 1) continue;
     for (size_t c = 0; c < clusters.size(); ++c) {
       if (g_stop) return;
-      LoadOptions options{flags.clients, flags.warmup_s, flags.duration_s, flags.seed};
-      Point p{names[c], op, 0, RunClosedLoop(options, Table3Op(flags, *clusters[c], op), g_stop)};
+      LoadOptions options{flags.clients, flags.warmup_s, flags.duration_s, flags.seed, {}};
+      Point p{
+          names[c], op, 0, RunClosedLoop(options, Table3Op(flags, *clusters[c], op), g_stop), {}};
       Progress(FormatPointLine(p));
       report.table3.push_back(std::move(p));
     }
@@ -490,9 +512,21 @@ void RunTable4(const Flags& flags, Report& report) {
       absl::StatusOr<int64_t> ts = cluster.ClientFor(t).Commit(std::move(mutations));
       return OpOutcome{ts.status(), 0};
     };
-    LoadOptions options{1, flags.warmup_s, flags.duration_s, flags.seed};
+    // CPU over the measured window: the cluster's processes, and this process (the client).
+    std::optional<int64_t> cluster_cpu[2];
+    int64_t client_cpu[2] = {0, 0};
+    LoadOptions options{1, flags.warmup_s, flags.duration_s, flags.seed, {}};
+    options.on_window = [&](bool open) {
+      cluster_cpu[open ? 0 : 1] = cluster.CpuMicros();
+      client_cpu[open ? 0 : 1] = SelfCpuMicros();
+    };
     LoadResult r = RunClosedLoop(options, op, g_stop);
-    Point p{"t4", "2pc", parts, r};
+    Point p{"t4", "2pc", parts, r, {}};
+    if (r.ops > 0 && cluster_cpu[0] && cluster_cpu[1]) {
+      const double ops = static_cast<double>(r.ops);
+      p.cpu.cluster_ms = static_cast<double>(*cluster_cpu[1] - *cluster_cpu[0]) / 1000.0 / ops;
+      p.cpu.client_ms = static_cast<double>(client_cpu[1] - client_cpu[0]) / 1000.0 / ops;
+    }
     Progress(FormatPointLine(p));
     report.table4.push_back(std::move(p));
   }
@@ -533,6 +567,8 @@ constexpr char kUsage[] =
     "  --participants=LIST    participant group counts (default 1,2,5,10,25,50)\n"
     "  --t4_ranges=N          ranges (groups) of the table 4 cluster (default 64)\n"
     "  --t4_zones=N           servers (= zones = replicas per group) of it (default 3)\n"
+    "  (each point also shows CPU ms per transaction of the cluster and the client, and\n"
+    "   cpu_bound = their sum / processors: the least mean one client can see here)\n"
     "Both:\n"
     "  --tables=LIST          3, 4 or 3,4 (default 3,4)\n"
     "  --duration_s=S         measured seconds per point (default 3)\n"
@@ -695,6 +731,7 @@ int Main(int argc, char** argv) {
 
   Report report;
   report.load_average_start = LoadAverage();
+  report.cpus = UsableCpus();
   report.settings = {{"clients", std::to_string(flags.clients)},
                      {"duration_s", std::to_string(flags.duration_s)},
                      {"warmup_s", std::to_string(flags.warmup_s)},

@@ -73,9 +73,17 @@ LoadResult RunClosedLoop(const LoadOptions& options, const Op& op, const std::at
     });
   }
   // Poll so that `stop` ends the point early.
-  while (SteadyClock::now() < window_end && !stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  auto wait_until = [&stop](SteadyClock::time_point t) {
+    for (auto now = SteadyClock::now(); now < t && !stop.load(); now = SteadyClock::now()) {
+      std::this_thread::sleep_for(
+          std::min<SteadyClock::duration>(t - now, std::chrono::milliseconds(20)));
+    }
+  };
+  wait_until(window_start);
+  const bool window_opened = !stop.load();
+  if (window_opened && options.on_window) options.on_window(true);
+  wait_until(window_end);
+  if (window_opened && options.on_window) options.on_window(false);
   done = true;
   for (std::thread& w : workers) w.join();
 

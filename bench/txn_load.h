@@ -40,6 +40,10 @@ struct LoadOptions {
   double warmup_s = 0.5;
   double duration_s = 3;
   uint64_t seed = 1;
+  // Called on the thread running RunClosedLoop when the measured window opens (true) and closes
+  // (false), e.g. to sample CPU time over the window; not called for a window `stop` cut short
+  // before it opened. May be empty.
+  std::function<void(bool open)> on_window;
 };
 
 struct LoadResult {

@@ -75,6 +75,14 @@ double FloorMs(const Floor& f, const ConfigRun& c) {
          1000.0;
 }
 
+// "1.92", or "-" for a figure that was not measured (negative).
+std::string MsOrDash(double ms) {
+  if (ms < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", ms);
+  return buf;
+}
+
 std::string PointJson(const Point& p) {
   const LoadResult& r = p.result;
   char buf[512];
@@ -83,10 +91,11 @@ std::string PointJson(const Point& p) {
                 "\"duration_s\": %.2f, \"ops\": %" PRId64 ", \"errors\": %" PRId64
                 ", \"retries\": %" PRId64
                 ", \"ops_per_s\": %.1f, \"mean_ms\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-                "\"p99_ms\": %.3f, \"max_ms\": %.3f, \"errors_by_code\": {",
+                "\"p99_ms\": %.3f, \"max_ms\": %.3f, \"cpu_cluster_ms\": %.3f, "
+                "\"cpu_client_ms\": %.3f, \"errors_by_code\": {",
                 JsonString(p.config).c_str(), JsonString(p.op).c_str(), p.participants, r.clients,
                 r.duration_s, r.ops, r.errors, r.retries, r.ops_per_s, r.mean_ms, r.p50_ms,
-                r.p90_ms, r.p99_ms, r.max_ms);
+                r.p90_ms, r.p99_ms, r.max_ms, p.cpu.cluster_ms, p.cpu.client_ms);
   std::string out = buf;
   bool first = true;
   for (const auto& [code, count] : r.error_codes) {
@@ -169,6 +178,11 @@ bool Report::AllOk() const {
   return true;
 }
 
+double CpuBoundMs(const CpuPerOp& cpu, int cpus) {
+  if (cpu.cluster_ms < 0 || cpu.client_ms < 0 || cpus <= 0) return -1;
+  return (cpu.cluster_ms + cpu.client_ms) / cpus;
+}
+
 std::string FormatPointLine(const Point& p) {
   const LoadResult& r = p.result;
   char buf[256];
@@ -178,7 +192,12 @@ std::string FormatPointLine(const Point& p) {
                 p.config.c_str(), p.op.c_str(),
                 p.participants > 0 ? (" parts=" + std::to_string(p.participants)).c_str() : "",
                 r.clients, r.ops_per_s, r.mean_ms, r.p50_ms, r.p99_ms, r.errors, r.retries);
-  return buf;
+  std::string line = buf;
+  if (p.cpu.cluster_ms >= 0 && p.cpu.client_ms >= 0) {
+    line += ", cpu " + MsOrDash(p.cpu.cluster_ms) + " cluster + " + MsOrDash(p.cpu.client_ms) +
+            " client ms/op";
+  }
+  return line;
 }
 
 void PrintReport(const Report& report, int staleness_ms, int clients) {
@@ -273,12 +292,20 @@ void PrintReport(const Report& report, int staleness_ms, int clients) {
         "(%s, %d groups)\n",
         report.t4_load_average.c_str(), report.t4_groups);
     if (!report.t4_error.empty()) std::printf("FAILED: %s\n", report.t4_error.c_str());
-    std::printf("%12s %9s %9s %9s %9s %7s\n", "participants", "mean_ms", "p50_ms", "p99_ms",
-                "ops/s", "errors");
+    std::printf("%12s %9s %9s %9s %9s %7s %12s %11s %10s\n", "participants", "mean_ms", "p50_ms",
+                "p99_ms", "ops/s", "errors", "cpu_cluster", "cpu_client", "cpu_bound");
     for (const Point& p : report.table4) {
-      std::printf("%12d %9.2f %9.2f %9.2f %9.1f %7" PRId64 "\n", p.participants, p.result.mean_ms,
-                  p.result.p50_ms, p.result.p99_ms, p.result.ops_per_s, p.result.errors);
+      std::printf("%12d %9.2f %9.2f %9.2f %9.1f %7" PRId64 " %12s %11s %10s\n", p.participants,
+                  p.result.mean_ms, p.result.p50_ms, p.result.p99_ms, p.result.ops_per_s,
+                  p.result.errors, MsOrDash(p.cpu.cluster_ms).c_str(),
+                  MsOrDash(p.cpu.client_ms).c_str(),
+                  MsOrDash(CpuBoundMs(p.cpu, report.cpus)).c_str());
     }
+    std::printf(
+        "    cpu_cluster / cpu_client: CPU ms per transaction in the window (cluster processes; "
+        "this bench);\n    cpu_bound: their sum / %d processors, the least mean time per "
+        "transaction one client can see here\n",
+        report.cpus);
     for (int skipped : report.t4_skipped) {
       std::printf("%12d skipped: fewer groups\n", skipped);
     }
@@ -295,6 +322,13 @@ void PrintReport(const Report& report, int staleness_ms, int clients) {
           "50 participants <= 2.5 x one)\n",
           most->participants, most->result.mean_ms / one->result.mean_ms,
           most->result.p50_ms / one->result.p50_ms, most->result.p99_ms / one->result.p99_ms);
+      const double bound = CpuBoundMs(most->cpu, report.cpus);
+      if (bound > 0) {
+        std::printf(
+            "    2.5 x one's mean is %.2f ms; 2PC(%d)'s cpu_bound is %.2f ms (%.2f x one's "
+            "mean)\n",
+            2.5 * one->result.mean_ms, most->participants, bound, bound / one->result.mean_ms);
+      }
     }
     for (const Point& p : report.table4) {
       for (const auto& [code, count] : p.result.error_codes) {
@@ -313,7 +347,7 @@ absl::Status WriteJson(const Report& report, const std::string& path) {
       << JsonString(report.load_average_start)
       << ",\n  \"load_average_end\": " << JsonString(report.load_average_end)
       << ",\n  \"interrupted\": " << (report.interrupted ? "true" : "false")
-      << ",\n  \"settings\": {";
+      << ",\n  \"cpus\": " << report.cpus << ",\n  \"settings\": {";
   for (size_t i = 0; i < report.settings.size(); ++i) {
     out << (i == 0 ? "" : ", ") << JsonString(report.settings[i].first) << ": "
         << JsonString(report.settings[i].second);

@@ -16,14 +16,27 @@
 
 namespace meridian::bench {
 
+// CPU time per successful call over a point's measured window, in milliseconds: of the
+// cluster's processes, and of the bench process (its client threads); -1 when not measured.
+struct CpuPerOp {
+  double cluster_ms = -1;
+  double client_ms = -1;
+};
+
 // One measured point: `config` ("1D", "3", ... or "t4"), `op` (rw, write, ro, snap, 2pc),
-// `participants` (table 4 only).
+// `participants` (table 4 only); `cpu` is measured for table 4 only.
 struct Point {
   std::string config;
   std::string op;
   int participants = 0;
   LoadResult result;
+  CpuPerOp cpu;
 };
+
+// The least mean latency one closed-loop client can see when each call costs `cpu` on a
+// machine with `cpus` processors: the calls run one after another, and the CPU they use cannot
+// exceed cpus x the time they take. -1 when `cpu` was not measured.
+double CpuBoundMs(const CpuPerOp& cpu, int cpus);
 
 // One table-3 configuration; `error` is non-empty when its cluster could not run.
 struct ConfigRun {
@@ -50,6 +63,7 @@ struct Report {
   std::vector<std::pair<std::string, std::string>> settings;
   // Load averages at start and end; machine idle share before each configuration and table 4.
   std::string load_average_start, load_average_end, t4_load_average;
+  int cpus = 0;  // processors the bench may use (UsableCpus), for CpuBoundMs
   Floor floor;
   std::vector<ConfigRun> configs;
   std::vector<Point> table3;
@@ -63,7 +77,8 @@ struct Report {
   bool AllOk() const;
 };
 
-// "config 3 rw clients=16: 812 ops/s mean 19.6 p50 18.2 p99 40.1 ms, 0 errors, 3 retries".
+// "config 3 rw clients=16: 812 ops/s mean 19.6 p50 18.2 p99 40.1 ms, 0 errors, 3 retries",
+// then ", cpu 14.61 cluster + 1.40 client ms/op" when the point's CPU was measured.
 std::string FormatPointLine(const Point& p);
 
 // Prints every table and ratio to stdout.
