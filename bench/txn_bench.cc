@@ -522,7 +522,8 @@ void RunTable4(const Flags& flags, Report& report) {
     };
     LoadResult r = RunClosedLoop(options, op, g_stop);
     Point p{"t4", "2pc", parts, r, {}};
-    if (r.ops > 0 && cluster_cpu[0] && cluster_cpu[1]) {
+    // A server that exited in the window (no longer counted) leaves the CPU unmeasured.
+    if (r.ops > 0 && cluster_cpu[0] && cluster_cpu[1] && *cluster_cpu[1] >= *cluster_cpu[0]) {
       const double ops = static_cast<double>(r.ops);
       p.cpu.cluster_ms = static_cast<double>(*cluster_cpu[1] - *cluster_cpu[0]) / 1000.0 / ops;
       p.cpu.client_ms = static_cast<double>(client_cpu[1] - client_cpu[0]) / 1000.0 / ops;
