@@ -9,7 +9,10 @@ void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t
   const uint64_t server = heartbeat.server_id();
   int64_t& last = last_heartbeat_us_[server];
   last = std::max(last, now_us);
+  std::map<uint64_t, std::string>& refusals = refusals_[server];
+  refusals.clear();
   for (const proto::GroupReport& report : heartbeat.groups()) {
+    if (!report.refusal().empty()) refusals[report.group()] = report.refusal();
     auto it = leaders_.find(report.group());
     if (report.is_leader()) {
       const bool keep_other = it != leaders_.end() && it->second.server != server &&
@@ -35,10 +38,19 @@ uint64_t Liveness::LeaderOf(uint64_t group, int64_t now_us) const {
 void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
   absl::ReaderMutexLock lock(&mu_);
   for (proto::ServerInfo& server : *topology->mutable_servers()) {
-    server.set_alive(IsAliveLocked(server.id(), now_us));
+    server.set_alive(!server.removed() && IsAliveLocked(server.id(), now_us));
   }
   for (proto::GroupInfo& group : *topology->mutable_groups()) {
     group.set_leader(LeaderOfLocked(group.id(), now_us));
+    for (const uint64_t server : group.replicas()) {
+      auto of_server = refusals_.find(server);
+      if (of_server == refusals_.end() || !IsAliveLocked(server, now_us)) continue;
+      auto refusal = of_server->second.find(group.id());
+      if (refusal == of_server->second.end()) continue;
+      proto::ReplicaRefusal* out = group.add_refusals();
+      out->set_server(server);
+      out->set_reason(refusal->second);
+    }
   }
 }
 

@@ -9,6 +9,9 @@
 //    leader that has not yet noticed its deposition keeps reporting is_leader, but without a
 //    lease). A report "not leader" from the recorded leader clears it. A recorded leader that is
 //    no longer alive is reported as 0.
+//  - Refusals: each heartbeat replaces the list of replicas its server refuses to start
+//    (GroupReport.refusal); a group lists the refusals of its live servers.
+//  - A removed server (ServerInfo.removed) is never alive.
 // Times are TrueTime timestamps (microseconds) passed in by the caller, so this class is pure.
 //
 // Thread safety: all methods are thread-safe (one mutex; gRPC handlers call it concurrently).
@@ -16,6 +19,8 @@
 #define MERIDIAN_PLACEMENT_LIVENESS_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -37,7 +42,7 @@ class Liveness {
   // The recorded leader of `group` if it is alive, else 0.
   uint64_t LeaderOf(uint64_t group, int64_t now_us) const;
 
-  // Sets every server's `alive` flag and every group's `leader` in `topology`.
+  // Sets every server's `alive` flag, every group's `leader` and `refusals` in `topology`.
   void Annotate(proto::Topology* topology, int64_t now_us) const;
 
  private:
@@ -53,6 +58,8 @@ class Liveness {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, int64_t> last_heartbeat_us_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, GroupLeader> leaders_ ABSL_GUARDED_BY(mu_);
+  // server -> group -> why the server refuses to start its replica of the group.
+  absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> refusals_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::placement

@@ -26,10 +26,50 @@ absl::StatusOr<std::string> MetadataStateMachine::ApplyCommand(
       return ApplyRegister(command.register_server());
     case proto::PlacementCommand::kBootstrap:
       return ApplyBootstrap(command.bootstrap());
+    case proto::PlacementCommand::kRemoveServer:
+      return ApplyRemove(command.remove_server());
     case proto::PlacementCommand::OP_NOT_SET:
       break;
   }
   return absl::InternalError("placement command with no operation");
+}
+
+std::string MetadataStateMachine::RegisterRefusal(
+    const proto::PlacementCommand::RegisterServer& command, const proto::ServerInfo* same_id,
+    uint64_t* bound) const {
+  if (same_id != nullptr) {
+    *bound = same_id->id();
+    if (same_id->removed()) {
+      return absl::StrCat("server ", same_id->id(),
+                          " was removed from the cluster; this data directory is stale. Empty it "
+                          "to join as a new server");
+    }
+    if (same_id->incarnation() != 0 && same_id->incarnation() != command.incarnation()) {
+      return absl::StrCat("server ", same_id->id(),
+                          " belongs to another data directory (this one was copied or "
+                          "recreated); refusing to let it act as server ",
+                          same_id->id());
+    }
+  }
+  for (const proto::ServerInfo& server : state_.servers()) {
+    if (server.removed() || server.address() != command.address()) continue;
+    if (same_id != nullptr && server.id() == same_id->id()) continue;
+    *bound = server.id();
+    if (command.server_id() != 0) {
+      return absl::StrCat("address ", command.address(), " belongs to server ", server.id(),
+                          "; server ", command.server_id(), " must listen on another address");
+    }
+    return absl::StrCat(
+        "address ", command.address(), " belongs to server ", server.id(), " (zone ", server.zone(),
+        "), and this data directory is not that server's: it is new, or server ", server.id(),
+        "'s data was lost. A server that lost its data must not vote under its old id. If server ",
+        server.id(), "'s disk is gone for good, remove it first (meridian server remove ",
+        server.id(),
+        " --placement=...): this server then joins as a new one, and the groups of "
+        "server ",
+        server.id(), " run on their other replicas until a replica is added");
+  }
+  return "";
 }
 
 std::string MetadataStateMachine::ApplyRegister(
@@ -38,9 +78,19 @@ std::string MetadataStateMachine::ApplyRegister(
   uint64_t max_id = 0;
   for (proto::ServerInfo& server : *state_.mutable_servers()) {
     max_id = std::max(max_id, server.id());
-    const bool match = command.server_id() != 0 ? server.id() == command.server_id()
-                                                : server.address() == command.address();
+    const bool match = command.server_id() != 0
+                           ? server.id() == command.server_id()
+                           : !server.removed() && server.address() == command.address() &&
+                                 command.incarnation() != 0 &&
+                                 server.incarnation() == command.incarnation();
     if (match) target = &server;
+  }
+  proto::RegisterResponse response;
+  uint64_t bound = 0;
+  if (std::string refusal = RegisterRefusal(command, target, &bound); !refusal.empty()) {
+    response.set_refusal(std::move(refusal));
+    response.set_bound_server(bound);
+    return response.SerializeAsString();
   }
   if (target == nullptr) {
     target = state_.add_servers();
@@ -49,7 +99,7 @@ std::string MetadataStateMachine::ApplyRegister(
   target->set_zone(command.zone());
   target->set_address(command.address());
   target->set_peer_address(command.peer_address());
-  proto::RegisterResponse response;
+  if (target->incarnation() == 0) target->set_incarnation(command.incarnation());
   response.set_server_id(target->id());
 
   // Keep servers ordered by id and zones sorted and distinct.
@@ -60,6 +110,18 @@ std::string MetadataStateMachine::ApplyRegister(
   state_.clear_zones();
   for (const std::string& zone : zones) state_.add_zones(zone);
   return response.SerializeAsString();
+}
+
+std::string MetadataStateMachine::ApplyRemove(
+    const proto::PlacementCommand::RemoveServer& command) {
+  for (proto::ServerInfo& server : *state_.mutable_servers()) {
+    if (server.id() != command.server_id()) continue;
+    server.set_removed(true);
+    // Peers stop sending it Paxos messages; a new server may listen there now.
+    server.clear_peer_address();
+    return "";
+  }
+  return kUnknownServer;
 }
 
 std::string MetadataStateMachine::ApplyBootstrap(

@@ -4,14 +4,24 @@
 // service (liveness.h), never here.
 //
 // Commands (proto::PlacementCommand, serialized as the entry's command):
-//  - RegisterServer{zone, address, server_id}:
-//      server_id != 0 and known      re-register after a restart: the address and zone are updated;
-//      server_id != 0 and unknown    the server is added with that id (placement lost its state,
-//                                    the server kept its id file);
-//      server_id == 0                a server already registered at `address` keeps its id (so a
-//                                    retried Register after an unknown outcome does not add a
-//                                    second server), else the new id is max(ids) + 1, from 1.
-//    Apply returns a serialized proto::RegisterResponse with the server's id.
+//  - RegisterServer{zone, address, server_id, peer_address, incarnation}. One data directory is
+//    one server: a known server's id is handed only to the directory with its incarnation, so a
+//    wiped or new directory can never take over an identity whose Paxos promises it lost.
+//      server_id != 0, known         re-register after a restart: address, zone and peer address
+//                                    are updated; refused when the server was removed or its
+//                                    incarnation differs;
+//      server_id != 0, unknown       the server is added with that id (placement lost its state,
+//                                    the server kept its identity);
+//      server_id == 0                a server registered at `address` with the same incarnation
+//                                    keeps its id (a retried Register after an unknown outcome);
+//                                    one with another incarnation refuses the registration (the
+//                                    operator removes that server first); else the new id is
+//                                    max(ids, removed ones included) + 1, from 1.
+//    In every case the address must not belong to another server that is not removed.
+//    Apply returns a serialized proto::RegisterResponse: the server's id, or a refusal.
+//  - RemoveServer{server_id}: marks the server removed (idempotent); its address is free again
+//    and its id is never reused. Groups keep listing it (membership changes are not built yet).
+//    Apply returns "" or, for an unknown id, kUnknownServer.
 //  - Bootstrap{groups, ranges}: sets groups and ranges if not bootstrapped yet; ignored after.
 //    Apply returns kBootstrapApplied or kBootstrapIgnored. Group leaders are stored as 0.
 // No-op entries return "". Apply is deterministic: the same entries in the same order give the
@@ -38,6 +48,7 @@ namespace meridian::placement {
 
 inline constexpr char kBootstrapApplied[] = "bootstrap applied";
 inline constexpr char kBootstrapIgnored[] = "bootstrap ignored";
+inline constexpr char kUnknownServer[] = "unknown server";
 
 class MetadataStateMachine : public replication::StateMachine {
  public:
@@ -57,6 +68,12 @@ class MetadataStateMachine : public replication::StateMachine {
   std::string ApplyRegister(const proto::PlacementCommand::RegisterServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyBootstrap(const proto::PlacementCommand::Bootstrap& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyRemove(const proto::PlacementCommand::RemoveServer& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why `command` may not register, or "" when it may; *bound is the server it collides with.
+  std::string RegisterRefusal(const proto::PlacementCommand::RegisterServer& command,
+                              const proto::ServerInfo* same_id, uint64_t* bound) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -24,6 +26,7 @@ namespace meridian::placement {
 namespace {
 
 constexpr char kLeaderMetadataKey[] = "meridian-leader";
+constexpr int64_t kRefusalShownUs = 30'000'000;
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -42,6 +45,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         zones_required_(options.zones_required),
         num_ranges_(options.num_ranges),
         bootstrap_delay_us_(options.bootstrap_delay_us),
+        liveness_timeout_us_(options.liveness_timeout_us),
         liveness_(options.liveness_timeout_us),
         addresses_(std::move(options.replica_addresses)) {}
 
@@ -69,15 +73,25 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     op->set_address(request->address());
     op->set_server_id(request->server_id());
     op->set_peer_address(request->peer_address());
+    op->set_incarnation(request->incarnation());
     host_->Propose(
         [bytes = command.SerializeAsString()](paxos::Replica&) -> absl::StatusOr<std::string> {
           return bytes;
         },
         [this, ctx, reactor, request, response](absl::StatusOr<std::string> result) {
           if (!result.ok()) return FinishError(ctx, reactor, result.status());
-          if (!response->ParseFromString(*result) || response->server_id() == 0) {
+          if (!response->ParseFromString(*result)) {
+            return reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                                "RegisterServer applied without a response"));
+          }
+          if (!response->refusal().empty()) return RefuseRegistration(*request, *response, reactor);
+          if (response->server_id() == 0) {
             return reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL,
                                                 "RegisterServer applied without a server id"));
+          }
+          {
+            absl::MutexLock lock(&mu_);
+            refused_registrations_.erase(request->address());
           }
           std::fprintf(
               stderr, "placementd: server %llu registered (zone %s, address %s, peers %s)\n",
@@ -95,10 +109,16 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
-      if (!metadata_->FindServer(request->server_id()).has_value()) {
+      const std::optional<proto::ServerInfo> server = metadata_->FindServer(request->server_id());
+      if (!server.has_value()) {
         return reactor->Finish(grpc::Status(
             grpc::StatusCode::NOT_FOUND,
             absl::StrCat("unknown server id ", request->server_id(), ": register again")));
+      }
+      if (server->removed()) {
+        return reactor->Finish(grpc::Status(
+            grpc::StatusCode::FAILED_PRECONDITION,
+            absl::StrCat("server ", request->server_id(), " was removed from the cluster")));
       }
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
       if (!now.ok()) return FinishError(ctx, reactor, now.status());
@@ -128,13 +148,54 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         *response->mutable_group() = group;
         for (uint64_t replica : group.replicas()) {
           for (const proto::ServerInfo& server : topology.servers()) {
-            if (server.id() != replica) continue;
+            if (server.id() != replica || server.removed()) continue;
             *response->add_replicas() = server;
             if (server.id() == group.leader()) response->set_leader_address(server.address());
           }
         }
       }
       reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* RemoveServer(grpc::CallbackServerContext* ctx,
+                                         const proto::RemoveServerRequest* request,
+                                         proto::RemoveServerResponse*) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!CheckLeader(ctx, reactor)) return reactor;
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, request]() {
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      const uint64_t id = request->server_id();
+      const std::optional<proto::ServerInfo> server = metadata_->FindServer(id);
+      if (!server.has_value()) {
+        return reactor->Finish(
+            grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no server ", id)));
+      }
+      // A live server still holds its Paxos state; removing it would only orphan it.
+      if (!server->removed() && liveness_.IsAlive(id, now->latest)) {
+        return reactor->Finish(grpc::Status(
+            grpc::StatusCode::FAILED_PRECONDITION,
+            absl::StrCat("server ", id, " (", server->address(),
+                         ") is alive: it heartbeated within the last ",
+                         liveness_timeout_us_ / 1'000'000.0,
+                         " s. Remove only a server whose data is lost; stop it first")));
+      }
+      proto::PlacementCommand command;
+      command.mutable_remove_server()->set_server_id(id);
+      host_->Propose([bytes = command.SerializeAsString()](
+                         paxos::Replica&) -> absl::StatusOr<std::string> { return bytes; },
+                     [this, ctx, reactor, id](absl::StatusOr<std::string> result) {
+                       if (!result.ok()) return FinishError(ctx, reactor, result.status());
+                       if (*result == kUnknownServer) {
+                         return reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                                             absl::StrCat("no server ", id)));
+                       }
+                       std::fprintf(stderr, "placementd: server %llu removed\n",
+                                    static_cast<unsigned long long>(id));
+                       reactor->Finish(grpc::Status::OK);
+                     });
     });
     return reactor;
   }
@@ -198,11 +259,40 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                 });
   }
 
-  // The replicated metadata with the soft state laid over it.
+  // Answers a refused Register with FAILED_PRECONDITION and remembers it for `meridian status`.
+  void RefuseRegistration(const proto::RegisterRequest& request,
+                          const proto::RegisterResponse& response,
+                          grpc::ServerUnaryReactor* reactor) {
+    std::fprintf(stderr, "placementd: refused to register %s (zone %s): %s\n",
+                 request.address().c_str(), request.zone().c_str(), response.refusal().c_str());
+    absl::StatusOr<truetime::Interval> now = truetime_->Now();
+    {
+      absl::MutexLock lock(&mu_);
+      proto::RegistrationRefusal& refusal = refused_registrations_[request.address()];
+      refusal.set_address(request.address());
+      refusal.set_zone(request.zone());
+      refusal.set_bound_server(response.bound_server());
+      refusal.set_reason(response.refusal());
+      refusal.set_at_us(now.ok() ? now->latest : 0);
+    }
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, response.refusal()));
+  }
+
+  // The replicated metadata with the soft state laid over it. A refused registration is shown
+  // while its server keeps retrying (it does every 2 s at most).
   proto::Topology CurrentTopology(int64_t now_us) {
     proto::Topology topology = metadata_->Snapshot();
     liveness_.Annotate(&topology, now_us);
     topology.set_placement_leader(LeaderAddress());
+    absl::MutexLock lock(&mu_);
+    for (auto it = refused_registrations_.begin(); it != refused_registrations_.end();) {
+      if (now_us - it->second.at_us() > kRefusalShownUs) {
+        refused_registrations_.erase(it++);
+        continue;
+      }
+      *topology.add_refused_registrations() = it->second;
+      ++it;
+    }
     return topology;
   }
 
@@ -250,12 +340,15 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
   const int zones_required_;
   const int num_ranges_;
   const int64_t bootstrap_delay_us_;
+  const int64_t liveness_timeout_us_;
   Liveness liveness_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> bootstrap_in_flight_{false};
 
   absl::Mutex mu_;
   std::map<uint64_t, std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  // The newest refused Register per address (soft state, for `meridian status`).
+  std::map<std::string, proto::RegistrationRefusal> refused_registrations_ ABSL_GUARDED_BY(mu_);
   // When the planner first succeeded without failing since; unset while it fails.
   std::optional<int64_t> planner_ready_since_us_ ABSL_GUARDED_BY(mu_);
 };

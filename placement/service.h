@@ -1,15 +1,20 @@
 // PlacementService: the gRPC adapter of the placement driver (proto/placement.proto, service
 // Placement). It runs on every placement replica next to the GroupHost of group 0:
 //  - Register      proposes a RegisterServer command through the placement group's log and
-//                  answers with the id the MetadataStateMachine assigned.
+//                  answers with the id the MetadataStateMachine assigned, or FAILED_PRECONDITION
+//                  with its refusal (a data directory that is not the known server's), which is
+//                  also kept (soft state) for `meridian status` while the server retries.
 //  - Heartbeat     after a linearizable read barrier (GroupHost::Read), records the server's
 //                  liveness and the group leaders it reports (Liveness, soft state on the leader
 //                  only), proposes Bootstrap if the cluster is not bootstrapped and the planner
 //                  has succeeded with the live servers for bootstrap_delay_us, and answers with
 //                  the topology (without waiting for the bootstrap to commit).
 //  - Locate        the range holding the key, its group, replica infos and the leader's address.
-//  - GetTopology   the topology: servers with alive flags, groups with current leaders, ranges,
-//                  placement_leader.
+//  - GetTopology   the topology: servers with alive flags, groups with current leaders and
+//                  refused replicas, ranges, placement_leader, refused registrations.
+//  - RemoveServer  (admin) marks a dead server removed through the log: FAILED_PRECONDITION
+//                  while it heartbeats, NOT_FOUND for an unknown id. A removed server's
+//                  heartbeats fail with FAILED_PRECONDITION and Locate leaves it out.
 // Only the leader serves; at a follower every call fails with UNAVAILABLE and trailing metadata
 // "meridian-leader" = the placement leader's address when it is known. Locate before bootstrap
 // is FAILED_PRECONDITION; a heartbeat from an unknown server id is NOT_FOUND (register again).

@@ -66,6 +66,9 @@ Command StatusCommand();
 // `kv`: put, get, delete and scan through the C++ SDK (kv.cc).
 Command KvCommand();
 
+// `server remove ID`: retires a server whose data is lost (server.cc).
+Command ServerCommand();
+
 // `check-history`: checks a list-append history file for strict serializability
 // (check_history.cc).
 Command CheckHistoryCommand();

@@ -209,13 +209,22 @@ class Client::Impl final : public client::TxnTransport {
     topology.zones.assign(reply.zones().begin(), reply.zones().end());
     absl::flat_hash_map<uint64_t, std::string> address_of;
     for (const proto::ServerInfo& s : reply.servers()) {
-      topology.servers.push_back({s.id(), s.zone(), s.address(), s.alive(), s.peer_address()});
-      address_of[s.id()] = s.address();
+      topology.servers.push_back(
+          {s.id(), s.zone(), s.address(), s.alive(), s.peer_address(), s.removed()});
+      if (!s.removed()) address_of[s.id()] = s.address();
     }
     absl::flat_hash_map<uint64_t, const proto::GroupInfo*> group_of;
     for (const proto::GroupInfo& g : reply.groups()) {
-      topology.groups.push_back({g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader()});
+      GroupInfo& group = topology.groups.emplace_back(
+          GroupInfo{g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader(), {}});
+      for (const proto::ReplicaRefusal& r : g.refusals()) {
+        group.refusals.push_back({r.server(), r.reason()});
+      }
       group_of[g.id()] = &g;
+    }
+    for (const proto::RegistrationRefusal& r : reply.refused_registrations()) {
+      topology.refused_registrations.push_back(
+          {r.address(), r.zone(), r.bound_server(), r.reason()});
     }
     std::vector<Location> locations;
     for (const proto::RangeInfo& r : reply.ranges()) {
@@ -223,7 +232,9 @@ class Client::Impl final : public client::TxnTransport {
       Location location{r.start(), r.end(), r.group(), r.generation(), {}, {}};
       if (const auto g = group_of.find(r.group()); g != group_of.end()) {
         for (const uint64_t id : g->second->replicas()) {
-          location.replica_addresses.push_back(address_of[id]);
+          if (const auto a = address_of.find(id); a != address_of.end()) {
+            location.replica_addresses.push_back(a->second);
+          }
         }
         if (g->second->leader() != 0) location.leader_address = address_of[g->second->leader()];
       }
@@ -232,6 +243,18 @@ class Client::Impl final : public client::TxnTransport {
     absl::MutexLock lock(&mu_);
     cache_.ReplaceAll(locations);
     return topology;
+  }
+
+  absl::Status RemoveServer(uint64_t server_id) {
+    proto::RemoveServerRequest request;
+    request.set_server_id(server_id);
+    proto::RemoveServerResponse reply;
+    // Idempotent at placement, so retrying after a lost answer is safe.
+    return CallPlacement(
+        [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
+          return stub.RemoveServer(&context, request, &reply);
+        },
+        Deadline());
   }
 
   // --- client::TxnTransport (txn_engine.h): the Txn service with the routing of CallLeader.
@@ -1177,6 +1200,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Client::Scan(
 }
 
 absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
+
+absl::Status Client::RemoveServer(uint64_t server_id) { return impl_->RemoveServer(server_id); }
 
 absl::StatusOr<int64_t> Client::RunTransaction(const std::function<absl::Status(Transaction&)>& fn,
                                                TransactionOptions options) {

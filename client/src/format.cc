@@ -31,12 +31,59 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+const ServerInfo* FindServer(const Topology& topology, uint64_t id) {
+  for (const ServerInfo& server : topology.servers) {
+    if (server.id == id) return &server;
+  }
+  return nullptr;
+}
+
 std::string ServerName(const Topology& topology, uint64_t id) {
   if (id == 0) return "-";
-  for (const ServerInfo& server : topology.servers) {
-    if (server.id == id) return absl::StrCat(id, " (", server.zone, ")");
+  const ServerInfo* server = FindServer(topology, id);
+  if (server == nullptr) return absl::StrCat(id);
+  return absl::StrCat(id, " (", server->zone, server->removed ? ", removed" : "", ")");
+}
+
+bool Refuses(const GroupInfo& group, uint64_t server) {
+  return std::any_of(group.refusals.begin(), group.refusals.end(),
+                     [server](const ReplicaRefusal& r) { return r.server == server; });
+}
+
+// Replicas of `group` that are alive and serve it.
+size_t LiveReplicas(const Topology& topology, const GroupInfo& group) {
+  return std::count_if(group.replicas.begin(), group.replicas.end(), [&](uint64_t id) {
+    const ServerInfo* server = FindServer(topology, id);
+    return server != nullptr && server->alive && !Refuses(group, id);
+  });
+}
+
+// What an operator has to act on, one "- " line each; "" when nothing.
+std::string Attention(const Topology& topology) {
+  std::string out;
+  for (const RegistrationRefusal& r : topology.refused_registrations) {
+    absl::StrAppend(&out, "  - a server at ", r.address, " (zone ", r.zone,
+                    ") is refused registration: ", r.reason, "\n");
   }
-  return absl::StrCat(id);
+  for (const GroupInfo& g : topology.groups) {
+    for (const ReplicaRefusal& r : g.refusals) {
+      absl::StrAppend(&out, "  - group ", g.id, ": server ", r.server,
+                      " refuses to start its replica: ", r.reason, "\n");
+    }
+    std::vector<std::string> removed;
+    for (const uint64_t id : g.replicas) {
+      const ServerInfo* server = FindServer(topology, id);
+      if (server != nullptr && server->removed) removed.push_back(absl::StrCat(id));
+    }
+    if (!removed.empty()) {
+      absl::StrAppend(&out, "  - group ", g.id, " runs on ", g.replicas.size() - removed.size(),
+                      " of its ", g.replicas.size(), " replicas: server ",
+                      absl::StrJoin(removed, ", "),
+                      " was removed. Adding a replica in its place needs membership changes, "
+                      "which are not built yet\n");
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -74,17 +121,21 @@ std::string FormatTopology(const Topology& topology) {
   std::vector<std::vector<std::string>> servers = {
       {"SERVER", "ZONE", "ADDRESS", "ALIVE", "PAXOS PEERS AT"}};
   for (const ServerInfo& s : topology.servers) {
-    servers.push_back({absl::StrCat(s.id), s.zone, s.address, s.alive ? "yes" : "NO",
+    servers.push_back({absl::StrCat(s.id), s.zone, s.address,
+                       s.removed ? "removed"
+                       : s.alive ? "yes"
+                                 : "NO",
                        s.peer_address.empty() ? "-" : s.peer_address});
   }
   absl::StrAppend(&out, "Servers (", topology.servers.size(), "):\n", Table(servers), "\n");
 
-  std::vector<std::vector<std::string>> groups = {{"GROUP", "REPLICAS", "LEADER"}};
+  std::vector<std::vector<std::string>> groups = {{"GROUP", "REPLICAS", "LIVE", "LEADER"}};
   for (const GroupInfo& g : topology.groups) {
     std::vector<std::string> replicas;
     for (const uint64_t id : g.replicas) replicas.push_back(ServerName(topology, id));
-    groups.push_back(
-        {absl::StrCat(g.id), absl::StrJoin(replicas, ", "), ServerName(topology, g.leader)});
+    groups.push_back({absl::StrCat(g.id), absl::StrJoin(replicas, ", "),
+                      absl::StrCat(LiveReplicas(topology, g), "/", g.replicas.size()),
+                      ServerName(topology, g.leader)});
   }
   absl::StrAppend(&out, "Groups (", topology.groups.size(), "):\n", Table(groups), "\n");
 
@@ -95,6 +146,9 @@ std::string FormatTopology(const Topology& topology) {
                       absl::StrCat(r.group), absl::StrCat(r.generation)});
   }
   absl::StrAppend(&out, "Ranges (", topology.ranges.size(), "):\n", Table(ranges));
+  if (const std::string attention = Attention(topology); !attention.empty()) {
+    absl::StrAppend(&out, "\nNeeds an operator:\n", attention);
+  }
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 #include <utility>
@@ -34,6 +35,7 @@
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/placement_client.h"
 #include "spanserver/server/routing_table.h"
+#include "spanserver/server/server_identity.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
@@ -52,35 +54,15 @@ constexpr auto kServerShutdownGrace = std::chrono::seconds(2);
 
 void Log(const std::string& line) { std::fprintf(stderr, "spanserver: %s\n", line.c_str()); }
 
-// DATA_DIR/server_id: the decimal id, written to a temporary file, synced and renamed.
-std::string ServerIdPath(const std::string& data_dir) { return data_dir + "/server_id"; }
-
-absl::StatusOr<uint64_t> ReadServerId(const std::string& data_dir) {
-  std::ifstream in(ServerIdPath(data_dir));
-  if (!in) return uint64_t{0};
-  std::string text;
-  std::getline(in, text);
-  uint64_t id = 0;
-  if (!absl::SimpleAtoi(text, &id)) {
-    return absl::DataLossError(
-        absl::StrCat(ServerIdPath(data_dir), " does not hold a server id: '", text, "'"));
+// A data directory's incarnation: random, drawn once per directory (server_identity.h). This is
+// the process's one draw from the OS's entropy; nothing else in a server is random.
+uint64_t DrawIncarnation() {
+  std::random_device entropy;
+  uint64_t incarnation = 0;
+  while (incarnation == 0) {
+    incarnation = (uint64_t{entropy()} << 32) ^ entropy();
   }
-  return id;
-}
-
-absl::Status WriteServerId(const std::string& data_dir, uint64_t id) {
-  const std::string path = ServerIdPath(data_dir);
-  const std::string tmp = path + ".tmp";
-  const std::string text = absl::StrCat(id, "\n");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(tmp, ": ", std::strerror(errno)));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  return incarnation;
 }
 
 bool HasPortZero(const std::string& address) { return absl::EndsWith(address, ":0"); }
@@ -121,6 +103,13 @@ class ServerRuntime::Impl {
     engine_options.prezeroed_log = true;
     ASSIGN_OR_RETURN_CTX(engine_, storage::Engine::Open(options_.data_dir + "/db", engine_options),
                          "opening " + options_.data_dir + "/db");
+    {
+      std::string note;
+      absl::MutexLock lock(&topology_mu_);
+      ASSIGN_OR_RETURN(identity_,
+                       LoadOrCreateIdentity(options_.data_dir, *engine_, DrawIncarnation(), &note));
+      if (!note.empty()) Log(note);
+    }
     truetime::ClockSourceOptions clock_options;
     clock_options.fixed_epsilon_us = options_.truetime_epsilon_us;
     ASSIGN_OR_RETURN(std::unique_ptr<truetime::ClockSource> source,
@@ -164,42 +153,58 @@ class ServerRuntime::Impl {
     if (HasPortZero(options_.listen)) {
       return absl::InvalidArgumentError("--listen needs a real port to register with placement");
     }
-    ASSIGN_OR_RETURN(uint64_t id, ReadServerId(options_.data_dir));
-    placement_ = std::make_unique<PlacementClient>(options_.placement);
     proto::RegisterRequest request;
+    {
+      absl::MutexLock lock(&topology_mu_);
+      request.set_server_id(identity_.server_id);
+      request.set_incarnation(identity_.incarnation);
+    }
+    placement_ = std::make_unique<PlacementClient>(options_.placement);
     request.set_zone(options_.zone);
     request.set_address(options_.listen);
-    request.set_server_id(id);
     request.set_peer_address(peer_address_);
     absl::Duration backoff = kRegisterBackoffMin;
     int attempts = 0;
+    uint64_t id = 0;
     while (true) {
       absl::StatusOr<proto::RegisterResponse> response =
           placement_->Register(request, kRegisterTimeout);
       if (response.ok() && response->server_id() != 0) {
-        if (id != 0 && response->server_id() != id) {
-          Log(absl::StrCat("warning: placement gave id ", response->server_id(),
-                           " although this server was ", id));
-        }
         id = response->server_id();
         break;
       }
       ++attempts;
       if (attempts <= 3 || attempts % 10 == 0) {
-        Log(absl::StrCat("registration with placement failed (attempt ", attempts,
-                         "): ", response.ok() ? "server id 0" : response.status().ToString(),
+        const bool refused = absl::IsFailedPrecondition(response.status());
+        Log(absl::StrCat(refused ? "placement refused to register this server"
+                                 : "registration with placement failed",
+                         " (attempt ", attempts,
+                         "): ", response.ok() ? "server id 0" : response.status().message(),
                          "; retrying"));
       }
       if (WaitForStopFor(backoff)) return absl::CancelledError("stopped before registration");
       backoff = std::min(backoff * 2, kRegisterBackoffMax);
     }
-    RETURN_IF_ERROR_CTX(WriteServerId(options_.data_dir, id), "persisting the server id");
+    RETURN_IF_ERROR(AdoptServerId(id));
     Log(absl::StrCat("registered as server ", id, " in zone ", options_.zone));
     RETURN_IF_ERROR(Serve(id));
     heartbeat_thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "heartbeat");
       HeartbeatLoop();
     });
+    return absl::OkStatus();
+  }
+
+  // Records the id placement gave this data directory (once; it never changes after).
+  absl::Status AdoptServerId(uint64_t id) {
+    absl::MutexLock lock(&topology_mu_);
+    if (identity_.server_id == id) return absl::OkStatus();
+    if (identity_.server_id != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("this data directory belongs to server ",
+                                                        identity_.server_id, ", not server ", id));
+    }
+    identity_.server_id = id;
+    RETURN_IF_ERROR_CTX(SaveIdentity(options_.data_dir, identity_), "persisting the server id");
     return absl::OkStatus();
   }
 
@@ -360,6 +365,19 @@ class ServerRuntime::Impl {
 
   void StartGroup(uint64_t group, const std::vector<uint64_t>& members)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
+    if (refused_.contains(group)) return;  // stays down until the operator acts
+    absl::StatusOr<paxos::ReplicaStart> start =
+        PrepareReplica(options_.data_dir, engine_.get(), &identity_, group);
+    if (!start.ok()) {
+      Log(absl::StrCat("group ", group,
+                       ": NOT starting this server's replica: ", start.status().message(),
+                       absl::IsFailedPrecondition(start.status())
+                           ? ". Remove this server (meridian server remove) and add a replica "
+                             "elsewhere, or restore its data directory"
+                           : ""));
+      refused_[group] = std::string(start.status().message());
+      return;
+    }
     const uint64_t self = server_id_.load();
     replication::GroupHostOptions host_options;
     paxos::Options& paxos = host_options.paxos;
@@ -423,6 +441,14 @@ class ServerRuntime::Impl {
         report->set_is_leader(state.role == paxos::Role::kLeader);
         report->set_has_lease(state.has_lease);
       }
+      {
+        absl::MutexLock lock(&topology_mu_);
+        for (const auto& [group, reason] : refused_) {
+          proto::GroupReport* report = request.add_groups();
+          report->set_group(group);
+          report->set_refusal(reason);
+        }
+      }
       absl::StatusOr<proto::HeartbeatResponse> response =
           placement_->Heartbeat(request, kHeartbeatTimeout);
       if (!response.ok()) {
@@ -469,6 +495,9 @@ class ServerRuntime::Impl {
   std::map<uint64_t, std::string> peer_addresses_ ABSL_GUARDED_BY(topology_mu_);
   std::map<uint64_t, std::vector<uint64_t>> started_members_ ABSL_GUARDED_BY(topology_mu_);
   std::set<uint64_t> warned_membership_ ABSL_GUARDED_BY(topology_mu_);
+  DataDirIdentity identity_ ABSL_GUARDED_BY(topology_mu_);
+  // Groups whose replica this server refuses to start (PrepareReplica), and why.
+  std::map<uint64_t, std::string> refused_ ABSL_GUARDED_BY(topology_mu_);
 };
 
 absl::StatusOr<std::unique_ptr<ServerRuntime>> ServerRuntime::Open(ServerOptions options) {
@@ -485,6 +514,7 @@ absl::Status ServerRuntime::Start() { return impl_->Start(); }
 
 absl::Status ServerRuntime::StartWithoutPlacement(uint64_t server_id) {
   if (server_id == 0) return absl::InvalidArgumentError("server id 0");
+  RETURN_IF_ERROR(impl_->AdoptServerId(server_id));
   return impl_->Serve(server_id);
 }
 

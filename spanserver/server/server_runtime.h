@@ -6,10 +6,15 @@
 // the topology: one GroupHost (over a TxnTablet) per data group listing this server.
 //
 // Lifecycle: Open() → Start() (or StartWithoutPlacement() in tests) → ... → Shutdown().
-//  - Start registers with placement (server id kept in DATA_DIR/server_id across restarts),
-//    retrying with backoff until it succeeds or RequestStop() is called, then serves and
-//    heartbeats every heartbeat_interval_ms. Groups whose logs already exist are recovered as soon
-//    as the first topology lists them (GroupHost replays the log from the start).
+//  - Open reads the data directory's identity (DATA_DIR/identity: server id, incarnation, the
+//    groups it hosted; server_identity.h), creating it for a new directory.
+//  - Start registers with placement under that identity, retrying with backoff until it succeeds
+//    or RequestStop() is called (placement refuses a new or wiped directory at a known server's
+//    address: the log says why and how to remove the old server), then serves and heartbeats
+//    every heartbeat_interval_ms. Groups whose logs already exist are recovered as soon as the
+//    first topology lists them (GroupHost replays the log from the start). A replica whose state
+//    is missing or not its own (PrepareReplica) is not started: it never votes or accepts, the
+//    log says why, and the heartbeat reports it to placement (`meridian status` shows it).
 //  - Shutdown stops the heartbeat loop, refuses new requests, stops the hosts (their pending
 //    requests fail UNAVAILABLE), shuts the gRPC server down, drains the writer and closes the
 //    engine.

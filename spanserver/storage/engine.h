@@ -154,6 +154,11 @@ class Engine {
   // one replica per group listed.
   absl::StatusOr<std::vector<uint64_t>> ListGroups() const;
 
+  // The replica marker saved for `group` (WriteBatch::SaveReplicaMarker), or nullopt.
+  absl::StatusOr<std::optional<std::string>> LoadReplicaMarker(uint64_t group) const;
+  // Every group that has a replica marker, ascending.
+  absl::StatusOr<std::vector<uint64_t>> ListMarkedGroups() const;
+
  private:
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
          std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);
@@ -166,6 +171,8 @@ class Engine {
   // Erasures of the occupied slots of `group` in [lo, hi) into `batch`; hi == UINT64_MAX means
   // no upper bound.
   absl::Status EraseLogRange(uint64_t group, uint64_t lo, uint64_t hi, WriteBatch* batch) const;
+  // The value stored at `key`, or nullopt.
+  absl::StatusOr<std::optional<std::string>> GetOptional(const std::string& key) const;
   // Group ids found under one key space (`tag` uint64(group) ...), ascending.
   absl::Status ListIds(char tag, std::vector<uint64_t>* ids) const;
 

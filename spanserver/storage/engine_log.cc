@@ -120,8 +120,16 @@ absl::Status Engine::TruncateLogSuffix(uint64_t group, uint64_t from_inclusive) 
 }
 
 absl::StatusOr<std::optional<std::string>> Engine::LoadHardState(uint64_t group) const {
+  return GetOptional(format::HardStateKey(group));
+}
+
+absl::StatusOr<std::optional<std::string>> Engine::LoadReplicaMarker(uint64_t group) const {
+  return GetOptional(format::ReplicaMarkerKey(group));
+}
+
+absl::StatusOr<std::optional<std::string>> Engine::GetOptional(const std::string& key) const {
   std::string value;
-  const leveldb::Status s = db_->Get(leveldb::ReadOptions(), format::HardStateKey(group), &value);
+  const leveldb::Status s = db_->Get(leveldb::ReadOptions(), key, &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(internal::FromLevelDb(s));
   return value;
@@ -158,6 +166,12 @@ absl::StatusOr<std::vector<uint64_t>> Engine::ListGroups() const {
   std::set_union(log_groups.begin(), log_groups.end(), hard_state_groups.begin(),
                  hard_state_groups.end(), std::back_inserter(out));
   return out;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Engine::ListMarkedGroups() const {
+  std::vector<uint64_t> groups;
+  RETURN_IF_ERROR(ListIds(format::kReplicaMarkerTag, &groups));
+  return groups;
 }
 
 }  // namespace meridian::storage

@@ -101,6 +101,8 @@ absl::Status ParseHardStateKey(std::string_view key, uint64_t* group) {
   return ParseTaggedUint64(key, kHardStateTag, "hard-state key", group);
 }
 
+std::string ReplicaMarkerKey(uint64_t group) { return TaggedUint64(kReplicaMarkerTag, group); }
+
 std::string HorizonKey(uint64_t tablet) { return TaggedUint64(kHorizonTag, tablet); }
 
 absl::Status ParseHorizonKey(std::string_view key, uint64_t* tablet) {

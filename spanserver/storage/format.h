@@ -5,10 +5,11 @@
 // order is the order written below.
 //
 // Keys:
-//   key              := data_key | log_key | hard_state_key | horizon_key
+//   key              := data_key | log_key | hard_state_key | marker_key | horizon_key
 //   data_key         := 'd' uint64(tablet_id) bytes(user_key) desc_int64(commit_ts)
 //   log_key          := 'l' uint64(group_id) uint64(index)
 //   hard_state_key   := 'h' uint64(group_id)
+//   marker_key       := 'm' uint64(group_id)
 //   horizon_key      := 'g' uint64(tablet_id)
 //
 // Values:
@@ -16,6 +17,8 @@
 //                     | 0x02                  a tombstone; nothing follows
 //   log_value        := raw_bytes             one Paxos entry, opaque to storage
 //   hard_state_value := raw_bytes             a group's hard state, opaque to storage
+//   marker_value     := raw_bytes             whose replica the group's state is, opaque to
+//                                             storage (paxos/replica_marker.h)
 //   horizon_value    := int64(horizon_ts)
 //
 // Consequences of the order: a tablet's data is contiguous; within it user keys are in bytewise
@@ -39,6 +42,7 @@ inline constexpr char kDataTag = 'd';
 inline constexpr char kLogTag = 'l';
 inline constexpr char kHardStateTag = 'h';
 inline constexpr char kHorizonTag = 'g';
+inline constexpr char kReplicaMarkerTag = 'm';
 
 inline constexpr char kPutTag = '\x01';
 inline constexpr char kTombstoneTag = '\x02';
@@ -76,6 +80,8 @@ absl::Status ParseLogKey(std::string_view key, uint64_t* group, uint64_t* index)
 std::string HardStateKey(uint64_t group);
 // Parses a hard_state_key. DATA_LOSS when `key` is not one.
 absl::Status ParseHardStateKey(std::string_view key, uint64_t* group);
+
+std::string ReplicaMarkerKey(uint64_t group);
 
 std::string HorizonKey(uint64_t tablet);
 // Parses a horizon_key. DATA_LOSS when `key` is not one.

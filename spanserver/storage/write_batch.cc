@@ -54,6 +54,11 @@ void WriteBatch::SaveHardState(uint64_t group, std::string_view hard_state) {
   ++count_;
 }
 
+void WriteBatch::SaveReplicaMarker(uint64_t group, std::string_view marker) {
+  Rep().Put(format::ReplicaMarkerKey(group), ToSlice(marker));
+  ++count_;
+}
+
 void WriteBatch::Append(const WriteBatch& other) {
   if (other.rep_ == nullptr) return;
   Rep().Append(*other.rep_);

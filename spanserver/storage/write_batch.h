@@ -45,6 +45,8 @@ class WriteBatch {
   void EraseLog(uint64_t group, uint64_t index);
   // Paxos: replaces `group`'s hard state.
   void SaveHardState(uint64_t group, std::string_view hard_state);
+  // Paxos: replaces `group`'s replica marker (paxos/replica_marker.h).
+  void SaveReplicaMarker(uint64_t group, std::string_view marker);
 
   // Appends all of `other`'s writes after this batch's.
   void Append(const WriteBatch& other);

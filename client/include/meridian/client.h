@@ -91,11 +91,27 @@ struct ServerInfo {
   std::string address;
   bool alive = false;
   std::string peer_address;  // where its peers send Paxos messages (TCP); "" if not registered
+  // Removed by an operator (Client::RemoveServer): never alive again, its id never reused.
+  bool removed = false;
+};
+// A replica that its server refuses to start (its Paxos state is missing or not its own).
+struct ReplicaRefusal {
+  uint64_t server = 0;
+  std::string reason;
 };
 struct GroupInfo {
   uint64_t id = 0;
   std::vector<uint64_t> replicas;  // server ids
   uint64_t leader = 0;             // server id, 0 when none is known
+  std::vector<ReplicaRefusal> refusals;
+};
+// A server that placement refused to register (a new or wiped data directory at the address of a
+// known server), while it keeps trying.
+struct RegistrationRefusal {
+  std::string address;
+  std::string zone;
+  uint64_t bound_server = 0;  // the known server the address belongs to
+  std::string reason;
 };
 struct RangeInfo {
   std::string start;
@@ -110,10 +126,12 @@ struct Topology {
   std::vector<ServerInfo> servers;
   std::vector<GroupInfo> groups;
   std::vector<RangeInfo> ranges;
+  std::vector<RegistrationRefusal> refused_registrations;
 };
 
-// Renders a topology as aligned text tables (zones, servers, groups, ranges); keys are escaped
-// with EscapeBytes.
+// Renders a topology as aligned text tables (zones, servers, groups, ranges), then what needs an
+// operator (refused registrations and replicas, groups running short of replicas); keys are
+// escaped with EscapeBytes.
 std::string FormatTopology(const Topology& topology);
 
 // Renders bytes for a terminal: printable ASCII as is, backslash as "\\", newline, tab and
@@ -150,6 +168,11 @@ class Client {
                                                                         size_t limit);
   // The cluster's topology from the placement leader; also refreshes the location cache.
   absl::StatusOr<Topology> GetTopology();
+  // Admin: removes server `server_id`, whose data is lost for good, from the cluster. Its id is
+  // never used again and its address is free for a new server; its groups keep running on their
+  // other replicas. FAILED_PRECONDITION while the server is alive, NOT_FOUND for an unknown id;
+  // removing a removed server succeeds.
+  absl::Status RemoveServer(uint64_t server_id);
 
   // Runs `fn` as a read-write transaction and commits it; the commit timestamp (0 when fn
   // neither read nor wrote). fn may run several times (transaction.h "Retries").

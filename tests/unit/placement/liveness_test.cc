@@ -72,5 +72,41 @@ TEST(LivenessTest, Annotate) {
   EXPECT_EQ(topology.groups(1).leader(), 0u);
 }
 
+TEST(LivenessTest, RefusalsFollowTheLatestHeartbeatOfALiveServer) {
+  Liveness liveness(3'000'000);
+  proto::HeartbeatRequest refusing = Heartbeat(3, {{1, false, false}, {2, false, false}});
+  refusing.mutable_groups(1)->set_refusal("disk holds none");
+  liveness.RecordHeartbeat(refusing, 1'000'000);
+  proto::Topology topology;
+  for (uint64_t id : {1, 2}) {
+    proto::GroupInfo* group = topology.add_groups();
+    group->set_id(id);
+    for (uint64_t server : {1, 2, 3}) group->add_replicas(server);
+  }
+  topology.add_servers()->set_id(3);
+  proto::ServerInfo* removed = topology.add_servers();
+  removed->set_id(4);
+  removed->set_removed(true);
+  liveness.RecordHeartbeat(Heartbeat(4), 1'000'000);
+
+  proto::Topology now = topology;
+  liveness.Annotate(&now, 1'500'000);
+  EXPECT_EQ(now.groups(0).refusals_size(), 0);
+  ASSERT_EQ(now.groups(1).refusals_size(), 1);
+  EXPECT_EQ(now.groups(1).refusals(0).server(), 3u);
+  EXPECT_EQ(now.groups(1).refusals(0).reason(), "disk holds none");
+  EXPECT_TRUE(now.servers(0).alive());
+  EXPECT_FALSE(now.servers(1).alive()) << "a removed server is never alive";
+
+  // Once the server dies, its refusals are not shown; a later heartbeat without them clears them.
+  now = topology;
+  liveness.Annotate(&now, 9'000'000);
+  EXPECT_EQ(now.groups(1).refusals_size(), 0);
+  liveness.RecordHeartbeat(Heartbeat(3, {{2, false, false}}), 9'000'000);
+  now = topology;
+  liveness.Annotate(&now, 9'000'000);
+  EXPECT_EQ(now.groups(1).refusals_size(), 0);
+}
+
 }  // namespace
 }  // namespace meridian::placement

@@ -10,13 +10,32 @@
 namespace meridian::placement {
 namespace {
 
+constexpr uint64_t kIncarnation = 0x1111;
+
 proto::PlacementCommand Register(const std::string& zone, const std::string& address,
-                                 uint64_t id = 0) {
+                                 uint64_t id = 0, uint64_t incarnation = kIncarnation) {
   proto::PlacementCommand command;
   command.mutable_register_server()->set_zone(zone);
   command.mutable_register_server()->set_address(address);
   command.mutable_register_server()->set_server_id(id);
+  command.mutable_register_server()->set_incarnation(incarnation);
+  command.mutable_register_server()->set_peer_address(address + "-peer");
   return command;
+}
+
+proto::PlacementCommand Remove(uint64_t id) {
+  proto::PlacementCommand command;
+  command.mutable_remove_server()->set_server_id(id);
+  return command;
+}
+
+proto::RegisterResponse Refused(const absl::StatusOr<std::string>& result) {
+  EXPECT_TRUE(result.ok()) << result.status();
+  proto::RegisterResponse response;
+  EXPECT_TRUE(result.ok() && response.ParseFromString(*result));
+  EXPECT_EQ(response.server_id(), 0u);
+  EXPECT_FALSE(response.refusal().empty());
+  return response;
 }
 
 paxos::Entry EntryOf(const proto::PlacementCommand& command, paxos::Index index) {
@@ -86,6 +105,50 @@ TEST(MetadataStateMachineTest, RetriedRegisterAtTheSameAddressKeepsItsId) {
   EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1"))), 1u);
   EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1"))), 1u);
   EXPECT_EQ(sm.Snapshot().servers_size(), 1);
+}
+
+TEST(MetadataStateMachineTest, ANewDataDirectoryCannotTakeOverAKnownServersAddress) {
+  MetadataStateMachine sm;
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/1))), 1u);
+  // The same address from a directory that is not server 1's (wiped and restarted).
+  const proto::RegisterResponse refused =
+      Refused(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/2)));
+  EXPECT_EQ(refused.bound_server(), 1u);
+  EXPECT_NE(refused.refusal().find("meridian server remove 1"), std::string::npos)
+      << refused.refusal();
+  EXPECT_EQ(sm.Snapshot().servers_size(), 1);
+  EXPECT_EQ(sm.FindServer(1)->incarnation(), 1u);
+  // Nor may a directory without an incarnation pass for it.
+  Refused(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/0)));
+}
+
+TEST(MetadataStateMachineTest, AKnownIdIsHandedOnlyToItsOwnDataDirectory) {
+  MetadataStateMachine sm;
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/1))), 1u);
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("b", "h:2", 0, /*incarnation=*/2))), 2u);
+  EXPECT_EQ(Refused(sm.ApplyCommand(Register("a", "h:1", 1, /*incarnation=*/9))).bound_server(),
+            1u);
+  // Its own directory at another server's address: refused too.
+  EXPECT_EQ(Refused(sm.ApplyCommand(Register("a", "h:2", 1, /*incarnation=*/1))).bound_server(),
+            2u);
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1", 1, /*incarnation=*/1))), 1u);
+}
+
+TEST(MetadataStateMachineTest, RemovedServerFreesItsAddressButNotItsId) {
+  MetadataStateMachine sm;
+  AssignedId(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/1)));
+  AssignedId(sm.ApplyCommand(Register("b", "h:2", 0, /*incarnation=*/2)));
+  ASSERT_EQ(*sm.ApplyCommand(Remove(2)), "");
+  ASSERT_EQ(*sm.ApplyCommand(Remove(2)), "");  // idempotent
+  EXPECT_EQ(*sm.ApplyCommand(Remove(7)), kUnknownServer);
+  EXPECT_TRUE(sm.FindServer(2)->removed());
+  EXPECT_EQ(sm.FindServer(2)->peer_address(), "");
+  // The wiped directory now joins as a new server, never as 2.
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("b", "h:2", 0, /*incarnation=*/3))), 3u);
+  // The removed server's old directory is refused for good.
+  EXPECT_EQ(Refused(sm.ApplyCommand(Register("b", "h:9", 2, /*incarnation=*/2))).bound_server(),
+            2u);
+  EXPECT_EQ(sm.Snapshot().servers_size(), 3);
 }
 
 TEST(MetadataStateMachineTest, BootstrapOnceThenIgnored) {

@@ -132,6 +132,23 @@ TEST_P(EngineLogTest, HardStateIsPerGroupAndSurvivesReopen) {
   EXPECT_EQ(engine_->LoadHardState(10)->value_or(""), std::string("\0bin", 4));
 }
 
+TEST_P(EngineLogTest, ReplicaMarkersArePerGroupApartFromLogsAndSurviveReopen) {
+  absl::StatusOr<std::optional<std::string>> none = engine_->LoadReplicaMarker(4);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  WriteBatch batch;
+  batch.SaveReplicaMarker(4, "marker-4");
+  batch.SaveReplicaMarker(~uint64_t{0}, "marker-max");
+  batch.SaveHardState(5, "hs");
+  ASSERT_TRUE(engine_->Write(batch, true).ok());
+  Reopen();
+  EXPECT_EQ(engine_->LoadReplicaMarker(4)->value_or(""), "marker-4");
+  EXPECT_FALSE(engine_->LoadReplicaMarker(5)->has_value());
+  EXPECT_THAT(*engine_->ListMarkedGroups(), ElementsAre(4, ~uint64_t{0}));
+  // A marker alone is not Paxos state: recovery lists only groups with a log or hard state.
+  EXPECT_THAT(*engine_->ListGroups(), ElementsAre(5));
+}
+
 TEST_P(EngineLogTest, ListGroupsFindsGroupsWithALogOrAHardState) {
   absl::StatusOr<std::vector<uint64_t>> groups = engine_->ListGroups();
   ASSERT_TRUE(groups.ok());

@@ -1,8 +1,10 @@
 // ServerRuntime::Start against fake placement replicas on loopback gRPC: the follower replica
 // redirects with "meridian-leader", the leader assigns server id 7, and its heartbeat replies
-// carry a topology that gives the server group 1 alone. Checks: the id is persisted in
-// DATA_DIR/server_id and sent again on restart; the heartbeat reports the group; the group
-// recovers from its log after a restart and still serves what was written before.
+// carry a topology that gives the server group 1 alone. Checks: the id and the directory's
+// incarnation are persisted in DATA_DIR/identity and sent again on restart; the heartbeat reports
+// the group; the group recovers from its log after a restart and still serves what was written
+// before; with its database wiped (identity kept) the server refuses to start the replica and
+// reports why in its heartbeat.
 // Waits are bounded polls (the fakes record requests under a mutex).
 #include "spanserver/server/server_runtime.h"
 
@@ -174,10 +176,11 @@ TEST(ServerRuntimeTest, RegistersHeartbeatsAndRecoversGroupsAfterRestart) {
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     ASSERT_TRUE((*runtime)->Start().ok());
     EXPECT_EQ((*runtime)->server_id(), 7u);
-    std::ifstream id_file(dir / "server_id");
-    std::string id;
+    std::ifstream id_file(dir / "identity");
+    std::string header, id;
+    std::getline(id_file, header);
     std::getline(id_file, id);
-    EXPECT_EQ(id, "7");
+    EXPECT_EQ(id, "server_id 7");
     put_and_check(true);
     EXPECT_TRUE(PollUntil([&] {
       absl::MutexLock lock(&leader.service.mu_);
@@ -193,9 +196,26 @@ TEST(ServerRuntimeTest, RegistersHeartbeatsAndRecoversGroupsAfterRestart) {
     {
       absl::MutexLock lock(&leader.service.mu_);
       EXPECT_EQ(leader.service.last_register_.server_id(), 7u);
+      EXPECT_NE(leader.service.last_register_.incarnation(), 0u);
       EXPECT_EQ(leader.service.registrations_, 2);
     }
     put_and_check(false);
+  }
+  // The database is lost, the identity is not: the replica of group 1 must not come back empty.
+  std::filesystem::remove_all(dir / "db");
+  {
+    auto runtime = ServerRuntime::Open(options);
+    ASSERT_TRUE(runtime.ok()) << runtime.status();
+    ASSERT_TRUE((*runtime)->Start().ok());
+    EXPECT_TRUE(PollUntil([&] {
+      absl::MutexLock lock(&leader.service.mu_);
+      const proto::HeartbeatRequest& hb = leader.service.last_heartbeat_;
+      return hb.server_id() == 7 && hb.groups_size() == 1 && hb.groups(0).group() == 1 &&
+             hb.groups(0).refusal().find("holds none") != std::string::npos;
+    }));
+    auto stub =
+        proto::Kv::NewStub(grpc::CreateChannel(options.listen, grpc::InsecureChannelCredentials()));
+    EXPECT_FALSE(PutK(*stub)) << "a replica that lost its state served a write";
   }
   std::filesystem::remove_all(dir);
 }

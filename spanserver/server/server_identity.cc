@@ -1,0 +1,167 @@
+#include "spanserver/server/server_identity.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
+
+namespace meridian::spanserver {
+namespace {
+
+constexpr char kHeader[] = "meridian-identity 1";
+
+absl::Status Errno(const std::string& what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+absl::Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno("opening " + dir);
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok ? absl::OkStatus() : Errno("syncing " + dir);
+}
+
+// The identity that the database's replica markers describe, or nullopt when it has none.
+absl::StatusOr<std::optional<DataDirIdentity>> IdentityFromMarkers(const storage::Engine& engine) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine.ListMarkedGroups());
+  if (groups.empty()) return std::nullopt;
+  DataDirIdentity identity;
+  for (const uint64_t group : groups) {
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes, engine.LoadReplicaMarker(group));
+    if (!bytes.has_value()) continue;
+    ASSIGN_OR_RETURN(paxos::ReplicaMarker marker, paxos::DecodeReplicaMarker(group, *bytes));
+    if (identity.groups.empty()) {
+      identity.server_id = marker.replica;
+      identity.incarnation = marker.incarnation;
+    } else if (marker.replica != identity.server_id || marker.incarnation != identity.incarnation) {
+      return absl::DataLossError(absl::StrCat("the database holds replica markers of two servers (",
+                                              marker.ToString(), " and server ", identity.server_id,
+                                              ")"));
+    }
+    identity.groups.insert(group);
+  }
+  return identity;
+}
+
+}  // namespace
+
+std::string IdentityPath(const std::string& data_dir) { return data_dir + "/identity"; }
+
+std::string EncodeIdentity(const DataDirIdentity& identity) {
+  return absl::StrCat(kHeader, "\nserver_id ", identity.server_id, "\nincarnation ",
+                      absl::StrFormat("%016x", identity.incarnation), "\ngroups ",
+                      absl::StrJoin(identity.groups, ","), "\n");
+}
+
+absl::StatusOr<DataDirIdentity> DecodeIdentity(const std::string& path, const std::string& text) {
+  const std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  DataDirIdentity identity;
+  bool ok = lines.size() == 5 && lines[0] == kHeader && lines[4].empty();
+  absl::string_view value;
+  ok = ok && absl::ConsumePrefix(&(value = lines[1]), "server_id ") &&
+       absl::SimpleAtoi(value, &identity.server_id);
+  ok = ok && absl::ConsumePrefix(&(value = lines[2]), "incarnation ") &&
+       absl::SimpleHexAtoi(value, &identity.incarnation) && identity.incarnation != 0;
+  ok = ok && absl::ConsumePrefix(&(value = lines[3]), "groups ");
+  if (ok && !value.empty()) {
+    for (absl::string_view part : absl::StrSplit(value, ',')) {
+      uint64_t group = 0;
+      ok = ok && absl::SimpleAtoi(part, &group);
+      identity.groups.insert(group);
+    }
+  }
+  if (!ok) {
+    return absl::DataLossError(
+        absl::StrCat(path,
+                     " is not a Meridian server identity; restore it, or remove the whole data "
+                     "directory to start this server as a new one"));
+  }
+  return identity;
+}
+
+absl::Status SaveIdentity(const std::string& data_dir, const DataDirIdentity& identity) {
+  const std::string path = IdentityPath(data_dir);
+  const std::string tmp = path + ".tmp";
+  const std::string text = EncodeIdentity(identity);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return Errno("creating " + tmp);
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Errno("writing " + tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming " + tmp);
+  return SyncDirectory(data_dir);
+}
+
+absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir,
+                                                     const storage::Engine& engine,
+                                                     uint64_t fresh_incarnation,
+                                                     std::string* note) {
+  note->clear();
+  const std::string path = IdentityPath(data_dir);
+  std::ifstream in(path);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    return DecodeIdentity(path, text.str());
+  }
+  ASSIGN_OR_RETURN(std::optional<DataDirIdentity> rebuilt, IdentityFromMarkers(engine));
+  DataDirIdentity identity;
+  if (rebuilt.has_value()) {
+    identity = *rebuilt;
+    *note = absl::StrCat(path, " was missing: rebuilt from the database (server ",
+                         identity.server_id, ", groups ", absl::StrJoin(identity.groups, ","), ")");
+  } else {
+    if (fresh_incarnation == 0) return absl::InvalidArgumentError("incarnation 0");
+    identity.incarnation = fresh_incarnation;
+    *note = absl::StrFormat("new data directory: incarnation %016x", fresh_incarnation);
+  }
+  RETURN_IF_ERROR(SaveIdentity(data_dir, identity));
+  return identity;
+}
+
+absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
+                                                   storage::Engine* engine,
+                                                   DataDirIdentity* identity, uint64_t group) {
+  const paxos::ReplicaMarker expected{group, identity->server_id, identity->incarnation};
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, engine->LoadReplicaMarker(group));
+  std::optional<paxos::ReplicaMarker> stored;
+  if (bytes.has_value()) {
+    ASSIGN_OR_RETURN(stored, paxos::DecodeReplicaMarker(group, *bytes));
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> hard_state, engine->LoadHardState(group));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> last, engine->LastLogIndex(group));
+  const bool has_state = hard_state.has_value() || last.has_value();
+  ASSIGN_OR_RETURN(
+      paxos::ReplicaStart start,
+      paxos::CheckReplicaStart(stored, has_state, expected, identity->groups.contains(group)));
+  if (start == paxos::ReplicaStart::kFresh) {
+    storage::WriteBatch batch;
+    batch.SaveReplicaMarker(group, paxos::EncodeReplicaMarker(expected));
+    RETURN_IF_ERROR(engine->Write(batch, /*sync=*/true));
+  }
+  if (!identity->groups.contains(group)) {
+    identity->groups.insert(group);
+    RETURN_IF_ERROR(SaveIdentity(data_dir, *identity));
+  }
+  return start;
+}
+
+}  // namespace meridian::spanserver

@@ -1,0 +1,138 @@
+// DataDirIdentity and PrepareReplica on a real directory and LevelDB: a new directory draws an
+// incarnation once; a new replica writes its marker before it may vote; a database that lost a
+// replica's state (or is someone else's) keeps that replica down; a lost identity file is rebuilt
+// from the database.
+#include "spanserver/server/server_identity.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "spanserver/storage/engine.h"
+#include "spanserver/storage/write_batch.h"
+
+namespace meridian::spanserver {
+namespace {
+
+class ServerIdentityTest : public ::testing::Test {
+ protected:
+  ServerIdentityTest()
+      : dir_(std::filesystem::path(::testing::TempDir()) /
+             ("server_identity_test_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    OpenEngine();
+  }
+  ~ServerIdentityTest() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void OpenEngine() {
+    engine_.reset();
+    auto engine = storage::Engine::Open((dir_ / "db").string());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+
+  DataDirIdentity Load(uint64_t fresh, std::string* note) {
+    absl::StatusOr<DataDirIdentity> identity =
+        LoadOrCreateIdentity(dir_.string(), *engine_, fresh, note);
+    EXPECT_TRUE(identity.ok()) << identity.status();
+    return identity.value_or(DataDirIdentity{});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Engine> engine_;
+};
+
+TEST(DataDirIdentityCodecTest, RoundTripsAndRejectsGarbage) {
+  const DataDirIdentity identity{7, 0xFEEDull, {1, 5, 9}};
+  const std::string text = EncodeIdentity(identity);
+  EXPECT_EQ(text, "meridian-identity 1\nserver_id 7\nincarnation 000000000000feed\ngroups 1,5,9\n");
+  EXPECT_EQ(*DecodeIdentity("f", text), identity);
+  EXPECT_EQ(*DecodeIdentity("f", EncodeIdentity({0, 3, {}})), (DataDirIdentity{0, 3, {}}));
+  for (const std::string bad :
+       {"", "7\n", "meridian-identity 1\nserver_id x\nincarnation 1\ngroups \n",
+        "meridian-identity 1\nserver_id 7\nincarnation 0\ngroups \n",
+        "meridian-identity 1\nserver_id 7\nincarnation 1\ngroups 1,,2\n"}) {
+    EXPECT_EQ(DecodeIdentity("f", bad).status().code(), absl::StatusCode::kDataLoss) << bad;
+  }
+}
+
+TEST_F(ServerIdentityTest, ANewDirectoryDrawsItsIncarnationOnce) {
+  std::string note;
+  const DataDirIdentity first = Load(0xA1, &note);
+  EXPECT_EQ(first, (DataDirIdentity{0, 0xA1, {}}));
+  EXPECT_NE(note.find("new data directory"), std::string::npos) << note;
+  // Restarted before registering: the same incarnation is offered again.
+  EXPECT_EQ(Load(0xB2, &note), first);
+  EXPECT_EQ(note, "");
+}
+
+TEST_F(ServerIdentityTest, ANewReplicaWritesItsMarkerAndIsRememberedBeforeItStarts) {
+  std::string note;
+  DataDirIdentity identity = Load(0xA1, &note);
+  identity.server_id = 3;
+  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 11),
+            paxos::ReplicaStart::kFresh);
+  EXPECT_EQ(identity.groups, std::set<uint64_t>{11});
+  EXPECT_EQ(Load(0, &note), identity) << "the identity file lists the group";
+  absl::StatusOr<std::optional<std::string>> marker = engine_->LoadReplicaMarker(11);
+  ASSERT_TRUE(marker.ok() && marker->has_value());
+  EXPECT_EQ(*paxos::DecodeReplicaMarker(11, **marker), (paxos::ReplicaMarker{11, 3, 0xA1}));
+  // A restart recovers it.
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 11),
+            paxos::ReplicaStart::kRecover);
+}
+
+TEST_F(ServerIdentityTest, AWipedDatabaseKeepsTheReplicasItHostedDown) {
+  std::string note;
+  DataDirIdentity identity = Load(0xA1, &note);
+  identity.server_id = 3;
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).ok());
+  engine_.reset();
+  std::filesystem::remove_all(dir_ / "db");
+  OpenEngine();
+  absl::StatusOr<paxos::ReplicaStart> start =
+      PrepareReplica(dir_.string(), engine_.get(), &identity, 11);
+  EXPECT_EQ(start.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(engine_->LoadReplicaMarker(11)->has_value()) << "no marker was written";
+  // A group it never hosted may still start.
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 12),
+            paxos::ReplicaStart::kFresh);
+}
+
+TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
+  std::string note;
+  DataDirIdentity identity = Load(0xA1, &note);
+  identity.server_id = 3;
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 12).ok());
+  std::filesystem::remove(IdentityPath(dir_.string()));
+  EXPECT_EQ(Load(0xB2, &note), identity);
+  EXPECT_NE(note.find("rebuilt from the database"), std::string::npos) << note;
+}
+
+TEST_F(ServerIdentityTest, SomeoneElsesDatabaseIsRefused) {
+  storage::WriteBatch batch;
+  batch.SaveReplicaMarker(11, paxos::EncodeReplicaMarker({11, 3, 0xC3}));
+  batch.SaveHardState(11, "hs");
+  ASSERT_TRUE(engine_->Write(batch, true).ok());
+  DataDirIdentity identity{3, 0xA1, {}};
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Paxos state without any marker: whose it is cannot be told.
+  storage::WriteBatch unmarked;
+  unmarked.SaveHardState(12, "hs");
+  ASSERT_TRUE(engine_->Write(unmarked, true).ok());
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), &identity, 12).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace meridian::spanserver
