@@ -149,7 +149,7 @@ bool RunOne(Client& client, history::HistoryWriter& writer, const std::vector<st
     if (commit_ts.status().code() == absl::StatusCode::kDataLoss) {
       std::printf("ANOMALY: %s\n", std::string(commit_ts.status().message()).c_str());
     }
-    const bool unknown = absl::StartsWith(commit_ts.status().message(), "outcome unknown");
+    const bool unknown = IsOutcomeUnknown(commit_ts.status());
     completion.type = unknown ? history::EventType::kInfo : history::EventType::kFail;
     completion.txn = ops;
     // The first few errors, so a run that fails a lot says why.

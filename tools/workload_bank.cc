@@ -164,7 +164,7 @@ int RunBankWorkload(Client& client, const WorkloadConfig& config) {
         } else if (result.status().code() == absl::StatusCode::kDataLoss) {
           record_violation(std::string(result.status().message()));
         } else {
-          const bool unknown = absl::StartsWith(result.status().message(), "outcome unknown");
+          const bool unknown = IsOutcomeUnknown(result.status());
           // The first few errors, so a run that fails a lot says why.
           if (++(unknown ? counters.unknown : counters.failed) <= kErrorsShown) {
             std::fprintf(stderr, "transfer %s: %s\n", unknown ? "outcome unknown" : "failed",

@@ -950,9 +950,10 @@ class Client::Impl final : public client::TxnTransport {
   }
 
   static absl::Status OutcomeUnknown(absl::StatusCode code, const absl::Status& status) {
-    return absl::Status(code, absl::StrCat("outcome unknown: the write may or may not have been "
-                                           "applied (",
-                                           status.message(), ")"));
+    return MarkOutcomeUnknown(
+        absl::Status(code, absl::StrCat("outcome unknown: the write may or may not have been "
+                                        "applied (",
+                                        status.message(), ")")));
   }
 
   // What a failed attempt at `address` for `key` in `group` teaches the cache: the leader it

@@ -8,7 +8,6 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -107,23 +106,12 @@ class ThreadPendingCommit final : public TxnTransport::PendingCommit {
   std::thread thread_;
 };
 
-// How a server from before 2026-11-30 refuses a Commit whose participants have prepare_ts 0.
-bool IsRefusedUnknownPrepareTs(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kInvalidArgument &&
-         absl::StrContains(status.message(), "bad participant") &&
-         absl::StrContains(status.message(), "prepared at 0");
-}
-
 }  // namespace
 
 std::unique_ptr<TxnTransport::PendingCommit> TxnTransport::StartCommit(
     uint64_t group, const std::string& key, proto::TxnCommitRequest& request,
     proto::TxnCommitResponse* response, SteadyTime deadline) {
   return std::make_unique<ThreadPendingCommit>(this, group, key, request, response, deadline);
-}
-
-bool IsOutcomeUnknown(const absl::Status& status) {
-  return absl::StartsWith(status.message(), "outcome unknown");
 }
 
 // --- KeepaliveSender ---
@@ -391,17 +379,7 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
                 std::min(deadline_, Clock::now() + kBestEffortTimeout))
         .IgnoreError();
   }
-  absl::Status commit_status = commit->Finish();
-  if (first_error.ok() && IsRefusedUnknownPrepareTs(commit_status)) {
-    // A server from before 2026-11-30 wants the prepare timestamps in the Commit and refused it
-    // (taking no effect): send it again, as the SDK used to, now that they are known.
-    for (size_t i = 0; i < participants.size(); ++i) {
-      request.mutable_participants(static_cast<int>(i))
-          ->set_prepare_ts(calls[i].response.prepare_ts());
-    }
-    commit_status = transport_->Commit(*coordinator_, plan_.at(*coordinator_).routing_key, request,
-                                       &response, deadline_);
-  }
+  const absl::Status commit_status = commit->Finish();
   if (commit_status.ok()) return response.commit_ts();
   // The prepare's reason says more than the coordinator's "aborted by its client".
   if (!first_error.ok() && commit_status.code() == absl::StatusCode::kAborted) return first_error;

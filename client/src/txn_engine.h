@@ -27,6 +27,7 @@
 #include "client/src/location_cache.h"
 #include "client/src/txn_buffer.h"
 #include "common/random.h"
+#include "meridian/errors.h"
 #include "meridian/transaction.h"
 #include "proto/txn.pb.h"
 
@@ -102,9 +103,6 @@ class TxnTransport {
                                     proto::SnapshotReadRequest& request,
                                     proto::SnapshotReadResponse* response, SteadyTime deadline) = 0;
 };
-
-// True for an error that means "the transaction may have committed" (transaction.h).
-bool IsOutcomeUnknown(const absl::Status& status);
 
 // Sends keepalives for the transactions that hold locks, from one thread of its own (started at
 // the first Add), every `interval`; remembers those a server answered ABORTED (wounded).

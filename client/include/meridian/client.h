@@ -31,7 +31,8 @@
 // markers — DEADLINE_EXCEEDED, a connection lost after sending, an UNAVAILABLE without
 // "meridian-leader"/"meridian-stale-map" (e.g. the leader lost leadership after proposing), or
 // CANCELLED — may or may not have been applied. It is returned at once, never as success, with
-// its code (DEADLINE_EXCEEDED, UNAVAILABLE or CANCELLED) and a message starting "outcome unknown".
+// its code (DEADLINE_EXCEEDED, UNAVAILABLE or CANCELLED), a message starting "outcome unknown",
+// and IsOutcomeUnknown(status) true (meridian/errors.h; branch on that, not on the text).
 // A write that ran out of deadline while every attempt was rejected before proposing is returned
 // as UNAVAILABLE with a message saying it was not applied.
 //
@@ -62,6 +63,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "meridian/errors.h"
 #include "meridian/transaction.h"
 
 namespace meridian {

@@ -27,10 +27,10 @@
 //
 // Outcome unknown. A Commit whose reply was lost (DEADLINE_EXCEEDED, or an UNAVAILABLE without
 // the routing markers of client.h: the leader may have logged the decision and then lost
-// leadership) returns that code with a message starting "outcome unknown": the transaction may or
-// may not have committed. It is never retried; the client then sends a best-effort abort, which
-// a coordinator honours only while it has not decided (so locks held elsewhere are freed sooner).
-// Every other error means it did not commit.
+// leadership) returns that code with a message starting "outcome unknown" and IsOutcomeUnknown
+// true (meridian/errors.h): the transaction may or may not have committed. It is never retried; the
+// client then sends a best-effort abort, which a coordinator honours only while it has not decided
+// (so locks held elsewhere are freed sooner). Every other error means it did not commit.
 //
 // Priority. The transaction's start timestamp is the local wall clock (microseconds) at its first
 // attempt: the client has no TrueTime. It only decides who wins lock conflicts (older wins), so a

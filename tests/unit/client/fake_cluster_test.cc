@@ -279,6 +279,7 @@ TEST_F(FakeClusterTest, AWriteFailingWithoutMarkersIsReportedAsOutcomeUnknown) {
   }
   const absl::Status status = client->Put("k", "v2");
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(IsOutcomeUnknown(status)) << status;
   EXPECT_TRUE(absl::StartsWith(status.message(), "outcome unknown")) << status;
   absl::MutexLock lock(&leader_.mu);
   EXPECT_EQ(leader_.writes, 1);  // not retried

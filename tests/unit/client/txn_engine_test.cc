@@ -79,14 +79,6 @@ class FakeTransport final : public TxnTransport {
   absl::Status Commit(uint64_t group, const std::string&, proto::TxnCommitRequest& request,
                       proto::TxnCommitResponse* response, SteadyTime) override {
     absl::MutexLock lock(&mu);
-    if (refuse_unknown_prepare_ts) {  // as a server from before 2026-11-30 does, at once
-      for (const proto::TxnParticipant& p : request.participants()) {
-        if (p.prepare_ts() != 0) continue;
-        log.push_back(absl::StrCat("commit g", group, " refused: g", p.group(), "@0"));
-        return absl::InvalidArgumentError(
-            absl::StrCat("bad participant: group ", p.group(), " prepared at 0"));
-      }
-    }
     const uint64_t txn = request.txn().id();
     auto reported_or_aborted = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       if (aborted.count(txn) != 0) return true;
@@ -96,7 +88,8 @@ class FakeTransport final : public TxnTransport {
       return true;
     };
     if (!mu.AwaitWithTimeout(absl::Condition(&reported_or_aborted), absl::Seconds(10))) {
-      return absl::DeadlineExceededError("outcome unknown: no report and no abort in 10 s");
+      return MarkOutcomeUnknown(
+          absl::DeadlineExceededError("outcome unknown: no report and no abort in 10 s"));
     }
     std::string participants;
     for (const proto::TxnParticipant& p : request.participants()) {
@@ -169,8 +162,6 @@ class FakeTransport final : public TxnTransport {
   std::vector<int64_t> snapshot_ts ABSL_GUARDED_BY(mu);
   std::vector<std::string> keepalives ABSL_GUARDED_BY(mu);
   int64_t commit_ts ABSL_GUARDED_BY(mu) = 0;
-  // Refuse Commits naming a participant with prepare_ts 0, as servers before 2026-11-30 did.
-  bool refuse_unknown_prepare_ts ABSL_GUARDED_BY(mu) = false;
 
  private:
   absl::Status Scripted(const std::string& method) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -304,22 +295,6 @@ TEST_F(TxnEngineTest, SeveralGroupsPrepareThenCommitAtTheCoordinator) {
                                   "commit g98 writes 2 reads 0 g97@0"}));
 }
 
-TEST_F(TxnEngineTest, ACommitAnOlderServerRefusedIsSentAgainWithThePrepareTimestamps) {
-  {
-    absl::MutexLock lock(&transport.mu);
-    transport.refuse_unknown_prepare_ts = true;
-  }
-  absl::StatusOr<int64_t> ts = engine.Run(Increment({"a1", "b1", "b2"}), {});
-  ASSERT_TRUE(ts.ok()) << ts.status();
-  const Log log = transport.Log();
-  ASSERT_EQ(log.size(), 4u);
-  Log middle(log.begin() + 1, log.begin() + 3);  // the refusal may come before the prepare
-  std::sort(middle.begin(), middle.end());
-  EXPECT_EQ(middle,
-            (Log{"commit g98 refused: g97@0", "prepare g97 coordinator g98 writes 1 reads 1"}));
-  EXPECT_EQ(log[3], "commit g98 writes 2 reads 0 g97@1097");
-}
-
 TEST_F(TxnEngineTest, ReadOfOwnWriteSendsNoRpc) {
   absl::StatusOr<int64_t> ts = engine.Run(
       [](Transaction& txn) -> absl::Status {
@@ -388,8 +363,8 @@ TEST_F(TxnEngineTest, GivesUpAfterMaxAttempts) {
 }
 
 TEST_F(TxnEngineTest, OutcomeUnknownIsReturnedAndNeverRetried) {
-  transport.Fail("commit",
-                 absl::DeadlineExceededError("outcome unknown: the write may or may not..."));
+  transport.Fail("commit", MarkOutcomeUnknown(absl::DeadlineExceededError(
+                               "outcome unknown: the write may or may not...")));
   int calls = 0;
   absl::StatusOr<int64_t> ts = engine.Run(Increment({"a1", "b1"}, &calls), {});
   EXPECT_EQ(ts.status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -408,7 +383,7 @@ TEST_F(TxnEngineTest, OutcomeUnknownIsReturnedAndNeverRetried) {
 }
 
 TEST_F(TxnEngineTest, UnknownPrepareAbortsAtTheCoordinatorAndRetries) {
-  transport.Fail("prepare", absl::UnavailableError("outcome unknown: lost"));
+  transport.Fail("prepare", MarkOutcomeUnknown(absl::UnavailableError("outcome unknown: lost")));
   int calls = 0;
   absl::StatusOr<int64_t> ts = engine.Run(Increment({"b1", "a1"}, &calls), {});
   ASSERT_TRUE(ts.ok()) << ts.status();
@@ -429,7 +404,8 @@ TEST_F(TxnEngineTest, UnknownPrepareAbortsAtTheCoordinatorAndRetries) {
 TEST_F(TxnEngineTest, ACommitDecidedBeforeAFailedPrepareAnswerCounts) {
   // The prepare took effect (the coordinator has its report) but its answer was lost: the
   // client's abort comes after the decision, and the Commit's answer (committed) is the outcome.
-  transport.Fail("prepare-answer", absl::UnavailableError("outcome unknown: lost"));
+  transport.Fail("prepare-answer",
+                 MarkOutcomeUnknown(absl::UnavailableError("outcome unknown: lost")));
   int calls = 0;
   absl::StatusOr<int64_t> ts = engine.Run(Increment({"b1", "a1"}, &calls), {});
   ASSERT_TRUE(ts.ok()) << ts.status();
