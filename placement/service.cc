@@ -19,19 +19,16 @@
 #include "placement/metadata.h"
 #include "placement/planner.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/rpc.h"
 #include "replication/group_host.h"
 #include "truetime/truetime.h"
 
 namespace meridian::placement {
 namespace {
 
-constexpr char kLeaderMetadataKey[] = "meridian-leader";
+using rpc::kLeaderMetadataKey;
+using rpc::ToGrpc;
 constexpr int64_t kRefusalShownUs = 30'000'000;
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/rpc.h"
 
 namespace meridian::tools {
 namespace {
@@ -219,7 +220,7 @@ absl::StatusOr<proto::Topology> LocalCluster::GetTopology() {
     }
     last = FromGrpc(status, "placement at " + address);
     const auto& trailers = context.GetServerTrailingMetadata();
-    if (auto it = trailers.find("meridian-leader"); it != trailers.end()) {
+    if (auto it = trailers.find(rpc::kLeaderMetadataKey); it != trailers.end()) {
       const std::string leader(it->second.data(), it->second.size());
       if (!leader.empty() && !tried.contains(leader)) order.insert(order.begin() + i + 1, leader);
     }

@@ -30,6 +30,7 @@
 #include "common/random.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
 
 namespace meridian {
@@ -45,8 +46,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr char kLeaderKey[] = "meridian-leader";
-constexpr char kStaleMapKey[] = "meridian-stale-map";
 // The server's page size for one Scan RPC (proto/kv.proto).
 constexpr size_t kScanPage = 1000;
 
@@ -72,11 +71,11 @@ AttemptResult ResultOf(const grpc::Status& status, const grpc::ClientContext& co
   result.sent = !client::RpcNeverSent(result.code, result.message);
   if (status.ok()) return result;
   const auto& trailers = context.GetServerTrailingMetadata();
-  if (const auto it = trailers.find(kLeaderKey); it != trailers.end()) {
+  if (const auto it = trailers.find(rpc::kLeaderMetadataKey); it != trailers.end()) {
     result.has_leader_hint = true;
     result.leader_hint.assign(it->second.data(), it->second.size());
   }
-  result.stale_map = trailers.find(kStaleMapKey) != trailers.end();
+  result.stale_map = trailers.find(rpc::kStaleMapMetadataKey) != trailers.end();
   return result;
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "proto/kv.grpc.pb.h"
+#include "proto/rpc.h"
 #include "replication/group_host.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/server/routing_table.h"
@@ -28,18 +29,15 @@
 namespace meridian::spanserver {
 namespace {
 
+using rpc::kLeaderMetadataKey;
+using rpc::kStaleMapMetadataKey;
+using rpc::ToGrpc;
+
 using truetime::Timestamp;
 
-constexpr char kStaleMapKey[] = "meridian-stale-map";
-constexpr char kLeaderKey[] = "meridian-leader";
 // Scans read the engine in chunks so that a scan of large values never holds more than about
 // kMaxScanBytes plus one chunk in memory.
 constexpr size_t kScanChunkRows = 64;
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 absl::Status CheckKey(const std::string& key, const char* what) {
   if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
@@ -290,7 +288,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
 
   void FinishStale(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                    const std::string& why) {
-    ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale map: " + why));
   }
 
@@ -299,7 +297,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                                    grpc::ServerUnaryReactor* reactor,
                                                    Admission admission) {
     if (admission.host != nullptr) return std::move(admission.host);
-    if (admission.stale_map) ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    if (admission.stale_map) ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
     reactor->Finish(ToGrpc(admission.status));
     return nullptr;
   }
@@ -319,7 +317,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                   const replication::GroupHost& host, const absl::Status& status) {
     if (status.code() == absl::StatusCode::kUnavailable) {
       if (std::optional<std::string> leader = OtherLeader(host)) {
-        ctx->AddTrailingMetadata(kLeaderKey, *leader);
+        ctx->AddTrailingMetadata(kLeaderMetadataKey, *leader);
       }
     }
     reactor->Finish(ToGrpc(status));

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/check.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/rpc.h"
 
 namespace meridian::spanserver {
 namespace {
@@ -43,7 +44,7 @@ class PlacementClient::Impl {
       last = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           absl::StrCat(address, ": ", status.error_message()));
       const auto& trailers = ctx.GetServerTrailingMetadata();
-      auto leader = trailers.find("meridian-leader");
+      auto leader = trailers.find(rpc::kLeaderMetadataKey);
       if (status.error_code() == grpc::StatusCode::UNAVAILABLE && leader != trailers.end() &&
           leader->second.length() > 0) {
         const std::string hint(leader->second.data(), leader->second.length());

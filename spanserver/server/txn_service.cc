@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
 #include "replication/group_host.h"
 #include "spanserver/server/kv_service.h"
@@ -23,13 +24,9 @@
 namespace meridian::spanserver {
 namespace {
 
-constexpr char kStaleMapKey[] = "meridian-stale-map";
-constexpr char kLeaderKey[] = "meridian-leader";
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+using rpc::kLeaderMetadataKey;
+using rpc::kStaleMapMetadataKey;
+using rpc::ToGrpc;
 
 txn::TxnRef FromProto(const proto::TxnRef& t) { return txn::TxnRef{t.id(), t.start_ts()}; }
 
@@ -543,7 +540,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     Refusal why;
     std::optional<Target> t = Check(ref, keys, &why);
     if (t) return t;
-    if (why.stale_map) ctx->AddTrailingMetadata(kStaleMapKey, "1");
+    if (why.stale_map) ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
     reactor->Finish(ToGrpc(why.status));
     return std::nullopt;
   }
@@ -578,7 +575,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const txn::Reply& reply) {
     if (std::optional<std::string> hint = LeaderHint(host, reply)) {
-      ctx->AddTrailingMetadata(kLeaderKey, *hint);
+      ctx->AddTrailingMetadata(kLeaderMetadataKey, *hint);
     }
     reactor->Finish(ToGrpc(reply.status));
   }
