@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "spanserver/paxos/engine_log_storage.h"
+#include "replication/engine_log_storage.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
@@ -133,7 +133,7 @@ class Node {
     absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(dir);
     if (!engine.ok()) Die("open " + dir + ": " + engine.status().ToString());
     engine_ = std::move(*engine);
-    log_ = std::make_unique<EngineLogStorage>(engine_.get(), kGroup);
+    log_ = std::make_unique<replication::EngineLogStorage>(engine_.get(), kGroup);
     Options options;
     options.group = kGroup;
     options.id = id;
@@ -275,7 +275,7 @@ class Node {
   const Clock* clock_;
   std::vector<Node*>* peers_;
   std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<EngineLogStorage> log_;
+  std::unique_ptr<replication::EngineLogStorage> log_;
   std::unique_ptr<Replica> replica_;
   Workload workload_;
   Counters counters_;

@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
-#include "spanserver/paxos/engine_log_storage.h"
+#include "replication/engine_log_storage.h"
 #include "spanserver/storage/group_commit_writer.h"
 #include "spanserver/storage/write_batch.h"
 #include "truetime/truetime.h"
@@ -61,7 +61,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     if (started_) return absl::FailedPreconditionError("GroupHost already started");
     absl::StatusOr<truetime::Interval> now = truetime_->Now();
     if (!now.ok()) return now.status();
-    auto log = std::make_unique<paxos::EngineLogStorage>(engine_, options_.paxos.group);
+    auto log = std::make_unique<EngineLogStorage>(engine_, options_.paxos.group);
     paxos::Options paxos_options = options_.paxos;
     paxos_options.applied = 0;  // the state machine is rebuilt by replaying the log (header)
     auto replica = std::make_unique<paxos::Replica>(paxos_options, log.get(), *now);
@@ -549,7 +549,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
 
   // Strand only (set up by Start() before the first handler).
   std::unique_ptr<StateMachine> state_machine_;
-  std::unique_ptr<paxos::EngineLogStorage> log_;
+  std::unique_ptr<EngineLogStorage> log_;
   std::unique_ptr<paxos::Replica> replica_;
   bool stopped_ = false;
   paxos::Ready round_;                // the Ready being carried out

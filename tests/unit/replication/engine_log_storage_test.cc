@@ -1,6 +1,6 @@
 // The Paxos log on the storage engine: codec round trips and corruption errors, and a replica
 // that persists through EngineLogStorage and is rebuilt from it after a restart.
-#include "spanserver/paxos/engine_log_storage.h"
+#include "replication/engine_log_storage.h"
 
 #include <gtest/gtest.h>
 #include <leveldb/env.h>
@@ -8,8 +8,10 @@
 
 #include "spanserver/paxos/codec.h"
 
-namespace meridian::paxos {
+namespace meridian::replication {
 namespace {
+
+using namespace ::meridian::paxos;  // NOLINT: the test speaks Paxos throughout
 
 TEST(CodecTest, EntriesAndHardStateRoundTrip) {
   const Entry e{42, Ballot{7, 3}, EntryType::kNormal, std::string("a\0b", 3)};
@@ -78,4 +80,4 @@ TEST(EngineLogStorageTest, AReplicaRestartsFromItsDurableLog) {
 }
 
 }  // namespace
-}  // namespace meridian::paxos
+}  // namespace meridian::replication

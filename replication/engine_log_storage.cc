@@ -1,11 +1,21 @@
-#include "spanserver/paxos/engine_log_storage.h"
+#include "replication/engine_log_storage.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "spanserver/paxos/codec.h"
 
-namespace meridian::paxos {
+namespace meridian::replication {
 namespace {
+
+using paxos::DecodeEntry;
+using paxos::DecodeHardState;
+using paxos::EncodeEntry;
+using paxos::EncodeHardState;
+using paxos::Entry;
+using paxos::GroupId;
+using paxos::HardState;
+using paxos::Index;
+using paxos::Ready;
 
 template <typename T>
 T OrDie(absl::StatusOr<T> v, GroupId group, const char* what) {
@@ -48,4 +58,4 @@ void EngineLogStorage::AddToBatch(const Ready& ready, storage::WriteBatch* batch
   for (const Entry& e : ready.entries) batch->AppendLog(group_, e.index, EncodeEntry(e));
 }
 
-}  // namespace meridian::paxos
+}  // namespace meridian::replication

@@ -7,34 +7,35 @@
 // application commits (usually through the GroupCommitWriter, with sync) before it sends
 // Ready::messages_after_persist and calls Replica::Advance().
 // Thread safety: as LogStorage, one thread (the group's strand) at a time.
-#ifndef MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_
-#define MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_
+#ifndef MERIDIAN_REPLICATION_ENGINE_LOG_STORAGE_H_
+#define MERIDIAN_REPLICATION_ENGINE_LOG_STORAGE_H_
 
 #include "spanserver/paxos/log_storage.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
 
-namespace meridian::paxos {
+namespace meridian::replication {
 
-class EngineLogStorage : public LogStorage {
+class EngineLogStorage : public paxos::LogStorage {
  public:
   // `engine` must outlive this object.
-  EngineLogStorage(storage::Engine* engine, GroupId group) : engine_(engine), group_(group) {}
+  EngineLogStorage(storage::Engine* engine, paxos::GroupId group)
+      : engine_(engine), group_(group) {}
 
-  HardState LoadHardState() override;
-  Index LastIndex() override;
-  std::optional<Entry> Get(Index index) override;
-  std::vector<Entry> Entries(Index lo, Index hi, size_t max_bytes) override;
+  paxos::HardState LoadHardState() override;
+  paxos::Index LastIndex() override;
+  std::optional<paxos::Entry> Get(paxos::Index index) override;
+  std::vector<paxos::Entry> Entries(paxos::Index lo, paxos::Index hi, size_t max_bytes) override;
 
   // Adds the durable part of `ready` (hard state, entries) for this group to `batch`.
-  void AddToBatch(const Ready& ready, storage::WriteBatch* batch) const;
+  void AddToBatch(const paxos::Ready& ready, storage::WriteBatch* batch) const;
 
  private:
   storage::Engine* engine_;
-  GroupId group_;
+  paxos::GroupId group_;
 };
 
-}  // namespace meridian::paxos
+}  // namespace meridian::replication
 
-#endif  // MERIDIAN_SPANSERVER_PAXOS_ENGINE_LOG_STORAGE_H_
+#endif  // MERIDIAN_REPLICATION_ENGINE_LOG_STORAGE_H_
