@@ -637,7 +637,6 @@ class Client::Impl final : public client::TxnTransport {
     proto::KvWrite write;
     Clock::time_point deadline;
     AttemptResult result;
-    bool unimplemented = false;  // the server has no WriteBatch: the write was not applied
     absl::Notification done;
   };
 
@@ -656,8 +655,8 @@ class Client::Impl final : public client::TxnTransport {
     return result;
   }
 
-  // One attempt of `write` at `address`: in the next WriteBatch to that server, or as a Put or
-  // Delete of its own when the server has no WriteBatch. Waits for the answer until `deadline`;
+  // One attempt of `write` at `address`, in the next WriteBatch to that server. Waits for the
+  // answer until `deadline`;
   // a write still queued then was never sent, one in flight has an unknown outcome.
   AttemptResult LaneWrite(const std::string& address, const proto::KvWrite& write,
                           Clock::time_point deadline) {
@@ -670,18 +669,13 @@ class Client::Impl final : public client::TxnTransport {
     pending->write = write;
     pending->deadline = deadline;
     uint64_t ticket = 0;
-    bool batched = false;
     std::optional<client::WriteLanes::Batch> now;
     {
       absl::MutexLock lock(&lanes_mu_);
-      batched = !no_write_batch_.contains(address);
-      if (batched) {
-        ticket = next_ticket_++;
-        queued_writes_[ticket] = pending;
-        now = lanes_.Submit(address, ticket, write.ByteSizeLong());
-      }
+      ticket = next_ticket_++;
+      queued_writes_[ticket] = pending;
+      now = lanes_.Submit(address, ticket, write.ByteSizeLong());
     }
-    if (!batched) return UnaryWrite(address, write, deadline);
     if (now.has_value()) SendBatch(*std::move(now));
     if (!pending->done.WaitForNotificationWithDeadline(absl::FromChrono(ToSystem(deadline)))) {
       {
@@ -697,29 +691,7 @@ class Client::Impl final : public client::TxnTransport {
       in_flight.message = "the deadline passed while the write was in flight";
       return in_flight;
     }
-    if (pending->unimplemented) return UnaryWrite(address, write, deadline);
     return pending->result;
-  }
-
-  // `write` as a Put or Delete RPC (a server that predates WriteBatch).
-  AttemptResult UnaryWrite(const std::string& address, const proto::KvWrite& write,
-                           Clock::time_point deadline) {
-    return Attempt<proto::Kv>(address, deadline, deadline,
-                              [&](proto::Kv::Stub& stub, grpc::ClientContext& context) {
-                                if (write.is_delete()) {
-                                  proto::DeleteRequest request;
-                                  *request.mutable_range() = write.range();
-                                  request.set_key(write.key());
-                                  proto::DeleteResponse response;
-                                  return stub.Delete(&context, request, &response);
-                                }
-                                proto::PutRequest request;
-                                *request.mutable_range() = write.range();
-                                request.set_key(write.key());
-                                request.set_value(write.value());
-                                proto::PutResponse response;
-                                return stub.Put(&context, request, &response);
-                              });
   }
 
   // Sends the writes of `batch` in one WriteBatch; its callback hands each write its result and
@@ -758,20 +730,14 @@ class Client::Impl final : public client::TxnTransport {
     connection.kv->async()->WriteBatch(
         &f->context, &f->request, &f->response, [this, f, flights = flights_](grpc::Status status) {
           std::unique_ptr<Flight> owned(f);
-          const bool unimplemented = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
           for (size_t j = 0; j < f->writes.size(); ++j) {
             PendingWrite& w = *f->writes[j];
-            if (unimplemented) {
-              w.unimplemented = true;
-            } else {
-              w.result = ItemResult(status, f->context, f->response.results(), j, f->writes.size());
-            }
+            w.result = ItemResult(status, f->context, f->response.results(), j, f->writes.size());
             w.done.Notify();
           }
           std::optional<client::WriteLanes::Batch> next;
           {
             absl::MutexLock lock(&lanes_mu_);
-            if (unimplemented) no_write_batch_.insert(f->address);
             next = lanes_.Finished(f->address);
           }
           if (next.has_value()) SendBatch(*std::move(next));
@@ -1155,7 +1121,6 @@ class Client::Impl final : public client::TxnTransport {
   absl::flat_hash_map<uint64_t, std::shared_ptr<PendingWrite>> queued_writes_
       ABSL_GUARDED_BY(lanes_mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(lanes_mu_) = 1;
-  absl::flat_hash_set<std::string> no_write_batch_ ABSL_GUARDED_BY(lanes_mu_);
   const std::shared_ptr<FlightCount> flights_ = std::make_shared<FlightCount>();
   // Last: destroyed first, so its keepalive thread stops before the rest goes.
   client::TxnEngine engine_;

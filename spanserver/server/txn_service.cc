@@ -395,15 +395,6 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* DeliverGroupMessages(grpc::CallbackServerContext* ctx,
-                                                 const proto::GroupMessageBatch* batch,
-                                                 proto::GroupMessageResponse*) override {
-    auto* reactor = ctx->DefaultReactor();
-    for (const proto::GroupMessageRequest& request : batch->messages()) Deliver(request);
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
  private:
   static constexpr int kMaxPreparesPerBatch = 1'000;
 

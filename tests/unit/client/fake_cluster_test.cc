@@ -366,25 +366,19 @@ TEST_F(FakeClusterTest, ConcurrentWritesShareBatchesAndEachGetsItsOwnResult) {
             << " batches for " << kThreads << " writes\n";
 }
 
-// A server without WriteBatch gets the same writes as Put and Delete calls, and the follower's
-// hint and the stale map still work there.
-TEST_F(FakeClusterTest, AServerWithoutWriteBatchGetsPutsAndDeletes) {
+// A server without WriteBatch (another version) is an error the caller sees, never a write
+// applied some other way or an unknown outcome.
+TEST_F(FakeClusterTest, AServerWithoutWriteBatchIsAClearError) {
   {
     absl::MutexLock lock(&leader_.mu);
     leader_.no_write_batch = true;
   }
-  {
-    absl::MutexLock lock(&follower_.mu);
-    follower_.no_write_batch = true;
-  }
   std::unique_ptr<Client> client = Connect();
-  ASSERT_TRUE(client->Put("k", "v").ok());
-  ASSERT_TRUE(client->Put("j", "w").ok());
-  ASSERT_TRUE(client->Delete("k").ok());
-  EXPECT_EQ(client->Put("", "v").code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status status = client->Put("k", "v");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << status;
+  EXPECT_FALSE(IsOutcomeUnknown(status));
   absl::MutexLock lock(&leader_.mu);
-  EXPECT_EQ(leader_.data, (std::map<std::string, std::string>{{"j", "w"}}));
-  EXPECT_EQ(leader_.batches, 0);
+  EXPECT_TRUE(leader_.data.empty());
 }
 
 TEST_F(FakeClusterTest, ScansCrossRangesAndPages) {

@@ -8,6 +8,8 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -19,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/txn.grpc.pb.h"
+#include "replication/tcp_transport.h"
 #include "spanserver/server/server_runtime.h"
 
 namespace meridian::spanserver {
@@ -334,17 +337,29 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
       });
   get.wait_for(std::chrono::milliseconds(100));
   {
-    grpc::ClientContext ctx;
-    proto::GroupMessageBatch batch;
-    proto::GroupMessageRequest& outcome = *batch.add_messages();
+    // The outcome arrives as coordinator group 2's servers send it: an attachment on the peer
+    // transport, from server 2.
+    proto::GroupMessageRequest outcome;
     outcome.set_type(proto::GroupMessageRequest::OUTCOME);
     outcome.set_from(2);
     outcome.set_to(1);
     outcome.set_txn(txn.id());
     outcome.set_committed(true);
     outcome.set_commit_ts(s);
-    proto::GroupMessageResponse response;
-    ASSERT_TRUE(txn_stub->DeliverGroupMessages(&ctx, batch, &response).ok());
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::thread io_thread([&io] { io.run(); });
+    {
+      replication::TcpTransport peer(
+          io, [](paxos::Message) {}, [](uint64_t, std::string) {});
+      peer.Start(2);
+      peer.SetPeerAddress(1, runtime_->peer_address());
+      peer.SendAttachment(1, outcome.SerializeAsString());
+      get.wait_for(std::chrono::seconds(2));
+      peer.Shutdown();
+    }
+    work.reset();
+    io_thread.join();
   }
   const auto [status, response] = get.get();
   ASSERT_TRUE(status.ok()) << status.error_message();
