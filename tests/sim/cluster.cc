@@ -1,7 +1,7 @@
 // Cluster implementation; see cluster.h.
 //
-// Seed: node seeds and the network's Random derive from the seed. Faults: crash, restart (pause
-// is on SimNode). Checkers: apply records and lease spans.
+// Seed: node seeds and the network's Random derive from the seed. Faults: crash, wipe, restart
+// (pause is on SimNode; a refused node stays down). Checkers: apply records and lease spans.
 #include "tests/sim/cluster.h"
 
 #include "absl/strings/str_cat.h"
@@ -11,19 +11,20 @@ namespace meridian::sim {
 
 const std::vector<std::string>& PaxosPlants() {
   static const auto* plants = new std::vector<std::string>{
-      "testing_skip_vote_wait",
-      "testing_ack_before_sync",
-      "testing_skip_recovery",
-      "testing_lease_from_receive",
+      "testing_skip_vote_wait",     "testing_ack_before_sync",   "testing_skip_recovery",
+      "testing_lease_from_receive", "testing_rejoin_after_wipe",
   };
   return *plants;
 }
 
 namespace {
 
-void SetPlant(const std::string& plant, paxos::Options& o) {
+void SetPlant(const std::string& plant, NodeConfig& c) {
   if (plant.empty()) return;
-  if (plant == "testing_skip_vote_wait") {
+  paxos::Options& o = c.options;
+  if (plant == "testing_rejoin_after_wipe") {
+    c.testing_rejoin_after_wipe = true;  // the process's start check, not the replica
+  } else if (plant == "testing_skip_vote_wait") {
     o.testing_skip_vote_wait = true;
   } else if (plant == "testing_ack_before_sync") {
     o.testing_ack_before_sync = true;
@@ -59,7 +60,7 @@ Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& pl
       c.options.heartbeat_interval_us = params.heartbeat_us;
       c.options.election_timeout_us = params.election_timeout_us;
       c.options.campaign_retry_us = params.campaign_retry_us;
-      SetPlant(plant, c.options);
+      SetPlant(plant, c);
       c.clock_bounds = params.clock;
       c.clock_params = truetime::RandomSimulatedClockParams(params.clock, clock_rng);
       c.disk_latency_min_us = params.disk_latency_min_us;
@@ -91,6 +92,11 @@ void Cluster::Crash(Addr a) {
   n.Crash();
   CloseSpan(a);
   if (crash_listener_) crash_listener_(n);
+}
+
+void Cluster::Wipe(Addr a) {
+  Crash(a);
+  node(a).Wipe();
 }
 
 void Cluster::Restart(Addr a) {
@@ -149,6 +155,7 @@ std::vector<LeaseSpan> Cluster::LeaseSpans() const {
 std::vector<ReplicaFinal> Cluster::Finals() const {
   std::vector<ReplicaFinal> finals;
   for (const auto& n : nodes_) {
+    // Dead nodes are skipped, refused ones too (a refused node is never alive again).
     if (n->alive()) finals.push_back({n->group(), n->id(), n->incarnation(), n->applied()});
   }
   return finals;

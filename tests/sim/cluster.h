@@ -4,9 +4,10 @@
 // replica of a group after every event one of its nodes handles, ticks included).
 //
 // Seed: the network's Random and each node's seed derive from the seed. Workload: forwards applies
-// and crashes to a listener (the clients). Faults: Crash/Restart/Pause entry points used by
-// faults.h; clocks skew and drift inside SwarmParams::clock. Checkers: records for CheckSlots and
-// CheckLeases. Thread safety: none; one thread.
+// and crashes to a listener (the clients). Faults: Crash/Wipe/Restart/Pause entry points used by
+// faults.h (a wiped node refuses to restart and stays down, unless testing_rejoin_after_wipe);
+// clocks skew and drift inside SwarmParams::clock. Checkers: records for CheckSlots and
+// CheckLeases; Finals() lists the live replicas only. Thread safety: none; one thread.
 #ifndef MERIDIAN_TESTS_SIM_CLUSTER_H_
 #define MERIDIAN_TESTS_SIM_CLUSTER_H_
 
@@ -36,15 +37,19 @@ class Cluster : public NodeHost, public FaultTarget {
   using ApplyListener = std::function<void(SimNode&, const paxos::Entry&, uint64_t read_value)>;
   using CrashListener = std::function<void(SimNode&)>;
 
-  // `plant` is an Options testing_* field name (or empty); it is set on every replica.
+  // `plant` is a name from PaxosPlants() (or empty); it is set on every replica.
   Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
 
   void StartAll();
 
   // FaultTarget.
   void Crash(Addr a) override;
+  void Wipe(Addr a) override;
   void Restart(Addr a) override;
   void Pause(Addr a, int64_t us) override { node(a).Pause(us); }
+  bool Up(Addr a) override { return node(a).alive(); }
+  paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
+  paxos::Index Applied(Addr a) override { return node(a).applied(); }
   EventLoop& loop() override { return loop_; }
   Network& net() override { return net_; }
   int num_nodes() const override { return static_cast<int>(nodes_.size()); }
@@ -63,6 +68,7 @@ class Cluster : public NodeHost, public FaultTarget {
   const std::vector<ApplyRecord>& applies() const { return applies_; }
   // Every lease span recorded so far, including spans still open.
   std::vector<LeaseSpan> LeaseSpans() const;
+  // The replicas alive now (neither crashed nor refused).
   std::vector<ReplicaFinal> Finals() const;
 
   // NodeHost.
@@ -93,7 +99,8 @@ class Cluster : public NodeHost, public FaultTarget {
   std::vector<LeaseSpan> closed_spans_;
 };
 
-// The Options field names of the planted bugs, in a fixed order.
+// The planted bugs, in a fixed order: paxos::Options testing_* field names, then
+// NodeConfig::testing_rejoin_after_wipe.
 const std::vector<std::string>& PaxosPlants();
 
 }  // namespace meridian::sim

@@ -1,7 +1,8 @@
 // FaultInjector implementation; see faults.h.
 //
-// Seed: the injected Random. Faults: crashes (correlated too), pauses, partitions of four shapes,
-// swizzle-clogging; network faults come from SwarmParams::net.
+// Seed: the injected Random (wipes draw from it only when SwarmParams::wipes, so seeds without
+// them run as before). Faults: crashes (correlated too), wipes, pauses, partitions of four
+// shapes, swizzle-clogging; network faults come from SwarmParams::net.
 #include "tests/sim/faults.h"
 
 #include <algorithm>
@@ -37,7 +38,8 @@ paxos::GroupId FaultInjector::PickGroup() {
 }
 
 void FaultInjector::CrashSome() {
-  std::vector<Addr> nodes = cluster_->GroupNodes(PickGroup());
+  const paxos::GroupId g = PickGroup();
+  std::vector<Addr> nodes = cluster_->GroupNodes(g);
   for (size_t i = nodes.size(); i > 1; --i) std::swap(nodes[i - 1], nodes[rng_.Uniform(i)]);
   const size_t n = nodes.size();
   const int* w = params_.crash_shape_weights;
@@ -46,17 +48,73 @@ void FaultInjector::CrashSome() {
                        : roll < static_cast<uint64_t>(w[0] + w[1])        ? 1
                        : roll < static_cast<uint64_t>(w[0] + w[1] + w[2]) ? 2
                                                                           : 3;
+  if (const Addr wiped = PickWipe(g, nodes); wiped >= 0) {
+    CrashAndWipe(g, nodes, wiped);  // instead of the drawn shape
+    return;
+  }
   // One node, a minority, a majority, or the whole group (a rack losing power).
   const size_t count = shape == 0 ? 1 : shape == 1 ? (n - 1) / 2 : shape == 2 ? n / 2 + 1 : n;
   cluster_->loop().Trace(absl::StrCat("fault crash ", count, " of ", n));
   for (size_t i = 0; i < std::max<size_t>(count, 1); ++i) {
-    const Addr a = nodes[i];
-    cluster_->Crash(a);
-    const uint64_t epoch = ++crash_epoch_[a];
-    cluster_->loop().After(rng_.Range(1'000, params_.down_max_us), [this, a, epoch] {
-      if (crash_epoch_[a] == epoch) cluster_->Restart(a);
-    });
+    cluster_->Crash(nodes[i]);
+    RestartAfter(nodes[i], rng_.Range(1'000, params_.down_max_us));
   }
+}
+
+void FaultInjector::RestartAfter(Addr a, int64_t down_us) {
+  const uint64_t epoch = ++crash_epoch_[a];
+  cluster_->loop().After(down_us, [this, a, epoch] {
+    if (crash_epoch_[a] == epoch) cluster_->Restart(a);
+  });
+}
+
+Addr FaultInjector::PickWipe(paxos::GroupId g, const std::vector<Addr>& nodes) {
+  if (!params_.wipes) return -1;
+  std::set<Addr>& wiped = wiped_[g];
+  const size_t minority = (nodes.size() - 1) / 2;
+  if (wiped.size() >= minority) return -1;
+  for (Addr a : nodes) {
+    // `a` applied a value that a minority (down, cut off or just slow) does not hold: with `a`,
+    // that minority makes a majority that never saw the value.
+    if (cluster_->Up(a) && !wiped.contains(a) && Lagging(nodes, a) == minority) {
+      if (!rng_.Bernoulli(params_.wipe_p)) return -1;
+      wiped.insert(a);
+      return a;
+    }
+  }
+  return -1;
+}
+
+size_t FaultInjector::Lagging(const std::vector<Addr>& nodes, Addr a) {
+  size_t lagging = 0;
+  for (Addr b : nodes) lagging += cluster_->LastIndex(b) < cluster_->Applied(a);
+  return lagging;
+}
+
+void FaultInjector::CrashAndWipe(paxos::GroupId g, const std::vector<Addr>& nodes, Addr wiped) {
+  const paxos::Index chosen = cluster_->Applied(wiped);
+  cluster_->loop().Trace(absl::StrCat("fault crash g", g, " ahead of ", Lagging(nodes, wiped),
+                                      " lagging behind slot ", chosen, ", wipe one"));
+  // The dangerous order: the wiped node and the laggards (up, or down and restarted soon) make a
+  // majority; the others, which hold the values chosen without the laggards, crash and stay down
+  // until that majority could have elected a leader.
+  const int64_t short_us = params_.wipe_down_max_us;
+  for (Addr a : nodes) {
+    if (cluster_->LastIndex(a) < chosen) {
+      if (!cluster_->Up(a)) RestartAfter(a, rng_.Range(1'000, short_us));
+    } else if (a == wiped) {
+      cluster_->Wipe(a);
+      RestartAfter(a, rng_.Range(1'000, short_us));
+    } else if (cluster_->Up(a)) {
+      cluster_->Crash(a);
+      RestartAfter(a, ElectionWindowUs() + rng_.Range(1'000, params_.down_max_us));
+    }
+  }
+}
+
+int64_t FaultInjector::ElectionWindowUs() const {
+  // Restarted replicas wait a lease before they vote, then campaign.
+  return params_.wipe_down_max_us + params_.lease_us + 2 * params_.election_timeout_us;
 }
 
 void FaultInjector::PauseOne() {

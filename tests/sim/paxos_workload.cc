@@ -1,8 +1,9 @@
 // PaxosWorkload: phases of one seed and the checkers run on its history; see paxos_workload.h.
 //
 // Seed: SwarmParams and every Random derive from it. Workload: register clients. Faults: the
-// FaultInjector during the fault phase. Checkers: slot, lease, linearizability, durability,
-// liveness (determinism is checked by the caller from trace_hash).
+// FaultInjector during the fault phase (wiped nodes refuse to rejoin and stay down; the drain and
+// the durability checker count live replicas only). Checkers: slot, lease, linearizability,
+// durability, liveness (determinism is checked by the caller from trace_hash).
 #include "tests/sim/paxos_workload.h"
 
 #include <algorithm>
@@ -56,12 +57,14 @@ SeedResult PaxosWorkload::RunSeed(uint64_t seed, const RunOptions& options) {
                                            " s after heal in group(s) ", which)};
   }
 
-  // Drain: no new ops; let ops finish and every replica catch up to the last acknowledged put.
+  // Drain: no new ops; let ops finish and every replica catch up to the last acknowledged put
+  // (a refused node is no replica any more).
   clients.StopNewOps();
   auto caught_up = [&] {
     if (!clients.Idle()) return false;
     for (paxos::GroupId g : cluster.groups()) {
       for (Addr a : cluster.GroupNodes(g)) {
+        if (cluster.node(a).refused()) continue;
         if (cluster.node(a).applied() < clients.MaxAckedSlot(g)) return false;
       }
     }

@@ -1,20 +1,40 @@
 // ReplicaProcess implementation; see replica_process.h.
 //
-// Seed: disk latency and tick jitter from the process's Random. Faults: crash (loses unsynced
-// state), restart (replays from the synced disk), pause. Checkers: none.
+// Seed: disk latency and tick jitter from the process's Random; the server incarnation from a
+// generator of its own. Faults: crash (loses unsynced state), restart (replays from the synced
+// disk, or refuses after a wipe), wipe, pause. Planted bug: testing_rejoin_after_wipe. Checkers:
+// none.
 #include "tests/sim/replica_process.h"
 
 #include <algorithm>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "spanserver/paxos/replica_marker.h"
 
 namespace meridian::sim {
+namespace {
+
+// Not from the process's Random: its draws (disk latencies, tick jitter) stay what they were.
+uint64_t DrawServerIncarnation(uint64_t seed) {
+  Random r(seed ^ 0x1ACA'4A71'0000'5EEDull);
+  uint64_t incarnation = 0;
+  while (incarnation == 0) incarnation = r.Next();
+  return incarnation;
+}
+
+}  // namespace
 
 ReplicaProcess::ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* loop,
                                truetime::SimulatedTime* time, uint64_t seed)
-    : addr_(addr), config_(config), loop_(loop), time_(time), rng_(seed) {}
+    : addr_(addr),
+      config_(config),
+      loop_(loop),
+      time_(time),
+      rng_(seed),
+      server_incarnation_(DrawServerIncarnation(seed)) {}
 
 ReplicaProcess::~ReplicaProcess() = default;
 
@@ -28,8 +48,28 @@ truetime::Interval ReplicaProcess::Now() {
   return *now;
 }
 
+bool ReplicaProcess::CheckStart() {
+  const paxos::ReplicaMarker expected{group(), id(), server_incarnation_};
+  const absl::StatusOr<paxos::ReplicaStart> start =
+      paxos::CheckReplicaStart(disk_.marker(), disk_.HasState(), expected, once_persisted_);
+  if (!start.ok() && !config_.testing_rejoin_after_wipe) {
+    refused_ = true;
+    loop_->Trace(absl::StrCat("refuse ", Name(), ": ", start.status().message()));
+    return false;
+  }
+  if (!start.ok()) {
+    loop_->Trace(absl::StrCat("rejoin ", Name(), " despite: ", start.status().message()));
+  }
+  if (!start.ok() || *start == paxos::ReplicaStart::kFresh) {
+    disk_.WriteMarker(expected);  // durable before the replica can promise or accept anything
+    once_persisted_ = true;
+  }
+  return true;
+}
+
 void ReplicaProcess::Start() {
   CHECK(!alive());
+  if (refused_ || !CheckStart()) return;
   ++incarnation_;
   // A restarted process builds a new TrueTime over the same machine clock.
   truetime_ = std::make_unique<truetime::TrueTime>(
@@ -61,6 +101,12 @@ void ReplicaProcess::Crash() {
   ready_ = paxos::Ready{};
   applied_ = 0;
   paused_until_ = 0;
+}
+
+void ReplicaProcess::Wipe() {
+  Crash();
+  loop_->Trace(absl::StrCat("wipe ", Name()));
+  disk_.Wipe();
 }
 
 void ReplicaProcess::Pause(int64_t us) {

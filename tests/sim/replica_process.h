@@ -5,11 +5,21 @@
 // The paxos workload's SimNode (a register) and the transaction workloads' TxnNode (a
 // TransactionManager) derive from it and supply what the process applies, ticks and sends.
 //
-// Seed: disk latencies and tick jitter come from the process's own Random. Faults: Crash() drops
-// the replica and the disk's unsynced layer (an in-progress sync is lost); Start() after a crash
-// builds a fresh Replica from the synced disk with applied = 0, so the state machine is rebuilt by
-// replaying from slot 1; Pause() stops the process: ticks, deliveries and sync completions wait
-// until it resumes. Checkers: none here. Thread safety: none; the EventLoop's thread.
+// Before every start the process runs the spanserver's check (paxos::CheckReplicaStart) on the
+// marker of its disk, its server incarnation (fixed per process) and `once_persisted_`, a record
+// kept outside the disk (the server's identity record, placement's knowledge) that survives a
+// wipe. A fresh replica writes its marker durably first; a replica that once persisted state but
+// whose disk lost it refuses: it stays down for the rest of the seed, as the real server does
+// until an operator removes it (placement gives the wiped directory a new server id).
+//
+// Seed: disk latencies and tick jitter come from the process's own Random; the server incarnation
+// from a generator of its own, so those draws are the same as before it existed. Faults: Crash()
+// drops the replica and the disk's unsynced layer (an in-progress sync is lost); Start() after a
+// crash builds a fresh Replica from the synced disk with applied = 0, so the state machine is
+// rebuilt by replaying from slot 1; Wipe() crashes the process and loses its whole disk, so its
+// next Start() refuses; Pause() stops the process: ticks, deliveries and sync completions wait
+// until it resumes. Planted bug: NodeConfig::testing_rejoin_after_wipe. Checkers: none here.
+// Thread safety: none; the EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
 #define MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
 
@@ -37,6 +47,9 @@ struct NodeConfig {
   double disk_stall_p = 0;
   int64_t disk_stall_max_us = 0;
   int64_t tick_us = 10'000;
+  // Planted bug (not a paxos::Options field: the check runs in the server, not the replica): a
+  // process whose start check fails rejoins anyway, empty, under its old identity.
+  bool testing_rejoin_after_wipe = false;
 };
 
 class ReplicaProcess {
@@ -47,9 +60,12 @@ class ReplicaProcess {
   ReplicaProcess(const ReplicaProcess&) = delete;
   ReplicaProcess& operator=(const ReplicaProcess&) = delete;
 
-  // Creates the replica from the synced disk (first start or restart) and starts ticking.
+  // Creates the replica from the synced disk (first start or restart) and starts ticking, unless
+  // the start check refuses (then, and once refused, the process stays down).
   void Start();
   void Crash();
+  // Crash() and a disk that loses everything: the next Start() refuses.
+  void Wipe();
   // The process stops until now + us (extends a running pause).
   void Pause(int64_t us);
 
@@ -60,12 +76,16 @@ class ReplicaProcess {
   paxos::GroupId group() const { return config_.options.group; }
   paxos::ReplicaId id() const { return config_.options.id; }
   bool alive() const { return replica_ != nullptr; }
+  // The start check refused: the process is no replica any more (never alive again).
+  bool refused() const { return refused_; }
   bool paused() const { return loop_->now() < paused_until_; }
   bool serving() const { return alive() && !paused(); }
   uint64_t incarnation() const { return incarnation_; }
   TrueUs paused_until() const { return paused_until_; }
   paxos::Replica& replica() { return *replica_; }
   paxos::Index applied() const { return applied_; }
+  // The last index on the disk (synced or not; after a crash, what survived it).
+  paxos::Index last_index() { return disk_.LastIndex(); }
   // "g<group>/r<id>#<incarnation>".
   std::string Name() const;
 
@@ -93,6 +113,9 @@ class ReplicaProcess {
   virtual void AfterEvent() {}
 
  private:
+  // Runs paxos::CheckReplicaStart on the disk and writes a fresh replica's marker; false when the
+  // process refuses to start (it is then refused for good).
+  bool CheckStart();
   void ScheduleTick();
   void FinishReady();
 
@@ -101,11 +124,15 @@ class ReplicaProcess {
   EventLoop* const loop_;
   truetime::SimulatedTime* const time_;
   Random rng_;
+  const uint64_t server_incarnation_;  // of the server's data directory; never 0
 
   SimDisk disk_;
+  // Outside the disk: survives a wipe. Set once a marker was written (the replica started).
+  bool once_persisted_ = false;
+  bool refused_ = false;
   std::unique_ptr<truetime::TrueTime> truetime_;
   std::unique_ptr<paxos::Replica> replica_;
-  uint64_t incarnation_ = 0;
+  uint64_t incarnation_ = 0;  // of the process: counts its starts
   TrueUs paused_until_ = 0;
 
   bool syncing_ = false;  // a Ready is outstanding until its sync completes

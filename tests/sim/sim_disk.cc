@@ -1,6 +1,6 @@
 // SimDisk implementation; see sim_disk.h.
 //
-// Seed: none. Faults: Crash() drops the unsynced layer. Checkers: none.
+// Seed: none. Faults: Crash() drops the unsynced layer; Wipe() drops everything. Checkers: none.
 #include "tests/sim/sim_disk.h"
 
 #include <algorithm>
@@ -57,5 +57,14 @@ void SimDisk::Crash() {
   unsynced_hard_.reset();
   unsynced_.clear();
 }
+
+void SimDisk::Wipe() {
+  Crash();
+  marker_.reset();
+  hard_ = paxos::HardState{};
+  log_.clear();
+}
+
+bool SimDisk::HasState() { return LastIndex() > 0 || !(LoadHardState() == paxos::HardState{}); }
 
 }  // namespace meridian::sim

@@ -1,10 +1,12 @@
-// SimDisk: one node's simulated disk holding its Paxos log and hard state, in two layers. Writes
-// land in the unsynced layer; Sync() makes them durable; Crash() loses whatever was not synced, as
-// a power cut does (LevelDB's fault_injection_test does the same). Reads see both layers, as
-// LogStorage requires.
+// SimDisk: one node's simulated disk holding its Paxos log and hard state, in two layers, and the
+// replica's marker (paxos/replica_marker.h). Writes land in the unsynced layer; Sync() makes them
+// durable; Crash() loses whatever was not synced, as a power cut does (LevelDB's
+// fault_injection_test does the same). Reads see both layers, as LogStorage requires. The marker
+// is written synced, straight to the durable layer, before the replica first starts.
 //
 // Seed: none drawn here (the node driver picks sync latencies). Faults: crash loses the unsynced
-// layer. Checkers: none. Thread safety: none; the EventLoop's thread.
+// layer; Wipe() loses everything (log, hard state, marker, unsynced layer), as a replaced or
+// reformatted disk does. Checkers: none. Thread safety: none; the EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_SIM_DISK_H_
 #define MERIDIAN_TESTS_SIM_SIM_DISK_H_
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "spanserver/paxos/log_storage.h"
+#include "spanserver/paxos/replica_marker.h"
 
 namespace meridian::sim {
 
@@ -28,8 +31,16 @@ class SimDisk : public paxos::LogStorage {
   bool HasUnsynced() const { return unsynced_hard_.has_value() || !unsynced_.empty(); }
   void Sync();
   void Crash();
+  void Wipe();
+
+  // Durable at once (a synced write).
+  void WriteMarker(const paxos::ReplicaMarker& marker) { marker_ = marker; }
+  const std::optional<paxos::ReplicaMarker>& marker() const { return marker_; }
+  // Any Paxos state, synced or not: log entries or a hard state other than the initial one.
+  bool HasState();
 
  private:
+  std::optional<paxos::ReplicaMarker> marker_;
   paxos::HardState hard_;
   std::map<paxos::Index, paxos::Entry> log_;
   std::optional<paxos::HardState> unsynced_hard_;

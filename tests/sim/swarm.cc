@@ -1,6 +1,7 @@
 // DrawSwarm: the per-seed parameter draw; see swarm.h.
 //
-// Seed: a Random seeded from the seed alone. Faults: which are enabled and their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last. Faults: which are
+// enabled and their rates.
 #include "tests/sim/swarm.h"
 
 #include <algorithm>
@@ -45,6 +46,7 @@ std::string SwarmParams::ToString() const {
     absl::StrAppend(&s, " partition(every=", partition_every_us, " <=", partition_max_us, ")");
   }
   if (clogging) absl::StrAppend(&s, " clog(every=", clog_every_us, " step=", clog_step_us, ")");
+  if (crashes && wipes) absl::StrAppend(&s, " wipe(p=", wipe_p, " down<=", wipe_down_max_us, ")");
   absl::StrAppend(&s, " clients=", clients_per_group, " keys=", keys, " think<=", think_max_us);
   return s;
 }
@@ -113,6 +115,11 @@ SwarmParams DrawSwarm(uint64_t seed) {
   p.keys = static_cast<int>(r.Range(1, 3));
   p.think_max_us = r.Range(0, 50'000);
   p.op_timeout_us = 2 * p.lease_us + 1'000'000;
+
+  // Drawn last, so that the draws above stay what earlier seeds had.
+  p.wipes = r.Bernoulli(0.8);
+  p.wipe_p = 0.5 + r.NextDouble() * 0.5;
+  p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
   return p;
 }
 

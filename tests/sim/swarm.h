@@ -3,8 +3,10 @@
 // enabled and how often, the fault-phase length and the client mix. Two seeds differ in the whole
 // fault mix, not only in the order of events, so rare combinations get explored.
 //
-// Seed: DrawSwarm is a pure function of the seed. Workload: paxos register. Faults: chosen here,
-// injected by faults.h. Checkers: none. Thread safety: plain values.
+// Seed: DrawSwarm is a pure function of the seed; parameters added later are drawn after all
+// older ones, so every older seed keeps its parameters (and, with the new faults off, its run).
+// Workload: paxos register. Faults: chosen here (crashes, wipes, pauses, partitions, clogging,
+// network), injected by faults.h. Checkers: none. Thread safety: plain values.
 #ifndef MERIDIAN_TESTS_SIM_SWARM_H_
 #define MERIDIAN_TESTS_SIM_SWARM_H_
 
@@ -48,6 +50,14 @@ struct SwarmParams {
   int64_t clog_every_us = 0;
   int64_t clog_step_us = 0;
   int64_t fault_phase_us = 5'000'000;
+  // Wipes (only with crashes; aimed as faults.h says): a crash sometimes wipes one of the nodes it
+  // takes down (its disk loses everything, so it refuses to restart). At most (replicas - 1) / 2
+  // nodes of a group are wiped per seed, so a majority of every group remains.
+  bool wipes = false;
+  double wipe_p = 0;  // chance that a crash wipes a node, when one is worth wiping
+  // The wiped node and the lagging nodes come back within this (the wiped one only when it may
+  // rejoin: testing_rejoin_after_wipe), before the others of the crash.
+  int64_t wipe_down_max_us = 0;
 
   // Clients.
   int clients_per_group = 1;

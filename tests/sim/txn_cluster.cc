@@ -1,6 +1,7 @@
 // TxnCluster implementation; see txn_cluster.h.
 //
-// Seed: node seeds, clocks and routing from the seed. Faults: crash, restart, pause entry points.
+// Seed: node seeds, clocks and routing from the seed. Faults: crash, wipe, restart, pause entry
+// points.
 // Checkers: apply records and applied decisions.
 #include "tests/sim/txn_cluster.h"
 

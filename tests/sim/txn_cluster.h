@@ -9,7 +9,8 @@
 // the target's replica on the sender's server believes in; only the leader acts on it.
 //
 // Seed: node seeds, clock parameters and routing choices derive from the seed. Faults: the
-// FaultTarget entry points (crash, restart, pause); the network's faults apply to every message.
+// FaultTarget entry points (crash, wipe, restart, pause; a wiped node refuses to restart and stays
+// down); the network's faults apply to every message.
 // Checkers: records for CheckSlots and the transaction checkers (txn_checkers.h).
 // Thread safety: none; one thread.
 #ifndef MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
@@ -64,8 +65,12 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
     return group_nodes_.at(g);
   }
   void Crash(Addr a) override { node(a).Crash(); }
+  void Wipe(Addr a) override { node(a).Wipe(); }
   void Restart(Addr a) override;
   void Pause(Addr a, int64_t us) override { node(a).Pause(us); }
+  bool Up(Addr a) override { return node(a).alive(); }
+  paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
+  paxos::Index Applied(Addr a) override { return node(a).applied(); }
 
   // TxnNodeHost.
   void SendPaxos(Addr from, const paxos::Message& m) override;

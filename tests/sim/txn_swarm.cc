@@ -1,6 +1,7 @@
 // DrawTxnSwarm: the per-seed parameter draw of the transaction workloads; see txn_swarm.h.
 //
-// Seed: a Random seeded from the seed alone. Faults: which are enabled and their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last. Faults: which are
+// enabled (wipes too) and their rates.
 #include "tests/sim/txn_swarm.h"
 
 #include <algorithm>
@@ -101,6 +102,10 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   t.calm_us = r.Range(500'000, 2'000'000);
   // Drawn last, so that the draws above stay what earlier seeds had.
   t.concurrent_commit_p = r.Bernoulli(0.25) ? 0 : (r.Bernoulli(0.5) ? 1 : 0.5);
+  // Drawn after it, for the same reason.
+  p.wipes = r.Bernoulli(0.5);
+  p.wipe_p = 0.5 + r.NextDouble() * 0.5;
+  p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
   return t;
 }
 
