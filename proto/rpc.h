@@ -10,11 +10,18 @@
 
 #include <grpcpp/support/status.h>
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
 
 namespace meridian::rpc {
+
+// The version of Meridian's wire protocol: the meaning of every message in proto/ and of the
+// peer frames. Processes of different versions refuse each other's traffic (peer frames carry it;
+// see PaxosBatch.protocol_version) instead of half-understanding it. Raised on any change that an
+// older process would misread.
+inline constexpr uint32_t kProtocolVersion = 1;
 
 // UNAVAILABLE from a replica that is not the leader: the leader's address (may be empty).
 inline constexpr char kLeaderMetadataKey[] = "meridian-leader";

@@ -9,7 +9,9 @@
 #include <mutex>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "proto/paxos.grpc.pb.h"
+#include "proto/rpc.h"
 #include "replication/paxos_wire.h"
 
 namespace meridian::replication {
@@ -86,6 +88,14 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const proto::PaxosBatch* batch,
                                  proto::PaxosBatchReply* /*reply*/) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (batch->protocol_version() != rpc::kProtocolVersion) {
+      dropped_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
+      reactor->Finish(grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("peer speaks protocol version ", batch->protocol_version(), ", this one ",
+                       rpc::kProtocolVersion, ": run one Meridian version across the cluster")));
+      return reactor;
+    }
     if (batch->to_server() != self_) {
       // A peer with a stale address book (e.g. a port reused after a restart).
       dropped_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
@@ -143,6 +153,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
     call->stub = peer.stub;
     call->request.set_from_server(self_);
     call->request.set_to_server(id);
+    call->request.set_protocol_version(rpc::kProtocolVersion);
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(kRpcDeadlineMs));
     peer.queue.TakeInto(&call->request);

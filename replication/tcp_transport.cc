@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/paxos.pb.h"
+#include "proto/rpc.h"
 #include "replication/paxos_wire.h"
 
 namespace meridian::replication {
@@ -320,6 +321,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     proto::PaxosBatch batch;
     batch.set_from_server(self_.load());
     batch.set_to_server(peer.id);
+    batch.set_protocol_version(rpc::kProtocolVersion);
     const int items = peer.queue.TakeInto(&batch);
     const size_t body = batch.ByteSizeLong();
     if (body > TcpTransport::kMaxFrameBytes) {
@@ -480,6 +482,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    if (batch.protocol_version() != rpc::kProtocolVersion) {
+      dropped_.fetch_add(batch.messages_size() + batch.attachments_size(),
+                         std::memory_order_relaxed);
+      const uint64_t n = protocol_mismatches_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ... such frame
+        Log(absl::StrCat("dropped ", n, " frame(s) of another protocol version: server ",
+                         batch.from_server(), " speaks ", batch.protocol_version(),
+                         ", this server ", rpc::kProtocolVersion,
+                         ". Run one Meridian version across the cluster"));
+      }
+      return;
+    }
     if (batch.to_server() != self_.load()) {
       // A peer with a stale address book (e.g. a port reused after a restart).
       dropped_.fetch_add(batch.messages_size() + batch.attachments_size(),
@@ -514,6 +528,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> messages_sent_{0};
   std::atomic<uint64_t> messages_received_{0};
   std::atomic<uint64_t> connects_{0};
+  std::atomic<uint64_t> protocol_mismatches_{0};
 
   std::mutex mu_;
   std::condition_variable idle_;

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/paxos.pb.h"
+#include "proto/rpc.h"
 #include "replication/paxos_wire.h"
 #include "tests/unit/replication/transport_test_util.h"
 
@@ -251,6 +252,7 @@ TEST(TcpTransportTest, GarbageFramesAreDroppedAndABadLengthClosesTheConnection) 
   proto::PaxosBatch good;
   good.set_from_server(1);
   good.set_to_server(2);
+  good.set_protocol_version(rpc::kProtocolVersion);
   *good.add_messages() = ToProto(Msg(1, 2, 7));
 
   RawClient raw(b.address);
@@ -279,6 +281,22 @@ TEST(TcpTransportTest, GarbageFramesAreDroppedAndABadLengthClosesTheConnection) 
   a.transport->SetPeerAddress(2, b.address);
   a.transport->Send({Msg(1, 2, 8)});
   ASSERT_TRUE(WaitUntil([&] { return b.count() == 3; }));
+}
+
+TEST(TcpTransportTest, FramesOfAnotherProtocolVersionAreDropped) {
+  Endpoint b(2);
+  proto::PaxosBatch frame;
+  frame.set_from_server(1);
+  frame.set_to_server(2);
+  *frame.add_messages() = ToProto(Msg(1, 2, 7));
+  RawClient raw(b.address);
+  for (const uint32_t version : {0u, rpc::kProtocolVersion + 1, rpc::kProtocolVersion}) {
+    frame.set_protocol_version(version);
+    raw.Write(RawClient::Frame(frame.SerializeAsString()));
+  }
+  // Only the last one, of this server's version, is delivered; the stream stays usable.
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  EXPECT_EQ(b.transport->stats().dropped, 2u);
 }
 
 TEST(TcpTransportTest, ListenRejectsBadAddresses) {
