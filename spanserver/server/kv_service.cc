@@ -20,6 +20,7 @@
 #include "proto/rpc.h"
 #include "replication/group_host.h"
 #include "spanserver/paxos/replica.h"
+#include "spanserver/server/admission.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
@@ -29,8 +30,6 @@
 namespace meridian::spanserver {
 namespace {
 
-using rpc::kLeaderMetadataKey;
-using rpc::kStaleMapMetadataKey;
 using rpc::ToGrpc;
 
 using truetime::Timestamp;
@@ -38,15 +37,6 @@ using truetime::Timestamp;
 // Scans read the engine in chunks so that a scan of large values never holds more than about
 // kMaxScanBytes plus one chunk in memory.
 constexpr size_t kScanChunkRows = 64;
-
-absl::Status CheckKey(const std::string& key, const char* what) {
-  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
-  if (key.size() > kMaxKeyBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is ", key.size(), " bytes; the limit is ", kMaxKeyBytes));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -111,9 +101,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
       proto::KvWriteResult* result = response->mutable_results(i);
       Admission admission = AdmitWrite(w.range(), w.key(), w.value(), w.is_delete());
       if (admission.host == nullptr) {
-        result->set_code(static_cast<int>(admission.status.code()));
-        result->set_message(std::string(admission.status.message()));
-        result->set_stale_map(admission.stale_map);
+        result->set_code(static_cast<int>(admission.refusal.status.code()));
+        result->set_message(std::string(admission.refusal.status.message()));
+        result->set_stale_map(admission.refusal.stale_map);
         settle();
         continue;
       }
@@ -263,7 +253,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     }
     std::shared_ptr<replication::GroupHost> host = routing_->FindHost(request->group());
     if (host == nullptr) {
-      FinishStale(ctx, reactor, absl::StrCat("group ", request->group(), " is not hosted here"));
+      FinishRefused(ctx, reactor, NotHosted(request->group()));
       return reactor;
     }
     host->TransferLeadership(request->target_server(),
@@ -274,31 +264,20 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   }
 
  private:
-  // Where a request may go: the host of its group, or why not (stale_map: a routing error the
-  // client fixes by refreshing its location cache).
+  // Where a request may go: the host of its group, or why not (admission.h).
   struct Admission {
     std::shared_ptr<replication::GroupHost> host;
-    absl::Status status;
-    bool stale_map = false;
+    Refusal refusal;  // when host is null
   };
 
-  static Admission Refused(absl::Status status, bool stale_map = false) {
-    return {nullptr, std::move(status), stale_map};
-  }
-
-  void FinishStale(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-                   const std::string& why) {
-    ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stale map: " + why));
-  }
+  static Admission Refused(Refusal refusal) { return {nullptr, std::move(refusal)}; }
 
   // The admission's host, or nullptr once `reactor` was finished with its refusal.
   std::shared_ptr<replication::GroupHost> Admitted(grpc::CallbackServerContext* ctx,
                                                    grpc::ServerUnaryReactor* reactor,
                                                    Admission admission) {
     if (admission.host != nullptr) return std::move(admission.host);
-    if (admission.stale_map) ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
-    reactor->Finish(ToGrpc(admission.status));
+    FinishRefused(ctx, reactor, admission.refusal);
     return nullptr;
   }
 
@@ -315,12 +294,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   // carries that leader's address.
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const absl::Status& status) {
-    if (status.code() == absl::StatusCode::kUnavailable) {
-      if (std::optional<std::string> leader = OtherLeader(host)) {
-        ctx->AddTrailingMetadata(kLeaderMetadataKey, *leader);
-      }
-    }
-    reactor->Finish(ToGrpc(status));
+    FinishWithLeaderHint(
+        ctx, reactor, status,
+        status.code() == absl::StatusCode::kUnavailable ? OtherLeader(host) : std::nullopt);
   }
 
   // A well-formed key routed to a group hosted here, or nullptr once `reactor` was finished with
@@ -340,13 +316,15 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   Admission AdmitWrite(const proto::RangeRef& range, const std::string& key,
                        const std::string& value, bool is_delete) {
     if (is_delete && !value.empty()) {
-      return Refused(absl::InvalidArgumentError("a delete carries no value"));
+      return Refused(Malformed(absl::InvalidArgumentError("a delete carries no value")));
     }
     if (value.size() > kMaxValueBytes) {
-      return Refused(absl::InvalidArgumentError(
-          absl::StrCat("value is ", value.size(), " bytes; the limit is ", kMaxValueBytes)));
+      return Refused(Malformed(absl::InvalidArgumentError(
+          absl::StrCat("value is ", value.size(), " bytes; the limit is ", kMaxValueBytes))));
     }
-    if (absl::Status malformed = CheckKey(key, "key"); !malformed.ok()) return Refused(malformed);
+    if (absl::Status malformed = CheckKey(key, "key"); !malformed.ok()) {
+      return Refused(Malformed(malformed));
+    }
     return Route(range, key);
   }
 
@@ -360,23 +338,14 @@ class KvService::Impl final : public proto::Kv::CallbackService {
 
   // The host of `ref`'s group when the range is current here and holds `key` (its entry in
   // `*range` when not null).
-  Admission Route(const proto::RangeRef& ref, const std::string& key, RangeEntry* range = nullptr) {
-    if (shut_down_.load()) return Refused(absl::UnavailableError("the server is shutting down"));
+  Admission Route(const proto::RangeRef& ref, std::string_view key, RangeEntry* range = nullptr) {
+    if (shut_down_.load()) return Refused(ShuttingDown());
     std::shared_ptr<replication::GroupHost> host = routing_->FindHost(ref.group());
-    if (host == nullptr) {
-      return Refused(absl::UnavailableError(
-                         absl::StrCat("stale map: group ", ref.group(), " is not hosted here")),
-                     true);
+    if (host == nullptr) return Refused(NotHosted(ref.group()));
+    if (std::optional<Refusal> stale = CheckOwnership(*routing_, ref, {key}, range)) {
+      return Refused(*std::move(stale));
     }
-    std::optional<RangeEntry> found = routing_->FindRange(ref.group(), ref.generation(), key);
-    if (!found.has_value()) {
-      return Refused(
-          absl::UnavailableError(absl::StrCat("stale map: group ", ref.group(), " generation ",
-                                              ref.generation(), " does not own the key")),
-          true);
-    }
-    if (range != nullptr) *range = *std::move(found);
-    return {std::move(host), absl::OkStatus(), false};
+    return {std::move(host), {}};
   }
 
   // Commits the write as a transaction of its own (TxnService::CommitWrite), which takes the

@@ -16,6 +16,7 @@
 #include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
 #include "replication/group_host.h"
+#include "spanserver/server/admission.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/tablet/txn_tablet.h"
@@ -24,8 +25,6 @@
 namespace meridian::spanserver {
 namespace {
 
-using rpc::kLeaderMetadataKey;
-using rpc::kStaleMapMetadataKey;
 using rpc::ToGrpc;
 
 txn::TxnRef FromProto(const proto::TxnRef& t) { return txn::TxnRef{t.id(), t.start_ts()}; }
@@ -481,48 +480,31 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return it->second;
   }
 
-  // Why a request was not taken: its answer, and whether it says the client's map is stale.
-  struct Refusal {
-    absl::Status status;
-    bool stale_map = false;
-  };
-
   // The group's tablet when the request's range is current and holds every key; otherwise
-  // nullopt, with the answer in `why`.
+  // nullopt, with the answer in `why` (admission.h).
   std::optional<Target> Check(const proto::RangeRef& ref, const std::vector<std::string>& keys,
                               Refusal* why) {
     if (shut_down_.load()) {
-      *why = Refusal{absl::UnavailableError("the server is shutting down"), false};
+      *why = ShuttingDown();
       return std::nullopt;
     }
     for (const std::string& k : keys) {
-      if (k.empty() || k.size() > kMaxKeyBytes) {
-        *why = Refusal{absl::InvalidArgumentError(k.empty() ? std::string("empty key")
-                                                            : absl::StrCat("key of ", k.size(),
-                                                                           " bytes; the limit is ",
-                                                                           kMaxKeyBytes)),
-                       false};
+      if (absl::Status malformed = CheckKey(k, "key"); !malformed.ok()) {
+        *why = Malformed(std::move(malformed));
         return std::nullopt;
       }
     }
     std::optional<Target> t = Find(ref.group());
     if (!t) {
-      *why = Stale(absl::StrCat("group ", ref.group(), " is not hosted here"));
+      *why = NotHosted(ref.group());
       return std::nullopt;
     }
-    const std::vector<std::string> probe = keys.empty() ? std::vector<std::string>{""} : keys;
-    for (const std::string& k : probe) {
-      if (!routing_->FindRange(ref.group(), ref.generation(), k).has_value()) {
-        *why = Stale(absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
-                                  " does not own every key of the request"));
-        return std::nullopt;
-      }
+    if (std::optional<Refusal> stale = CheckOwnership(
+            *routing_, ref, std::vector<std::string_view>(keys.begin(), keys.end()))) {
+      *why = *std::move(stale);
+      return std::nullopt;
     }
     return t;
-  }
-
-  static Refusal Stale(const std::string& why) {
-    return Refusal{absl::UnavailableError("stale map: " + why), true};
   }
 
   // Check(), finishing the call when the request is not taken.
@@ -530,10 +512,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                               const proto::RangeRef& ref, const std::vector<std::string>& keys) {
     Refusal why;
     std::optional<Target> t = Check(ref, keys, &why);
-    if (t) return t;
-    if (why.stale_map) ctx->AddTrailingMetadata(kStaleMapMetadataKey, "1");
-    reactor->Finish(ToGrpc(why.status));
-    return std::nullopt;
+    if (!t) FinishRefused(ctx, reactor, why);
+    return t;
   }
 
   // Runs `fn` on the group's strand; a host that is not running answers UNAVAILABLE.
@@ -565,10 +545,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
 
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                   const replication::GroupHost& host, const txn::Reply& reply) {
-    if (std::optional<std::string> hint = LeaderHint(host, reply)) {
-      ctx->AddTrailingMetadata(kLeaderMetadataKey, *hint);
-    }
-    reactor->Finish(ToGrpc(reply.status));
+    FinishWithLeaderHint(ctx, reactor, reply.status, LeaderHint(host, reply));
   }
 
   RoutingTable* const routing_;

@@ -283,7 +283,7 @@ TEST(ServerRuntimeTest, PrepareBatchAnswersEachItemLikePrepare) {
   }
   EXPECT_EQ(response.results(3).code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_FALSE(response.results(3).stale_map());
-  EXPECT_NE(response.results(3).message().find("empty key"), std::string::npos);
+  EXPECT_NE(response.results(3).message().find("key is empty"), std::string::npos);
   EXPECT_EQ(response.results(4).code(), 0) << response.results(4).message();
   EXPECT_EQ(response.results(4).prepare_ts(), first.prepare_ts());
 
