@@ -166,6 +166,53 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   return config;
 }
 
+int Fail(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "placementd: %s: %s\n", what.c_str(), status.ToString().c_str());
+  return 1;
+}
+
+absl::StatusOr<std::unique_ptr<truetime::TrueTime>> MakeTrueTime(const Config& config) {
+  truetime::ClockSourceOptions clock_options;
+  clock_options.fixed_epsilon_us = config.truetime_epsilon_us;
+  ASSIGN_OR_RETURN(std::unique_ptr<truetime::ClockSource> source,
+                   truetime::MakeClockSource(config.truetime_source, clock_options));
+  return std::make_unique<truetime::TrueTime>(
+      std::move(source), truetime::TrueTime::Options{.max_epsilon_us = std::max<int64_t>(
+                                                         10'000, 2 * config.truetime_epsilon_us)});
+}
+
+// The placement group's members, telling `transport` where the other ones are.
+std::vector<paxos::ReplicaId> Members(const Config& config, replication::GrpcTransport& transport) {
+  std::vector<paxos::ReplicaId> members;
+  for (const auto& [peer_id, address] : config.peers) {
+    members.push_back(peer_id);
+    if (peer_id != config.id) transport.SetPeerAddress(peer_id, address);
+  }
+  if (members.empty()) members.push_back(config.id);
+  return members;
+}
+
+// Serves until SIGINT or SIGTERM (blocked in every thread: `signals`); the exit code.
+int Serve(const Config& config, const sigset_t& signals, grpc::Server* server, int port,
+          replication::GroupHost& host, PlacementService& service) {
+  if (server == nullptr || port == 0) {
+    return Fail("listen", absl::UnavailableError("cannot listen on " + config.listen));
+  }
+  const std::string address =
+      absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
+  if (config.peers.empty()) service.SetReplicaAddress(config.id, address);
+  if (absl::Status started = host.Start(); !started.ok()) {
+    return Fail("starting the placement group", started);
+  }
+  std::fprintf(stderr, "placementd %llu listening on %s\n",
+               static_cast<unsigned long long>(config.id), address.c_str());
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "placementd: %s, shutting down\n",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  return 0;
+}
+
 int Run(const Config& config) {
   // Block the shutdown signals in every thread; the main thread waits for them with sigwait.
   sigset_t signals;
@@ -174,27 +221,18 @@ int Run(const Config& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto fail = [](const std::string& what, const absl::Status& status) {
-    std::fprintf(stderr, "placementd: %s: %s\n", what.c_str(), status.ToString().c_str());
-    return 1;
-  };
-
-  truetime::ClockSourceOptions clock_options;
-  clock_options.fixed_epsilon_us = config.truetime_epsilon_us;
-  absl::StatusOr<std::unique_ptr<truetime::ClockSource>> source =
-      truetime::MakeClockSource(config.truetime_source, clock_options);
-  if (!source.ok()) return fail("clock source", source.status());
-  truetime::TrueTime truetime(std::move(*source), {.max_epsilon_us = std::max<int64_t>(
-                                                       10'000, 2 * config.truetime_epsilon_us)});
+  absl::StatusOr<std::unique_ptr<truetime::TrueTime>> made_truetime = MakeTrueTime(config);
+  if (!made_truetime.ok()) return Fail("clock source", made_truetime.status());
+  truetime::TrueTime& truetime = **made_truetime;
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
-    return fail("data_dir",
+    return Fail("data_dir",
                 absl::UnavailableError(absl::StrCat(config.data_dir, ": ", ec.message())));
   }
   absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(config.data_dir);
-  if (!engine.ok()) return fail("opening " + config.data_dir, engine.status());
+  if (!engine.ok()) return Fail("opening " + config.data_dir, engine.status());
   storage::GroupCommitWriter writer(engine->get());
 
   // The transport delivers into the host, which exists before the server starts.
@@ -203,12 +241,7 @@ int Run(const Config& config) {
     replication::GroupHost* host = host_ptr.load();
     if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
   });
-  std::vector<paxos::ReplicaId> members;
-  for (const auto& [peer_id, address] : config.peers) {
-    members.push_back(peer_id);
-    if (peer_id != config.id) transport.SetPeerAddress(peer_id, address);
-  }
-  if (members.empty()) members.push_back(config.id);
+  const std::vector<paxos::ReplicaId> members = Members(config, transport);
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -240,25 +273,7 @@ int Run(const Config& config) {
   transport.RegisterService(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
 
-  int exit_code = 0;
-  if (server == nullptr || port == 0) {
-    exit_code = fail("listen", absl::UnavailableError("cannot listen on " + config.listen));
-  } else {
-    const std::string address =
-        absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", port);
-    if (config.peers.empty()) service.SetReplicaAddress(config.id, address);
-    absl::Status started = host.Start();
-    if (!started.ok()) {
-      exit_code = fail("starting the placement group", started);
-    } else {
-      std::fprintf(stderr, "placementd %llu listening on %s\n",
-                   static_cast<unsigned long long>(config.id), address.c_str());
-      int signal_number = 0;
-      sigwait(&signals, &signal_number);
-      std::fprintf(stderr, "placementd: %s, shutting down\n",
-                   signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-    }
-  }
+  const int exit_code = Serve(config, signals, server.get(), port, host, service);
 
   // Shutdown: refuse new calls, stop the server (it waits for running calls) while the host fails
   // whatever proposal or read is still waiting, which finishes those calls.
