@@ -60,6 +60,34 @@ absl::StatusOr<std::optional<DataDirIdentity>> IdentityFromMarkers(const storage
   return identity;
 }
 
+// A directory written before identities existed: DATA_DIR/server_id holds the id, and the
+// database the groups' Paxos state without markers. That state is this server's own (nothing else
+// wrote into its directory), so it is adopted: markers are written for its groups (synced) under
+// `incarnation`, and the old file goes once the identity is saved. nullopt when there is no such
+// file.
+absl::StatusOr<std::optional<DataDirIdentity>> AdoptLegacyDirectory(const std::string& data_dir,
+                                                                    storage::Engine* engine,
+                                                                    uint64_t incarnation) {
+  std::ifstream in(data_dir + "/server_id");
+  if (!in) return std::nullopt;
+  std::string text;
+  std::getline(in, text);
+  DataDirIdentity identity{0, incarnation, {}};
+  if (!absl::SimpleAtoi(text, &identity.server_id) || identity.server_id == 0) {
+    return absl::DataLossError(
+        absl::StrCat(data_dir, "/server_id does not hold a server id: '", text, "'"));
+  }
+  ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine->ListGroups());
+  storage::WriteBatch batch;
+  for (const uint64_t group : groups) {
+    batch.SaveReplicaMarker(
+        group, paxos::EncodeReplicaMarker({group, identity.server_id, identity.incarnation}));
+    identity.groups.insert(group);
+  }
+  if (!batch.empty()) RETURN_IF_ERROR(engine->Write(batch, /*sync=*/true));
+  return identity;
+}
+
 }  // namespace
 
 std::string IdentityPath(const std::string& data_dir) { return data_dir + "/identity"; }
@@ -111,7 +139,7 @@ absl::Status SaveIdentity(const std::string& data_dir, const DataDirIdentity& id
 }
 
 absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir,
-                                                     const storage::Engine& engine,
+                                                     storage::Engine* engine,
                                                      uint64_t fresh_incarnation,
                                                      std::string* note) {
   note->clear();
@@ -122,18 +150,27 @@ absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir
     text << in.rdbuf();
     return DecodeIdentity(path, text.str());
   }
-  ASSIGN_OR_RETURN(std::optional<DataDirIdentity> rebuilt, IdentityFromMarkers(engine));
+  if (fresh_incarnation == 0) return absl::InvalidArgumentError("incarnation 0");
+  ASSIGN_OR_RETURN(std::optional<DataDirIdentity> rebuilt, IdentityFromMarkers(*engine));
+  ASSIGN_OR_RETURN(std::optional<DataDirIdentity> adopted,
+                   rebuilt.has_value() ? std::optional<DataDirIdentity>()
+                                       : AdoptLegacyDirectory(data_dir, engine, fresh_incarnation));
   DataDirIdentity identity;
   if (rebuilt.has_value()) {
     identity = *rebuilt;
     *note = absl::StrCat(path, " was missing: rebuilt from the database (server ",
                          identity.server_id, ", groups ", absl::StrJoin(identity.groups, ","), ")");
+  } else if (adopted.has_value()) {
+    identity = *adopted;
+    *note =
+        absl::StrCat("adopted a data directory of server ", identity.server_id,
+                     " from before identities (groups ", absl::StrJoin(identity.groups, ","), ")");
   } else {
-    if (fresh_incarnation == 0) return absl::InvalidArgumentError("incarnation 0");
     identity.incarnation = fresh_incarnation;
     *note = absl::StrFormat("new data directory: incarnation %016x", fresh_incarnation);
   }
   RETURN_IF_ERROR(SaveIdentity(data_dir, identity));
+  if (adopted.has_value()) std::remove((data_dir + "/server_id").c_str());
   return identity;
 }
 

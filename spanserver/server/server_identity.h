@@ -16,6 +16,7 @@
 //  - DATA_DIR/db wiped or replaced, identity kept: the groups it lists have no marker in the
 //    database, so PrepareReplica refuses them (they stay down, reported to placement).
 //  - identity lost, database kept: rebuilt from the database's markers.
+//  - a directory from before identities (DATA_DIR/server_id): adopted, markers written.
 // Not detected: a database rolled back to an older copy of itself (its markers are still there).
 //
 // Thread safety: none; the runtime calls these from one thread at a time (Open, then the
@@ -53,11 +54,12 @@ absl::StatusOr<DataDirIdentity> DecodeIdentity(const std::string& path, const st
 absl::Status SaveIdentity(const std::string& data_dir, const DataDirIdentity& identity);
 
 // DATA_DIR/identity; when it is missing, rebuilt from the replica markers in `engine` (DATA_LOSS
-// when they disagree), or, for a directory without any, a new identity with `fresh_incarnation`.
+// when they disagree), or adopted from a directory written before identities (DATA_DIR/server_id:
+// its groups get markers), or, for a new directory, a new identity with `fresh_incarnation`.
 // Either way it is saved before this returns, so a registration retried after a crash offers the
 // same incarnation. `*note` says which happened ("" when the file was read).
 absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir,
-                                                     const storage::Engine& engine,
+                                                     storage::Engine* engine,
                                                      uint64_t fresh_incarnation, std::string* note);
 
 // Whether this server may start its replica of `group` (paxos::CheckReplicaStart against the

@@ -106,8 +106,8 @@ class ServerRuntime::Impl {
     {
       std::string note;
       absl::MutexLock lock(&topology_mu_);
-      ASSIGN_OR_RETURN(identity_,
-                       LoadOrCreateIdentity(options_.data_dir, *engine_, DrawIncarnation(), &note));
+      ASSIGN_OR_RETURN(identity_, LoadOrCreateIdentity(options_.data_dir, engine_.get(),
+                                                       DrawIncarnation(), &note));
       if (!note.empty()) Log(note);
     }
     truetime::ClockSourceOptions clock_options;

@@ -41,7 +41,7 @@ class ServerIdentityTest : public ::testing::Test {
 
   DataDirIdentity Load(uint64_t fresh, std::string* note) {
     absl::StatusOr<DataDirIdentity> identity =
-        LoadOrCreateIdentity(dir_.string(), *engine_, fresh, note);
+        LoadOrCreateIdentity(dir_.string(), engine_.get(), fresh, note);
     EXPECT_TRUE(identity.ok()) << identity.status();
     return identity.value_or(DataDirIdentity{});
   }
@@ -116,6 +116,23 @@ TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
   std::filesystem::remove(IdentityPath(dir_.string()));
   EXPECT_EQ(Load(0xB2, &note), identity);
   EXPECT_NE(note.find("rebuilt from the database"), std::string::npos) << note;
+}
+
+TEST_F(ServerIdentityTest, ADirectoryFromBeforeIdentitiesIsAdoptedWithItsGroups) {
+  std::ofstream(dir_ / "server_id") << "7\n";
+  storage::WriteBatch batch;
+  batch.SaveHardState(3, "hs");
+  batch.AppendLog(4, 1, "entry");
+  ASSERT_TRUE(engine_->Write(batch, true).ok());
+  std::string note;
+  DataDirIdentity identity = Load(0xA1, &note);
+  EXPECT_EQ(identity, (DataDirIdentity{7, 0xA1, {3, 4}}));
+  EXPECT_NE(note.find("adopted"), std::string::npos) << note;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "server_id"));
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 3),
+            paxos::ReplicaStart::kRecover);
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 4),
+            paxos::ReplicaStart::kRecover);
 }
 
 TEST_F(ServerIdentityTest, SomeoneElsesDatabaseIsRefused) {
