@@ -80,6 +80,10 @@ Command WorkloadCommand();
 // (comma-separated HOST:PORTs; empty when neither is set), and a Client connected to them with
 // --deadline_ms (nullptr, after printing why, on failure).
 std::vector<std::string> PlacementAddresses(const Flags& flags);
+// Prints "meridian COMMAND: MESSAGE", the usage line (`args_usage`) and where the flags are, to
+// stderr; returns kExitUsage.
+int PrintUsage(const std::string& command, const std::string& args_usage,
+               const std::string& message);
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags);
 
 }  // namespace meridian::tools

@@ -18,13 +18,7 @@ namespace {
 
 constexpr char kUsage[] = "put KEY VALUE | get KEY | delete KEY | scan START END [--limit=N]";
 
-int Usage(const std::string& message) {
-  std::fprintf(stderr,
-               "meridian kv: %s\nUsage: meridian kv %s [--placement=HOST:PORT]\n"
-               "Run 'meridian kv --help' for its flags.\n",
-               message.c_str(), kUsage);
-  return kExitUsage;
-}
+int Usage(const std::string& message) { return PrintUsage("kv", kUsage, message); }
 
 int Error(const absl::Status& status) {
   std::fprintf(stderr, "meridian kv: error: %s\n", status.ToString().c_str());

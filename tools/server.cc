@@ -18,13 +18,7 @@ namespace {
 
 constexpr char kUsage[] = "remove ID";
 
-int Usage(const std::string& message) {
-  std::fprintf(stderr,
-               "meridian server: %s\nUsage: meridian server %s [--placement=HOST:PORT]\n"
-               "Run 'meridian server --help' for its flags.\n",
-               message.c_str(), kUsage);
-  return kExitUsage;
-}
+int Usage(const std::string& message) { return PrintUsage("server", kUsage, message); }
 
 int Run(const Flags& flags, const std::vector<std::string>& args) {
   if (args.empty()) return Usage("missing operation");

@@ -25,6 +25,16 @@ std::vector<std::string> PlacementAddresses(const Flags& flags) {
   return absl::StrSplit(list, ',', absl::SkipWhitespace());
 }
 
+int PrintUsage(const std::string& command, const std::string& args_usage,
+               const std::string& message) {
+  std::fprintf(stderr,
+               "meridian %s: %s\nUsage: meridian %s %s [--placement=HOST:PORT]\n"
+               "Run 'meridian %s --help' for its flags.\n",
+               command.c_str(), message.c_str(), command.c_str(), args_usage.c_str(),
+               command.c_str());
+  return kExitUsage;
+}
+
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags) {
   ClientOptions options;
   int64_t deadline_ms = 0;
