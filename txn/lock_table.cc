@@ -103,47 +103,22 @@ absl::StatusOr<AcquireResult> LockTable::Acquire(const TxnRef& txn, const LockSp
         absl::StrCat("lock range ", span.ToString(), " is empty: its end must be after its start"));
   }
   size_t txn_spans = 0;
-  if (auto it = txns_.find(txn.id); it != txns_.end()) {
-    TxnState& state = it->second;
-    if (state.ref.start_ts != txn.start_ts) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "transaction ", txn.id, " started at ", state.ref.start_ts, ", not ", txn.start_ts));
-    }
-    if (state.doomed) {
-      return absl::AbortedError(absl::StrCat("transaction ", txn.id, " ", state.doom_reason));
-    }
-    state.last_active_us = std::max(state.last_active_us, now_us);
-    txn_spans = state.spans.size();
-  }
-
-  // The transaction's own requests on exactly this span.
-  auto lock_it = locks_.find(span);
-  Entry* held = nullptr;
-  Entry* waiting = nullptr;
-  if (lock_it != locks_.end()) {
-    for (Entry& e : lock_it->second.holders) {
-      if (e.txn == txn.id) held = &e;
-    }
-    for (Entry& e : lock_it->second.waiters) {
-      if (e.txn == txn.id) waiting = &e;
-    }
-  }
+  if (absl::Status st = CheckTxn(txn, now_us, &txn_spans); !st.ok()) return st;
+  Request r = FindOwn(txn.id, span);
   AcquireResult result;
-  if (held != nullptr && Covers(held->mode, mode)) return result;  // re-entrant
-  if (waiting != nullptr && Covers(waiting->mode, mode)) {
+  if (r.held != nullptr && Covers(r.held->mode, mode)) return result;  // re-entrant
+  if (r.waiting != nullptr && Covers(r.waiting->mode, mode)) {
     result.outcome = AcquireOutcome::kWaiting;
     return result;
   }
-  const bool new_span = held == nullptr && waiting == nullptr;
-  if (new_span && txn_spans >= options_.max_locks_per_txn) {
+  r.new_span = r.held == nullptr && r.waiting == nullptr;
+  if (r.new_span && txn_spans >= options_.max_locks_per_txn) {
     return absl::ResourceExhaustedError(
         absl::StrCat("transaction ", txn.id, " has ", txn_spans, " locks, the most allowed"));
   }
-
-  std::vector<TxnId> younger_holders;
-  const bool blocked = Blocked(txn, span, mode, &younger_holders);
-  if (blocked && waiting == nullptr) {
-    const size_t here = lock_it == locks_.end() ? 0 : lock_it->second.waiters.size();
+  r.blocked = Blocked(txn, span, mode, &r.younger_holders);
+  if (r.blocked && r.waiting == nullptr) {
+    const size_t here = r.lock == locks_.end() ? 0 : r.lock->second.waiters.size();
     if (here >= options_.max_waiters_per_lock) {
       return absl::ResourceExhaustedError(
           absl::StrCat(here, " requests already wait for ", span.ToString(), ", the most allowed"));
@@ -153,48 +128,83 @@ absl::StatusOr<AcquireResult> LockTable::Acquire(const TxnRef& txn, const LockSp
           absl::StrCat(waiter_count_, " lock requests already wait, the most allowed"));
     }
   }
-
   // Past every check: from here on the request changes the table.
+  Take(txn, span, mode, now_us, r, &result);
+  return result;
+}
+
+absl::Status LockTable::CheckTxn(const TxnRef& txn, int64_t now_us, size_t* txn_spans) {
+  auto it = txns_.find(txn.id);
+  if (it == txns_.end()) return absl::OkStatus();
+  TxnState& state = it->second;
+  if (state.ref.start_ts != txn.start_ts) {
+    return absl::FailedPreconditionError(absl::StrCat("transaction ", txn.id, " started at ",
+                                                      state.ref.start_ts, ", not ", txn.start_ts));
+  }
+  if (state.doomed) {
+    return absl::AbortedError(absl::StrCat("transaction ", txn.id, " ", state.doom_reason));
+  }
+  state.last_active_us = std::max(state.last_active_us, now_us);
+  *txn_spans = state.spans.size();
+  return absl::OkStatus();
+}
+
+LockTable::Request LockTable::FindOwn(TxnId txn, const LockSpan& span) {
+  Request r;
+  r.lock = locks_.find(span);
+  if (r.lock == locks_.end()) return r;
+  for (Entry& e : r.lock->second.holders) {
+    if (e.txn == txn) r.held = &e;
+  }
+  for (Entry& e : r.lock->second.waiters) {
+    if (e.txn == txn) r.waiting = &e;
+  }
+  return r;
+}
+
+void LockTable::Take(const TxnRef& txn, const LockSpan& span, LockMode mode, int64_t now_us,
+                     Request& r, AcquireResult* result) {
   TxnState& state = txns_[txn.id];
-  CHECK(new_span || state.spans.contains(span));
+  CHECK(r.new_span || state.spans.contains(span));
   state.ref = txn;
   state.last_active_us = std::max(state.last_active_us, now_us);
   state.spans.insert(span);
-  if (lock_it == locks_.end()) {
-    lock_it = locks_.try_emplace(span).first;
+  if (r.lock == locks_.end()) {
+    r.lock = locks_.try_emplace(span).first;
     if (span.is_range) ranges_.insert(span);
   }
-  Lock& lock = lock_it->second;
-  if (!blocked) {
-    CHECK(waiting == nullptr);  // a weaker wait on this span would block this request too
-    if (held != nullptr) {
-      held->mode = mode;
+  Lock& lock = r.lock->second;
+  if (!r.blocked) {
+    CHECK(r.waiting == nullptr);  // a weaker wait on this span would block this request too
+    if (r.held != nullptr) {
+      r.held->mode = mode;
     } else {
       lock.holders.push_back(Entry{txn.id, mode});
     }
-    return result;
+    return;
   }
-
-  result.outcome = AcquireOutcome::kWaiting;
-  if (waiting != nullptr) {
-    waiting->mode = mode;  // S -> X while waiting: same place in the queue
+  result->outcome = AcquireOutcome::kWaiting;
+  if (r.waiting != nullptr) {
+    r.waiting->mode = mode;  // S -> X while waiting: same place in the queue
   } else {
     auto pos = std::find_if(lock.waiters.begin(), lock.waiters.end(),
                             [&](const Entry& e) { return txn.OlderThan(txns_.at(e.txn).ref); });
     lock.waiters.insert(pos, Entry{txn.id, mode});
     ++waiter_count_;
   }
-  if (!options_.testing_wait_instead_of_wound) {
-    for (TxnId victim : younger_holders) {
-      TxnState& v = txns_.at(victim);
-      if (v.doomed) continue;
-      v.doomed = true;
-      v.doom_reason = absl::StrCat("was wounded by older transaction ", txn.id, " (lock on ",
-                                   span.ToString(), "): retry it");
-      result.wounded.push_back(victim);
-    }
+  if (!options_.testing_wait_instead_of_wound) Wound(txn, span, r.younger_holders, result);
+}
+
+void LockTable::Wound(const TxnRef& txn, const LockSpan& span,
+                      const std::vector<TxnId>& younger_holders, AcquireResult* result) {
+  for (TxnId victim : younger_holders) {
+    TxnState& v = txns_.at(victim);
+    if (v.doomed) continue;
+    v.doomed = true;
+    v.doom_reason = absl::StrCat("was wounded by older transaction ", txn.id, " (lock on ",
+                                 span.ToString(), "): retry it");
+    result->wounded.push_back(victim);
   }
-  return result;
 }
 
 void LockTable::RemoveEntries(TxnId txn, const LockSpan& span) {

@@ -195,6 +195,25 @@ class LockTable {
     std::set<LockSpan> spans;  // spans it holds or waits for
   };
 
+  // What an Acquire found on its span, and what it decided.
+  struct Request {
+    std::map<LockSpan, Lock>::iterator lock;  // the span's lock, or locks_.end()
+    Entry* held = nullptr;                    // the transaction's own hold on the span
+    Entry* waiting = nullptr;                 // the transaction's own wait for it
+    bool new_span = false;                    // neither: the transaction's spans grow
+    bool blocked = false;                     // the request must wait
+    std::vector<TxnId> younger_holders;       // conflicting holders it may wound
+  };
+
+  // Acquire's checks of the transaction itself (its start timestamp, whether it is doomed); a
+  // known transaction counts as active at `now_us` and its span count goes to `txn_spans`.
+  absl::Status CheckTxn(const TxnRef& txn, int64_t now_us, size_t* txn_spans);
+  Request FindOwn(TxnId txn, const LockSpan& span);
+  // Acquire past its checks: holds or queues the request, and wounds younger holders.
+  void Take(const TxnRef& txn, const LockSpan& span, LockMode mode, int64_t now_us, Request& r,
+            AcquireResult* result);
+  void Wound(const TxnRef& txn, const LockSpan& span, const std::vector<TxnId>& younger_holders,
+             AcquireResult* result);
   // Calls f(span, lock) for every lock whose span overlaps `span`, including `span`'s own.
   template <typename F>
   void ForEachOverlapping(const LockSpan& span, F&& f) const;

@@ -1,0 +1,228 @@
+// Log records; see records.h for the grammar.
+#include "txn/records.h"
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "proto/kv.pb.h"
+
+namespace meridian::txn {
+namespace {
+
+using MutationsProto = google::protobuf::RepeatedPtrField<proto::Mutation>;
+using BytesProto = google::protobuf::RepeatedPtrField<std::string>;
+
+void ToProto(Mutation m, proto::Mutation* out) {
+  out->set_key(std::move(m.key));
+  if (m.value.has_value()) {
+    out->set_value(std::move(*m.value));
+  } else {
+    out->set_is_delete(true);
+  }
+}
+
+void ToProto(std::vector<Mutation> writes, MutationsProto* out) {
+  out->Reserve(static_cast<int>(writes.size()));
+  for (Mutation& m : writes) ToProto(std::move(m), out->Add());
+}
+
+void ToProto(std::vector<std::string> keys, BytesProto* out) {
+  out->Reserve(static_cast<int>(keys.size()));
+  for (std::string& k : keys) *out->Add() = std::move(k);
+}
+
+std::vector<Mutation> FromProto(MutationsProto* in) {
+  std::vector<Mutation> out;
+  out.reserve(in->size());
+  for (proto::Mutation& m : *in) {
+    out.push_back(Mutation{
+        std::move(*m.mutable_key()),
+        m.is_delete() ? std::nullopt : std::optional<std::string>(std::move(*m.mutable_value()))});
+  }
+  return out;
+}
+
+std::vector<std::string> FromProto(BytesProto* in) {
+  std::vector<std::string> out;
+  out.reserve(in->size());
+  for (std::string& k : *in) out.push_back(std::move(k));
+  return out;
+}
+
+// Fills `c`'s op from each kind of record.
+struct ToCommand {
+  proto::TabletCommand* c;
+
+  void operator()(WriteRecord& r) const {
+    if (r.write.value.has_value()) {
+      c->mutable_put()->set_key(std::move(r.write.key));
+      c->mutable_put()->set_value(std::move(*r.write.value));
+    } else {
+      c->mutable_delete_()->set_key(std::move(r.write.key));
+    }
+  }
+  void operator()(CommitRecord& r) const {
+    proto::TxnCommit* t = c->mutable_txn_commit();
+    t->set_txn(r.txn);
+    t->set_start_ts(r.start_ts);
+    ToProto(std::move(r.writes), t->mutable_writes());
+    ToProto(std::move(r.reads), t->mutable_reads());
+    for (const ParticipantRef& p : r.participants) {
+      proto::TxnParticipant* tp = t->add_participants();
+      tp->set_group(p.group);
+      tp->set_prepare_ts(p.prepare_ts);
+    }
+  }
+  void operator()(PrepareRecord& r) const {
+    proto::TxnPrepare* p = c->mutable_txn_prepare();
+    p->set_txn(r.txn);
+    p->set_start_ts(r.start_ts);
+    p->set_coordinator(r.coordinator);
+    ToProto(std::move(r.writes), p->mutable_writes());
+    ToProto(std::move(r.reads), p->mutable_reads());
+  }
+  void operator()(FinishRecord& r) const {
+    proto::TxnFinish* f = c->mutable_txn_finish();
+    f->set_txn(r.txn);
+    f->set_committed(r.committed);
+    f->set_txn_commit_ts(r.commit_ts);
+  }
+  void operator()(AbortRecord& r) const {
+    proto::TxnAbort* a = c->mutable_txn_abort();
+    a->set_txn(r.txn);
+    for (GroupId g : r.participants) a->add_participants(g);
+  }
+  void operator()(SafeTimeRecord& r) const {
+    proto::SafeTime* s = c->mutable_safe_time();
+    for (TxnId txn : r.forget) s->add_forget(txn);
+  }
+};
+
+absl::StatusOr<RecordBody> WriteFromProto(bool put, proto::TabletCommand* c) {
+  std::string* key = put ? c->mutable_put()->mutable_key() : c->mutable_delete_()->mutable_key();
+  if (key->empty()) return absl::DataLossError("a single write of an empty key");
+  Mutation m{std::move(*key), std::nullopt};
+  if (put) m.value = std::move(*c->mutable_put()->mutable_value());
+  return WriteRecord{std::move(m)};
+}
+
+CommitRecord CommitFromProto(proto::TxnCommit* t) {
+  CommitRecord r{
+      t->txn(), t->start_ts(), FromProto(t->mutable_writes()), FromProto(t->mutable_reads()), {}};
+  r.participants.reserve(t->participants_size());
+  for (const proto::TxnParticipant& p : t->participants()) {
+    r.participants.push_back(ParticipantRef{p.group(), p.prepare_ts()});
+  }
+  return r;
+}
+
+PrepareRecord PrepareFromProto(proto::TxnPrepare* p) {
+  return PrepareRecord{p->txn(), p->start_ts(), p->coordinator(), FromProto(p->mutable_writes()),
+                       FromProto(p->mutable_reads())};
+}
+
+absl::StatusOr<RecordBody> BodyFromProto(proto::TabletCommand* c) {
+  switch (c->op_case()) {
+    case proto::TabletCommand::kPut:
+    case proto::TabletCommand::kDelete:
+      return WriteFromProto(c->op_case() == proto::TabletCommand::kPut, c);
+    case proto::TabletCommand::kTxnCommit:
+      return CommitFromProto(c->mutable_txn_commit());
+    case proto::TabletCommand::kTxnPrepare:
+      return PrepareFromProto(c->mutable_txn_prepare());
+    case proto::TabletCommand::kTxnFinish:
+      return FinishRecord{c->txn_finish().txn(), c->txn_finish().committed(),
+                          c->txn_finish().txn_commit_ts()};
+    case proto::TabletCommand::kTxnAbort:
+      return AbortRecord{
+          c->txn_abort().txn(),
+          {c->txn_abort().participants().begin(), c->txn_abort().participants().end()}};
+    case proto::TabletCommand::kSafeTime:
+      return SafeTimeRecord{{c->safe_time().forget().begin(), c->safe_time().forget().end()}};
+    case proto::TabletCommand::OP_NOT_SET:
+      break;
+  }
+  return absl::DataLossError("no operation");
+}
+
+std::string MutationsToString(const std::vector<Mutation>& writes) {
+  return absl::StrJoin(writes, ",", [](std::string* out, const Mutation& m) {
+    absl::StrAppend(out, absl::CEscape(m.key), "=",
+                    m.value.has_value() ? absl::CEscape(*m.value) : "<delete>");
+  });
+}
+
+std::string KeysToString(const std::vector<std::string>& keys) {
+  return absl::StrJoin(keys, ",", [](std::string* out, const std::string& k) {
+    absl::StrAppend(out, absl::CEscape(k));
+  });
+}
+
+// The op's name and fields, for RecordToString.
+struct Describe {
+  std::string operator()(const WriteRecord& r) const {
+    return absl::StrCat(r.write.value.has_value() ? "put " : "delete ",
+                        MutationsToString({r.write}));
+  }
+  std::string operator()(const CommitRecord& r) const {
+    return absl::StrCat("commit txn=", r.txn, " start=", r.start_ts, " writes=[",
+                        MutationsToString(r.writes), "] reads=[", KeysToString(r.reads),
+                        "] participants=[",
+                        absl::StrJoin(r.participants, ",",
+                                      [](std::string* out, const ParticipantRef& p) {
+                                        absl::StrAppend(out, p.group, "@", p.prepare_ts);
+                                      }),
+                        "]");
+  }
+  std::string operator()(const PrepareRecord& r) const {
+    return absl::StrCat("prepare txn=", r.txn, " start=", r.start_ts,
+                        " coordinator=", r.coordinator, " writes=[", MutationsToString(r.writes),
+                        "] reads=[", KeysToString(r.reads), "]");
+  }
+  std::string operator()(const FinishRecord& r) const {
+    return r.committed ? absl::StrCat("finish txn=", r.txn, " committed@", r.commit_ts)
+                       : absl::StrCat("finish txn=", r.txn, " aborted");
+  }
+  std::string operator()(const AbortRecord& r) const {
+    return absl::StrCat("abort txn=", r.txn, " participants=[", absl::StrJoin(r.participants, ","),
+                        "]");
+  }
+  std::string operator()(const SafeTimeRecord& r) const {
+    return r.forget.empty() ? "safe_time"
+                            : absl::StrCat("safe_time forget=[", absl::StrJoin(r.forget, ","), "]");
+  }
+};
+
+}  // namespace
+
+std::string EncodeRecord(Record record) {
+  proto::TabletCommand c;
+  c.set_commit_ts(record.ts);
+  std::visit(ToCommand{&c}, record.body);
+  return c.SerializeAsString();
+}
+
+absl::StatusOr<Record> DecodeRecord(std::string_view bytes) {
+  proto::TabletCommand c;
+  if (!c.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("not a tablet record");
+  }
+  if (c.commit_ts() <= 0) {
+    return absl::DataLossError(absl::StrCat("timestamp ", c.commit_ts(), " is not positive"));
+  }
+  absl::StatusOr<RecordBody> body = BodyFromProto(&c);
+  if (!body.ok()) return body.status();
+  return Record{c.commit_ts(), *std::move(body)};
+}
+
+std::string RecordToString(const Record& record) {
+  std::string body = std::visit(Describe{}, record.body);
+  const size_t space = body.find(' ');
+  const std::string ts = absl::StrCat(" ts=", record.ts);
+  if (space == std::string::npos) return body + ts;
+  return body.insert(space, ts);
+}
+
+}  // namespace meridian::txn

@@ -1,0 +1,154 @@
+// The values that flow in and out of txn::TransactionManager and its parts: mutations, the
+// Store the data is written through, client requests and their replies, group-to-group messages,
+// the Actions a call returns, and what an applied record did. See transaction_manager.h for the
+// protocol they belong to.
+//
+// Thread safety: plain values, except Store (see its comment).
+#ifndef MERIDIAN_TXN_TYPES_H_
+#define MERIDIAN_TXN_TYPES_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "spanserver/paxos/types.h"
+#include "truetime/interval.h"
+#include "txn/lock_table.h"
+
+namespace meridian::txn {
+
+using paxos::GroupId;
+using truetime::Interval;
+
+// A write buffered by a transaction: a value, or a delete when `value` is empty.
+struct Mutation {
+  std::string key;
+  std::optional<std::string> value;  // nullopt = delete
+
+  friend bool operator==(const Mutation&, const Mutation&) = default;
+};
+
+// The group's multi-version data, owned by the driver (LevelDB in the server, a map in the
+// simulator). Write must be idempotent: replaying the log rewrites the same versions.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // The newest version of `key` at or below `ts`: nullopt when there is none or it is a delete.
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key, Timestamp ts) = 0;
+  // Writes every mutation as the version at `ts`, atomically.
+  virtual absl::Status Write(Timestamp ts, const std::vector<Mutation>& writes) = 0;
+};
+
+// A request from a client, identified by the driver's `id` (echoed in its Reply).
+using RequestId = uint64_t;
+
+struct ParticipantRef {
+  GroupId group = 0;
+  // As the participant replied to its Prepare; 0 when the client sent its Commit together with
+  // the prepares. Used only by the plant testing_trust_client_prepare_ts: the coordinator waits
+  // for the participants' own reports (kPrepared).
+  Timestamp prepare_ts = 0;
+
+  friend bool operator==(const ParticipantRef&, const ParticipantRef&) = default;
+};
+
+struct ReadRequest {  // read-write transaction read at the leader, under S locks
+  TxnRef txn;
+  std::vector<std::string> keys;
+};
+struct PrepareRequest {
+  TxnRef txn;
+  GroupId coordinator = 0;
+  std::vector<Mutation> writes;    // this group's writes
+  std::vector<std::string> reads;  // keys this transaction read here (must still be S-locked)
+};
+struct CommitRequest {
+  TxnRef txn;
+  std::vector<Mutation> writes;              // the coordinator group's own writes
+  std::vector<std::string> reads;            // keys read in the coordinator group
+  std::vector<ParticipantRef> participants;  // every other group, prepared
+};
+struct AbortRequest {
+  TxnId txn = 0;
+  bool coordinator = false;  // this group was to coordinate: log an abort decision
+  std::vector<GroupId> participants;
+};
+struct ReadOnlyRequest {  // strong read-only transaction in one group, at its leader
+  std::vector<std::string> keys;
+};
+struct SnapshotReadRequest {  // at any replica
+  std::vector<std::string> keys;
+  Timestamp read_ts = 0;
+};
+
+struct Reply {
+  RequestId id = 0;
+  absl::Status status;
+  std::vector<std::optional<std::string>> values;  // reads: one per key, in request order
+  Timestamp ts = 0;  // Prepare: p; Commit: s; ReadOnly/SnapshotRead: the read timestamp
+  // UNAVAILABLE only: the request's record was in flight when leadership was lost, so it may or
+  // may not take effect (never retry it blindly).
+  bool outcome_unknown = false;
+};
+
+// Group-to-group messages, sent to the leader of `to` (the driver routes them; losing one is
+// safe: participants ask again).
+struct GroupMessage {
+  enum class Type : uint8_t {
+    kOutcome,   // coordinator -> participant: the decision
+    kInquiry,   // participant -> coordinator: what happened to txn? (abort it if undecided)
+    kAck,       // participant -> coordinator: the outcome is applied (logged) here
+    kPrepared,  // participant -> coordinator: prepared here at commit_ts (its prepare timestamp)
+  };
+  Type type = Type::kOutcome;
+  GroupId from = 0;
+  GroupId to = 0;
+  TxnId txn = 0;
+  bool committed = false;   // kOutcome
+  Timestamp commit_ts = 0;  // kOutcome, when committed; kPrepared: the prepare timestamp
+  // The first try of a message on the common path (a coordinator's outcome once its commit wait
+  // ends, a participant's ack once its finish applied): the sender may send it to the leader of
+  // `to` it believes in, alone, instead of to every replica (only the leader acts on it). Every
+  // retry (inquiries, answers to them, outcome resends) leaves this false and reaches every
+  // replica, so a stale belief costs a retry interval, never progress.
+  bool leader_only = false;
+};
+
+struct Actions {
+  std::vector<Reply> replies;
+  std::vector<GroupMessage> messages;
+  // Call Tick once TT.after(tick_after) holds (a commit wait ends); 0 = nothing pending beyond
+  // the driver's regular tick.
+  Timestamp tick_after = 0;
+};
+
+// Asks the driver to tick once TT.after(t): the earliest such request wins (later ones are asked
+// again by the ticks that follow).
+inline void WakeAt(Actions* out, Timestamp t) {
+  out->tick_after = out->tick_after == 0 ? t : std::min(out->tick_after, t);
+}
+
+// What one applied record did, for logs and the simulator's recorders.
+struct ApplyResult {
+  enum class Kind : uint8_t {
+    kNone,     // a no-op or safe-time record
+    kWrite,    // a single write: a put or delete record, outside any transaction
+    kCommit,   // a coordinator's commit decision (its writes applied at ts)
+    kAbort,    // a coordinator's abort decision
+    kPrepare,  // a participant prepared at ts
+    kFinish,   // a participant applied the outcome (its writes at ts when committed)
+    kIgnored,  // a duplicate or superseded record (e.g. a commit after an abort decision)
+  };
+  Kind kind = Kind::kNone;
+  TxnId txn = 0;
+  Timestamp ts = 0;
+};
+
+}  // namespace meridian::txn
+
+#endif  // MERIDIAN_TXN_TYPES_H_
