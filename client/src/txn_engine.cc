@@ -5,21 +5,19 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <tuple>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/src/retry_policy.h"
+#include "client/src/router.h"
 
 namespace meridian::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Aborts and keepalives are best effort: this long at most each.
-constexpr std::chrono::milliseconds kBestEffortTimeout{1'000};
 
 int64_t WallMicros() { return absl::ToUnixMicros(absl::Now()); }
 
@@ -61,14 +59,89 @@ void ForEachParallel(size_t n, const Fn& fn) {
   for (std::thread& t : threads) t.join();
 }
 
-void SleepBackoff(Backoff& backoff, SteadyTime deadline) {
-  const SteadyTime wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
-  std::this_thread::sleep_until(std::min(wake, deadline));
-}
-
 std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
   if (!v.found()) return std::nullopt;
   return v.value();
+}
+
+// The keys of a read-only transaction by group: indexes into its keys, ascending (the routing key
+// of a group is its first key).
+using KeysByGroup = std::map<uint64_t, std::vector<size_t>>;
+
+absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
+                                       const std::vector<std::string>& keys, SteadyTime deadline) {
+  KeysByGroup by_group;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<Location> location = transport->Locate(keys[i], deadline);
+    if (!location.ok()) return location.status();
+    by_group[location->group].push_back(i);
+  }
+  return by_group;
+}
+
+// Sets the values of the keys `indexes` in `*result` from `response`.
+absl::Status FillValues(const proto::SnapshotReadResponse& response,
+                        const std::vector<size_t>& indexes, ReadResult* result) {
+  if (static_cast<size_t>(response.values_size()) != indexes.size()) {
+    return absl::InternalError(absl::StrCat("read of ", indexes.size(), " keys answered ",
+                                            response.values_size(), " values"));
+  }
+  for (size_t j = 0; j < indexes.size(); ++j) {
+    result->values[indexes[j]] = ValueOf(response.values(static_cast<int>(j)));
+  }
+  return absl::OkStatus();
+}
+
+// A strong read of one group: its leader picks the timestamp.
+absl::Status ReadAtLeader(TxnTransport* transport, const std::vector<std::string>& keys,
+                          const KeysByGroup::value_type& group_keys, SteadyTime deadline,
+                          ReadResult* result) {
+  const auto& [group, indexes] = group_keys;
+  proto::ReadOnlyRequest request;
+  for (const size_t i : indexes) request.add_keys(keys[i]);
+  proto::SnapshotReadResponse response;
+  absl::Status status =
+      transport->ReadOnly(group, keys[indexes.front()], request, &response, deadline);
+  if (status.ok()) status = FillValues(response, indexes, result);
+  result->read_ts = response.read_ts();
+  return status;
+}
+
+// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
+// strong read over several groups, past the client clock's assumed error, so that it follows
+// every commit that ended before it began.
+int64_t ClientReadTimestamp(const ReadOnlyOptions& options) {
+  const int64_t now = WallMicros();
+  switch (options.mode) {
+    case ReadOnlyOptions::Mode::kStrong:
+      return now + options.max_clock_uncertainty.count();
+    case ReadOnlyOptions::Mode::kExactTimestamp:
+      return options.timestamp_us;
+    case ReadOnlyOptions::Mode::kMaxStaleness:
+      break;
+  }
+  return now - options.max_staleness.count();
+}
+
+// Reads every group at one timestamp the client chose, at any of its replicas (a strong read
+// tries the leader first).
+absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::string>& keys,
+                           const KeysByGroup& by_group, const ReadOnlyOptions& options,
+                           SteadyTime deadline, ReadResult* result) {
+  const bool strong = options.mode == ReadOnlyOptions::Mode::kStrong;
+  result->read_ts = ClientReadTimestamp(options);
+  for (const auto& [group, indexes] : by_group) {
+    proto::SnapshotReadRequest request;
+    for (const size_t i : indexes) request.add_keys(keys[i]);
+    request.set_read_ts(result->read_ts);
+    proto::SnapshotReadResponse response;
+    absl::Status status =
+        transport->SnapshotRead(group, keys[indexes.front()],
+                                /*leader_first=*/strong, request, &response, deadline);
+    if (status.ok()) status = FillValues(response, indexes, result);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -112,65 +185,6 @@ std::unique_ptr<TxnTransport::PendingCommit> TxnTransport::StartCommit(
     uint64_t group, const std::string& key, proto::TxnCommitRequest& request,
     proto::TxnCommitResponse* response, SteadyTime deadline) {
   return std::make_unique<ThreadPendingCommit>(this, group, key, request, response, deadline);
-}
-
-// --- KeepaliveSender ---
-
-KeepaliveSender::KeepaliveSender(TxnTransport* transport, std::chrono::milliseconds interval)
-    : transport_(transport), interval_(interval) {}
-
-KeepaliveSender::~KeepaliveSender() {
-  std::thread thread;
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-    thread = std::move(thread_);
-  }
-  if (thread.joinable()) thread.join();
-}
-
-void KeepaliveSender::Add(uint64_t txn, uint64_t group, const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  txns_[txn].groups.emplace(group, key);
-  if (!thread_.joinable() && !stop_) thread_ = std::thread([this] { Loop(); });
-}
-
-void KeepaliveSender::Remove(uint64_t txn) {
-  absl::MutexLock lock(&mu_);
-  txns_.erase(txn);
-}
-
-bool KeepaliveSender::Wounded(uint64_t txn) {
-  absl::MutexLock lock(&mu_);
-  const auto it = txns_.find(txn);
-  return it != txns_.end() && it->second.wounded;
-}
-
-void KeepaliveSender::Loop() {
-  mu_.Lock();
-  while (!stop_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::FromChrono(interval_));
-    if (stop_) break;
-    std::vector<std::tuple<uint64_t, uint64_t, std::string>> work;
-    for (const auto& [txn, entry] : txns_) {
-      if (entry.wounded) continue;
-      for (const auto& [group, key] : entry.groups) work.emplace_back(txn, group, key);
-    }
-    mu_.Unlock();
-    std::vector<uint64_t> wounded;
-    for (const auto& [txn, group, key] : work) {
-      proto::TxnKeepaliveRequest request;
-      request.set_txn(txn);
-      const absl::Status status = transport_->Keepalive(
-          group, key, request, Clock::now() + std::min(interval_, kBestEffortTimeout));
-      if (status.code() == absl::StatusCode::kAborted) wounded.push_back(txn);
-    }
-    mu_.Lock();
-    for (const uint64_t txn : wounded) {
-      if (const auto it = txns_.find(txn); it != txns_.end()) it->second.wounded = true;
-    }
-  }
-  mu_.Unlock();
 }
 
 }  // namespace meridian::client
@@ -288,6 +302,12 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
   if (keepalive_->Wounded(id_)) {
     return absl::AbortedError("the transaction was aborted at a server (keepalive)");
   }
+  if (absl::Status planned = Plan(); !planned.ok()) return planned;
+  if (plan_.empty()) return 0;  // neither read nor wrote anything
+  return plan_.size() == 1 ? CommitOneGroup() : CommitTwoPhase();
+}
+
+absl::Status TxnAttempt::Plan() {
   std::map<std::string, uint64_t> group_of;
   for (const auto& [key, value] : buffer_.writes()) {
     absl::StatusOr<Location> location = transport_->Locate(key, deadline_);
@@ -299,50 +319,38 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
     group_of[key] = location->group;
   }
   plan_ = buffer_.CommitPlan(group_of);
-  if (plan_.empty()) return 0;  // neither read nor wrote anything
+  return absl::OkStatus();
+}
 
-  auto fill_commit = [&](uint64_t group, proto::TxnCommitRequest& request) {
-    const TxnBuffer::GroupWork& work = plan_.at(group);
-    *request.mutable_txn() = Ref();
-    for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
-    for (const std::string& key : work.reads) request.add_reads(key);
-  };
-
-  if (plan_.size() == 1) {
-    const auto& [group, work] = *plan_.begin();
-    proto::TxnCommitRequest request;
-    fill_commit(group, request);
-    proto::TxnCommitResponse response;
-    const absl::Status status =
-        transport_->Commit(group, work.routing_key, request, &response, deadline_);
-    if (!status.ok()) return status;
-    return response.commit_ts();
-  }
-
-  coordinator_ = ChooseCoordinator(plan_);
-  std::vector<uint64_t> participants;
-  for (const auto& [group, work] : plan_) {
-    if (group != *coordinator_) participants.push_back(group);
-  }
-  std::vector<PrepareCall> calls(participants.size());
-  for (size_t i = 0; i < participants.size(); ++i) {
-    const TxnBuffer::GroupWork& work = plan_.at(participants[i]);
-    PrepareCall& call = calls[i];
-    call.group = participants[i];
-    call.key = work.routing_key;
-    *call.request.mutable_txn() = Ref();
-    call.request.set_coordinator(*coordinator_);
-    for (const Mutation& m : work.writes) ToProto(m, call.request.add_writes());
-    for (const std::string& key : work.reads) call.request.add_reads(key);
-  }
-  // The coordinator's Commit goes out together with the prepares, not after their answers: the
-  // coordinator waits for the participants' own prepare reports anyway (their timestamps are
-  // the ones it uses), so waiting here as well cost a client round trip per transaction. Its
-  // answer is the transaction's outcome.
+proto::TxnCommitRequest TxnAttempt::CommitRequest(uint64_t group) const {
+  const TxnBuffer::GroupWork& work = plan_.at(group);
   proto::TxnCommitRequest request;
-  fill_commit(*coordinator_, request);
-  for (uint64_t participant : participants) {
-    request.add_participants()->set_group(participant);  // prepare_ts unknown yet: 0
+  *request.mutable_txn() = Ref();
+  for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
+  for (const std::string& key : work.reads) request.add_reads(key);
+  return request;
+}
+
+absl::StatusOr<int64_t> TxnAttempt::CommitOneGroup() {
+  const auto& [group, work] = *plan_.begin();
+  proto::TxnCommitRequest request = CommitRequest(group);
+  proto::TxnCommitResponse response;
+  const absl::Status status =
+      transport_->Commit(group, work.routing_key, request, &response, deadline_);
+  if (!status.ok()) return status;
+  return response.commit_ts();
+}
+
+// The coordinator's Commit goes out together with the prepares, not after their answers: the
+// coordinator waits for the participants' own prepare reports anyway (their timestamps are the
+// ones it uses), so waiting here as well would cost a client round trip per transaction. Its
+// answer is the transaction's outcome.
+absl::StatusOr<int64_t> TxnAttempt::CommitTwoPhase() {
+  coordinator_ = ChooseCoordinator(plan_);
+  std::vector<PrepareCall> calls = PrepareCalls();
+  proto::TxnCommitRequest request = CommitRequest(*coordinator_);
+  for (const PrepareCall& call : calls) {
+    request.add_participants()->set_group(call.group);  // prepare_ts unknown yet: 0
   }
   proto::TxnCommitResponse response;
   std::unique_ptr<TxnTransport::PendingCommit> commit;
@@ -352,38 +360,62 @@ absl::StatusOr<int64_t> TxnAttempt::Commit() {
   };
   transport_->PrepareAll(calls, deadline_, start_commit);
   if (commit == nullptr) start_commit();
-  absl::Status first_error;
-  for (size_t i = 0; i < participants.size(); ++i) {
-    absl::Status s = calls[i].status;
-    if (s.ok()) continue;
-    if (IsOutcomeUnknown(s)) {
-      s = absl::AbortedError(
-          absl::StrCat("prepare at group ", participants[i], " not confirmed: ", s.message()));
-    }
-    if (first_error.ok() || (s.code() == absl::StatusCode::kAborted &&
-                             first_error.code() != absl::StatusCode::kAborted)) {
-      first_error = s;
-    }
-  }
-  if (!first_error.ok()) {
-    // A participant that did not prepare never reports: abort at the coordinator, which then
-    // answers the waiting Commit ABORTED, instead of holding its locks until the idle timeout.
-    // If the coordinator had every report already (a prepare whose answer was lost), the abort
-    // comes too late and the Commit's answer says committed, which is then the truth.
-    proto::TxnAbortRequest abort;
-    abort.set_txn(id_);
-    abort.set_coordinator(true);
-    for (uint64_t participant : participants) abort.add_participants(participant);
-    transport_
-        ->Abort(*coordinator_, plan_.at(*coordinator_).routing_key, abort,
-                std::min(deadline_, Clock::now() + kBestEffortTimeout))
-        .IgnoreError();
-  }
+  const absl::Status prepare_error = FirstPrepareError(calls);
+  if (!prepare_error.ok()) AbortAtCoordinator(calls);
   const absl::Status commit_status = commit->Finish();
   if (commit_status.ok()) return response.commit_ts();
   // The prepare's reason says more than the coordinator's "aborted by its client".
-  if (!first_error.ok() && commit_status.code() == absl::StatusCode::kAborted) return first_error;
+  if (!prepare_error.ok() && commit_status.code() == absl::StatusCode::kAborted) {
+    return prepare_error;
+  }
   return commit_status;
+}
+
+std::vector<PrepareCall> TxnAttempt::PrepareCalls() const {
+  std::vector<PrepareCall> calls;
+  for (const auto& [group, work] : plan_) {
+    if (group == *coordinator_) continue;
+    PrepareCall& call = calls.emplace_back();
+    call.group = group;
+    call.key = work.routing_key;
+    *call.request.mutable_txn() = Ref();
+    call.request.set_coordinator(*coordinator_);
+    for (const Mutation& m : work.writes) ToProto(m, call.request.add_writes());
+    for (const std::string& key : work.reads) call.request.add_reads(key);
+  }
+  return calls;
+}
+
+absl::Status TxnAttempt::FirstPrepareError(const std::vector<PrepareCall>& calls) {
+  absl::Status first;
+  for (const PrepareCall& call : calls) {
+    absl::Status s = call.status;
+    if (s.ok()) continue;
+    if (IsOutcomeUnknown(s)) {
+      s = absl::AbortedError(
+          absl::StrCat("prepare at group ", call.group, " not confirmed: ", s.message()));
+    }
+    if (first.ok() ||
+        (s.code() == absl::StatusCode::kAborted && first.code() != absl::StatusCode::kAborted)) {
+      first = s;
+    }
+  }
+  return first;
+}
+
+// A participant that did not prepare never reports: the abort at the coordinator makes it answer
+// the waiting Commit ABORTED, instead of holding its locks until the idle timeout. If the
+// coordinator had every report already (a prepare whose answer was lost), the abort comes too late
+// and the Commit's answer says committed, which is then the truth.
+void TxnAttempt::AbortAtCoordinator(const std::vector<PrepareCall>& calls) {
+  proto::TxnAbortRequest abort;
+  abort.set_txn(id_);
+  abort.set_coordinator(true);
+  for (const PrepareCall& call : calls) abort.add_participants(call.group);
+  transport_
+      ->Abort(*coordinator_, plan_.at(*coordinator_).routing_key, abort,
+              std::min(deadline_, Clock::now() + kBestEffortTimeout))
+      .IgnoreError();
 }
 
 void TxnAttempt::Abort() {
@@ -436,9 +468,7 @@ absl::StatusOr<int64_t> TxnEngine::Run(const std::function<absl::Status(Transact
   const SteadyTime deadline = Clock::now() + options.deadline;
   const int64_t start_ts = WallMicros();
   Random random = ForkRandom();
-  Backoff backoff(
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_initial).count(),
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_max).count(), &random);
+  Backoff backoff = MakeBackoff(options_.backoff_initial, options_.backoff_max, &random);
   absl::Status last;
   int attempts = 0;
   while (attempts < options.max_attempts) {
@@ -478,60 +508,17 @@ absl::StatusOr<ReadResult> TxnEngine::ReadOnly(const std::vector<std::string>& k
   }
   const SteadyTime deadline = Clock::now() + options.deadline;
   Random random = ForkRandom();
-  Backoff backoff(
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_initial).count(),
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.backoff_max).count(), &random);
-  const bool strong = options.mode == ReadOnlyOptions::Mode::kStrong;
+  Backoff backoff = MakeBackoff(options_.backoff_initial, options_.backoff_max, &random);
   while (true) {
-    // Key indexes by group; the routing key of a group is its first key.
-    std::map<uint64_t, std::vector<size_t>> by_group;
-    absl::Status status;
-    for (size_t i = 0; i < keys.size() && status.ok(); ++i) {
-      absl::StatusOr<Location> location = transport_->Locate(keys[i], deadline);
-      if (location.ok()) {
-        by_group[location->group].push_back(i);
-      } else {
-        status = location.status();
-      }
-    }
-    if (!status.ok()) return status;
+    absl::StatusOr<KeysByGroup> by_group = LocateKeys(transport_, keys, deadline);
+    if (!by_group.ok()) return by_group.status();
     ReadResult result;
     result.values.resize(keys.size());
-    auto fill = [&](const proto::SnapshotReadResponse& response,
-                    const std::vector<size_t>& indexes) -> absl::Status {
-      if (static_cast<size_t>(response.values_size()) != indexes.size()) {
-        return absl::InternalError(absl::StrCat("read of ", indexes.size(), " keys answered ",
-                                                response.values_size(), " values"));
-      }
-      for (size_t j = 0; j < indexes.size(); ++j) {
-        result.values[indexes[j]] = ValueOf(response.values(static_cast<int>(j)));
-      }
-      return absl::OkStatus();
-    };
-    if (strong && by_group.size() == 1) {
-      const auto& [group, indexes] = *by_group.begin();
-      proto::ReadOnlyRequest request;
-      for (const size_t i : indexes) request.add_keys(keys[i]);
-      proto::SnapshotReadResponse response;
-      status = transport_->ReadOnly(group, keys[indexes.front()], request, &response, deadline);
-      if (status.ok()) status = fill(response, indexes);
-      result.read_ts = response.read_ts();
+    absl::Status status;
+    if (options.mode == ReadOnlyOptions::Mode::kStrong && by_group->size() == 1) {
+      status = ReadAtLeader(transport_, keys, *by_group->begin(), deadline, &result);
     } else {
-      const int64_t now = WallMicros();
-      result.read_ts = strong ? now + options.max_clock_uncertainty.count()
-                       : options.mode == ReadOnlyOptions::Mode::kExactTimestamp
-                           ? options.timestamp_us
-                           : now - options.max_staleness.count();
-      for (const auto& [group, indexes] : by_group) {
-        proto::SnapshotReadRequest request;
-        for (const size_t i : indexes) request.add_keys(keys[i]);
-        request.set_read_ts(result.read_ts);
-        proto::SnapshotReadResponse response;
-        status = transport_->SnapshotRead(group, keys[indexes.front()], /*leader_first=*/strong,
-                                          request, &response, deadline);
-        if (status.ok()) status = fill(response, indexes);
-        if (!status.ok()) break;
-      }
+      status = ReadSnapshots(transport_, keys, *by_group, options, deadline, &result);
     }
     if (status.ok()) return result;
     // ABORTED here only means a range moved between locating and reading: locate again.

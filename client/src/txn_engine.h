@@ -1,8 +1,8 @@
 // The client side of Meridian transactions (transaction.h states the rules users see;
 // proto/txn.proto the protocol): TxnEngine runs read-write transactions (attempts, commit through
 // one group or two-phase commit, aborts, whole-transaction retries) and read-only transactions,
-// over a TxnTransport — the client's routing core (location cache, leader following, per-call
-// retries; Client::Impl in client.cc implements it with gRPC, tests with fakes).
+// over a TxnTransport — the Txn RPCs with the client's routing (location cache, leader following,
+// per-call retries; GrpcTxnTransport in grpc_txn_transport.h implements it, tests with fakes).
 //
 // Thread safety: TxnEngine and KeepaliveSender are thread-safe (any number of concurrent
 // transactions); a TxnAttempt belongs to one thread. A TxnTransport must be thread-safe.
@@ -17,13 +17,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "client/src/keepalive_sender.h"
 #include "client/src/location_cache.h"
 #include "client/src/txn_buffer.h"
 #include "common/random.h"
@@ -35,13 +35,9 @@ namespace meridian::client {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// One RPC of the Txn service with the client's routing (client.h "Routing", "Retries"). Calls
-// "at the leader of `group`" go to the leader of the group holding `key`, set the request's range
-// from the location used and return ABORTED without sending when the key is no longer in `group`
-// (its range moved: the transaction must start over). Calls marked idempotent are retried after
-// any transient error until `deadline`; Prepare and Commit only when certainly not received,
-// and otherwise return DEADLINE_EXCEEDED / UNAVAILABLE / CANCELLED with a message starting
-// "outcome unknown".
+// Aborts and keepalives are best effort: this long at most each.
+inline constexpr std::chrono::milliseconds kBestEffortTimeout{1'000};
+
 // One participant's Prepare in TxnTransport::PrepareAll.
 struct PrepareCall {
   uint64_t group = 0;
@@ -51,6 +47,12 @@ struct PrepareCall {
   absl::Status status;  // as Prepare() would return it
 };
 
+// The RPCs of the Txn service with the client's routing (client.h "Routing", "Retries"). Calls
+// "at the leader of `group`" go to the leader of the group holding `key`, set the request's range
+// from the location used and return ABORTED without sending when the key is no longer in `group`
+// (its range moved: the transaction must start over). Calls marked idempotent are retried after
+// any transient error until `deadline`; Prepare and Commit only when certainly not received,
+// and otherwise return DEADLINE_EXCEEDED / UNAVAILABLE / CANCELLED marked IsOutcomeUnknown.
 class TxnTransport {
  public:
   virtual ~TxnTransport() = default;
@@ -104,36 +106,6 @@ class TxnTransport {
                                     proto::SnapshotReadResponse* response, SteadyTime deadline) = 0;
 };
 
-// Sends keepalives for the transactions that hold locks, from one thread of its own (started at
-// the first Add), every `interval`; remembers those a server answered ABORTED (wounded).
-class KeepaliveSender {
- public:
-  KeepaliveSender(TxnTransport* transport, std::chrono::milliseconds interval);
-  ~KeepaliveSender();  // stops and joins the thread
-  KeepaliveSender(const KeepaliveSender&) = delete;
-  KeepaliveSender& operator=(const KeepaliveSender&) = delete;
-
-  // Keep `txn` alive at `group` (routed by `key`) until Remove(txn).
-  void Add(uint64_t txn, uint64_t group, const std::string& key);
-  void Remove(uint64_t txn);
-  // A keepalive for `txn` was answered ABORTED.
-  bool Wounded(uint64_t txn);
-
- private:
-  struct Entry {
-    std::map<uint64_t, std::string> groups;  // group -> routing key
-    bool wounded = false;
-  };
-  void Loop();
-
-  TxnTransport* const transport_;
-  const std::chrono::milliseconds interval_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<uint64_t, Entry> txns_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_ ABSL_GUARDED_BY(mu_);
-};
-
 // One call of a transaction's fn: its buffer, reads at the leaders, commit and abort.
 class TxnAttempt {
  public:
@@ -162,6 +134,21 @@ class TxnAttempt {
 
  private:
   proto::TxnRef Ref() const;
+  // Locates every written key and sets plan_.
+  absl::Status Plan();
+  // The Commit of `group`'s work in plan_ (no participants).
+  proto::TxnCommitRequest CommitRequest(uint64_t group) const;
+  // A commit through the one group involved.
+  absl::StatusOr<int64_t> CommitOneGroup();
+  // Two-phase commit: the participants' prepares and the coordinator's Commit.
+  absl::StatusOr<int64_t> CommitTwoPhase();
+  // The prepare of every group of plan_ but the coordinator, in group order.
+  std::vector<PrepareCall> PrepareCalls() const;
+  // The error that explains a failed two-phase commit best (an ABORTED first; an unconfirmed
+  // prepare counts as ABORTED); OK when every prepare succeeded.
+  static absl::Status FirstPrepareError(const std::vector<PrepareCall>& calls);
+  // Best effort: aborts the transaction at the coordinator, naming the participants of `calls`.
+  void AbortAtCoordinator(const std::vector<PrepareCall>& calls);
 
   TxnTransport* const transport_;
   KeepaliveSender* const keepalive_;

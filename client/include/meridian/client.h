@@ -45,7 +45,7 @@
 // So threads of one process should share one Client.
 //
 // Thread safety: a Client is thread-safe; any number of threads may call it at once (calls run
-// in parallel; the location cache and connections are shared under one mutex that is never held
+// in parallel; the location cache and connections are shared under mutexes that are never held
 // across an RPC). Destroy it only after every call has returned; the destructor also waits for
 // write batches still in flight (a caller that gave up at its deadline leaves one behind).
 #ifndef MERIDIAN_CLIENT_H_
