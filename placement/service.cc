@@ -57,6 +57,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                      const proto::RegisterRequest* request,
                                      proto::RegisterResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (request->zone().empty() || request->address().empty()) {
       reactor->Finish(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Register needs a zone and an address"));
@@ -104,6 +105,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                       const proto::HeartbeatRequest* request,
                                       proto::HeartbeatResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
       const std::optional<proto::ServerInfo> server = metadata_->FindServer(request->server_id());
@@ -132,6 +134,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                    const proto::LocateRequest* request,
                                    proto::LocateResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
@@ -160,6 +163,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                          const proto::RemoveServerRequest* request,
                                          proto::RemoveServerResponse*) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request]() {
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
@@ -201,6 +205,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                         const proto::GetTopologyRequest*,
                                         proto::Topology* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, response]() {
       absl::StatusOr<truetime::Interval> now = truetime_->Now();

@@ -18,10 +18,14 @@
 namespace meridian::rpc {
 
 // The version of Meridian's wire protocol: the meaning of every message in proto/ and of the
-// peer frames. Processes of different versions refuse each other's traffic (peer frames carry it;
-// see PaxosBatch.protocol_version) instead of half-understanding it. Raised on any change that an
-// older process would misread.
+// peer frames. Processes of different versions refuse each other's traffic instead of
+// half-understanding it: peer frames carry it (PaxosBatch.protocol_version), and gRPC calls carry
+// it as metadata kProtocolMetadataKey = its decimal text. Raised on any change that an older
+// process would misread.
 inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr char kProtocolMetadataKey[] = "meridian-protocol";
+inline constexpr char kProtocolVersionText[] = "1";
+static_assert(kProtocolVersion == 1, "kProtocolVersionText must say kProtocolVersion");
 
 // UNAVAILABLE from a replica that is not the leader: the leader's address (may be empty).
 inline constexpr char kLeaderMetadataKey[] = "meridian-leader";
@@ -31,6 +35,29 @@ inline constexpr char kStaleMapMetadataKey[] = "meridian-stale-map";
 inline grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+// A call may go on unless its metadata names another protocol version: then FAILED_PRECONDITION
+// naming both. A call without the key (a tool speaking gRPC directly) goes on.
+template <typename Metadata>
+absl::Status CheckProtocol(const Metadata& client_metadata) {
+  const auto it = client_metadata.find(kProtocolMetadataKey);
+  if (it == client_metadata.end()) return absl::OkStatus();
+  const std::string theirs(it->second.data(), it->second.length());
+  if (theirs == kProtocolVersionText) return absl::OkStatus();
+  return absl::FailedPreconditionError("the caller speaks Meridian protocol version " + theirs +
+                                       ", this server version " + kProtocolVersionText +
+                                       ": use clients and servers of the same Meridian version");
+}
+
+// For a callback handler: true when the call may go on; else finishes it with CheckProtocol's
+// error.
+template <typename Context, typename Reactor>
+bool AdmitProtocol(Context* ctx, Reactor* reactor) {
+  const absl::Status status = CheckProtocol(ctx->client_metadata());
+  if (status.ok()) return true;
+  reactor->Finish(ToGrpc(status));
+  return false;
 }
 
 inline absl::Status FromGrpc(const grpc::Status& status) {

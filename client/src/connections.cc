@@ -13,6 +13,7 @@ std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
 
 void StartContext(grpc::ClientContext* context, Clock::time_point deadline) {
   context->set_deadline(ToSystem(deadline));
+  context->AddMetadata(rpc::kProtocolMetadataKey, rpc::kProtocolVersionText);
 }
 
 bool EnsureConnected(grpc::Channel& channel, Clock::time_point deadline) {

@@ -50,6 +50,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const proto::PutRequest* request,
                                 proto::PutResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::shared_ptr<replication::GroupHost> host = Admitted(
         ctx, reactor, AdmitWrite(request->range(), request->key(), request->value(), false));
     if (host == nullptr) return reactor;
@@ -63,6 +64,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                    const proto::DeleteRequest* request,
                                    proto::DeleteResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::shared_ptr<replication::GroupHost> host =
         Admitted(ctx, reactor, AdmitWrite(request->range(), request->key(), "", true));
     if (host == nullptr) return reactor;
@@ -79,6 +81,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                        const proto::WriteBatchRequest* request,
                                        proto::WriteBatchResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     const int n = request->writes_size();
     if (n == 0 || n > kMaxWriteBatch) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError(
@@ -133,6 +136,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const proto::GetRequest* request,
                                 proto::GetResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::shared_ptr<replication::GroupHost> host =
         Admit(ctx, reactor, request->range(), request->key());
     if (host == nullptr) return reactor;
@@ -155,6 +159,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                  const proto::ScanRequest* request,
                                  proto::ScanResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (request->start().size() > kMaxKeyBytes || request->end().size() > kMaxKeyBytes) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError(
           absl::StrCat("scan bounds are limited to ", kMaxKeyBytes, " bytes"))));
@@ -220,6 +225,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                    const proto::ServerStatusRequest* /*request*/,
                                    proto::ServerStatusResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     const ServerIdentity self = routing_->identity();
     response->set_server_id(self.id);
     response->set_zone(self.zone);
@@ -243,6 +249,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                            const proto::TransferLeaderRequest* request,
                                            proto::TransferLeaderResponse* /*response*/) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (request->target_server() == 0) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError("target_server is 0")));
       return reactor;

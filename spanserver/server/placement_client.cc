@@ -38,6 +38,7 @@ class PlacementClient::Impl {
       auto [address, stub] = Target();
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+      ctx.AddMetadata(rpc::kProtocolMetadataKey, rpc::kProtocolVersionText);
       Response response;
       const grpc::Status status = (stub->*method)(&ctx, request, &response);
       if (status.ok()) return response;

@@ -210,6 +210,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                  const proto::TxnReadRequest* request,
                                  proto::TxnReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
     if (!t) return reactor;
     txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys())};
@@ -226,6 +227,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                     const proto::TxnPrepareRequest* request,
                                     proto::TxnPrepareResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), KeysOf(*request));
     if (!t) return reactor;
     txn::PrepareRequest req = FromProto(*request);
@@ -244,6 +246,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                          const proto::TxnPrepareBatchRequest* request,
                                          proto::TxnPrepareBatchResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     if (shut_down_.load()) {
       reactor->Finish(ToGrpc(absl::UnavailableError("the server is shutting down")));
       return reactor;
@@ -310,6 +313,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                    const proto::TxnCommitRequest* request,
                                    proto::TxnCommitResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::vector<std::string> keys = Keys(request->reads());
     for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
     std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
@@ -332,6 +336,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                   const proto::TxnAbortRequest* request,
                                   proto::TxnAbortResponse*) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), {});
     if (!t) return reactor;
     txn::AbortRequest req{
@@ -348,6 +353,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                       const proto::TxnKeepaliveRequest* request,
                                       proto::TxnKeepaliveResponse*) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), {});
     if (!t) return reactor;
     const uint64_t id = request->txn();
@@ -363,6 +369,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                      const proto::ReadOnlyRequest* request,
                                      proto::SnapshotReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
     if (!t) return reactor;
     txn::ReadOnlyRequest req{Keys(request->keys())};
@@ -380,6 +387,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                          const proto::SnapshotReadRequest* request,
                                          proto::SnapshotReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
     std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
     if (!t) return reactor;
     txn::SnapshotReadRequest req{Keys(request->keys()), request->read_ts()};

@@ -114,9 +114,13 @@ class FakeKv final : public proto::Kv::Service {
 
   // Independent writes, each checked and applied as a Put or Delete would be. The first batch
   // waits for `release_first_batch` when `hold_first_batch` is set.
-  grpc::Status WriteBatch(grpc::ServerContext*, const proto::WriteBatchRequest* request,
+  grpc::Status WriteBatch(grpc::ServerContext* context, const proto::WriteBatchRequest* request,
                           proto::WriteBatchResponse* reply) override {
     absl::MutexLock lock(&mu);
+    if (auto it = context->client_metadata().find("meridian-protocol");
+        it != context->client_metadata().end()) {
+      protocol.assign(it->second.data(), it->second.length());
+    }
     if (no_write_batch) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no WriteBatch");
     if (++batches == 1 && hold_first_batch) {
       mu.Await(absl::Condition(&release_first_batch));
@@ -182,6 +186,7 @@ class FakeKv final : public proto::Kv::Service {
   int writes ABSL_GUARDED_BY(mu) = 0;
   int reads ABSL_GUARDED_BY(mu) = 0;
   bool no_write_batch ABSL_GUARDED_BY(mu) = false;  // answer WriteBatch UNIMPLEMENTED
+  std::string protocol ABSL_GUARDED_BY(mu);         // "meridian-protocol" of the last WriteBatch
   bool hold_first_batch ABSL_GUARDED_BY(mu) = false;
   bool release_first_batch ABSL_GUARDED_BY(mu) = false;
   int batches ABSL_GUARDED_BY(mu) = 0;
@@ -267,6 +272,13 @@ TEST_F(FakeClusterTest, AStaleMapRefreshesFromPlacement) {
   ASSERT_TRUE(client->Put("k", "v2").ok());
   absl::MutexLock lock(&placement_.mu);
   EXPECT_EQ(placement_.locates, 2);
+}
+
+TEST_F(FakeClusterTest, CallsNameTheProtocolVersion) {
+  std::unique_ptr<Client> client = Connect();
+  ASSERT_TRUE(client->Put("k", "v").ok());
+  absl::MutexLock lock(&leader_.mu);
+  EXPECT_EQ(leader_.protocol, "1");
 }
 
 TEST_F(FakeClusterTest, AWriteFailingWithoutMarkersIsReportedAsOutcomeUnknown) {

@@ -152,6 +152,28 @@ TEST_F(KvServiceTest, MalformedRequestsAreInvalidArgument) {
   EXPECT_EQ(stub_->Get(&ctx, get, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A caller of another protocol version is refused before anything is looked at, naming both
+// versions; one that names this version, or none (a tool), is served.
+TEST_F(KvServiceTest, CallersOfAnotherProtocolVersionAreRefused) {
+  for (const char* version : {"0", "2", "x"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("meridian-protocol", version);
+    proto::PutResponse response;
+    const grpc::Status status = Put(&ctx, Ref(1, 3), "a", "v", &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << version;
+    EXPECT_NE(status.error_message().find(std::string("version ") + version +
+                                          ", this server "
+                                          "version 1"),
+              std::string::npos)
+        << status.error_message();
+  }
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("meridian-protocol", "1");
+  proto::PutResponse response;
+  // Routed and refused for its range: past the protocol check.
+  EXPECT_EQ(Put(&ctx, Ref(2, 1), "p", "v", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST_F(KvServiceTest, StaleRoutesAreUnavailableWithStaleMapMetadata) {
   const struct {
     proto::RangeRef ref;
