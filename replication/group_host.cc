@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "replication/engine_log_storage.h"
+#include "replication/round_driver.h"
 #include "spanserver/storage/group_commit_writer.h"
 #include "spanserver/storage/write_batch.h"
 #include "truetime/truetime.h"
@@ -36,7 +37,7 @@ constexpr size_t kMaxWaiting = 10'000;
 // The host's state. Handlers posted to the strand (and the writer's completions) hold a
 // shared_ptr to it, so a handler that runs after Stop() finds `stopping_` set and returns without
 // touching the engine, writer, transport or clock, which may be gone by then.
-class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
+class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, private RoundDriver::Env {
  public:
   GroupHostCore(asio::io_context& io, storage::Engine* engine, storage::GroupCommitWriter* writer,
                 truetime::TrueTime* truetime, Transport* transport, GroupHostOptions options,
@@ -74,6 +75,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
                          replica = std::move(replica)]() mutable {
       self->log_ = std::move(log);
       self->replica_ = std::move(replica);
+      RoundDriver::Env* env = self.get();  // private base: converted here, where it is visible
+      self->driver_ = std::make_unique<RoundDriver>(self->replica_.get(), env);
       self->state_machine_->Bind(self->replica_.get());
       self->OnTick({});
     });
@@ -255,7 +258,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     ArmTimer();
     absl::StatusOr<truetime::Interval> now = Now();
     if (!now.ok()) return;  // skip this tick
-    if (advance_pending_) AdvanceRound(*now);
+    driver_->AdvanceIfPending(*now);
     replica_->Tick(*now);
     state_machine_->Tick(*replica_, *now);
     Process(*now);
@@ -332,33 +335,40 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     reads_.emplace(*index, WaitingRead{std::move(read), std::move(done)});
   }
 
-  // Takes the replica's pending work, while the previous round is finished, and carries it out
-  // in the order replica.h prescribes; a round that writes anything continues in OnPersisted().
-  // Then refreshes the published state.
+  // Carries out the replica's pending rounds (RoundDriver), then refreshes the published state.
   void Process(truetime::Interval now) {
-    while (!persist_outstanding_ && !advance_pending_ && replica_->HasReady()) {
-      paxos::Ready ready = replica_->TakeReady();
-      if (ready.soft_state) OnSoftState(*ready.soft_state);
-      if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
-      // Committed entries are chosen and durable on a majority already, so their writes may
-      // ride in this round's write; their proposers are answered once it is done.
-      storage::WriteBatch batch;
-      ApplyToBatch(std::move(ready.committed), &batch);
-      // A state machine that wrote nothing to the batch has applied its entries already.
-      if (batch.empty()) FinishApplying();
-      const bool sync = ready.MustSync();
-      round_ = std::move(ready);
-      if (sync) log_->AddToBatch(round_, &batch);
-      if (sync || !batch.empty()) {
-        persist_outstanding_ = true;
-        SubmitRound(std::move(batch), sync);
-        break;
-      }
-      SendAfterPersist();
-      FinishApplying();
-      AdvanceRound(now);
-    }
+    driver_->Process(now);
     PublishState(now);
+  }
+
+  // RoundDriver::Env. Step 2: committed entries are chosen and durable on a majority already, so
+  // their writes ride in this round's write with the log's; their proposers are answered once it
+  // is done.
+  void Send(std::vector<paxos::Message> messages) override {
+    transport_->Send(std::move(messages));
+  }
+
+  bool StartWrite(paxos::Ready& ready, bool sync) override {
+    storage::WriteBatch batch;
+    ApplyToBatch(std::move(ready.committed), &batch);
+    // A state machine that wrote nothing to the batch has applied its entries already.
+    if (batch.empty()) AnswerApplied();
+    if (sync) log_->AddToBatch(ready, &batch);
+    if (!sync && batch.empty()) return false;
+    persist_outstanding_ = true;
+    SubmitRound(std::move(batch), sync);
+    return true;
+  }
+
+  bool FinishApplying() override {
+    AnswerApplied();
+    return true;
+  }
+
+  void AfterAdvance() override {
+    if (replica_->role() != paxos::Role::kLeader) {
+      FailWaiters(absl::UnavailableError("lost leadership; outcome unknown"));
+    }
   }
 
   // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
@@ -411,30 +421,10 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
       SettleStop();
       return;
     }
-    SendAfterPersist();
-    FinishApplying();
-    advance_pending_ = true;
+    // Without a clock reading the round's Advance waits for the next tick with a working clock.
     absl::StatusOr<truetime::Interval> now = Now();
-    if (!now.ok()) return;  // the next tick with a working clock advances
-    AdvanceRound(*now);
-    Process(*now);
-  }
-
-  // Step 3 of a round: its entries and hard state are durable.
-  void SendAfterPersist() {
-    if (!round_.messages_after_persist.empty()) {
-      transport_->Send(std::move(round_.messages_after_persist));
-    }
-    round_ = paxos::Ready{};
-  }
-
-  // Step 5.
-  void AdvanceRound(truetime::Interval now) {
-    advance_pending_ = false;
-    replica_->Advance(now);
-    if (replica_->role() != paxos::Role::kLeader) {
-      FailWaiters(absl::UnavailableError("lost leadership; outcome unknown"));
-    }
+    driver_->Persisted(now.ok() ? &*now : nullptr);
+    if (now.ok()) PublishState(*now);
   }
 
   // After Stop's handler: lets Stop() return once no write of this host is outstanding.
@@ -444,7 +434,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     stop_promise_.set_value();
   }
 
-  // Step 4, first half: adds the writes of `entries` to the round's batch, in log order.
+  // Adds the writes of `entries` to the round's batch, in log order.
   void ApplyToBatch(std::vector<paxos::Entry> entries, storage::WriteBatch* batch) {
     for (paxos::Entry& entry : entries) {
       const Index expected = applied_ + applying_.size() + 1;
@@ -458,9 +448,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     }
   }
 
-  // Step 4, second half: the round's batch is written, so its entries are applied. Answers their
-  // proposers and the reads that waited for them.
-  void FinishApplying() {
+  // The round's batch is written, so its entries are applied. Answers their proposers and the
+  // reads that waited for them.
+  void AnswerApplied() {
     state_machine_->Written();
     for (Applying& a : applying_) {
       applied_ = a.entry.index;
@@ -482,7 +472,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
     }
   }
 
-  void OnSoftState(const paxos::SoftState& s) {
+  void OnSoftState(const paxos::SoftState& s) override {
     if (s.role != last_role_ || s.leader != last_leader_) {
       Log(absl::StrCat("role ", paxos::RoleName(s.role), ", leader ", s.leader, ", ballot ",
                        s.ballot.ToString()));
@@ -552,14 +542,13 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore> {
   std::unique_ptr<EngineLogStorage> log_;
   std::unique_ptr<paxos::Replica> replica_;
   bool stopped_ = false;
-  paxos::Ready round_;                // the Ready being carried out
-  bool persist_outstanding_ = false;  // round_'s batch is with the writer (or waiting to be)
-  bool advance_pending_ = false;      // round_ is carried out but Advance needs a clock reading
+  std::unique_ptr<RoundDriver> driver_;  // over replica_, installed with it
+  bool persist_outstanding_ = false;     // a round's batch is with the writer (or waiting to be)
   bool stop_settled_ = false;
   bool retry_logged_ = false;
   bool clock_failed_ = false;
   Index applied_ = 0;               // entries up to here are applied and written
-  std::vector<Applying> applying_;  // the entries after applied_ in round_'s batch
+  std::vector<Applying> applying_;  // the entries after applied_ in the current round's batch
   std::map<Index, WaitingProposal> proposals_;
   std::multimap<Index, WaitingRead> reads_;
   paxos::Role last_role_ = paxos::Role::kFollower;

@@ -3,7 +3,8 @@
 // The replica is pure; GroupHost is its adapter (ARCHITECTURE.md "The shape every component
 // follows"). Every event for the replica — a delivered message, a timer tick, a proposal, a read —
 // is posted to the group's own Asio strand, so the replica and the state machine are only ever
-// touched by one handler at a time, and no handler blocks:
+// touched by one handler at a time, and no handler blocks. Rounds follow RoundDriver
+// (round_driver.h, shared with the simulator):
 //   1. TakeReady(); send `messages` through the Transport;
 //   2. add `committed` to a WriteBatch through StateMachine::ApplyToBatch (in log order), add hard
 //      state + entries to the same batch, and hand it to the GroupCommitWriter (which merges the

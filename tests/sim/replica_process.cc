@@ -80,9 +80,10 @@ void ReplicaProcess::Start() {
   options.applied = 0;
   options.seed = rng_.Next();
   replica_ = std::make_unique<paxos::Replica>(options, &disk_, Now());
+  replication::RoundDriver::Env* env = this;
+  driver_ = std::make_unique<replication::RoundDriver>(replica_.get(), env);
   applied_ = 0;
-  syncing_ = false;
-  ready_ = paxos::Ready{};
+  applying_.clear();
   OnStart();
   loop_->Trace(absl::StrCat("start ", Name(), " last_index=", disk_.LastIndex()));
   ScheduleTick();
@@ -97,8 +98,9 @@ void ReplicaProcess::Crash() {
   replica_.reset();
   truetime_.reset();
   disk_.Crash();
-  syncing_ = false;
-  ready_ = paxos::Ready{};
+  // The driver stays until the next Start replaces it: a crash may happen inside one of its calls
+  // (ApplyEntry), which then returns without touching it again.
+  applying_.clear();
   applied_ = 0;
   paused_until_ = 0;
 }
@@ -148,42 +150,43 @@ void ReplicaProcess::ScheduleTick() {
 }
 
 void ReplicaProcess::Pump() {
-  // Bounded: each pass either starts a sync (and returns) or completes one Ready.
-  for (int pass = 0; pass < 64 && alive() && !syncing_ && replica_->HasReady(); ++pass) {
-    ready_ = replica_->TakeReady();
-    for (const paxos::Message& m : ready_.messages) SendPaxos(m);
-    if (ready_.hard_state) disk_.WriteHardState(*ready_.hard_state);
-    for (const paxos::Entry& e : ready_.entries) disk_.WriteEntry(e);
-    if (ready_.MustSync()) {
-      syncing_ = true;
-      const uint64_t inc = incarnation_;
-      int64_t latency = rng_.Range(config_.disk_latency_min_us, config_.disk_latency_max_us);
-      if (config_.disk_stall_max_us > 0 && rng_.Bernoulli(config_.disk_stall_p)) {
-        latency += rng_.Range(0, config_.disk_stall_max_us);
-      }
-      loop_->After(latency, [this, inc] {
-        if (!alive() || incarnation_ != inc) return;  // the crash lost the sync
-        disk_.Sync();
-        Run([this] { FinishReady(); });
-      });
-      return;
-    }
-    FinishReady();
-  }
+  if (alive()) driver_->Process(Now());
 }
 
-void ReplicaProcess::FinishReady() {
-  syncing_ = false;
-  paxos::Ready ready = std::move(ready_);
-  ready_ = paxos::Ready{};
-  for (const paxos::Message& m : ready.messages_after_persist) SendPaxos(m);
-  for (const paxos::Entry& e : ready.committed) {
+void ReplicaProcess::Send(std::vector<paxos::Message> messages) {
+  for (const paxos::Message& m : messages) SendPaxos(m);
+}
+
+bool ReplicaProcess::StartWrite(paxos::Ready& ready, bool sync) {
+  if (ready.hard_state) disk_.WriteHardState(*ready.hard_state);
+  for (const paxos::Entry& e : ready.entries) disk_.WriteEntry(e);
+  applying_ = std::move(ready.committed);
+  if (!sync) return false;
+  const uint64_t inc = incarnation_;
+  int64_t latency = rng_.Range(config_.disk_latency_min_us, config_.disk_latency_max_us);
+  if (config_.disk_stall_max_us > 0 && rng_.Bernoulli(config_.disk_stall_p)) {
+    latency += rng_.Range(0, config_.disk_stall_max_us);
+  }
+  loop_->After(latency, [this, inc] {
+    if (!alive() || incarnation_ != inc) return;  // the crash lost the sync
+    disk_.Sync();
+    Run([this] {
+      const truetime::Interval now = Now();
+      driver_->Persisted(&now);
+    });
+  });
+  return true;
+}
+
+bool ReplicaProcess::FinishApplying() {
+  const std::vector<paxos::Entry> entries = std::move(applying_);
+  applying_.clear();
+  for (const paxos::Entry& e : entries) {
     applied_ = e.index;
     ApplyEntry(e);
-    if (!alive()) return;
+    if (!alive()) return false;
   }
-  replica_->Advance(Now());
-  AfterAdvance();
+  return true;
 }
 
 }  // namespace meridian::sim

@@ -1,7 +1,8 @@
 // ReplicaProcess: one simulated server process hosting one paxos::Replica — its SimDisk, its
-// simulated TrueTime, its tick timer, crashes, restarts and pauses — and the Ready cycle a real
-// server must follow: send Ready.messages, write entries and hard state unsynced, wait a simulated
-// disk latency for the sync, then send messages_after_persist, apply committed entries, Advance().
+// simulated TrueTime, its tick timer, crashes, restarts and pauses — and its rounds, carried out
+// by the spanserver's own replication::RoundDriver (round_driver.h): send Ready.messages, write
+// entries and hard state unsynced, wait a simulated disk latency for the sync, then send
+// messages_after_persist, apply committed entries, Advance().
 // The paxos workload's SimNode (a register) and the transaction workloads' TxnNode (a
 // TransactionManager) derive from it and supply what the process applies, ticks and sends.
 //
@@ -29,6 +30,7 @@
 #include <string>
 
 #include "common/random.h"
+#include "replication/round_driver.h"
 #include "spanserver/paxos/replica.h"
 #include "tests/sim/event_loop.h"
 #include "tests/sim/network.h"
@@ -52,7 +54,7 @@ struct NodeConfig {
   bool testing_rejoin_after_wipe = false;
 };
 
-class ReplicaProcess {
+class ReplicaProcess : private replication::RoundDriver::Env {
  public:
   ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* loop,
                  truetime::SimulatedTime* time, uint64_t seed);
@@ -93,7 +95,7 @@ class ReplicaProcess {
   // Runs `fn` now if the process is up, at the end of a pause if paused, never if it crashed (or
   // restarted) meanwhile; then carries out the replica's work and calls AfterEvent().
   void Run(std::function<void()> fn);
-  // Carries out the replica's pending Ready cycles (bounded).
+  // Carries out the replica's pending rounds (bounded: RoundDriver::kMaxRoundsPerProcess).
   void Pump();
 
   EventLoop* loop() const { return loop_; }
@@ -107,8 +109,8 @@ class ReplicaProcess {
   virtual void SendPaxos(const paxos::Message& m) = 0;
   // Applies one committed entry (applied() is already its index). The process may crash in it.
   virtual void ApplyEntry(const paxos::Entry& e) = 0;
-  // After a Ready cycle's Advance().
-  virtual void AfterAdvance() {}
+  // After a round's Advance() (RoundDriver::Env).
+  void AfterAdvance() override {}
   // After every event the process handled (Start, Run).
   virtual void AfterEvent() {}
 
@@ -117,7 +119,11 @@ class ReplicaProcess {
   // process refuses to start (it is then refused for good).
   bool CheckStart();
   void ScheduleTick();
-  void FinishReady();
+  // replication::RoundDriver::Env: the rounds run as a spanserver's GroupHost runs them; the
+  // write is the disk's unsynced layer, synced after a drawn latency.
+  void Send(std::vector<paxos::Message> messages) override;
+  bool StartWrite(paxos::Ready& ready, bool sync) override;
+  bool FinishApplying() override;
 
   const Addr addr_;
   const NodeConfig config_;
@@ -135,8 +141,8 @@ class ReplicaProcess {
   uint64_t incarnation_ = 0;  // of the process: counts its starts
   TrueUs paused_until_ = 0;
 
-  bool syncing_ = false;  // a Ready is outstanding until its sync completes
-  paxos::Ready ready_;
+  std::unique_ptr<replication::RoundDriver> driver_;  // over replica_; replaced at each Start
+  std::vector<paxos::Entry> applying_;                // the round's committed entries
   paxos::Index applied_ = 0;
 };
 
