@@ -43,6 +43,9 @@ constexpr Flag kFlags[] = {
     {"paxos_lease_ms", "2000", "Paxos leader lease of the data groups"},
     {"io_threads", "1",
      "threads running the groups' strands and the peer sockets (more for many cores)"},
+    {"mvcc_retention_s", "3600",
+     "keep old versions and tombstones this long, at least 10; older snapshot reads fail "
+     "with FAILED_PRECONDITION (0: keep every version)"},
 };
 
 void PrintHelp() {
@@ -114,6 +117,15 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("--io_threads must be between 1 and 64");
   }
   options.io_threads = static_cast<int>(*io_threads);
+  auto retention = ParseInt(flags, "mvcc_retention_s");
+  if (!retention.ok()) return retention.status();
+  // Strong reads of an idle group read at its last timestamp, which idle leaders refresh every
+  // second: the horizon must stay well behind it.
+  if (*retention != 0 && (*retention < 10 || *retention > int64_t{10} * 365 * 86400)) {
+    return absl::InvalidArgumentError(
+        "--mvcc_retention_s must be 0 (keep every version) or between 10 s and 10 years");
+  }
+  options.mvcc_retention_us = *retention * 1'000'000;
   return options;
 }
 

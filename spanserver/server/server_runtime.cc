@@ -195,6 +195,19 @@ class ServerRuntime::Impl {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<uint64_t> CollectGarbageNow() {
+    if (options_.mvcc_retention_us <= 0) return uint64_t{0};
+    ASSIGN_OR_RETURN(const truetime::Interval now, truetime_->Now());
+    const truetime::Timestamp horizon = now.earliest - options_.mvcc_retention_us;
+    uint64_t removed = 0;
+    for (const auto& [group, host] : routing_.Hosts()) {
+      ASSIGN_OR_RETURN_CTX(const uint64_t n, engine_->CollectGarbage(group, horizon),
+                           absl::StrCat("collecting garbage in group ", group));
+      removed += n;
+    }
+    return removed;
+  }
+
   // Records the id placement gave this data directory (once; it never changes after).
   absl::Status AdoptServerId(uint64_t id) {
     absl::MutexLock lock(&topology_mu_);
@@ -210,6 +223,12 @@ class ServerRuntime::Impl {
 
   absl::Status Serve(uint64_t id) {
     server_id_.store(id);
+    if (options_.gc_interval_ms > 0 && options_.mvcc_retention_us > 0) {
+      gc_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "gc");
+        GcLoop();
+      });
+    }
     txn_ = std::make_unique<TxnService>(&routing_, id, [this](uint64_t to, std::string wire) {
       transport_->SendAttachment(to, std::move(wire));
     });
@@ -295,6 +314,7 @@ class ServerRuntime::Impl {
     RequestStop();
     stopping_.store(true);
     if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+    if (gc_thread_.joinable()) gc_thread_.join();
     if (kv_ != nullptr) kv_->Shutdown();
     if (txn_ != nullptr) txn_->Shutdown();
     {
@@ -428,6 +448,18 @@ class ServerRuntime::Impl {
                      ", members ", absl::StrJoin(members, ",")));
   }
 
+  // Collects garbage every gc_interval_ms until stopped; logs what it removed and failures.
+  void GcLoop() {
+    while (!WaitForStopFor(absl::Milliseconds(options_.gc_interval_ms))) {
+      absl::StatusOr<uint64_t> removed = CollectGarbageNow();
+      if (!removed.ok()) {
+        Log("garbage collection failed: " + removed.status().ToString());
+      } else if (*removed > 0) {
+        Log(absl::StrCat("garbage collection removed ", *removed, " old versions"));
+      }
+    }
+  }
+
   void HeartbeatLoop() {
     bool failing = false;
     bool have_topology = false;
@@ -482,6 +514,7 @@ class ServerRuntime::Impl {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PlacementClient> placement_;
   std::thread heartbeat_thread_;
+  std::thread gc_thread_;
   std::set<uint64_t> logged_groups_;  // groups with a log at Open
   std::atomic<uint64_t> server_id_{0};
   std::atomic<bool> stopping_{false};
@@ -522,6 +555,7 @@ void ServerRuntime::ApplyTopology(const proto::Topology& topology) {
   impl_->ApplyTopology(topology);
 }
 
+absl::StatusOr<uint64_t> ServerRuntime::CollectGarbageNow() { return impl_->CollectGarbageNow(); }
 void ServerRuntime::RequestStop() { impl_->RequestStop(); }
 void ServerRuntime::WaitForStop() { impl_->WaitForStop(); }
 void ServerRuntime::Shutdown() { impl_->Shutdown(); }

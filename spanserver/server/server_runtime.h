@@ -15,7 +15,12 @@
 //    first topology lists them (GroupHost replays the log from the start). A replica whose state
 //    is missing or not its own (PrepareReplica) is not started: it never votes or accepts, the
 //    log says why, and the heartbeat reports it to placement (`meridian status` shows it).
-//  - Shutdown stops the heartbeat loop, refuses new requests, stops the hosts (their pending
+//  - MVCC garbage collection runs on its own thread every gc_interval_ms (CollectGarbageNow): old
+//    versions go behind the retention window, per group, as storage::Engine::CollectGarbage.
+//    Replaying the log after a restart writes collected versions again, in log order, so reads
+//    above the horizon stay right; the next pass removes them.
+//  - Shutdown stops the heartbeat and GC loops, refuses new requests, stops the hosts (their
+//  pending
 //    requests fail UNAVAILABLE), shuts the gRPC server down, drains the writer and closes the
 //    engine.
 //
@@ -54,6 +59,13 @@ struct ServerOptions {
   // costs fewer wakeups than two handing work to each other (2PC over 50 groups ran about 7%
   // faster than with two; Kv writes at 64 clients were unchanged). More suit many cores.
   int io_threads = 1;
+  // MVCC garbage collection: versions and tombstones older than this (behind TT.now().earliest)
+  // go, except each key's newest one; reads below the horizon get FAILED_PRECONDITION. 0 keeps
+  // every version. It must stay well above the idle safe-time interval (1 s): a strong read of
+  // an idle group reads at its last timestamp (--mvcc_retention_s takes at least 10 s).
+  int64_t mvcc_retention_us = int64_t{3600} * 1'000'000;
+  // How often the background pass runs; 0: never (tests call CollectGarbageNow).
+  int64_t gc_interval_ms = 60'000;
 };
 
 class ServerRuntime {
@@ -73,6 +85,11 @@ class ServerRuntime {
   // that lists this server and has none yet. Membership changes of running groups are not
   // applied (logged).
   void ApplyTopology(const proto::Topology& topology);
+
+  // One garbage-collection pass over every group hosted here, at horizon TT.now().earliest -
+  // mvcc_retention_us (what the background pass does every gc_interval_ms). Returns the versions
+  // removed; 0 with retention 0.
+  absl::StatusOr<uint64_t> CollectGarbageNow();
 
   // Makes Start() give up and WaitForStop() return (e.g. from a signal thread).
   void RequestStop();

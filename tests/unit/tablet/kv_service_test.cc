@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
@@ -55,6 +57,9 @@ class KvServiceTest : public ::testing::Test {
     options.data_dir = dir_.string();
     options.truetime_epsilon_us = kEpsilonUs;
     options.paxos_lease_ms = 400;
+    // Garbage collection only when a test asks (CollectGarbageNow), behind a short window.
+    options.mvcc_retention_us = kRetentionUs;
+    options.gc_interval_ms = 0;
     auto runtime = ServerRuntime::Open(options);
     ASSERT_TRUE(runtime.ok()) << runtime.status();
     runtime_ = std::move(*runtime);
@@ -129,10 +134,82 @@ class KvServiceTest : public ::testing::Test {
     FAIL() << "group 1 elected no leader";
   }
 
+  static constexpr int64_t kRetentionUs = 50'000;
+
   std::filesystem::path dir_;
   std::unique_ptr<ServerRuntime> runtime_;
   std::unique_ptr<proto::Kv::Stub> stub_;
 };
+
+// Garbage collection keeps each key's newest version at or below the horizon (now - 50 ms here)
+// and drops the rest, tombstoned keys entirely; a snapshot read below the horizon is refused with
+// FAILED_PRECONDITION instead of answering without the versions it needs.
+TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderReads) {
+  WaitForLeader();
+  int64_t first_ts = 0;
+  int64_t last_ts = 0;
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"k", "v1"}, {"k", "v2"}, {"j", "w"}}) {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    ASSERT_TRUE(Put(&ctx, Ref(1, 3), key, value, &response).ok());
+    if (first_ts == 0) first_ts = response.commit_ts();
+    last_ts = response.commit_ts();
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    proto::DeleteRequest request;
+    *request.mutable_range() = Ref(1, 3);
+    request.set_key("j");
+    proto::DeleteResponse response;
+    ASSERT_TRUE(stub_->Delete(&ctx, request, &response).ok());
+    last_ts = response.commit_ts();
+  }
+  // Until the window has passed every write (bounded: about 50 ms and epsilon).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (NowMicros() - kEpsilonUs - kRetentionUs <= last_ts) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // A write after the window, as a busy group has: strong reads read at the group's last
+  // timestamp, which must stay above the horizon (idle leaders refresh it every second, which
+  // is why a server's retention is at least 10 s).
+  {
+    grpc::ClientContext ctx;
+    proto::PutResponse response;
+    ASSERT_TRUE(Put(&ctx, Ref(1, 3), "l", "later", &response).ok());
+  }
+  absl::StatusOr<uint64_t> removed = runtime_->CollectGarbageNow();
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 3u);  // k=v1, and j's put and tombstone
+
+  for (const auto& [key, found, value] : std::vector<std::tuple<std::string, bool, std::string>>{
+           {"k", true, "v2"}, {"j", false, ""}}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    proto::GetRequest get;
+    *get.mutable_range() = Ref(1, 3);
+    get.set_key(key);
+    proto::GetResponse response;
+    ASSERT_TRUE(stub_->Get(&ctx, get, &response).ok());
+    EXPECT_EQ(response.found(), found) << key;
+    EXPECT_EQ(response.value(), value) << key;
+  }
+  auto txn_stub = proto::Txn::NewStub(
+      grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  proto::SnapshotReadRequest read;
+  *read.mutable_range() = Ref(1, 3);
+  read.add_keys("k");
+  read.set_read_ts(first_ts);
+  proto::SnapshotReadResponse response;
+  const grpc::Status status = txn_stub->SnapshotRead(&ctx, read, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  // Nothing is left to collect.
+  EXPECT_EQ(*runtime_->CollectGarbageNow(), 0u);
+}
 
 TEST_F(KvServiceTest, MalformedRequestsAreInvalidArgument) {
   const struct {
