@@ -83,8 +83,11 @@ Command StatusCommand() {
       .summary = "zones, servers, groups and ranges of a running cluster",
       .description =
           "Asks placementd (the leader among --placement) for the topology and prints\n"
-          "zones, servers (id, zone, address, alive), Paxos groups (replicas, leader)\n"
-          "and ranges (start .. end -> group, generation).",
+          "zones, servers (id, zone, address, alive or removed), Paxos groups (replicas,\n"
+          "live replicas, leader) and ranges (start .. end -> group, generation), then what\n"
+          "needs an operator: servers refused registration (a wiped or new data directory at\n"
+          "a known server's address), replicas their server refuses to start, groups short\n"
+          "of replicas.",
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default "
                  "$MERIDIAN_PLACEMENT"},
