@@ -197,7 +197,7 @@ void PrintTopology(LocalCluster& cluster, Client& client) {
     for (const ProcessState& p : cluster.supervisor().Processes()) {
       if (p.spec.address == server.address) name = p.spec.name;
     }
-    names[server.id] = name;
+    names[server.id] = server.removed ? name + "(removed)" : name;
   }
   auto name_of = [&](uint64_t id) {
     return id == 0 ? std::string("(none)") : absl::StrCat(names[id], " (", id, ")");
@@ -206,7 +206,10 @@ void PrintTopology(LocalCluster& cluster, Client& client) {
               topology->placement_leader.c_str(), absl::StrJoin(topology->zones, ", ").c_str());
   for (const meridian::ServerInfo& server : topology->servers) {
     std::printf("    %-16s %-7s %-16s %s\n", name_of(server.id).c_str(), server.zone.c_str(),
-                server.address.c_str(), server.alive ? "alive" : "DOWN");
+                server.address.c_str(),
+                server.removed ? "removed"
+                : server.alive ? "alive"
+                               : "DOWN");
   }
   std::printf("  groups:\n");
   for (const meridian::GroupInfo& group : topology->groups) {
@@ -223,6 +226,9 @@ void PrintTopology(LocalCluster& cluster, Client& client) {
     std::printf("    group %-3llu leader %-16s replicas %-26s ranges %s\n",
                 static_cast<unsigned long long>(group.id), name_of(group.leader).c_str(),
                 absl::StrJoin(replicas, ",").c_str(), absl::StrJoin(ranges, " ").c_str());
+  }
+  if (const std::string attention = FormatAttention(*topology); !attention.empty()) {
+    std::printf("  needs an operator:\n%s", attention.c_str());
   }
   std::fflush(stdout);
 }
@@ -262,6 +268,8 @@ constexpr char kShellHelp[] =
     "  status               topology, leaders and each replica's commit/applied index\n"
     "  kill-leader GROUP    kill -9 the server leading GROUP; a new leader takes over\n"
     "  restart NAME         restart a stopped process (same argv and data dir)\n"
+    "  wipe NAME            kill -9 a server and empty its data directory (a failed disk)\n"
+    "  remove-server ID     retire a server whose data is lost (meridian server remove)\n"
     "  help                 this text\n"
     "  quit                 stop the cluster and exit (also Ctrl-C or Ctrl-D)\n"
     "Keys and values are words; write \\xHH for a byte (keys split across ranges by first byte:\n"
@@ -359,6 +367,27 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
         "with: restart %s\n",
         leader->c_str(), static_cast<int>(pid), static_cast<unsigned long long>(group),
         static_cast<long long>(cluster.options().paxos_lease_ms), leader->c_str());
+  } else if (cmd == "wipe" && words.size() == 2) {
+    const absl::Status s = cluster.Wipe(words[1]);
+    if (!s.ok()) {
+      std::printf("%s\n", s.ToString().c_str());
+      return true;
+    }
+    std::printf(
+        "killed %s and emptied its data directory. restart %s: it comes back as a new data\n"
+        "directory, which placement refuses at the old server's address (status shows why)\n"
+        "until you retire the old id with: remove-server ID. It never votes with the\n"
+        "promises it lost.\n",
+        words[1].c_str(), words[1].c_str());
+  } else if (cmd == "remove-server" && words.size() == 2) {
+    uint64_t id = 0;
+    if (!absl::SimpleAtoi(words[1], &id) || id == 0) {
+      std::printf("remove-server takes a server id (see status)\n");
+      return true;
+    }
+    const absl::Status s = client.RemoveServer(id);
+    std::printf("%s\n", s.ok() ? "removed: a blank server at its address joins as a new one"
+                               : s.ToString().c_str());
   } else if (cmd == "restart" && words.size() == 2) {
     const absl::Status s = cluster.Restart(words[1]);
     if (s.ok()) {
@@ -548,7 +577,8 @@ Command ClusterDemoCommand() {
       "Starts placementd and zones x servers_per_zone spanservers as child processes on\n"
       "127.0.0.1 (logs and data under --dir, every process with its argv in cluster.json),\n"
       "waits until every Paxos group has a leader, runs a short workload through the SDK,\n"
-      "prints the topology and opens a shell (put/get/scan/status/kill-leader/restart).\n"
+      "prints the topology and opens a shell (put/get/scan/status/kill-leader/restart/\n"
+      "wipe/remove-server).\n"
       "With --no_shell it runs for --duration seconds, or until Ctrl-C/SIGTERM. Every child\n"
       "is stopped when it exits, whatever the reason.";
   command.flags = {{"zones", "3", "number of zones (zone-a, zone-b, ...)"},

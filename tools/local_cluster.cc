@@ -334,6 +334,20 @@ absl::Status LocalCluster::Kill(const std::string& name) {
   return status;
 }
 
+absl::Status LocalCluster::Wipe(const std::string& name) {
+  std::string data_dir;
+  for (const ProcessState& p : supervisor_.Processes()) {
+    if (p.spec.name == name) data_dir = p.spec.data_dir;
+  }
+  if (data_dir.empty()) return absl::NotFoundError("no process named " + name);
+  if (supervisor_.Running(name)) RETURN_IF_ERROR(Kill(name));
+  std::error_code error;
+  fs::remove_all(data_dir, error);
+  if (!error) fs::create_directories(data_dir, error);
+  if (error) return absl::InternalError("cannot empty " + data_dir + ": " + error.message());
+  return absl::OkStatus();
+}
+
 absl::Status LocalCluster::Restart(const std::string& name) {
   absl::Status status = supervisor_.Restart(name);
   RETURN_IF_ERROR(WriteManifest());

@@ -82,6 +82,9 @@ class LocalCluster {
   // kill -9 of one process / restart with the same argv and data dir / SIGTERM and wait.
   // Each rewrites cluster.json.
   absl::Status Kill(const std::string& name);
+  // kill -9 of one process, then its data directory emptied (a failed disk replaced): restarted,
+  // it is a new data directory at the old address.
+  absl::Status Wipe(const std::string& name);
   absl::Status Restart(const std::string& name);
   absl::Status Stop(const std::string& name);
   // SIGTERM to every process, then waits for all of them.

@@ -58,8 +58,9 @@ size_t LiveReplicas(const Topology& topology, const GroupInfo& group) {
   });
 }
 
-// What an operator has to act on, one "- " line each; "" when nothing.
-std::string Attention(const Topology& topology) {
+}  // namespace
+
+std::string FormatAttention(const Topology& topology) {
   std::string out;
   for (const RegistrationRefusal& r : topology.refused_registrations) {
     absl::StrAppend(&out, "  - a server at ", r.address, " (zone ", r.zone,
@@ -85,8 +86,6 @@ std::string Attention(const Topology& topology) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string EscapeBytes(std::string_view bytes) {
   std::string out;
@@ -146,7 +145,7 @@ std::string FormatTopology(const Topology& topology) {
                       absl::StrCat(r.group), absl::StrCat(r.generation)});
   }
   absl::StrAppend(&out, "Ranges (", topology.ranges.size(), "):\n", Table(ranges));
-  if (const std::string attention = Attention(topology); !attention.empty()) {
+  if (const std::string attention = FormatAttention(topology); !attention.empty()) {
     absl::StrAppend(&out, "\nNeeds an operator:\n", attention);
   }
   return out;

@@ -135,6 +135,8 @@ struct Topology {
 // operator (refused registrations and replicas, groups running short of replicas); keys are
 // escaped with EscapeBytes.
 std::string FormatTopology(const Topology& topology);
+// The "Needs an operator" part of FormatTopology alone: one "  - " line per item, "" when none.
+std::string FormatAttention(const Topology& topology);
 
 // Renders bytes for a terminal: printable ASCII as is, backslash as "\\", newline, tab and
 // carriage return as "\n", "\t", "\r", every other byte as "\xHH".
