@@ -3,7 +3,8 @@
 // Each file in testdata/ is a script of commands, each followed by "----" and the output the
 // harness printed while running it (every Ready: soft state, hard state, persisted entries, sent
 // and delivered messages, applied entries). The test fails on any difference. To accept new
-// output after a deliberate change, run with MERIDIAN_REWRITE_GOLDEN=1 and review the diff.
+// output after a deliberate change, run with MERIDIAN_REWRITE_GOLDEN=1 and review the diff
+// (tests/unit/golden/golden_script.h).
 //
 // Commands:
 //   new N                      a group of N replicas (ids 1..N)
@@ -28,29 +29,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tests/unit/golden/golden_script.h"
 #include "tests/unit/paxos/harness.h"
 
 namespace meridian::paxos {
 namespace {
-
-struct Case {
-  std::string command;
-  std::string expected;
-};
-
-std::vector<Case> Parse(const std::string& text) {
-  std::vector<Case> cases;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    Case c{line, ""};
-    std::getline(in, line);  // "----"
-    while (std::getline(in, line) && !line.empty()) c.expected += line + "\n";
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
 
 class Runner {
  public:
@@ -115,25 +98,10 @@ class Runner {
 class InteractionTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(InteractionTest, MatchesGolden) {
-  const std::string path = std::string(MERIDIAN_PAXOS_TESTDATA) + "/" + GetParam() + ".txt";
-  std::ifstream file(path);
-  ASSERT_TRUE(file.good()) << "cannot read " << path;
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  const std::vector<Case> cases = Parse(buffer.str());
-  ASSERT_FALSE(cases.empty());
-  const bool rewrite = std::getenv("MERIDIAN_REWRITE_GOLDEN") != nullptr;
   Runner runner;
-  std::string rewritten;
-  for (const Case& c : cases) {
-    const std::string actual = runner.Run(c.command);
-    if (rewrite) {
-      rewritten += c.command + "\n----\n" + actual + "\n";
-    } else {
-      EXPECT_EQ(c.expected, actual) << "command: " << c.command;
-    }
-  }
-  if (rewrite) std::ofstream(path) << rewritten;
+  meridian::testing::RunGoldenScript(
+      std::string(MERIDIAN_PAXOS_TESTDATA) + "/" + GetParam() + ".txt",
+      [&runner](const std::string& command) { return runner.Run(command); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, InteractionTest,

@@ -49,35 +49,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tests/unit/golden/golden_script.h"
 #include "tests/unit/txn/harness.h"
 
 namespace meridian::txn {
 namespace {
-
-struct Case {
-  std::string comments;  // the "#" lines before the command, kept by a rewrite
-  std::string command;
-  std::string expected;
-};
-
-std::vector<Case> Parse(const std::string& text) {
-  std::vector<Case> cases;
-  std::istringstream in(text);
-  std::string line;
-  std::string comments;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (line[0] == '#') {
-      comments += line + "\n";
-      continue;
-    }
-    Case c{std::exchange(comments, ""), line, ""};
-    std::getline(in, line);  // "----"
-    while (std::getline(in, line) && !line.empty()) c.expected += line + "\n";
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
 
 int64_t Int(const std::string& s) {
   int64_t v = 0;
@@ -284,25 +260,10 @@ bool Runner::Dispatch() {
 class InteractionTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(InteractionTest, MatchesGolden) {
-  const std::string path = std::string(MERIDIAN_TXN_TESTDATA) + "/" + GetParam() + ".txt";
-  std::ifstream file(path);
-  ASSERT_TRUE(file.good()) << "cannot read " << path;
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  const std::vector<Case> cases = Parse(buffer.str());
-  ASSERT_FALSE(cases.empty());
-  const bool rewrite = std::getenv("MERIDIAN_REWRITE_GOLDEN") != nullptr;
   Runner runner;
-  std::string rewritten;
-  for (const Case& c : cases) {
-    const std::string actual = runner.Run(c.command);
-    if (rewrite) {
-      rewritten += c.comments + c.command + "\n----\n" + actual + "\n";
-    } else {
-      EXPECT_EQ(c.expected, actual) << "command: " << c.command;
-    }
-  }
-  if (rewrite) std::ofstream(path) << rewritten;
+  meridian::testing::RunGoldenScript(
+      std::string(MERIDIAN_TXN_TESTDATA) + "/" + GetParam() + ".txt",
+      [&runner](const std::string& command) { return runner.Run(command); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, InteractionTest,
