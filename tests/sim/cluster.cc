@@ -99,6 +99,10 @@ void Cluster::Wipe(Addr a) {
   node(a).Wipe();
 }
 
+void Cluster::SetSyncListener(std::function<void(Addr, int64_t)> listener) {
+  for (auto& n : nodes_) n->set_sync_listener(listener);
+}
+
 void Cluster::Restart(Addr a) {
   if (!node(a).alive()) node(a).Start();
 }

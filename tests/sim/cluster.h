@@ -50,6 +50,8 @@ class Cluster : public NodeHost, public FaultTarget {
   bool Up(Addr a) override { return node(a).alive(); }
   paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
   paxos::Index Applied(Addr a) override { return node(a).applied(); }
+  bool Leads(Addr a) override { return node(a).leads(); }
+  void SetSyncListener(std::function<void(Addr, int64_t)> listener) override;
   EventLoop& loop() override { return loop_; }
   Network& net() override { return net_; }
   int num_nodes() const override { return static_cast<int>(nodes_.size()); }

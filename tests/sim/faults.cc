@@ -1,8 +1,9 @@
 // FaultInjector implementation; see faults.h.
 //
-// Seed: the injected Random (wipes draw from it only when SwarmParams::wipes, so seeds without
-// them run as before). Faults: crashes (correlated too), wipes, pauses, partitions of four
-// shapes, swizzle-clogging; network faults come from SwarmParams::net.
+// Seed: the injected Random (wipes, power losses and election clogs draw from it only when the
+// seed enables them, so seeds without them run as before). Faults: crashes (correlated too),
+// wipes, power losses in the sync window, election clogs, pauses, partitions of four shapes,
+// swizzle-clogging; network faults come from SwarmParams::net.
 #include "tests/sim/faults.h"
 
 #include <algorithm>
@@ -22,6 +23,11 @@ void FaultInjector::Start(TrueUs end) {
   if (params_.pauses) Every(params_.pause_every_us, &FaultInjector::PauseOne);
   if (params_.partitions) Every(params_.partition_every_us, &FaultInjector::Partition);
   if (params_.clogging) Every(params_.clog_every_us, &FaultInjector::Clog);
+  if (params_.power_losses) {
+    cluster_->SetSyncListener([this](Addr a, int64_t latency_us) { OnSync(a, latency_us); });
+    Every(params_.power_loss_every_us, &FaultInjector::ArmPowerLoss);
+  }
+  if (params_.election_clogs) Every(params_.election_clog_every_us, &FaultInjector::ElectionClog);
 }
 
 void FaultInjector::Every(int64_t every_us, void (FaultInjector::*step)()) {
@@ -107,14 +113,152 @@ void FaultInjector::CrashAndWipe(paxos::GroupId g, const std::vector<Addr>& node
       RestartAfter(a, rng_.Range(1'000, short_us));
     } else if (cluster_->Up(a)) {
       cluster_->Crash(a);
-      RestartAfter(a, ElectionWindowUs() + rng_.Range(1'000, params_.down_max_us));
+      RestartAfter(a, ElectionWindowUs(short_us) + rng_.Range(1'000, params_.down_max_us));
     }
   }
 }
 
-int64_t FaultInjector::ElectionWindowUs() const {
+int64_t FaultInjector::ElectionWindowUs(int64_t short_us) const {
   // Restarted replicas wait a lease before they vote, then campaign.
-  return params_.wipe_down_max_us + params_.lease_us + 2 * params_.election_timeout_us;
+  return short_us + params_.lease_us + 2 * params_.election_timeout_us;
+}
+
+void FaultInjector::ArmPowerLoss() { power_loss_armed_ = PickGroup(); }
+
+void FaultInjector::OnSync(Addr a, int64_t latency_us) {
+  if (!power_loss_armed_ || !Active() || cluster_->Leads(a)) return;
+  const paxos::GroupId g = *power_loss_armed_;
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  if (std::find(nodes.begin(), nodes.end(), a) == nodes.end()) return;
+  power_loss_armed_.reset();
+  // Strictly before the sync completes (it was drawn to complete at now + latency_us).
+  cluster_->loop().After(rng_.Range(0, std::max<int64_t>(0, latency_us - 1)), [this, g] {
+    if (Active()) PowerLoss(g);
+  });
+}
+
+void FaultInjector::PowerLoss(paxos::GroupId g) {
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  // The leader (or, with none, the node furthest ahead) keeps power a moment longer.
+  Addr last = -1;
+  for (Addr a : nodes) {
+    if (last < 0 && cluster_->Leads(a)) last = a;
+  }
+  if (last < 0) {
+    last = *std::max_element(nodes.begin(), nodes.end(), [this](Addr a, Addr b) {
+      return cluster_->Applied(a) < cluster_->Applied(b);
+    });
+  }
+  cluster_->loop().Trace(absl::StrCat("fault power loss g", g, ", ", last, " last"));
+  std::map<Addr, paxos::Index> applied;
+  for (Addr a : nodes) {
+    ++crash_epoch_[a];  // cancels any restart pending from an earlier crash
+    if (a == last) continue;
+    applied[a] = cluster_->Applied(a);
+    cluster_->Crash(a);
+  }
+  cluster_->loop().After(rng_.Range(0, params_.power_loss_stagger_max_us),
+                         [this, g, last, applied]() mutable {
+                           if (healed_) return;
+                           applied[last] = cluster_->Applied(last);
+                           cluster_->Crash(last);
+                           RestartAfterPowerLoss(g, applied);
+                         });
+}
+
+void FaultInjector::RestartAfterPowerLoss(paxos::GroupId g,
+                                          const std::map<Addr, paxos::Index>& applied) {
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  const size_t minority = (nodes.size() - 1) / 2;
+  std::vector<paxos::Index> synced;
+  for (Addr a : nodes) synced.push_back(cluster_->LastIndex(a));
+  std::sort(synced.begin(), synced.end());
+  // The majority-th shortest log, plus one: a majority lacks slot s.
+  paxos::Index s = synced[minority] + 1;
+  std::set<Addr>& wiped = wiped_[g];
+  if (params_.wipes && wiped.size() < minority && rng_.Bernoulli(params_.wipe_p)) {
+    // Or, with a wipe: a minority lacks slot s, and a node that applied s loses its disk.
+    const paxos::Index t = synced[minority - 1] + 1;
+    for (Addr a : nodes) {
+      if (wiped.contains(a) || applied.at(a) < t || cluster_->LastIndex(a) < t) continue;
+      wiped.insert(a);
+      cluster_->Wipe(a);
+      s = t;
+      break;
+    }
+  }
+  cluster_->loop().Trace(absl::StrCat("fault power back g", g, ", first those without slot ", s));
+  const int64_t short_us = params_.power_loss_short_us;
+  for (Addr a : nodes) {
+    const int64_t down_us = rng_.Range(1'000, short_us);
+    RestartAfter(a, cluster_->LastIndex(a) < s ? down_us
+                                               : ElectionWindowUs(short_us) + down_us +
+                                                     rng_.Range(0, params_.down_max_us));
+  }
+}
+
+void FaultInjector::ElectionClog() {
+  const paxos::GroupId g = PickGroup();
+  // One at a time: a group clogged all round elects no one.
+  if (election_clogged_.contains(g)) return;
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  Addr x = -1;
+  for (Addr a : nodes) {
+    if (x < 0 && cluster_->Leads(a)) x = a;
+  }
+  if (x < 0 || nodes.size() < 2) return;  // around elections: wait for a leader
+  election_clogged_.insert(g);
+  if (rng_.Bernoulli(params_.election_clog_follower_p)) {
+    // The leader and one follower lose each other: the follower campaigns among the others
+    // while the leader's lease still runs, and the leader hears nothing of it.
+    const size_t xi = std::find(nodes.begin(), nodes.end(), x) - nodes.begin();
+    const Addr f = nodes[(xi + 1 + rng_.Uniform(nodes.size() - 1)) % nodes.size()];
+    cluster_->loop().Trace(absl::StrCat("fault election clog g", g, " ", x, "<->", f));
+    cluster_->net().Hold(x, f);
+    cluster_->net().Hold(f, x);
+    WatchElection(g, x, {{x, f}, {f, x}}, cluster_->loop().now() + params_.election_clog_max_us);
+    return;
+  }
+  // Deaf first, so that the replies to its last messages are held too; then mute.
+  const int64_t mute_after_us = rng_.Range(0, 2 * params_.heartbeat_us);
+  const TrueUs give_up = cluster_->loop().now() + mute_after_us + params_.election_clog_max_us;
+  cluster_->loop().Trace(absl::StrCat("fault election clog g", g, " around ", x));
+  std::vector<std::pair<Addr, Addr>> links;
+  for (Addr b : nodes) {
+    if (b == x) continue;
+    cluster_->net().Hold(b, x);
+    links.push_back({b, x});
+    links.push_back({x, b});
+  }
+  cluster_->loop().After(mute_after_us, [this, g, x, links, give_up] {
+    if (healed_) return;
+    for (const auto& [from, to] : links) {
+      if (to != x) cluster_->net().Hold(from, to);
+    }
+    WatchElection(g, x, links, give_up);
+  });
+}
+
+void FaultInjector::WatchElection(paxos::GroupId g, Addr x,
+                                  const std::vector<std::pair<Addr, Addr>>& links, TrueUs give_up) {
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  const bool elected =
+      std::any_of(nodes.begin(), nodes.end(), [&](Addr b) { return b != x && cluster_->Leads(b); });
+  if (!elected && cluster_->loop().now() < give_up) {
+    cluster_->loop().After(params_.heartbeat_us / 2, [this, g, x, links, give_up] {
+      if (!healed_) WatchElection(g, x, links, give_up);
+    });
+    return;
+  }
+  // Once the new leader has had a heartbeat or two to take its lease.
+  const int64_t settle_us =
+      elected ? rng_.Range(params_.heartbeat_us / 2, 2 * params_.heartbeat_us) : 0;
+  cluster_->loop().After(settle_us, [this, g, links] {
+    if (healed_) return;  // Heal released every link
+    election_clogged_.erase(g);
+    cluster_->loop().Trace(absl::StrCat("fault election clog g", g, " released"));
+    for (const auto& [from, to] : links) cluster_->net().Release(from, to);
+  });
 }
 
 void FaultInjector::PauseOne() {
@@ -172,6 +316,7 @@ void FaultInjector::Heal() {
   cluster_->loop().Trace("heal");
   cluster_->net().HealAll();
   cluster_->net().set_params(params_.CalmNetwork());
+  cluster_->net().ReleaseAll();
   for (Addr a = 0; a < cluster_->num_nodes(); ++a) {
     ++crash_epoch_[a];
     cluster_->Restart(a);

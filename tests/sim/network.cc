@@ -1,6 +1,7 @@
 // Network implementation; see network.h.
 //
-// Seed: all draws from the injected Random. Faults: drop, duplicate, delay, spikes, cuts,
+// Seed: all draws from the injected Random (a held message draws its fresh delay at release, so
+// runs without holds draw as before). Faults: drop, duplicate, delay, spikes, cuts, holds,
 // partition shapes. Checkers: none.
 #include "tests/sim/network.h"
 
@@ -85,6 +86,32 @@ void Network::Heal(Addr from, Addr to) {
   if (it != cuts_.end() && --it->second <= 0) cuts_.erase(it);
 }
 
+void Network::Release(Addr from, Addr to) {
+  auto it = holds_.find({from, to});
+  if (it == holds_.end() || --it->second > 0) return;
+  holds_.erase(it);
+  Flush({from, to});
+}
+
+void Network::ReleaseAll() {
+  std::vector<std::pair<Addr, Addr>> links;
+  for (const auto& [link, queue] : held_) links.push_back(link);
+  holds_.clear();
+  for (const auto& link : links) Flush(link);
+}
+
+void Network::Flush(std::pair<Addr, Addr> link) {
+  auto it = held_.find(link);
+  if (it == held_.end()) return;
+  std::vector<std::function<void()>> queue = std::move(it->second);
+  held_.erase(it);
+  for (const auto& arrive : queue) {
+    // Still counted in flight: a fresh delay, as if the link had just come back.
+    loop_->After(rng_->Range(params_.delay_min_us, params_.delay_max_us),
+                 [this, link, arrive] { Arrive(link.first, link.second, arrive); });
+  }
+}
+
 void Network::Send(Addr from, Addr to, const paxos::Message& m) {
   SendThunk(from, to, [this, to, m] { deliver_(to, m); });
 }
@@ -109,14 +136,20 @@ void Network::Schedule(Addr from, Addr to, const std::function<void()>& arrive) 
     delay += rng_->Range(0, params_.spike_max_us);
   }
   ++in_flight_;
-  loop_->After(delay, [this, from, to, arrive] {
-    --in_flight_;
-    if (!LinkUp(from, to)) {
-      ++dropped_;
-      return;
-    }
-    arrive();
-  });
+  loop_->After(delay, [this, from, to, arrive] { Arrive(from, to, arrive); });
+}
+
+void Network::Arrive(Addr from, Addr to, const std::function<void()>& arrive) {
+  if (holds_.contains({from, to}) && LinkUp(from, to)) {
+    held_[{from, to}].push_back(arrive);
+    return;
+  }
+  --in_flight_;
+  if (!LinkUp(from, to)) {
+    ++dropped_;
+    return;
+  }
+  arrive();
 }
 
 }  // namespace meridian::sim

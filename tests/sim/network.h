@@ -8,9 +8,12 @@
 // closure through SendThunk, run at the destination when the message arrives (and run twice
 // when the message is duplicated). Faults: drop, duplicate, delay, delay spikes, reorder, directed
 // link cuts, and the partition shapes of PartitionCuts (one node isolated, majority/minority split,
-// ring, one-way isolation). The swizzle clog is driven by the workload through Cut/Heal. Checkers:
-// none. Bounded: at most max_in_flight messages queued; the rest are dropped. Thread safety: none;
-// runs on the EventLoop's thread.
+// ring, one-way isolation), and held links (FoundationDB's clogging): a message that would arrive
+// over a held link waits until the link is released, then arrives after a fresh delay, so a burst
+// of stale messages lands at once. The swizzle clog and the election clog are driven by the
+// workload through Cut/Heal and Hold/Release. Checkers: none. Bounded: at most max_in_flight
+// messages queued or held; the rest are dropped. Thread safety: none; runs on the EventLoop's
+// thread.
 #ifndef MERIDIAN_TESTS_SIM_NETWORK_H_
 #define MERIDIAN_TESTS_SIM_NETWORK_H_
 
@@ -66,18 +69,29 @@ class Network {
   void Heal(Addr from, Addr to);
   void HealAll() { cuts_.clear(); }
   bool LinkUp(Addr from, Addr to) const { return !cuts_.contains({from, to}); }
+  // Holds are counted like cuts; a message arriving over a held link waits for the last Release.
+  void Hold(Addr from, Addr to) { ++holds_[{from, to}]; }
+  void Release(Addr from, Addr to);
+  // Releases every held link (the heal).
+  void ReleaseAll();
 
   uint64_t sent() const { return sent_; }
   uint64_t dropped() const { return dropped_; }
 
  private:
   void Schedule(Addr from, Addr to, const std::function<void()>& arrive);
+  // Delivers `arrive` at the end of its delay unless the link is cut (lost) or held (kept).
+  void Arrive(Addr from, Addr to, const std::function<void()>& arrive);
+  // Sends the messages held on a link that is no longer held, each after a fresh delay.
+  void Flush(std::pair<Addr, Addr> link);
 
   EventLoop* const loop_;
   Random* const rng_;
   const Deliver deliver_;
   NetworkParams params_;
   std::map<std::pair<Addr, Addr>, int> cuts_;
+  std::map<std::pair<Addr, Addr>, int> holds_;
+  std::map<std::pair<Addr, Addr>, std::vector<std::function<void()>>> held_;  // in arrival order
   size_t in_flight_ = 0;
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;

@@ -1,7 +1,8 @@
 // PaxosWorkload: the "paxos" workload of meridian_sim. One seed = one run:
 //   seed      -> SwarmParams (swarm.h): 1-3 groups of 3 or 5 replicas, timings, clocks, faults;
 //   workload  -> register clients (clients.h): puts/gets through the log, lease reads;
-//   faults    -> fault phase (faults.h: crashes, wipes, pauses, partitions, clogging, network),
+//   faults    -> fault phase (faults.h: crashes, wipes, pauses, partitions, clogging, network,
+//                power losses in the sync window, election clogs; most seeds focus on one kind),
 //                then heal: every group must commit again within SwarmParams::LivenessBoundUs,
 //                then a bounded drain lets replicas catch up; a wiped node refuses to rejoin under
 //                its old identity and is no replica any more (at most a minority per group);

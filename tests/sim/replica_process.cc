@@ -2,8 +2,8 @@
 //
 // Seed: disk latency and tick jitter from the process's Random; the server incarnation from a
 // generator of its own. Faults: crash (loses unsynced state), restart (replays from the synced
-// disk, or refuses after a wipe), wipe, pause. Planted bug: testing_rejoin_after_wipe. Checkers:
-// none.
+// disk, or refuses after a wipe), wipe, pause; the sync listener hears of every sync. Planted bug:
+// testing_rejoin_after_wipe. Checkers: none.
 #include "tests/sim/replica_process.h"
 
 #include <algorithm>
@@ -167,6 +167,7 @@ bool ReplicaProcess::StartWrite(paxos::Ready& ready, bool sync) {
   if (config_.disk_stall_max_us > 0 && rng_.Bernoulli(config_.disk_stall_p)) {
     latency += rng_.Range(0, config_.disk_stall_max_us);
   }
+  if (sync_listener_) sync_listener_(addr_, latency);
   loop_->After(latency, [this, inc] {
     if (!alive() || incarnation_ != inc) return;  // the crash lost the sync
     disk_.Sync();

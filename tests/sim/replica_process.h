@@ -19,7 +19,9 @@
 // crash builds a fresh Replica from the synced disk with applied = 0, so the state machine is
 // rebuilt by replaying from slot 1; Wipe() crashes the process and loses its whole disk, so its
 // next Start() refuses; Pause() stops the process: ticks, deliveries and sync completions wait
-// until it resumes. Planted bug: NodeConfig::testing_rejoin_after_wipe. Checkers: none here.
+// until it resumes; a sync listener (set by the fault injector) hears of every sync the process
+// starts and how long it will take, so a crash can be aimed inside that window. Planted bug:
+// NodeConfig::testing_rejoin_after_wipe. Checkers: none here.
 // Thread safety: none; the EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
 #define MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
@@ -56,6 +58,10 @@ struct NodeConfig {
 
 class ReplicaProcess : private replication::RoundDriver::Env {
  public:
+  // Called when the process starts a sync that will be durable `latency_us` from now (unless it
+  // crashes first); it may not touch the process before returning.
+  using SyncListener = std::function<void(Addr addr, int64_t latency_us)>;
+
   ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* loop,
                  truetime::SimulatedTime* time, uint64_t seed);
   virtual ~ReplicaProcess();
@@ -70,6 +76,7 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   void Wipe();
   // The process stops until now + us (extends a running pause).
   void Pause(int64_t us);
+  void set_sync_listener(SyncListener l) { sync_listener_ = std::move(l); }
 
   // Samples TrueTime for this process (monotonic per incarnation).
   truetime::Interval Now();
@@ -78,6 +85,8 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   paxos::GroupId group() const { return config_.options.group; }
   paxos::ReplicaId id() const { return config_.options.id; }
   bool alive() const { return replica_ != nullptr; }
+  // Alive and the leader of its group, as its replica believes.
+  bool leads() const { return alive() && replica_->role() == paxos::Role::kLeader; }
   // The start check refused: the process is no replica any more (never alive again).
   bool refused() const { return refused_; }
   bool paused() const { return loop_->now() < paused_until_; }
@@ -140,6 +149,7 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   std::unique_ptr<paxos::Replica> replica_;
   uint64_t incarnation_ = 0;  // of the process: counts its starts
   TrueUs paused_until_ = 0;
+  SyncListener sync_listener_;
 
   std::unique_ptr<replication::RoundDriver> driver_;  // over replica_; replaced at each Start
   std::vector<paxos::Entry> applying_;                // the round's committed entries

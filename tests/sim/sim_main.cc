@@ -2,6 +2,7 @@
 //
 //   meridian_sim --workload=paxos --seeds=N --first_seed=S [--plant=KNOB] [--verbose]
 //   meridian_sim --workload=paxos --list_plants
+//   meridian_sim --workload=paxos --report_plants=N --first_seed=S [--min_hit_rate_pct=P]
 //
 // Seed: seeds S..S+N-1, each a full run (see the workload's header for its workload, faults and
 // checkers). Every seed runs twice and must produce the same trace hash (the determinism
@@ -10,6 +11,10 @@
 // Output: one FAIL line per failing seed with the command that replays it, then
 // "seeds=N failures=F". Exit 0 iff F == 0 (inverted by --expect_failure, for planted-bug tests);
 // 2 on bad flags.
+// --report_plants=N measures the simulator's power: it runs seeds S..S+N-1 clean (timed: the
+// seeds/s of a sweep) and then with each of the workload's plants, and prints a table of each
+// plant's hit rate: the share of seeds that fail with the plant and pass without it. Exit 0 iff
+// the clean run has no failure and every plant's rate is at least --min_hit_rate_pct (default 5).
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +22,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -35,7 +42,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: meridian_sim --workload=NAME [--seeds=N] [--first_seed=S] [--plant=KNOB]\n"
-    "                    [--verbose] [--expect_failure] [--no_fork] [--list_plants] [--help]\n"
+    "                    [--verbose] [--expect_failure] [--no_fork] [--list_plants]\n"
+    "                    [--report_plants=N [--min_hit_rate_pct=P]] [--help]\n"
     "  --workload=NAME    the workload to simulate (registered: %s)\n"
     "  --seeds=N          how many seeds to run (default 1, at most 10000000)\n"
     "  --first_seed=S     the first seed (default 1); seeds S..S+N-1 run\n"
@@ -44,8 +52,12 @@ constexpr char kUsage[] =
     "  --expect_failure   exit 0 iff at least one seed fails (tests of planted bugs)\n"
     "  --no_fork          run seeds in this process (a CHECK failure then ends the sweep)\n"
     "  --list_plants      print the workload's planted-bug knobs, one per line\n"
+    "  --report_plants=N  run seeds S..S+N-1 clean, then with every plant, and print each\n"
+    "                     plant's hit rate (seeds failing with it and passing without it)\n"
+    "  --min_hit_rate_pct=P  the rate every plant must reach in --report_plants (default 5)\n"
     "Prints one FAIL line per failing seed with its replay command, then 'seeds=N failures=F'.\n"
-    "Exit status: 0 iff no seed failed; 1 otherwise; 2 on bad usage.\n";
+    "Exit status: 0 iff no seed failed (--report_plants: iff the clean run passed and every\n"
+    "plant reached the rate); 1 otherwise; 2 on bad usage.\n";
 
 constexpr unsigned kSeedAlarmSeconds = 300;
 constexpr char kResultTag[] = "@@RESULT ";
@@ -60,6 +72,8 @@ struct Flags {
   bool no_fork = false;
   bool list_plants = false;
   bool help = false;
+  uint64_t report_plants = 0;  // seeds per plant; 0: no report
+  double min_hit_rate_pct = 5;
 };
 
 int Usage(const std::string& error) {
@@ -72,6 +86,13 @@ bool ParseUint(std::string_view s, uint64_t* out) {
   if (s.empty()) return false;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool ParsePercent(const std::string& s, double* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  *out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && *out >= 0 && *out <= 100;
 }
 
 // Returns an error message, or empty on success.
@@ -94,17 +115,29 @@ std::string ParseFlags(int argc, char** argv, Flags* f) {
     } else if (name == "workload" || name == "plant") {
       if (!has_value || value.empty()) return absl::StrCat("--", name, " needs a value");
       (name == "workload" ? f->workload : f->plant) = value;
-    } else if (name == "seeds" || name == "first_seed") {
+    } else if (name == "seeds" || name == "first_seed" || name == "report_plants") {
       uint64_t v = 0;
       if (!has_value || !ParseUint(value, &v)) {
         return absl::StrCat("--", name, " needs a non-negative integer, got '", value, "'");
       }
-      (name == "seeds" ? f->seeds : f->first_seed) = v;
+      if (name == "report_plants" && v == 0) return "--report_plants must be in [1, 10000000]";
+      (name == "seeds" ? f->seeds : name == "first_seed" ? f->first_seed : f->report_plants) = v;
+    } else if (name == "min_hit_rate_pct") {
+      if (!has_value || !ParsePercent(value, &f->min_hit_rate_pct)) {
+        return absl::StrCat("--", name, " needs a number in [0, 100], got '", value, "'");
+      }
     } else {
       return absl::StrCat("unknown flag '", arg, "'");
     }
   }
   if (f->seeds == 0 || f->seeds > 10'000'000) return "--seeds must be in [1, 10000000]";
+  if (f->report_plants > 10'000'000) return "--report_plants must be in [1, 10000000]";
+  if (f->report_plants > 0) {
+    if (!f->plant.empty() || f->expect_failure) {
+      return "--report_plants runs every plant; it takes no --plant or --expect_failure";
+    }
+    f->seeds = f->report_plants;
+  }
   if (f->first_seed > UINT64_MAX - f->seeds) return "--first_seed + --seeds overflows";
   return "";
 }
@@ -184,6 +217,61 @@ Verdict RunSeedForked(Workload& w, uint64_t seed, const Flags& flags) {
   return {true, "crash", absl::StrCat(how, last.empty() ? "" : ": ", last)};
 }
 
+// Runs the seeds of `flags` with `plant` (or none); returns the failing seeds. With `print`,
+// prints a FAIL line with the replay command for each.
+std::vector<uint64_t> Sweep(Workload& w, const Flags& flags, const std::string& plant, bool print) {
+  Flags run = flags;
+  run.plant = plant;
+  std::vector<uint64_t> failing;
+  for (uint64_t seed = flags.first_seed; seed < flags.first_seed + flags.seeds; ++seed) {
+    const Verdict v = flags.no_fork ? RunSeedChecked(w, seed, run) : RunSeedForked(w, seed, run);
+    if (!v.failed) continue;
+    failing.push_back(seed);
+    if (!print) continue;
+    std::printf(
+        "FAIL seed=%llu checker=%s: %s replay: build/tests/sim/meridian_sim --workload=%s "
+        "--seeds=1 --first_seed=%llu%s\n",
+        static_cast<unsigned long long>(seed), v.checker.c_str(), v.detail.c_str(),
+        flags.workload.c_str(), static_cast<unsigned long long>(seed),
+        plant.empty() ? "" : absl::StrCat(" --plant=", plant).c_str());
+    std::fflush(stdout);
+  }
+  return failing;
+}
+
+// --report_plants: the clean sweep (timed), then one sweep per plant; prints the table.
+int ReportPlants(Workload& w, const Flags& flags, const std::vector<std::string>& plants) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<uint64_t> clean = Sweep(w, flags, "", /*print=*/true);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const unsigned long long first = flags.first_seed, last = flags.first_seed + flags.seeds - 1;
+  std::printf("workload=%s seeds=%llu..%llu clean: failures=%zu seeds/s=%.1f\n",
+              flags.workload.c_str(), first, last, clean.size(),
+              static_cast<double>(flags.seeds) / std::max(secs, 1e-9));
+  std::printf("%-36s %8s %8s %8s\n", "plant", "seeds", "caught", "rate");
+  std::fflush(stdout);
+  std::vector<std::string> weak;
+  for (const std::string& plant : plants) {
+    size_t caught = 0;
+    for (uint64_t seed : Sweep(w, flags, plant, /*print=*/false)) {
+      // A seed that fails without the plant too proves nothing about the plant.
+      caught += !std::binary_search(clean.begin(), clean.end(), seed);
+    }
+    const double rate_pct = 100.0 * static_cast<double>(caught) / static_cast<double>(flags.seeds);
+    std::printf("%-36s %8llu %8zu %7.1f%%\n", plant.c_str(),
+                static_cast<unsigned long long>(flags.seeds), caught, rate_pct);
+    std::fflush(stdout);
+    if (rate_pct < flags.min_hit_rate_pct) weak.push_back(plant);
+  }
+  if (!clean.empty()) std::printf("FAILED: %zu clean seed(s) failed\n", clean.size());
+  if (!weak.empty()) {
+    std::printf("FAILED: below %.1f%%: %s\n", flags.min_hit_rate_pct,
+                absl::StrJoin(weak, ", ").c_str());
+  }
+  return clean.empty() && weak.empty() ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   Flags flags;
   if (std::string error = ParseFlags(argc, argv, &flags); !error.empty()) return Usage(error);
@@ -202,26 +290,14 @@ int Main(int argc, char** argv) {
     for (const std::string& p : plants) std::printf("%s\n", p.c_str());
     return 0;
   }
+  if (flags.report_plants > 0) return ReportPlants(*workload, flags, plants);
   if (!flags.plant.empty() &&
       std::find(plants.begin(), plants.end(), flags.plant) == plants.end()) {
     return Usage(absl::StrCat("unknown plant '", flags.plant, "' for workload ", flags.workload,
                               " (known: ", absl::StrJoin(plants, ", "), ")"));
   }
 
-  uint64_t failures = 0;
-  for (uint64_t seed = flags.first_seed; seed < flags.first_seed + flags.seeds; ++seed) {
-    const Verdict v = flags.no_fork ? RunSeedChecked(*workload, seed, flags)
-                                    : RunSeedForked(*workload, seed, flags);
-    if (!v.failed) continue;
-    ++failures;
-    std::printf(
-        "FAIL seed=%llu checker=%s: %s replay: build/tests/sim/meridian_sim --workload=%s "
-        "--seeds=1 --first_seed=%llu%s\n",
-        static_cast<unsigned long long>(seed), v.checker.c_str(), v.detail.c_str(),
-        flags.workload.c_str(), static_cast<unsigned long long>(seed),
-        flags.plant.empty() ? "" : absl::StrCat(" --plant=", flags.plant).c_str());
-    std::fflush(stdout);
-  }
+  const uint64_t failures = Sweep(*workload, flags, flags.plant, /*print=*/true).size();
   std::printf("seeds=%llu failures=%llu\n", static_cast<unsigned long long>(flags.seeds),
               static_cast<unsigned long long>(failures));
   const bool ok = flags.expect_failure ? failures > 0 : failures == 0;

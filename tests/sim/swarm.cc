@@ -1,7 +1,7 @@
 // DrawSwarm: the per-seed parameter draw; see swarm.h.
 //
-// Seed: a Random seeded from the seed alone; new parameters are drawn last. Faults: which are
-// enabled and their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults last
+// of all). Faults: which are enabled and their rates.
 #include "tests/sim/swarm.h"
 
 #include <algorithm>
@@ -46,7 +46,17 @@ std::string SwarmParams::ToString() const {
     absl::StrAppend(&s, " partition(every=", partition_every_us, " <=", partition_max_us, ")");
   }
   if (clogging) absl::StrAppend(&s, " clog(every=", clog_every_us, " step=", clog_step_us, ")");
-  if (crashes && wipes) absl::StrAppend(&s, " wipe(p=", wipe_p, " down<=", wipe_down_max_us, ")");
+  if ((crashes || power_losses) && wipes) {
+    absl::StrAppend(&s, " wipe(p=", wipe_p, " down<=", wipe_down_max_us, ")");
+  }
+  if (power_losses) {
+    absl::StrAppend(&s, " power_loss(every=", power_loss_every_us,
+                    " stagger<=", power_loss_stagger_max_us, " short<=", power_loss_short_us, ")");
+  }
+  if (election_clogs) {
+    absl::StrAppend(&s, " election_clog(every=", election_clog_every_us,
+                    " follower_p=", election_clog_follower_p, " <=", election_clog_max_us, ")");
+  }
   absl::StrAppend(&s, " clients=", clients_per_group, " keys=", keys, " think<=", think_max_us);
   return s;
 }
@@ -120,7 +130,40 @@ SwarmParams DrawSwarm(uint64_t seed) {
   p.wipes = r.Bernoulli(0.8);
   p.wipe_p = 0.5 + r.NextDouble() * 0.5;
   p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
+  // Drawn after the wipes, for the same reason.
+  DrawAimedFaults(r, p);
   return p;
+}
+
+void DrawAimedFaults(Random& r, SwarmParams& p) {
+  // The focus (swarm.h); a focused seed is heavy on its kind of fault and has no other.
+  enum class Focus { kNone, kPowerLosses, kElectionClogs, kLostDisks };
+  const uint64_t roll = r.Uniform(8);
+  const Focus focus = roll == 0   ? Focus::kPowerLosses
+                      : roll <= 2 ? Focus::kElectionClogs
+                      : roll <= 4 ? Focus::kLostDisks
+                                  : Focus::kNone;
+  const bool power_focus = focus == Focus::kPowerLosses || focus == Focus::kLostDisks;
+  p.power_losses = r.Bernoulli(0.25) || power_focus;
+  p.power_loss_every_us = power_focus ? r.Range(200'000, 800'000) : r.Range(800'000, 4'000'000);
+  // Long enough, often, for the leader to apply what the others acknowledged.
+  p.power_loss_stagger_max_us =
+      r.Range(1'000, 4 * (p.disk_latency_max_us + p.net.delay_max_us) + 2'000);
+  p.power_loss_short_us = r.Range(1'000, 300'000);
+  p.election_clogs = r.Bernoulli(0.25) || focus == Focus::kElectionClogs;
+  p.election_clog_every_us =
+      focus == Focus::kElectionClogs ? r.Range(300'000, 1'500'000) : r.Range(1'500'000, 5'000'000);
+  p.election_clog_follower_p = r.NextDouble() * 0.6;
+  // Long enough for the others to elect (votes run out after a lease; campaigns may retry).
+  p.election_clog_max_us =
+      p.lease_us + 2 * p.election_timeout_us + 4 * p.campaign_retry_us + r.Range(0, p.lease_us);
+  if (focus == Focus::kNone) return;
+  // A focused seed keeps its network faults and turns every other fault process off.
+  p.pauses = p.partitions = p.clogging = false;
+  p.crashes = p.wipes = focus == Focus::kLostDisks;
+  if (focus == Focus::kLostDisks) p.wipe_p = 1;
+  if (focus == Focus::kElectionClogs) p.power_losses = false;
+  if (focus != Focus::kElectionClogs) p.election_clogs = false;
 }
 
 }  // namespace meridian::sim

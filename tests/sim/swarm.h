@@ -1,18 +1,22 @@
 // SwarmParams: everything one seed of the paxos workload draws about itself (swarm testing): the
 // cluster shape, replica timings, clock bounds, network and disk behaviour, which faults are
 // enabled and how often, the fault-phase length and the client mix. Two seeds differ in the whole
-// fault mix, not only in the order of events, so rare combinations get explored.
+// fault mix, not only in the order of events, so rare combinations get explored; and most seeds
+// focus on one kind of aimed fault with the others off, so that each gets seeds of its own.
 //
 // Seed: DrawSwarm is a pure function of the seed; parameters added later are drawn after all
-// older ones, so every older seed keeps its parameters (and, with the new faults off, its run).
-// Workload: paxos register. Faults: chosen here (crashes, wipes, pauses, partitions, clogging,
-// network), injected by faults.h. Checkers: none. Thread safety: plain values.
+// older ones, so every older seed keeps its draws (and, when the later draws give it no aimed
+// fault and no focus, its run). Workload: paxos register. Faults: chosen here (crashes, wipes,
+// pauses, partitions, clogging, network, and the aimed ones of DrawAimedFaults: power losses in
+// the sync window, election clogs, and the focus), injected by faults.h. Checkers: none.
+// Thread safety: plain values.
 #ifndef MERIDIAN_TESTS_SIM_SWARM_H_
 #define MERIDIAN_TESTS_SIM_SWARM_H_
 
 #include <cstdint>
 #include <string>
 
+#include "common/random.h"
 #include "tests/sim/network.h"
 #include "truetime/simulated_clock.h"
 
@@ -50,14 +54,31 @@ struct SwarmParams {
   int64_t clog_every_us = 0;
   int64_t clog_step_us = 0;
   int64_t fault_phase_us = 5'000'000;
-  // Wipes (only with crashes; aimed as faults.h says): a crash sometimes wipes one of the nodes it
-  // takes down (its disk loses everything, so it refuses to restart). At most (replicas - 1) / 2
-  // nodes of a group are wiped per seed, so a majority of every group remains.
+  // Wipes (only with crashes or power losses; aimed as faults.h says): a crash or a power loss
+  // sometimes wipes one of the nodes it takes down (its disk loses everything, so it refuses to
+  // restart). At most (replicas - 1) / 2 nodes of a group are wiped per seed, so a majority of
+  // every group remains.
   bool wipes = false;
   double wipe_p = 0;  // chance that a crash wipes a node, when one is worth wiping
   // The wiped node and the lagging nodes come back within this (the wiped one only when it may
   // rejoin: testing_rejoin_after_wipe), before the others of the crash.
   int64_t wipe_down_max_us = 0;
+  // Power losses (aimed at the sync window, faults.h): a group loses power while a follower's
+  // write is in flight, its leader up to power_loss_stagger_max_us later; the nodes whose disks
+  // lack the slot that decides the next election come back within power_loss_short_us, the
+  // others after an election window.
+  bool power_losses = false;
+  int64_t power_loss_every_us = 0;
+  int64_t power_loss_stagger_max_us = 0;
+  int64_t power_loss_short_us = 0;
+  // Election clogs (FoundationDB's clogging, aimed at elections, faults.h): the links of a group's
+  // leader are held (every link to and from it, or with election_clog_follower_p only its links
+  // with one follower) until another node leads or election_clog_max_us passes, then released at
+  // once.
+  bool election_clogs = false;
+  int64_t election_clog_every_us = 0;
+  double election_clog_follower_p = 0;
+  int64_t election_clog_max_us = 0;
 
   // Clients.
   int clients_per_group = 1;
@@ -76,6 +97,12 @@ struct SwarmParams {
 };
 
 SwarmParams DrawSwarm(uint64_t seed);
+// Draws the aimed faults (power losses, election clogs) of `p` from `r`, after everything else,
+// and the seed's focus: 5 seeds in 8 focus on power losses, election clogs, or lost disks
+// (crashes and power losses, every one that can wiping a disk), with their rate raised and every
+// other fault process but the network's turned off; the others keep their mix and have each
+// aimed fault with chance 1/4. Shared by DrawTxnSwarm.
+void DrawAimedFaults(Random& r, SwarmParams& p);
 
 }  // namespace meridian::sim
 

@@ -103,6 +103,10 @@ void TxnCluster::StartAll() {
   for (auto& n : nodes_) n->Start();
 }
 
+void TxnCluster::SetSyncListener(std::function<void(Addr, int64_t)> listener) {
+  for (auto& n : nodes_) n->set_sync_listener(listener);
+}
+
 void TxnCluster::Restart(Addr a) {
   if (!node(a).alive()) node(a).Start();
 }

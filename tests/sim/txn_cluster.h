@@ -17,6 +17,7 @@
 #define MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,6 +72,8 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   bool Up(Addr a) override { return node(a).alive(); }
   paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
   paxos::Index Applied(Addr a) override { return node(a).applied(); }
+  bool Leads(Addr a) override { return node(a).leads(); }
+  void SetSyncListener(std::function<void(Addr, int64_t)> listener) override;
 
   // TxnNodeHost.
   void SendPaxos(Addr from, const paxos::Message& m) override;

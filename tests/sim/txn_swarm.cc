@@ -1,7 +1,8 @@
 // DrawTxnSwarm: the per-seed parameter draw of the transaction workloads; see txn_swarm.h.
 //
-// Seed: a Random seeded from the seed alone; new parameters are drawn last. Faults: which are
-// enabled (wipes too) and their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults of
+// swarm.h last of all). Faults: which are enabled (wipes, power losses, election clogs too) and
+// their rates.
 #include "tests/sim/txn_swarm.h"
 
 #include <algorithm>
@@ -106,6 +107,8 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   p.wipes = r.Bernoulli(0.5);
   p.wipe_p = 0.5 + r.NextDouble() * 0.5;
   p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
+  // Drawn after the wipes, for the same reason.
+  DrawAimedFaults(r, p);
   return t;
 }
 

@@ -5,8 +5,10 @@
 // clients' mix (read-write vs read-only, snapshot reads at older timestamps, clients that vanish
 // mid-transaction).
 //
-// Seed: DrawTxnSwarm is a pure function of the seed. Workload: bank and append. Faults: chosen
-// here, injected by faults.h. Checkers: none. Thread safety: plain values.
+// Seed: DrawTxnSwarm is a pure function of the seed; parameters added later are drawn last (the
+// aimed faults and the focus of swarm.h's DrawAimedFaults last of all). Workload: bank and
+// append. Faults: chosen here, injected by faults.h. Checkers: none. Thread safety: plain
+// values.
 #ifndef MERIDIAN_TESTS_SIM_TXN_SWARM_H_
 #define MERIDIAN_TESTS_SIM_TXN_SWARM_H_
 
