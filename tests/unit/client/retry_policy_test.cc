@@ -4,33 +4,17 @@
 
 #include "common/random.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/attempt_results.h"
 
 namespace meridian::client {
 namespace {
 
 using absl::StatusCode;
 
-AttemptResult Result(StatusCode code) {
-  AttemptResult r;
-  r.code = code;
-  return r;
-}
-AttemptResult LeaderHint(std::string leader) {
-  AttemptResult r = Result(StatusCode::kUnavailable);
-  r.has_leader_hint = true;
-  r.leader_hint = std::move(leader);
-  return r;
-}
-AttemptResult StaleMap() {
-  AttemptResult r = Result(StatusCode::kUnavailable);
-  r.stale_map = true;
-  return r;
-}
-AttemptResult NotSent(StatusCode code) {
-  AttemptResult r = Result(code);
-  r.sent = false;
-  return r;
-}
+using testing::LeaderHint;
+using testing::NotSent;
+using testing::Result;
+using testing::StaleMap;
 
 constexpr CallKind kBoth[] = {CallKind::kRead, CallKind::kWrite};
 

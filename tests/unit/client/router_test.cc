@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "meridian/errors.h"
+#include "tests/unit/client/attempt_results.h"
 
 namespace meridian::client {
 namespace {
@@ -20,26 +21,13 @@ namespace {
 using absl::StatusCode;
 using Clock = std::chrono::steady_clock;
 
-AttemptResult Result(StatusCode code) {
-  AttemptResult r;
-  r.code = code;
-  return r;
-}
-AttemptResult LeaderHint(std::string leader) {
-  AttemptResult r = Result(StatusCode::kUnavailable);
-  r.has_leader_hint = true;
-  r.leader_hint = std::move(leader);
-  return r;
-}
-AttemptResult StaleMap() {
-  AttemptResult r = Result(StatusCode::kUnavailable);
-  r.stale_map = true;
-  return r;
-}
+using testing::LeaderHint;
+using testing::Result;
+using testing::StaleMap;
+
 AttemptResult Unreachable() {
-  AttemptResult r = Result(StatusCode::kUnavailable);
+  AttemptResult r = testing::NotSent(StatusCode::kUnavailable);
   r.message = "cannot connect";
-  r.sent = false;
   return r;
 }
 
