@@ -77,20 +77,33 @@ PlacementClient::PlacementClient(std::vector<std::string> addresses, const Route
       target_(addresses_.front()),
       random_(options.seed ^ kSeedSalt) {}
 
+namespace {
+
+// One attempt of the Placement RPC `method` at a replica: `reply` is cleared first, so a retry
+// never sees a partial answer.
+template <typename Request, typename Reply>
+std::function<AttemptResult(const std::string&, SteadyTime)> UnaryAttempt(
+    ConnectionPool* pool, SteadyTime deadline,
+    grpc::Status (proto::Placement::Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+    const Request& request, Reply* reply) {
+  return [=, &request](const std::string& address, SteadyTime attempt_deadline) {
+    return pool->Attempt<proto::Placement>(
+        address, deadline, attempt_deadline,
+        [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
+          reply->Clear();
+          return (stub.*method)(&context, request, reply);
+        });
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<Location> PlacementClient::Locate(const std::string& key, SteadyTime deadline) {
   proto::LocateRequest request;
   request.set_key(key);
   proto::LocateResponse reply;
   const absl::Status status = Call(
-      [&](const std::string& address, SteadyTime attempt_deadline) {
-        return pool_->Attempt<proto::Placement>(
-            address, deadline, attempt_deadline,
-            [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
-              reply.Clear();
-              return stub.Locate(&context, request, &reply);
-            });
-      },
-      deadline);
+      UnaryAttempt(pool_, deadline, &proto::Placement::Stub::Locate, request, &reply), deadline);
   if (!status.ok()) return status;
   Location location{reply.range().start(),
                     reply.range().end(),
@@ -108,16 +121,9 @@ absl::StatusOr<Topology> PlacementClient::GetTopology(SteadyTime deadline,
                                                       std::vector<Location>* locations) {
   proto::GetTopologyRequest request;
   proto::Topology reply;
-  const absl::Status status = Call(
-      [&](const std::string& address, SteadyTime attempt_deadline) {
-        return pool_->Attempt<proto::Placement>(
-            address, deadline, attempt_deadline,
-            [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
-              reply.Clear();
-              return stub.GetTopology(&context, request, &reply);
-            });
-      },
-      deadline);
+  const absl::Status status =
+      Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::GetTopology, request, &reply),
+           deadline);
   if (!status.ok()) return status;
   *locations = LocationsOf(reply);
   return TopologyOf(reply);
@@ -127,15 +133,8 @@ absl::Status PlacementClient::RemoveServer(uint64_t server_id, SteadyTime deadli
   proto::RemoveServerRequest request;
   request.set_server_id(server_id);
   proto::RemoveServerResponse reply;
-  return Call(
-      [&](const std::string& address, SteadyTime attempt_deadline) {
-        return pool_->Attempt<proto::Placement>(
-            address, deadline, attempt_deadline,
-            [&](proto::Placement::Stub& stub, grpc::ClientContext& context) {
-              return stub.RemoveServer(&context, request, &reply);
-            });
-      },
-      deadline);
+  return Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::RemoveServer, request, &reply),
+              deadline);
 }
 
 absl::Status PlacementClient::Call(const Attempt& attempt, SteadyTime deadline) {
