@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "common/key_encoding.h"
 #include "spanserver/paxos/codec.h"
 
 namespace meridian::replication {
@@ -35,6 +36,27 @@ HardState EngineLogStorage::LoadHardState() {
 Index EngineLogStorage::LastIndex() {
   auto last = OrDie(engine_->LastLogIndex(group_), group_, "last index");
   return last.value_or(0);
+}
+
+Index EngineLogStorage::Compacted() {
+  auto bytes =
+      OrDie(engine_->LoadGroupRecord(kCompactionRecord, group_), group_, "load compaction point");
+  if (!bytes) return 0;
+  return OrDie(DecodeCompaction(*bytes), group_, "decode compaction point");
+}
+
+std::string EngineLogStorage::EncodeCompaction(Index upto) {
+  std::string out;
+  keyenc::AppendUint64(&out, upto);
+  return out;
+}
+
+absl::StatusOr<Index> EngineLogStorage::DecodeCompaction(std::string_view bytes) {
+  uint64_t upto = 0;
+  if (!keyenc::ConsumeUint64(&bytes, &upto).ok() || !bytes.empty()) {
+    return absl::DataLossError("malformed compaction record");
+  }
+  return upto;
 }
 
 std::optional<Entry> EngineLogStorage::Get(Index index) {

@@ -10,6 +10,10 @@
 #ifndef MERIDIAN_REPLICATION_ENGINE_LOG_STORAGE_H_
 #define MERIDIAN_REPLICATION_ENGINE_LOG_STORAGE_H_
 
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
 #include "spanserver/paxos/log_storage.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/storage/engine.h"
@@ -25,11 +29,17 @@ class EngineLogStorage : public paxos::LogStorage {
 
   paxos::HardState LoadHardState() override;
   paxos::Index LastIndex() override;
+  paxos::Index Compacted() override;
   std::optional<paxos::Entry> Get(paxos::Index index) override;
   std::vector<paxos::Entry> Entries(paxos::Index lo, paxos::Index hi, size_t max_bytes) override;
 
   // Adds the durable part of `ready` (hard state, entries) for this group to `batch`.
   void AddToBatch(const paxos::Ready& ready, storage::WriteBatch* batch) const;
+
+  // The compaction point's record (storage format 'c': uint64(index)).
+  static constexpr char kCompactionRecord = 'c';
+  static std::string EncodeCompaction(paxos::Index upto);
+  static absl::StatusOr<paxos::Index> DecodeCompaction(std::string_view bytes);
 
  private:
   storage::Engine* engine_;

@@ -9,6 +9,12 @@ Index MemoryLogStorage::LastIndex() {
   return 0;
 }
 
+void MemoryLogStorage::Compact(Index upto) {
+  if (upto <= compacted_) return;
+  for (Index i = compacted_ + 1; i <= upto; ++i) Erase(i);
+  compacted_ = upto;
+}
+
 std::optional<Entry> MemoryLogStorage::Get(Index index) {
   if (index == 0 || index > slots_.size()) return std::nullopt;
   return slots_[index - 1];

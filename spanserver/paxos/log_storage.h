@@ -24,6 +24,9 @@ class LogStorage {
   virtual HardState LoadHardState() = 0;
   // The highest slot holding an entry, or 0.
   virtual Index LastIndex() = 0;
+  // The highest slot removed by compaction, or 0: every slot at or below it is chosen and covered
+  // by the state machine's durable checkpoint, and no longer stored.
+  virtual Index Compacted() = 0;
   // The entry in `index`, or nullopt for a hole.
   virtual std::optional<Entry> Get(Index index) = 0;
   // The entries in [lo, hi] in slot order (holes skipped), stopping once `max_bytes` of commands
@@ -36,6 +39,7 @@ class MemoryLogStorage : public LogStorage {
  public:
   HardState LoadHardState() override { return hard_state_; }
   Index LastIndex() override;
+  Index Compacted() override { return compacted_; }
   std::optional<Entry> Get(Index index) override;
   std::vector<Entry> Entries(Index lo, Index hi, size_t max_bytes) override;
 
@@ -43,9 +47,12 @@ class MemoryLogStorage : public LogStorage {
   void SaveHardState(const HardState& hs) { hard_state_ = hs; }
   void Put(const Entry& entry);
   void Erase(Index index);
+  // Removes every slot at or below `upto` and remembers it as the compaction point.
+  void Compact(Index upto);
 
  private:
   HardState hard_state_;
+  Index compacted_ = 0;
   std::vector<std::optional<Entry>> slots_;  // slots_[i] holds slot i + 1
 };
 

@@ -22,7 +22,7 @@ const char* RoleName(Role role) {
 
 bool Ready::Empty() const {
   return !soft_state && !hard_state && entries.empty() && messages.empty() &&
-         messages_after_persist.empty() && committed.empty();
+         messages_after_persist.empty() && committed.empty() && !snapshot_request;
 }
 
 Replica::Replica(const Options& options, LogStorage* storage, Interval now)
@@ -40,9 +40,16 @@ Replica::Replica(const Options& options, LogStorage* storage, Interval now)
   CHECK_MSG(IsMember(options_.id), "a replica must be a member of its own group");
   durable_promised_ = hard_.promised;
   ballot_ = hard_.promised;
-  last_index_ = storage_->LastIndex();
+  compacted_ = storage_->Compacted();
+  last_index_ = std::max(storage_->LastIndex(), compacted_);
   applied_ = options_.applied;
   commit_ = std::min(applied_, last_index_);
+  if (applied_ < compacted_) {
+    // The state machine restarted behind the log's first slot (a snapshot's install was cut
+    // short): the compacted slots are chosen, but only a snapshot can bring it past them.
+    commit_ = compacted_;
+    snapshot_needed_ = true;
+  }
   local_match_ = commit_;
   persisted_match_ = commit_;
   // A replica that may have voted before a restart cannot know for whom, so it votes for no one
@@ -72,7 +79,7 @@ void Replica::ResetElectionTimer(Interval now) {
 std::optional<Entry> Replica::GetEntry(Index index) {
   // Nothing is stored past last_index_ (LocalMatch probes there on every Accept), and a miss
   // costs storage a search through every level.
-  if (index == 0 || index > last_index_) return std::nullopt;
+  if (index <= compacted_ || index > last_index_) return std::nullopt;
   auto it = recent_.find(index);
   if (it != recent_.end()) return it->second.entry;
   return storage_->Get(index);
@@ -306,7 +313,12 @@ void Replica::SendAcceptTo(ReplicaId to, Interval now) {
   m.ballot = ballot_;
   m.commit = commit_;
   bool more = false;
-  if (peer.next <= last_index_) {
+  if (peer.next <= compacted_) {
+    // The slots it lacks are compacted away here: it must install a snapshot. Heartbeats set
+    // next back to match + 1 and so repeat the hint until its match passes the compaction point.
+    m.snapshot = compacted_;
+    peer.next = last_index_ + 1;
+  } else if (peer.next <= last_index_) {
     m.entries = CollectEntries(peer.next, last_index_, options_.max_batch_entries, &more);
     peer.next = m.entries.empty() ? last_index_ + 1 : m.entries.back().index + 1;
     // Slots at or below the commit point may hold a chosen value under an older ballot;
@@ -333,6 +345,7 @@ void Replica::HandleAccept(const Message& m, Interval now) {
   }
   leader_commit_ = std::max(leader_commit_, m.commit);
   commit_ = std::max(commit_, std::min(leader_commit_, LocalMatch()));
+  if (m.snapshot > commit_ || snapshot_needed_) NeedSnapshot(m.from, m.snapshot);
   reply.lease_granted = CanGrantVote(m.ballot, Ballot{}, now);
   if (reply.lease_granted) GrantVote(m.ballot, now, /*to_leader=*/true);
   reply.match = local_match_;
@@ -407,12 +420,58 @@ void Replica::UpdateLease(Interval now) {
 // Output.
 
 void Replica::CollectCommitted() {
+  if (snapshot_needed_) return;  // the slots after applied_ may be compacted away
   for (Index i = applied_ + 1; i <= commit_; ++i) {
     std::optional<Entry> e = GetEntry(i);
     CHECK_MSG(e.has_value(), absl::StrCat("committed slot ", i, " missing"));
     pending_.committed.push_back(std::move(*e));
   }
   applied_ = std::max(applied_, commit_);
+}
+
+void Replica::NeedSnapshot(ReplicaId from, Index at_least) {
+  snapshot_needed_ = true;
+  if (snapshot_requested_) return;
+  snapshot_requested_ = true;
+  pending_.snapshot_request = SnapshotRequest{from, std::max(at_least, compacted_)};
+}
+
+void Replica::Compact(Index upto) {
+  if (options_.testing_compact_above_applied) {
+    // Planted bug: forget what is not applied yet as well, and never apply it.
+    upto = std::max(upto, commit_);
+    applied_ = std::max(applied_, upto);
+  }
+  CHECK_MSG(upto <= applied_,
+            absl::StrCat("compaction to ", upto, " passes the applied point ", applied_));
+  if (upto <= compacted_) return;
+  compacted_ = upto;
+  recent_.erase(recent_.begin(), recent_.upper_bound(upto));
+}
+
+void Replica::InstallSnapshot(Index index, Interval now) {
+  CHECK_MSG(!ready_outstanding_, "InstallSnapshot called while a Ready is outstanding");
+  last_now_ = now;
+  snapshot_requested_ = false;
+  if (index <= applied_) return;
+  applied_ = index;
+  commit_ = std::max(commit_, index);
+  compacted_ = std::max(compacted_, index);
+  last_index_ = std::max(last_index_, index);
+  local_match_ = std::max(local_match_, commit_);
+  snapshot_needed_ = applied_ < compacted_;
+  recent_.erase(recent_.begin(), recent_.upper_bound(index));
+  std::erase_if(pending_.entries, [index](const Entry& e) { return e.index <= index; });
+  if (role_ == Role::kFollower && leader_ != kNoReplica) {
+    // Tell the leader at once where to go on from, rather than at its next heartbeat.
+    Message m;
+    m.type = MessageType::kAccepted;
+    m.to = leader_;
+    m.ballot = ballot_;
+    m.match = LocalMatch();
+    m.commit = commit_;
+    Send(std::move(m), /*after_persist=*/false);
+  }
 }
 
 void Replica::UpdateSoftState() {
@@ -425,7 +484,7 @@ void Replica::UpdateSoftState() {
 
 bool Replica::HasReady() const {
   if (ready_outstanding_) return false;
-  if (hard_dirty_ || !pending_.Empty() || commit_ > applied_) return true;
+  if (hard_dirty_ || !pending_.Empty() || (commit_ > applied_ && !snapshot_needed_)) return true;
   if (role_ == Role::kLeader) {
     for (const auto& [id, peer] : peers_) {
       if (peer.next <= last_index_) return true;

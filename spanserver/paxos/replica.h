@@ -36,6 +36,15 @@
 //   TT.after(s_max), then stops using its lease and tells the target to campaign at once; voters
 //   that voted for the abdicated ballot may then vote for the target immediately.
 // * A follower does not forward proposals: Propose fails with UNAVAILABLE naming the leader.
+// * Compaction and snapshots. The application checkpoints its state machine and then removes log
+//   slots at or below the checkpoint (Compact); every replica does so on its own. A slot is
+//   compacted only once applied here, so it is chosen. Whoever needs a compacted slot — a follower
+//   the leader can no longer send it to (Accept.snapshot), a candidate whose phase 1 reaches into
+//   an acceptor's compacted prefix (Promise.snapshot: it cannot recover those slots, so it steps
+//   down), a replica whose state machine restarts behind its own compaction point — asks the
+//   application for a snapshot (Ready::snapshot_request). Until one is installed
+//   (InstallSnapshot) it applies nothing and does not campaign, but it still accepts, promises
+//   and votes: the acceptor's state is its log, which a snapshot does not touch.
 //
 // Thread safety: none. One thread (or one Asio strand) drives a replica.
 #ifndef MERIDIAN_SPANSERVER_PAXOS_REPLICA_H_
@@ -95,6 +104,8 @@ struct Options {
   bool testing_ack_before_sync = false;     // answer Prepare/Accept before the state is durable
   bool testing_skip_recovery = false;       // a new leader ignores values reported in phase 1
   bool testing_lease_from_receive = false;  // the leader measures its lease from replies, not sends
+  // Compact() forgets slots past the applied point too, and counts them as applied.
+  bool testing_compact_above_applied = false;
 };
 
 enum class Role : uint8_t { kFollower, kCandidate, kLeader };
@@ -109,13 +120,23 @@ struct SoftState {
   friend bool operator==(const SoftState&, const SoftState&) = default;
 };
 
+// The replica needs a snapshot of the state machine through at least `at_least` (a slot it can no
+// longer get from any log): the application fetches one from replica `from`, installs it and
+// calls InstallSnapshot(), or calls SnapshotFailed().
+struct SnapshotRequest {
+  ReplicaId from = kNoReplica;
+  Index at_least = 0;
+  friend bool operator==(const SnapshotRequest&, const SnapshotRequest&) = default;
+};
+
 // The work a replica hands to its application. Carry it out in this order:
 //  1. Send `messages` (they need nothing durable).
 //  2. Persist `hard_state` (if set) and `entries` (each overwrites its slot) and sync.
 //  3. Send `messages_after_persist`.
 //  4. Apply `committed` to the state machine, in order. This may also happen any time after
 //     step 1: committed entries are chosen and durable on a majority already.
-//  5. Call Advance().
+//  5. Call Advance(). Then start fetching `snapshot_request` if set (the replica applies
+//     nothing more until InstallSnapshot()).
 struct Ready {
   std::optional<SoftState> soft_state;
   std::optional<HardState> hard_state;
@@ -123,6 +144,7 @@ struct Ready {
   std::vector<Message> messages;
   std::vector<Message> messages_after_persist;
   std::vector<Entry> committed;
+  std::optional<SnapshotRequest> snapshot_request;
 
   bool MustSync() const { return hard_state.has_value() || !entries.empty(); }
   bool Empty() const;
@@ -161,6 +183,16 @@ class Replica {
   // now.latest, and below the lease end. UNAVAILABLE when that is impossible.
   absl::StatusOr<Timestamp> AssignTimestamp(Interval now, Timestamp at_least);
 
+  // The application made its state machine's state through `upto` durable (a checkpoint) and
+  // removed every log slot at or below `upto` from storage. `upto` must not pass applied().
+  void Compact(Index upto);
+  // Between rounds (no Ready outstanding): the application installed, durably, a snapshot of the
+  // state machine through `index` and removed every log slot at or below it. The replica
+  // applies from index + 1 on. A snapshot at or below applied() changes nothing.
+  void InstallSnapshot(Index index, Interval now);
+  // The requested snapshot could not be fetched; the next hint asks again.
+  void SnapshotFailed() { snapshot_requested_ = false; }
+
   bool HasReady() const;
   // Moves out the pending work. Call Advance() before the next TakeReady().
   Ready TakeReady();
@@ -174,6 +206,9 @@ class Replica {
   Index commit() const { return commit_; }
   Index applied() const { return applied_; }
   Index last_index() const { return last_index_; }
+  Index compacted() const { return compacted_; }
+  // The state machine cannot go on from the log: a snapshot must be installed first.
+  bool snapshot_needed() const { return snapshot_needed_; }
   Timestamp s_max() const { return s_max_; }
   bool HasLease(Interval now) const;
   Timestamp lease_end() const { return lease_end_; }
@@ -228,6 +263,9 @@ class Replica {
   void Promise(const Ballot& ballot);
   Index LocalMatch();  // highest i with every slot in (commit_, i] held under ballot_
   void CollectCommitted();
+  // Marks that slots up to `at_least` can only come from a snapshot, and asks `from` for one
+  // unless a request is running.
+  void NeedSnapshot(ReplicaId from, Index at_least);
   void UpdateSoftState();
 
   void Send(Message m, bool after_persist);
@@ -249,6 +287,9 @@ class Replica {
   Index commit_ = 0;         // every slot <= commit_ is chosen and held here under a known ballot
   Index applied_ = 0;        // handed out for applying
   Index leader_commit_ = 0;  // the commit point announced by the current ballot's leader
+  Index compacted_ = 0;      // no slot at or below it is stored; each is chosen and applied
+  bool snapshot_needed_ = false;     // applied_ is behind a slot no log here can supply
+  bool snapshot_requested_ = false;  // a snapshot_request went out and is not answered yet
 
   // Entries handed out (or to be handed out) for persisting, kept until they are both durable
   // and handed out for applying: read before storage_, which may not hold them yet, and so that

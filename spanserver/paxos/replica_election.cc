@@ -42,6 +42,7 @@ void Replica::GrantVote(const Ballot& ballot, Interval now, bool to_leader) {
 // Phase 1.
 
 void Replica::StartCampaign(Interval now, Ballot transfer_from) {
+  if (snapshot_needed_) return;                   // a leader must apply, and this one cannot yet
   if (!CanCampaign(now, &transfer_from)) return;  // our lease vote for another ballot still runs
   const Ballot ballot{std::max({hard_.promised.round, ballot_.round, max_round_seen_}) + 1,
                       options_.id};
@@ -121,7 +122,9 @@ void Replica::HandlePrepare(const Message& m, Interval now) {
   reply.promised = hard_.promised;
   reply.commit = commit_;
   reply.lease_granted = can_vote;
-  reply.entries = CollectEntries(std::max(m.index, Index{1}), last_index_,
+  // Compacted slots cannot be reported: the candidate learns it must install a snapshot.
+  if (m.index <= compacted_) reply.snapshot = compacted_;
+  reply.entries = CollectEntries(std::max(m.index, compacted_ + 1), last_index_,
                                  options_.max_inflight_entries, &reply.more);
   Send(std::move(reply), /*after_persist=*/true);
 }
@@ -137,6 +140,12 @@ void Replica::HandlePromise(const Message& m, Interval now) {
     return;
   }
   if (peer.promised) return;  // a duplicate
+  if (m.snapshot >= peer.promise_from) {
+    // Slots we must recover were chosen, applied and compacted there; only a snapshot has them.
+    BecomeFollower(ballot_, kNoReplica, now);
+    NeedSnapshot(m.from, m.snapshot);
+    return;
+  }
   for (const Entry& e : m.entries) {
     if (e.index <= commit_) continue;
     auto cur = recovered_.find(e.index);

@@ -93,6 +93,9 @@ struct Message {
   bool lease_granted = false;
   // Prepare: set when the previous leader handed over with TimeoutNow; the ballot it abdicated.
   Ballot transfer_from;
+  // Accept/Promise: the sender's log holds no slot at or below this one (it was compacted into
+  // a snapshot); a receiver that needs those slots must install a snapshot instead. 0: none.
+  Index snapshot = 0;
   // Promise: accepted entries; Accept: entries to accept.
   std::vector<Entry> entries;
 

@@ -41,6 +41,7 @@ namespace leveldb {
 class Cache;
 class DB;
 class Env;
+class Snapshot;
 }  // namespace leveldb
 
 namespace meridian::storage {
@@ -158,6 +159,36 @@ class Engine {
   absl::StatusOr<std::optional<std::string>> LoadReplicaMarker(uint64_t group) const;
   // Every group that has a replica marker, ascending.
   absl::StatusOr<std::vector<uint64_t>> ListMarkedGroups() const;
+
+  // ---- Compaction, checkpoints and snapshots (engine_snapshot.cc) ----
+
+  // A group record (format.h; written with WriteBatch::SaveGroupRecord), or nullopt.
+  absl::StatusOr<std::optional<std::string>> LoadGroupRecord(char record, uint64_t group) const;
+
+  // A consistent read-only view of the whole store at the moment it was taken; it pins the
+  // versions it sees until destroyed. Must not outlive the engine.
+  class Snapshot {
+   public:
+    ~Snapshot();
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+   private:
+    friend class Engine;
+    Snapshot(leveldb::DB* db, const leveldb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+    leveldb::DB* db_;
+    const leveldb::Snapshot* snapshot_;
+  };
+  std::unique_ptr<Snapshot> TakeSnapshot() const;
+  // The raw keys and values of `snapshot` (or of the current state when null) in [start, end),
+  // in order, stopping once `max_bytes` are returned (at least one pair when there is one).
+  absl::StatusOr<std::vector<KeyValue>> ReadRaw(const Snapshot* snapshot, std::string_view start,
+                                                std::string_view end, size_t max_bytes) const;
+  // Adds to `batch` the erasure of up to `max_keys` keys in [start, end); returns how many.
+  absl::StatusOr<size_t> EraseRange(std::string_view start, std::string_view end, size_t max_keys,
+                                    WriteBatch* batch) const;
+  // Reads `tablet`'s horizon again from the store (a snapshot installed a new one).
+  absl::Status ReloadHorizon(uint64_t tablet);
 
  private:
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,

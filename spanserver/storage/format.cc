@@ -105,6 +105,10 @@ std::string ReplicaMarkerKey(uint64_t group) { return TaggedUint64(kReplicaMarke
 
 std::string HorizonKey(uint64_t tablet) { return TaggedUint64(kHorizonTag, tablet); }
 
+std::string GroupRecordKey(GroupRecord record, uint64_t group) {
+  return TaggedUint64(static_cast<char>(record), group);
+}
+
 absl::Status ParseHorizonKey(std::string_view key, uint64_t* tablet) {
   return ParseTaggedUint64(key, kHorizonTag, "horizon key", tablet);
 }

@@ -6,11 +6,16 @@
 //
 // Keys:
 //   key              := data_key | log_key | hard_state_key | marker_key | horizon_key
+//                     | group_record_key
 //   data_key         := 'd' uint64(tablet_id) bytes(user_key) desc_int64(commit_ts)
 //   log_key          := 'l' uint64(group_id) uint64(index)
 //   hard_state_key   := 'h' uint64(group_id)
 //   marker_key       := 'm' uint64(group_id)
 //   horizon_key      := 'g' uint64(tablet_id)
+//   group_record_key := record_tag uint64(group_id)
+//   record_tag       := 'c'   compaction: uint64(index) — the group's log holds no slot <= index
+//                     | 'k'   checkpoint: the group's state machine through some index, opaque
+//                     | 'i'   install: a snapshot is being installed; the group's data is partial
 //
 // Values:
 //   data_value       := 0x01 raw_bytes        a put; raw_bytes is the rest of the value, unescaped
@@ -43,6 +48,10 @@ inline constexpr char kLogTag = 'l';
 inline constexpr char kHardStateTag = 'h';
 inline constexpr char kHorizonTag = 'g';
 inline constexpr char kReplicaMarkerTag = 'm';
+
+// Per-group records beside the log (group_record_key).
+enum class GroupRecord : char { kCompaction = 'c', kCheckpoint = 'k', kInstall = 'i' };
+std::string GroupRecordKey(GroupRecord record, uint64_t group);
 
 inline constexpr char kPutTag = '\x01';
 inline constexpr char kTombstoneTag = '\x02';

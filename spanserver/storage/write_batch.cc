@@ -59,6 +59,27 @@ void WriteBatch::SaveReplicaMarker(uint64_t group, std::string_view marker) {
   ++count_;
 }
 
+void WriteBatch::SaveGroupRecord(char record, uint64_t group, std::string_view value) {
+  Rep().Put(format::GroupRecordKey(static_cast<format::GroupRecord>(record), group),
+            ToSlice(value));
+  ++count_;
+}
+
+void WriteBatch::EraseGroupRecord(char record, uint64_t group) {
+  Rep().Delete(format::GroupRecordKey(static_cast<format::GroupRecord>(record), group));
+  ++count_;
+}
+
+void WriteBatch::PutRaw(std::string_view key, std::string_view value) {
+  Rep().Put(ToSlice(key), ToSlice(value));
+  ++count_;
+}
+
+void WriteBatch::EraseRaw(std::string_view key) {
+  Rep().Delete(ToSlice(key));
+  ++count_;
+}
+
 void WriteBatch::Append(const WriteBatch& other) {
   if (other.rep_ == nullptr) return;
   Rep().Append(*other.rep_);

@@ -47,6 +47,13 @@ class WriteBatch {
   void SaveHardState(uint64_t group, std::string_view hard_state);
   // Paxos: replaces `group`'s replica marker (paxos/replica_marker.h).
   void SaveReplicaMarker(uint64_t group, std::string_view marker);
+  // A group's compaction point, checkpoint or install record (format.h group_record_key).
+  void SaveGroupRecord(char record, uint64_t group, std::string_view value);
+  void EraseGroupRecord(char record, uint64_t group);
+  // A key and value as a snapshot carries them (Engine::ReadRaw), and the erasure of one key.
+  // Only for installing snapshots: the caller checks the keys belong to the group.
+  void PutRaw(std::string_view key, std::string_view value);
+  void EraseRaw(std::string_view key);
 
   // Appends all of `other`'s writes after this batch's.
   void Append(const WriteBatch& other);

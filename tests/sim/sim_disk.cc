@@ -16,6 +16,7 @@ paxos::Index SimDisk::LastIndex() {
 }
 
 std::optional<paxos::Entry> SimDisk::Get(paxos::Index index) {
+  if (index <= Compacted()) return std::nullopt;
   if (auto it = unsynced_.find(index); it != unsynced_.end()) return it->second;
   if (auto it = log_.find(index); it != log_.end()) return it->second;
   return std::nullopt;
@@ -24,6 +25,7 @@ std::optional<paxos::Entry> SimDisk::Get(paxos::Index index) {
 std::vector<paxos::Entry> SimDisk::Entries(paxos::Index lo, paxos::Index hi, size_t max_bytes) {
   std::vector<paxos::Entry> out;
   size_t bytes = 0;
+  lo = std::max(lo, Compacted() + 1);
   auto a = log_.lower_bound(lo);
   auto b = unsynced_.lower_bound(lo);
   while (true) {
@@ -46,9 +48,16 @@ std::vector<paxos::Entry> SimDisk::Entries(paxos::Index lo, paxos::Index hi, siz
   return out;
 }
 
+void SimDisk::WriteCompaction(paxos::Index upto) {
+  unsynced_compacted_ = std::max(unsynced_compacted_, upto);
+  unsynced_.erase(unsynced_.begin(), unsynced_.upper_bound(upto));
+}
+
 void SimDisk::Sync() {
   if (unsynced_hard_) hard_ = *unsynced_hard_;
   for (auto& [i, e] : unsynced_) log_[i] = std::move(e);
+  compacted_ = std::max(compacted_, unsynced_compacted_);
+  log_.erase(log_.begin(), log_.upper_bound(compacted_));
   unsynced_hard_.reset();
   unsynced_.clear();
 }
@@ -56,6 +65,7 @@ void SimDisk::Sync() {
 void SimDisk::Crash() {
   unsynced_hard_.reset();
   unsynced_.clear();
+  unsynced_compacted_ = compacted_;
 }
 
 void SimDisk::Wipe() {
@@ -63,6 +73,8 @@ void SimDisk::Wipe() {
   marker_.reset();
   hard_ = paxos::HardState{};
   log_.clear();
+  compacted_ = 0;
+  unsynced_compacted_ = 0;
 }
 
 bool SimDisk::HasState() { return LastIndex() > 0 || !(LoadHardState() == paxos::HardState{}); }

@@ -10,6 +10,7 @@
 #ifndef MERIDIAN_TESTS_SIM_SIM_DISK_H_
 #define MERIDIAN_TESTS_SIM_SIM_DISK_H_
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <vector>
@@ -23,12 +24,17 @@ class SimDisk : public paxos::LogStorage {
  public:
   paxos::HardState LoadHardState() override;
   paxos::Index LastIndex() override;
+  paxos::Index Compacted() override { return std::max(compacted_, unsynced_compacted_); }
   std::optional<paxos::Entry> Get(paxos::Index index) override;
   std::vector<paxos::Entry> Entries(paxos::Index lo, paxos::Index hi, size_t max_bytes) override;
 
   void WriteHardState(const paxos::HardState& hs) { unsynced_hard_ = hs; }
   void WriteEntry(const paxos::Entry& e) { unsynced_[e.index] = e; }
-  bool HasUnsynced() const { return unsynced_hard_.has_value() || !unsynced_.empty(); }
+  // Removes every slot at or below `upto` (unsynced, like the other writes).
+  void WriteCompaction(paxos::Index upto);
+  bool HasUnsynced() const {
+    return unsynced_hard_.has_value() || !unsynced_.empty() || unsynced_compacted_ > compacted_;
+  }
   void Sync();
   void Crash();
   void Wipe();
@@ -45,6 +51,8 @@ class SimDisk : public paxos::LogStorage {
   std::map<paxos::Index, paxos::Entry> log_;
   std::optional<paxos::HardState> unsynced_hard_;
   std::map<paxos::Index, paxos::Entry> unsynced_;
+  paxos::Index compacted_ = 0;
+  paxos::Index unsynced_compacted_ = 0;
 };
 
 }  // namespace meridian::sim

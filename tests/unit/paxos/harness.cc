@@ -49,7 +49,39 @@ void Harness::HandleReady(ReplicaId id) {
     for (Message& m : ready.messages_after_persist) queue_.push_back(std::move(m));
     for (Entry& e : ready.committed) node.applied.push_back(std::move(e));
     node.replica->Advance(Now());
+    if (ready.snapshot_request) {
+      if (logging_) {
+        log_.push_back(absl::StrCat(id, ": snapshot from ", ready.snapshot_request->from,
+                                    " at least ", ready.snapshot_request->at_least));
+      }
+      ServeSnapshot(id, *ready.snapshot_request);
+    }
   }
+}
+
+void Harness::Compact(ReplicaId id, Index upto) {
+  Node& node = nodes_.at(id);
+  node.checkpoint.assign(node.applied.begin(), node.applied.begin() + upto);
+  node.storage->Compact(upto);
+  node.replica->Compact(upto);
+}
+
+void Harness::ServeSnapshot(ReplicaId id, const SnapshotRequest& request) {
+  Node& node = nodes_.at(id);
+  auto source = nodes_.find(request.from);
+  if (!serve_snapshots_ || source == nodes_.end() || source->second.isolated || node.isolated ||
+      source->second.replica->snapshot_needed() ||
+      source->second.applied.size() < request.at_least) {
+    ++snapshots_failed_;
+    node.replica->SnapshotFailed();
+    return;
+  }
+  const std::vector<Entry>& from = source->second.applied;
+  node.applied = from;
+  node.checkpoint = from;
+  node.storage->Compact(from.size());
+  node.replica->InstallSnapshot(from.size(), Now());
+  ++node.snapshots_installed;
 }
 
 void Harness::Flush() {
@@ -81,7 +113,8 @@ void Harness::Restart(ReplicaId id) {
   Node& node = nodes_.at(id);
   Options o = base_;
   o.id = id;
-  node.applied.clear();
+  node.applied = node.checkpoint;
+  o.applied = node.checkpoint.size();
   node.replica = std::make_unique<Replica>(o, node.storage.get(), Now());
 }
 

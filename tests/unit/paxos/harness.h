@@ -1,6 +1,10 @@
 // A tiny in-process harness for paxos::Replica tests: N replicas of one group, a message queue
 // that the test controls (deliver, drop), in-memory log storage that persists instantly, and a
 // clock the test advances. Single-threaded.
+//
+// The state machine of each replica is its list of applied entries. Compact() checkpoints that
+// list and compacts the log below it; a replica's snapshot request is served at once from the
+// source's applied list (unless serve_snapshots is off or the source is isolated or cannot).
 #ifndef MERIDIAN_TESTS_UNIT_PAXOS_HARNESS_H_
 #define MERIDIAN_TESTS_UNIT_PAXOS_HARNESS_H_
 
@@ -37,6 +41,12 @@ class Harness {
   // Crash: keep the synced log (everything is synced instantly here), rebuild the replica.
   void Restart(ReplicaId id);
   void Isolate(ReplicaId id, bool isolated) { nodes_.at(id).isolated = isolated; }
+  // Checkpoints replica `id`'s applied entries through `upto` and compacts its log there.
+  void Compact(ReplicaId id, Index upto);
+  void set_serve_snapshots(bool on) { serve_snapshots_ = on; }
+  // Snapshots installed by replica `id`, and requests that could not be served.
+  int snapshots_installed(ReplicaId id) const { return nodes_.at(id).snapshots_installed; }
+  int snapshots_failed() const { return snapshots_failed_; }
 
   ReplicaId Leader();  // the replica whose role is leader with the highest ballot, or 0
   const std::vector<Entry>& applied(ReplicaId id) { return nodes_.at(id).applied; }
@@ -50,9 +60,12 @@ class Harness {
     std::unique_ptr<MemoryLogStorage> storage;
     std::unique_ptr<Replica> replica;
     std::vector<Entry> applied;
+    std::vector<Entry> checkpoint;  // the applied entries made durable by Compact()
     bool isolated = false;
+    int snapshots_installed = 0;
   };
   void HandleReady(ReplicaId id);
+  void ServeSnapshot(ReplicaId id, const SnapshotRequest& request);
 
   Options base_;
   int64_t epsilon_;
@@ -61,6 +74,8 @@ class Harness {
   std::deque<Message> queue_;
   std::vector<std::string> log_;
   bool logging_ = false;
+  bool serve_snapshots_ = true;
+  int snapshots_failed_ = 0;
 };
 
 }  // namespace meridian::paxos::testing
