@@ -42,6 +42,7 @@ void ToProtoImpl(M&& m, proto::PaxosMessage* out) {
   out->set_lease_seq(m.lease_seq);
   out->set_lease_granted(m.lease_granted);
   BallotToProto(m.transfer_from, out->mutable_transfer_from());
+  out->set_snapshot(m.snapshot);
   out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
   for (auto& e : m.entries) {
     proto::LogEntry* pe = out->add_entries();
@@ -76,6 +77,7 @@ absl::StatusOr<paxos::Message> FromProtoImpl(P&& p) {
   m.lease_seq = p.lease_seq();
   m.lease_granted = p.lease_granted();
   m.transfer_from = BallotFromProto(p.transfer_from());
+  m.snapshot = p.snapshot();
   m.entries.reserve(p.entries_size());
   for (int i = 0; i < p.entries_size(); ++i) {
     const proto::LogEntry& pe = p.entries(i);

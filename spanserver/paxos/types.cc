@@ -64,6 +64,7 @@ std::string Message::ToString() const {
     case MessageType::kTimeoutNow:
       break;
   }
+  if (snapshot > 0) absl::StrAppend(&out, " snapshot=", snapshot);
   if (!entries.empty()) {
     absl::StrAppend(&out, " entries=[");
     for (size_t i = 0; i < entries.size(); ++i) {
