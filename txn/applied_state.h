@@ -38,6 +38,20 @@ class AppliedState {
   paxos::Index index() const { return index_; }
   void set_index(paxos::Index index) { index_ = index; }
 
+  // --- Checkpoints (txn/checkpoint.h): the fields above. The versions are not in an image:
+  // they are the Store's, which must hold them when the image is restored.
+  struct Image {
+    paxos::Index index = 0;
+    Timestamp last_write_ts = 0;
+    Timestamp paxos_safe = 0;
+  };
+  Image Save() const { return Image{index_, last_write_ts_, paxos_safe_}; }
+  void Restore(const Image& image) {
+    index_ = image.index;
+    last_write_ts_ = image.last_write_ts;
+    paxos_safe_ = image.paxos_safe;
+  }
+
  private:
   Store* const store_;
   Timestamp last_write_ts_ = 0;

@@ -31,6 +31,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,6 +61,26 @@ class Coordinator {
                          Actions* out);
   // A safe-time record's `forget` list.
   void ApplyForget(const SafeTimeRecord& record);
+
+  // --- Checkpoints (txn/checkpoint.h). The decisions are this part's only replicated state.
+  // Not in an image, because no applied record writes them alike on every replica:
+  //   * commit_waits_: added by the replica that leads when a commit applies, and by a leader's
+  //     answers to duplicate Commits and inquiries (requests and messages, not records). A
+  //     replay after a restart does not rebuild them either: a replica serves as leader only
+  //     once it applied its lease read point. The decisions they wait on are in the image; a
+  //     participant's inquiry or a retried Commit gets the answer again;
+  //   * acks_, forgettable_: acks heard by this leader (messages), dropped by StepDown; a new
+  //     leader hears them again (ResendUnacked asks for them);
+  //   * reports_, reports_order_: prepare reports heard by this leader (messages), dropped by
+  //     StepDown; participants report again (report_resend_us);
+  //   * last_forget_us_, last_resend_us_: this leader's pacing.
+  DecisionMemory::Image Save() const { return decisions_.Save(); }
+  // FAILED_PRECONDITION when `image` exceeds this memory's bounds (other options).
+  absl::Status CheckRestore(const DecisionMemory::Image& image) const {
+    return decisions_.CheckRestore(image);
+  }
+  // Replaces the (empty) decisions; see DecisionMemory::Restore.
+  void Restore(DecisionMemory::Image image) { decisions_.Restore(std::move(image)); }
 
   // --- Requests at the established leader.
   // INVALID_ARGUMENT for a Commit that no leader could take (checked before leadership).

@@ -3,7 +3,8 @@
 // participant's applied outcomes and a leader's recent aborts use.
 //
 // Every bound drops the oldest entries first. On replicated state the calls happen in log order,
-// so every replica keeps the same entries, and a replay after a restart rebuilds them exactly.
+// so every replica keeps the same entries, and a replay after a restart rebuilds them exactly, as
+// does restoring a checkpoint (txn/checkpoint.h): Save and Restore carry every order verbatim.
 //
 // What a coordinator must never do is answer "aborted" (presumed abort) for a transaction it
 // committed, or decide twice. Hence:
@@ -22,10 +23,12 @@
 #include <cstddef>
 #include <deque>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
 #include "txn/options.h"
 #include "txn/types.h"
 
@@ -55,6 +58,13 @@ class BoundedIdSet {
   size_t size() const { return ids_.size(); }
   void clear();
 
+  // The ids, oldest first: what Insert would have to be given again to rebuild this set.
+  std::vector<TxnId> Ids() const { return {order_.begin(), order_.end()}; }
+  // FAILED_PRECONDITION unless `ids` fit the cap (an image written under other options).
+  absl::Status CheckRestore(const std::vector<TxnId>& ids, const char* what) const;
+  // Replaces the contents with `ids`, oldest first. Requires distinct ids, CheckRestore OK.
+  void Restore(const std::vector<TxnId>& ids);
+
  private:
   const size_t cap_;
   absl::flat_hash_set<TxnId> ids_;
@@ -66,6 +76,8 @@ struct Decision {
   bool committed = false;
   Timestamp commit_ts = 0;  // when committed
   std::vector<GroupId> participants;
+
+  friend bool operator==(const Decision&, const Decision&) = default;
 };
 
 class DecisionMemory {
@@ -91,6 +103,24 @@ class DecisionMemory {
   const std::set<TxnId>& unforgotten_commits() const { return unforgotten_commits_; }
   size_t size() const { return decisions_.size(); }
   size_t forgotten_ids() const { return forgotten_commits_.size() + forgotten_aborts_.size(); }
+
+  // --- Checkpoints (txn/checkpoint.h): everything here is replicated state.
+  struct Image {
+    std::vector<std::pair<TxnId, Decision>> decisions;  // by id, ascending
+    // Verbatim, oldest first: each may name ids no longer in `decisions`, which still count
+    // against their bound until they are the oldest.
+    std::vector<TxnId> local_decisions;
+    std::vector<TxnId> abort_decisions;
+    std::vector<TxnId> unforgotten_commits;  // ascending
+    std::vector<TxnId> forgotten_commits;    // oldest first
+    std::vector<TxnId> forgotten_aborts;     // oldest first
+  };
+  Image Save() const;
+  // FAILED_PRECONDITION when `image` exceeds this memory's bounds (written under other options).
+  absl::Status CheckRestore(const Image& image) const;
+  // Replaces the (empty) memory with `image`. Requires CheckRestore OK and distinct ids in
+  // `decisions`, `unforgotten_commits` and each forgotten list (DecodeCheckpoint checks them).
+  void Restore(Image image);
 
  private:
   const size_t max_local_decisions_;

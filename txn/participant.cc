@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "txn/admission.h"
 
 namespace meridian::txn {
@@ -26,6 +27,33 @@ Timestamp Participant::TmSafe() const {
   Timestamp t = truetime::kMaxTimestamp;
   for (const auto& [id, p] : prepared_) t = std::min(t, p.prepare_ts - 1);
   return t;
+}
+
+Participant::Image Participant::Save() const {
+  Image image;
+  image.prepared.reserve(prepared_.size());
+  for (const auto& [txn, p] : prepared_) {
+    Prepared& copy = image.prepared.emplace_back(p);
+    copy.last_heard_us = 0;
+    copy.last_report_us = 0;
+  }
+  image.finished = finished_.Ids();
+  return image;
+}
+
+absl::Status Participant::CheckRestore(const Image& image) const {
+  return finished_.CheckRestore(image.finished, "finished outcomes");
+}
+
+void Participant::Restore(Image image) {
+  CHECK(prepared_.empty() && finished_.size() == 0);
+  for (Prepared& p : image.prepared) {
+    const TxnId txn = p.ref.id;
+    p.last_heard_us = 0;
+    p.last_report_us = 0;
+    CHECK(prepared_.emplace(txn, std::move(p)).second);
+  }
+  finished_.Restore(image.finished);
 }
 
 void Participant::TakeLocks(const Prepared& p, Interval now) {

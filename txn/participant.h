@@ -64,6 +64,22 @@ class Participant {
   // t_tm_safe: below every prepare timestamp (kMaxTimestamp when nothing is prepared).
   Timestamp TmSafe() const;
 
+  // --- Checkpoints (txn/checkpoint.h): the replicated state above.
+  struct Image {
+    // By id (ref.id), ascending; last_heard_us and last_report_us are soft, not in an image.
+    std::vector<Prepared> prepared;
+    std::vector<TxnId> finished;  // oldest first
+  };
+  Image Save() const;
+  // FAILED_PRECONDITION when `image` exceeds max_finished_outcomes (other options).
+  absl::Status CheckRestore(const Image& image) const;
+  // Replaces the (empty) state with `image`. Requires CheckRestore OK and distinct ids in each
+  // list (DecodeCheckpoint checks them). The soft fields start at 0: a leader resets
+  // last_heard_us when it takes the locks again (RetakeLocks), and last_report_us 0 only makes
+  // its first tick report the prepare timestamp again, which the coordinator takes as a
+  // duplicate.
+  void Restore(Image image);
+
   ApplyResult ApplyPrepare(PrepareRecord record, Timestamp ts, Interval now, Actions* out);
   // An error is the Store's: the replica must stop.
   absl::StatusOr<ApplyResult> ApplyFinish(const FinishRecord& record, Timestamp ts, Interval now,

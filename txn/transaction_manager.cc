@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "txn/admission.h"
 #include "txn/applied_state.h"
+#include "txn/checkpoint.h"
 #include "txn/coordinator.h"
 #include "txn/leader_state.h"
 #include "txn/participant.h"
@@ -337,6 +339,36 @@ void TransactionManager::Tick(ReplicaPort& port, Interval now, Actions* out) {
   m.reads.ServeSnapshots(port, now, out);
 }
 
+// ---- checkpoints -----------------------------------------------------------------------------
+
+std::string TransactionManager::Checkpoint() const {
+  const Impl& m = *impl_;
+  return EncodeCheckpoint(
+      CheckpointImage{m.group, m.applied.Save(), m.participant.Save(), m.coordinator.Save()});
+}
+
+absl::Status TransactionManager::Restore(std::string_view bytes) {
+  Impl& m = *impl_;
+  if (m.applied.index() != 0 || m.leader.leading()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group ", m.group, ": a checkpoint is restored only into a fresh manager (",
+                     "this one applied up to entry ", m.applied.index(),
+                     m.leader.leading() ? " and serves as leader)" : ")"));
+  }
+  ASSIGN_OR_RETURN(CheckpointImage image, DecodeCheckpoint(bytes));
+  if (image.group != m.group) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "group ", m.group, ": the checkpoint is of group ", image.group, ", not this one"));
+  }
+  RETURN_IF_ERROR(m.participant.CheckRestore(image.participant));
+  RETURN_IF_ERROR(m.coordinator.CheckRestore(image.decisions));
+  // Past every check: from here on the image replaces the (empty) replicated state.
+  m.applied.Restore(image.applied);
+  m.participant.Restore(std::move(image.participant));
+  m.coordinator.Restore(std::move(image.decisions));
+  return absl::OkStatus();
+}
+
 // ---- the same calls on a paxos::Replica ------------------------------------------------------
 
 absl::StatusOr<ApplyResult> TransactionManager::Apply(paxos::Replica& replica,
@@ -398,6 +430,7 @@ void TransactionManager::Tick(paxos::Replica& replica, Interval now, Actions* ou
 Timestamp TransactionManager::SafeTime() const { return impl_->reads.Safe(); }
 Timestamp TransactionManager::SafeTime(const paxos::Replica&) const { return SafeTime(); }
 Timestamp TransactionManager::LastTs() const { return impl_->applied.last_write_ts(); }
+paxos::Index TransactionManager::applied_index() const { return impl_->applied.index(); }
 size_t TransactionManager::prepared_count() const { return impl_->participant.prepared_count(); }
 bool TransactionManager::leading() const { return impl_->leader.leading(); }
 GroupId TransactionManager::group() const { return impl_->group; }

@@ -27,6 +27,14 @@
 //   * decisions (coordinator): committed at s, or aborted;
 //   * finished transactions (participant) and the last write timestamp (LastTS);
 //   * t_paxos_safe: the highest record timestamp applied.
+// A checkpoint image (Checkpoint, Restore; the format is in txn/checkpoint.h) holds exactly this
+// replicated state except the data: the applied index, LastTS and t_paxos_safe; the prepared
+// transactions; the finished ids; and every decision and remembered id, in the order the bounds
+// (options.h) drop them. Its contract, for Paxos log truncation: a fresh manager that restores
+// the image a manager wrote after applying entry C, and then applies entries C+1.., holds the
+// same replicated state at every later entry as a manager that applied 1.. — byte for byte: its
+// Checkpoint() is the same. The data is the Store's, which must already hold the versions of
+// entries 1..C.
 // Leader-only soft state (dropped whenever this replica stops leading or its ballot changes):
 //   the LockTable, each transaction's stage and the requests waiting for locks or for its record,
 //   recently aborted ids, and (coordinator) the prepare reports and acks heard. Commit waits and
@@ -99,6 +107,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -127,6 +136,17 @@ class TransactionManager {
   // the replica); so is a Store failure, reported after the entry took effect.
   absl::StatusOr<ApplyResult> Apply(ReplicaPort& replica, const paxos::Entry& entry, Interval now,
                                     Actions* out);
+
+  // --- Checkpoints, so that the log up to the last applied entry can be truncated (see the
+  // contract above). The image of the replicated state after the last entry applied: the same
+  // bytes on every replica that applied the same entries.
+  std::string Checkpoint() const;
+  // Makes this manager's replicated state the image's; the next entry to apply is the one after
+  // the image's index. Only on a manager that has applied nothing and does not serve as leader:
+  // FAILED_PRECONDITION otherwise, and when the image is of another group or exceeds this
+  // manager's bounds (it was written under other options). DATA_LOSS when the bytes are not an
+  // image or of another version (txn/checkpoint.h). On an error nothing changes.
+  absl::Status Restore(std::string_view image);
 
   // --- Client requests. The reply may be in `out` now or in a later call's Actions.
   void Read(ReplicaPort& replica, Interval now, RequestId id, const ReadRequest& request,
@@ -184,6 +204,8 @@ class TransactionManager {
   Memory memory() const;
   bool leading() const;  // serving as the leader (soft state established)
   GroupId group() const;
+  // The last log entry applied, or the image's after Restore: the driver applies the next one.
+  paxos::Index applied_index() const;
 
  private:
   class Impl;

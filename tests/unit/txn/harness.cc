@@ -29,6 +29,8 @@ const char* KindName(ApplyResult::Kind kind) {
   return kNames[static_cast<int>(kind)];
 }
 
+}  // namespace
+
 std::string ReplyToString(const Reply& r) {
   std::string s = absl::StrCat("reply r", r.id, " ");
   if (!r.status.ok()) {
@@ -47,8 +49,6 @@ std::string ReplyToString(const Reply& r) {
   }
   return s;
 }
-
-}  // namespace
 
 absl::StatusOr<std::optional<std::string>> MapStore::Get(std::string_view key, Timestamp ts) {
   auto it = data_.find(key);

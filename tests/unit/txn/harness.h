@@ -66,6 +66,11 @@ class Harness {
 
   // One line per replica of `g`: role, leading, prepared, safe time, LastTS, memory.
   void Status(GroupId g);
+  // The log of `g`, and the manager of its replica `r`, for tests that check them directly.
+  const FakeLog& group_log(GroupId g) const { return groups_.at(g).log; }
+  const TransactionManager& manager(GroupId g, int r) const {
+    return *groups_.at(g).replicas.at(r - 1).manager;
+  }
   int64_t now() const { return now_; }
   Interval Now() const { return Interval{now_ - epsilon_, now_ + epsilon_}; }
   std::vector<std::string>& log() { return log_; }
@@ -100,6 +105,8 @@ class Harness {
 
 // "prepared 2->1 txn=7 ts=5 leader-only", for logs.
 std::string MessageToString(const GroupMessage& m);
+// "reply r4 OK ts=5 values=[v,<none>]" or "reply r4 ABORTED: why", for logs.
+std::string ReplyToString(const Reply& r);
 
 }  // namespace meridian::txn::testing
 
