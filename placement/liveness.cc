@@ -11,8 +11,17 @@ void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t
   last = std::max(last, now_us);
   std::map<uint64_t, std::string>& refusals = refusals_[server];
   refusals.clear();
+  std::map<uint64_t, proto::ReplicaLog>& logs = logs_[server];
+  logs.clear();
   for (const proto::GroupReport& report : heartbeat.groups()) {
-    if (!report.refusal().empty()) refusals[report.group()] = report.refusal();
+    if (!report.refusal().empty()) {
+      refusals[report.group()] = report.refusal();
+    } else {
+      proto::ReplicaLog& log = logs[report.group()];
+      log.set_server(server);
+      log.set_entries(report.log_entries());
+      log.set_installing_snapshot(report.installing_snapshot());
+    }
     auto it = leaders_.find(report.group());
     if (report.is_leader()) {
       const bool keep_other = it != leaders_.end() && it->second.server != server &&
@@ -43,6 +52,11 @@ void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
   for (proto::GroupInfo& group : *topology->mutable_groups()) {
     group.set_leader(LeaderOfLocked(group.id(), now_us));
     for (const uint64_t server : group.replicas()) {
+      if (auto logs = logs_.find(server); logs != logs_.end() && IsAliveLocked(server, now_us)) {
+        if (auto log = logs->second.find(group.id()); log != logs->second.end()) {
+          *group.add_logs() = log->second;
+        }
+      }
       auto of_server = refusals_.find(server);
       if (of_server == refusals_.end() || !IsAliveLocked(server, now_us)) continue;
       auto refusal = of_server->second.find(group.id());

@@ -60,6 +60,8 @@ class Liveness {
   absl::flat_hash_map<uint64_t, GroupLeader> leaders_ ABSL_GUARDED_BY(mu_);
   // server -> group -> why the server refuses to start its replica of the group.
   absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> refusals_ ABSL_GUARDED_BY(mu_);
+  // Per server, per group: its replica's log as last reported.
+  absl::flat_hash_map<uint64_t, std::map<uint64_t, proto::ReplicaLog>> logs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::placement

@@ -18,7 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "replication/engine_log_storage.h"
+#include "replication/group_records.h"
 #include "replication/round_driver.h"
+#include "replication/snapshot.h"
 #include "spanserver/storage/group_commit_writer.h"
 #include "spanserver/storage/write_batch.h"
 #include "truetime/truetime.h"
@@ -62,13 +64,19 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     if (started_) return absl::FailedPreconditionError("GroupHost already started");
     absl::StatusOr<truetime::Interval> now = truetime_->Now();
     if (!now.ok()) return now.status();
+    absl::StatusOr<Index> restored = RestoreStateMachine();
+    if (!restored.ok()) return restored.status();
     auto log = std::make_unique<EngineLogStorage>(engine_, options_.paxos.group);
     paxos::Options paxos_options = options_.paxos;
-    paxos_options.applied = 0;  // the state machine is rebuilt by replaying the log (header)
+    paxos_options.applied = *restored;  // the log is replayed after the checkpoint (header)
     auto replica = std::make_unique<paxos::Replica>(paxos_options, log.get(), *now);
     started_ = true;
-    Log(absl::StrCat("started; log ends at ", replica->last_index(), ", promised ",
-                     replica->hard_state().promised.ToString()));
+    applied_ = *restored;
+    checkpoint_index_ = *restored;
+    Log(absl::StrCat("started; checkpoint at ", *restored, ", log compacted through ",
+                     replica->compacted(), " and ending at ", replica->last_index(), ", promised ",
+                     replica->hard_state().promised.ToString(),
+                     replica->snapshot_needed() ? "; needs a snapshot" : ""));
     // Installed on the strand: handlers posted before (e.g. early Deliver calls) saw no replica
     // and dropped their event.
     asio::post(strand_, [self = shared_from_this(), log = std::move(log),
@@ -172,6 +180,16 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       absl::Status s = self->replica_->TransferLeadership(target, *now);
       self->Process(*now);
       done(s);
+    });
+  }
+
+  void OpenSnapshot(Index at_least, GroupHost::SnapshotCallback done) {
+    asio::post(strand_, [self = shared_from_this(), at_least, done = std::move(done)]() mutable {
+      if (!self->Running()) return done(absl::UnavailableError("group host stopped"));
+      self->idle_work_.push_back(
+          [self, at_least, done = std::move(done)] { self->ServeSnapshot(at_least, done); });
+      absl::StatusOr<truetime::Interval> now = self->Now();
+      if (now.ok()) self->Process(*now);
     });
   }
 
@@ -354,6 +372,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     // A state machine that wrote nothing to the batch has applied its entries already.
     if (batch.empty()) AnswerApplied();
     if (sync) log_->AddToBatch(ready, &batch);
+    MaybeCheckpoint(ready, &batch);
     if (!sync && batch.empty()) return false;
     persist_outstanding_ = true;
     SubmitRound(std::move(batch), sync);
@@ -366,10 +385,29 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void AfterAdvance() override {
+    if (compact_after_write_) {
+      replica_->Compact(*compact_after_write_);
+      compact_after_write_.reset();
+    }
     if (replica_->role() != paxos::Role::kLeader) {
       FailWaiters(absl::UnavailableError("lost leadership; outcome unknown"));
     }
   }
+
+  void OnIdle() override {
+    while (!idle_work_.empty()) {
+      std::vector<std::function<void()>> work = std::move(idle_work_);
+      idle_work_.clear();
+      for (auto& fn : work) fn();
+    }
+  }
+
+  void OnSnapshotRequest(const paxos::SnapshotRequest& request) override;
+  void OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least);
+  void FinishInstall(const FetchedSnapshot& snapshot);
+  void ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done);
+  void MaybeCheckpoint(const paxos::Ready& ready, storage::WriteBatch* batch);
+  absl::StatusOr<Index> RestoreStateMachine();
 
   // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
   // The batch is staged, and the first group to stage one posts the Flush to the io_context:
@@ -441,6 +479,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       CHECK_MSG(entry.index == expected,
                 absl::StrCat("group ", options_.paxos.group, ": applying slot ", entry.index,
                              " after ", expected - 1));
+      applied_bytes_since_checkpoint_ += entry.command.size();
       absl::StatusOr<std::string> result = state_machine_->ApplyToBatch(entry, batch);
       CHECK_MSG(result.ok(), absl::StrCat("group ", options_.paxos.group, ": applying slot ",
                                           entry.index, " failed: ", result.status().ToString()));
@@ -512,6 +551,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.has_lease = replica_->HasLease(now);
     s.commit = replica_->commit();
     s.applied = applied_;
+    s.last_index = replica_->last_index();
+    s.compacted = replica_->compacted();
+    s.installing_snapshot = installing_;
     const std::vector<paxos::ReplicaId>& members = replica_->hard_state().members.empty()
                                                        ? options_.paxos.members
                                                        : replica_->hard_state().members;
@@ -553,6 +595,14 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   std::multimap<Index, WaitingRead> reads_;
   paxos::Role last_role_ = paxos::Role::kFollower;
   paxos::ReplicaId last_leader_ = paxos::kNoReplica;
+  // Compaction and snapshots.
+  Index checkpoint_index_ = 0;                   // the newest checkpoint written
+  uint64_t applied_bytes_since_checkpoint_ = 0;  // command bytes applied after it
+  bool checkpoints_unsupported_ = false;         // the state machine returned no image
+  std::optional<Index> compact_after_write_;     // the round's compaction point, once written
+  bool installing_ = false;                      // a snapshot is being fetched or installed
+  bool no_fetcher_logged_ = false;
+  std::vector<std::function<void()>> idle_work_;  // runs between rounds (OnIdle)
 
   std::mutex inbox_mu_;
   Inbox inbox_;                // guarded by inbox_mu_
@@ -561,6 +611,123 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   mutable std::mutex state_mu_;
   GroupState state_;  // guarded by state_mu_
 };
+
+// ---------------------------------------------------------------------------------------------
+// Compaction and snapshots (header; replication/snapshot.h).
+
+absl::StatusOr<Index> GroupHostCore::RestoreStateMachine() {
+  return RestoreGroup(engine_, options_.paxos.group, state_machine_.get(),
+                      [this](const std::string& line) { Log(line); });
+}
+
+void GroupHostCore::MaybeCheckpoint(const paxos::Ready& ready, storage::WriteBatch* batch) {
+  if (checkpoints_unsupported_ || installing_ || replica_->snapshot_needed()) return;
+  const Index applied = replica_->applied();  // the round's last committed entry
+  const bool due = (options_.compact_log_bytes > 0 &&
+                    applied_bytes_since_checkpoint_ >= options_.compact_log_bytes / 2) ||
+                   (options_.compact_log_entries > 0 &&
+                    applied - checkpoint_index_ >= options_.compact_log_entries / 2);
+  if (!due) return;
+  std::optional<std::string> image = state_machine_->Checkpoint();
+  if (!image) {
+    checkpoints_unsupported_ = true;
+    return;
+  }
+  absl::StatusOr<std::optional<Index>> moved =
+      AddCheckpoint(engine_, options_.paxos.group, applied, replica_->compacted(),
+                    options_.retain_entries, *image, ready.entries, batch);
+  if (!moved.ok()) {
+    Log("not compacting the log this time: " + moved.status().ToString());
+    return;
+  }
+  compact_after_write_ = *moved;
+  checkpoint_index_ = applied;
+  applied_bytes_since_checkpoint_ = 0;
+}
+
+void GroupHostCore::OnSnapshotRequest(const paxos::SnapshotRequest& request) {
+  if (installing_) return;
+  if (options_.snapshots == nullptr) {
+    if (!no_fetcher_logged_) {
+      no_fetcher_logged_ = true;
+      Log("needs a snapshot but this host cannot fetch one; waiting");
+    }
+    replica_->SnapshotFailed();
+    return;
+  }
+  installing_ = true;
+  state_machine_->BeginRestore();
+  FailWaiters(absl::UnavailableError("this replica is installing a snapshot"));
+  // Never install one at or below what is applied: its data would be erased for nothing.
+  const Index at_least = std::max(request.at_least, replica_->applied() + 1);
+  Log(absl::StrCat("fetching a snapshot through at least ", at_least, " from replica ",
+                   request.from));
+  auto writer =
+      std::make_shared<SnapshotWriter>(engine_, options_.paxos.group, state_machine_->DataRanges());
+  options_.snapshots->Fetch(
+      options_.paxos.group, request.from, at_least, writer,
+      [self = shared_from_this(), at_least](absl::StatusOr<FetchedSnapshot> fetched) mutable {
+        asio::post(self->strand_, [self, at_least, fetched = std::move(fetched)]() mutable {
+          self->OnSnapshotFetched(std::move(fetched), at_least);
+        });
+      });
+}
+
+void GroupHostCore::OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least) {
+  if (!Running()) return;
+  if (fetched.ok() && fetched->index < at_least) {
+    fetched = absl::FailedPreconditionError(absl::StrCat("the snapshot reaches ", fetched->index,
+                                                         ", short of the ", at_least, " needed"));
+  }
+  if (!fetched.ok()) {
+    Log("snapshot fetch failed: " + fetched.status().ToString() + "; asking again later");
+    installing_ = false;
+    replica_->SnapshotFailed();
+    return;
+  }
+  idle_work_.push_back([this, snapshot = *std::move(fetched)] { FinishInstall(snapshot); });
+  absl::StatusOr<truetime::Interval> now = Now();
+  if (now.ok()) Process(*now);
+}
+
+// Between rounds: nothing of this group is being written, and no Ready is outstanding.
+void GroupHostCore::FinishInstall(const FetchedSnapshot& snapshot) {
+  const paxos::GroupId group = options_.paxos.group;
+  absl::StatusOr<truetime::Interval> now = Now();
+  absl::Status restored = now.ok() ? state_machine_->Restore(snapshot.image) : now.status();
+  if (!restored.ok()) {
+    Log("cannot install the snapshot: " + restored.ToString() + "; asking again later");
+    installing_ = false;
+    replica_->SnapshotFailed();
+    return;
+  }
+  // One synced write on the strand: a rare event, and nothing of this group may interleave.
+  const absl::Status s = WriteInstalledSnapshot(engine_, group, snapshot, replica_->compacted());
+  CHECK_MSG(s.ok(), absl::StrCat("group ", group,
+                                 ": writing an installed snapshot failed: ", s.ToString()));
+  installing_ = false;
+  applied_ = snapshot.index;
+  checkpoint_index_ = snapshot.index;
+  applied_bytes_since_checkpoint_ = 0;
+  replica_->InstallSnapshot(snapshot.index, *now);
+  Log(absl::StrCat("installed a snapshot through ", snapshot.index));
+}
+
+void GroupHostCore::ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done) {
+  if (!Running()) return done(absl::UnavailableError("group host stopped"));
+  if (installing_ || replica_->snapshot_needed()) {
+    return done(absl::FailedPreconditionError("this replica is waiting for a snapshot itself"));
+  }
+  if (applied_ < at_least) {
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("this replica has applied through ", applied_, ", not ", at_least)));
+  }
+  std::optional<std::string> image = state_machine_->Checkpoint();
+  if (!image) return done(absl::UnimplementedError("this state machine has no checkpoints"));
+  std::shared_ptr<storage::Engine::Snapshot> view = engine_->TakeSnapshot();
+  done(std::make_shared<SnapshotReader>(engine_, std::move(view), state_machine_->DataRanges(),
+                                        applied_, *std::move(image)));
+}
 
 class GroupHost::Impl {
  public:
@@ -589,6 +756,9 @@ void GroupHost::Read(ReadFn read, ProposeCallback done) {
 }
 void GroupHost::WithReplica(ReplicaFn fn, int64_t delay_us) {
   impl_->core->WithReplica(std::move(fn), delay_us);
+}
+void GroupHost::OpenSnapshot(paxos::Index at_least, SnapshotCallback done) {
+  impl_->core->OpenSnapshot(at_least, std::move(done));
 }
 void GroupHost::TransferLeadership(paxos::ReplicaId target,
                                    std::function<void(absl::Status)> done) {

@@ -19,9 +19,23 @@
 // Delivered messages and proposals wait in an inbox that one strand handler empties, stepping the
 // replica once per event and processing its output once for all of them.
 //
-// Restart: the replica is rebuilt from the LevelDB log (EngineLogStorage) with applied = 0, so
-// every committed entry is applied again from the start; state machines must make Apply
-// idempotent for entries they already hold durably (MVCC writes at a fixed commit timestamp are).
+// Compaction: once the entries applied since the last checkpoint pass compact_log_bytes/2 or
+// compact_log_entries/2, a round's batch also carries the state machine's checkpoint (its image
+// at the round's last applied index C), the erasure of the log below C - retain_entries and that
+// compaction point; after the write the replica learns it (Replica::Compact). Hence a group's
+// log stays near compact_log_bytes under a steady load, whatever its history.
+//
+// Restart: the state machine is restored from its checkpoint (if any) and the replica rebuilt
+// from the LevelDB log (EngineLogStorage) with applied = C, so only the entries after C are
+// applied again; state machines must make Apply idempotent for entries whose writes they already
+// hold durably (MVCC writes at a fixed commit timestamp are). A restart that finds a snapshot
+// install cut short erases the partial data and starts with nothing applied: the replica then
+// asks for a snapshot or, when the log was never compacted, replays it all.
+//
+// Snapshots (replication/snapshot.h): a replica that asks for one (Ready::snapshot_request) has
+// its state machine stop serving (BeginRestore), and the SnapshotFetcher streams the source's
+// snapshot in; the install completes on the strand between rounds. OpenSnapshot serves one to
+// another replica, from the strand between rounds.
 //
 // Thread safety: every public method is thread-safe (posts to the strand); callbacks run on the
 // strand and must not block. Keep Asio and gRPC out of this header: it is widely included.
@@ -31,11 +45,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "replication/snapshot.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/paxos/types.h"
 
@@ -80,6 +97,20 @@ class StateMachine {
     (void)now;
   }
 
+  // --- Compaction and snapshots. A state machine whose Checkpoint() returns nullopt keeps its
+  // group's log whole and cannot serve or install snapshots.
+  // The replicated state after the last entry applied, as bytes to Restore() from.
+  virtual std::optional<std::string> Checkpoint() { return std::nullopt; }
+  // Replaces the state with a checkpoint's: before the first Apply, or after BeginRestore().
+  virtual absl::Status Restore(std::string_view image) {
+    (void)image;
+    return absl::UnimplementedError("this state machine has no checkpoints");
+  }
+  // The engine key ranges that hold the state machine's data; a snapshot carries exactly them.
+  virtual std::vector<KeyRange> DataRanges() const { return {}; }
+  // A snapshot is about to replace the state: fail what waits and serve nothing until Restore().
+  virtual void BeginRestore() {}
+
   // Applies a committed entry by adding its writes to `batch` instead of writing them; what
   // GroupHost calls. The host writes the batch (together with the round's Paxos log writes, in
   // one LevelDB write) before it answers the proposer or serves a read that must see the entry,
@@ -110,12 +141,22 @@ struct GroupState {
   bool has_lease = false;
   paxos::Index commit = 0;
   paxos::Index applied = 0;
+  paxos::Index last_index = 0;
+  paxos::Index compacted = 0;  // the log holds no slot at or below it
+  bool installing_snapshot = false;
   std::vector<paxos::ReplicaId> members;
 };
 
 struct GroupHostOptions {
   paxos::Options paxos;  // group, id (= this server's id), members, lease, limits...
   int64_t tick_interval_us = 10'000;
+  // Compaction (see above); 0 turns a trigger off.
+  size_t compact_log_bytes = 64 << 20;
+  uint64_t compact_log_entries = 200'000;
+  // Entries kept below a checkpoint so that a follower a little behind needs no snapshot.
+  uint64_t retain_entries = 1'000;
+  // Fetches the snapshots this replica asks for; not owned. Null: it waits (and says so).
+  SnapshotFetcher* snapshots = nullptr;
 };
 
 class GroupHost {
@@ -154,6 +195,12 @@ class GroupHost {
   void Read(ReadFn read, ProposeCallback done);
 
   void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done);
+
+  // A snapshot of this replica's state machine through at least `at_least`, taken between
+  // rounds. FAILED_PRECONDITION when this replica has not applied that far (or needs a snapshot
+  // itself), UNIMPLEMENTED when its state machine has no checkpoints.
+  using SnapshotCallback = std::function<void(absl::StatusOr<std::shared_ptr<SnapshotReader>>)>;
+  void OpenSnapshot(paxos::Index at_least, SnapshotCallback done);
 
   // Runs `fn` on the strand, after `delay_us` (0: as soon as possible), with the replica and a
   // TrueTime reading, then carries out whatever the replica has to do (fn may Propose). fn gets a

@@ -17,6 +17,7 @@
 #ifndef MERIDIAN_REPLICATION_ROUND_DRIVER_H_
 #define MERIDIAN_REPLICATION_ROUND_DRIVER_H_
 
+#include <optional>
 #include <vector>
 
 #include "spanserver/paxos/replica.h"
@@ -43,6 +44,10 @@ class RoundDriver {
     virtual bool FinishApplying() = 0;
     // After every Advance().
     virtual void AfterAdvance() {}
+    // Between rounds, before the next TakeReady (no write in flight, nothing outstanding).
+    virtual void OnIdle() {}
+    // After the Advance() of a round that asked for a snapshot (Ready::snapshot_request).
+    virtual void OnSnapshotRequest(const paxos::SnapshotRequest& request) { (void)request; }
   };
 
   // Rounds taken by one Process() call at most; the rest wait for the next event.
@@ -59,6 +64,8 @@ class RoundDriver {
   void AdvanceIfPending(truetime::Interval now);
 
   bool writing() const { return writing_; }
+  // No round is being carried out: every entry handed out is applied and written.
+  bool idle() const { return !writing_ && !advance_pending_; }
 
  private:
   // Step 3 after the write (or without one). False when the environment went away.
@@ -67,8 +74,9 @@ class RoundDriver {
 
   paxos::Replica* const replica_;
   Env* const env_;
-  paxos::Ready round_;            // the round being carried out
-  bool writing_ = false;          // StartWrite's write is in flight
+  paxos::Ready round_;                                      // the round being carried out
+  std::optional<paxos::SnapshotRequest> snapshot_request_;  // the round's, until its Advance
+  bool writing_ = false;                                    // StartWrite's write is in flight
   bool advance_pending_ = false;  // the round is carried out but Advance needs a clock reading
 };
 

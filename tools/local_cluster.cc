@@ -133,6 +133,8 @@ std::vector<ProcessSpec> LocalCluster::Specs() const {
                    "--data_dir=" + spec.data_dir,
                    "--placement=" + absl::StrJoin(placement_addresses_, ",")};
       spec.argv.insert(spec.argv.end(), std::begin(common_flags), std::end(common_flags));
+      spec.argv.insert(spec.argv.end(), options_.spanserver_flags.begin(),
+                       options_.spanserver_flags.end());
       specs.push_back(std::move(spec));
     }
   }

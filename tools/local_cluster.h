@@ -40,6 +40,7 @@ struct LocalClusterOptions {
   int placement_replicas = 1;  // 1 or 3
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
+  std::vector<std::string> spanserver_flags;  // more flags for every spanserver
 };
 
 // The sibling binaries of the running executable: for /x/build/tools/meridian,

@@ -50,6 +50,26 @@ bool Refuses(const GroupInfo& group, uint64_t server) {
                      [server](const ReplicaRefusal& r) { return r.server == server; });
 }
 
+// The longest and shortest Paxos log among the group's live replicas ("-" when none reported).
+std::string FormatLogSizes(const GroupInfo& group) {
+  if (group.logs.empty()) return "-";
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (const ReplicaLog& l : group.logs) {
+    lo = std::min(lo, l.entries);
+    hi = std::max(hi, l.entries);
+  }
+  return lo == hi ? absl::StrCat(hi) : absl::StrCat(lo, "-", hi);
+}
+
+// The replicas catching up from a snapshot, or "-".
+std::string FormatInstalls(const Topology& topology, const GroupInfo& group) {
+  std::vector<std::string> installing;
+  for (const ReplicaLog& l : group.logs) {
+    if (l.installing_snapshot) installing.push_back("to " + ServerName(topology, l.server));
+  }
+  return installing.empty() ? "-" : absl::StrJoin(installing, ", ");
+}
+
 // Replicas of `group` that are alive and serve it.
 size_t LiveReplicas(const Topology& topology, const GroupInfo& group) {
   return std::count_if(group.replicas.begin(), group.replicas.end(), [&](uint64_t id) {
@@ -128,13 +148,15 @@ std::string FormatTopology(const Topology& topology) {
   }
   absl::StrAppend(&out, "Servers (", topology.servers.size(), "):\n", Table(servers), "\n");
 
-  std::vector<std::vector<std::string>> groups = {{"GROUP", "REPLICAS", "LIVE", "LEADER"}};
+  std::vector<std::vector<std::string>> groups = {
+      {"GROUP", "REPLICAS", "LIVE", "LEADER", "LOG ENTRIES", "SNAPSHOTS"}};
   for (const GroupInfo& g : topology.groups) {
     std::vector<std::string> replicas;
     for (const uint64_t id : g.replicas) replicas.push_back(ServerName(topology, id));
     groups.push_back({absl::StrCat(g.id), absl::StrJoin(replicas, ", "),
                       absl::StrCat(LiveReplicas(topology, g), "/", g.replicas.size()),
-                      ServerName(topology, g.leader)});
+                      ServerName(topology, g.leader), FormatLogSizes(g),
+                      FormatInstalls(topology, g)});
   }
   absl::StrAppend(&out, "Groups (", topology.groups.size(), "):\n", Table(groups), "\n");
 

@@ -28,9 +28,12 @@ Topology TopologyOf(const proto::Topology& reply) {
   }
   for (const proto::GroupInfo& g : reply.groups()) {
     GroupInfo& group = topology.groups.emplace_back(
-        GroupInfo{g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader(), {}});
+        GroupInfo{g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader(), {}, {}});
     for (const proto::ReplicaRefusal& r : g.refusals()) {
       group.refusals.push_back({r.server(), r.reason()});
+    }
+    for (const proto::ReplicaLog& l : g.logs()) {
+      group.logs.push_back({l.server(), l.entries(), l.installing_snapshot()});
     }
   }
   for (const proto::RegistrationRefusal& r : reply.refused_registrations()) {

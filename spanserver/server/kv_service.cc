@@ -237,6 +237,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
       out->set_role(paxos::RoleName(state.role));
       out->set_leader(state.leader);
       out->set_has_lease(state.has_lease);
+      out->set_last_index(state.last_index);
+      out->set_compacted(state.compacted);
+      out->set_installing_snapshot(state.installing_snapshot);
       out->set_commit(state.commit);
       out->set_applied(state.applied);
       for (paxos::ReplicaId member : state.members) out->add_replicas(member);

@@ -46,6 +46,9 @@ constexpr Flag kFlags[] = {
     {"mvcc_retention_s", "3600",
      "keep old versions and tombstones this long, at least 10; older snapshot reads fail "
      "with FAILED_PRECONDITION (0: keep every version)"},
+    {"max_log_mb", "64",
+     "each group's Paxos log is checkpointed and compacted to stay near this size; a replica "
+     "that falls behind it catches up from a snapshot (0: never compact)"},
 };
 
 void PrintHelp() {
@@ -126,6 +129,12 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
         "--mvcc_retention_s must be 0 (keep every version) or between 10 s and 10 years");
   }
   options.mvcc_retention_us = *retention * 1'000'000;
+  auto max_log_mb = ParseInt(flags, "max_log_mb");
+  if (!max_log_mb.ok()) return max_log_mb.status();
+  if (*max_log_mb < 0 || *max_log_mb > 1'000'000) {
+    return absl::InvalidArgumentError("--max_log_mb must be between 0 (never compact) and 1000000");
+  }
+  options.max_log_bytes = *max_log_mb << 20;
   return options;
 }
 

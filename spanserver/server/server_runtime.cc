@@ -36,6 +36,7 @@
 #include "spanserver/server/placement_client.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/server_identity.h"
+#include "spanserver/server/snapshot_service.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
@@ -234,6 +235,8 @@ class ServerRuntime::Impl {
     });
     transport_->Start(id);
     kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
+    snapshot_service_ =
+        std::make_unique<SnapshotService>(&routing_, [this] { return server_id_.load(); });
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
@@ -242,6 +245,7 @@ class ServerRuntime::Impl {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
+    builder.RegisterService(snapshot_service_->service());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
@@ -322,6 +326,7 @@ class ServerRuntime::Impl {
       absl::MutexLock lock(&topology_mu_);
     }
     for (const auto& [group, host] : routing_.Hosts()) host->Stop();
+    snapshot_fetcher_.reset();  // cancels and joins the fetches, which write to the engine
     // Every call has finished or will finish soon: hosts failed their waiting proposals and
     // reads, and commit waits still run on the io threads.
     if (server_ != nullptr)
@@ -408,6 +413,10 @@ class ServerRuntime::Impl {
     paxos.heartbeat_interval_us = paxos.lease_us / 8;
     paxos.election_timeout_us = paxos.lease_us / 2;
     paxos.seed = self * 0x9E3779B97F4A7C15ull ^ group;
+    host_options.compact_log_bytes = static_cast<size_t>(options_.max_log_bytes);
+    host_options.compact_log_entries = 0;  // bytes bound the log; entries alone do not matter
+    host_options.retain_entries = static_cast<uint64_t>(options_.log_retain_entries);
+    host_options.snapshots = snapshot_fetcher_.get();
     // Placement rotates the first replica from group to group: preferring it spreads the
     // leaders over the servers, and leadership returns there (a soft handoff) after a failover.
     if (!members.empty()) paxos.preferred_leader = members.front();
@@ -472,6 +481,8 @@ class ServerRuntime::Impl {
         report->set_group(group);
         report->set_is_leader(state.role == paxos::Role::kLeader);
         report->set_has_lease(state.has_lease);
+        report->set_log_entries(state.last_index - std::min(state.last_index, state.compacted));
+        report->set_installing_snapshot(state.installing_snapshot);
       }
       {
         absl::MutexLock lock(&topology_mu_);
@@ -510,6 +521,10 @@ class ServerRuntime::Impl {
   std::unique_ptr<replication::TcpTransport> transport_;
   std::string peer_address_;  // where peers reach transport_, with the real port
   std::unique_ptr<KvService> kv_;
+  std::unique_ptr<SnapshotService> snapshot_service_;
+  // Created with the runtime: the hosts keep a pointer to it.
+  std::unique_ptr<GrpcSnapshotFetcher> snapshot_fetcher_ =
+      std::make_unique<GrpcSnapshotFetcher>(&routing_);
   std::unique_ptr<TxnService> txn_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PlacementClient> placement_;

@@ -66,6 +66,12 @@ struct ServerOptions {
   int64_t mvcc_retention_us = int64_t{3600} * 1'000'000;
   // How often the background pass runs; 0: never (tests call CollectGarbageNow).
   int64_t gc_interval_ms = 60'000;
+  // Each group's Paxos log stays near this size: once half of it was applied since the last
+  // checkpoint, the state machine is checkpointed and the log compacted (replication/group_host.h).
+  // 0: never compact.
+  int64_t max_log_bytes = int64_t{64} << 20;
+  // Entries a group keeps below its checkpoint for followers a little behind.
+  int64_t log_retain_entries = 1'000;
 };
 
 class ServerRuntime {

@@ -31,6 +31,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -189,6 +190,11 @@ class Engine {
                                     WriteBatch* batch) const;
   // Reads `tablet`'s horizon again from the store (a snapshot installed a new one).
   absl::Status ReloadHorizon(uint64_t tablet);
+  // Garbage collection of `tablet` is skipped until UnblockGc (BlockGc waits for a running one to
+  // finish): a collection that saw a snapshot half written could drop a tombstone whose older
+  // versions arrive later, and bring a deleted key back.
+  void BlockGc(uint64_t tablet);
+  void UnblockGc(uint64_t tablet);
 
  private:
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
@@ -220,6 +226,7 @@ class Engine {
 
   // Serializes CollectGarbage calls; held across their I/O, never with horizons_mu_ waited on.
   absl::Mutex gc_mu_ ABSL_ACQUIRED_BEFORE(horizons_mu_);
+  absl::flat_hash_set<uint64_t> gc_blocked_ ABSL_GUARDED_BY(gc_mu_);
 };
 
 }  // namespace meridian::storage

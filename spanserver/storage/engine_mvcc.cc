@@ -86,6 +86,7 @@ absl::StatusOr<std::vector<KeyValue>> Engine::Scan(uint64_t tablet, std::string_
 
 absl::StatusOr<uint64_t> Engine::CollectGarbage(uint64_t tablet, Timestamp horizon) {
   absl::MutexLock gc_lock(&gc_mu_);
+  if (gc_blocked_.contains(tablet)) return uint64_t{0};
   horizon = std::max(horizon, GcHorizon(tablet));
   // Raise the horizon before deleting anything (see CheckReadable), and persist it first: the
   // LevelDB log is applied in order, so no deletion can survive a crash without the horizon.

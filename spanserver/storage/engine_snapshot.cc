@@ -73,4 +73,14 @@ absl::Status Engine::ReloadHorizon(uint64_t tablet) {
   return absl::OkStatus();
 }
 
+void Engine::BlockGc(uint64_t tablet) {
+  absl::MutexLock lock(&gc_mu_);
+  gc_blocked_.insert(tablet);
+}
+
+void Engine::UnblockGc(uint64_t tablet) {
+  absl::MutexLock lock(&gc_mu_);
+  gc_blocked_.erase(tablet);
+}
+
 }  // namespace meridian::storage

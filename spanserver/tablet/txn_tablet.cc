@@ -9,8 +9,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "common/key_encoding.h"
+#include "common/status_macros.h"
 #include "proto/kv.pb.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/format.h"
 #include "spanserver/storage/write_batch.h"
 #include "spanserver/tablet/tablet.h"
 #include "truetime/truetime.h"
@@ -76,11 +79,43 @@ TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime
 TxnTablet::~TxnTablet() = default;
 
 void TxnTablet::Bind(paxos::Replica* replica) {
+  // The manager is fresh or restored from the checkpoint the replica continues after.
   replica_ = replica;
-  store_->Written();  // a host stops only once its writes are done
-  // A rebuilt replica replays the log from the start: so must the manager.
-  manager_ = std::make_unique<txn::TransactionManager>(group_, store_.get(), options_);
+  store_->Written();
   FailAll();
+}
+
+std::optional<std::string> TxnTablet::Checkpoint() {
+  if (restoring_) return std::nullopt;
+  return manager_->Checkpoint();
+}
+
+absl::Status TxnTablet::Restore(std::string_view image) {
+  auto manager = std::make_unique<txn::TransactionManager>(group_, store_.get(), options_);
+  RETURN_IF_ERROR(manager->Restore(image));
+  manager_ = std::move(manager);
+  store_->Written();
+  restoring_ = false;
+  return absl::OkStatus();
+}
+
+std::vector<replication::KeyRange> TxnTablet::DataRanges() const {
+  const std::string data = storage::format::TabletDataPrefix(group_);
+  const std::string horizon = storage::format::HorizonKey(group_);
+  return {{data, keyenc::PrefixSuccessor(data)}, {horizon, horizon + '\0'}};
+}
+
+void TxnTablet::BeginRestore() {
+  restoring_ = true;
+  FailAll();
+}
+
+bool TxnTablet::RefuseWhileRestoring(ReplyFn& done) {
+  if (!restoring_) return false;
+  txn::Reply r;
+  r.status = absl::UnavailableError("this replica is installing a snapshot; try another");
+  done(std::move(r));
+  return true;
 }
 
 absl::StatusOr<std::string> TxnTablet::Apply(const paxos::Entry& entry) {
@@ -105,6 +140,7 @@ absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
 void TxnTablet::Written() { store_->Written(); }
 
 void TxnTablet::Tick(paxos::Replica& replica, truetime::Interval now) {
+  if (restoring_) return;
   txn::Actions actions;
   manager_->Tick(replica, now, &actions);
   Dispatch(std::move(actions));
@@ -144,6 +180,7 @@ void TxnTablet::FailAll() {
 
 void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req,
                      ReplyFn done) {
+  if (RefuseWhileRestoring(done)) return;
   txn::Actions a;
   manager_->Read(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -151,6 +188,7 @@ void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadR
 
 void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::PrepareRequest& req,
                         ReplyFn done) {
+  if (RefuseWhileRestoring(done)) return;
   txn::Actions a;
   manager_->Prepare(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -158,6 +196,7 @@ void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::Pr
 
 void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::CommitRequest& req,
                        ReplyFn done) {
+  if (RefuseWhileRestoring(done)) return;
   txn::Actions a;
   manager_->Commit(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -165,6 +204,7 @@ void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::Com
 
 void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::ReadOnlyRequest& req,
                          ReplyFn done) {
+  if (RefuseWhileRestoring(done)) return;
   txn::Actions a;
   manager_->ReadOnly(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -172,23 +212,27 @@ void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::R
 
 void TxnTablet::SnapshotRead(paxos::Replica& r, truetime::Interval now,
                              const txn::SnapshotReadRequest& req, ReplyFn done) {
+  if (RefuseWhileRestoring(done)) return;
   txn::Actions a;
   manager_->SnapshotRead(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
 }
 
 void TxnTablet::Abort(paxos::Replica& r, truetime::Interval now, const txn::AbortRequest& req) {
+  if (restoring_) return;
   txn::Actions a;
   manager_->Abort(r, now, req, &a);
   Dispatch(std::move(a));
 }
 
 absl::Status TxnTablet::Keepalive(txn::TxnId txn, truetime::Interval now) {
+  if (restoring_) return absl::UnavailableError("this replica is installing a snapshot");
   return manager_->Keepalive(txn, now);
 }
 
 void TxnTablet::Receive(paxos::Replica& r, truetime::Interval now,
                         const txn::GroupMessage& message) {
+  if (restoring_) return;
   txn::Actions a;
   manager_->Receive(r, now, message, &a);
   Dispatch(std::move(a));

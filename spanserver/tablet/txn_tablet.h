@@ -24,7 +24,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -65,6 +68,13 @@ class TxnTablet : public replication::StateMachine {
   void Written() override;
   void Tick(paxos::Replica& replica, truetime::Interval now) override;
   void Stopped() override { FailAll(); }
+  // Checkpoints: the manager's replicated state (txn/checkpoint.h); the data is the tablet's
+  // MVCC versions and GC horizon, whose tablet id is the group id.
+  std::optional<std::string> Checkpoint() override;
+  absl::Status Restore(std::string_view image) override;
+  std::vector<replication::KeyRange> DataRanges() const override;
+  // Until Restore(), requests get UNAVAILABLE and timers and group messages are ignored.
+  void BeginRestore() override;
 
   // Requests (on the strand). `done` is called exactly once, maybe later.
   void Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req, ReplyFn done);
@@ -87,6 +97,8 @@ class TxnTablet : public replication::StateMachine {
  private:
   class EngineStore;
   txn::RequestId Register(ReplyFn done);
+  // While a snapshot is being installed: answers `done` UNAVAILABLE (true).
+  bool RefuseWhileRestoring(ReplyFn& done);
   void Dispatch(txn::Actions actions);
 
   const uint64_t group_;
@@ -99,6 +111,7 @@ class TxnTablet : public replication::StateMachine {
   paxos::Replica* replica_ = nullptr;
   txn::RequestId next_id_ = 1;
   std::map<txn::RequestId, ReplyFn> waiting_;
+  bool restoring_ = false;
 };
 
 }  // namespace tablet

@@ -101,11 +101,18 @@ struct ReplicaRefusal {
   uint64_t server = 0;
   std::string reason;
 };
+// A live replica's Paxos log as its server last reported it.
+struct ReplicaLog {
+  uint64_t server = 0;
+  uint64_t entries = 0;  // slots after the log's compaction point
+  bool installing_snapshot = false;
+};
 struct GroupInfo {
   uint64_t id = 0;
   std::vector<uint64_t> replicas;  // server ids
   uint64_t leader = 0;             // server id, 0 when none is known
   std::vector<ReplicaRefusal> refusals;
+  std::vector<ReplicaLog> logs;
 };
 // A server that placement refused to register (a new or wiped data directory at the address of a
 // known server), while it keeps trying.

@@ -21,7 +21,8 @@ TEST(FormatTopologyTest, AlignedTables) {
   t.zones = {"a", "b"};
   t.servers = {{1, "a", "127.0.0.1:7101", true, "127.0.0.1:40001", false},
                {12, "b", "127.0.0.1:7102", false, "", false}};
-  t.groups = {{1, {1, 12}, 12, {}}, {2, {1, 12}, 0, {}}};
+  t.groups = {{1, {1, 12}, 12, {}, {{1, 40, false}, {12, 1200, true}}},
+              {2, {1, 12}, 0, {}, {{1, 7, false}}}};
   t.ranges = {{"", "m\x01", 1, 1}, {"m\x01", "", 2, 3}};
   EXPECT_EQ(FormatTopology(t),
             "Placement leader: 127.0.0.1:7000\n"
@@ -34,9 +35,9 @@ TEST(FormatTopologyTest, AlignedTables) {
             "  12      b     127.0.0.1:7102  NO     -\n"
             "\n"
             "Groups (2):\n"
-            "  GROUP  REPLICAS       LIVE  LEADER\n"
-            "  1      1 (a), 12 (b)  1/2   12 (b)\n"
-            "  2      1 (a), 12 (b)  1/2   -\n"
+            "  GROUP  REPLICAS       LIVE  LEADER  LOG ENTRIES  SNAPSHOTS\n"
+            "  1      1 (a), 12 (b)  1/2   12 (b)  40-1200      to 12 (b)\n"
+            "  2      1 (a), 12 (b)  1/2   -       7            -\n"
             "\n"
             "Ranges (2):\n"
             "  START        END      GROUP  GENERATION\n"
@@ -52,13 +53,13 @@ TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
                {2, "b", "h:2", false, "", /*removed=*/true},
                {3, "c", "h:3", true, "h:13", false},
                {4, "b", "h:2", true, "h:14", false}};
-  t.groups = {{1, {1, 2, 3}, 1, {}}, {2, {1, 3, 4}, 3, {{4, "disk holds none"}}}};
+  t.groups = {{1, {1, 2, 3}, 1, {}, {}}, {2, {1, 3, 4}, 3, {{4, "disk holds none"}}, {}}};
   t.refused_registrations = {{"h:5", "c", 3, "address h:5 belongs to server 3"}};
   const std::string text = FormatTopology(t);
   EXPECT_NE(text.find("  2       b     h:2      removed  -\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)\n"), std::string::npos)
+  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)   -            -\n"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)\n"), std::string::npos)
+  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)   -            -\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("Needs an operator:\n"
                       "  - a server at h:5 (zone c) is refused registration: address h:5 belongs "
