@@ -246,10 +246,10 @@ void PrintStatus(LocalCluster& cluster, Client& client) {
     }
     std::vector<std::string> groups;
     for (const proto::GroupStatus& g : status->groups()) {
-      groups.push_back(absl::StrFormat(
-          "g%d:%s%s c%d/a%d log%d%s", g.group(), g.role(), g.has_lease() ? "+lease" : "",
-          g.commit(), g.applied(), g.last_index() - std::min(g.last_index(), g.compacted()),
-          g.installing_snapshot() ? "+snapshot" : ""));
+      groups.push_back(absl::StrFormat("g%d:%s%s c%d/a%d log%d%s", g.group(), g.role(),
+                                       g.has_lease() ? "+lease" : "", g.commit(), g.applied(),
+                                       g.last_index() - std::min(g.last_index(), g.compacted()),
+                                       g.installing_snapshot() ? "+snapshot" : ""));
     }
     std::printf("    %-8s id %-3llu %s\n", name.c_str(),
                 static_cast<unsigned long long>(status->server_id()),

@@ -57,9 +57,11 @@ TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
   t.refused_registrations = {{"h:5", "c", 3, "address h:5 belongs to server 3"}};
   const std::string text = FormatTopology(t);
   EXPECT_NE(text.find("  2       b     h:2      removed  -\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)   -            -\n"), std::string::npos)
+  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)   -            -\n"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)   -            -\n"), std::string::npos)
+  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)   -            -\n"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("Needs an operator:\n"
                       "  - a server at h:5 (zone c) is refused registration: address h:5 belongs "
