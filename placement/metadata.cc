@@ -9,7 +9,7 @@
 namespace meridian::placement {
 
 absl::StatusOr<std::string> MetadataStateMachine::Apply(const paxos::Entry& entry) {
-  if (entry.type == paxos::EntryType::kNoop) return std::string();
+  if (entry.type != paxos::EntryType::kNormal) return std::string();  // no-op or configuration
   proto::PlacementCommand command;
   if (!command.ParseFromString(entry.command)) {
     return absl::InternalError(

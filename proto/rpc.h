@@ -21,11 +21,12 @@ namespace meridian::rpc {
 // peer frames. Processes of different versions refuse each other's traffic instead of
 // half-understanding it: peer frames carry it (PaxosBatch.protocol_version), and gRPC calls carry
 // it as metadata kProtocolMetadataKey = its decimal text. Raised on any change that an older
-// process would misread.
-inline constexpr uint32_t kProtocolVersion = 1;
+// process would misread. 2: compaction points and configuration slots in Paxos messages, config
+// entries, snapshots.
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr char kProtocolMetadataKey[] = "meridian-protocol";
-inline constexpr char kProtocolVersionText[] = "1";
-static_assert(kProtocolVersion == 1, "kProtocolVersionText must say kProtocolVersion");
+inline constexpr char kProtocolVersionText[] = "2";
+static_assert(kProtocolVersion == 2, "kProtocolVersionText must say kProtocolVersion");
 
 // UNAVAILABLE from a replica that is not the leader: the leader's address (may be empty).
 inline constexpr char kLeaderMetadataKey[] = "meridian-leader";

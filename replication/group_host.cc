@@ -709,7 +709,7 @@ void GroupHostCore::FinishInstall(const FetchedSnapshot& snapshot) {
   applied_ = snapshot.index;
   checkpoint_index_ = snapshot.index;
   applied_bytes_since_checkpoint_ = 0;
-  replica_->InstallSnapshot(snapshot.index, *now);
+  replica_->InstallSnapshot(snapshot.index, snapshot.config, snapshot.config_index, *now);
   Log(absl::StrCat("installed a snapshot through ", snapshot.index));
 }
 
@@ -725,8 +725,10 @@ void GroupHostCore::ServeSnapshot(Index at_least, const GroupHost::SnapshotCallb
   std::optional<std::string> image = state_machine_->Checkpoint();
   if (!image) return done(absl::UnimplementedError("this state machine has no checkpoints"));
   std::shared_ptr<storage::Engine::Snapshot> view = engine_->TakeSnapshot();
-  done(std::make_shared<SnapshotReader>(engine_, std::move(view), state_machine_->DataRanges(),
-                                        applied_, *std::move(image)));
+  const paxos::HardState& hard = replica_->hard_state();  // its configuration is applied
+  done(std::make_shared<SnapshotReader>(
+      engine_, std::move(view), state_machine_->DataRanges(), applied_, *std::move(image),
+      paxos::Config{hard.members, hard.learners}, hard.config_index));
 }
 
 class GroupHost::Impl {

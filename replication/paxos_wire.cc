@@ -20,7 +20,7 @@ paxos::Ballot BallotFromProto(const proto::Ballot& b) {
 }
 
 constexpr uint32_t kMaxMessageType = static_cast<uint32_t>(paxos::MessageType::kTimeoutNow);
-constexpr uint32_t kMaxEntryType = static_cast<uint32_t>(paxos::EntryType::kNoop);
+constexpr uint32_t kMaxEntryType = static_cast<uint32_t>(paxos::EntryType::kConfig);
 
 // Both directions copy every field; the entries' commands (the bulk: a transaction's writes) are
 // moved instead when the source is an rvalue, so a 4 KB value is not copied once more on its way
@@ -43,6 +43,7 @@ void ToProtoImpl(M&& m, proto::PaxosMessage* out) {
   out->set_lease_granted(m.lease_granted);
   BallotToProto(m.transfer_from, out->mutable_transfer_from());
   out->set_snapshot(m.snapshot);
+  out->set_config_index(m.config_index);
   out->mutable_entries()->Reserve(static_cast<int>(m.entries.size()));
   for (auto& e : m.entries) {
     proto::LogEntry* pe = out->add_entries();
@@ -78,6 +79,7 @@ absl::StatusOr<paxos::Message> FromProtoImpl(P&& p) {
   m.lease_granted = p.lease_granted();
   m.transfer_from = BallotFromProto(p.transfer_from());
   m.snapshot = p.snapshot();
+  m.config_index = p.config_index();
   m.entries.reserve(p.entries_size());
   for (int i = 0; i < p.entries_size(); ++i) {
     const proto::LogEntry& pe = p.entries(i);

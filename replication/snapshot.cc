@@ -48,12 +48,15 @@ absl::Status EraseRanges(storage::Engine* engine, const std::vector<KeyRange>& r
 
 SnapshotReader::SnapshotReader(storage::Engine* engine,
                                std::shared_ptr<storage::Engine::Snapshot> view,
-                               std::vector<KeyRange> ranges, paxos::Index index, std::string image)
+                               std::vector<KeyRange> ranges, paxos::Index index, std::string image,
+                               paxos::Config config, paxos::Index config_index)
     : engine_(engine),
       view_(std::move(view)),
       ranges_(std::move(ranges)),
       index_(index),
-      image_(std::move(image)) {
+      image_(std::move(image)),
+      config_(std::move(config)),
+      config_index_(config_index) {
   if (!ranges_.empty()) cursor_ = ranges_.front().start;
 }
 

@@ -58,10 +58,13 @@ absl::Status EraseRanges(storage::Engine* engine, const std::vector<KeyRange>& r
 class SnapshotReader {
  public:
   SnapshotReader(storage::Engine* engine, std::shared_ptr<storage::Engine::Snapshot> view,
-                 std::vector<KeyRange> ranges, paxos::Index index, std::string image);
+                 std::vector<KeyRange> ranges, paxos::Index index, std::string image,
+                 paxos::Config config, paxos::Index config_index);
 
   paxos::Index index() const { return index_; }
   const std::string& image() const { return image_; }
+  const paxos::Config& config() const { return config_; }
+  paxos::Index config_index() const { return config_index_; }
   // The next pairs in key order, about `max_bytes` of them (at least one while any is left);
   // empty once everything was read.
   absl::StatusOr<std::vector<storage::KeyValue>> Next(size_t max_bytes);
@@ -72,6 +75,8 @@ class SnapshotReader {
   const std::vector<KeyRange> ranges_;
   const paxos::Index index_;
   const std::string image_;
+  const paxos::Config config_;
+  const paxos::Index config_index_;
   size_t range_ = 0;    // the range being read
   std::string cursor_;  // the next key to read in it
 };
@@ -106,6 +111,9 @@ class SnapshotWriter {
 struct FetchedSnapshot {
   paxos::Index index = 0;
   std::string image;
+  // The group's configuration committed at or below `index`, and its slot.
+  paxos::Config config;
+  paxos::Index config_index = 0;
 };
 
 // Fetches snapshots from other servers. Implementations carry the stream (gRPC in the server, the

@@ -136,7 +136,7 @@ class TransactionManager::Impl final : public ParkedResumer {
   absl::StatusOr<ApplyResult> ApplyEntry(ReplicaPort& port, const paxos::Entry& e, Interval now,
                                          Actions* out) {
     applied.set_index(e.index);
-    if (e.type == paxos::EntryType::kNoop) return ApplyResult{};
+    if (e.type != paxos::EntryType::kNormal) return ApplyResult{};  // a no-op or a configuration
     absl::StatusOr<Record> record = DecodeRecord(e.command);
     if (!record.ok()) {
       // The replica's contract: a log entry it cannot apply is INVALID_ARGUMENT.

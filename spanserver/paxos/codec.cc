@@ -56,7 +56,7 @@ absl::StatusOr<Entry> DecodeEntry(Index index, std::string_view in) {
   if (!GetFixed(&in, &version) || version != kVersion) {
     return Malformed("entry", absl::StrCat("slot ", index, " has unknown version"));
   }
-  if (!GetFixed(&in, &type) || type > static_cast<uint8_t>(EntryType::kNoop)) {
+  if (!GetFixed(&in, &type) || type > static_cast<uint8_t>(EntryType::kConfig)) {
     return Malformed("entry", absl::StrCat("slot ", index, " has unknown type"));
   }
   if (!GetBallot(&in, &e.ballot)) {
@@ -67,29 +67,64 @@ absl::StatusOr<Entry> DecodeEntry(Index index, std::string_view in) {
   return e;
 }
 
+namespace {
+
+constexpr uint8_t kHardStateVersion = 2;  // version 1 held the voters alone
+
+void PutIds(std::string* out, const std::vector<ReplicaId>& ids) {
+  PutFixed<uint32_t>(out, static_cast<uint32_t>(ids.size()));
+  for (ReplicaId id : ids) PutFixed<uint64_t>(out, id);
+}
+
+bool GetIds(std::string_view* in, std::vector<ReplicaId>* ids) {
+  uint32_t count = 0;
+  if (!GetFixed(in, &count) || in->size() < count * 8u) return false;
+  ids->resize(count);
+  for (uint32_t i = 0; i < count; ++i) GetFixed(in, &(*ids)[i]);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeConfig(const Config& config) {
+  std::string out;
+  PutIds(&out, config.voters);
+  PutIds(&out, config.learners);
+  return out;
+}
+
+absl::StatusOr<Config> DecodeConfig(std::string_view in) {
+  Config config;
+  if (!GetIds(&in, &config.voters) || !GetIds(&in, &config.learners) || !in.empty()) {
+    return Malformed("configuration", "truncated or trailing bytes");
+  }
+  return config;
+}
+
 std::string EncodeHardState(const HardState& hs) {
   std::string out;
-  PutFixed<uint8_t>(&out, kVersion);
+  PutFixed<uint8_t>(&out, kHardStateVersion);
   PutBallot(&out, hs.promised);
-  PutFixed<uint32_t>(&out, static_cast<uint32_t>(hs.members.size()));
-  for (ReplicaId m : hs.members) PutFixed<uint64_t>(&out, m);
+  PutFixed<uint64_t>(&out, hs.config_index);
+  PutIds(&out, hs.members);
+  PutIds(&out, hs.learners);
   return out;
 }
 
 absl::StatusOr<HardState> DecodeHardState(std::string_view in) {
   uint8_t version = 0;
-  uint32_t count = 0;
   HardState hs;
-  if (!GetFixed(&in, &version) || version != kVersion) {
+  if (!GetFixed(&in, &version) || (version != 1 && version != kHardStateVersion)) {
     return Malformed("hard state", "unknown version");
   }
-  if (!GetBallot(&in, &hs.promised) || !GetFixed(&in, &count) || in.size() != count * 8u) {
-    return Malformed("hard state", "truncated");
+  if (!GetBallot(&in, &hs.promised)) return Malformed("hard state", "truncated");
+  if (version == 1) {
+    if (!GetIds(&in, &hs.members) || !in.empty()) return Malformed("hard state", "truncated");
+    return hs;
   }
-  for (uint32_t i = 0; i < count; ++i) {
-    uint64_t m = 0;
-    GetFixed(&in, &m);
-    hs.members.push_back(m);
+  if (!GetFixed(&in, &hs.config_index) || !GetIds(&in, &hs.members) || !GetIds(&in, &hs.learners) ||
+      !in.empty()) {
+    return Malformed("hard state", "truncated");
   }
   return hs;
 }

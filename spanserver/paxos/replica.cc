@@ -35,9 +35,9 @@ Replica::Replica(const Options& options, LogStorage* storage, Interval now)
   hard_ = storage_->LoadHardState();
   if (hard_.members.empty()) {
     hard_.members = options_.members;
+    hard_.learners = options_.learners;
     hard_dirty_ = true;
   }
-  CHECK_MSG(IsMember(options_.id), "a replica must be a member of its own group");
   durable_promised_ = hard_.promised;
   ballot_ = hard_.promised;
   compacted_ = storage_->Compacted();
@@ -57,14 +57,9 @@ Replica::Replica(const Options& options, LogStorage* storage, Interval now)
   if (!hard_.promised.IsZero() || last_index_ > 0) {
     vote_end_ = now.latest + options_.lease_us;
   }
-  for (ReplicaId m : hard_.members) {
-    if (m != options_.id) peers_[m] = Peer{};
-  }
+  LoadConfig();
+  CHECK_MSG(IsMember(options_.id), "a replica must be a member of its own group");
   ResetElectionTimer(now);
-}
-
-bool Replica::IsMember(ReplicaId id) const {
-  return std::find(hard_.members.begin(), hard_.members.end(), id) != hard_.members.end();
 }
 
 void Replica::ResetElectionTimer(Interval now) {
@@ -88,6 +83,7 @@ std::optional<Entry> Replica::GetEntry(Index index) {
 void Replica::PutEntry(Entry entry) {
   CHECK(entry.index > 0);
   last_index_ = std::max(last_index_, entry.index);
+  OnEntryPut(entry);
   pending_.entries.push_back(entry);
   recent_[entry.index] = RecentEntry{std::move(entry), false};
 }
@@ -243,7 +239,7 @@ absl::Status Replica::TransferLeadership(ReplicaId target, Interval now) {
   if (role_ != Role::kLeader) {
     return absl::FailedPreconditionError("only the leader can transfer leadership");
   }
-  if (target == options_.id || !IsMember(target)) {
+  if (target == options_.id || !config_.IsVoter(target)) {
     return absl::FailedPreconditionError(
         absl::StrCat("replica ", target, " is not another member of group ", options_.group));
   }
@@ -394,8 +390,11 @@ void Replica::AdvanceCommit(Interval now) {
   // ended: an old leader serving lease reads can never miss a write that was acknowledged.
   if (!HasLease(now)) return;
   std::vector<Index> matches;
-  matches.push_back(persisted_match_);
-  for (const auto& [id, peer] : peers_) matches.push_back(peer.match);
+  if (IsVoter()) matches.push_back(persisted_match_);
+  for (const auto& [id, peer] : peers_) {
+    if (peer.voter) matches.push_back(peer.match);
+  }
+  if (static_cast<int>(matches.size()) < Quorum()) return;
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const Index chosen = matches[Quorum() - 1];
   if (chosen > commit_) commit_ = std::min(chosen, last_index_);
@@ -408,8 +407,10 @@ void Replica::UpdateLease(Interval now) {
     return;
   }
   std::vector<Timestamp> votes;
-  if (vote_ballot_ == ballot_) votes.push_back(self_vote_from_);
-  for (const auto& [id, peer] : peers_) votes.push_back(peer.lease_vote_from);
+  if (vote_ballot_ == ballot_ && IsVoter()) votes.push_back(self_vote_from_);
+  for (const auto& [id, peer] : peers_) {
+    if (peer.voter) votes.push_back(peer.lease_vote_from);
+  }
   if (static_cast<int>(votes.size()) < Quorum()) return;
   std::sort(votes.begin(), votes.end(), std::greater<>());
   const Timestamp from = votes[Quorum() - 1];
@@ -424,6 +425,7 @@ void Replica::CollectCommitted() {
   for (Index i = applied_ + 1; i <= commit_; ++i) {
     std::optional<Entry> e = GetEntry(i);
     CHECK_MSG(e.has_value(), absl::StrCat("committed slot ", i, " missing"));
+    OnEntryCommitted(*e);
     pending_.committed.push_back(std::move(*e));
   }
   applied_ = std::max(applied_, commit_);
@@ -447,6 +449,13 @@ void Replica::Compact(Index upto) {
   if (upto <= compacted_) return;
   compacted_ = upto;
   recent_.erase(recent_.begin(), recent_.upper_bound(upto));
+}
+
+void Replica::InstallSnapshot(Index index, const Config& config, Index config_index, Interval now) {
+  if (index > applied_ && config_index > hard_.config_index && config_index <= index) {
+    CommitConfig(config, config_index);
+  }
+  InstallSnapshot(index, now);
 }
 
 void Replica::InstallSnapshot(Index index, Interval now) {
@@ -534,8 +543,8 @@ void Replica::Advance(Interval now) {
   if (taken_hard_) durable_promised_ = taken_hard_->promised;
   taken_hard_.reset();
   if (role_ == Role::kCandidate && durable_promised_ == ballot_) {
-    int promises = 1;
-    for (const auto& [id, p] : peers_) promises += p.promised ? 1 : 0;
+    int promises = IsVoter() ? 1 : 0;
+    for (const auto& [id, p] : peers_) promises += p.promised && p.voter ? 1 : 0;
     if (promises >= Quorum()) BecomeLeader(now);
   } else if (role_ == Role::kLeader) {
     persisted_match_ = durable_own;

@@ -45,6 +45,16 @@
 //   application for a snapshot (Ready::snapshot_request). Until one is installed
 //   (InstallSnapshot) it applies nothing and does not campaign, but it still accepts, promises
 //   and votes: the acceptor's state is its log, which a snapshot does not touch.
+// * Membership changes (ProposeConfig), Raft's single-server rule in Paxos terms: a config entry
+//   is in effect on a replica as soon as it is in its log (an overwritten one is undone), and a
+//   leader proposes one only after the previous one is committed, and only once its own first
+//   entry is, changing the voters by at most one. So any two configurations in use at once differ
+//   by one voter and their majorities intersect, for promises, accepts and lease votes alike. A
+//   candidate states its configuration's slot in its Prepare; a voter that holds a newer one
+//   refuses it, so no candidate runs under a configuration older than the newest committed one.
+//   Learners receive and apply the log but never vote, campaign or count. A removed replica stops
+//   campaigning (removed()); its lease votes bind it until they expire like anyone's. The leader
+//   cannot remove itself: transfer leadership first.
 //
 // Thread safety: none. One thread (or one Asio strand) drives a replica.
 #ifndef MERIDIAN_SPANSERVER_PAXOS_REPLICA_H_
@@ -74,8 +84,9 @@ using truetime::Timestamp;
 struct Options {
   GroupId group = 0;
   ReplicaId id = kNoReplica;
-  // The group's members; used when the hard state holds no configuration yet.
+  // The group's voters and learners; used when the hard state holds no configuration yet.
   std::vector<ReplicaId> members;
+  std::vector<ReplicaId> learners;
   // The state machine's applied index at start; committed entries after it are handed out again.
   Index applied = 0;
   uint64_t seed = 1;  // election jitter
@@ -174,6 +185,11 @@ class Replica {
   // proposals, brings the target up to date, waits until TT.after(s_max), abdicates and tells the
   // target to campaign. Fails with FAILED_PRECONDITION when not leader or target not a member.
   absl::Status TransferLeadership(ReplicaId target, Interval now);
+  // Leader only: proposes `next` as the group's configuration; returns its slot. It takes effect
+  // here at once and is committed like any entry. FAILED_PRECONDITION while another change is
+  // not committed, before the leader's first entry is, when it changes the voters by more than
+  // one, removes this leader, or is malformed (no voters, a replica listed twice).
+  absl::StatusOr<Index> ProposeConfig(const Config& next, Interval now);
   void SetPreferredLeader(ReplicaId id) { options_.preferred_leader = id; }
 
   // Leader only, inside its lease: a commit point such that a read of the state machine once it
@@ -190,6 +206,8 @@ class Replica {
   // state machine through `index` and removed every log slot at or below it. The replica
   // applies from index + 1 on. A snapshot at or below applied() changes nothing.
   void InstallSnapshot(Index index, Interval now);
+  // The same, with the configuration committed at the snapshot's point (slot `config_index`).
+  void InstallSnapshot(Index index, const Config& config, Index config_index, Interval now);
   // The requested snapshot could not be fetched; the next hint asks again.
   void SnapshotFailed() { snapshot_requested_ = false; }
 
@@ -207,6 +225,11 @@ class Replica {
   Index applied() const { return applied_; }
   Index last_index() const { return last_index_; }
   Index compacted() const { return compacted_; }
+  // The configuration in effect here (the newest in the log) and its slot (0: the first one).
+  const Config& config() const { return config_; }
+  Index config_index() const { return config_index_; }
+  // A committed configuration without this replica: it takes no part any more.
+  bool removed() const { return !config_.Contains(options_.id); }
   // The state machine cannot go on from the log: a snapshot must be installed first.
   bool snapshot_needed() const { return snapshot_needed_; }
   Timestamp s_max() const { return s_max_; }
@@ -223,6 +246,7 @@ class Replica {
     Index promise_from = 0;         // phase 1: next slot to ask for when the promise was cut
     Timestamp lease_vote_from = 0;  // earliest send time of the newest message it voted on
     Index hole_resent = 0;          // the hole last resent from, answering a gap report
+    bool voter = true;              // counts for quorums (false: a learner)
   };
 
   // Message handlers.
@@ -269,8 +293,22 @@ class Replica {
   void UpdateSoftState();
 
   void Send(Message m, bool after_persist);
-  int Quorum() const { return static_cast<int>(hard_.members.size()) / 2 + 1; }
+  int Quorum() const { return static_cast<int>(config_.voters.size()) / 2 + 1; }
+  bool IsVoter() const { return config_.IsVoter(options_.id); }
+  // A voter or learner of the configuration in effect or of the committed one.
   bool IsMember(ReplicaId id) const;
+
+  // Configuration (replica_config.cc).
+  // At start: the committed configuration from the hard state, then the newest config entry of
+  // the log after it, if any.
+  void LoadConfig();
+  // `e` was written to the log here (it may overwrite a config entry, undoing it).
+  void OnEntryPut(const Entry& e);
+  // `e` is committed and handed out: a config entry becomes the hard state's.
+  void OnEntryCommitted(const Entry& e);
+  void CommitConfig(const Config& config, Index index);
+  // Recomputes config_ and the peers from the hard state and pending_config_.
+  void RefreshConfig();
   Timestamp Local(Interval now) const { return now.earliest + (now.latest - now.earliest) / 2; }
   void ResetElectionTimer(Interval now);
 
@@ -288,6 +326,9 @@ class Replica {
   Index applied_ = 0;        // handed out for applying
   Index leader_commit_ = 0;  // the commit point announced by the current ballot's leader
   Index compacted_ = 0;      // no slot at or below it is stored; each is chosen and applied
+  Config config_;            // in effect: pending_config_'s, else the hard state's
+  Index config_index_ = 0;
+  std::optional<std::pair<Index, Config>> pending_config_;  // in the log, not committed yet
   bool snapshot_needed_ = false;     // applied_ is behind a slot no log here can supply
   bool snapshot_requested_ = false;  // a snapshot_request went out and is not answered yet
 

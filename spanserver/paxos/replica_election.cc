@@ -43,6 +43,7 @@ void Replica::GrantVote(const Ballot& ballot, Interval now, bool to_leader) {
 
 void Replica::StartCampaign(Interval now, Ballot transfer_from) {
   if (snapshot_needed_) return;                   // a leader must apply, and this one cannot yet
+  if (!IsVoter()) return;                         // a learner or a removed replica
   if (!CanCampaign(now, &transfer_from)) return;  // our lease vote for another ballot still runs
   const Ballot ballot{std::max({hard_.promised.round, ballot_.round, max_round_seen_}) + 1,
                       options_.id};
@@ -66,8 +67,9 @@ void Replica::StartCampaign(Interval now, Ballot transfer_from) {
   }
   const uint64_t seq = NextLeaseSeq(now);
   for (auto& [id, peer] : peers_) {
-    peer = Peer{};
+    peer = Peer{.voter = peer.voter};
     peer.promise_from = commit_ + 1;
+    if (!peer.voter) continue;
     Message m;
     m.type = MessageType::kPrepare;
     m.to = id;
@@ -75,6 +77,7 @@ void Replica::StartCampaign(Interval now, Ballot transfer_from) {
     m.index = peer.promise_from;
     m.lease_seq = seq;
     m.transfer_from = campaign_transfer_from_;
+    m.config_index = config_index_;
     Send(std::move(m), /*after_persist=*/false);
   }
   // A group of one wins as soon as its own promise is durable (see Advance).
@@ -88,6 +91,7 @@ void Replica::SendPrepare(ReplicaId to, Interval now) {
   m.index = peers_[to].promise_from;
   m.lease_seq = NextLeaseSeq(now);
   m.transfer_from = campaign_transfer_from_;
+  m.config_index = config_index_;
   Send(std::move(m), /*after_persist=*/false);
 }
 
@@ -105,8 +109,17 @@ bool Replica::RejectIfStale(const Message& m, MessageType reply_type, Message* r
 
 void Replica::HandlePrepare(const Message& m, Interval now) {
   Message reply;
+  if (!IsVoter()) return;  // a learner's promise counts for nothing
   if (RejectIfStale(m, MessageType::kPromise, &reply)) return;
   reply.index = m.index;
+  if (config_index_ > m.config_index) {
+    // The candidate runs under an older configuration than ours: it may not lead.
+    reply.reject = true;
+    reply.promised = hard_.promised;
+    reply.config_index = config_index_;
+    Send(std::move(reply), /*after_persist=*/false);
+    return;
+  }
   const bool can_vote = CanGrantVote(m.ballot, m.transfer_from, now);
   if (!can_vote && vote_to_leader_) {
     // We follow a leader whose lease our vote still supports: do not help depose it.
@@ -137,9 +150,11 @@ void Replica::HandlePromise(const Message& m, Interval now) {
   if (m.reject) {
     max_round_seen_ = std::max(max_round_seen_, m.promised.round);
     if (m.promised > ballot_) BecomeFollower(ballot_, m.promised.replica, now);
+    // A voter knows a newer configuration: wait to learn it from the leader.
+    if (m.config_index > config_index_) BecomeFollower(ballot_, kNoReplica, now);
     return;
   }
-  if (peer.promised) return;  // a duplicate
+  if (!peer.voter || peer.promised) return;  // a learner's, or a duplicate
   if (m.snapshot >= peer.promise_from) {
     // Slots we must recover were chosen, applied and compacted there; only a snapshot has them.
     BecomeFollower(ballot_, kNoReplica, now);
@@ -163,8 +178,8 @@ void Replica::HandlePromise(const Message& m, Interval now) {
     return;
   }
   peer.promised = true;
-  int promises = durable_promised_ == ballot_ ? 1 : 0;
-  for (const auto& [id, p] : peers_) promises += p.promised ? 1 : 0;
+  int promises = durable_promised_ == ballot_ && IsVoter() ? 1 : 0;
+  for (const auto& [id, p] : peers_) promises += p.promised && p.voter ? 1 : 0;
   if (promises >= Quorum()) BecomeLeader(now);
 }
 
@@ -211,7 +226,7 @@ void Replica::BecomeFollower(Ballot ballot, ReplicaId leader, Interval now) {
   transfer_target_ = kNoReplica;
   recovered_.clear();
   first_own_index_ = 0;
-  for (auto& [id, peer] : peers_) peer = Peer{};
+  for (auto& [id, peer] : peers_) peer = Peer{.voter = peer.voter};
   ResetElectionTimer(now);
 }
 
@@ -239,7 +254,7 @@ void Replica::CheckTransfer(Interval now) {
 
 void Replica::MaybeTransferToPreferred(Interval now) {
   const ReplicaId preferred = options_.preferred_leader;
-  if (preferred == kNoReplica || preferred == options_.id || !IsMember(preferred) ||
+  if (preferred == kNoReplica || preferred == options_.id || !config_.IsVoter(preferred) ||
       transfer_target_ != kNoReplica || commit_ < first_own_index_) {
     return;
   }

@@ -1,5 +1,7 @@
 #include "spanserver/paxos/types.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -8,13 +10,31 @@ namespace meridian::paxos {
 std::string Ballot::ToString() const { return absl::StrCat(round, ".", replica); }
 
 std::string Entry::ToString() const {
+  if (type == EntryType::kConfig) return absl::StrCat(index, "@", ballot.ToString(), " config");
   return absl::StrCat(index, "@", ballot.ToString(), type == EntryType::kNoop ? " noop" : " ",
                       type == EntryType::kNoop ? "" : command);
 }
 
 std::string HardState::ToString() const {
-  return absl::StrCat("promised=", promised.ToString(), " members=[", absl::StrJoin(members, ","),
-                      "]");
+  std::string out = absl::StrCat("promised=", promised.ToString(), " members=[",
+                                 absl::StrJoin(members, ","), "]");
+  if (!learners.empty()) absl::StrAppend(&out, " learners=[", absl::StrJoin(learners, ","), "]");
+  if (config_index > 0) absl::StrAppend(&out, " config@", config_index);
+  return out;
+}
+
+bool Config::IsVoter(ReplicaId id) const {
+  return std::find(voters.begin(), voters.end(), id) != voters.end();
+}
+
+bool Config::IsLearner(ReplicaId id) const {
+  return std::find(learners.begin(), learners.end(), id) != learners.end();
+}
+
+std::string Config::ToString() const {
+  std::string out = absl::StrCat("voters=[", absl::StrJoin(voters, ","), "]");
+  if (!learners.empty()) absl::StrAppend(&out, " learners=[", absl::StrJoin(learners, ","), "]");
+  return out;
 }
 
 const char* MessageTypeName(MessageType type) {
@@ -65,6 +85,7 @@ std::string Message::ToString() const {
       break;
   }
   if (snapshot > 0) absl::StrAppend(&out, " snapshot=", snapshot);
+  if (config_index > 0) absl::StrAppend(&out, " config@", config_index);
   if (!entries.empty()) {
     absl::StrAppend(&out, " entries=[");
     for (size_t i = 0; i < entries.size(); ++i) {

@@ -34,6 +34,21 @@ struct Ballot {
 enum class EntryType : uint8_t {
   kNormal = 0,  // a command of the state machine
   kNoop = 1,    // fills a hole found during phase-1 recovery, or a new leader's first entry
+  kConfig = 2,  // a new membership (codec.h EncodeConfig), in effect once in a replica's log
+};
+
+// A group's membership. Voters are the acceptors: their promises, accepts and lease votes make
+// quorums (a majority of the voters). Learners receive and apply the log but count for nothing;
+// a new replica joins as a learner and is promoted once it caught up.
+struct Config {
+  std::vector<ReplicaId> voters;
+  std::vector<ReplicaId> learners;
+
+  bool IsVoter(ReplicaId id) const;
+  bool IsLearner(ReplicaId id) const;
+  bool Contains(ReplicaId id) const { return IsVoter(id) || IsLearner(id); }
+  std::string ToString() const;
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 // The value accepted in one slot, and the ballot under which it was accepted.
@@ -48,10 +63,12 @@ struct Entry {
 };
 
 // What a replica must have on stable storage before it answers: the highest ballot it promised,
-// and the group's configuration (the seam for membership changes).
+// and the group's newest committed configuration.
 struct HardState {
   Ballot promised;
-  std::vector<ReplicaId> members;
+  std::vector<ReplicaId> members;   // the voters
+  std::vector<ReplicaId> learners;  // the learners
+  Index config_index = 0;           // the slot of the config entry that set them; 0: the first
 
   std::string ToString() const;
   friend bool operator==(const HardState&, const HardState&) = default;
@@ -96,6 +113,9 @@ struct Message {
   // Accept/Promise: the sender's log holds no slot at or below this one (it was compacted into
   // a snapshot); a receiver that needs those slots must install a snapshot instead. 0: none.
   Index snapshot = 0;
+  // Prepare: the slot of the configuration the candidate runs under. Promise (a rejection): the
+  // slot of the voter's, newer than the candidate's.
+  Index config_index = 0;
   // Promise: accepted entries; Accept: entries to accept.
   std::vector<Entry> entries;
 

@@ -82,6 +82,9 @@ class SnapshotService::Impl final : public proto::Snapshots::Service {
     header.set_index(reader.index());
     header.set_image(reader.image());
     header.set_image_crc32c(crc32c::Value(reader.image()));
+    for (paxos::ReplicaId id : reader.config().voters) header.add_voters(id);
+    for (paxos::ReplicaId id : reader.config().learners) header.add_learners(id);
+    header.set_config_index(reader.config_index());
     if (!out->Write(header)) return grpc::Status(grpc::StatusCode::CANCELLED, "receiver gone");
     uint64_t total = 0;
     while (!ctx->IsCancelled()) {
@@ -127,7 +130,11 @@ absl::StatusOr<replication::FetchedSnapshot> Receive(grpc::ClientContext* ctx,
   if (crc32c::Value(chunk.image()) != chunk.image_crc32c()) {
     return absl::DataLossError("the snapshot's image fails its checksum");
   }
-  replication::FetchedSnapshot fetched{chunk.index(), std::move(*chunk.mutable_image())};
+  replication::FetchedSnapshot fetched{
+      chunk.index(), std::move(*chunk.mutable_image()),
+      paxos::Config{{chunk.voters().begin(), chunk.voters().end()},
+                    {chunk.learners().begin(), chunk.learners().end()}},
+      chunk.config_index()};
   if (fetched.index < request.at_least()) {
     return absl::FailedPreconditionError(absl::StrCat("the source's snapshot reaches ",
                                                       fetched.index, ", not ", request.at_least()));

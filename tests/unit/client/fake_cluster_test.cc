@@ -20,6 +20,7 @@
 #include "meridian/client.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
+#include "proto/rpc.h"
 
 namespace meridian {
 namespace {
@@ -278,7 +279,7 @@ TEST_F(FakeClusterTest, CallsNameTheProtocolVersion) {
   std::unique_ptr<Client> client = Connect();
   ASSERT_TRUE(client->Put("k", "v").ok());
   absl::MutexLock lock(&leader_.mu);
-  EXPECT_EQ(leader_.protocol, "1");
+  EXPECT_EQ(leader_.protocol, rpc::kProtocolVersionText);
 }
 
 TEST_F(FakeClusterTest, AWriteFailingWithoutMarkersIsReportedAsOutcomeUnknown) {

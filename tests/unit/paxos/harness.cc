@@ -59,6 +59,16 @@ void Harness::HandleReady(ReplicaId id) {
   }
 }
 
+void Harness::AddReplica(ReplicaId id, const Config& initial) {
+  Node& node = nodes_[id];
+  node.storage = std::make_unique<MemoryLogStorage>();
+  Options o = base_;
+  o.id = id;
+  o.members = initial.voters;
+  o.learners = initial.learners;
+  node.replica = std::make_unique<Replica>(o, node.storage.get(), Now());
+}
+
 void Harness::Compact(ReplicaId id, Index upto) {
   Node& node = nodes_.at(id);
   node.checkpoint.assign(node.applied.begin(), node.applied.begin() + upto);

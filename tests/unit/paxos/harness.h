@@ -41,6 +41,9 @@ class Harness {
   // Crash: keep the synced log (everything is synced instantly here), rebuild the replica.
   void Restart(ReplicaId id);
   void Isolate(ReplicaId id, bool isolated) { nodes_.at(id).isolated = isolated; }
+  // A new replica `id` with an empty log, starting from `initial` (the configuration it is told
+  // it joins; the log then tells it the group's real one).
+  void AddReplica(ReplicaId id, const Config& initial);
   // Checkpoints replica `id`'s applied entries through `upto` and compacts its log there.
   void Compact(ReplicaId id, Index upto);
   void set_serve_snapshots(bool on) { serve_snapshots_ = on; }

@@ -18,10 +18,28 @@ TEST(CodecTest, EntriesAndHardStateRoundTrip) {
   auto decoded = DecodeEntry(42, EncodeEntry(e));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, e);
-  const HardState hs{Ballot{9, 2}, {1, 2, 3}};
+  const HardState hs{Ballot{9, 2}, {1, 2, 3}, {4}, 17};
   auto hs2 = DecodeHardState(EncodeHardState(hs));
   ASSERT_TRUE(hs2.ok());
   EXPECT_EQ(*hs2, hs);
+  const Config config{{1, 2, 3}, {5, 6}};
+  auto config2 = DecodeConfig(EncodeConfig(config));
+  ASSERT_TRUE(config2.ok());
+  EXPECT_EQ(*config2, config);
+}
+
+TEST(CodecTest, AVersionOneHardStateStillReads) {
+  // version 1, promised (3, 2), two members: 1 and 2 (little-endian fixed width).
+  std::string v1("\x01", 1);
+  v1 += std::string("\x03\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0", 16);
+  v1 += std::string("\x02\0\0\0", 4);
+  v1 += std::string("\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0", 16);
+  auto hs = DecodeHardState(v1);
+  ASSERT_TRUE(hs.ok()) << hs.status();
+  EXPECT_EQ(hs->promised, (Ballot{3, 2}));
+  EXPECT_EQ(hs->members, (std::vector<ReplicaId>{1, 2}));
+  EXPECT_TRUE(hs->learners.empty());
+  EXPECT_EQ(hs->config_index, 0u);
 }
 
 TEST(CodecTest, MalformedRecordsAreDataLoss) {
@@ -29,7 +47,8 @@ TEST(CodecTest, MalformedRecordsAreDataLoss) {
   EXPECT_EQ(DecodeEntry(1, bytes.substr(0, 5)).status().code(), absl::StatusCode::kDataLoss);
   bytes[0] = 9;
   EXPECT_EQ(DecodeEntry(1, bytes).status().code(), absl::StatusCode::kDataLoss);
-  std::string hs = EncodeHardState(HardState{Ballot{1, 1}, {1, 2}});
+  std::string hs = EncodeHardState(HardState{Ballot{1, 1}, {1, 2}, {}, 0});
+  EXPECT_EQ(DecodeConfig("\x01").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeHardState(hs.substr(0, hs.size() - 1)).status().code(),
             absl::StatusCode::kDataLoss);
 }

@@ -22,6 +22,7 @@ paxos::Message FullMessage() {
   m.lease_granted = true;
   m.transfer_from = {.round = 4, .replica = 1};
   m.snapshot = 8;
+  m.config_index = 5;
   m.entries.push_back({.index = 11,
                        .ballot = {3, 1},
                        .type = paxos::EntryType::kNormal,
@@ -47,6 +48,7 @@ void ExpectSame(const paxos::Message& a, const paxos::Message& b) {
   EXPECT_EQ(a.lease_granted, b.lease_granted);
   EXPECT_EQ(a.transfer_from, b.transfer_from);
   EXPECT_EQ(a.snapshot, b.snapshot);
+  EXPECT_EQ(a.config_index, b.config_index);
   EXPECT_EQ(a.entries, b.entries);
 }
 

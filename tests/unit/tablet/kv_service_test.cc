@@ -22,6 +22,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
+#include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/server_runtime.h"
@@ -232,20 +233,19 @@ TEST_F(KvServiceTest, MalformedRequestsAreInvalidArgument) {
 // A caller of another protocol version is refused before anything is looked at, naming both
 // versions; one that names this version, or none (a tool), is served.
 TEST_F(KvServiceTest, CallersOfAnotherProtocolVersionAreRefused) {
-  for (const char* version : {"0", "2", "x"}) {
+  for (const char* version : {"0", "1", "3", "x"}) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("meridian-protocol", version);
     proto::PutResponse response;
     const grpc::Status status = Put(&ctx, Ref(1, 3), "a", "v", &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << version;
     EXPECT_NE(status.error_message().find(std::string("version ") + version +
-                                          ", this server "
-                                          "version 1"),
+                                          ", this server version " + rpc::kProtocolVersionText),
               std::string::npos)
         << status.error_message();
   }
   grpc::ClientContext ctx;
-  ctx.AddMetadata("meridian-protocol", "1");
+  ctx.AddMetadata("meridian-protocol", rpc::kProtocolVersionText);
   proto::PutResponse response;
   // Routed and refused for its range: past the protocol check.
   EXPECT_EQ(Put(&ctx, Ref(2, 1), "p", "v", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
