@@ -6,6 +6,10 @@ namespace meridian::placement {
 
 void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t now_us) {
   absl::MutexLock lock(&mu_);
+  if (watching_since_us_ == 0 || now_us - last_any_heartbeat_us_ > timeout_us_) {
+    watching_since_us_ = now_us;  // a gap: what happened meanwhile was not seen here
+  }
+  last_any_heartbeat_us_ = std::max(last_any_heartbeat_us_, now_us);
   const uint64_t server = heartbeat.server_id();
   int64_t& last = last_heartbeat_us_[server];
   last = std::max(last, now_us);
@@ -37,6 +41,16 @@ void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t
 bool Liveness::IsAlive(uint64_t server, int64_t now_us) const {
   absl::ReaderMutexLock lock(&mu_);
   return IsAliveLocked(server, now_us);
+}
+
+int64_t Liveness::DeadFor(uint64_t server, int64_t now_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (watching_since_us_ == 0) return 0;
+  int64_t since = watching_since_us_;
+  if (auto it = last_heartbeat_us_.find(server); it != last_heartbeat_us_.end()) {
+    since = std::max(since, it->second);
+  }
+  return std::max<int64_t>(0, now_us - since);
 }
 
 uint64_t Liveness::LeaderOf(uint64_t group, int64_t now_us) const {

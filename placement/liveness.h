@@ -12,6 +12,9 @@
 //  - Refusals: each heartbeat replaces the list of replicas its server refuses to start
 //    (GroupReport.refusal); a group lists the refusals of its live servers.
 //  - A removed server (ServerInfo.removed) is never alive.
+//  - Dead for: how long a server has not heartbeated, counted from when this leader started
+//    watching at the earliest (a new leader, or one whose last heartbeat from anyone is older
+//    than the liveness timeout, starts watching anew: it cannot know what it did not see).
 // Times are TrueTime timestamps (microseconds) passed in by the caller, so this class is pure.
 //
 // Thread safety: all methods are thread-safe (one mutex; gRPC handlers call it concurrently).
@@ -39,6 +42,8 @@ class Liveness {
   void RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t now_us);
 
   bool IsAlive(uint64_t server, int64_t now_us) const;
+  // How long `server` has been silent, as far as this leader can tell (see above).
+  int64_t DeadFor(uint64_t server, int64_t now_us) const;
   // The recorded leader of `group` if it is alive, else 0.
   uint64_t LeaderOf(uint64_t group, int64_t now_us) const;
 
@@ -57,6 +62,8 @@ class Liveness {
   const int64_t timeout_us_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, int64_t> last_heartbeat_us_ ABSL_GUARDED_BY(mu_);
+  int64_t watching_since_us_ ABSL_GUARDED_BY(mu_) = 0;  // start of the current watch
+  int64_t last_any_heartbeat_us_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, GroupLeader> leaders_ ABSL_GUARDED_BY(mu_);
   // server -> group -> why the server refuses to start its replica of the group.
   absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> refusals_ ABSL_GUARDED_BY(mu_);

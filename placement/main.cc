@@ -58,6 +58,8 @@ std::vector<Flag> DefaultFlags() {
        "single replica"},
       {"ranges", "8", "number of ranges (and data groups) created at bootstrap, 1..256"},
       {"zones", "3", "distinct zones every data group has a replica in"},
+      {"dead_server_timeout_s", "30",
+       "a server silent this long has its replicas moved to live servers (0: never)"},
       {"truetime_source", "fixed", "auto, ntp or fixed"},
       {"truetime_epsilon_us", "1000", "the epsilon of --truetime_source=fixed"},
       {"paxos_lease_ms", "2000", "leader lease of the placement group"},
@@ -83,6 +85,7 @@ struct Config {
   std::map<uint64_t, std::string> peers;  // empty: a single replica
   int ranges = 8;
   int zones = 3;
+  int64_t dead_server_timeout_s = 30;
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
@@ -155,6 +158,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   config.ranges = static_cast<int>(ranges);
   ASSIGN_OR_RETURN(const int64_t zones, ParseInt("zones", get("zones"), 1, 100));
   config.zones = static_cast<int>(zones);
+  ASSIGN_OR_RETURN(config.dead_server_timeout_s,
+                   ParseInt("dead_server_timeout_s", get("dead_server_timeout_s"), 0, 86400 * 365));
   absl::StatusOr<truetime::ClockSourceKind> kind =
       truetime::ParseClockSourceKind(get("truetime_source"));
   if (!kind.ok()) return PrependContext(kind.status(), "--truetime_source");
@@ -263,6 +268,7 @@ int Run(const Config& config) {
   PlacementServiceOptions service_options;
   service_options.zones_required = config.zones;
   service_options.num_ranges = config.ranges;
+  service_options.dead_server_timeout_us = config.dead_server_timeout_s * 1'000'000;
   service_options.replica_addresses = config.peers;
   PlacementService service(&host, metadata, &truetime, service_options);
 

@@ -28,6 +28,8 @@ absl::StatusOr<std::string> MetadataStateMachine::ApplyCommand(
       return ApplyBootstrap(command.bootstrap());
     case proto::PlacementCommand::kRemoveServer:
       return ApplyRemove(command.remove_server());
+    case proto::PlacementCommand::kReplaceReplica:
+      return ApplyReplace(command.replace_replica());
     case proto::PlacementCommand::OP_NOT_SET:
       break;
   }
@@ -110,6 +112,36 @@ std::string MetadataStateMachine::ApplyRegister(
   state_.clear_zones();
   for (const std::string& zone : zones) state_.add_zones(zone);
   return response.SerializeAsString();
+}
+
+// Applied as logged; a stale or repeated one (the old replica already replaced, the new server
+// already a replica, unknown or removed) changes nothing and says why.
+std::string MetadataStateMachine::ApplyReplace(
+    const proto::PlacementCommand::ReplaceReplica& command) {
+  const proto::ServerInfo* target = nullptr;
+  for (const proto::ServerInfo& s : state_.servers()) {
+    if (s.id() == command.new_server()) target = &s;
+  }
+  if (target == nullptr || target->removed()) {
+    return absl::StrCat("not replaced: server ", command.new_server(), " is unknown or removed");
+  }
+  for (proto::GroupInfo& group : *state_.mutable_groups()) {
+    if (group.id() != command.group()) continue;
+    auto& replicas = *group.mutable_replicas();
+    if (std::find(replicas.begin(), replicas.end(), command.new_server()) != replicas.end()) {
+      return absl::StrCat("not replaced: server ", command.new_server(), " already serves group ",
+                          command.group());
+    }
+    auto old = std::find(replicas.begin(), replicas.end(), command.old_server());
+    if (old == replicas.end()) {
+      return absl::StrCat("not replaced: server ", command.old_server(), " does not serve group ",
+                          command.group());
+    }
+    *old = command.new_server();  // same position: a preferred first replica stays first
+    return absl::StrCat("group ", command.group(), ": replica on server ", command.old_server(),
+                        " replaced by server ", command.new_server());
+  }
+  return absl::StrCat("not replaced: no group ", command.group());
 }
 
 std::string MetadataStateMachine::ApplyRemove(

@@ -20,7 +20,11 @@
 //    In every case the address must not belong to another server that is not removed.
 //    Apply returns a serialized proto::RegisterResponse: the server's id, or a refusal.
 //  - RemoveServer{server_id}: marks the server removed (idempotent); its address is free again
-//    and its id is never reused. Groups keep listing it (membership changes are not built yet).
+//    and its id is never reused. Its groups keep listing it until ReplaceReplica moves them.
+//  - ReplaceReplica{group, old_server, new_server}: the group's replica on old_server becomes
+//    new_server's, in the same position of its list (placement's re-replication; the group's
+//    leader then changes its Paxos configuration to match). Ignored, with a message saying why,
+//    when new_server is unknown, removed or serves the group already, or old_server does not.
 //    Apply returns "" or, for an unknown id, kUnknownServer.
 //  - Bootstrap{groups, ranges}: sets groups and ranges if not bootstrapped yet; ignored after.
 //    Apply returns kBootstrapApplied or kBootstrapIgnored. Group leaders are stored as 0.
@@ -68,6 +72,8 @@ class MetadataStateMachine : public replication::StateMachine {
   std::string ApplyRegister(const proto::PlacementCommand::RegisterServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyBootstrap(const proto::PlacementCommand::Bootstrap& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyReplace(const proto::PlacementCommand::ReplaceReplica& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyRemove(const proto::PlacementCommand::RemoveServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

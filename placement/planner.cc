@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "absl/status/status.h"
@@ -16,6 +18,74 @@ std::vector<std::string> EvenSplitPoints(int num_ranges) {
     points.push_back(std::string(1, static_cast<char>(256 * i / num_ranges)));
   }
   return points;
+}
+
+namespace {
+
+// Replicas each server hosts in `topology`.
+std::map<uint64_t, int> ReplicasPerServer(const proto::Topology& topology) {
+  std::map<uint64_t, int> load;
+  for (const proto::GroupInfo& g : topology.groups()) {
+    for (uint64_t id : g.replicas()) ++load[id];
+  }
+  return load;
+}
+
+// The best live server to take `group`'s replica on `old` (file comment), or 0.
+uint64_t ChooseReplacement(const proto::Topology& topology, const proto::GroupInfo& group,
+                           const proto::ServerInfo& old, const std::map<uint64_t, int>& load) {
+  std::set<std::string> group_zones;
+  for (uint64_t id : group.replicas()) {
+    for (const proto::ServerInfo& s : topology.servers()) {
+      if (s.id() == id && id != old.id()) group_zones.insert(s.zone());
+    }
+  }
+  // Lower is better: (zone rank, load, id).
+  std::optional<std::tuple<int, int, uint64_t>> best;
+  for (const proto::ServerInfo& s : topology.servers()) {
+    if (!s.alive() || s.removed()) continue;
+    if (std::find(group.replicas().begin(), group.replicas().end(), s.id()) !=
+        group.replicas().end()) {
+      continue;
+    }
+    const int zone_rank = s.zone() == old.zone() ? 0 : group_zones.contains(s.zone()) ? 2 : 1;
+    const auto it = load.find(s.id());
+    const std::tuple<int, int, uint64_t> key{zone_rank, it == load.end() ? 0 : it->second, s.id()};
+    if (!best || key < *best) best = key;
+  }
+  return best ? std::get<2>(*best) : 0;
+}
+
+}  // namespace
+
+std::optional<proto::PlacementCommand::ReplaceReplica> PlanReplacement(
+    const proto::Topology& topology, const std::function<int64_t(uint64_t)>& dead_for_us,
+    int64_t dead_timeout_us) {
+  const std::map<uint64_t, int> load = ReplicasPerServer(topology);
+  std::vector<const proto::GroupInfo*> groups;
+  for (const proto::GroupInfo& g : topology.groups()) groups.push_back(&g);
+  std::sort(groups.begin(), groups.end(),
+            [](const proto::GroupInfo* a, const proto::GroupInfo* b) { return a->id() < b->id(); });
+  for (const proto::GroupInfo* group : groups) {
+    for (uint64_t id : group->replicas()) {
+      const proto::ServerInfo* server = nullptr;
+      for (const proto::ServerInfo& s : topology.servers()) {
+        if (s.id() == id) server = &s;
+      }
+      if (server == nullptr) continue;
+      const bool gone =
+          server->removed() || (!server->alive() && dead_for_us(id) >= dead_timeout_us);
+      if (!gone) continue;
+      const uint64_t replacement = ChooseReplacement(topology, *group, *server, load);
+      if (replacement == 0) continue;
+      proto::PlacementCommand::ReplaceReplica out;
+      out.set_group(group->id());
+      out.set_old_server(id);
+      out.set_new_server(replacement);
+      return out;
+    }
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<proto::PlacementCommand::Bootstrap> PlanBootstrap(

@@ -16,10 +16,19 @@
 //    from group to group (a spanserver that prefers replicas[0] as leader spreads leaders).
 //  Only servers with `alive` set are used. The result depends only on the arguments.
 //
+// Re-replication (PlanReplacement): a group's replica on a server that was removed, or has been
+// silent for at least `dead_timeout_us`, moves to a live server that does not serve the group —
+// in the same zone when one is there, else in a zone the group has no replica in, else any —
+// the one serving the fewest replicas (ties: lowest id). Groups are looked at in id order and the
+// first replacement found is returned: placement proposes one at a time, and the group's leader
+// carries it out in its Paxos configuration (a learner first, then a voter, then the old one out).
+//
 // Thread safety: pure functions; safe from any thread.
 #ifndef MERIDIAN_PLACEMENT_PLANNER_H_
 #define MERIDIAN_PLACEMENT_PLANNER_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +53,12 @@ std::vector<std::string> EvenSplitPoints(int num_ranges);
 // `zones_required` distinct zones have a live server.
 absl::StatusOr<proto::PlacementCommand::Bootstrap> PlanBootstrap(
     const std::vector<proto::ServerInfo>& servers, int zones_required, int num_ranges);
+
+// The first replacement needed (see the file comment), or nullopt. `dead_for_us(server)` is how
+// long a server has been silent.
+std::optional<proto::PlacementCommand::ReplaceReplica> PlanReplacement(
+    const proto::Topology& topology, const std::function<int64_t(uint64_t)>& dead_for_us,
+    int64_t dead_timeout_us);
 
 // The range of `topology` that contains `key` (start <= key and (end empty or key < end)).
 // FAILED_PRECONDITION when the topology has no ranges yet (not bootstrapped); NOT_FOUND when no

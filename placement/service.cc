@@ -43,6 +43,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         num_ranges_(options.num_ranges),
         bootstrap_delay_us_(options.bootstrap_delay_us),
         liveness_timeout_us_(options.liveness_timeout_us),
+        dead_server_timeout_us_(options.dead_server_timeout_us),
         liveness_(options.liveness_timeout_us),
         addresses_(std::move(options.replica_addresses)) {}
 
@@ -123,7 +124,11 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
       if (!now.ok()) return FinishError(ctx, reactor, now.status());
       liveness_.RecordHeartbeat(*request, now->latest);
       proto::Topology topology = CurrentTopology(now->latest);
-      if (!topology.bootstrapped()) MaybeBootstrap(topology, now->latest);
+      if (!topology.bootstrapped()) {
+        MaybeBootstrap(topology, now->latest);
+      } else {
+        MaybeReplace(topology, now->latest);
+      }
       *response->mutable_topology() = std::move(topology);
       reactor->Finish(grpc::Status::OK);
     });
@@ -336,6 +341,32 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                    });
   }
 
+  // Proposes the planner's next replica replacement, unless one is in flight.
+  void MaybeReplace(const proto::Topology& topology, int64_t now_us) {
+    if (dead_server_timeout_us_ <= 0) return;
+    std::optional<proto::PlacementCommand::ReplaceReplica> plan = PlanReplacement(
+        topology, [&](uint64_t server) { return liveness_.DeadFor(server, now_us); },
+        dead_server_timeout_us_);
+    if (!plan.has_value() || replace_in_flight_.exchange(true)) return;
+    std::fprintf(stderr,
+                 "placementd: server %llu is gone; moving its replica of group %llu to server "
+                 "%llu\n",
+                 static_cast<unsigned long long>(plan->old_server()),
+                 static_cast<unsigned long long>(plan->group()),
+                 static_cast<unsigned long long>(plan->new_server()));
+    proto::PlacementCommand command;
+    *command.mutable_replace_replica() = *std::move(plan);
+    host_->Propose(
+        [bytes = command.SerializeAsString()](paxos::Replica&) -> absl::StatusOr<std::string> {
+          return bytes;
+        },
+        [this](absl::StatusOr<std::string> result) {
+          replace_in_flight_.store(false);
+          std::fprintf(stderr, "placementd: %s\n",
+                       result.ok() ? result->c_str() : result.status().ToString().c_str());
+        });
+  }
+
   replication::GroupHost* const host_;
   const MetadataStateMachine* const metadata_;
   truetime::TrueTime* const truetime_;
@@ -343,9 +374,11 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
   const int num_ranges_;
   const int64_t bootstrap_delay_us_;
   const int64_t liveness_timeout_us_;
+  const int64_t dead_server_timeout_us_;
   Liveness liveness_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> bootstrap_in_flight_{false};
+  std::atomic<bool> replace_in_flight_{false};
 
   absl::Mutex mu_;
   std::map<uint64_t, std::string> addresses_ ABSL_GUARDED_BY(mu_);

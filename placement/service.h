@@ -7,8 +7,10 @@
 //  - Heartbeat     after a linearizable read barrier (GroupHost::Read), records the server's
 //                  liveness and the group leaders it reports (Liveness, soft state on the leader
 //                  only), proposes Bootstrap if the cluster is not bootstrapped and the planner
-//                  has succeeded with the live servers for bootstrap_delay_us, and answers with
-//                  the topology (without waiting for the bootstrap to commit).
+//                  has succeeded with the live servers for bootstrap_delay_us, or else the
+//                  planner's next ReplaceReplica (a replica on a server silent for
+//                  dead_server_timeout_us, one proposal in flight at a time), and answers with
+//                  the topology (without waiting for either to commit).
 //  - Locate        the range holding the key, its group, replica infos and the leader's address.
 //  - GetTopology   the topology: servers with alive flags, groups with current leaders and
 //                  refused replicas, ranges, placement_leader, refused registrations.
@@ -59,6 +61,8 @@ struct PlacementServiceOptions {
   // Bootstrap waits this long after the planner first succeeds (live servers in enough zones), so
   // that servers started together all register and heartbeat before the groups are planned.
   int64_t bootstrap_delay_us = 1'000'000;
+  // A server silent this long has its replicas moved elsewhere (0: never).
+  int64_t dead_server_timeout_us = 30'000'000;
   // Placement replica id -> its client-facing address, for "meridian-leader" and placement_leader.
   std::map<uint64_t, std::string> replica_addresses;
 };

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "replication/config_step.h"
 #include "replication/engine_log_storage.h"
 #include "replication/group_records.h"
 #include "replication/round_driver.h"
@@ -191,6 +192,18 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       absl::StatusOr<truetime::Interval> now = self->Now();
       if (now.ok()) self->Process(*now);
     });
+  }
+
+  void ReconcileConfig(std::vector<paxos::ReplicaId> wanted) {
+    WithReplica(
+        [self = shared_from_this(), wanted = std::move(wanted)](paxos::Replica* r,
+                                                                truetime::Interval now) {
+          if (r == nullptr || !r->HasLease(now) || self->installing_) return;
+          // Placement's first replica is the preferred leader: it may be a new one.
+          if (!wanted.empty()) r->SetPreferredLeader(wanted.front());
+          self->TakeConfigStep(*r, wanted, now);
+        },
+        0);
   }
 
   GroupState state() const {
@@ -403,6 +416,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void OnSnapshotRequest(const paxos::SnapshotRequest& request) override;
+  void TakeConfigStep(paxos::Replica& r, const std::vector<paxos::ReplicaId>& wanted,
+                      truetime::Interval now);
   void OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least);
   void FinishInstall(const FetchedSnapshot& snapshot);
   void ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done);
@@ -554,9 +569,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.last_index = replica_->last_index();
     s.compacted = replica_->compacted();
     s.installing_snapshot = installing_;
-    const std::vector<paxos::ReplicaId>& members = replica_->hard_state().members.empty()
-                                                       ? options_.paxos.members
-                                                       : replica_->hard_state().members;
+    s.removed = replica_->removed();
+    s.learners = replica_->config().learners;
+    const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.
     if (state_.members != members) state_.members = members;
@@ -731,6 +746,34 @@ void GroupHostCore::ServeSnapshot(Index at_least, const GroupHost::SnapshotCallb
       paxos::Config{hard.members, hard.learners}, hard.config_index));
 }
 
+// A learner counts as caught up within this many entries of the commit point.
+constexpr Index kCaughtUpLag = 1000;
+
+void GroupHostCore::TakeConfigStep(paxos::Replica& r, const std::vector<paxos::ReplicaId>& wanted,
+                                   truetime::Interval now) {
+  const ConfigStep step = NextConfigStep(r.config(), r.config_change_pending(), wanted,
+                                         options_.paxos.id, [&r](paxos::ReplicaId id) {
+                                           const Index match = r.match_of(id);
+                                           return match > 0 && match + kCaughtUpLag >= r.commit();
+                                         });
+  switch (step.kind) {
+    case ConfigStep::Kind::kNone:
+      return;
+    case ConfigStep::Kind::kPropose: {
+      absl::StatusOr<Index> index = r.ProposeConfig(step.config, now);
+      Log(absl::StrCat(
+          "configuration ", step.config.ToString(), " (", step.why, "): ",
+          index.ok() ? absl::StrCat("proposed in slot ", *index) : index.status().ToString()));
+      return;
+    }
+    case ConfigStep::Kind::kTransferLeadership: {
+      const absl::Status s = r.TransferLeadership(step.transfer_to, now);
+      Log(step.why + (s.ok() ? "" : ": " + s.ToString()));
+      return;
+    }
+  }
+}
+
 class GroupHost::Impl {
  public:
   std::shared_ptr<GroupHostCore> core;
@@ -761,6 +804,9 @@ void GroupHost::WithReplica(ReplicaFn fn, int64_t delay_us) {
 }
 void GroupHost::OpenSnapshot(paxos::Index at_least, SnapshotCallback done) {
   impl_->core->OpenSnapshot(at_least, std::move(done));
+}
+void GroupHost::ReconcileConfig(std::vector<paxos::ReplicaId> wanted) {
+  impl_->core->ReconcileConfig(std::move(wanted));
 }
 void GroupHost::TransferLeadership(paxos::ReplicaId target,
                                    std::function<void(absl::Status)> done) {

@@ -144,7 +144,9 @@ struct GroupState {
   paxos::Index last_index = 0;
   paxos::Index compacted = 0;  // the log holds no slot at or below it
   bool installing_snapshot = false;
+  bool removed = false;  // the group's configuration no longer has this replica
   std::vector<paxos::ReplicaId> members;
+  std::vector<paxos::ReplicaId> learners;
 };
 
 struct GroupHostOptions {
@@ -201,6 +203,10 @@ class GroupHost {
   // itself), UNIMPLEMENTED when its state machine has no checkpoints.
   using SnapshotCallback = std::function<void(absl::StatusOr<std::shared_ptr<SnapshotReader>>)>;
   void OpenSnapshot(paxos::Index at_least, SnapshotCallback done);
+
+  // At the leader, holding its lease: takes the next step toward the configuration whose
+  // replicas are `wanted` (replication/config_step.h) and logs it. Elsewhere nothing.
+  void ReconcileConfig(std::vector<paxos::ReplicaId> wanted);
 
   // Runs `fn` on the strand, after `delay_us` (0: as soon as possible), with the replica and a
   // TrueTime reading, then carries out whatever the replica has to do (fn may Propose). fn gets a

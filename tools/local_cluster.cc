@@ -118,6 +118,8 @@ std::vector<ProcessSpec> LocalCluster::Specs() const {
     spec.argv.push_back(absl::StrCat("--ranges=", options_.ranges));
     spec.argv.push_back(absl::StrCat("--zones=", options_.zones));
     spec.argv.insert(spec.argv.end(), std::begin(common_flags), std::end(common_flags));
+    spec.argv.insert(spec.argv.end(), options_.placement_flags.begin(),
+                     options_.placement_flags.end());
     specs.push_back(std::move(spec));
   }
   int port = options_.base_port + options_.placement_replicas;

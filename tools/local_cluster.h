@@ -41,6 +41,7 @@ struct LocalClusterOptions {
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
   std::vector<std::string> spanserver_flags;  // more flags for every spanserver
+  std::vector<std::string> placement_flags;   // more flags for every placementd
 };
 
 // The sibling binaries of the running executable: for /x/build/tools/meridian,

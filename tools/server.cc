@@ -55,9 +55,10 @@ Command ServerCommand() {
           "data directory). Placement never hands a known server's id to another data\n"
           "directory, because a Paxos replica that forgot its promises could lose committed\n"
           "writes; a server restarted with an empty directory waits, refused, until the old id\n"
-          "is removed, and then joins as a new server. The groups of the removed server keep\n"
-          "running on their other replicas (replacing the replica needs membership changes,\n"
-          "not built yet). Refused while the server is alive.",
+          "is removed, and then joins as a new server. The replicas of the removed server are\n"
+          "moved to live servers at once (placement's re-replication; a server that is just\n"
+          "silent is replaced after placementd's --dead_server_timeout_s). Refused while the\n"
+          "server is alive.",
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default "
                  "$MERIDIAN_PLACEMENT"},

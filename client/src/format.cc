@@ -100,8 +100,7 @@ std::string FormatAttention(const Topology& topology) {
       absl::StrAppend(&out, "  - group ", g.id, " runs on ", g.replicas.size() - removed.size(),
                       " of its ", g.replicas.size(), " replicas: server ",
                       absl::StrJoin(removed, ", "),
-                      " was removed. Adding a replica in its place needs membership changes, "
-                      "which are not built yet\n");
+                      " was removed; placement is moving the replica to a live server\n");
     }
   }
   return out;

@@ -230,6 +230,13 @@ class Replica {
   Index config_index() const { return config_index_; }
   // A committed configuration without this replica: it takes no part any more.
   bool removed() const { return !config_.Contains(options_.id); }
+  // A configuration change is in the log and not committed yet.
+  bool config_change_pending() const { return pending_config_.has_value(); }
+  // Leader: how far `id`'s log is known to match ours (0 when unknown or not a peer).
+  Index match_of(ReplicaId id) const {
+    auto it = peers_.find(id);
+    return it == peers_.end() ? 0 : it->second.match;
+  }
   // The state machine cannot go on from the log: a snapshot must be installed first.
   bool snapshot_needed() const { return snapshot_needed_; }
   Timestamp s_max() const { return s_max_; }

@@ -44,6 +44,11 @@ void RoutingTable::AddHost(uint64_t group, std::shared_ptr<replication::GroupHos
   hosts_[group] = std::move(host);
 }
 
+void RoutingTable::RemoveHost(uint64_t group) {
+  absl::MutexLock lock(&mu_);
+  hosts_.erase(group);
+}
+
 std::shared_ptr<replication::GroupHost> RoutingTable::FindHost(uint64_t group) const {
   absl::MutexLock lock(&mu_);
   auto it = hosts_.find(group);

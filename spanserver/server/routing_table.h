@@ -66,6 +66,7 @@ class RoutingTable {
 
   // Hosts: added once per group, removed all at once at shutdown.
   void AddHost(uint64_t group, std::shared_ptr<replication::GroupHost> host);
+  void RemoveHost(uint64_t group);
   std::shared_ptr<replication::GroupHost> FindHost(uint64_t group) const;
   std::vector<std::pair<uint64_t, std::shared_ptr<replication::GroupHost>>> Hosts() const;
   std::vector<std::shared_ptr<replication::GroupHost>> TakeHosts();

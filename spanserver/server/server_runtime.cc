@@ -285,20 +285,34 @@ class ServerRuntime::Impl {
       txn_->SetGroupMembers(std::move(members));
     }
     if (!topology.bootstrapped() || transport_ == nullptr || stopping_.load()) return;
+    std::set<uint64_t> listed;
     for (const proto::GroupInfo& group : topology.groups()) {
       const std::vector<uint64_t> members(group.replicas().begin(), group.replicas().end());
       if (std::find(members.begin(), members.end(), self) == members.end()) continue;
-      if (routing_.FindHost(group.id()) != nullptr) {
-        auto started = started_members_.find(group.id());
-        if (started != started_members_.end() && started->second != members &&
-            warned_membership_.insert(group.id()).second) {
-          Log(absl::StrCat("group ", group.id(), ": placement lists replicas ",
-                           absl::StrJoin(members, ","),
-                           " but membership changes are not applied to a running group"));
-        }
+      listed.insert(group.id());
+      if (std::shared_ptr<replication::GroupHost> host = routing_.FindHost(group.id())) {
+        // The leader walks the group's Paxos configuration toward placement's list.
+        if (host->leader() == self) host->ReconcileConfig(members);
         continue;
       }
+      // A replica new to this server starts empty and, not being in the group's configuration
+      // yet, cannot take part until the leader adds it (as a learner: it catches up first).
       StartGroup(group.id(), members);
+    }
+    StopRemovedReplicas(listed);
+  }
+
+  // Stops the replicas that placement no longer lists here and whose group's configuration no
+  // longer has them. (Their data stays in the store until it is reclaimed: not done yet.)
+  void StopRemovedReplicas(const std::set<uint64_t>& listed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
+    for (const auto& [group, host] : routing_.Hosts()) {
+      if (listed.contains(group) || !host->state().removed) continue;
+      Log(absl::StrCat("group ", group, ": this replica was removed from the group; stopping it"));
+      host->Stop();
+      routing_.RemoveHost(group);
+      if (txn_ != nullptr) txn_->RemoveTablet(group);
+      started_members_.erase(group);
     }
   }
 
@@ -542,7 +556,6 @@ class ServerRuntime::Impl {
   absl::Mutex topology_mu_;
   std::map<uint64_t, std::string> peer_addresses_ ABSL_GUARDED_BY(topology_mu_);
   std::map<uint64_t, std::vector<uint64_t>> started_members_ ABSL_GUARDED_BY(topology_mu_);
-  std::set<uint64_t> warned_membership_ ABSL_GUARDED_BY(topology_mu_);
   DataDirIdentity identity_ ABSL_GUARDED_BY(topology_mu_);
   // Groups whose replica this server refuses to start (PrepareReplica), and why.
   std::map<uint64_t, std::string> refused_ ABSL_GUARDED_BY(topology_mu_);

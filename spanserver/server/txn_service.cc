@@ -128,6 +128,11 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     tablets_[group] = Target{std::move(host), tablet};
   }
 
+  void RemoveTablet(uint64_t group) {
+    absl::MutexLock lock(&mu_);
+    tablets_.erase(group);
+  }
+
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members) {
     absl::MutexLock lock(&mu_);
     members_ = std::move(members);
@@ -574,6 +579,7 @@ void TxnService::AddTablet(uint64_t group, std::shared_ptr<replication::GroupHos
                            tablet::TxnTablet* tablet) {
   impl_->AddTablet(group, std::move(host), tablet);
 }
+void TxnService::RemoveTablet(uint64_t group) { impl_->RemoveTablet(group); }
 void TxnService::SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members) {
   impl_->SetGroupMembers(std::move(members));
 }

@@ -80,6 +80,7 @@ class TxnService {
   // The tablet of a group hosted here (`tablet` is owned by `host`).
   void AddTablet(uint64_t group, std::shared_ptr<replication::GroupHost> host,
                  tablet::TxnTablet* tablet);
+  void RemoveTablet(uint64_t group);
   // Every group's replicas (server ids), from the latest topology.
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members);
   // Sends a group message to the replicas of message.to (asynchronously; best effort).

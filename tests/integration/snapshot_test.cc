@@ -30,7 +30,10 @@ class SnapshotTest : public ClusterFixture {
       const std::string key = absl::StrCat("k", i % kKeys);
       std::string value = absl::StrCat("v", i, "-");
       value.resize(1024, 'x');
-      ASSERT_TRUE(client_->Put(key, value).ok()) << i;
+      // A put whose outcome is unknown (leadership moved under it) is simply put again.
+      absl::Status put = client_->Put(key, value);
+      for (int attempt = 0; attempt < 3 && !put.ok(); ++attempt) put = client_->Put(key, value);
+      ASSERT_TRUE(put.ok()) << i << ": " << put;
       (*expected)[key] = value;
     }
   }

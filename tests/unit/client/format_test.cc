@@ -66,7 +66,8 @@ TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
   EXPECT_NE(text.find("Needs an operator:\n"
                       "  - a server at h:5 (zone c) is refused registration: address h:5 belongs "
                       "to server 3\n"
-                      "  - group 1 runs on 2 of its 3 replicas: server 2 was removed."),
+                      "  - group 1 runs on 2 of its 3 replicas: server 2 was removed; placement is "
+                      "moving the replica to a live server"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("  - group 2: server 4 refuses to start its replica: disk holds none\n"),

@@ -30,6 +30,19 @@ TEST(LivenessTest, AliveWithinTimeout) {
   EXPECT_TRUE(liveness.IsAlive(1, 13'000'000));
 }
 
+TEST(LivenessTest, DeadForCountsFromWhenThisLeaderStartedWatching) {
+  Liveness liveness(3'000'000);
+  EXPECT_EQ(liveness.DeadFor(2, 50'000'000), 0) << "nothing watched yet";
+  liveness.RecordHeartbeat(Heartbeat(1), 10'000'000);
+  // Server 2 never heartbeated here: silent since the watch began, not since time zero.
+  EXPECT_EQ(liveness.DeadFor(2, 14'000'000), 4'000'000);
+  liveness.RecordHeartbeat(Heartbeat(2), 12'000'000);
+  EXPECT_EQ(liveness.DeadFor(2, 14'000'000), 2'000'000);
+  // A gap longer than the liveness timeout (this replica was not leading): a new watch begins.
+  liveness.RecordHeartbeat(Heartbeat(1), 40'000'000);
+  EXPECT_EQ(liveness.DeadFor(2, 41'000'000), 1'000'000);
+}
+
 TEST(LivenessTest, LeaderRules) {
   Liveness liveness(3'000'000);
   liveness.RecordHeartbeat(Heartbeat(1, {{7, true, true}}), 1'000'000);

@@ -203,5 +203,34 @@ TEST(MetadataStateMachineTest, SameCommandsGiveTheSameState) {
   EXPECT_EQ(one.Snapshot().servers_size(), 4);
 }
 
+proto::PlacementCommand Replace(uint64_t group, uint64_t old_server, uint64_t new_server) {
+  proto::PlacementCommand command;
+  command.mutable_replace_replica()->set_group(group);
+  command.mutable_replace_replica()->set_old_server(old_server);
+  command.mutable_replace_replica()->set_new_server(new_server);
+  return command;
+}
+
+TEST(MetadataStateMachineTest, ReplaceReplicaKeepsThePositionAndIgnoresStaleOnes) {
+  MetadataStateMachine sm;
+  for (const char* zone : {"a", "b", "c", "a"}) {
+    AssignedId(sm.ApplyCommand(
+        Register(zone, std::string("h:") + zone + std::to_string(sm.Snapshot().servers_size()))));
+  }
+  ASSERT_TRUE(sm.ApplyCommand(BootstrapOf(1)).ok());
+  const proto::GroupInfo before = sm.Snapshot().groups(0);
+  const uint64_t first = before.replicas(0);
+  absl::StatusOr<std::string> result = sm.ApplyCommand(Replace(1, first, 4));
+  ASSERT_TRUE(result.ok());
+  EXPECT_NE(result->find("replaced by server 4"), std::string::npos) << *result;
+  EXPECT_EQ(sm.Snapshot().groups(0).replicas(0), 4u);
+  EXPECT_EQ(sm.Snapshot().groups(0).replicas(1), before.replicas(1));
+  // Applied again (a retried proposal), or naming an unknown server: nothing changes.
+  EXPECT_NE(sm.ApplyCommand(Replace(1, first, 4))->find("not replaced"), std::string::npos);
+  EXPECT_NE(sm.ApplyCommand(Replace(1, before.replicas(1), 9))->find("not replaced"),
+            std::string::npos);
+  EXPECT_EQ(sm.Snapshot().groups(0).replicas(0), 4u);
+}
+
 }  // namespace
 }  // namespace meridian::placement

@@ -178,5 +178,62 @@ TEST(LocateTest, GapIsNotFound) {
   EXPECT_EQ(Locate(topology, "A").status().code(), absl::StatusCode::kNotFound);
 }
 
+// Group 1 on servers 1 (a), 2 (b), 3 (c); spare servers 4 (a), 5 (b), 6 (d); group 2 on 4, 2, 3.
+proto::Topology TwoGroups() {
+  proto::Topology t;
+  for (const proto::ServerInfo& s : {Server(1, "a"), Server(2, "b"), Server(3, "c"), Server(4, "a"),
+                                     Server(5, "b"), Server(6, "d")}) {
+    *t.add_servers() = s;
+  }
+  proto::GroupInfo* g1 = t.add_groups();
+  g1->set_id(1);
+  for (uint64_t id : {1, 2, 3}) g1->add_replicas(id);
+  proto::GroupInfo* g2 = t.add_groups();
+  g2->set_id(2);
+  for (uint64_t id : {4, 2, 3}) g2->add_replicas(id);
+  return t;
+}
+
+TEST(PlanReplacementTest, NothingWhileEveryReplicaIsAliveOrNotDeadLongEnough) {
+  proto::Topology t = TwoGroups();
+  EXPECT_FALSE(PlanReplacement(
+                   t, [](uint64_t) { return 0; }, 30'000'000)
+                   .has_value());
+  t.mutable_servers(0)->set_alive(false);
+  EXPECT_FALSE(PlanReplacement(
+                   t, [](uint64_t) { return 29'000'000; }, 30'000'000)
+                   .has_value());
+}
+
+TEST(PlanReplacementTest, ADeadServersReplicaMovesToItsZoneFirstThenAnUnusedZone) {
+  proto::Topology t = TwoGroups();
+  t.mutable_servers(1)->set_alive(false);  // server 2 (b), in both groups
+  auto dead = [](uint64_t id) { return id == 2 ? 60'000'000 : 0; };
+  auto plan = PlanReplacement(t, dead, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->group(), 1u);
+  EXPECT_EQ(plan->old_server(), 2u);
+  EXPECT_EQ(plan->new_server(), 5u) << "the other server of zone b";
+  t.mutable_servers(4)->set_alive(false);  // server 5 (b) is down too: zone d has no replica
+  plan = PlanReplacement(t, dead, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->new_server(), 6u);
+}
+
+TEST(PlanReplacementTest, ARemovedServerIsReplacedAtOnceAndNoneWhenNoServerIsLeft) {
+  proto::Topology t = TwoGroups();
+  t.mutable_servers(0)->set_removed(true);  // server 1
+  t.mutable_servers(0)->set_alive(false);
+  auto plan = PlanReplacement(
+      t, [](uint64_t) { return 0; }, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->old_server(), 1u);
+  EXPECT_EQ(plan->new_server(), 4u) << "zone a; it serves group 2 but not group 1";
+  for (int i = 3; i < 6; ++i) t.mutable_servers(i)->set_alive(false);
+  EXPECT_FALSE(PlanReplacement(
+                   t, [](uint64_t) { return 0; }, 30'000'000)
+                   .has_value());
+}
+
 }  // namespace
 }  // namespace meridian::placement
