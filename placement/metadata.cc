@@ -30,6 +30,8 @@ absl::StatusOr<std::string> MetadataStateMachine::ApplyCommand(
       return ApplyRemove(command.remove_server());
     case proto::PlacementCommand::kReplaceReplica:
       return ApplyReplace(command.replace_replica());
+    case proto::PlacementCommand::kDrainServer:
+      return ApplyDrain(command.drain_server());
     case proto::PlacementCommand::OP_NOT_SET:
       break;
   }
@@ -122,8 +124,9 @@ std::string MetadataStateMachine::ApplyReplace(
   for (const proto::ServerInfo& s : state_.servers()) {
     if (s.id() == command.new_server()) target = &s;
   }
-  if (target == nullptr || target->removed()) {
-    return absl::StrCat("not replaced: server ", command.new_server(), " is unknown or removed");
+  if (target == nullptr || target->removed() || target->draining()) {
+    return absl::StrCat("not replaced: server ", command.new_server(),
+                        " is unknown, removed or draining");
   }
   for (proto::GroupInfo& group : *state_.mutable_groups()) {
     if (group.id() != command.group()) continue;
@@ -142,6 +145,15 @@ std::string MetadataStateMachine::ApplyReplace(
                         " replaced by server ", command.new_server());
   }
   return absl::StrCat("not replaced: no group ", command.group());
+}
+
+std::string MetadataStateMachine::ApplyDrain(const proto::PlacementCommand::DrainServer& command) {
+  for (proto::ServerInfo& server : *state_.mutable_servers()) {
+    if (server.id() != command.server_id()) continue;
+    server.set_draining(!command.cancel());
+    return "";
+  }
+  return kUnknownServer;
 }
 
 std::string MetadataStateMachine::ApplyRemove(

@@ -21,6 +21,8 @@
 //    Apply returns a serialized proto::RegisterResponse: the server's id, or a refusal.
 //  - RemoveServer{server_id}: marks the server removed (idempotent); its address is free again
 //    and its id is never reused. Its groups keep listing it until ReplaceReplica moves them.
+//  - DrainServer{server_id, cancel}: sets (or clears) the server's draining flag; the planner
+//    then moves its replicas off it and places none there. Apply returns "" or kUnknownServer.
 //  - ReplaceReplica{group, old_server, new_server}: the group's replica on old_server becomes
 //    new_server's, in the same position of its list (placement's re-replication; the group's
 //    leader then changes its Paxos configuration to match). Ignored, with a message saying why,
@@ -74,6 +76,8 @@ class MetadataStateMachine : public replication::StateMachine {
   std::string ApplyBootstrap(const proto::PlacementCommand::Bootstrap& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyReplace(const proto::PlacementCommand::ReplaceReplica& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyDrain(const proto::PlacementCommand::DrainServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyRemove(const proto::PlacementCommand::RemoveServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

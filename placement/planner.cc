@@ -43,7 +43,7 @@ uint64_t ChooseReplacement(const proto::Topology& topology, const proto::GroupIn
   // Lower is better: (zone rank, load, id).
   std::optional<std::tuple<int, int, uint64_t>> best;
   for (const proto::ServerInfo& s : topology.servers()) {
-    if (!s.alive() || s.removed()) continue;
+    if (!s.alive() || s.removed() || s.draining()) continue;
     if (std::find(group.replicas().begin(), group.replicas().end(), s.id()) !=
         group.replicas().end()) {
       continue;
@@ -73,8 +73,8 @@ std::optional<proto::PlacementCommand::ReplaceReplica> PlanReplacement(
         if (s.id() == id) server = &s;
       }
       if (server == nullptr) continue;
-      const bool gone =
-          server->removed() || (!server->alive() && dead_for_us(id) >= dead_timeout_us);
+      const bool gone = server->removed() || server->draining() ||
+                        (!server->alive() && dead_for_us(id) >= dead_timeout_us);
       if (!gone) continue;
       const uint64_t replacement = ChooseReplacement(topology, *group, *server, load);
       if (replacement == 0) continue;
@@ -102,7 +102,7 @@ absl::StatusOr<proto::PlacementCommand::Bootstrap> PlanBootstrap(
   // zone -> its live servers, ordered by id; a std::map keeps zones ordered by name.
   std::map<std::string, std::vector<uint64_t>> zones;
   for (const proto::ServerInfo& server : servers) {
-    if (server.alive()) zones[server.zone()].push_back(server.id());
+    if (server.alive() && !server.draining()) zones[server.zone()].push_back(server.id());
   }
   if (static_cast<int>(zones.size()) < zones_required) {
     return absl::FailedPreconditionError(absl::StrCat("need live servers in ", zones_required,

@@ -16,8 +16,9 @@
 //    from group to group (a spanserver that prefers replicas[0] as leader spreads leaders).
 //  Only servers with `alive` set are used. The result depends only on the arguments.
 //
-// Re-replication (PlanReplacement): a group's replica on a server that was removed, or has been
-// silent for at least `dead_timeout_us`, moves to a live server that does not serve the group —
+// Re-replication (PlanReplacement): a group's replica on a server that was removed, is being
+// drained, or has been silent for at least `dead_timeout_us`, moves to a live server that is not
+// draining and does not serve the group —
 // in the same zone when one is there, else in a zone the group has no replica in, else any —
 // the one serving the fewest replicas (ties: lowest id). Groups are looked at in id order and the
 // first replacement found is returned: placement proposes one at a time, and the group's leader

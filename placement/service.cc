@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "placement/metadata.h"
 #include "placement/planner.h"
@@ -204,6 +205,66 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                      });
     });
     return reactor;
+  }
+
+  grpc::ServerUnaryReactor* DrainServer(grpc::CallbackServerContext* ctx,
+                                        const proto::DrainServerRequest* request,
+                                        proto::DrainServerResponse*) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!CheckLeader(ctx, reactor)) return reactor;
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, request]() {
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      const absl::Status refusal =
+          DrainRefusal(CurrentTopology(now->latest), request->server_id(), request->cancel());
+      if (!refusal.ok()) return FinishError(ctx, reactor, refusal);
+      proto::PlacementCommand command;
+      command.mutable_drain_server()->set_server_id(request->server_id());
+      command.mutable_drain_server()->set_cancel(request->cancel());
+      host_->Propose([bytes = command.SerializeAsString()](
+                         paxos::Replica&) -> absl::StatusOr<std::string> { return bytes; },
+                     [this, ctx, reactor, request](absl::StatusOr<std::string> result) {
+                       if (!result.ok()) return FinishError(ctx, reactor, result.status());
+                       std::fprintf(stderr, "placementd: server %llu %s\n",
+                                    static_cast<unsigned long long>(request->server_id()),
+                                    request->cancel() ? "no longer draining" : "draining");
+                       reactor->Finish(grpc::Status::OK);
+                     });
+    });
+    return reactor;
+  }
+
+  // Why `server` may not be drained (or undrained) now, or OK.
+  static absl::Status DrainRefusal(const proto::Topology& topology, uint64_t server, bool cancel) {
+    const proto::ServerInfo* target = nullptr;
+    for (const proto::ServerInfo& s : topology.servers()) {
+      if (s.id() == server) target = &s;
+    }
+    if (target == nullptr) return absl::NotFoundError(absl::StrCat("no server ", server));
+    if (target->removed()) {
+      return absl::FailedPreconditionError(absl::StrCat("server ", server, " was removed"));
+    }
+    if (cancel) return absl::OkStatus();
+    std::vector<uint64_t> groups;
+    for (const proto::GroupInfo& g : topology.groups()) {
+      if (std::find(g.replicas().begin(), g.replicas().end(), server) != g.replicas().end()) {
+        groups.push_back(g.id());
+      }
+    }
+    if (groups.empty()) return absl::OkStatus();
+    for (const proto::ServerInfo& s : topology.servers()) {
+      if (s.id() != server && s.zone() == target->zone() && s.alive() && !s.removed() &&
+          !s.draining()) {
+        return absl::OkStatus();
+      }
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("server ", server, " is the last live server of zone ", target->zone(),
+                     " serving groups ", absl::StrJoin(groups, ","),
+                     ": draining it would take their replicas out of the zone. "
+                     "Add a server to zone ",
+                     target->zone(), " first"));
   }
 
   grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* ctx,

@@ -14,6 +14,9 @@
 //  - Locate        the range holding the key, its group, replica infos and the leader's address.
 //  - GetTopology   the topology: servers with alive flags, groups with current leaders and
 //                  refused replicas, ranges, placement_leader, refused registrations.
+//  - DrainServer   (admin) marks a server draining (or not) through the log; the planner then
+//                  moves its replicas away. Refused when its zone would be left without a live
+//                  server for the groups it serves.
 //  - RemoveServer  (admin) marks a dead server removed through the log: FAILED_PRECONDITION
 //                  while it heartbeats, NOT_FOUND for an unknown id. A removed server's
 //                  heartbeats fail with FAILED_PRECONDITION and Locate leaves it out.

@@ -272,6 +272,7 @@ constexpr char kShellHelp[] =
     "  restart NAME         restart a stopped process (same argv and data dir)\n"
     "  wipe NAME            kill -9 a server and empty its data directory (a failed disk)\n"
     "  remove-server ID     retire a server whose data is lost (meridian server remove)\n"
+    "  drain NAME           move every replica off a running server (meridian server drain)\n"
     "  help                 this text\n"
     "  quit                 stop the cluster and exit (also Ctrl-C or Ctrl-D)\n"
     "Keys and values are words; write \\xHH for a byte (keys split across ranges by first byte:\n"
@@ -389,6 +390,16 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
     }
     const absl::Status s = client.RemoveServer(id);
     std::printf("%s\n", s.ok() ? "removed: a blank server at its address joins as a new one"
+                               : s.ToString().c_str());
+  } else if (cmd == "drain" && words.size() == 2) {
+    absl::StatusOr<proto::ServerStatusResponse> status = cluster.ServerStatus(words[1]);
+    if (!status.ok()) {
+      std::printf("%s: %s\n", words[1].c_str(), status.status().ToString().c_str());
+      return true;
+    }
+    const absl::Status s = client.DrainServer(status->server_id());
+    std::printf("%s\n", s.ok() ? "draining: its replicas move to other servers one at a time "
+                                 "(watch status)"
                                : s.ToString().c_str());
   } else if (cmd == "restart" && words.size() == 2) {
     const absl::Status s = cluster.Restart(words[1]);

@@ -133,6 +133,9 @@ class Client::Impl final {
   absl::Status RemoveServer(uint64_t server_id) {
     return placement_.RemoveServer(server_id, Deadline());
   }
+  absl::Status DrainServer(uint64_t server_id, bool cancel) {
+    return placement_.DrainServer(server_id, cancel, Deadline());
+  }
 
  private:
   using KvRpc =
@@ -237,6 +240,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Client::Scan(
 absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
 
 absl::Status Client::RemoveServer(uint64_t server_id) { return impl_->RemoveServer(server_id); }
+absl::Status Client::DrainServer(uint64_t server_id, bool cancel) {
+  return impl_->DrainServer(server_id, cancel);
+}
 
 absl::StatusOr<int64_t> Client::RunTransaction(const std::function<absl::Status(Transaction&)>& fn,
                                                TransactionOptions options) {

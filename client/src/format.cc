@@ -42,7 +42,11 @@ std::string ServerName(const Topology& topology, uint64_t id) {
   if (id == 0) return "-";
   const ServerInfo* server = FindServer(topology, id);
   if (server == nullptr) return absl::StrCat(id);
-  return absl::StrCat(id, " (", server->zone, server->removed ? ", removed" : "", ")");
+  return absl::StrCat(id, " (", server->zone,
+                      server->removed    ? ", removed"
+                      : server->draining ? ", draining"
+                                         : "",
+                      ")");
 }
 
 bool Refuses(const GroupInfo& group, uint64_t server) {
@@ -140,9 +144,10 @@ std::string FormatTopology(const Topology& topology) {
       {"SERVER", "ZONE", "ADDRESS", "ALIVE", "PAXOS PEERS AT"}};
   for (const ServerInfo& s : topology.servers) {
     servers.push_back({absl::StrCat(s.id), s.zone, s.address,
-                       s.removed ? "removed"
-                       : s.alive ? "yes"
-                                 : "NO",
+                       s.removed    ? "removed"
+                       : s.draining ? (s.alive ? "draining" : "NO (draining)")
+                       : s.alive    ? "yes"
+                                    : "NO",
                        s.peer_address.empty() ? "-" : s.peer_address});
   }
   absl::StrAppend(&out, "Servers (", topology.servers.size(), "):\n", Table(servers), "\n");

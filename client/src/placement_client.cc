@@ -24,7 +24,7 @@ Topology TopologyOf(const proto::Topology& reply) {
   topology.zones.assign(reply.zones().begin(), reply.zones().end());
   for (const proto::ServerInfo& s : reply.servers()) {
     topology.servers.push_back(
-        {s.id(), s.zone(), s.address(), s.alive(), s.peer_address(), s.removed()});
+        {s.id(), s.zone(), s.address(), s.alive(), s.peer_address(), s.removed(), s.draining()});
   }
   for (const proto::GroupInfo& g : reply.groups()) {
     GroupInfo& group = topology.groups.emplace_back(
@@ -137,6 +137,15 @@ absl::Status PlacementClient::RemoveServer(uint64_t server_id, SteadyTime deadli
   request.set_server_id(server_id);
   proto::RemoveServerResponse reply;
   return Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::RemoveServer, request, &reply),
+              deadline);
+}
+
+absl::Status PlacementClient::DrainServer(uint64_t server_id, bool cancel, SteadyTime deadline) {
+  proto::DrainServerRequest request;
+  request.set_server_id(server_id);
+  request.set_cancel(cancel);
+  proto::DrainServerResponse reply;
+  return Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::DrainServer, request, &reply),
               deadline);
 }
 

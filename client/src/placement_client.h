@@ -1,4 +1,5 @@
-// The client's calls to placementd (proto/placement.proto): Locate, GetTopology, RemoveServer.
+// The client's calls to placementd (proto/placement.proto): Locate, GetTopology, RemoveServer,
+// DrainServer.
 // They go to the placement leader: the address that answered last, else the configured ones in
 // turn; a placement replica that is not the leader names it ("meridian-leader") and the call
 // follows. Every placement call here is safe to retry after any transient error (reads, and
@@ -43,6 +44,7 @@ class PlacementClient {
   // The cluster's topology, and in `*locations` the location of each of its ranges.
   absl::StatusOr<Topology> GetTopology(SteadyTime deadline, std::vector<Location>* locations);
   absl::Status RemoveServer(uint64_t server_id, SteadyTime deadline);
+  absl::Status DrainServer(uint64_t server_id, bool cancel, SteadyTime deadline);
 
  private:
   // One attempt at the placement replica `address`, ending by `attempt_deadline`.

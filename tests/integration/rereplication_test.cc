@@ -5,12 +5,14 @@
 // zones; one range (group 1, three replicas, one per zone); lease 1 s; small logs
 // (--max_log_mb=1) so that the newcomer may have to start from a snapshot.
 // Workload: 1 KiB puts, before and while the replacement runs.
-// Fault: kill -9 of the group's first replica (its preferred leader), never restarted; later
-// kill -9 of a second original replica.
+// Faults: kill -9 of the group's first replica (its preferred leader), never restarted; a drain
+// of a second original replica; kill -9 of the third.
 // Checks: placement replaces the dead replica by the other server of its zone; that server
 // becomes a voter of group 1 and (being placement's first replica now) its leader; every
-// acknowledged write reads back from it; with a second original replica dead too, the group
-// still commits (the newcomer's vote is real) and every write still reads back.
+// acknowledged write reads back from it. Draining it is refused (the last live server of its
+// zone); draining the second original moves that replica to its zone's other server and stops
+// it on the drained one. With the third original dead too, the group still commits on the two
+// newcomers (their votes are real) and every write still reads back.
 #include <map>
 #include <string>
 
@@ -55,7 +57,7 @@ class ReReplicationTest : public ClusterFixture {
   }
 };
 
-TEST_F(ReReplicationTest, ADeadServersReplicaIsReplacedAndTheGroupSurvivesASecondLoss) {
+TEST_F(ReReplicationTest, DeadAndDrainedReplicasMoveAndTheGroupOutlivesItsOriginalServers) {
   tools::LocalClusterOptions options = DefaultOptions();
   options.ranges = 1;
   options.servers_per_zone = 2;
@@ -101,9 +103,29 @@ TEST_F(ReReplicationTest, ADeadServersReplicaIsReplacedAndTheGroupSurvivesASecon
   Connect();
   ExpectAll(expected);
 
-  // A second original replica dies: the newcomer's vote keeps a majority.
-  ASSERT_TRUE(cluster_->Kill(cluster_->ServerName(*topology, original[1])).ok());
+  // Draining the newcomer is refused: it is the last live server of its zone.
+  EXPECT_EQ(client_->DrainServer(newcomer).code(), absl::StatusCode::kFailedPrecondition);
+  // Draining a second original replica moves it to the other server of its zone, while writes go
+  // on, and the drained server stops its replica.
+  const std::string drained = cluster_->ServerName(*topology, original[1]);
+  ASSERT_TRUE(client_->DrainServer(original[1]).ok());
   PutMany(1800, 100, &expected);
+  uint64_t heir = 0;
+  ASSERT_TRUE(WaitFor(absl::Seconds(40), [&] {
+    absl::StatusOr<proto::Topology> t = cluster_->GetTopology();
+    if (!t.ok() || t->groups_size() != 1) return false;
+    heir = t->groups(0).replicas(1);
+    if (heir == original[1]) return false;
+    std::vector<uint64_t> voters = VotersSeenBy(newcomer_name);
+    std::sort(voters.begin(), voters.end());
+    std::vector<uint64_t> want = {newcomer, heir, original[2]};
+    std::sort(want.begin(), want.end());
+    return voters == want && VotersSeenBy(drained).empty();
+  })) << "the drained replica did not move";
+
+  // The third original replica dies: the two newcomers' votes keep a majority.
+  ASSERT_TRUE(cluster_->Kill(cluster_->ServerName(*topology, original[2])).ok());
+  PutMany(1900, 100, &expected);
   ExpectAll(expected);
 }
 

@@ -95,6 +95,8 @@ struct ServerInfo {
   std::string peer_address;  // where its peers send Paxos messages (TCP); "" if not registered
   // Removed by an operator (Client::RemoveServer): never alive again, its id never reused.
   bool removed = false;
+  // Being drained (Client::DrainServer): its replicas move elsewhere.
+  bool draining = false;
 };
 // A replica that its server refuses to start (its Paxos state is missing or not its own).
 struct ReplicaRefusal {
@@ -184,6 +186,9 @@ class Client {
   // other replicas. FAILED_PRECONDITION while the server is alive, NOT_FOUND for an unknown id;
   // removing a removed server succeeds.
   absl::Status RemoveServer(uint64_t server_id);
+  // Moves every replica off a live server (admin), or with `cancel` lets it hold replicas again.
+  // FAILED_PRECONDITION when its zone would be left without a server for its groups.
+  absl::Status DrainServer(uint64_t server_id, bool cancel = false);
 
   // Runs `fn` as a read-write transaction and commits it; the commit timestamp (0 when fn
   // neither read nor wrote). fn may run several times (transaction.h "Retries").

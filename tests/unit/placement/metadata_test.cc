@@ -232,5 +232,25 @@ TEST(MetadataStateMachineTest, ReplaceReplicaKeepsThePositionAndIgnoresStaleOnes
   EXPECT_EQ(sm.Snapshot().groups(0).replicas(0), 4u);
 }
 
+TEST(MetadataStateMachineTest, DrainSetsAndClearsTheFlagAndBlocksReplacementsOntoIt) {
+  MetadataStateMachine sm;
+  for (const char* zone : {"a", "b", "c", "a"}) {
+    AssignedId(sm.ApplyCommand(
+        Register(zone, std::string("h:d") + zone + std::to_string(sm.Snapshot().servers_size()))));
+  }
+  ASSERT_TRUE(sm.ApplyCommand(BootstrapOf(1)).ok());
+  proto::PlacementCommand drain;
+  drain.mutable_drain_server()->set_server_id(4);
+  EXPECT_EQ(*sm.ApplyCommand(drain), "");
+  EXPECT_TRUE(sm.FindServer(4)->draining());
+  const uint64_t first = sm.Snapshot().groups(0).replicas(0);
+  EXPECT_NE(sm.ApplyCommand(Replace(1, first, 4))->find("draining"), std::string::npos);
+  drain.mutable_drain_server()->set_cancel(true);
+  EXPECT_EQ(*sm.ApplyCommand(drain), "");
+  EXPECT_FALSE(sm.FindServer(4)->draining());
+  drain.mutable_drain_server()->set_server_id(99);
+  EXPECT_EQ(*sm.ApplyCommand(drain), kUnknownServer);
+}
+
 }  // namespace
 }  // namespace meridian::placement

@@ -235,5 +235,16 @@ TEST(PlanReplacementTest, ARemovedServerIsReplacedAtOnceAndNoneWhenNoServerIsLef
                    .has_value());
 }
 
+TEST(PlanReplacementTest, ADrainingServersReplicasMoveAndNothingMovesOntoIt) {
+  proto::Topology t = TwoGroups();
+  t.mutable_servers(1)->set_draining(true);  // server 2 (b), alive
+  t.mutable_servers(4)->set_draining(true);  // server 5 (b), the other server of zone b
+  auto plan = PlanReplacement(
+      t, [](uint64_t) { return 0; }, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->old_server(), 2u);
+  EXPECT_EQ(plan->new_server(), 6u) << "not onto draining server 5: zone d, which has none";
+}
+
 }  // namespace
 }  // namespace meridian::placement
