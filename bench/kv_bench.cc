@@ -136,7 +136,11 @@ class Bench {
     }
     std::printf("\n");
     PrintTable(results);
-    WriteJson(results);
+    const uint64_t longest_log = LongestLog();
+    std::printf("longest Paxos log after the run: %" PRIu64
+                " entries (as the servers last reported; they compact at --max_log_mb)\n",
+                longest_log);
+    WriteJson(results, longest_log);
     std::printf("wrote %s\n", flags_.json.c_str());
     int64_t errors = 0;
     for (const LevelResult& r : results) errors += r.errors;
@@ -319,7 +323,18 @@ class Bench {
     }
   }
 
-  void WriteJson(const std::vector<LevelResult>& results) {
+  // The longest log of any live replica of any group, from placement's soft state (heartbeats).
+  uint64_t LongestLog() {
+    absl::StatusOr<Topology> topology = clients_[0]->GetTopology();
+    if (!topology.ok()) return 0;
+    uint64_t longest = 0;
+    for (const GroupInfo& g : topology->groups) {
+      for (const ReplicaLog& l : g.logs) longest = std::max(longest, l.entries);
+    }
+    return longest;
+  }
+
+  void WriteJson(const std::vector<LevelResult>& results, uint64_t longest_log) {
     std::ofstream out(flags_.json);
     if (!out) Die("cannot write " + flags_.json);
     std::string placement;
@@ -330,7 +345,8 @@ class Bench {
         << ",\n  \"value_bytes\": " << flags_.value_bytes << ",\n  \"keys\": " << flags_.keys
         << ",\n  \"clients_per_conn\": " << flags_.clients_per_conn
         << ",\n  \"write_batches_in_flight\": " << flags_.write_batches
-        << ",\n  \"seed\": " << flags_.seed << ",\n  \"results\": [\n";
+        << ",\n  \"seed\": " << flags_.seed << ",\n  \"longest_log_entries\": " << longest_log
+        << ",\n  \"results\": [\n";
     for (size_t i = 0; i < results.size(); ++i) {
       const LevelResult& r = results[i];
       char buf[512];

@@ -544,6 +544,10 @@ int Run(const Flags& flags) {
   options.placement_replicas = take("placement_replicas", 1, 3);
   options.truetime_epsilon_us = take("truetime_epsilon_us", 0, 1'000'000);
   options.paxos_lease_ms = take("paxos_lease_ms", 100, 60'000);
+  options.spanserver_flags.push_back(
+      absl::StrCat("--max_log_mb=", take("max_log_mb", 0, 1'000'000)));
+  options.placement_flags.push_back(
+      absl::StrCat("--dead_server_timeout_s=", take("dead_server_timeout_s", 0, 86'400)));
   const int workload_ms = take("workload_ms", 0, 600'000);
   std::optional<absl::Duration> duration;
   if (!flags.at("duration").empty()) duration = absl::Seconds(take("duration", 0, 86'400 * 365));
@@ -604,6 +608,9 @@ Command ClusterDemoCommand() {
                    {"placement_replicas", "1", "placementd replicas: 1 or 3"},
                    {"truetime_epsilon_us", "1000", "TrueTime epsilon of the fixed clock source"},
                    {"paxos_lease_ms", "2000", "Paxos leader lease"},
+                   {"max_log_mb", "64", "each group's Paxos log is compacted to stay near this"},
+                   {"dead_server_timeout_s", "30",
+                    "a server silent this long has its replicas moved (0: never)"},
                    {"workload_ms", "2000", "length of the live workload (0: none)"}};
   command.run = Run;
   return command;
