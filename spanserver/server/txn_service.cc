@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -453,7 +454,11 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   static constexpr int kMaxWriteTries = 8;
 
   // Transaction ids of CommitWrite: a bijective mix of (server, counter), so distinct from each
-  // other and, like the SDK's random ids, colliding with another's only by a 2^-64 chance.
+  // other and, like the SDK's random ids, colliding with another's only by a 2^-64 chance. The
+  // counter starts at a random point in every process: a restarted server that counted from 1
+  // again reused the ids of its earlier writes, and a group that still remembered those
+  // decisions answered the new writes "committed" without writing them (found by the snapshot
+  // integration test, whose restarted server leads again).
   uint64_t NextWriteTxnId() {
     uint64_t x = (server_id_ << 40) ^ next_write_.fetch_add(1);
     x += 0x9e3779b97f4a7c15ULL;
@@ -564,7 +569,12 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   RoutingTable* const routing_;
   const uint64_t server_id_;
   const TxnService::PeerSender send_to_server_;
-  std::atomic<uint64_t> next_write_{1};
+  std::atomic<uint64_t> next_write_{RandomStart()};
+
+  static uint64_t RandomStart() {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }
   std::atomic<bool> shut_down_{false};
   absl::Mutex mu_;
   std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
