@@ -178,7 +178,8 @@ void Replica::Tick(Interval now) {
 
 void Replica::Step(const Message& m, Interval now) {
   last_now_ = now;
-  if (m.group != options_.group || m.to != options_.id || !IsMember(m.from) ||
+  const bool unconfigured = config_.voters.empty();
+  if (m.group != options_.group || m.to != options_.id || (!IsMember(m.from) && !unconfigured) ||
       m.from == options_.id) {
     ++dropped_messages_;
     return;
@@ -440,9 +441,10 @@ void Replica::NeedSnapshot(ReplicaId from, Index at_least) {
 
 void Replica::Compact(Index upto) {
   if (options_.testing_compact_above_applied) {
-    // Planted bug: forget what is not applied yet as well, and never apply it.
-    upto = std::max(upto, commit_);
+    // Planted bug: compact the whole log, past the applied point, and never apply the rest.
+    upto = std::max(upto, last_index_);
     applied_ = std::max(applied_, upto);
+    commit_ = std::max(commit_, upto);
   }
   CHECK_MSG(upto <= applied_,
             absl::StrCat("compaction to ", upto, " passes the applied point ", applied_));
@@ -472,14 +474,16 @@ void Replica::InstallSnapshot(Index index, Interval now) {
   recent_.erase(recent_.begin(), recent_.upper_bound(index));
   std::erase_if(pending_.entries, [index](const Entry& e) { return e.index <= index; });
   if (role_ == Role::kFollower && leader_ != kNoReplica) {
-    // Tell the leader at once where to go on from, rather than at its next heartbeat.
+    // Tell the leader where to go on from, rather than at its next heartbeat: once the entries
+    // the match counts are durable (some may have been accepted since the last round and not be
+    // written yet; the simulator found a chosen slot lost that way, paxos seed 25982).
     Message m;
     m.type = MessageType::kAccepted;
     m.to = leader_;
     m.ballot = ballot_;
     m.match = LocalMatch();
     m.commit = commit_;
-    Send(std::move(m), /*after_persist=*/false);
+    Send(std::move(m), /*after_persist=*/true);
   }
 }
 

@@ -84,7 +84,9 @@ using truetime::Timestamp;
 struct Options {
   GroupId group = 0;
   ReplicaId id = kNoReplica;
-  // The group's voters and learners; used when the hard state holds no configuration yet.
+  // The group's voters and learners; used when the hard state holds no configuration yet. A
+  // replica joining a running group starts with no voters and itself as learner: unconfigured,
+  // it accepts any replica of the group as its leader until the log or a snapshot configures it.
   std::vector<ReplicaId> members;
   std::vector<ReplicaId> learners;
   // The state machine's applied index at start; committed entries after it are handed out again.
@@ -115,7 +117,7 @@ struct Options {
   bool testing_ack_before_sync = false;     // answer Prepare/Accept before the state is durable
   bool testing_skip_recovery = false;       // a new leader ignores values reported in phase 1
   bool testing_lease_from_receive = false;  // the leader measures its lease from replies, not sends
-  // Compact() forgets slots past the applied point too, and counts them as applied.
+  // Compact() compacts the whole log, past the applied point, and counts it all applied.
   bool testing_compact_above_applied = false;
 };
 

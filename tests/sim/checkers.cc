@@ -1,7 +1,8 @@
 // The safety checkers over recorded histories; see checkers.h for the rules.
 //
-// Seed/workload/faults: independent. Checkers: slot agreement, lease disjointness, register
-// linearizability, durability of acknowledged writes.
+// Seed/workload/faults: independent. Checkers: slot agreement (and the states that restarts and
+// snapshots carry), lease disjointness, register linearizability, durability of acknowledged
+// writes.
 #include "tests/sim/checkers.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace meridian::sim {
@@ -27,6 +29,7 @@ struct ChosenLog {
 ChosenLog BuildChosen(const std::vector<ApplyRecord>& applies) {
   ChosenLog log;
   for (const ApplyRecord& a : applies) {
+    if (a.kind != ApplyKind::kEntry) continue;
     auto [it, inserted] = log.slots.emplace(std::make_pair(a.group, a.index), &a);
     if (!inserted) continue;
     if (a.type != paxos::EntryType::kNormal) continue;
@@ -38,25 +41,93 @@ ChosenLog BuildChosen(const std::vector<ApplyRecord>& applies) {
 }
 
 std::string Describe(const ApplyRecord& a) {
-  return absl::StrCat(
-      "g", a.group, "/r", a.replica, "#", a.incarnation, " applied ",
-      a.type == paxos::EntryType::kNoop ? "noop" : absl::StrCat("'", a.command, "'"), " at slot ",
-      a.index, " t=", a.true_us);
+  return absl::StrCat("g", a.group, "/r", a.replica, "#", a.incarnation, " applied ",
+                      a.type == paxos::EntryType::kNoop
+                          ? "noop"
+                          : absl::StrCat("'", absl::CHexEscape(a.command), "'"),
+                      " at slot ", a.index, " t=", a.true_us);
+}
+
+std::string DescribeState(const ApplyRecord& a) {
+  const char* what = a.kind == ApplyKind::kCheckpoint ? "took a checkpoint" : "took on a state";
+  return absl::StrCat("g", a.group, "/r", a.replica, "#", a.incarnation, " ", what,
+                      " through slot ", a.index, " t=", a.true_us);
+}
+
+}  // namespace
+
+namespace {
+
+// One group's chosen values as CheckSlots has seen them so far, and the LogDigest of each prefix.
+struct GroupLog {
+  std::map<Index, const ApplyRecord*> chosen;
+  std::vector<uint64_t> prefix{0};  // prefix[i]: the digest of slots 1..i
+};
+
+// The digest of the group's chosen values through `state`'s index, or a violation when a slot in
+// it was never applied by anyone (a state cannot hold a value nobody applied).
+std::optional<Violation> PrefixDigest(GroupLog& log, const ApplyRecord& state, uint64_t* digest) {
+  while (log.prefix.size() <= state.index) {
+    const Index i = log.prefix.size();
+    auto it = log.chosen.find(i);
+    if (it == log.chosen.end()) {
+      return Violation{"slot", absl::StrCat(DescribeState(state), ", but no replica applied slot ",
+                                            i, " before")};
+    }
+    log.prefix.push_back(LogDigest(log.prefix.back(), i, it->second->type, it->second->command));
+  }
+  *digest = log.prefix[state.index];
+  return std::nullopt;
+}
+
+// A state record: it must follow the incarnation's own applies (`prev`), hold the chosen values,
+// and equal every other state of the group through the same slot.
+std::optional<Violation> CheckState(
+    const ApplyRecord& a, Index prev, GroupLog& log,
+    std::map<std::pair<GroupId, Index>, const ApplyRecord*>& states) {
+  if (a.kind == ApplyKind::kCheckpoint && a.index != prev) {
+    return Violation{"slot", absl::StrCat(DescribeState(a), " after applying through slot ", prev)};
+  }
+  if (a.kind == ApplyKind::kState && a.index < prev) {
+    return Violation{"slot", absl::StrCat(DescribeState(a), " after applying through slot ", prev,
+                                          " (a state machine never moves back)")};
+  }
+  uint64_t digest = 0;
+  if (std::optional<Violation> v = PrefixDigest(log, a, &digest)) return v;
+  if (digest != a.log_digest) {
+    return Violation{
+        "slot", absl::StrCat(DescribeState(a),
+                             ", but its entries are not the values chosen in slots 1..", a.index)};
+  }
+  auto [it, inserted] = states.emplace(std::make_pair(a.group, a.index), &a);
+  if (!inserted && it->second->state_hash != a.state_hash) {
+    return Violation{"state", absl::StrCat("two states through one slot differ: ",
+                                           DescribeState(*it->second), "; ", DescribeState(a))};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 std::optional<Violation> CheckSlots(const std::vector<ApplyRecord>& applies) {
-  std::map<std::pair<GroupId, Index>, const ApplyRecord*> chosen;
+  std::map<GroupId, GroupLog> logs;
   std::map<std::tuple<GroupId, paxos::ReplicaId, uint64_t>, Index> last;
+  std::map<std::pair<GroupId, Index>, const ApplyRecord*> states;
   for (const ApplyRecord& a : applies) {
     Index& prev = last[{a.group, a.replica, a.incarnation}];
+    GroupLog& log = logs[a.group];
+    if (a.kind != ApplyKind::kEntry) {
+      if (std::optional<Violation> v = CheckState(a, prev, log, states)) return v;
+      prev = a.index;
+      continue;
+    }
     if (a.index != prev + 1) {
       return Violation{"slot", absl::StrCat(Describe(a), " right after slot ", prev,
-                                            " (applies must be contiguous from slot 1)")};
+                                            " (applies must be contiguous from slot 1, or from "
+                                            "the state the incarnation took on)")};
     }
     prev = a.index;
-    auto [it, inserted] = chosen.emplace(std::make_pair(a.group, a.index), &a);
+    auto [it, inserted] = log.chosen.emplace(a.index, &a);
     if (inserted) continue;
     const ApplyRecord& first = *it->second;
     if (first.type != a.type || first.command != a.command) {
@@ -204,8 +275,16 @@ std::optional<Violation> CheckDurability(const std::vector<Op>& ops,
                                          const std::vector<ApplyRecord>& applies,
                                          const std::vector<ReplicaFinal>& finals) {
   std::map<std::tuple<GroupId, paxos::ReplicaId, uint64_t, Index>, const ApplyRecord*> applied;
+  // The highest state each incarnation took on (restored or installed): it holds every slot
+  // through it, with the chosen values (CheckSlots compares its digest with them).
+  std::map<std::tuple<GroupId, paxos::ReplicaId, uint64_t>, Index> state_through;
   for (const ApplyRecord& a : applies) {
-    applied.emplace(std::make_tuple(a.group, a.replica, a.incarnation, a.index), &a);
+    if (a.kind == ApplyKind::kEntry) {
+      applied.emplace(std::make_tuple(a.group, a.replica, a.incarnation, a.index), &a);
+    } else if (a.kind == ApplyKind::kState) {
+      Index& through = state_through[std::make_tuple(a.group, a.replica, a.incarnation)];
+      through = std::max(through, a.index);
+    }
   }
   const ChosenLog log = BuildChosen(applies);
   for (const Op& op : ops) {
@@ -219,6 +298,8 @@ std::optional<Violation> CheckDurability(const std::vector<Op>& ops,
     const std::string command = EncodePut(op.id, op.key);
     for (const ReplicaFinal& f : finals) {
       if (f.group != op.group) continue;
+      auto state = state_through.find(std::make_tuple(f.group, f.replica, f.incarnation));
+      if (state != state_through.end() && state->second >= slot) continue;
       auto it = applied.find(std::make_tuple(f.group, f.replica, f.incarnation, slot));
       if (it == applied.end() || it->second->command != command) {
         return Violation{

@@ -4,7 +4,10 @@
 //
 // Seed/workload/faults: independent of all three. Checkers:
 //  * CheckSlots: at most one value per (group, slot) over every replica and every incarnation,
-//    and each incarnation applies slots 1, 2, 3, ... without gaps.
+//    and each incarnation applies slots 1, 2, 3, ... without gaps — or, once it took on a state
+//    through slot S (restored from its checkpoint, installed from a snapshot), S+1, S+2, ...
+//    Every state (those and the checkpoints taken) holds the values chosen in slots 1..S (its
+//    log digest), and two states of a group through one slot are equal (their hashes).
 //  * CheckLeases: lease spans of different ballots of one group are disjoint in true time.
 //  * CheckLinearizable: per-key register linearizability, writes ordered by their log slot.
 //  * CheckDurability: every acknowledged put is applied, at its slot, by every final replica.
@@ -34,7 +37,9 @@ std::optional<Violation> CheckLeases(const std::vector<LeaseSpan>& spans);
 std::optional<Violation> CheckLinearizable(const std::vector<Op>& ops,
                                            const std::vector<ApplyRecord>& applies);
 
-// Every ok put is applied at its slot by the final incarnation of every replica in `finals`.
+// Every ok put is applied at its slot by the final incarnation of every replica in `finals`, or
+// held by a state that incarnation took on through that slot or later (CheckSlots checks such a
+// state holds the chosen values; run it first).
 std::optional<Violation> CheckDurability(const std::vector<Op>& ops,
                                          const std::vector<ApplyRecord>& applies,
                                          const std::vector<ReplicaFinal>& finals);

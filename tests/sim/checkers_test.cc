@@ -1,8 +1,8 @@
 // Shows each simulator checker failing on purpose on a hand-made bad history (and passing on a
 // good one), independently of the replica: a checker never seen to fail proves nothing.
 //
-// Seed: none (hand-made histories). Workload: register commands. Faults: none. Checkers: slot,
-// lease, linearizability, durability.
+// Seed: none (hand-made histories). Workload: register commands. Faults: none. Checkers: slot
+// (with restored and installed states), lease, linearizability, durability.
 #include "tests/sim/checkers.h"
 
 #include <gtest/gtest.h>
@@ -25,6 +25,18 @@ ApplyRecord Get(paxos::ReplicaId r, paxos::Index i, uint64_t id, const std::stri
 }
 ApplyRecord Noop(paxos::ReplicaId r, uint64_t inc, paxos::Index i) {
   return ApplyRecord{1, r, inc, i, EntryType::kNoop, "", 0};
+}
+// A state through `index` that replica `r` took on (kState) or took (kCheckpoint), holding the
+// values of `log` (entries 1..index, in slot order) and a state hash of `hash`.
+ApplyRecord State(ApplyKind kind, paxos::ReplicaId r, uint64_t inc, paxos::Index index,
+                  const std::vector<ApplyRecord>& log, uint64_t hash = 7) {
+  ApplyRecord s{1, r, inc, index, EntryType::kNormal, "", 0};
+  s.kind = kind;
+  for (const ApplyRecord& e : log) {
+    if (e.index <= index) s.log_digest = LogDigest(s.log_digest, e.index, e.type, e.command);
+  }
+  s.state_hash = hash;
+  return s;
 }
 Op MakeOp(uint64_t id, OpKind kind, TrueUs invoke, TrueUs complete, Outcome outcome,
           uint64_t read_value = 0) {
@@ -61,6 +73,60 @@ TEST(CheckSlotsTest, RestartReplayingADifferentValueFails) {
 
 TEST(CheckSlotsTest, GapInAppliesFails) {
   EXPECT_TRUE(CheckSlots({Put(1, 1, 1, 10), Noop(1, 1, 3)}).has_value());
+}
+
+TEST(CheckSlotsTest, AppliesGoOnFromARestoredOrInstalledState) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10), Put(1, 1, 2, 11), Noop(1, 1, 3)};
+  std::vector<ApplyRecord> history = log;
+  history.push_back(State(ApplyKind::kCheckpoint, 1, 1, 3, log));
+  history.push_back(State(ApplyKind::kState, 1, 2, 3, log));  // restarted from the checkpoint
+  history.push_back(Put(1, 2, 4, 12));
+  history.push_back(State(ApplyKind::kState, 2, 1, 2, log));  // installed a snapshot through 2
+  history.push_back(Noop(2, 1, 3));
+  EXPECT_FALSE(CheckSlots(history));
+}
+
+TEST(CheckSlotsTest, AppliesSkippingTheTailOfAStateFail) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10), Put(1, 1, 2, 11), Noop(1, 1, 3)};
+  std::vector<ApplyRecord> history = log;
+  history.push_back(State(ApplyKind::kState, 2, 1, 1, log));
+  history.push_back(Noop(2, 1, 3));  // slot 2 never applied there
+  auto v = CheckSlots(history);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->checker, "slot");
+}
+
+TEST(CheckSlotsTest, StateWithOtherValuesThanChosenFails) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10), Put(1, 1, 2, 11)};
+  std::vector<ApplyRecord> history = log;
+  history.push_back(State(ApplyKind::kState, 2, 1, 2, {Put(1, 1, 1, 10), Noop(1, 1, 2)}));
+  auto v = CheckSlots(history);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->checker, "slot");
+}
+
+TEST(CheckSlotsTest, StateBeyondWhatAnyoneAppliedFails) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10)};
+  std::vector<ApplyRecord> history = log;
+  history.push_back(State(ApplyKind::kState, 2, 1, 2, log));
+  EXPECT_TRUE(CheckSlots(history).has_value());
+}
+
+TEST(CheckSlotsTest, CheckpointAwayFromTheAppliedPointFails) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10), Put(1, 1, 2, 11)};
+  std::vector<ApplyRecord> history = log;
+  history.push_back(State(ApplyKind::kCheckpoint, 1, 1, 1, log));
+  EXPECT_TRUE(CheckSlots(history).has_value());
+}
+
+TEST(CheckSlotsTest, TwoDifferentStatesThroughOneSlotFail) {
+  const std::vector<ApplyRecord> log = {Put(1, 1, 1, 10)};
+  std::vector<ApplyRecord> history = {Put(1, 1, 1, 10), Put(2, 1, 1, 10)};
+  history.push_back(State(ApplyKind::kCheckpoint, 1, 1, 1, log, /*hash=*/7));
+  history.push_back(State(ApplyKind::kCheckpoint, 2, 1, 1, log, /*hash=*/8));
+  auto v = CheckSlots(history);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->checker, "state");
 }
 
 TEST(CheckLeasesTest, DisjointLeasesPass) {
@@ -157,6 +223,15 @@ TEST(CheckDurabilityTest, LostAcknowledgedWriteFails) {
   EXPECT_EQ(v->checker, "durability");
   applies.push_back(Put(1, 2, 1, 10));
   finals[0].applied = 1;
+  EXPECT_FALSE(CheckDurability(ops, applies, finals));
+}
+
+TEST(CheckDurabilityTest, AStateThroughTheSlotHoldsTheWrite) {
+  std::vector<Op> ops = {MakeOp(10, OpKind::kPut, 0, 10, Outcome::kOk)};
+  std::vector<ApplyRecord> applies = {Put(1, 1, 1, 10), Noop(1, 1, 2)};
+  std::vector<ReplicaFinal> finals = {{1, 2, 1, 2}};
+  EXPECT_TRUE(CheckDurability(ops, applies, finals).has_value());
+  applies.push_back(State(ApplyKind::kState, 2, 1, 2, applies));  // replica 2 installed it
   EXPECT_FALSE(CheckDurability(ops, applies, finals));
 }
 

@@ -11,19 +11,29 @@ namespace meridian::sim {
 
 const std::vector<std::string>& PaxosPlants() {
   static const auto* plants = new std::vector<std::string>{
-      "testing_skip_vote_wait",     "testing_ack_before_sync",   "testing_skip_recovery",
-      "testing_lease_from_receive", "testing_rejoin_after_wipe",
+      "testing_skip_vote_wait",        "testing_ack_before_sync",   "testing_skip_recovery",
+      "testing_lease_from_receive",    "testing_rejoin_after_wipe", "testing_compact_above_applied",
+      "testing_snapshot_without_tail",
   };
   return *plants;
 }
 
-namespace {
+const std::vector<std::string>& CompactionPlants() {
+  static const auto* plants = new std::vector<std::string>{
+      "testing_compact_above_applied",
+      "testing_snapshot_without_tail",
+  };
+  return *plants;
+}
 
-void SetPlant(const std::string& plant, NodeConfig& c) {
-  if (plant.empty()) return;
+bool SetPaxosPlant(const std::string& plant, NodeConfig& c) {
   paxos::Options& o = c.options;
   if (plant == "testing_rejoin_after_wipe") {
     c.testing_rejoin_after_wipe = true;  // the process's start check, not the replica
+  } else if (plant == "testing_snapshot_without_tail") {
+    c.testing_snapshot_without_tail = true;  // the process's install, not the replica
+  } else if (plant == "testing_compact_above_applied") {
+    o.testing_compact_above_applied = true;
   } else if (plant == "testing_skip_vote_wait") {
     o.testing_skip_vote_wait = true;
   } else if (plant == "testing_ack_before_sync") {
@@ -33,11 +43,19 @@ void SetPlant(const std::string& plant, NodeConfig& c) {
   } else if (plant == "testing_lease_from_receive") {
     o.testing_lease_from_receive = true;
   } else {
-    CHECK_MSG(false, "unknown plant " + plant);
+    return false;
   }
+  return true;
 }
 
-}  // namespace
+void SetCompaction(const SwarmParams& params, NodeConfig& c) {
+  c.checkpoint_every = params.checkpoint_every;
+  c.retain_entries = params.retain_entries;
+  // Several round trips at the slowest, so that only a real fault (a lost message, a crashed,
+  // cut off or paused process) makes a fetch fail.
+  c.snapshot_timeout_us = 4 * params.net.delay_max_us + 4 * params.disk_latency_max_us + 200'000;
+  c.snapshot_install_max_us = params.snapshot_install_max_us;
+}
 
 Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose)
     : time_(kSimEpochUs),
@@ -60,7 +78,8 @@ Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& pl
       c.options.heartbeat_interval_us = params.heartbeat_us;
       c.options.election_timeout_us = params.election_timeout_us;
       c.options.campaign_retry_us = params.campaign_retry_us;
-      SetPlant(plant, c);
+      CHECK_MSG(plant.empty() || SetPaxosPlant(plant, c), "unknown plant " + plant);
+      SetCompaction(params, c);
       c.clock_bounds = params.clock;
       c.clock_params = truetime::RandomSimulatedClockParams(params.clock, clock_rng);
       c.disk_latency_min_us = params.disk_latency_min_us;
@@ -112,6 +131,15 @@ void Cluster::SendMessage(Addr from, const paxos::Message& m) {
   if (to < 0) return;
   net_.Send(from, to, m);
 }
+
+void Cluster::SendToReplica(SimNode& from, paxos::ReplicaId to,
+                            std::function<void(ReplicaProcess&)> arrive) {
+  const Addr dest = AddrOf(from.group(), to);
+  if (dest < 0) return;
+  net_.SendThunk(from.addr(), dest, [this, dest, arrive] { arrive(node(dest)); });
+}
+
+void Cluster::OnState(ApplyRecord record) { applies_.push_back(std::move(record)); }
 
 void Cluster::OnApplied(SimNode& n, const paxos::Entry& e, uint64_t read_value) {
   applies_.push_back(

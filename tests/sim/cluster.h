@@ -50,6 +50,7 @@ class Cluster : public NodeHost, public FaultTarget {
   bool Up(Addr a) override { return node(a).alive(); }
   paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
   paxos::Index Applied(Addr a) override { return node(a).applied(); }
+  paxos::Index Compacted(Addr a) override { return node(a).compacted(); }
   bool Leads(Addr a) override { return node(a).leads(); }
   void SetSyncListener(std::function<void(Addr, int64_t)> listener) override;
   EventLoop& loop() override { return loop_; }
@@ -75,6 +76,9 @@ class Cluster : public NodeHost, public FaultTarget {
 
   // NodeHost.
   void SendMessage(Addr from, const paxos::Message& m) override;
+  void SendToReplica(SimNode& from, paxos::ReplicaId to,
+                     std::function<void(ReplicaProcess&)> arrive) override;
+  void OnState(ApplyRecord record) override;
   void OnApplied(SimNode& node, const paxos::Entry& e, uint64_t read_value) override;
   void AfterEvent(SimNode& node) override;
 
@@ -102,8 +106,15 @@ class Cluster : public NodeHost, public FaultTarget {
 };
 
 // The planted bugs, in a fixed order: paxos::Options testing_* field names, then
-// NodeConfig::testing_rejoin_after_wipe.
+// NodeConfig::testing_rejoin_after_wipe, then the compaction and snapshot plants
+// (paxos::Options::testing_compact_above_applied, NodeConfig::testing_snapshot_without_tail).
 const std::vector<std::string>& PaxosPlants();
+// The compaction and snapshot plants alone (the transaction workloads run them too).
+const std::vector<std::string>& CompactionPlants();
+// Sets `plant` on `config` when it is one of PaxosPlants(); false otherwise.
+bool SetPaxosPlant(const std::string& plant, NodeConfig& config);
+// The compaction and snapshot settings of `params` (swarm.h) for a process.
+void SetCompaction(const SwarmParams& params, NodeConfig& config);
 
 }  // namespace meridian::sim
 

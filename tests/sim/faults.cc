@@ -1,9 +1,10 @@
 // FaultInjector implementation; see faults.h.
 //
-// Seed: the injected Random (wipes, power losses and election clogs draw from it only when the
-// seed enables them, so seeds without them run as before). Faults: crashes (correlated too),
-// wipes, power losses in the sync window, election clogs, pauses, partitions of four shapes,
-// swizzle-clogging; network faults come from SwarmParams::net.
+// Seed: the injected Random (wipes, power losses, election clogs and snapshot lags draw from it
+// only when the seed enables them, so seeds without them run as before). Faults: crashes
+// (correlated too), wipes, power losses in the sync window, election clogs, snapshot lags,
+// pauses, partitions of four shapes, swizzle-clogging; network faults come from
+// SwarmParams::net.
 #include "tests/sim/faults.h"
 
 #include <algorithm>
@@ -28,6 +29,9 @@ void FaultInjector::Start(TrueUs end) {
     Every(params_.power_loss_every_us, &FaultInjector::ArmPowerLoss);
   }
   if (params_.election_clogs) Every(params_.election_clog_every_us, &FaultInjector::ElectionClog);
+  if (params_.checkpoint_every > 0 && params_.snapshot_lags) {
+    Every(params_.snapshot_lag_every_us, &FaultInjector::SnapshotLag);
+  }
 }
 
 void FaultInjector::Every(int64_t every_us, void (FaultInjector::*step)()) {
@@ -258,6 +262,64 @@ void FaultInjector::WatchElection(paxos::GroupId g, Addr x,
     election_clogged_.erase(g);
     cluster_->loop().Trace(absl::StrCat("fault election clog g", g, " released"));
     for (const auto& [from, to] : links) cluster_->net().Release(from, to);
+  });
+}
+
+void FaultInjector::SnapshotLag() {
+  const paxos::GroupId g = PickGroup();
+  if (snapshot_lagging_.contains(g)) return;
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  std::vector<Addr> followers;
+  bool led = false;
+  for (Addr a : nodes) {
+    if (cluster_->Leads(a)) {
+      led = true;
+    } else if (cluster_->Up(a)) {
+      followers.push_back(a);
+    }
+  }
+  if (!led || followers.empty()) return;  // a group without a leader compacts nothing
+  const Addr f = followers[rng_.Uniform(followers.size())];
+  snapshot_lagging_.insert(g);
+  std::vector<std::pair<Addr, Addr>> cuts;
+  std::optional<uint64_t> epoch;
+  if (rng_.Bernoulli(0.5)) {
+    epoch = ++crash_epoch_[f];
+    cluster_->Crash(f);
+  } else {
+    for (Addr b : nodes) {
+      if (b == f) continue;
+      cuts.push_back({f, b});
+      cuts.push_back({b, f});
+    }
+    for (const auto& [from, to] : cuts) cluster_->net().Cut(from, to);
+  }
+  const paxos::Index behind = cluster_->LastIndex(f);
+  cluster_->loop().Trace(absl::StrCat("fault snapshot lag g", g, " ", f,
+                                      epoch ? " down" : " cut off", " at slot ", behind));
+  WatchSnapshotLag(g, f, behind, cuts, epoch, cluster_->loop().now() + params_.snapshot_lag_max_us);
+}
+
+void FaultInjector::WatchSnapshotLag(paxos::GroupId g, Addr f, paxos::Index behind,
+                                     const std::vector<std::pair<Addr, Addr>>& cuts,
+                                     std::optional<uint64_t> epoch, TrueUs give_up) {
+  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  const bool passed = std::any_of(nodes.begin(), nodes.end(), [&](Addr b) {
+    return b != f && cluster_->Up(b) && cluster_->Compacted(b) > behind;
+  });
+  if (!passed && cluster_->loop().now() < give_up) {
+    cluster_->loop().After(params_.heartbeat_us / 2, [this, g, f, behind, cuts, epoch, give_up] {
+      if (!healed_) WatchSnapshotLag(g, f, behind, cuts, epoch, give_up);
+    });
+    return;
+  }
+  const int64_t settle_us = rng_.Range(0, 2 * params_.heartbeat_us);
+  cluster_->loop().After(settle_us, [this, g, f, cuts, epoch] {
+    if (healed_) return;  // Heal healed every link and restarted every node
+    snapshot_lagging_.erase(g);
+    cluster_->loop().Trace(absl::StrCat("fault snapshot lag g", g, " ", f, " back"));
+    for (const auto& [from, to] : cuts) cluster_->net().Heal(from, to);
+    if (epoch && crash_epoch_[f] == *epoch) cluster_->Restart(f);
   });
 }
 

@@ -34,6 +34,12 @@
 //    campaigns among the others while the leader's lease runs. Once another node leads (or after
 //    election_clog_max_us) and has had a heartbeat or two to take its lease, every held link is
 //    released at once: the old leader hears its stale replies with the new leader's messages;
+//  * snapshot lags (SwarmParams::snapshot_lags, with compaction only), one per group at a time,
+//    aimed at snapshot installs: a follower of a group with a leader is cut off from the others
+//    (every link both ways) or crashed, until another node of the group has compacted its log past
+//    the follower's last slot (or snapshot_lag_max_us passed); up to two heartbeats later its
+//    links heal, or it restarts (unless another fault took it down meanwhile), and it must
+//    install a snapshot to catch up;
 //  * network drop/duplicate/delay spikes, set in SwarmParams::net for the whole fault phase.
 // Heal() ends the phase: every link heals and held links are released, the network turns calm,
 // every crashed node restarts (a wiped one refuses); pauses run out on their own (the liveness
@@ -79,6 +85,8 @@ class FaultTarget {
   virtual bool Up(Addr a) = 0;
   virtual paxos::Index LastIndex(Addr a) = 0;
   virtual paxos::Index Applied(Addr a) = 0;
+  // The compaction point of its Paxos log (what its disk holds when it is down).
+  virtual paxos::Index Compacted(Addr a) = 0;
   virtual void Pause(Addr a, int64_t us) = 0;
   // Alive and the leader of its group, as its replica believes.
   virtual bool Leads(Addr a) = 0;
@@ -122,6 +130,12 @@ class FaultInjector {
   // Releases the held `links` once a node of `g` other than `x` leads (or at `give_up`).
   void WatchElection(paxos::GroupId g, Addr x, const std::vector<std::pair<Addr, Addr>>& links,
                      TrueUs give_up);
+  void SnapshotLag();
+  // Ends the lag of follower `f` of `g` (its `cuts` heal, or, when `epoch` is set, it restarts
+  // unless crashed again since) once another node compacted past `behind` (or at `give_up`).
+  void WatchSnapshotLag(paxos::GroupId g, Addr f, paxos::Index behind,
+                        const std::vector<std::pair<Addr, Addr>>& cuts,
+                        std::optional<uint64_t> epoch, TrueUs give_up);
   void PauseOne();
   void Partition();
   void Clog();
@@ -136,6 +150,7 @@ class FaultInjector {
   std::map<paxos::GroupId, std::set<Addr>> wiped_;
   std::optional<paxos::GroupId> power_loss_armed_;
   std::set<paxos::GroupId> election_clogged_;
+  std::set<paxos::GroupId> snapshot_lagging_;
 };
 
 }  // namespace meridian::sim

@@ -1,4 +1,4 @@
-// Encoding of the register commands and printing of history records.
+// Encoding of the register commands, printing of history records, and the digests of states.
 //
 // Seed/workload/faults/checkers: see history.h; this file is pure formatting.
 #include "tests/sim/history.h"
@@ -62,6 +62,21 @@ std::optional<Command> DecodeCommand(std::string_view command) {
   if (ec != std::errc() || ptr != end || c.id == 0) return std::nullopt;
   c.key = std::string(command.substr(space + 1));
   return c;
+}
+
+uint64_t HashBytes(uint64_t seed, std::string_view bytes) {
+  uint64_t h = seed ^ 1469598103934665603ull;  // FNV-1a
+  for (const char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+uint64_t LogDigest(uint64_t prev, paxos::Index index, paxos::EntryType type,
+                   std::string_view command) {
+  const std::string head = absl::StrCat(prev, ":", index, ":", static_cast<int>(type), ":");
+  return HashBytes(HashBytes(0, head), command);
 }
 
 }  // namespace meridian::sim

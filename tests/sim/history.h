@@ -27,16 +27,38 @@ struct Violation {
   std::string detail;
 };
 
-// One entry handed to the state machine by one incarnation of one replica.
+// What an ApplyRecord says about the incarnation's state machine.
+enum class ApplyKind : uint8_t {
+  kEntry,       // it applied the entry at `index`
+  kState,       // its state was replaced by one through `index`: restored from its checkpoint at
+                // start, or installed from a snapshot
+  kCheckpoint,  // it took a checkpoint (or served a snapshot) of its state through `index`
+};
+
+// One entry handed to the state machine by one incarnation of one replica, or (kState,
+// kCheckpoint) a whole state through an index.
 struct ApplyRecord {
   paxos::GroupId group = 0;
   paxos::ReplicaId replica = 0;
-  uint64_t incarnation = 0;  // bumps at every restart; a restart replays from slot 1
+  uint64_t incarnation = 0;  // bumps at every restart; a restart replays from its checkpoint
   paxos::Index index = 0;
   paxos::EntryType type = paxos::EntryType::kNormal;
   std::string command;
   TrueUs true_us = 0;
+  ApplyKind kind = ApplyKind::kEntry;
+  // kState, kCheckpoint: the LogDigest of the entries 1..index that the state reflects, and a
+  // hash of the state itself (the state machine's image and data).
+  uint64_t log_digest = 0;
+  uint64_t state_hash = 0;
 };
+
+// A running digest of a log's applied entries: LogDigest(LogDigest(0, e1), e2)... Kept beside a
+// state machine, it says which chosen values a checkpoint or snapshot holds, so that a checker can
+// compare it with the values the group chose.
+uint64_t LogDigest(uint64_t prev, paxos::Index index, paxos::EntryType type,
+                   std::string_view command);
+// A hash of arbitrary bytes (for ApplyRecord::state_hash).
+uint64_t HashBytes(uint64_t seed, std::string_view bytes);
 
 // A maximal true-time span during which a replica's HasLease(now) was seen true under `ballot`.
 // Sampled, so [start_us, end_us] lies inside the real span: any overlap found is real.

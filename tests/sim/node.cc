@@ -3,9 +3,11 @@
 // Seed/faults: ReplicaProcess's. Checkers: applies go to the NodeHost.
 #include "tests/sim/node.h"
 
+#include <charconv>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/sim/history.h"
 
 namespace meridian::sim {
@@ -26,7 +28,7 @@ void SimNode::Deliver(const paxos::Message& m) {
                                " i=", m.index, " c=", m.commit, " n=", m.entries.size(),
                                m.reject ? " reject" : "", m.lease_granted ? " vote" : ""));
     if (loop()->tracing() && !m.entries.empty()) loop()->Detail(m.ToString());
-    replica().Step(m, Now());
+    Step(m);
   });
 }
 
@@ -62,6 +64,30 @@ void SimNode::ApplyEntry(const paxos::Entry& e) {
   loop()->Trace(absl::StrCat("apply ", Name(), " ", e.index, "@", e.ballot.ToString(),
                              e.type == paxos::EntryType::kNoop ? " noop" : " ", e.command));
   host_->OnApplied(*this, e, read_value);
+}
+
+std::string SimNode::CheckpointImage() {
+  std::string image;
+  for (const auto& [key, r] : kv_) absl::StrAppend(&image, key, " ", r.value, " ", r.slot, "\n");
+  return image;
+}
+
+absl::Status SimNode::Restore(const std::string& image, const std::string& data) {
+  if (!data.empty()) return absl::DataLossError("a register node has no data besides its image");
+  std::map<std::string, Register> kv;
+  for (const std::string& line :
+       std::vector<std::string>(absl::StrSplit(image, '\n', absl::SkipEmpty()))) {
+    const std::vector<std::string> f = absl::StrSplit(line, ' ');
+    Register r;
+    if (f.size() != 3 ||
+        std::from_chars(f[1].data(), f[1].data() + f[1].size(), r.value).ec != std::errc() ||
+        std::from_chars(f[2].data(), f[2].data() + f[2].size(), r.slot).ec != std::errc()) {
+      return absl::DataLossError(absl::StrCat("bad register line '", line, "'"));
+    }
+    kv[f[0]] = r;
+  }
+  kv_ = std::move(kv);
+  return absl::OkStatus();
 }
 
 }  // namespace meridian::sim

@@ -2,14 +2,17 @@
 //   seed      -> SwarmParams (swarm.h): 1-3 groups of 3 or 5 replicas, timings, clocks, faults;
 //   workload  -> register clients (clients.h): puts/gets through the log, lease reads;
 //   faults    -> fault phase (faults.h: crashes, wipes, pauses, partitions, clogging, network,
-//                power losses in the sync window, election clogs; most seeds focus on one kind),
+//                power losses in the sync window, election clogs, snapshot lags when the seed
+//                compacts its logs (replica_process.h); most seeds focus on one kind),
 //                then heal: every group must commit again within SwarmParams::LivenessBoundUs,
 //                then a bounded drain lets replicas catch up; a wiped node refuses to rejoin under
 //                its old identity and is no replica any more (at most a minority per group);
-//   checkers  -> slot agreement, lease disjointness, linearizability, durability (checkers.h),
-//                liveness after heal; meridian_sim adds determinism (two runs, same trace hash).
-// Planted bugs: the paxos::Options testing_* knobs and testing_rejoin_after_wipe (a wiped node
-// rejoins empty under its old identity), listed by PaxosPlants().
+//   checkers  -> slot agreement (with the states restarts and snapshots carry), lease
+//                disjointness, linearizability, durability (checkers.h), liveness after heal;
+//                meridian_sim adds determinism (two runs, same trace hash).
+// Planted bugs: the paxos::Options testing_* knobs, testing_rejoin_after_wipe (a wiped node
+// rejoins empty under its old identity) and testing_snapshot_without_tail (an installed snapshot
+// is taken to reach further than it does), listed by PaxosPlants().
 // Thread safety: one seed at a time.
 #ifndef MERIDIAN_TESTS_SIM_PAXOS_WORKLOAD_H_
 #define MERIDIAN_TESTS_SIM_PAXOS_WORKLOAD_H_

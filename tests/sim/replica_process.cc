@@ -1,9 +1,10 @@
 // ReplicaProcess implementation; see replica_process.h.
 //
 // Seed: disk latency and tick jitter from the process's Random; the server incarnation from a
-// generator of its own. Faults: crash (loses unsynced state), restart (replays from the synced
-// disk, or refuses after a wipe), wipe, pause; the sync listener hears of every sync. Planted bug:
-// testing_rejoin_after_wipe. Checkers: none.
+// generator of its own. Faults: crash (loses unsynced state), restart (restores the checkpoint and
+// replays the synced log after it, or refuses after a wipe), wipe, pause; the sync listener hears
+// of every sync. Planted bugs: testing_rejoin_after_wipe, testing_snapshot_without_tail.
+// Checkers: none (states and checkpoints are recorded through the subclass).
 #include "tests/sim/replica_process.h"
 
 #include <algorithm>
@@ -76,16 +77,36 @@ void ReplicaProcess::Start() {
       std::make_unique<truetime::SimulatedClockSource>(time_, config_.clock_bounds,
                                                        config_.clock_params),
       truetime::TrueTime::Options{.max_epsilon_us = 1'000'000'000});
+  if (disk_.install_record()) {
+    // As RestoreGroup does: the data the checkpoint described was being replaced.
+    loop_->Trace(absl::StrCat("install cut short ", Name(), ": start with nothing applied"));
+    disk_.DiscardInstall();
+  }
+  const std::optional<SimState> checkpoint = disk_.checkpoint();
   paxos::Options options = config_.options;
-  options.applied = 0;
+  options.applied = checkpoint ? checkpoint->index : 0;
   options.seed = rng_.Next();
   replica_ = std::make_unique<paxos::Replica>(options, &disk_, Now());
   replication::RoundDriver::Env* env = this;
   driver_ = std::make_unique<replication::RoundDriver>(replica_.get(), env);
-  applied_ = 0;
+  applied_ = options.applied;
+  log_digest_ = checkpoint ? checkpoint->log_digest : 0;
+  checkpoint_index_ = options.applied;
   applying_.clear();
+  fetch_.reset();
+  idle_work_.clear();
+  commit_heard_ = 0;
   OnStart();
-  loop_->Trace(absl::StrCat("start ", Name(), " last_index=", disk_.LastIndex()));
+  if (checkpoint) {
+    const absl::Status restored = Restore(checkpoint->image, checkpoint->data);
+    CHECK_MSG(restored.ok(), absl::StrCat(Name(), ": the checkpoint through ", checkpoint->index,
+                                          " cannot be restored: ", restored.ToString()));
+    Record(ApplyKind::kState, *checkpoint);
+  }
+  loop_->Trace(
+      absl::StrCat("start ", Name(), " last_index=", disk_.LastIndex(),
+                   checkpoint ? absl::StrCat(" checkpoint=", checkpoint->index) : "",
+                   disk_.Compacted() > 0 ? absl::StrCat(" compacted=", disk_.Compacted()) : ""));
   ScheduleTick();
   Pump();
   AfterEvent();
@@ -103,6 +124,8 @@ void ReplicaProcess::Crash() {
   applying_.clear();
   applied_ = 0;
   paused_until_ = 0;
+  fetch_.reset();
+  idle_work_.clear();
 }
 
 void ReplicaProcess::Wipe() {
@@ -133,6 +156,11 @@ void ReplicaProcess::Run(std::function<void()> fn) {
 
 void ReplicaProcess::OnTick() { replica_->Tick(Now()); }
 
+void ReplicaProcess::Step(const paxos::Message& m) {
+  if (m.type == paxos::MessageType::kAccept) commit_heard_ = std::max(commit_heard_, m.commit);
+  replica_->Step(m, Now());
+}
+
 void ReplicaProcess::ScheduleTick() {
   const uint64_t inc = incarnation_;
   const int64_t jitter = rng_.Range(0, config_.tick_us / 4);
@@ -157,16 +185,22 @@ void ReplicaProcess::Send(std::vector<paxos::Message> messages) {
   for (const paxos::Message& m : messages) SendPaxos(m);
 }
 
-bool ReplicaProcess::StartWrite(paxos::Ready& ready, bool sync) {
-  if (ready.hard_state) disk_.WriteHardState(*ready.hard_state);
-  for (const paxos::Entry& e : ready.entries) disk_.WriteEntry(e);
-  applying_ = std::move(ready.committed);
-  if (!sync) return false;
-  const uint64_t inc = incarnation_;
+int64_t ReplicaProcess::DrawDiskLatency() {
   int64_t latency = rng_.Range(config_.disk_latency_min_us, config_.disk_latency_max_us);
   if (config_.disk_stall_max_us > 0 && rng_.Bernoulli(config_.disk_stall_p)) {
     latency += rng_.Range(0, config_.disk_stall_max_us);
   }
+  return latency;
+}
+
+bool ReplicaProcess::StartWrite(paxos::Ready& ready, bool sync) {
+  if (ready.hard_state) disk_.WriteHardState(*ready.hard_state);
+  for (const paxos::Entry& e : ready.entries) disk_.WriteEntry(e);
+  MaybeCheckpoint();
+  applying_ = std::move(ready.committed);
+  if (!sync) return false;
+  const uint64_t inc = incarnation_;
+  const int64_t latency = DrawDiskLatency();
   if (sync_listener_) sync_listener_(addr_, latency);
   loop_->After(latency, [this, inc] {
     if (!alive() || incarnation_ != inc) return;  // the crash lost the sync
@@ -184,10 +218,158 @@ bool ReplicaProcess::FinishApplying() {
   applying_.clear();
   for (const paxos::Entry& e : entries) {
     applied_ = e.index;
+    log_digest_ = LogDigest(log_digest_, e.index, e.type, e.command);
     ApplyEntry(e);
     if (!alive()) return false;
   }
   return true;
+}
+
+void ReplicaProcess::AfterAdvance() { OnAdvanced(); }
+
+void ReplicaProcess::OnIdle() {
+  while (!idle_work_.empty() && alive()) {
+    std::vector<std::function<void()>> work = std::move(idle_work_);
+    idle_work_.clear();
+    for (auto& fn : work) {
+      if (alive()) fn();
+    }
+  }
+}
+
+void ReplicaProcess::WhenIdle(std::function<void()> fn) { idle_work_.push_back(std::move(fn)); }
+
+// ---------------------------------------------------------------------------------------------
+// Compaction.
+
+SimState ReplicaProcess::TakeState() {
+  return SimState{applied_, log_digest_, CheckpointImage(), Data()};
+}
+
+void ReplicaProcess::Record(ApplyKind kind, const SimState& state) {
+  ApplyRecord r;
+  r.group = group();
+  r.replica = id();
+  r.incarnation = incarnation_;
+  r.index = state.index;
+  r.true_us = loop_->now();
+  r.kind = kind;
+  r.log_digest = state.log_digest;
+  r.state_hash = HashBytes(HashBytes(0, state.image), state.data);
+  RecordState(std::move(r));
+}
+
+void ReplicaProcess::MaybeCheckpoint() {
+  // As GroupHost's MaybeCheckpoint: never while a snapshot is awaited or being installed.
+  if (config_.checkpoint_every == 0 || fetch_ || replica_->snapshot_needed() ||
+      applied_ < checkpoint_index_ + config_.checkpoint_every) {
+    return;
+  }
+  SimState state = TakeState();
+  Record(ApplyKind::kCheckpoint, state);
+  disk_.WriteCheckpoint(std::move(state));
+  checkpoint_index_ = applied_;
+  const paxos::Index upto =
+      applied_ > config_.retain_entries ? applied_ - config_.retain_entries : 0;
+  loop_->Trace(
+      absl::StrCat("checkpoint ", Name(), " at ", applied_,
+                   upto > disk_.Compacted() ? absl::StrCat(" compacting through ", upto) : ""));
+  if (upto <= disk_.Compacted()) return;
+  disk_.WriteCompaction(upto);
+  // At once, as GroupHost does: reads of the disk see the erasure from now on, so the replica
+  // must not report those slots as holes (it would let a candidate fill chosen slots with no-ops).
+  replica_->Compact(upto);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots.
+
+void ReplicaProcess::OnSnapshotRequest(const paxos::SnapshotRequest& request) {
+  if (fetch_) return;
+  // Never one at or below what is applied: it would replace the state for nothing.
+  const paxos::Index at_least = std::max(request.at_least, replica_->applied() + 1);
+  const uint64_t fetch = next_fetch_++;
+  fetch_ = Fetch{fetch, request.from, at_least, false};
+  loop_->Trace(absl::StrCat("snapshot fetch ", Name(), " #", fetch, " from r", request.from,
+                            " through >= ", at_least));
+  const paxos::ReplicaId self = id();
+  SendToReplica(request.from, [self, fetch, at_least](ReplicaProcess& source) {
+    source.ServeSnapshot(self, fetch, at_least);
+  });
+  const uint64_t inc = incarnation_;
+  loop_->After(config_.snapshot_timeout_us, [this, inc, fetch] {
+    if (!alive() || incarnation_ != inc) return;
+    Run([this, fetch] {
+      if (fetch_ && fetch_->id == fetch && !fetch_->installing) FailFetch("no answer in time");
+    });
+  });
+}
+
+void ReplicaProcess::ServeSnapshot(paxos::ReplicaId to, uint64_t fetch, paxos::Index at_least) {
+  Run([this, to, fetch, at_least] {
+    WhenIdle([this, to, fetch, at_least] {
+      std::optional<SimState> snapshot;
+      // As GroupHost's ServeSnapshot: its current state, between rounds.
+      if (!fetch_ && !replica_->snapshot_needed() && applied_ >= at_least) {
+        snapshot = TakeState();
+        Record(ApplyKind::kCheckpoint, *snapshot);
+      }
+      loop_->Trace(absl::StrCat(
+          "snapshot serve ", Name(), " #", fetch, " to r", to,
+          snapshot ? absl::StrCat(" through ", applied_)
+                   : absl::StrCat(" refused: applied ", applied_, fetch_ ? " installing" : "")));
+      SendToReplica(to, [fetch, snapshot](ReplicaProcess& receiver) {
+        receiver.OnSnapshotReply(fetch, snapshot);
+      });
+    });
+  });
+}
+
+void ReplicaProcess::OnSnapshotReply(uint64_t fetch, const std::optional<SimState>& snapshot) {
+  Run([this, fetch, snapshot] {
+    if (!fetch_ || fetch_->id != fetch || fetch_->installing) return;  // stale or duplicated
+    if (!snapshot) return FailFetch("refused");
+    if (snapshot->index < fetch_->at_least) {
+      return FailFetch(absl::StrCat("it reaches ", snapshot->index, " only"));
+    }
+    fetch_->installing = true;
+    WhenIdle([this, snapshot = *snapshot] { BeginInstall(snapshot); });
+  });
+}
+
+void ReplicaProcess::BeginInstall(const SimState& state) {
+  disk_.BeginInstall();
+  const uint64_t inc = incarnation_;
+  const int64_t latency = DrawDiskLatency() + rng_.Range(0, config_.snapshot_install_max_us);
+  loop_->Trace(absl::StrCat("snapshot install ", Name(), " through ", state.index, " begins"));
+  if (sync_listener_) sync_listener_(addr_, latency);
+  loop_->After(latency, [this, inc, state] {
+    if (!alive() || incarnation_ != inc) return;  // the crash cut the install short
+    Run([this, state] { WhenIdle([this, state] { FinishInstall(state); }); });
+  });
+}
+
+void ReplicaProcess::FinishInstall(const SimState& state) {
+  const absl::Status restored = Restore(state.image, state.data);
+  CHECK_MSG(restored.ok(), absl::StrCat(Name(), ": the snapshot through ", state.index,
+                                        " cannot be restored: ", restored.ToString()));
+  disk_.FinishInstall(state);
+  applied_ = state.index;
+  log_digest_ = state.log_digest;
+  checkpoint_index_ = state.index;
+  fetch_.reset();
+  Record(ApplyKind::kState, state);
+  paxos::Index reaches = state.index;
+  if (config_.testing_snapshot_without_tail) reaches = std::max(reaches, commit_heard_);
+  loop_->Trace(absl::StrCat("snapshot installed ", Name(), " through ", state.index,
+                            reaches != state.index ? absl::StrCat(" told ", reaches) : ""));
+  replica_->InstallSnapshot(reaches, Now());
+}
+
+void ReplicaProcess::FailFetch(const std::string& why) {
+  loop_->Trace(absl::StrCat("snapshot fetch ", Name(), " #", fetch_->id, " failed: ", why));
+  fetch_.reset();
+  replica_->SnapshotFailed();
 }
 
 }  // namespace meridian::sim

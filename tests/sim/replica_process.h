@@ -4,7 +4,8 @@
 // entries and hard state unsynced, wait a simulated disk latency for the sync, then send
 // messages_after_persist, apply committed entries, Advance().
 // The paxos workload's SimNode (a register) and the transaction workloads' TxnNode (a
-// TransactionManager) derive from it and supply what the process applies, ticks and sends.
+// TransactionManager) derive from it and supply what the process applies, ticks and sends, and
+// their state machine's checkpoint image and data.
 //
 // Before every start the process runs the spanserver's check (paxos::CheckReplicaStart) on the
 // marker of its disk, its server incarnation (fixed per process) and `once_persisted_`, a record
@@ -13,28 +14,51 @@
 // whose disk lost it refuses: it stays down for the rest of the seed, as the real server does
 // until an operator removes it (placement gives the wiped directory a new server id).
 //
+// Compaction and snapshots, as replication/group_host.cc does them (NodeConfig::checkpoint_every;
+// 0 turns them off): once checkpoint_every entries were applied since the last checkpoint, a
+// round's write also carries a checkpoint of the state machine at the entries applied so far (C)
+// and the compaction of the log through C - retain_entries; after the round's Advance the replica
+// learns it (Replica::Compact). A start restores the state machine from the disk's checkpoint and
+// starts the replica with applied = C (without one, from nothing and replays the log from slot 1).
+// A snapshot request (Ready::snapshot_request) is a fetch over the simulated network: a request to
+// the source process, which answers between its rounds with its state (checkpoint image at its
+// applied index A, its data), or a refusal when it is installing or needs a snapshot itself or has
+// not applied enough; the receiver installs it between rounds (SimDisk: BeginInstall, a data write
+// of a disk latency and up to snapshot_install_max_us more, FinishInstall), restores its state
+// machine from it and calls Replica::InstallSnapshot(A). A fetch that fails (refused, too short,
+// or no answer within snapshot_timeout_us: a crashed, partitioned or paused source or receiver, a
+// lost message) calls Replica::SnapshotFailed(). Every state the process takes on (restored,
+// installed) and every checkpoint it takes or snapshot it serves is recorded for CheckSlots with
+// its log digest.
+//
 // Seed: disk latencies and tick jitter come from the process's own Random; the server incarnation
 // from a generator of its own, so those draws are the same as before it existed. Faults: Crash()
 // drops the replica and the disk's unsynced layer (an in-progress sync is lost); Start() after a
-// crash builds a fresh Replica from the synced disk with applied = 0, so the state machine is
-// rebuilt by replaying from slot 1; Wipe() crashes the process and loses its whole disk, so its
-// next Start() refuses; Pause() stops the process: ticks, deliveries and sync completions wait
-// until it resumes; a sync listener (set by the fault injector) hears of every sync the process
-// starts and how long it will take, so a crash can be aimed inside that window. Planted bug:
-// NodeConfig::testing_rejoin_after_wipe. Checkers: none here.
+// crash builds a fresh Replica from the synced disk and checkpoint; Wipe() crashes the process
+// and loses its whole disk, so its next Start() refuses; Pause() stops the process: ticks,
+// deliveries, snapshot requests and replies and sync completions wait until it resumes; a sync
+// listener (set by the fault injector) hears of every sync the process starts (a snapshot
+// install's data write too) and how long it will take, so a crash can be aimed inside that
+// window. Planted bugs: NodeConfig::testing_rejoin_after_wipe, testing_snapshot_without_tail.
+// Checkers: none here (states go to the subclass's host for CheckSlots).
 // Thread safety: none; the EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
 #define MERIDIAN_TESTS_SIM_REPLICA_PROCESS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "common/random.h"
 #include "replication/round_driver.h"
 #include "spanserver/paxos/replica.h"
 #include "tests/sim/event_loop.h"
+#include "tests/sim/history.h"
 #include "tests/sim/network.h"
 #include "tests/sim/sim_disk.h"
 #include "truetime/simulated_clock.h"
@@ -51,9 +75,22 @@ struct NodeConfig {
   double disk_stall_p = 0;
   int64_t disk_stall_max_us = 0;
   int64_t tick_us = 10'000;
-  // Planted bug (not a paxos::Options field: the check runs in the server, not the replica): a
-  // process whose start check fails rejoins anyway, empty, under its old identity.
+  // Compaction (see above): a checkpoint every this many applied entries; 0 = never.
+  uint64_t checkpoint_every = 0;
+  // Log entries kept below a checkpoint, so that a follower a little behind needs no snapshot.
+  uint64_t retain_entries = 0;
+  // A snapshot fetch not answered by then fails.
+  int64_t snapshot_timeout_us = 1'000'000;
+  // A snapshot install's data write takes a disk latency and up to this much more (a large
+  // snapshot streaming in).
+  int64_t snapshot_install_max_us = 0;
+  // Planted bugs (not paxos::Options fields: they live in the server, not the replica). A process
+  // whose start check fails rejoins anyway, empty, under its old identity:
   bool testing_rejoin_after_wipe = false;
+  // A process that installed a snapshot through A tells the replica it reaches the highest commit
+  // point a leader announced to it (InstallSnapshot(commit) instead of A), so the entries between
+  // are never applied:
+  bool testing_snapshot_without_tail = false;
 };
 
 class ReplicaProcess : private replication::RoundDriver::Env {
@@ -95,8 +132,11 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   TrueUs paused_until() const { return paused_until_; }
   paxos::Replica& replica() { return *replica_; }
   paxos::Index applied() const { return applied_; }
-  // The last index on the disk (synced or not; after a crash, what survived it).
-  paxos::Index last_index() { return disk_.LastIndex(); }
+  // The last index the disk's log covers, compacted or held (synced or not; after a crash, what
+  // survived it).
+  paxos::Index last_index() { return std::max(disk_.LastIndex(), disk_.Compacted()); }
+  // The disk's compaction point (synced or not).
+  paxos::Index compacted() { return disk_.Compacted(); }
   // "g<group>/r<id>#<incarnation>".
   std::string Name() const;
 
@@ -104,26 +144,49 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // Runs `fn` now if the process is up, at the end of a pause if paused, never if it crashed (or
   // restarted) meanwhile; then carries out the replica's work and calls AfterEvent().
   void Run(std::function<void()> fn);
+  // Steps the replica with a delivered message (inside Run).
+  void Step(const paxos::Message& m);
   // Carries out the replica's pending rounds (bounded: RoundDriver::kMaxRoundsPerProcess).
   void Pump();
 
   EventLoop* loop() const { return loop_; }
   Random& rng() { return rng_; }
 
-  // What the derived process does. OnStart runs once the new replica exists (state rebuilt from
-  // scratch), OnCrash once it is gone. OnTick runs on every tick (default: the replica's Tick).
+  // What the derived process does. OnStart runs once the new replica exists (an empty state
+  // machine, before any checkpoint is restored), OnCrash once it is gone. OnTick runs on every
+  // tick (default: the replica's Tick).
   virtual void OnStart() {}
   virtual void OnCrash() {}
   virtual void OnTick();
   virtual void SendPaxos(const paxos::Message& m) = 0;
+  // Sends `arrive` to the process of replica `to` of this group over the simulated network (it
+  // runs there on arrival, possibly twice; never when lost).
+  virtual void SendToReplica(paxos::ReplicaId to, std::function<void(ReplicaProcess&)> arrive) = 0;
   // Applies one committed entry (applied() is already its index). The process may crash in it.
   virtual void ApplyEntry(const paxos::Entry& e) = 0;
-  // After a round's Advance() (RoundDriver::Env).
-  void AfterAdvance() override {}
+  // The state machine's checkpoint image and data after the entries applied so far.
+  virtual std::string CheckpointImage() = 0;
+  virtual std::string Data() = 0;
+  // Replaces the state machine with one restored from `image` and `data` (waiting requests are
+  // dropped). An error is a broken checkpoint: the process CHECK-fails.
+  virtual absl::Status Restore(const std::string& image, const std::string& data) = 0;
+  // Records `record` (a state or checkpoint) for the checkers.
+  virtual void RecordState(ApplyRecord record) = 0;
+  // After a round's Advance() and its compaction.
+  virtual void OnAdvanced() {}
   // After every event the process handled (Start, Run).
   virtual void AfterEvent() {}
 
  private:
+  // A snapshot fetch: requested from `from`, through at least `at_least`; `installing` once the
+  // answer arrived and the install began.
+  struct Fetch {
+    uint64_t id = 0;
+    paxos::ReplicaId from = paxos::kNoReplica;
+    paxos::Index at_least = 0;
+    bool installing = false;
+  };
+
   // Runs paxos::CheckReplicaStart on the disk and writes a fresh replica's marker; false when the
   // process refuses to start (it is then refused for good).
   bool CheckStart();
@@ -133,6 +196,25 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   void Send(std::vector<paxos::Message> messages) override;
   bool StartWrite(paxos::Ready& ready, bool sync) override;
   bool FinishApplying() override;
+  void AfterAdvance() override;
+  void OnIdle() override;
+  void OnSnapshotRequest(const paxos::SnapshotRequest& request) override;
+
+  // Compaction: adds a checkpoint and the compaction to the round's write when one is due.
+  void MaybeCheckpoint();
+  SimState TakeState();
+  void Record(ApplyKind kind, const SimState& state);
+  // Snapshots, source side: a request arrives; it is answered between rounds.
+  void ServeSnapshot(paxos::ReplicaId to, uint64_t fetch, paxos::Index at_least);
+  // Receiver side: the answer arrives (nullopt: refused); the install's two steps run between
+  // rounds.
+  void OnSnapshotReply(uint64_t fetch, const std::optional<SimState>& snapshot);
+  void BeginInstall(const SimState& state);
+  void FinishInstall(const SimState& state);
+  void FailFetch(const std::string& why);
+  // Runs `fn` between rounds (now if the driver is idle, else after the round in flight).
+  void WhenIdle(std::function<void()> fn);
+  int64_t DrawDiskLatency();
 
   const Addr addr_;
   const NodeConfig config_;
@@ -154,6 +236,14 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   std::unique_ptr<replication::RoundDriver> driver_;  // over replica_; replaced at each Start
   std::vector<paxos::Entry> applying_;                // the round's committed entries
   paxos::Index applied_ = 0;
+  uint64_t log_digest_ = 0;  // LogDigest of the entries the state machine holds (through applied_)
+
+  // Compaction and snapshots; reset at every start.
+  paxos::Index checkpoint_index_ = 0;  // the newest checkpoint written
+  std::optional<Fetch> fetch_;         // the snapshot being fetched or installed
+  uint64_t next_fetch_ = 1;            // never reset: stale answers never match
+  paxos::Index commit_heard_ = 0;      // the highest commit point an Accept announced to this one
+  std::vector<std::function<void()>> idle_work_;  // runs between rounds (OnIdle)
 };
 
 }  // namespace meridian::sim

@@ -58,14 +58,17 @@ void SimDisk::Sync() {
   for (auto& [i, e] : unsynced_) log_[i] = std::move(e);
   compacted_ = std::max(compacted_, unsynced_compacted_);
   log_.erase(log_.begin(), log_.upper_bound(compacted_));
+  if (unsynced_checkpoint_) checkpoint_ = std::move(unsynced_checkpoint_);
   unsynced_hard_.reset();
   unsynced_.clear();
+  unsynced_checkpoint_.reset();
 }
 
 void SimDisk::Crash() {
   unsynced_hard_.reset();
   unsynced_.clear();
   unsynced_compacted_ = compacted_;
+  unsynced_checkpoint_.reset();
 }
 
 void SimDisk::Wipe() {
@@ -75,8 +78,31 @@ void SimDisk::Wipe() {
   log_.clear();
   compacted_ = 0;
   unsynced_compacted_ = 0;
+  checkpoint_.reset();
+  install_record_ = false;
 }
 
-bool SimDisk::HasState() { return LastIndex() > 0 || !(LoadHardState() == paxos::HardState{}); }
+void SimDisk::BeginInstall() {
+  Sync();
+  install_record_ = true;
+}
+
+void SimDisk::FinishInstall(SimState state) {
+  WriteCompaction(state.index);
+  WriteCheckpoint(std::move(state));
+  Sync();
+  install_record_ = false;
+}
+
+void SimDisk::DiscardInstall() {
+  Sync();
+  checkpoint_.reset();
+  install_record_ = false;
+}
+
+bool SimDisk::HasState() {
+  return LastIndex() > 0 || Compacted() > 0 || checkpoint().has_value() ||
+         !(LoadHardState() == paxos::HardState{});
+}
 
 }  // namespace meridian::sim

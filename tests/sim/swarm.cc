@@ -1,7 +1,7 @@
 // DrawSwarm: the per-seed parameter draw; see swarm.h.
 //
-// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults last
-// of all). Faults: which are enabled and their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults,
+// then compaction, last of all). Faults: which are enabled and their rates.
 #include "tests/sim/swarm.h"
 
 #include <algorithm>
@@ -56,6 +56,14 @@ std::string SwarmParams::ToString() const {
   if (election_clogs) {
     absl::StrAppend(&s, " election_clog(every=", election_clog_every_us,
                     " follower_p=", election_clog_follower_p, " <=", election_clog_max_us, ")");
+  }
+  if (checkpoint_every > 0) {
+    absl::StrAppend(&s, " compaction(every=", checkpoint_every, " retain=", retain_entries,
+                    " install<=", snapshot_install_max_us, "us)");
+  }
+  if (checkpoint_every > 0 && snapshot_lags) {
+    absl::StrAppend(&s, " snapshot_lag(every=", snapshot_lag_every_us, " <=", snapshot_lag_max_us,
+                    ")");
   }
   absl::StrAppend(&s, " clients=", clients_per_group, " keys=", keys, " think<=", think_max_us);
   return s;
@@ -132,7 +140,24 @@ SwarmParams DrawSwarm(uint64_t seed) {
   p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
   // Drawn after the wipes, for the same reason.
   DrawAimedFaults(r, p);
+  // Drawn after the aimed faults, for the same reason. A group of this workload logs some tens
+  // of entries a second.
+  DrawCompaction(r, p, /*every_max=*/50, /*retain_max=*/10);
   return p;
+}
+
+void DrawCompaction(Random& r, SwarmParams& p, int64_t every_max, int64_t retain_max) {
+  if (!r.Bernoulli(0.6)) return;
+  // Often enough that a few seconds of traffic compact the log many times over.
+  p.checkpoint_every =
+      static_cast<uint64_t>(r.Range(std::max<int64_t>(2, every_max / 10), every_max));
+  p.retain_entries = static_cast<uint64_t>(r.Range(0, retain_max));
+  p.snapshot_install_max_us = r.Range(1'000, 500'000);
+  p.snapshot_lags = r.Bernoulli(0.6);
+  p.snapshot_lag_every_us = r.Range(200'000, 1'500'000);
+  // Long enough for the group to elect a new leader (the lagging node may have led) and then
+  // compact past the lagging node.
+  p.snapshot_lag_max_us = p.lease_us + 2 * p.election_timeout_us + r.Range(500'000, 3'000'000);
 }
 
 void DrawAimedFaults(Random& r, SwarmParams& p) {

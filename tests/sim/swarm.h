@@ -6,9 +6,10 @@
 //
 // Seed: DrawSwarm is a pure function of the seed; parameters added later are drawn after all
 // older ones, so every older seed keeps its draws (and, when the later draws give it no aimed
-// fault and no focus, its run). Workload: paxos register. Faults: chosen here (crashes, wipes,
-// pauses, partitions, clogging, network, and the aimed ones of DrawAimedFaults: power losses in
-// the sync window, election clogs, and the focus), injected by faults.h. Checkers: none.
+// fault, no focus and no compaction, its run). Workload: paxos register. Faults: chosen here
+// (crashes, wipes, pauses, partitions, clogging, network, and the aimed ones of DrawAimedFaults:
+// power losses in the sync window, election clogs, and the focus; of DrawCompaction: snapshot
+// lags), injected by faults.h. Checkers: none.
 // Thread safety: plain values.
 #ifndef MERIDIAN_TESTS_SIM_SWARM_H_
 #define MERIDIAN_TESTS_SIM_SWARM_H_
@@ -80,6 +81,19 @@ struct SwarmParams {
   double election_clog_follower_p = 0;
   int64_t election_clog_max_us = 0;
 
+  // Compaction and snapshots (replica_process.h): a checkpoint every checkpoint_every applied
+  // entries (0: never), the log compacted to retain_entries below it.
+  uint64_t checkpoint_every = 0;
+  uint64_t retain_entries = 0;
+  // A snapshot install's data write takes up to this much longer than a sync.
+  int64_t snapshot_install_max_us = 0;
+  // Snapshot lags (aimed at snapshots, faults.h; only with compaction): a follower is cut off from
+  // its group, or crashed, until another node of the group compacted its log past the follower's
+  // (or snapshot_lag_max_us passed), so that it comes back needing a snapshot.
+  bool snapshot_lags = false;
+  int64_t snapshot_lag_every_us = 0;
+  int64_t snapshot_lag_max_us = 0;
+
   // Clients.
   int clients_per_group = 1;
   int keys = 2;
@@ -103,6 +117,11 @@ SwarmParams DrawSwarm(uint64_t seed);
 // other fault process but the network's turned off; the others keep their mix and have each
 // aimed fault with chance 1/4. Shared by DrawTxnSwarm.
 void DrawAimedFaults(Random& r, SwarmParams& p);
+// Draws compaction (3 seeds in 5: a checkpoint every max(2, every_max / 10)..every_max entries,
+// 0..retain_max entries kept below it, installs up to 0.5 s long) and, with it, snapshot lags (3
+// in 5 of those), after everything else, DrawAimedFaults included. Shared by DrawTxnSwarm, whose
+// logs grow slower.
+void DrawCompaction(Random& r, SwarmParams& p, int64_t every_max, int64_t retain_max);
 
 }  // namespace meridian::sim
 

@@ -5,6 +5,7 @@
 // Checkers: apply records and applied decisions.
 #include "tests/sim/txn_cluster.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -14,19 +15,27 @@
 namespace meridian::sim {
 
 const std::vector<std::string>& TxnPlants() {
-  static const auto* plants = new std::vector<std::string>{
-      "testing_skip_commit_wait",        "testing_release_read_locks_early",
-      "testing_prepare_ts_not_above",    "testing_snapshot_ignore_safe_time",
-      "testing_trust_client_prepare_ts",
-  };
+  static const auto* plants = [] {
+    auto* p = new std::vector<std::string>{
+        "testing_skip_commit_wait",        "testing_release_read_locks_early",
+        "testing_prepare_ts_not_above",    "testing_snapshot_ignore_safe_time",
+        "testing_trust_client_prepare_ts",
+    };
+    for (const std::string& plant : CompactionPlants()) p->push_back(plant);
+    return p;
+  }();
   return *plants;
 }
 
 namespace {
 
-void SetPlant(const std::string& plant, txn::TransactionManagerOptions& o) {
+void SetPlant(const std::string& plant, TxnNodeConfig& c) {
   if (plant.empty()) return;
-  if (plant == "testing_skip_commit_wait") {
+  txn::TransactionManagerOptions& o = c.txn;
+  const std::vector<std::string>& compaction = CompactionPlants();
+  if (std::find(compaction.begin(), compaction.end(), plant) != compaction.end()) {
+    CHECK(SetPaxosPlant(plant, c));
+  } else if (plant == "testing_skip_commit_wait") {
     o.testing_skip_commit_wait = true;
   } else if (plant == "testing_release_read_locks_early") {
     o.testing_release_read_locks_early = true;
@@ -71,7 +80,8 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
       c.txn.safe_time_interval_us = params.safe_time_interval_us;
       c.txn.snapshot_wait_us = params.snapshot_wait_us;
       c.txn.max_abort_decisions = params.max_abort_decisions;
-      SetPlant(plant, c.txn);
+      SetPlant(plant, c);
+      SetCompaction(p, c);
       c.clock_bounds = p.clock;
       c.clock_params = truetime::RandomSimulatedClockParams(p.clock, clock_rng);
       if (params.edge_skew) {
@@ -137,6 +147,15 @@ void TxnCluster::SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) {
     net_.SendThunk(src, to, [this, to, m] { node(to).HandleGroupMessage(m); });
   }
 }
+
+void TxnCluster::SendToReplica(TxnNode& from, paxos::ReplicaId to,
+                               std::function<void(ReplicaProcess&)> arrive) {
+  const Addr dest = AddrOf(from.group(), to);
+  if (dest < 0) return;
+  net_.SendThunk(from.addr(), dest, [this, dest, arrive] { arrive(node(dest)); });
+}
+
+void TxnCluster::OnState(ApplyRecord record) { applies_.push_back(std::move(record)); }
 
 void TxnCluster::OnApplied(TxnNode& n, const paxos::Entry& e,
                            const absl::StatusOr<txn::ApplyResult>& result) {

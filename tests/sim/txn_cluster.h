@@ -42,12 +42,13 @@ struct Decision {
   TrueUs first_applied_us = 0;
 };
 
-// The TransactionManagerOptions testing_* knobs the transaction workloads understand.
+// The planted bugs the transaction workloads understand: the TransactionManagerOptions testing_*
+// knobs, then the compaction and snapshot plants (cluster.h CompactionPlants()).
 const std::vector<std::string>& TxnPlants();
 
 class TxnCluster : public TxnNodeHost, public FaultTarget {
  public:
-  // `plant` is a TransactionManagerOptions testing_* field name (or empty); set on every node.
+  // `plant` is a name from TxnPlants() (or empty); set on every node.
   TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
 
   void StartAll();
@@ -72,12 +73,16 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   bool Up(Addr a) override { return node(a).alive(); }
   paxos::Index LastIndex(Addr a) override { return node(a).last_index(); }
   paxos::Index Applied(Addr a) override { return node(a).applied(); }
+  paxos::Index Compacted(Addr a) override { return node(a).compacted(); }
   bool Leads(Addr a) override { return node(a).leads(); }
   void SetSyncListener(std::function<void(Addr, int64_t)> listener) override;
 
   // TxnNodeHost.
   void SendPaxos(Addr from, const paxos::Message& m) override;
   void SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) override;
+  void SendToReplica(TxnNode& from, paxos::ReplicaId to,
+                     std::function<void(ReplicaProcess&)> arrive) override;
+  void OnState(ApplyRecord record) override;
   void OnApplied(TxnNode& node, const paxos::Entry& e,
                  const absl::StatusOr<txn::ApplyResult>& result) override;
 

@@ -1,8 +1,8 @@
 // TxnNode implementation; see txn_node.h.
 //
 // Seed: disk latency and tick jitter from the node's Random. Faults: crash (loses unsynced
-// state, the store and the manager), restart (replays from slot 1), pause. Checkers: applies go
-// to the TxnNodeHost.
+// state, the store and the manager), restart (restores the checkpoint, replays the log after it),
+// pause. Checkers: applies, states and checkpoints go to the TxnNodeHost.
 #include "tests/sim/txn_node.h"
 
 #include <algorithm>
@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
+#include "common/key_encoding.h"
+#include "common/status_macros.h"
 
 namespace meridian::sim {
 
@@ -32,6 +34,44 @@ absl::Status SimStore::Write(txn::Timestamp ts, const std::vector<txn::Mutation>
   return absl::OkStatus();
 }
 
+std::string SimStore::Encode() const {
+  std::string out;
+  for (const auto& [key, versions] : data_) {
+    keyenc::AppendBytes(&out, key);
+    keyenc::AppendUint64(&out, versions.size());
+    for (const auto& [ts, value] : versions) {
+      keyenc::AppendInt64(&out, ts);
+      keyenc::AppendUint64(&out, value.has_value() ? 0 : 1);
+      if (value) keyenc::AppendBytes(&out, *value);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<SimStore>> SimStore::Decode(std::string_view bytes) {
+  auto store = std::make_unique<SimStore>();
+  while (!bytes.empty()) {
+    std::string key;
+    uint64_t count = 0;
+    RETURN_IF_ERROR(keyenc::ConsumeBytes(&bytes, &key));
+    RETURN_IF_ERROR(keyenc::ConsumeUint64(&bytes, &count));
+    auto& versions = store->data_[key];
+    for (uint64_t i = 0; i < count; ++i) {
+      txn::Timestamp ts = 0;
+      uint64_t deleted = 0;
+      RETURN_IF_ERROR(keyenc::ConsumeInt64(&bytes, &ts));
+      RETURN_IF_ERROR(keyenc::ConsumeUint64(&bytes, &deleted));
+      std::optional<std::string> value;
+      if (deleted == 0) {
+        value.emplace();
+        RETURN_IF_ERROR(keyenc::ConsumeBytes(&bytes, &*value));
+      }
+      versions[ts] = std::move(value);
+    }
+  }
+  return store;
+}
+
 TxnNode::TxnNode(Addr addr, const TxnNodeConfig& config, EventLoop* loop,
                  truetime::SimulatedTime* time, TxnNodeHost* host, uint64_t seed)
     : ReplicaProcess(addr, config, loop, time, seed), txn_options_(config.txn), host_(host) {}
@@ -42,6 +82,20 @@ void TxnNode::OnStart() {
   applied_actions_ = txn::Actions{};
   waiting_.clear();
   tick_after_.clear();
+}
+
+absl::Status TxnNode::Restore(const std::string& image, const std::string& data) {
+  absl::StatusOr<std::unique_ptr<SimStore>> store = SimStore::Decode(data);
+  if (!store.ok()) return absl::DataLossError("bad store data: " + store.status().ToString());
+  auto manager = std::make_unique<txn::TransactionManager>(group(), store->get(), txn_options_);
+  RETURN_IF_ERROR(manager->Restore(image));
+  // Past every check: the restored store and manager replace the old ones.
+  manager_ = std::move(manager);
+  store_ = *std::move(store);
+  applied_actions_ = txn::Actions{};
+  waiting_.clear();
+  tick_after_.clear();
+  return absl::OkStatus();
 }
 
 void TxnNode::OnCrash() {
@@ -97,7 +151,7 @@ void TxnNode::DeliverPaxos(const paxos::Message& m) {
                                paxos::MessageTypeName(m.type), " b=", m.ballot.ToString(),
                                " i=", m.index, " c=", m.commit, " n=", m.entries.size(),
                                m.reject ? " reject" : "", m.lease_granted ? " vote" : ""));
-    replica().Step(m, Now());
+    Step(m);
   });
 }
 

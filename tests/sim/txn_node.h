@@ -8,12 +8,15 @@
 //     go to the host for routing, and a tick is scheduled for when TT.after(tick_after) holds
 //     (checked on the node's own clock), besides the regular tick timer.
 // Nothing survives a crash but the synced disk: Restart builds a new replica, an empty store and
-// a new manager, and replays the log from slot 1. Requests waiting at a crashed node are lost (the
-// client times out).
+// a new manager, restores both from the disk's checkpoint (the manager's image is
+// TransactionManager::Checkpoint(), the data the store's versions) and replays the log after it.
+// A snapshot install replaces store and manager the same way. Requests waiting at a crashed node,
+// or at one that installs a snapshot, are lost (the client times out).
 //
 // Seed: disk latency and tick jitter from the node's Random. Faults: Crash (loses unsynced state),
 // restart, Pause (ticks, deliveries and syncs wait until it resumes). Checkers: every apply and
-// its ApplyResult go to the TxnNodeHost. Thread safety: none; the EventLoop's thread.
+// its ApplyResult, every state and checkpoint go to the TxnNodeHost. Thread safety: none; the
+// EventLoop's thread.
 #ifndef MERIDIAN_TESTS_SIM_TXN_NODE_H_
 #define MERIDIAN_TESTS_SIM_TXN_NODE_H_
 
@@ -30,6 +33,7 @@
 #include "common/random.h"
 #include "spanserver/paxos/replica.h"
 #include "tests/sim/event_loop.h"
+#include "tests/sim/history.h"
 #include "tests/sim/network.h"
 #include "tests/sim/replica_process.h"
 #include "truetime/simulated_clock.h"
@@ -54,6 +58,14 @@ class SimStore : public txn::Store {
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key, txn::Timestamp ts) override;
   absl::Status Write(txn::Timestamp ts, const std::vector<txn::Mutation>& writes) override;
 
+  // Every version, as bytes (a snapshot's data):
+  //   store   := (key:bytes count:uint64 version*)*      keys ascending
+  //   version := ts:int64 deleted:uint64 [value:bytes]   timestamps ascending
+  // with common/key_encoding.h's encodings.
+  std::string Encode() const;
+  // DATA_LOSS when `bytes` is not an Encode() result.
+  static absl::StatusOr<std::unique_ptr<SimStore>> Decode(std::string_view bytes);
+
  private:
   std::map<std::string, std::map<txn::Timestamp, std::optional<std::string>>, std::less<>> data_;
 };
@@ -66,6 +78,11 @@ class TxnNodeHost {
   virtual ~TxnNodeHost() = default;
   virtual void SendPaxos(Addr from, const paxos::Message& m) = 0;
   virtual void SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) = 0;
+  // Runs `arrive` on the node of replica `to` of `from`'s group when a message sent now arrives.
+  virtual void SendToReplica(TxnNode& from, paxos::ReplicaId to,
+                             std::function<void(ReplicaProcess&)> arrive) = 0;
+  // Records a node's state or checkpoint (ApplyRecord::kind).
+  virtual void OnState(ApplyRecord record) = 0;
   // After `node` applied `e`; `result` is what the manager said it did (or its error).
   virtual void OnApplied(TxnNode& node, const paxos::Entry& e,
                          const absl::StatusOr<txn::ApplyResult>& result) = 0;
@@ -97,8 +114,15 @@ class TxnNode : public ReplicaProcess {
   void OnCrash() override;
   void OnTick() override;
   void SendPaxos(const paxos::Message& m) override { host_->SendPaxos(addr(), m); }
+  void SendToReplica(paxos::ReplicaId to, std::function<void(ReplicaProcess&)> arrive) override {
+    host_->SendToReplica(*this, to, std::move(arrive));
+  }
   void ApplyEntry(const paxos::Entry& e) override;
-  void AfterAdvance() override { Carry(applied_actions_); }
+  std::string CheckpointImage() override { return manager_->Checkpoint(); }
+  std::string Data() override { return store_->Encode(); }
+  absl::Status Restore(const std::string& image, const std::string& data) override;
+  void RecordState(ApplyRecord record) override { host_->OnState(std::move(record)); }
+  void OnAdvanced() override { Carry(applied_actions_); }
 
   void ScheduleTickAfter(txn::Timestamp t);
   void Carry(txn::Actions& actions);

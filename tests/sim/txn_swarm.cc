@@ -1,8 +1,8 @@
 // DrawTxnSwarm: the per-seed parameter draw of the transaction workloads; see txn_swarm.h.
 //
-// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults of
-// swarm.h last of all). Faults: which are enabled (wipes, power losses, election clogs too) and
-// their rates.
+// Seed: a Random seeded from the seed alone; new parameters are drawn last (the aimed faults and
+// the compaction of swarm.h last of all). Faults: which are enabled (wipes, power losses, election
+// clogs, snapshot lags too) and their rates.
 #include "tests/sim/txn_swarm.h"
 
 #include <algorithm>
@@ -109,6 +109,9 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   p.wipe_down_max_us = r.Range(1'000, std::max<int64_t>(2'000, p.down_max_us / 4));
   // Drawn after the wipes, for the same reason.
   DrawAimedFaults(r, p);
+  // Drawn after the aimed faults, for the same reason. A group of these workloads logs about ten
+  // entries a second.
+  DrawCompaction(r, p, /*every_max=*/16, /*retain_max=*/4);
   return t;
 }
 

@@ -6,9 +6,9 @@
 // mid-transaction).
 //
 // Seed: DrawTxnSwarm is a pure function of the seed; parameters added later are drawn last (the
-// aimed faults and the focus of swarm.h's DrawAimedFaults last of all). Workload: bank and
-// append. Faults: chosen here, injected by faults.h. Checkers: none. Thread safety: plain
-// values.
+// aimed faults and the focus of swarm.h's DrawAimedFaults, then its DrawCompaction, last of all).
+// Workload: bank and append. Faults: chosen here, injected by faults.h. Checkers: none. Thread
+// safety: plain values.
 #ifndef MERIDIAN_TESTS_SIM_TXN_SWARM_H_
 #define MERIDIAN_TESTS_SIM_TXN_SWARM_H_
 

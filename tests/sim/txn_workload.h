@@ -6,14 +6,17 @@
 //                txn::TransactionManager on every replica (txn_node.h);
 //   faults    -> the fault phase (faults.h: crashes incl. leaders, restarts, wipes — a wiped
 //                replica refuses to rejoin and stays down —, pauses, partitions, clogging,
-//                power losses, election clogs, dropped/duplicated/delayed messages — client
-//                requests, replies and group messages too; most seeds focus on one kind), then
-//                heal: every group must commit a transaction invoked after the heal within a
-//                bound (liveness), then a bounded drain;
-//   checkers  -> slot agreement (checkers.h), applied decisions agree (txn_cluster.h), outcome,
-//                snapshot and realtime (txn_checkers.h), plus the workload's own: bank totals,
-//                or the list-append checker; meridian_sim adds determinism.
-// Planted bugs: the TransactionManagerOptions testing_* knobs (TxnPlants()).
+//                power losses, election clogs, snapshot lags when the seed compacts its logs,
+//                dropped/duplicated/delayed messages — client requests, replies and group
+//                messages too; most seeds focus on one kind), then heal: every group must
+//                commit a transaction invoked after the heal within a bound (liveness), then a
+//                bounded drain;
+//   checkers  -> slot agreement and the states restarts and snapshots carry (checkers.h),
+//                applied decisions agree (txn_cluster.h), outcome, snapshot and realtime
+//                (txn_checkers.h), plus the workload's own: bank totals, or the list-append
+//                checker; meridian_sim adds determinism.
+// Planted bugs: the TransactionManagerOptions testing_* knobs and the compaction plants
+// (TxnPlants()).
 // Thread safety: one seed at a time.
 #ifndef MERIDIAN_TESTS_SIM_TXN_WORKLOAD_H_
 #define MERIDIAN_TESTS_SIM_TXN_WORKLOAD_H_
