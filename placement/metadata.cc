@@ -173,7 +173,10 @@ std::string MetadataStateMachine::ApplyBootstrap(
   if (state_.bootstrapped()) return kBootstrapIgnored;
   state_.set_bootstrapped(true);
   *state_.mutable_groups() = command.groups();
-  for (proto::GroupInfo& group : *state_.mutable_groups()) group.set_leader(0);
+  for (proto::GroupInfo& group : *state_.mutable_groups()) {
+    group.set_leader(0);
+    if (group.founders().empty()) *group.mutable_founders() = group.replicas();
+  }
   *state_.mutable_ranges() = command.ranges();
   std::sort(
       state_.mutable_ranges()->begin(), state_.mutable_ranges()->end(),

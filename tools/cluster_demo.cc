@@ -273,6 +273,7 @@ constexpr char kShellHelp[] =
     "  wipe NAME            kill -9 a server and empty its data directory (a failed disk)\n"
     "  remove-server ID     retire a server whose data is lost (meridian server remove)\n"
     "  drain NAME           move every replica off a running server (meridian server drain)\n"
+    "  add-server ZONE      start one more spanserver in ZONE (zone-a, ...)\n"
     "  help                 this text\n"
     "  quit                 stop the cluster and exit (also Ctrl-C or Ctrl-D)\n"
     "Keys and values are words; write \\xHH for a byte (keys split across ranges by first byte:\n"
@@ -391,6 +392,16 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
     const absl::Status s = client.RemoveServer(id);
     std::printf("%s\n", s.ok() ? "removed: a blank server at its address joins as a new one"
                                : s.ToString().c_str());
+  } else if (cmd == "add-server" && words.size() == 2) {
+    absl::StatusOr<std::string> name = cluster.AddServer(words[1]);
+    if (name.ok()) {
+      std::printf(
+          "started %s in %s: it registers as a new server; placement gives it replicas\n"
+          "when one is needed there (a dead or drained server's)\n",
+          name->c_str(), words[1].c_str());
+    } else {
+      std::printf("%s\n", name.status().ToString().c_str());
+    }
   } else if (cmd == "drain" && words.size() == 2) {
     absl::StatusOr<proto::ServerStatusResponse> status = cluster.ServerStatus(words[1]);
     if (!status.ok()) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -92,12 +93,63 @@ std::string LocalCluster::manifest_path() const {
   return (fs::path(options_.dir) / "cluster.json").string();
 }
 
+std::vector<std::string> LocalCluster::CommonFlags() const {
+  return {"--truetime_source=fixed",
+          absl::StrCat("--truetime_epsilon_us=", options_.truetime_epsilon_us),
+          absl::StrCat("--paxos_lease_ms=", options_.paxos_lease_ms)};
+}
+
+ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port) const {
+  const fs::path dir(options_.dir);
+  ProcessSpec spec{.name = absl::StrCat("span-", std::string(1, 'a' + zone), ordinal),
+                   .role = "spanserver",
+                   .zone = ZoneName(zone),
+                   .address = absl::StrCat("127.0.0.1:", port)};
+  spec.data_dir = (dir / spec.name).string();
+  spec.log = (dir / "logs" / (spec.name + ".log")).string();
+  spec.argv = {options_.spanserver_path, "--zone=" + spec.zone, "--listen=" + spec.address,
+               "--data_dir=" + spec.data_dir,
+               "--placement=" + absl::StrJoin(placement_addresses_, ",")};
+  const std::vector<std::string> common = CommonFlags();
+  spec.argv.insert(spec.argv.end(), common.begin(), common.end());
+  spec.argv.insert(spec.argv.end(), options_.spanserver_flags.begin(),
+                   options_.spanserver_flags.end());
+  return spec;
+}
+
+absl::StatusOr<std::string> LocalCluster::AddServer(const std::string& zone_name) {
+  int zone = -1;
+  for (int z = 0; z < 26; ++z) {
+    if (ZoneName(z) == zone_name) zone = z;
+  }
+  if (zone < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", zone_name, "' is not a zone name (zone-a, zone-b, ...)"));
+  }
+  int ordinal = 1;
+  int port = options_.base_port;
+  for (const ProcessState& p : supervisor_.Processes()) {
+    if (p.spec.zone == zone_name) ++ordinal;
+    const size_t colon = p.spec.address.rfind(':');
+    int used = 0;
+    if (colon != std::string::npos && absl::SimpleAtoi(p.spec.address.substr(colon + 1), &used)) {
+      port = std::max(port, used + 1);
+    }
+  }
+  if (ordinal > 9) return absl::FailedPreconditionError(zone_name + " has 9 servers already");
+  RETURN_IF_ERROR(CheckPortsFree(port, 1));
+  const ProcessSpec spec = SpanserverSpec(zone, ordinal, port);
+  std::error_code error;
+  fs::create_directories(spec.data_dir, error);
+  if (error) return absl::InternalError("cannot create " + spec.data_dir + ": " + error.message());
+  RETURN_IF_ERROR(supervisor_.Start(spec));
+  RETURN_IF_ERROR(WriteManifest());
+  return spec.name;
+}
+
 std::vector<ProcessSpec> LocalCluster::Specs() const {
   const fs::path dir(options_.dir);
-  const std::string common_flags[] = {
-      "--truetime_source=fixed",
-      absl::StrCat("--truetime_epsilon_us=", options_.truetime_epsilon_us),
-      absl::StrCat("--paxos_lease_ms=", options_.paxos_lease_ms)};
+  const std::vector<std::string> common_flags = CommonFlags();
   std::vector<ProcessSpec> specs;
   std::vector<std::string> peers;
   for (int i = 0; i < options_.placement_replicas; ++i) {
@@ -125,19 +177,7 @@ std::vector<ProcessSpec> LocalCluster::Specs() const {
   int port = options_.base_port + options_.placement_replicas;
   for (int z = 0; z < options_.zones; ++z) {
     for (int s = 0; s < options_.servers_per_zone; ++s) {
-      ProcessSpec spec{.name = absl::StrCat("span-", std::string(1, 'a' + z), s + 1),
-                       .role = "spanserver",
-                       .zone = ZoneName(z),
-                       .address = absl::StrCat("127.0.0.1:", port++)};
-      spec.data_dir = (dir / spec.name).string();
-      spec.log = (dir / "logs" / (spec.name + ".log")).string();
-      spec.argv = {options_.spanserver_path, "--zone=" + spec.zone, "--listen=" + spec.address,
-                   "--data_dir=" + spec.data_dir,
-                   "--placement=" + absl::StrJoin(placement_addresses_, ",")};
-      spec.argv.insert(spec.argv.end(), std::begin(common_flags), std::end(common_flags));
-      spec.argv.insert(spec.argv.end(), options_.spanserver_flags.begin(),
-                       options_.spanserver_flags.end());
-      specs.push_back(std::move(spec));
+      specs.push_back(SpanserverSpec(z, s + 1, port++));
     }
   }
   return specs;

@@ -88,6 +88,9 @@ class LocalCluster {
   // it is a new data directory at the old address.
   absl::Status Wipe(const std::string& name);
   absl::Status Restart(const std::string& name);
+  // Starts one more spanserver in zone `zone` (zone-a, ...), on the port after the highest one
+  // in use; returns its name. It registers with placement as a new server.
+  absl::StatusOr<std::string> AddServer(const std::string& zone);
   absl::Status Stop(const std::string& name);
   // SIGTERM to every process, then waits for all of them.
   void StopAll();
@@ -108,6 +111,9 @@ class LocalCluster {
   struct Stubs;
   absl::Status WriteManifest();
   std::vector<ProcessSpec> Specs() const;
+  std::vector<std::string> CommonFlags() const;
+  // Spanserver number `ordinal` (from 1) of zone index `zone`, listening on `port`.
+  ProcessSpec SpanserverSpec(int zone, int ordinal, int port) const;
   std::string DescribeExit(const std::string& name) const;
 
   LocalClusterOptions options_;

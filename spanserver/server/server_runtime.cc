@@ -288,16 +288,18 @@ class ServerRuntime::Impl {
     std::set<uint64_t> listed;
     for (const proto::GroupInfo& group : topology.groups()) {
       const std::vector<uint64_t> members(group.replicas().begin(), group.replicas().end());
+      std::shared_ptr<replication::GroupHost> host = routing_.FindHost(group.id());
+      // The leader walks the group's Paxos configuration toward placement's list, also when the
+      // list no longer has it (it then hands the leadership over first).
+      if (host != nullptr && host->leader() == self) host->ReconcileConfig(members);
       if (std::find(members.begin(), members.end(), self) == members.end()) continue;
       listed.insert(group.id());
-      if (std::shared_ptr<replication::GroupHost> host = routing_.FindHost(group.id())) {
-        // The leader walks the group's Paxos configuration toward placement's list.
-        if (host->leader() == self) host->ReconcileConfig(members);
-        continue;
-      }
+      if (host != nullptr) continue;
       // A replica new to this server starts empty and, not being in the group's configuration
       // yet, cannot take part until the leader adds it (as a learner: it catches up first).
-      StartGroup(group.id(), members);
+      std::vector<uint64_t> founders(group.founders().begin(), group.founders().end());
+      if (founders.empty()) founders = members;
+      StartGroup(group.id(), members, founders);
     }
     StopRemovedReplicas(listed);
   }
@@ -402,7 +404,9 @@ class ServerRuntime::Impl {
     if (host != nullptr) host->Deliver(std::move(message));
   }
 
-  void StartGroup(uint64_t group, const std::vector<uint64_t>& members)
+  // `members`: placement's replicas of the group now; `founders`: its first configuration.
+  void StartGroup(uint64_t group, const std::vector<uint64_t>& members,
+                  const std::vector<uint64_t>& founders)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
     if (refused_.contains(group)) return;  // stays down until the operator acts
     absl::StatusOr<paxos::ReplicaStart> start =
@@ -422,7 +426,13 @@ class ServerRuntime::Impl {
     paxos::Options& paxos = host_options.paxos;
     paxos.group = group;
     paxos.id = self;
-    paxos.members = members;
+    if (*start == paxos::ReplicaStart::kFresh &&
+        std::find(founders.begin(), founders.end(), self) == founders.end()) {
+      // A replica added later: unconfigured until its leader's log or snapshot says more.
+      paxos.learners = {self};
+    } else {
+      paxos.members = founders;  // the group's first configuration (a restart keeps its own)
+    }
     paxos.lease_us = options_.paxos_lease_ms * 1000;
     paxos.heartbeat_interval_us = paxos.lease_us / 8;
     paxos.election_timeout_us = paxos.lease_us / 2;

@@ -13,8 +13,10 @@
 // zone); draining the second original moves that replica to its zone's other server and stops
 // it on the drained one. With the third original dead too, the group still commits on the two
 // newcomers (their votes are real) and every write still reads back.
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -30,9 +32,13 @@ class ReReplicationTest : public ClusterFixture {
       const std::string key = absl::StrCat("r", i % 400);
       std::string value = absl::StrCat("v", i, "-");
       value.resize(1024, 'x');
-      // A put whose outcome is unknown (leadership moved under it) is simply put again.
+      // A put whose outcome is unknown (leadership moved under it, as it does while the
+      // preferred leader comes back) is simply put again, for up to 20 s.
       absl::Status put = client_->Put(key, value);
-      for (int attempt = 0; attempt < 3 && !put.ok(); ++attempt) put = client_->Put(key, value);
+      for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        put = client_->Put(key, value);
+      }
       ASSERT_TRUE(put.ok()) << i << ": " << put;
       (*expected)[key] = value;
     }

@@ -9,10 +9,12 @@
 // restarted replica installed a snapshot (its log says so) and applied everything; once the
 // leadership is back with it, every key reads its last acknowledged value; restarted once more,
 // it starts from its checkpoint rather than from the log's first entry.
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -30,9 +32,13 @@ class SnapshotTest : public ClusterFixture {
       const std::string key = absl::StrCat("k", i % kKeys);
       std::string value = absl::StrCat("v", i, "-");
       value.resize(1024, 'x');
-      // A put whose outcome is unknown (leadership moved under it) is simply put again.
+      // A put whose outcome is unknown (leadership moved under it, as it does while the
+      // preferred leader comes back) is simply put again, for up to 20 s.
       absl::Status put = client_->Put(key, value);
-      for (int attempt = 0; attempt < 3 && !put.ok(); ++attempt) put = client_->Put(key, value);
+      for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        put = client_->Put(key, value);
+      }
       ASSERT_TRUE(put.ok()) << i << ": " << put;
       (*expected)[key] = value;
     }
