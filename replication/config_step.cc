@@ -69,4 +69,28 @@ ConfigStep NextConfigStep(const paxos::Config& current, bool change_pending,
   return {};
 }
 
+std::string TakeConfigStep(paxos::Replica& r, const std::vector<paxos::ReplicaId>& wanted,
+                           truetime::Interval now) {
+  const ConfigStep step = NextConfigStep(r.config(), r.config_change_pending(), wanted, r.id(),
+                                         [&r](paxos::ReplicaId id) {
+                                           const paxos::Index match = r.match_of(id);
+                                           return match > 0 && match + kCaughtUpLag >= r.commit();
+                                         });
+  switch (step.kind) {
+    case ConfigStep::Kind::kNone:
+      return "";
+    case ConfigStep::Kind::kPropose: {
+      absl::StatusOr<paxos::Index> index = r.ProposeConfig(step.config, now);
+      return absl::StrCat(
+          "configuration ", step.config.ToString(), " (", step.why, "): ",
+          index.ok() ? absl::StrCat("proposed in slot ", *index) : index.status().ToString());
+    }
+    case ConfigStep::Kind::kTransferLeadership: {
+      const absl::Status s = r.TransferLeadership(step.transfer_to, now);
+      return step.why + (s.ok() ? "" : ": " + s.ToString());
+    }
+  }
+  return "";
+}
+
 }  // namespace meridian::replication

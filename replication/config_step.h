@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "spanserver/paxos/replica.h"
 #include "spanserver/paxos/types.h"
+#include "truetime/interval.h"
 
 namespace meridian::replication {
 
@@ -32,6 +34,15 @@ struct ConfigStep {
 ConfigStep NextConfigStep(const paxos::Config& current, bool change_pending,
                           const std::vector<paxos::ReplicaId>& wanted, paxos::ReplicaId self,
                           const std::function<bool(paxos::ReplicaId)>& caught_up);
+
+// A learner counts as caught up when the leader knows it holds the log to within this many
+// entries of the commit point.
+inline constexpr paxos::Index kCaughtUpLag = 1000;
+
+// At the leader `replica`: takes the next step (proposes the configuration or hands the
+// leadership over) and says what it did, for the log; "" when there is nothing to do.
+std::string TakeConfigStep(paxos::Replica& replica, const std::vector<paxos::ReplicaId>& wanted,
+                           truetime::Interval now);
 
 }  // namespace meridian::replication
 

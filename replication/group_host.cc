@@ -201,7 +201,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
           if (r == nullptr || !r->HasLease(now) || self->installing_) return;
           // Placement's first replica is the preferred leader: it may be a new one.
           if (!wanted.empty()) r->SetPreferredLeader(wanted.front());
-          self->TakeConfigStep(*r, wanted, now);
+          const std::string done = TakeConfigStep(*r, wanted, now);
+          if (!done.empty()) self->Log(done);
         },
         0);
   }
@@ -412,8 +413,6 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void OnSnapshotRequest(const paxos::SnapshotRequest& request) override;
-  void TakeConfigStep(paxos::Replica& r, const std::vector<paxos::ReplicaId>& wanted,
-                      truetime::Interval now);
   void OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least);
   void FinishInstall(const FetchedSnapshot& snapshot);
   void ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done);
@@ -742,34 +741,6 @@ void GroupHostCore::ServeSnapshot(Index at_least, const GroupHost::SnapshotCallb
   done(std::make_shared<SnapshotReader>(
       engine_, std::move(view), state_machine_->DataRanges(), applied_, *std::move(image),
       paxos::Config{hard.members, hard.learners}, hard.config_index));
-}
-
-// A learner counts as caught up within this many entries of the commit point.
-constexpr Index kCaughtUpLag = 1000;
-
-void GroupHostCore::TakeConfigStep(paxos::Replica& r, const std::vector<paxos::ReplicaId>& wanted,
-                                   truetime::Interval now) {
-  const ConfigStep step = NextConfigStep(r.config(), r.config_change_pending(), wanted,
-                                         options_.paxos.id, [&r](paxos::ReplicaId id) {
-                                           const Index match = r.match_of(id);
-                                           return match > 0 && match + kCaughtUpLag >= r.commit();
-                                         });
-  switch (step.kind) {
-    case ConfigStep::Kind::kNone:
-      return;
-    case ConfigStep::Kind::kPropose: {
-      absl::StatusOr<Index> index = r.ProposeConfig(step.config, now);
-      Log(absl::StrCat(
-          "configuration ", step.config.ToString(), " (", step.why, "): ",
-          index.ok() ? absl::StrCat("proposed in slot ", *index) : index.status().ToString()));
-      return;
-    }
-    case ConfigStep::Kind::kTransferLeadership: {
-      const absl::Status s = r.TransferLeadership(step.transfer_to, now);
-      Log(step.why + (s.ok() ? "" : ": " + s.ToString()));
-      return;
-    }
-  }
 }
 
 class GroupHost::Impl {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -66,6 +67,25 @@ inline std::string KeyWithFirstByte(int first_byte, const std::string& rest) {
 
 class ClusterFixture : public ::testing::Test {
  protected:
+  // Puts `count` values of 1 KiB, the i-th as "v<i>-xxx..." under key `prefix` + (i % keys),
+  // and records them in `expected`. A put whose outcome is unknown (leadership moved under it)
+  // is put again, for up to 20 s: the same value, so the outcome is the same either way.
+  void PutMany(const std::string& prefix, int keys, int first, int count,
+               std::map<std::string, std::string>* expected) {
+    for (int i = first; i < first + count; ++i) {
+      const std::string key = absl::StrCat(prefix, i % keys);
+      std::string value = absl::StrCat("v", i, "-");
+      value.resize(1024, 'x');
+      absl::Status put = client_->Put(key, value);
+      for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        put = client_->Put(key, value);
+      }
+      ASSERT_TRUE(put.ok()) << i << ": " << put;
+      (*expected)[key] = value;
+    }
+  }
+
   // Starts the cluster on free ports at or after `port_hint` and waits until it is ready.
   void StartCluster(int port_hint, tools::LocalClusterOptions options = DefaultOptions()) {
     dir_ = MakeTempDir("meridian-it");

@@ -27,23 +27,6 @@ namespace {
 
 class ReReplicationTest : public ClusterFixture {
  protected:
-  void PutMany(int first, int count, std::map<std::string, std::string>* expected) {
-    for (int i = first; i < first + count; ++i) {
-      const std::string key = absl::StrCat("r", i % 400);
-      std::string value = absl::StrCat("v", i, "-");
-      value.resize(1024, 'x');
-      // A put whose outcome is unknown (leadership moved under it, as it does while the
-      // preferred leader comes back) is simply put again, for up to 20 s.
-      absl::Status put = client_->Put(key, value);
-      for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        put = client_->Put(key, value);
-      }
-      ASSERT_TRUE(put.ok()) << i << ": " << put;
-      (*expected)[key] = value;
-    }
-  }
-
   void ExpectAll(const std::map<std::string, std::string>& expected) {
     for (const auto& [key, value] : expected) {
       absl::StatusOr<std::optional<std::string>> got = client_->Get(key);
@@ -71,7 +54,7 @@ TEST_F(ReReplicationTest, DeadAndDrainedReplicasMoveAndTheGroupOutlivesItsOrigin
   options.spanserver_flags = {"--max_log_mb=1"};
   StartCluster(21800, options);
   std::map<std::string, std::string> expected;
-  PutMany(0, 1500, &expected);
+  PutMany("r", 400, 0, 1500, &expected);
 
   absl::StatusOr<proto::Topology> topology = cluster_->GetTopology();
   ASSERT_TRUE(topology.ok()) << topology.status();
@@ -81,7 +64,8 @@ TEST_F(ReReplicationTest, DeadAndDrainedReplicasMoveAndTheGroupOutlivesItsOrigin
   ASSERT_EQ(original.size(), 3u);
   const std::string victim = cluster_->ServerName(*topology, original[0]);
   ASSERT_TRUE(cluster_->Kill(victim).ok());
-  PutMany(1500, 300, &expected);  // after a failover, while placement waits out the timeout
+  PutMany("r", 400, 1500, 300,
+          &expected);  // after a failover, while placement waits out the timeout
 
   // Placement moves the replica to the other server of the victim's zone.
   uint64_t newcomer = 0;
@@ -115,7 +99,7 @@ TEST_F(ReReplicationTest, DeadAndDrainedReplicasMoveAndTheGroupOutlivesItsOrigin
   // on, and the drained server stops its replica.
   const std::string drained = cluster_->ServerName(*topology, original[1]);
   ASSERT_TRUE(client_->DrainServer(original[1]).ok());
-  PutMany(1800, 100, &expected);
+  PutMany("r", 400, 1800, 100, &expected);
   uint64_t heir = 0;
   ASSERT_TRUE(WaitFor(absl::Seconds(40), [&] {
     absl::StatusOr<proto::Topology> t = cluster_->GetTopology();
@@ -131,7 +115,7 @@ TEST_F(ReReplicationTest, DeadAndDrainedReplicasMoveAndTheGroupOutlivesItsOrigin
 
   // The third original replica dies: the two newcomers' votes keep a majority.
   ASSERT_TRUE(cluster_->Kill(cluster_->ServerName(*topology, original[2])).ok());
-  PutMany(1900, 100, &expected);
+  PutMany("r", 400, 1900, 100, &expected);
   ExpectAll(expected);
 }
 

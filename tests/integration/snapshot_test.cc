@@ -27,23 +27,6 @@ constexpr int kKeys = 300;
 
 class SnapshotTest : public ClusterFixture {
  protected:
-  void PutMany(int first, int count, std::map<std::string, std::string>* expected) {
-    for (int i = first; i < first + count; ++i) {
-      const std::string key = absl::StrCat("k", i % kKeys);
-      std::string value = absl::StrCat("v", i, "-");
-      value.resize(1024, 'x');
-      // A put whose outcome is unknown (leadership moved under it, as it does while the
-      // preferred leader comes back) is simply put again, for up to 20 s.
-      absl::Status put = client_->Put(key, value);
-      for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        put = client_->Put(key, value);
-      }
-      ASSERT_TRUE(put.ok()) << i << ": " << put;
-      (*expected)[key] = value;
-    }
-  }
-
   absl::StatusOr<proto::GroupStatus> Group1(const std::string& server) {
     absl::StatusOr<proto::ServerStatusResponse> status = cluster_->ServerStatus(server);
     if (!status.ok()) return status.status();
@@ -67,7 +50,7 @@ TEST_F(SnapshotTest, ALaggingReplicaCatchesUpFromASnapshotAndLogsStaySmall) {
   options.spanserver_flags = {"--max_log_mb=1"};
   StartCluster(21700, options);
   std::map<std::string, std::string> expected;
-  PutMany(0, 1500, &expected);
+  PutMany("k", kKeys, 0, 1500, &expected);
 
   // The group's preferred leader (placement's first replica) falls behind: once it is back and
   // caught up, leadership returns to it, and the reads below are served from its snapshot.
@@ -77,9 +60,9 @@ TEST_F(SnapshotTest, ALaggingReplicaCatchesUpFromASnapshotAndLogsStaySmall) {
   const std::string lagging = cluster_->ServerName(*topology, topology->groups(0).replicas(0));
   ASSERT_FALSE(lagging.empty());
   ASSERT_TRUE(cluster_->Stop(lagging).ok());
-  PutMany(1500, 3000, &expected);
+  PutMany("k", kKeys, 1500, 3000, &expected);
   ASSERT_TRUE(cluster_->Restart(lagging).ok());
-  PutMany(4500, 200, &expected);
+  PutMany("k", kKeys, 4500, 200, &expected);
 
   // It catches up (the leader's log no longer holds what it missed) and applies everything.
   absl::StatusOr<std::string> leader;

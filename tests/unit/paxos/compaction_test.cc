@@ -11,31 +11,11 @@
 namespace meridian::paxos {
 namespace {
 
+using testing::Commands;
+using testing::ElectLeader;
 using testing::Harness;
-
-Options TestOptions() {
-  Options o;
-  o.group = 7;
-  o.lease_us = 2'000'000;
-  o.election_timeout_us = 1'000'000;
-  o.heartbeat_interval_us = 250'000;
-  return o;
-}
-
-ReplicaId ElectLeader(Harness& h) {
-  for (int i = 0; i < 100 && h.Leader() == 0; ++i) {
-    h.Advance(100'000);
-    h.Stabilize();
-  }
-  return h.Leader();
-}
-
-void RunFor(Harness& h, int64_t us) {
-  for (int64_t t = 0; t < us; t += 100'000) {
-    h.Advance(100'000);
-    h.Stabilize();
-  }
-}
+using testing::RunFor;
+using testing::TestOptions;
 
 void ProposeAll(Harness& h, ReplicaId leader, const std::string& prefix, int n) {
   for (int i = 0; i < n; ++i) {
@@ -43,14 +23,6 @@ void ProposeAll(Harness& h, ReplicaId leader, const std::string& prefix, int n) 
     h.Stabilize();
   }
   RunFor(h, 300'000);  // a heartbeat carries the commit point to the followers
-}
-
-std::vector<std::string> Commands(Harness& h, ReplicaId id) {
-  std::vector<std::string> out;
-  for (const Entry& e : h.applied(id)) {
-    if (e.type == EntryType::kNormal) out.push_back(e.command);
-  }
-  return out;
 }
 
 // Every replica applied the same entries, each index once and in order.

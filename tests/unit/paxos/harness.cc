@@ -140,4 +140,33 @@ ReplicaId Harness::Leader() {
   return best;
 }
 
+Options TestOptions() {
+  Options o;
+  o.group = 7;
+  o.lease_us = 2'000'000;
+  o.election_timeout_us = 1'000'000;
+  o.heartbeat_interval_us = 250'000;
+  return o;
+}
+
+void RunFor(Harness& h, int64_t us) {
+  for (int64_t t = 0; t < us; t += 100'000) {
+    h.Advance(100'000);
+    h.Stabilize();
+  }
+}
+
+ReplicaId ElectLeader(Harness& h) {
+  for (int i = 0; i < 100 && h.Leader() == 0; ++i) RunFor(h, 100'000);
+  return h.Leader();
+}
+
+std::vector<std::string> Commands(Harness& h, ReplicaId id) {
+  std::vector<std::string> out;
+  for (const Entry& e : h.applied(id)) {
+    if (e.type == EntryType::kNormal) out.push_back(e.command);
+  }
+  return out;
+}
+
 }  // namespace meridian::paxos::testing

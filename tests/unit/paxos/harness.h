@@ -81,6 +81,15 @@ class Harness {
   int snapshots_failed_ = 0;
 };
 
+// Options for a group of test replicas: lease 2 s, election timeout 1 s, heartbeats every 250 ms.
+Options TestOptions();
+// Runs time forward (100 ms steps, stabilizing after each) until a leader appears; its id or 0.
+ReplicaId ElectLeader(Harness& h);
+// Runs time forward by `us` in 100 ms steps, stabilizing after each.
+void RunFor(Harness& h, int64_t us);
+// The commands of the normal entries replica `id` applied, in order.
+std::vector<std::string> Commands(Harness& h, ReplicaId id);
+
 }  // namespace meridian::paxos::testing
 
 #endif  // MERIDIAN_TESTS_UNIT_PAXOS_HARNESS_H_

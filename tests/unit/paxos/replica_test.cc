@@ -8,25 +8,11 @@
 namespace meridian::paxos {
 namespace {
 
+using testing::Commands;
+using testing::ElectLeader;
 using testing::Harness;
-
-Options TestOptions() {
-  Options o;
-  o.group = 7;
-  o.lease_us = 2'000'000;
-  o.election_timeout_us = 1'000'000;
-  o.heartbeat_interval_us = 250'000;
-  return o;
-}
-
-// Elects a leader by running time forward until one appears.
-ReplicaId ElectLeader(Harness& h) {
-  for (int i = 0; i < 100 && h.Leader() == 0; ++i) {
-    h.Advance(100'000);
-    h.Stabilize();
-  }
-  return h.Leader();
-}
+using testing::RunFor;
+using testing::TestOptions;
 
 TEST(ReplicaTest, AFreshGroupElectsOneLeaderWithALease) {
   Harness h(3, TestOptions());
