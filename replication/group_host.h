@@ -146,7 +146,6 @@ struct GroupState {
   bool installing_snapshot = false;
   bool removed = false;  // the group's configuration no longer has this replica
   std::vector<paxos::ReplicaId> members;
-  std::vector<paxos::ReplicaId> learners;
 };
 
 struct GroupHostOptions {

@@ -100,7 +100,6 @@ absl::Status SnapshotWriter::Add(const std::vector<storage::KeyValue>& pairs) {
   if (!begun_) return absl::FailedPreconditionError("snapshot pairs before Begin()");
   storage::WriteBatch batch;
   std::string last = last_key_;
-  uint64_t bytes = 0;
   for (const storage::KeyValue& kv : pairs) {
     if (!InRanges(kv.key)) {
       return absl::InvalidArgumentError(
@@ -111,13 +110,11 @@ absl::Status SnapshotWriter::Add(const std::vector<storage::KeyValue>& pairs) {
           absl::StrCat("snapshot of group ", group_, " carries keys out of order"));
     }
     last = kv.key;
-    bytes += kv.key.size() + kv.value.size();
     batch.PutRaw(kv.key, kv.value);
   }
   RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/false));
   last_key_ = std::move(last);
   pairs_ += pairs.size();
-  bytes_ += bytes;
   return absl::OkStatus();
 }
 

@@ -94,7 +94,6 @@ class SnapshotWriter {
   absl::Status Add(const std::vector<storage::KeyValue>& pairs);
 
   uint64_t pairs() const { return pairs_; }
-  uint64_t bytes() const { return bytes_; }
 
  private:
   bool InRanges(std::string_view key) const;
@@ -105,7 +104,6 @@ class SnapshotWriter {
   bool begun_ = false;
   std::string last_key_;
   uint64_t pairs_ = 0;
-  uint64_t bytes_ = 0;
 };
 
 struct FetchedSnapshot {
