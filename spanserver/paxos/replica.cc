@@ -179,8 +179,13 @@ void Replica::Tick(Interval now) {
 void Replica::Step(const Message& m, Interval now) {
   last_now_ = now;
   const bool unconfigured = config_.voters.empty();
-  if (m.group != options_.group || m.to != options_.id || (!IsMember(m.from) && !unconfigured) ||
-      m.from == options_.id) {
+  // A Prepare or an Accept may come from a replica that joined while this one was away: this
+  // replica's configuration is then stale, and only that leader's log can bring it up to date
+  // (seed 135). Their ballots keep them safe. Replies are taken from members only: a leader that
+  // counted a stranger's Accepted (peers_[m.from] makes a voter) would count a removed replica.
+  const bool from_leader = m.type == MessageType::kPrepare || m.type == MessageType::kAccept;
+  if (m.group != options_.group || m.to != options_.id ||
+      (!IsMember(m.from) && !unconfigured && !from_leader) || m.from == options_.id) {
     ++dropped_messages_;
     return;
   }
@@ -407,15 +412,23 @@ void Replica::UpdateLease(Interval now) {
     lease_end_ = 0;
     return;
   }
+  // Recomputed from the votes of the configuration in effect, never carried over: a lease that
+  // votes of an older configuration backed would outlive the changes that removed its voters, and
+  // a majority of a configuration two changes later, which need not meet them, could elect
+  // another leader inside it (seed 22188). Any configuration that can elect a leader now is this
+  // one or differs from it by one voter, so their majorities meet the one backing this lease.
   std::vector<Timestamp> votes;
   if (vote_ballot_ == ballot_ && IsVoter()) votes.push_back(self_vote_from_);
   for (const auto& [id, peer] : peers_) {
     if (peer.voter) votes.push_back(peer.lease_vote_from);
   }
-  if (static_cast<int>(votes.size()) < Quorum()) return;
+  if (static_cast<int>(votes.size()) < Quorum()) {
+    lease_end_ = 0;
+    return;
+  }
   std::sort(votes.begin(), votes.end(), std::greater<>());
   const Timestamp from = votes[Quorum() - 1];
-  if (from > 0) lease_end_ = std::max(lease_end_, from + options_.lease_us);
+  lease_end_ = from > 0 ? from + options_.lease_us : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

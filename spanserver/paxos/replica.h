@@ -119,6 +119,12 @@ struct Options {
   bool testing_lease_from_receive = false;  // the leader measures its lease from replies, not sends
   // Compact() compacts the whole log, past the applied point, and counts it all applied.
   bool testing_compact_above_applied = false;
+  // ProposeConfig neither waits for the previous change to be committed nor limits a change to
+  // one voter, so two configurations in use at once may have disjoint majorities.
+  bool testing_two_config_changes = false;
+  // A learner counts toward quorums (accepts, promises, lease votes) and answers Prepares and
+  // campaigns as if it were a voter.
+  bool testing_learner_votes = false;
 };
 
 enum class Role : uint8_t { kFollower, kCandidate, kLeader };
@@ -303,7 +309,12 @@ class Replica {
 
   void Send(Message m, bool after_persist);
   int Quorum() const { return static_cast<int>(config_.voters.size()) / 2 + 1; }
-  bool IsVoter() const { return config_.IsVoter(options_.id); }
+  bool IsVoter() const { return CountsAsVoter(options_.id); }
+  // A voter of the configuration in effect (or, planted bug, a learner of a configured group).
+  bool CountsAsVoter(ReplicaId id) const {
+    return config_.IsVoter(id) ||
+           (options_.testing_learner_votes && !config_.voters.empty() && config_.IsLearner(id));
+  }
   // A voter or learner of the configuration in effect or of the committed one.
   bool IsMember(ReplicaId id) const;
 

@@ -109,7 +109,8 @@ bool Replica::RejectIfStale(const Message& m, MessageType reply_type, Message* r
 
 void Replica::HandlePrepare(const Message& m, Interval now) {
   Message reply;
-  if (!IsVoter()) return;  // a learner's promise counts for nothing
+  // A learner answers too: the candidate counts only the voters of its own configuration, which
+  // may make this replica one (a learner whose promotion entry a crash took back, seed 8).
   if (RejectIfStale(m, MessageType::kPromise, &reply)) return;
   reply.index = m.index;
   if (config_index_ > m.config_index) {
@@ -193,14 +194,22 @@ void Replica::BecomeLeader(Interval now) {
     recover_to_ = commit_;
     recovered_.clear();
   }
-  for (Index i = commit_ + 1; i <= recover_to_; ++i) {
-    auto it = recovered_.find(i);
-    Entry e = it != recovered_.end() ? it->second : Entry{i, {}, EntryType::kNoop, ""};
+  // Taken out first: writing a recovered configuration entry may show that this replica is no
+  // voter after all, and RefreshConfig then steps it down (which clears recovered_). The slots
+  // are still written from phase 1's findings — values where an acceptor reported one — and
+  // nothing is sent; a step-down that cleared recovered_ midway once turned chosen values into
+  // no-ops under the new ballot (found by the membership simulation, seed 95).
+  const std::map<Index, Entry> recovered = std::move(recovered_);
+  recovered_.clear();
+  const Index recover_to = recover_to_;
+  for (Index i = commit_ + 1; i <= recover_to; ++i) {
+    auto it = recovered.find(i);
+    Entry e = it != recovered.end() ? it->second : Entry{i, {}, EntryType::kNoop, ""};
     e.index = i;
     e.ballot = ballot_;
     PutEntry(std::move(e));
   }
-  recovered_.clear();
+  if (role_ != Role::kLeader) return;
   if (options_.testing_skip_recovery) last_index_ = commit_;
   first_own_index_ = last_index_ + 1;
   PutEntry(Entry{first_own_index_, ballot_, EntryType::kNoop, ""});

@@ -4,6 +4,8 @@
 // (pause is on SimNode; a refused node stays down). Checkers: apply records and lease spans.
 #include "tests/sim/cluster.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 
@@ -13,6 +15,16 @@ const std::vector<std::string>& PaxosPlants() {
   static const auto* plants = new std::vector<std::string>{
       "testing_skip_vote_wait",        "testing_ack_before_sync",   "testing_skip_recovery",
       "testing_lease_from_receive",    "testing_rejoin_after_wipe", "testing_compact_above_applied",
+      "testing_snapshot_without_tail",
+  };
+  return *plants;
+}
+
+const std::vector<std::string>& MembershipPlants() {
+  static const auto* plants = new std::vector<std::string>{
+      "testing_two_config_changes",
+      "testing_learner_votes",
+      "testing_compact_above_applied",
       "testing_snapshot_without_tail",
   };
   return *plants;
@@ -42,6 +54,10 @@ bool SetPaxosPlant(const std::string& plant, NodeConfig& c) {
     o.testing_skip_recovery = true;
   } else if (plant == "testing_lease_from_receive") {
     o.testing_lease_from_receive = true;
+  } else if (plant == "testing_two_config_changes") {
+    o.testing_two_config_changes = true;
+  } else if (plant == "testing_learner_votes") {
+    o.testing_learner_votes = true;
   } else {
     return false;
   }
@@ -57,6 +73,36 @@ void SetCompaction(const SwarmParams& params, NodeConfig& c) {
   c.snapshot_install_max_us = params.snapshot_install_max_us;
 }
 
+namespace {
+
+// A node's settings: replica `id` of `group`, starting with `members` as voters (none: a spare,
+// unconfigured, learner of itself until placed).
+NodeConfig MakeNodeConfig(const SwarmParams& params, paxos::GroupId group, paxos::ReplicaId id,
+                          const std::vector<paxos::ReplicaId>& members, const std::string& plant,
+                          Random& clock_rng) {
+  NodeConfig c;
+  c.options.group = group;
+  c.options.id = id;
+  c.options.members = members;
+  if (members.empty()) c.options.learners = {id};
+  c.options.lease_us = params.lease_us;
+  c.options.heartbeat_interval_us = params.heartbeat_us;
+  c.options.election_timeout_us = params.election_timeout_us;
+  c.options.campaign_retry_us = params.campaign_retry_us;
+  CHECK_MSG(plant.empty() || SetPaxosPlant(plant, c), "unknown plant " + plant);
+  SetCompaction(params, c);
+  c.clock_bounds = params.clock;
+  c.clock_params = truetime::RandomSimulatedClockParams(params.clock, clock_rng);
+  c.disk_latency_min_us = params.disk_latency_min_us;
+  c.disk_latency_max_us = params.disk_latency_max_us;
+  c.disk_stall_p = params.disk_stall_p;
+  c.disk_stall_max_us = params.disk_stall_max_us;
+  c.tick_us = params.tick_us;
+  return c;
+}
+
+}  // namespace
+
 Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose)
     : time_(kSimEpochUs),
       rng_(seed),
@@ -67,28 +113,18 @@ Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& pl
   for (int g = 1; g <= params.groups; ++g) {
     const paxos::GroupId group = static_cast<paxos::GroupId>(g);
     groups_.push_back(group);
-    std::vector<paxos::ReplicaId> members;
-    for (int r = 1; r <= params.replicas; ++r) members.push_back(static_cast<paxos::ReplicaId>(r));
-    for (paxos::ReplicaId id : members) {
-      NodeConfig c;
-      c.options.group = group;
-      c.options.id = id;
-      c.options.members = members;
-      c.options.lease_us = params.lease_us;
-      c.options.heartbeat_interval_us = params.heartbeat_us;
-      c.options.election_timeout_us = params.election_timeout_us;
-      c.options.campaign_retry_us = params.campaign_retry_us;
-      CHECK_MSG(plant.empty() || SetPaxosPlant(plant, c), "unknown plant " + plant);
-      SetCompaction(params, c);
-      c.clock_bounds = params.clock;
-      c.clock_params = truetime::RandomSimulatedClockParams(params.clock, clock_rng);
-      c.disk_latency_min_us = params.disk_latency_min_us;
-      c.disk_latency_max_us = params.disk_latency_max_us;
-      c.disk_stall_p = params.disk_stall_p;
-      c.disk_stall_max_us = params.disk_stall_max_us;
-      c.tick_us = params.tick_us;
+    std::vector<paxos::ReplicaId> founders;
+    for (int r = 1; r <= params.replicas; ++r) founders.push_back(static_cast<paxos::ReplicaId>(r));
+    // Founders first, then spares: a seed without spares draws what it drew before they existed.
+    for (int r = 1; r <= params.replicas + params.spares; ++r) {
+      const bool founder = r <= params.replicas;
+      const NodeConfig c =
+          MakeNodeConfig(params, group, static_cast<paxos::ReplicaId>(r),
+                         founder ? founders : std::vector<paxos::ReplicaId>{}, plant, clock_rng);
       const Addr a = static_cast<Addr>(nodes_.size());
-      group_nodes_[group].push_back(a);
+      all_nodes_[group].push_back(a);
+      if (founder) group_nodes_[group].push_back(a);
+      seats_.push_back(founder ? Seat::kPlaced : Seat::kSpare);
       nodes_.push_back(std::make_unique<SimNode>(a, c, &loop_, &time_, this, rng_.Next()));
     }
   }
@@ -96,13 +132,38 @@ Cluster::Cluster(const SwarmParams& params, uint64_t seed, const std::string& pl
 }
 
 Addr Cluster::AddrOf(paxos::GroupId g, paxos::ReplicaId id) const {
-  auto it = group_nodes_.find(g);
-  if (it == group_nodes_.end() || id == 0 || id > it->second.size()) return -1;
+  auto it = all_nodes_.find(g);
+  if (it == all_nodes_.end() || id == 0 || id > it->second.size()) return -1;
   return it->second[id - 1];
 }
 
 void Cluster::StartAll() {
-  for (auto& n : nodes_) n->Start();
+  for (auto& n : nodes_) {
+    if (seats_[n->addr()] == Seat::kPlaced) n->Start();
+  }
+}
+
+void Cluster::Place(Addr a, std::vector<paxos::ReplicaId> members,
+                    std::vector<paxos::ReplicaId> learners) {
+  CHECK(seats_[a] == Seat::kSpare);
+  SimNode& n = node(a);
+  loop_.Trace(absl::StrCat(
+      "place ", n.Name(),
+      members.empty() ? " unconfigured" : " " + paxos::Config{members, learners}.ToString()));
+  if (!members.empty()) n.Configure(std::move(members), std::move(learners));
+  seats_[a] = Seat::kPlaced;
+  std::vector<Addr>& placed = group_nodes_[n.group()];
+  placed.insert(std::upper_bound(placed.begin(), placed.end(), a), a);
+  n.Start();
+}
+
+void Cluster::Retire(Addr a) {
+  if (seats_[a] != Seat::kPlaced) return;
+  loop_.Trace(absl::StrCat("retire ", node(a).Name()));
+  Crash(a);
+  seats_[a] = Seat::kRetired;
+  std::vector<Addr>& placed = group_nodes_[node(a).group()];
+  placed.erase(std::find(placed.begin(), placed.end(), a));
 }
 
 void Cluster::Crash(Addr a) {
@@ -114,6 +175,12 @@ void Cluster::Crash(Addr a) {
 }
 
 void Cluster::Wipe(Addr a) {
+  if (seats_[a] != Seat::kPlaced) return;
+  if (wipe_filter_ && !wipe_filter_(a)) {
+    loop_.Trace(absl::StrCat("wipe of ", node(a).Name(), " spared: crash only"));
+    Crash(a);
+    return;
+  }
   Crash(a);
   node(a).Wipe();
 }
@@ -123,7 +190,14 @@ void Cluster::SetSyncListener(std::function<void(Addr, int64_t)> listener) {
 }
 
 void Cluster::Restart(Addr a) {
-  if (!node(a).alive()) node(a).Start();
+  if (seats_[a] != Seat::kPlaced || node(a).alive()) return;
+  if (node(a).RemovedOnDisk()) {
+    // Placement no longer lists a replica whose removal was committed: its server would not
+    // start it again.
+    Retire(a);
+    return;
+  }
+  node(a).Start();
 }
 
 void Cluster::SendMessage(Addr from, const paxos::Message& m) {

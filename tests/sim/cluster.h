@@ -1,13 +1,21 @@
-// Cluster: the simulated world of the paxos workload — virtual true time, the event loop, the
-// network, and every SimNode of every group — plus the recorders the checkers read: each applied
-// entry (every replica, every incarnation) and each lease span (HasLease sampled for every live
-// replica of a group after every event one of its nodes handles, ticks included).
+// Cluster: the simulated world of the paxos and membership workloads — virtual true time, the
+// event loop, the network, and every SimNode of every group — plus the recorders the checkers
+// read: each applied entry (every replica, every incarnation) and each lease span (HasLease
+// sampled for every live replica of a group after every event one of its nodes handles, ticks
+// included).
+//
+// A group's nodes are its founders (replicas 1..SwarmParams::replicas, placed and started by
+// StartAll) and SwarmParams::spares more (the following ids), which placement (placement.h) may
+// place — start as new replicas of the running group — and later retire: stop for good. Only
+// placed nodes are the group's (GroupNodes: what faults and clients see); a retired node is never
+// restarted, nor is one whose disk says it was removed (the replica would refuse to start).
 //
 // Seed: the network's Random and each node's seed derive from the seed. Workload: forwards applies
 // and crashes to a listener (the clients). Faults: Crash/Wipe/Restart/Pause entry points used by
-// faults.h (a wiped node refuses to restart and stays down, unless testing_rejoin_after_wipe);
-// clocks skew and drift inside SwarmParams::clock. Checkers: records for CheckSlots and
-// CheckLeases; Finals() lists the live replicas only. Thread safety: none; one thread.
+// faults.h (a wiped node refuses to restart and stays down, unless testing_rejoin_after_wipe; a
+// wipe filter may turn a wipe into a crash); clocks skew and drift inside SwarmParams::clock.
+// Checkers: records for CheckSlots and CheckLeases; Finals() lists the live replicas only.
+// Thread safety: none; one thread.
 #ifndef MERIDIAN_TESTS_SIM_CLUSTER_H_
 #define MERIDIAN_TESTS_SIM_CLUSTER_H_
 
@@ -37,10 +45,23 @@ class Cluster : public NodeHost, public FaultTarget {
   using ApplyListener = std::function<void(SimNode&, const paxos::Entry&, uint64_t read_value)>;
   using CrashListener = std::function<void(SimNode&)>;
 
-  // `plant` is a name from PaxosPlants() (or empty); it is set on every replica.
+  // `plant` is a name from PaxosPlants() or MembershipPlants() (or empty); it is set on every
+  // replica.
   Cluster(const SwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
 
+  // Starts every founder.
   void StartAll();
+  // Starts spare `a` as a new replica of its group, with the configuration `members`/`learners`
+  // while it learns none (both empty: unconfigured, learner of itself).
+  void Place(Addr a, std::vector<paxos::ReplicaId> members, std::vector<paxos::ReplicaId> learners);
+  // Stops placed node `a` for good.
+  void Retire(Addr a);
+  bool spare(Addr a) const { return seats_[a] == Seat::kSpare; }
+  bool retired(Addr a) const { return seats_[a] == Seat::kRetired; }
+  // Every node of group `g`, spares and retired ones too, by replica id - 1.
+  const std::vector<Addr>& AllNodes(paxos::GroupId g) const { return all_nodes_.at(g); }
+  // Consulted before each wipe: when it says no, the node crashes instead (its disk survives).
+  void set_wipe_filter(std::function<bool(Addr)> f) { wipe_filter_ = std::move(f); }
 
   // FaultTarget.
   void Crash(Addr a) override;
@@ -87,6 +108,7 @@ class Cluster : public NodeHost, public FaultTarget {
     bool open = false;
     LeaseSpan span;
   };
+  enum class Seat : uint8_t { kSpare, kPlaced, kRetired };
   void SampleLease(SimNode& n);
   void CloseSpan(Addr a);
 
@@ -95,8 +117,11 @@ class Cluster : public NodeHost, public FaultTarget {
   EventLoop loop_;
   Network net_;
   std::vector<paxos::GroupId> groups_;
-  std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;
+  std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;  // placed, by address
+  std::map<paxos::GroupId, std::vector<Addr>> all_nodes_;    // by replica id - 1
   std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::vector<Seat> seats_;  // per address
+  std::function<bool(Addr)> wipe_filter_;
   ApplyListener apply_listener_;
   CrashListener crash_listener_;
 
@@ -111,7 +136,11 @@ class Cluster : public NodeHost, public FaultTarget {
 const std::vector<std::string>& PaxosPlants();
 // The compaction and snapshot plants alone (the transaction workloads run them too).
 const std::vector<std::string>& CompactionPlants();
-// Sets `plant` on `config` when it is one of PaxosPlants(); false otherwise.
+// The membership workload's: paxos::Options::testing_two_config_changes and
+// testing_learner_votes, then the compaction and snapshot plants.
+const std::vector<std::string>& MembershipPlants();
+// Sets `plant` on `config` when it is one of PaxosPlants() or MembershipPlants(); false
+// otherwise.
 bool SetPaxosPlant(const std::string& plant, NodeConfig& config);
 // The compaction and snapshot settings of `params` (swarm.h) for a process.
 void SetCompaction(const SwarmParams& params, NodeConfig& config);

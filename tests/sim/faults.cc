@@ -172,7 +172,10 @@ void FaultInjector::PowerLoss(paxos::GroupId g) {
 
 void FaultInjector::RestartAfterPowerLoss(paxos::GroupId g,
                                           const std::map<Addr, paxos::Index>& applied) {
-  const std::vector<Addr>& nodes = cluster_->GroupNodes(g);
+  // The nodes the power loss took down, in address order (placement may have changed the
+  // group's since).
+  std::vector<Addr> nodes;
+  for (const auto& [a, index] : applied) nodes.push_back(a);
   const size_t minority = (nodes.size() - 1) / 2;
   std::vector<paxos::Index> synced;
   for (Addr a : nodes) synced.push_back(cluster_->LastIndex(a));

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "spanserver/paxos/codec.h"
 #include "tests/sim/history.h"
 
 namespace meridian::sim {
@@ -50,6 +51,25 @@ absl::StatusOr<paxos::Index> SimNode::LeaseRead() {
   return index;
 }
 
+absl::StatusOr<paxos::Index> SimNode::ProposeConfig(const paxos::Config& next) {
+  if (!serving()) return absl::UnavailableError("node down or paused");
+  absl::StatusOr<paxos::Index> slot = replica().ProposeConfig(next, Now());
+  loop()->Trace(absl::StrCat("propose config ", Name(), " ", next.ToString(), " -> ",
+                             slot.ok() ? absl::StrCat(*slot) : slot.status().ToString()));
+  Pump();
+  AfterEvent();
+  return slot;
+}
+
+absl::Status SimNode::TransferLeadership(paxos::ReplicaId to) {
+  if (!serving()) return absl::UnavailableError("node down or paused");
+  absl::Status s = replica().TransferLeadership(to, Now());
+  loop()->Trace(absl::StrCat("transfer ", Name(), " to r", to, " -> ", s.ToString()));
+  Pump();
+  AfterEvent();
+  return s;
+}
+
 void SimNode::ApplyEntry(const paxos::Entry& e) {
   uint64_t read_value = 0;
   if (e.type == paxos::EntryType::kNormal) {
@@ -61,8 +81,12 @@ void SimNode::ApplyEntry(const paxos::Entry& e) {
       }
     }
   }
-  loop()->Trace(absl::StrCat("apply ", Name(), " ", e.index, "@", e.ballot.ToString(),
-                             e.type == paxos::EntryType::kNoop ? " noop" : " ", e.command));
+  std::string what = e.type == paxos::EntryType::kNoop ? "noop" : e.command;
+  if (e.type == paxos::EntryType::kConfig) {
+    const absl::StatusOr<paxos::Config> config = paxos::DecodeConfig(e.command);
+    what = "config " + (config.ok() ? config->ToString() : config.status().ToString());
+  }
+  loop()->Trace(absl::StrCat("apply ", Name(), " ", e.index, "@", e.ballot.ToString(), " ", what));
   host_->OnApplied(*this, e, read_value);
 }
 

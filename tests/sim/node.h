@@ -55,6 +55,10 @@ class SimNode : public ReplicaProcess {
   // Client entry points; UNAVAILABLE when the node is down or paused (the client's call times out).
   absl::StatusOr<paxos::Index> Propose(std::string command);
   absl::StatusOr<paxos::Index> LeaseRead();
+  // Placement's entry points (membership workload), at the leader; UNAVAILABLE when the node is
+  // down or paused.
+  absl::StatusOr<paxos::Index> ProposeConfig(const paxos::Config& next);
+  absl::Status TransferLeadership(paxos::ReplicaId to);
 
   Register Lookup(const std::string& key) const;
 

@@ -43,6 +43,19 @@ std::string ReplicaProcess::Name() const {
   return absl::StrCat("g", group(), "/r", id(), "#", incarnation_);
 }
 
+void ReplicaProcess::Configure(std::vector<paxos::ReplicaId> members,
+                               std::vector<paxos::ReplicaId> learners) {
+  CHECK_MSG(incarnation_ == 0 && !once_persisted_, Name() + ": configured after its first start");
+  config_.options.members = std::move(members);
+  config_.options.learners = std::move(learners);
+}
+
+bool ReplicaProcess::RemovedOnDisk() {
+  const paxos::HardState hard = disk_.LoadHardState();
+  const paxos::Config committed{hard.members, hard.learners};
+  return hard.config_index > 0 && !committed.Contains(id());
+}
+
 truetime::Interval ReplicaProcess::Now() {
   absl::StatusOr<truetime::Interval> now = truetime_->Now();
   CHECK_MSG(now.ok(), "simulated TrueTime failed: " + std::string(now.status().message()));
@@ -243,7 +256,7 @@ void ReplicaProcess::WhenIdle(std::function<void()> fn) { idle_work_.push_back(s
 // Compaction.
 
 SimState ReplicaProcess::TakeState() {
-  return SimState{applied_, log_digest_, CheckpointImage(), Data()};
+  return SimState{applied_, log_digest_, CheckpointImage(), Data(), {}, 0};
 }
 
 void ReplicaProcess::Record(ApplyKind kind, const SimState& state) {
@@ -313,6 +326,10 @@ void ReplicaProcess::ServeSnapshot(paxos::ReplicaId to, uint64_t fetch, paxos::I
       if (!fetch_ && !replica_->snapshot_needed() && applied_ >= at_least) {
         snapshot = TakeState();
         Record(ApplyKind::kCheckpoint, *snapshot);
+        // As GroupHost's: between rounds, the hard state's configuration is applied.
+        const paxos::HardState& hard = replica_->hard_state();
+        snapshot->config = paxos::Config{hard.members, hard.learners};
+        snapshot->config_index = hard.config_index;
       }
       loop_->Trace(absl::StrCat(
           "snapshot serve ", Name(), " #", fetch, " to r", to,
@@ -363,7 +380,7 @@ void ReplicaProcess::FinishInstall(const SimState& state) {
   if (config_.testing_snapshot_without_tail) reaches = std::max(reaches, commit_heard_);
   loop_->Trace(absl::StrCat("snapshot installed ", Name(), " through ", state.index,
                             reaches != state.index ? absl::StrCat(" told ", reaches) : ""));
-  replica_->InstallSnapshot(reaches, Now());
+  replica_->InstallSnapshot(reaches, state.config, state.config_index, Now());
 }
 
 void ReplicaProcess::FailFetch(const std::string& why) {

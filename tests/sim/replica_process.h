@@ -22,14 +22,14 @@
 // starts the replica with applied = C (without one, from nothing and replays the log from slot 1).
 // A snapshot request (Ready::snapshot_request) is a fetch over the simulated network: a request to
 // the source process, which answers between its rounds with its state (checkpoint image at its
-// applied index A, its data), or a refusal when it is installing or needs a snapshot itself or has
-// not applied enough; the receiver installs it between rounds (SimDisk: BeginInstall, a data write
-// of a disk latency and up to snapshot_install_max_us more, FinishInstall), restores its state
-// machine from it and calls Replica::InstallSnapshot(A). A fetch that fails (refused, too short,
-// or no answer within snapshot_timeout_us: a crashed, partitioned or paused source or receiver, a
-// lost message) calls Replica::SnapshotFailed(). Every state the process takes on (restored,
-// installed) and every checkpoint it takes or snapshot it serves is recorded for CheckSlots with
-// its log digest.
+// applied index A, its data, the configuration committed by then), or a refusal when it is
+// installing or needs a snapshot itself or has not applied enough; the receiver installs it between
+// rounds (SimDisk: BeginInstall, a data write of a disk latency and up to snapshot_install_max_us
+// more, FinishInstall), restores its state machine from it and calls Replica::InstallSnapshot(A,
+// configuration). A fetch that fails (refused, too short, or no answer within snapshot_timeout_us:
+// a crashed, partitioned or paused source or receiver, a lost message) calls
+// Replica::SnapshotFailed(). Every state the process takes on (restored, installed) and every
+// checkpoint it takes or snapshot it serves is recorded for CheckSlots with its log digest.
 //
 // Seed: disk latencies and tick jitter come from the process's own Random; the server incarnation
 // from a generator of its own, so those draws are the same as before it existed. Faults: Crash()
@@ -114,6 +114,13 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // The process stops until now + us (extends a running pause).
   void Pause(int64_t us);
   void set_sync_listener(SyncListener l) { sync_listener_ = std::move(l); }
+
+  // Before the first Start only: the configuration the replica starts with while its disk holds
+  // none (what placement knows of the group, for a replica joining it as a learner).
+  void Configure(std::vector<paxos::ReplicaId> members, std::vector<paxos::ReplicaId> learners);
+  // The configuration committed in the disk's synced hard state no longer lists this replica: it
+  // was removed, and paxos::Replica refuses to start as a non-member.
+  bool RemovedOnDisk();
 
   // Samples TrueTime for this process (monotonic per incarnation).
   truetime::Interval Now();
@@ -217,7 +224,7 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   int64_t DrawDiskLatency();
 
   const Addr addr_;
-  const NodeConfig config_;
+  NodeConfig config_;  // fixed from the first Start on
   EventLoop* const loop_;
   truetime::SimulatedTime* const time_;
   Random rng_;

@@ -36,6 +36,10 @@ struct SimState {
   uint64_t log_digest = 0;  // LogDigest (history.h) of the entries 1..index the state reflects
   std::string image;        // the state machine's checkpoint image
   std::string data;         // its data (the store a checkpoint image does not hold)
+  // A served snapshot's: the configuration committed at slot config_index <= index, which the
+  // installing replica takes on (a checkpoint leaves them empty: the hard state holds its own).
+  paxos::Config config;
+  paxos::Index config_index = 0;
 };
 
 class SimDisk : public paxos::LogStorage {

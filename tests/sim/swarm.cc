@@ -36,6 +36,7 @@ std::string SwarmParams::ToString() const {
       "ppm sync=", clock.sync_interval_us, "us) disk=[", disk_latency_min_us, ",",
       disk_latency_max_us, "]us stall=", disk_stall_p, "/", disk_stall_max_us, "us net(",
       net.ToString(), ") fault_phase=", fault_phase_us, "us");
+  if (spares > 0) absl::StrAppend(&s, " spares=", spares);
   if (crashes) {
     absl::StrAppend(&s, " crash(every=", crash_every_us, " down<=", down_max_us,
                     " shapes=", crash_shape_weights[0], ":", crash_shape_weights[1], ":",

@@ -27,6 +27,7 @@ struct SwarmParams {
   // Cluster and replica options.
   int groups = 1;
   int replicas = 3;
+  int spares = 0;  // per group: nodes that placement may add to it (the membership workload)
   int64_t lease_us = 2'000'000;
   int64_t heartbeat_us = 250'000;
   int64_t election_timeout_us = 1'000'000;

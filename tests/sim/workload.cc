@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "tests/sim/membership_workload.h"
 #include "tests/sim/paxos_workload.h"
 #include "tests/sim/txn_workload.h"
 
@@ -17,6 +18,7 @@ const std::map<std::string, std::function<std::unique_ptr<Workload>()>>& Registr
       new std::map<std::string, std::function<std::unique_ptr<Workload>()>>{
           {"append", [] { return std::make_unique<AppendWorkload>(); }},
           {"bank", [] { return std::make_unique<BankWorkload>(); }},
+          {"membership", [] { return std::make_unique<MembershipWorkload>(); }},
           {"paxos", [] { return std::make_unique<PaxosWorkload>(); }},
       };
   return *registry;

@@ -1,6 +1,6 @@
 // Workload registry of the deterministic simulator. A workload runs one seed and returns its
 // verdict; meridian_sim runs seeds, checks determinism (each seed twice, same trace hash) and
-// reports. Workloads (paxos, bank, append) register a factory in workload.cc.
+// reports. Workloads (paxos, membership, bank, append) register a factory in workload.cc.
 //
 // Seed: a workload must be a pure function of (seed, RunOptions). Workload/faults/checkers: per
 // workload; see paxos_workload.h. Thread safety: a Workload runs one seed at a time.
