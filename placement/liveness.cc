@@ -35,6 +35,13 @@ void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t
     } else if (it != leaders_.end() && it->second.server == server) {
       leaders_.erase(it);
     }
+    const auto now_leader = leaders_.find(report.group());
+    if (!report.ranges().empty() && now_leader != leaders_.end() &&
+        now_leader->second.server == server) {
+      RangeSizes& sizes = range_sizes_[report.group()];
+      sizes.server = server;
+      sizes.ranges.assign(report.ranges().begin(), report.ranges().end());
+    }
   }
 }
 
@@ -53,6 +60,12 @@ int64_t Liveness::DeadFor(uint64_t server, int64_t now_us) const {
   return std::max<int64_t>(0, now_us - since);
 }
 
+int64_t Liveness::WatchingFor(int64_t now_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (watching_since_us_ == 0) return 0;
+  return std::max<int64_t>(0, now_us - watching_since_us_);
+}
+
 uint64_t Liveness::LeaderOf(uint64_t group, int64_t now_us) const {
   absl::ReaderMutexLock lock(&mu_);
   return LeaderOfLocked(group, now_us);
@@ -65,6 +78,11 @@ void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
   }
   for (proto::GroupInfo& group : *topology->mutable_groups()) {
     group.set_leader(LeaderOfLocked(group.id(), now_us));
+    if (const auto sizes = range_sizes_.find(group.id()); sizes != range_sizes_.end() &&
+                                                          group.leader() != 0 &&
+                                                          sizes->second.server == group.leader()) {
+      for (const proto::RangeStats& stats : sizes->second.ranges) *group.add_range_stats() = stats;
+    }
     for (const uint64_t server : group.replicas()) {
       if (auto logs = logs_.find(server); logs != logs_.end() && IsAliveLocked(server, now_us)) {
         if (auto log = logs->second.find(group.id()); log != logs->second.end()) {

@@ -11,6 +11,10 @@
 //    no longer alive is reported as 0.
 //  - Refusals: each heartbeat replaces the list of replicas its server refuses to start
 //    (GroupReport.refusal); a group lists the refusals of its live servers.
+//  - Range sizes: a report from the group's recorded leader (after the rule above) that carries
+//    ranges replaces the group's range stats (one without any leaves them: the leader measures
+//    only every few seconds); a group lists them only while the server that reported them is
+//    its live leader, so a deposed or dead leader's sizes are dropped.
 //  - A removed server (ServerInfo.removed) is never alive.
 //  - Dead for: how long a server has not heartbeated, counted from when this leader started
 //    watching at the earliest (a new leader, or one whose last heartbeat from anyone is older
@@ -24,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -46,8 +51,13 @@ class Liveness {
   int64_t DeadFor(uint64_t server, int64_t now_us) const;
   // The recorded leader of `group` if it is alive, else 0.
   uint64_t LeaderOf(uint64_t group, int64_t now_us) const;
+  // How long this leader has been watching (see "Dead for"); 0 before the first heartbeat. Once
+  // it is at least the liveness timeout, every live server has been heard: a server not alive
+  // then is not merely unheard yet.
+  int64_t WatchingFor(int64_t now_us) const;
 
-  // Sets every server's `alive` flag, every group's `leader` and `refusals` in `topology`.
+  // Sets every server's `alive` flag, every group's `leader`, `refusals`, `logs` and
+  // `range_stats` in `topology`.
   void Annotate(proto::Topology* topology, int64_t now_us) const;
 
  private:
@@ -69,6 +79,12 @@ class Liveness {
   absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> refusals_ ABSL_GUARDED_BY(mu_);
   // Per server, per group: its replica's log as last reported.
   absl::flat_hash_map<uint64_t, std::map<uint64_t, proto::ReplicaLog>> logs_ ABSL_GUARDED_BY(mu_);
+  // Per group: the range sizes its leader last reported, and which server reported them.
+  struct RangeSizes {
+    uint64_t server = 0;
+    std::vector<proto::RangeStats> ranges;
+  };
+  absl::flat_hash_map<uint64_t, RangeSizes> range_sizes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::placement

@@ -1,5 +1,6 @@
 // placementd: the placement driver process. One replica of placement's own Paxos group (group 0)
-// plus the Placement gRPC service (placement/service.h) and the peer transport, on one port.
+// plus the Placement gRPC service (placement/service.h, which runs the range mover and the
+// balancer beside it) and the peer transport, on one port.
 //
 //   placementd --listen=127.0.0.1:7000 --data_dir=/tmp/pd1
 //   placementd --listen=127.0.0.1:7001 --data_dir=/tmp/pd1 --id=1
@@ -60,6 +61,12 @@ std::vector<Flag> DefaultFlags() {
       {"zones", "3", "distinct zones every data group has a replica in"},
       {"dead_server_timeout_s", "30",
        "a server silent this long has its replicas moved to live servers (0: never)"},
+      {"split_range_mb", "64",
+       "a range whose data grows past this many MiB is split in two, and data is balanced "
+       "over groups (0: never)"},
+      {"balance_interval_ms", "1000",
+       "how often the planner looks for a decision beyond re-replication: policies, splits, "
+       "data, replica and leader balancing (0: never)"},
       {"truetime_source", "fixed", "auto, ntp or fixed"},
       {"truetime_epsilon_us", "1000", "the epsilon of --truetime_source=fixed"},
       {"paxos_lease_ms", "2000", "leader lease of the placement group"},
@@ -86,6 +93,8 @@ struct Config {
   int ranges = 8;
   int zones = 3;
   int64_t dead_server_timeout_s = 30;
+  int64_t split_range_mb = 64;
+  int64_t balance_interval_ms = 1000;
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
@@ -160,6 +169,10 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   config.zones = static_cast<int>(zones);
   ASSIGN_OR_RETURN(config.dead_server_timeout_s,
                    ParseInt("dead_server_timeout_s", get("dead_server_timeout_s"), 0, 86400 * 365));
+  ASSIGN_OR_RETURN(config.split_range_mb,
+                   ParseInt("split_range_mb", get("split_range_mb"), 0, int64_t{1} << 30));
+  ASSIGN_OR_RETURN(config.balance_interval_ms,
+                   ParseInt("balance_interval_ms", get("balance_interval_ms"), 0, 3'600'000));
   absl::StatusOr<truetime::ClockSourceKind> kind =
       truetime::ParseClockSourceKind(get("truetime_source"));
   if (!kind.ok()) return PrependContext(kind.status(), "--truetime_source");
@@ -270,6 +283,10 @@ int Run(const Config& config) {
   service_options.num_ranges = config.ranges;
   service_options.dead_server_timeout_us = config.dead_server_timeout_s * 1'000'000;
   service_options.replica_addresses = config.peers;
+  service_options.mover.seed = config.id;  // backoff jitter differs between replicas
+  service_options.balancer.split_range_bytes = static_cast<uint64_t>(config.split_range_mb) << 20;
+  service_options.balancer.interval_us = config.balance_interval_ms * 1000;
+  // The service starts its mover, which drives range moves while this replica leads.
   PlacementService service(&host, metadata, &truetime, service_options);
 
   grpc::ServerBuilder builder;
@@ -281,8 +298,9 @@ int Run(const Config& config) {
 
   const int exit_code = Serve(config, signals, server.get(), port, host, service);
 
-  // Shutdown: refuse new calls, stop the server (it waits for running calls) while the host fails
-  // whatever proposal or read is still waiting, which finishes those calls.
+  // Shutdown: refuse new calls and stop the mover (its calls are cancelled), stop the server (it
+  // waits for running calls) while the host fails whatever proposal or read is still waiting,
+  // which finishes those calls.
   service.Stop();
   std::thread server_stopper([&server] {
     if (server != nullptr)

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "placement/planner.h"
 
 namespace meridian::placement {
 
@@ -32,6 +33,18 @@ absl::StatusOr<std::string> MetadataStateMachine::ApplyCommand(
       return ApplyReplace(command.replace_replica());
     case proto::PlacementCommand::kDrainServer:
       return ApplyDrain(command.drain_server());
+    case proto::PlacementCommand::kCreateGroup:
+      return ApplyCreateGroup(command.create_group());
+    case proto::PlacementCommand::kStartMove:
+      return ApplyStartMove(command.start_move());
+    case proto::PlacementCommand::kFinishMove:
+      return ApplyFinishMove(command.finish_move());
+    case proto::PlacementCommand::kMoveDropped:
+      return ApplyMoveDropped(command.move_dropped());
+    case proto::PlacementCommand::kSetPolicy:
+      return ApplySetPolicy(command.set_policy());
+    case proto::PlacementCommand::kSetReplicas:
+      return ApplySetReplicas(command.set_replicas());
     case proto::PlacementCommand::OP_NOT_SET:
       break;
   }
@@ -181,6 +194,11 @@ std::string MetadataStateMachine::ApplyBootstrap(
   std::sort(
       state_.mutable_ranges()->begin(), state_.mutable_ranges()->end(),
       [](const proto::RangeInfo& a, const proto::RangeInfo& b) { return a.start() < b.start(); });
+  uint64_t generation = kInitialGeneration;
+  for (const proto::RangeInfo& range : state_.ranges()) {
+    generation = std::max(generation, range.generation());
+  }
+  state_.set_next_generation(generation + 1);
   return kBootstrapApplied;
 }
 

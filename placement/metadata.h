@@ -30,6 +30,32 @@
 //    Apply returns "" or, for an unknown id, kUnknownServer.
 //  - Bootstrap{groups, ranges}: sets groups and ranges if not bootstrapped yet; ignored after.
 //    Apply returns kBootstrapApplied or kBootstrapIgnored. Group leaders are stored as 0.
+//    next_generation becomes one above every range's generation.
+//  - CreateGroup{replicas}: a new data group, id max(group ids) + 1, whose replicas and founders
+//    are `replicas` (no range yet). Refused before bootstrap, for no replicas, a replica listed
+//    twice, or one on a server that is unknown, removed or draining. Apply returns a serialized
+//    proto::PlacementResult: the group's id, or the refusal.
+//  - StartMove{move}: records a range move or split (kind, start, end, from_group, and to_group
+//    or split_key; other fields are ignored). Refused — nothing changes — when MoveRefusal
+//    (planner.h) says why: [start, end) is not exactly a range of from_group, a move or split of
+//    an overlapping range is in progress, a MOVE's target is unknown or the source itself, a
+//    SPLIT's key is not strictly inside the range; and before bootstrap. Else the move gets
+//    id = last_move_id + 1 (ids are never reused) and generation = next_generation (raised past
+//    every range's generation first), and next_generation moves past it. Apply returns a
+//    serialized proto::PlacementResult: the move as recorded, or the refusal.
+//  - FinishMove{id}: a MOVE's range becomes to_group's at the move's generation and the move is
+//    marked switched (it stays, for the source's Drop); a SPLIT's range [s, e) becomes [s, k)
+//    and [k, e) of from_group, both at the move's generation, and the split is forgotten.
+//    Ignored (Apply says why) for an unknown id or a move already switched.
+//  - MoveDropped{id}: forgets a switched move. Ignored for an unknown id or one not switched.
+//  - SetPolicy{group, policy}: the group's policy becomes `policy`. Refused before bootstrap and
+//    when PolicyRefusal (policy.h, without liveness: servers not removed nor draining count)
+//    rejects it. Apply returns a serialized proto::PlacementResult: empty, or the refusal.
+//  - SetReplicas{group, replicas, expected}: the group's replica list becomes `replicas` when it
+//    is still `expected` (compare-and-set: a decision made on a list that changed since is
+//    stale). Refused before bootstrap, for an unknown group, a stale `expected`, an empty list, a
+//    server listed twice, unknown or removed, or one new to the group that is draining. Apply
+//    returns a serialized proto::PlacementResult: empty, or the refusal.
 // No-op entries return "". Apply is deterministic: the same entries in the same order give the
 // same state on every replica, and replaying the log from slot 1 after a restart rebuilds it. A
 // command that does not parse is the only error (the log is corrupt).
@@ -65,7 +91,8 @@ class MetadataStateMachine : public replication::StateMachine {
   absl::StatusOr<std::string> ApplyCommand(const proto::PlacementCommand& command);
 
   // A copy of the replicated state as a Topology: zones (sorted), servers (by id, alive unset),
-  // groups (leader 0), ranges (key order), bootstrapped. placement_leader is left empty.
+  // groups (by id, leader 0), ranges (key order), bootstrapped, moves in progress (by id, phase
+  // empty), next_generation and last_move_id. placement_leader is left empty.
   proto::Topology Snapshot() const;
   bool bootstrapped() const;
   std::optional<proto::ServerInfo> FindServer(uint64_t id) const;
@@ -80,6 +107,20 @@ class MetadataStateMachine : public replication::StateMachine {
   std::string ApplyDrain(const proto::PlacementCommand::DrainServer& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string ApplyRemove(const proto::PlacementCommand::RemoveServer& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // metadata_moves.cc: moves, splits and new groups.
+  std::string ApplyCreateGroup(const proto::PlacementCommand::CreateGroup& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyStartMove(const proto::PlacementCommand::StartMove& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyFinishMove(const proto::PlacementCommand::FinishMove& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplyMoveDropped(const proto::PlacementCommand::MoveDropped& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // metadata_policy.cc: policies and replica lists.
+  std::string ApplySetPolicy(const proto::PlacementCommand::SetPolicy& command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string ApplySetReplicas(const proto::PlacementCommand::SetReplicas& command)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Why `command` may not register, or "" when it may; *bound is the server it collides with.
   std::string RegisterRefusal(const proto::PlacementCommand::RegisterServer& command,

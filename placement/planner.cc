@@ -8,7 +8,10 @@
 #include <tuple>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "placement/policy.h"
 
 namespace meridian::placement {
 
@@ -44,6 +47,7 @@ uint64_t ChooseReplacement(const proto::Topology& topology, const proto::GroupIn
   std::optional<std::tuple<int, int, uint64_t>> best;
   for (const proto::ServerInfo& s : topology.servers()) {
     if (!s.alive() || s.removed() || s.draining()) continue;
+    if (!ZoneAllowed(group.policy(), s.zone())) continue;
     if (std::find(group.replicas().begin(), group.replicas().end(), s.id()) !=
         group.replicas().end()) {
       continue;
@@ -165,6 +169,190 @@ absl::StatusOr<proto::RangeInfo> Locate(const proto::Topology& topology, std::st
     }
   }
   return absl::NotFoundError("no range contains the key: the ranges do not cover the key space");
+}
+
+namespace {
+
+// Debian's Abseil has its own string_view.
+std::string Escape(std::string_view bytes) {
+  return absl::CHexEscape(absl::string_view(bytes.data(), bytes.size()));
+}
+
+}  // namespace
+
+std::string RangeName(std::string_view start, std::string_view end) {
+  return absl::StrCat("[\"", Escape(start), "\", ",
+                      end.empty() ? "+inf" : absl::StrCat("\"", Escape(end), "\""), ")");
+}
+
+std::string DescribeMove(const proto::MoveInfo& move) {
+  const std::string range = RangeName(move.start(), move.end());
+  if (move.kind() == proto::MoveInfo::SPLIT) {
+    return absl::StrCat("split ", move.id(), " of ", range, " at \"", Escape(move.split_key()),
+                        "\" in group ", move.from_group(), " at generation ", move.generation());
+  }
+  return absl::StrCat("move ", move.id(), " of ", range, " from group ", move.from_group(),
+                      " to group ", move.to_group(), " at generation ", move.generation());
+}
+
+absl::StatusOr<std::vector<uint64_t>> PlanNewGroup(const proto::Topology& topology,
+                                                   int zones_required) {
+  if (zones_required < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zones_required must be at least 1, got ", zones_required));
+  }
+  const std::map<uint64_t, int> load = ReplicasPerServer(topology);
+  auto load_of = [&load](uint64_t id) {
+    const auto it = load.find(id);
+    return it == load.end() ? 0 : it->second;
+  };
+  // zone -> (load, id) of its best server; a std::map keeps zones ordered by name.
+  std::map<std::string, std::pair<int, uint64_t>> best;
+  for (const proto::ServerInfo& s : topology.servers()) {
+    if (!s.alive() || s.draining() || s.removed()) continue;
+    const std::pair<int, uint64_t> key{load_of(s.id()), s.id()};
+    auto [it, inserted] = best.emplace(s.zone(), key);
+    if (!inserted && key < it->second) it->second = key;
+  }
+  if (static_cast<int>(best.size()) < zones_required) {
+    std::vector<std::string> zones;
+    for (const auto& [zone, server] : best) zones.push_back(zone);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a new group needs a live server that is neither draining nor removed in each of ",
+        zones_required, " zones; ", best.size(), " zones have one",
+        zones.empty() ? "" : absl::StrCat(" (", absl::StrJoin(zones, ", "), ")")));
+  }
+  // (load, zone, id): least loaded first, ties by zone name.
+  std::vector<std::tuple<int, std::string, uint64_t>> candidates;
+  for (const auto& [zone, server] : best)
+    candidates.emplace_back(server.first, zone, server.second);
+  std::sort(candidates.begin(), candidates.end());
+  std::vector<uint64_t> replicas;
+  for (int i = 0; i < zones_required; ++i) replicas.push_back(std::get<2>(candidates[i]));
+  return replicas;
+}
+
+namespace {
+
+const proto::GroupInfo* FindGroup(const proto::Topology& topology, uint64_t id) {
+  for (const proto::GroupInfo& g : topology.groups()) {
+    if (g.id() == id) return &g;
+  }
+  return nullptr;
+}
+
+// True when [a_start, a_end) and [b_start, b_end) share a key (empty end: +infinity).
+bool Overlap(std::string_view a_start, std::string_view a_end, std::string_view b_start,
+             std::string_view b_end) {
+  return (a_end.empty() || b_start < a_end) && (b_end.empty() || a_start < b_end);
+}
+
+// The range part of MoveRefusal: the exact range of from_group, nothing overlapping in progress.
+std::string RangeRefusal(const proto::Topology& topology, const proto::MoveInfo& move) {
+  const std::string name = RangeName(move.start(), move.end());
+  const proto::RangeInfo* range = nullptr;
+  for (const proto::RangeInfo& r : topology.ranges()) {
+    if (r.start() == move.start() && r.end() == move.end()) range = &r;
+  }
+  if (range == nullptr) return absl::StrCat(name, " is not a range of the map");
+  if (range->group() != move.from_group()) {
+    return absl::StrCat(name, " belongs to group ", range->group(), ", not group ",
+                        move.from_group());
+  }
+  for (const proto::MoveInfo& m : topology.moves()) {
+    if (!Overlap(m.start(), m.end(), move.start(), move.end())) continue;
+    const std::string other = RangeName(m.start(), m.end());
+    if (m.switched()) {
+      return absl::StrCat(name, " is busy: group ", m.from_group(),
+                          " is still erasing its old copy of ", other, " (move ", m.id(), ")");
+    }
+    return absl::StrCat(name, " is busy: ", m.kind() == proto::MoveInfo::SPLIT ? "split " : "move ",
+                        m.id(), " of ", other, " is under way");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string MoveRefusal(const proto::Topology& topology, const proto::MoveInfo& move) {
+  if (std::string refusal = RangeRefusal(topology, move); !refusal.empty()) return refusal;
+  const std::string name = RangeName(move.start(), move.end());
+  if (move.kind() == proto::MoveInfo::SPLIT) {
+    const std::string_view key = move.split_key();
+    if (key <= std::string_view(move.start()) || (!move.end().empty() && key >= move.end())) {
+      return absl::StrCat("\"", Escape(key), "\" is not strictly inside ", name,
+                          ": a split key must not be a range boundary");
+    }
+    return "";
+  }
+  if (FindGroup(topology, move.to_group()) == nullptr) {
+    return absl::StrCat("no group ", move.to_group(), " to move ", name, " to");
+  }
+  if (move.to_group() == move.from_group()) {
+    return absl::StrCat(name, " is group ", move.to_group(), "'s already");
+  }
+  return "";
+}
+
+namespace {
+
+// The recorded move equal to `move` in what an admin asks (kind, range, target or split key).
+std::optional<proto::MoveInfo> SameMove(const proto::Topology& topology,
+                                        const proto::MoveInfo& move) {
+  for (const proto::MoveInfo& m : topology.moves()) {
+    if (m.kind() == move.kind() && m.start() == move.start() && m.end() == move.end() &&
+        m.from_group() == move.from_group() && !m.switched() &&
+        (m.kind() == proto::MoveInfo::SPLIT ? m.split_key() == move.split_key()
+                                            : m.to_group() == move.to_group())) {
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+// `move` checked: the same one in progress, or a refusal as FAILED_PRECONDITION, or itself.
+absl::StatusOr<MovePlan> Checked(const proto::Topology& topology, proto::MoveInfo move,
+                                 bool check_target) {
+  if (std::optional<proto::MoveInfo> same = SameMove(topology, move); same.has_value()) {
+    return MovePlan{*std::move(same), /*in_progress=*/true};
+  }
+  const std::string refusal =
+      check_target ? MoveRefusal(topology, move) : RangeRefusal(topology, move);
+  if (!refusal.empty()) return absl::FailedPreconditionError(refusal);
+  return MovePlan{std::move(move), /*in_progress=*/false};
+}
+
+}  // namespace
+
+absl::StatusOr<MovePlan> PlanMoveRange(const proto::Topology& topology, std::string_view key,
+                                       uint64_t to_group) {
+  absl::StatusOr<proto::RangeInfo> range = Locate(topology, key);
+  if (!range.ok()) return range.status();
+  if (to_group != 0 && FindGroup(topology, to_group) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no group ", to_group));
+  }
+  proto::MoveInfo move;
+  move.set_kind(proto::MoveInfo::MOVE);
+  move.set_start(range->start());
+  move.set_end(range->end());
+  move.set_from_group(range->group());
+  move.set_to_group(to_group);
+  return Checked(topology, std::move(move), /*check_target=*/to_group != 0);
+}
+
+absl::StatusOr<MovePlan> PlanSplitRange(const proto::Topology& topology, std::string_view key) {
+  if (key.empty()) {
+    return absl::InvalidArgumentError("a split needs a key: the empty key starts the key space");
+  }
+  absl::StatusOr<proto::RangeInfo> range = Locate(topology, key);
+  if (!range.ok()) return range.status();
+  proto::MoveInfo move;
+  move.set_kind(proto::MoveInfo::SPLIT);
+  move.set_start(range->start());
+  move.set_end(range->end());
+  move.set_from_group(range->group());
+  move.set_split_key(std::string(key));
+  return Checked(topology, std::move(move), /*check_target=*/true);
 }
 
 }  // namespace meridian::placement

@@ -18,11 +18,22 @@
 //
 // Re-replication (PlanReplacement): a group's replica on a server that was removed, is being
 // drained, or has been silent for at least `dead_timeout_us`, moves to a live server that is not
-// draining and does not serve the group —
+// draining, does not serve the group and is in a zone the group's policy allows (policy.h) —
 // in the same zone when one is there, else in a zone the group has no replica in, else any —
 // the one serving the fewest replicas (ties: lowest id). Groups are looked at in id order and the
 // first replacement found is returned: placement proposes one at a time, and the group's leader
 // carries it out in its Paxos configuration (a learner first, then a voter, then the old one out).
+//
+// New group (PlanNewGroup): one replica in each of `zones_required` zones, on servers that are
+// alive, not draining and not removed. In each zone its least-loaded such server is the
+// candidate (ties: lowest id); the zones whose candidates carry the fewest replicas win (ties:
+// zone name), and the replicas are listed least loaded first (replicas[0] is the preferred
+// leader).
+//
+// Moves and splits (MoveRefusal, PlanMoveRange, PlanSplitRange): the rules of
+// PlacementCommand.StartMove, so that the service can answer an admin's request with the right
+// status before proposing anything. The state machine applies the same MoveRefusal, which is the
+// word that counts (the topology may change between the check and the commit).
 //
 // Thread safety: pure functions; safe from any thread.
 #ifndef MERIDIAN_PLACEMENT_PLANNER_H_
@@ -60,6 +71,42 @@ absl::StatusOr<proto::PlacementCommand::Bootstrap> PlanBootstrap(
 std::optional<proto::PlacementCommand::ReplaceReplica> PlanReplacement(
     const proto::Topology& topology, const std::function<int64_t(uint64_t)>& dead_for_us,
     int64_t dead_timeout_us);
+
+// The replicas of a new data group (see the file comment). INVALID_ARGUMENT unless
+// zones_required >= 1; FAILED_PRECONDITION, naming the zones that qualify, when fewer than
+// `zones_required` zones have a live server that is neither draining nor removed.
+absl::StatusOr<std::vector<uint64_t>> PlanNewGroup(const proto::Topology& topology,
+                                                   int zones_required);
+
+// Why `move` may not start in `topology`, or "" when it may. Its [start, end) must be exactly a
+// range of from_group; no recorded move or split (switched moves included: their source is
+// still erasing) may overlap it; a MOVE's to_group must be a known group other than from_group;
+// a SPLIT's split_key must lie strictly inside the range.
+std::string MoveRefusal(const proto::Topology& topology, const proto::MoveInfo& move);
+
+// A move or split an admin asked for, checked against `topology`.
+struct MovePlan {
+  // What to record: kind, start, end, from_group, and to_group or split_key. After a MoveRange
+  // with to_group 0, to_group is 0: the caller creates the group first.
+  proto::MoveInfo move;
+  // An identical move or split is in progress already: `move` is that one, as recorded.
+  bool in_progress = false;
+};
+// MoveRange(key, to_group): the range holding `key` moves to `to_group` (0: a new group).
+// FAILED_PRECONDITION before bootstrap and when MoveRefusal refuses (to_group 0: the range part
+// of it); NOT_FOUND for an unknown to_group.
+absl::StatusOr<MovePlan> PlanMoveRange(const proto::Topology& topology, std::string_view key,
+                                       uint64_t to_group);
+// SplitRange(key): the range holding `key` splits at `key`. INVALID_ARGUMENT for an empty key;
+// FAILED_PRECONDITION before bootstrap, when `key` is already a boundary, or when the range is
+// moving or splitting elsewhere.
+absl::StatusOr<MovePlan> PlanSplitRange(const proto::Topology& topology, std::string_view key);
+
+// [start, end) for logs and refusals: `["a", "m")`, `["m", +inf)`, bytes C-escaped.
+std::string RangeName(std::string_view start, std::string_view end);
+// A move or split for logs: `move 3 of ["a", "m") from group 1 to group 9`, `split 4 of
+// ["m", +inf) at "t" in group 2`, then its generation.
+std::string DescribeMove(const proto::MoveInfo& move);
 
 // The range of `topology` that contains `key` (start <= key and (end empty or key < end)).
 // FAILED_PRECONDITION when the topology has no ranges yet (not bootstrapped); NOT_FOUND when no

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -17,8 +19,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "placement/balancer.h"
+#include "placement/grpc_leader_client.h"
+#include "placement/grpc_movement_client.h"
 #include "placement/metadata.h"
+#include "placement/mover.h"
 #include "placement/planner.h"
+#include "placement/service_admin.h"
+#include "placement/service_hosts.h"
 #include "proto/placement.grpc.pb.h"
 #include "proto/rpc.h"
 #include "replication/group_host.h"
@@ -30,7 +40,6 @@ namespace {
 using rpc::kLeaderMetadataKey;
 using rpc::ToGrpc;
 constexpr int64_t kRefusalShownUs = 30'000'000;
-
 }  // namespace
 
 class PlacementService::Impl final : public proto::Placement::CallbackService {
@@ -46,14 +55,48 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         liveness_timeout_us_(options.liveness_timeout_us),
         dead_server_timeout_us_(options.dead_server_timeout_us),
         liveness_(options.liveness_timeout_us),
-        addresses_(std::move(options.replica_addresses)) {}
+        addresses_(std::move(options.replica_addresses)),
+        mover_host_(host, metadata, &stopped_) {
+    MovementClient* movement = options.movement;
+    if (movement == nullptr) {
+      grpc_movement_ = std::make_unique<GrpcMovementClient>(
+          [this](uint64_t group) { return GroupAddressesOf(group); });
+      movement = grpc_movement_.get();
+    }
+    mover_ = std::make_unique<Mover>(&mover_host_, movement, truetime, options.mover);
+    mover_->Start();
+    admin_ = std::make_unique<AdminRpcs>(AdminRpcs::Service{
+        .finish_error = [this](grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                               const absl::Status& status) { FinishError(ctx, reactor, status); },
+        .read =
+            [this](grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                   std::function<void(const proto::Topology&)> then) {
+              ReadTopology(ctx, reactor, std::move(then));
+            },
+        .propose =
+            [this](const proto::PlacementCommand& command,
+                   replication::GroupHost::ProposeCallback done) {
+              ProposeCommand(command, std::move(done));
+            },
+        .mover = mover_.get(),
+        .zones_required = zones_required_});
+    StartBalancer(options.balancer);
+  }
+
+  ~Impl() override { Stop(); }
 
   void SetReplicaAddress(uint64_t replica_id, const std::string& address) {
     absl::MutexLock lock(&mu_);
     addresses_[replica_id] = address;
   }
 
-  void Stop() { stopped_.store(true); }
+  void Stop() {
+    stopped_.store(true);
+    if (grpc_movement_ != nullptr) grpc_movement_->Shutdown();
+    leader_client_.Shutdown();
+    if (mover_ != nullptr) mover_->Stop();
+    if (balancer_ != nullptr) balancer_->Stop();
+  }
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const proto::RegisterRequest* request,
@@ -282,6 +325,31 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     return reactor;
   }
 
+  // MoveRange, SplitRange and SetPolicy: AdminRpcs (service_admin.h) once admitted.
+  grpc::ServerUnaryReactor* MoveRange(grpc::CallbackServerContext* ctx,
+                                      const proto::MoveRangeRequest* request,
+                                      proto::MoveRangeResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (Admit(ctx, reactor)) admin_->MoveRange(ctx, reactor, request, response);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* SplitRange(grpc::CallbackServerContext* ctx,
+                                       const proto::SplitRangeRequest* request,
+                                       proto::SplitRangeResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (Admit(ctx, reactor)) admin_->SplitRange(ctx, reactor, request, response);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* SetPolicy(grpc::CallbackServerContext* ctx,
+                                      const proto::SetPolicyRequest* request,
+                                      proto::SetPolicyResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (Admit(ctx, reactor)) admin_->SetPolicy(ctx, reactor, request, response);
+    return reactor;
+  }
+
  private:
   // The address of the placement replica currently believed to lead, or "" when unknown.
   std::string LeaderAddress() {
@@ -327,6 +395,83 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                 });
   }
 
+  // The protocol version and the leadership checked; else the call is finished.
+  bool Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor) {
+    return rpc::AdmitProtocol(ctx, reactor) && CheckLeader(ctx, reactor);
+  }
+
+  // After the read barrier, `then` gets CurrentTopology; else the call is finished.
+  void ReadTopology(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                    std::function<void(const proto::Topology&)> then) {
+    ReadBarrier(ctx, reactor, [this, ctx, reactor, then = std::move(then)]() {
+      absl::StatusOr<truetime::Interval> now = truetime_->Now();
+      if (!now.ok()) return FinishError(ctx, reactor, now.status());
+      then(CurrentTopology(now->latest));
+    });
+  }
+
+  void ProposeCommand(const proto::PlacementCommand& command,
+                      replication::GroupHost::ProposeCallback done) {
+    host_->Propose([bytes = command.SerializeAsString()](
+                       paxos::Replica&) -> absl::StatusOr<std::string> { return bytes; },
+                   std::move(done));
+  }
+
+  // The balancer's host: the mover's, with liveness laid over what it reads and leader
+  // transfers asked of the spanservers (placement knows their addresses).
+  void StartBalancer(BalancerOptions options) {
+    options.zones_required = zones_required_;
+    balancer_host_ = std::make_unique<PlacementBalancerHost>(
+        &mover_host_,
+        PlacementBalancerHost::Service{
+            .soft_state_ready =
+                [this] {
+                  absl::StatusOr<truetime::Interval> now = truetime_->Now();
+                  return now.ok() && liveness_.WatchingFor(now->latest) >= liveness_timeout_us_;
+                },
+            .overlay =
+                [this](proto::Topology* topology) {
+                  absl::StatusOr<truetime::Interval> now = truetime_->Now();
+                  if (now.ok()) liveness_.Annotate(topology, now->latest);
+                },
+            .transfer_leader = [this](uint64_t group, uint64_t from, uint64_t to) -> absl::Status {
+              const std::optional<proto::ServerInfo> server = metadata_->FindServer(from);
+              if (!server.has_value() || server->removed()) {
+                return absl::NotFoundError(absl::StrCat("no server ", from));
+              }
+              return leader_client_.TransferLeader(server->address(), group, to);
+            },
+            .move_recorded = [this] { mover_->Kick(); }});
+    balancer_ = std::make_unique<Balancer>(balancer_host_.get(), options);
+    balancer_->Start();
+  }
+
+  // Where `group`'s replicas answer, for the mover's calls: its leader as liveness last heard it,
+  // and every replica on a server that is not removed.
+  GroupAddresses GroupAddressesOf(uint64_t group) {
+    absl::StatusOr<truetime::Interval> now = truetime_->Now();
+    if (!now.ok()) return {};
+    proto::Topology topology = metadata_->Snapshot();
+    liveness_.Annotate(&topology, now->latest);
+    std::map<uint64_t, std::string> address_of;
+    for (const proto::ServerInfo& s : topology.servers()) {
+      if (!s.removed()) address_of[s.id()] = s.address();
+    }
+    GroupAddresses addresses;
+    for (const proto::GroupInfo& g : topology.groups()) {
+      if (g.id() != group) continue;
+      if (const auto it = address_of.find(g.leader()); it != address_of.end()) {
+        addresses.leader = it->second;
+      }
+      for (const uint64_t id : g.replicas()) {
+        if (const auto it = address_of.find(id); it != address_of.end()) {
+          addresses.replicas.push_back(it->second);
+        }
+      }
+    }
+    return addresses;
+  }
+
   // Answers a refused Register with FAILED_PRECONDITION and remembers it for `meridian status`.
   void RefuseRegistration(const proto::RegisterRequest& request,
                           const proto::RegisterResponse& response,
@@ -352,6 +497,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     proto::Topology topology = metadata_->Snapshot();
     liveness_.Annotate(&topology, now_us);
     topology.set_placement_leader(LeaderAddress());
+    mover_->Annotate(&topology);
     absl::MutexLock lock(&mu_);
     for (auto it = refused_registrations_.begin(); it != refused_registrations_.end();) {
       if (now_us - it->second.at_us() > kRefusalShownUs) {
@@ -447,6 +593,15 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
   std::map<std::string, proto::RegistrationRefusal> refused_registrations_ ABSL_GUARDED_BY(mu_);
   // When the planner first succeeded without failing since; unset while it fails.
   std::optional<int64_t> planner_ready_since_us_ ABSL_GUARDED_BY(mu_);
+
+  // Last: the mover's and the balancer's threads stop before what they use goes.
+  PlacementMoverHost mover_host_;
+  GrpcLeaderClient leader_client_;
+  std::unique_ptr<GrpcMovementClient> grpc_movement_;  // unless options.movement was given
+  std::unique_ptr<Mover> mover_;
+  std::unique_ptr<AdminRpcs> admin_;
+  std::unique_ptr<PlacementBalancerHost> balancer_host_;
+  std::unique_ptr<Balancer> balancer_;
 };
 
 PlacementService::PlacementService(replication::GroupHost* host,

@@ -227,6 +227,12 @@ void PrintTopology(LocalCluster& cluster, Client& client) {
                 static_cast<unsigned long long>(group.id), name_of(group.leader).c_str(),
                 absl::StrJoin(replicas, ",").c_str(), absl::StrJoin(ranges, " ").c_str());
   }
+  for (const RangeMove& m : topology->moves) {
+    std::printf(
+        "  %s %llu of [\"%s\", %s): %s\n", m.kind == RangeMove::Kind::kSplit ? "split" : "move",
+        static_cast<unsigned long long>(m.id), EscapeBytes(m.start).c_str(),
+        m.end.empty() ? "+inf" : ("\"" + EscapeBytes(m.end) + "\"").c_str(), m.phase.c_str());
+  }
   if (const std::string attention = FormatAttention(*topology); !attention.empty()) {
     std::printf("  needs an operator:\n%s", attention.c_str());
   }
@@ -273,27 +279,14 @@ constexpr char kShellHelp[] =
     "  wipe NAME            kill -9 a server and empty its data directory (a failed disk)\n"
     "  remove-server ID     retire a server whose data is lost (meridian server remove)\n"
     "  drain NAME           move every replica off a running server (meridian server drain)\n"
+    "  split KEY            split the range holding KEY at KEY (meridian placement split)\n"
+    "  move KEY GROUP       move the range holding KEY to GROUP, or to a new group with\n"
+    "                       GROUP = new (meridian placement move-range); status shows it\n"
     "  add-server ZONE      start one more spanserver in ZONE (zone-a, ...)\n"
     "  help                 this text\n"
     "  quit                 stop the cluster and exit (also Ctrl-C or Ctrl-D)\n"
     "Keys and values are words; write \\xHH for a byte (keys split across ranges by first byte:\n"
     "with 8 ranges, a..z all fall in one range; try put \\x10a 1, put \\xf0b 2, scan).\n";
-
-// "\x41bc" -> "Abc".
-std::string Unescape(const std::string& word) {
-  std::string out;
-  for (size_t i = 0; i < word.size(); ++i) {
-    int byte = 0;
-    if (word[i] == '\\' && i + 3 < word.size() + 0 && word[i + 1] == 'x' &&
-        absl::SimpleHexAtoi(word.substr(i + 2, 2), &byte)) {
-      out += static_cast<char>(byte);
-      i += 3;
-    } else {
-      out += word[i];
-    }
-  }
-  return out;
-}
 
 void ShowElapsed(std::chrono::steady_clock::time_point start) {
   std::printf(
@@ -302,6 +295,39 @@ void ShowElapsed(std::chrono::steady_clock::time_point start) {
 }
 
 constexpr size_t kScanLimit = 50;
+
+// "split KEY" or "move KEY GROUP|new": asks placement and says what it recorded.
+void RunRangeOperation(const std::vector<std::string>& words, Client& client) {
+  const std::string key = UnescapeBytes(words[1]);
+  uint64_t group = kNewGroup;
+  if (words[0] == "move" && words[2] != "new" &&
+      (!absl::SimpleAtoi(words[2], &group) || group == kNewGroup)) {
+    std::printf("move takes a group id (see status) or new\n");
+    return;
+  }
+  const absl::StatusOr<RangeMove> move =
+      words[0] == "split" ? client.SplitRange(key) : client.MoveRange(key, group);
+  if (!move.ok()) {
+    std::printf("%s\n", move.status().ToString().c_str());
+    return;
+  }
+  const std::string range =
+      absl::StrCat("[\"", EscapeBytes(move->start), "\", ",
+                   move->end.empty() ? "+inf" : "\"" + EscapeBytes(move->end) + "\"", ")");
+  if (move->kind == RangeMove::Kind::kSplit) {
+    std::printf("split %llu recorded: %s of group %llu splits at \"%s\" (watch status)\n",
+                static_cast<unsigned long long>(move->id), range.c_str(),
+                static_cast<unsigned long long>(move->from_group),
+                EscapeBytes(move->split_key).c_str());
+  } else {
+    std::printf(
+        "move %llu recorded: %s goes from group %llu to group %llu; placement copies it, "
+        "switches the map, then erases the old copy (watch status)\n",
+        static_cast<unsigned long long>(move->id), range.c_str(),
+        static_cast<unsigned long long>(move->from_group),
+        static_cast<unsigned long long>(move->to_group));
+  }
+}
 
 // Runs one shell line; returns false on quit.
 bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client) {
@@ -314,11 +340,11 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
   if (cmd == "help") {
     std::printf("%s", kShellHelp);
   } else if (cmd == "put" && words.size() == 3) {
-    const absl::Status s = client.Put(Unescape(words[1]), Unescape(words[2]));
+    const absl::Status s = client.Put(UnescapeBytes(words[1]), UnescapeBytes(words[2]));
     std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
     ShowElapsed(start);
   } else if (cmd == "get" && words.size() == 2) {
-    const absl::StatusOr<std::optional<std::string>> v = client.Get(Unescape(words[1]));
+    const absl::StatusOr<std::optional<std::string>> v = client.Get(UnescapeBytes(words[1]));
     if (!v.ok()) {
       std::printf("%s", v.status().ToString().c_str());
     } else if (!v->has_value()) {
@@ -328,12 +354,12 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
     }
     ShowElapsed(start);
   } else if ((cmd == "del" || cmd == "delete") && words.size() == 2) {
-    const absl::Status s = client.Delete(Unescape(words[1]));
+    const absl::Status s = client.Delete(UnescapeBytes(words[1]));
     std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
     ShowElapsed(start);
   } else if (cmd == "scan" && words.size() <= 3) {
-    const std::string from = words.size() > 1 ? Unescape(words[1]) : "";
-    const std::string to = words.size() > 2 ? Unescape(words[2]) : "";
+    const std::string from = words.size() > 1 ? UnescapeBytes(words[1]) : "";
+    const std::string to = words.size() > 2 ? UnescapeBytes(words[2]) : "";
     const auto rows = client.Scan(from, to, kScanLimit);
     if (!rows.ok()) {
       std::printf("%s", rows.status().ToString().c_str());
@@ -412,6 +438,8 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
     std::printf("%s\n", s.ok() ? "draining: its replicas move to other servers one at a time "
                                  "(watch status)"
                                : s.ToString().c_str());
+  } else if ((cmd == "split" && words.size() == 2) || (cmd == "move" && words.size() == 3)) {
+    RunRangeOperation(words, client);
   } else if (cmd == "restart" && words.size() == 2) {
     const absl::Status s = cluster.Restart(words[1]);
     if (s.ok()) {
@@ -606,7 +634,7 @@ Command ClusterDemoCommand() {
       "127.0.0.1 (logs and data under --dir, every process with its argv in cluster.json),\n"
       "waits until every Paxos group has a leader, runs a short workload through the SDK,\n"
       "prints the topology and opens a shell (put/get/scan/status/kill-leader/restart/\n"
-      "wipe/remove-server).\n"
+      "wipe/remove-server/drain/split/move).\n"
       "With --no_shell it runs for --duration seconds, or until Ctrl-C/SIGTERM. Every child\n"
       "is stopped when it exits, whatever the reason.";
   command.flags = {{"zones", "3", "number of zones (zone-a, zone-b, ...)"},

@@ -69,6 +69,11 @@ Command KvCommand();
 // `server remove ID`: retires a server whose data is lost (server.cc).
 Command ServerCommand();
 
+// `placement split KEY`, `placement move-range KEY --to_group=G` and `placement policy KEY
+// [--replicas=N] [--zones=...] [--leader_zone=Z]`: range and group operations
+// (placement.cc).
+Command PlacementCommand();
+
 // `check-history`: checks a list-append history file for strict serializability
 // (check_history.cc).
 Command CheckHistoryCommand();
@@ -85,6 +90,9 @@ std::vector<std::string> PlacementAddresses(const Flags& flags);
 int PrintUsage(const std::string& command, const std::string& args_usage,
                const std::string& message);
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags);
+// A key typed on a command line: as given, except that \xHH (two hex digits) stands for that
+// byte ("\x41bc" -> "Abc"; "\x5c" writes a backslash).
+std::string UnescapeBytes(const std::string& word);
 
 }  // namespace meridian::tools
 

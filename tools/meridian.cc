@@ -41,8 +41,8 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
 namespace {
 
 std::vector<Command> AllCommands() {
-  return {ClusterDemoCommand(), StorageDemoCommand(),  StatusCommand(),  KvCommand(),
-          ServerCommand(),      CheckHistoryCommand(), WorkloadCommand()};
+  return {ClusterDemoCommand(), StorageDemoCommand(), StatusCommand(),       KvCommand(),
+          ServerCommand(),      PlacementCommand(),   CheckHistoryCommand(), WorkloadCommand()};
 }
 
 void PrintMainHelp(FILE* out) {

@@ -55,6 +55,21 @@ std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& 
   return *std::move(client);
 }
 
+std::string UnescapeBytes(const std::string& word) {
+  std::string out;
+  for (size_t i = 0; i < word.size(); ++i) {
+    int byte = 0;
+    if (word[i] == '\\' && i + 3 < word.size() && word[i + 1] == 'x' &&
+        absl::SimpleHexAtoi(word.substr(i + 2, 2), &byte)) {
+      out += static_cast<char>(byte);
+      i += 3;
+    } else {
+      out += word[i];
+    }
+  }
+  return out;
+}
+
 namespace {
 
 int Run(const Flags& flags) {

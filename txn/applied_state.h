@@ -9,6 +9,7 @@
 #ifndef MERIDIAN_TXN_APPLIED_STATE_H_
 #define MERIDIAN_TXN_APPLIED_STATE_H_
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +33,12 @@ class AppliedState {
   absl::StatusOr<std::vector<std::optional<std::string>>> Read(const std::vector<std::string>& keys,
                                                                Timestamp ts) const;
 
+  Store* store() const { return store_; }
   Timestamp last_write_ts() const { return last_write_ts_; }
+  // Data that arrived otherwise than through Write (a range adopted from another group, whose
+  // versions are all below `ts`) counts as written at `ts`: a strong read-only transaction reads
+  // at LastTS when nothing is prepared, and must see it.
+  void RaiseLastWrite(Timestamp ts) { last_write_ts_ = std::max(last_write_ts_, ts); }
   Timestamp paxos_safe() const { return paxos_safe_; }
   void set_paxos_safe(Timestamp ts) { paxos_safe_ = ts; }
   paxos::Index index() const { return index_; }

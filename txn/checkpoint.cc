@@ -153,6 +153,34 @@ absl::StatusOr<DecisionMemory::Image> FromProto(const proto::TxnDecisionImage& i
   return image;
 }
 
+// ---- ownership claims ------------------------------------------------------------------------
+
+void ToProto(const std::vector<Ownership::Entry>& claims,
+             google::protobuf::RepeatedPtrField<proto::TxnClaimImage>* out) {
+  for (const Ownership::Entry& e : claims) {
+    proto::TxnClaimImage* c = out->Add();
+    c->set_start(e.start);
+    c->set_end(e.claim.end);
+    c->set_generation(e.claim.generation);
+    c->set_released(!e.claim.owned);
+    c->set_ts(e.claim.ts);
+  }
+}
+
+absl::StatusOr<std::vector<Ownership::Entry>> FromProto(
+    const google::protobuf::RepeatedPtrField<proto::TxnClaimImage>& in) {
+  std::vector<Ownership::Entry> out;
+  for (const proto::TxnClaimImage& c : in) {
+    // Ascending and disjoint: each claim starts at or after the previous one's end.
+    if (!out.empty() && (out.back().claim.end.empty() || c.start() < out.back().claim.end)) {
+      return absl::DataLossError("checkpoint: range claims overlap or are out of order");
+    }
+    out.push_back(Ownership::Entry{
+        c.start(), Ownership::Claim{c.end(), c.generation(), !c.released(), c.ts()}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EncodeCheckpoint(const CheckpointImage& image) {
@@ -162,6 +190,7 @@ std::string EncodeCheckpoint(const CheckpointImage& image) {
   ToProto(image.applied, c.mutable_applied());
   ToProto(image.participant, c.mutable_participant());
   ToProto(image.decisions, c.mutable_decisions());
+  ToProto(image.ownership, c.mutable_claims());
   c.set_end(kCheckpointEnd);
   return c.SerializeAsString();
 }
@@ -184,6 +213,7 @@ absl::StatusOr<CheckpointImage> DecodeCheckpoint(std::string_view bytes) {
   image.applied = FromProto(c.applied());
   ASSIGN_OR_RETURN(image.participant, FromProto(c.mutable_participant()));
   ASSIGN_OR_RETURN(image.decisions, FromProto(c.decisions()));
+  ASSIGN_OR_RETURN(image.ownership, FromProto(c.claims()));
   return image;
 }
 

@@ -5,7 +5,8 @@
 // fields that are zero or empty, and a field left out reads back as zero or empty.
 //
 //   checkpoint  := version:uint32(1) group:uint64(2) applied(3) participant(4) decisions(5)
-//                  end:fixed64(15)
+//                  claim*(6) end:fixed64(15)
+//   claim       := start:bytes(1) end:bytes(2) generation:uint64(3) released:bool(4) ts:int64(5)
 //   applied     := index:uint64(1) last_write_ts:int64(2) paxos_safe:int64(3)
 //   participant := prepared*(1) finished:uint64*(2)
 //   prepared    := txn:uint64(1) start_ts:int64(2) prepare_ts:int64(3) coordinator:uint64(4)
@@ -25,6 +26,8 @@
 //   abort        DecisionMemory: abort decisions with participants (max_abort_decisions).
 //   unforgotten_commit  commit decisions with participants that no forget record named yet.
 //   forgotten_commit, forgotten_abort  the ids left of dropped decisions (max_forgotten_ids).
+//   claim        Ownership: a range the group's ownership records named, by start (ascending,
+//                disjoint); an image without claims (older ones too) has none.
 //
 // Order: one state has one encoding. Prepared transactions and decisions are by ascending txn,
 // unforgotten_commit ascending (they are maps and sets in memory). finished, local, abort and the
@@ -58,6 +61,7 @@
 #include "absl/status/statusor.h"
 #include "txn/applied_state.h"
 #include "txn/decision_memory.h"
+#include "txn/ownership.h"
 #include "txn/participant.h"
 #include "txn/types.h"
 
@@ -71,6 +75,7 @@ struct CheckpointImage {
   AppliedState::Image applied;
   Participant::Image participant;
   DecisionMemory::Image decisions;
+  std::vector<Ownership::Entry> ownership;  // by start
 };
 
 std::string EncodeCheckpoint(const CheckpointImage& image);

@@ -105,6 +105,7 @@ class LeaderState {
   std::map<TxnId, Active>& active() { return active_; }
   const std::map<TxnId, Active>& active() const { return active_; }
   LockTable* locks() { return locks_.get(); }
+  const LockTable* locks() const { return locks_.get(); }
   bool RecentlyAborted(TxnId txn) const { return aborted_.contains(txn); }
   size_t aborted_count() const { return aborted_.size(); }
 

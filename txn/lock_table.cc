@@ -342,4 +342,19 @@ std::string LockTable::DebugString() const {
   return out;
 }
 
+std::vector<TxnId> LockTable::TxnsOverlapping(const LockSpan& span) const {
+  std::set<TxnId> txns;
+  ForEachOverlapping(span, [&txns](const LockSpan&, const Lock& lock) {
+    for (const Entry& e : lock.holders) txns.insert(e.txn);
+    for (const Entry& e : lock.waiters) txns.insert(e.txn);
+  });
+  return {txns.begin(), txns.end()};
+}
+
+size_t LockTable::CountOverlapping(const LockSpan& span) const {
+  size_t n = 0;
+  ForEachOverlapping(span, [&n](const LockSpan&, const Lock&) { ++n; });
+  return n;
+}
+
 }  // namespace meridian::txn

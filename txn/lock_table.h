@@ -176,6 +176,10 @@ class LockTable {
   std::string DebugString() const;
 
   size_t waiter_count() const { return waiter_count_; }
+  // Spans held or waited for that overlap `span`.
+  size_t CountOverlapping(const LockSpan& span) const;
+  // The transactions holding or waiting for a span that overlaps `span`, ascending, each once.
+  std::vector<TxnId> TxnsOverlapping(const LockSpan& span) const;
 
  private:
   struct Entry {

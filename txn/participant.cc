@@ -7,8 +7,21 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "txn/admission.h"
+#include "txn/ownership.h"
 
 namespace meridian::txn {
+
+size_t Participant::CountTouching(std::string_view start, std::string_view end) const {
+  size_t n = 0;
+  for (const auto& [id, p] : prepared_) {
+    const bool writes = std::any_of(p.writes.begin(), p.writes.end(),
+                                    [&](const Mutation& m) { return InRange(m.key, start, end); });
+    const bool reads = std::any_of(p.reads.begin(), p.reads.end(),
+                                   [&](const std::string& k) { return InRange(k, start, end); });
+    if (writes || reads) ++n;
+  }
+  return n;
+}
 
 Participant::Participant(GroupId group, const TransactionManagerOptions& opt, LeaderState* leader,
                          AppliedState* applied)

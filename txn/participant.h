@@ -60,6 +60,8 @@ class Participant {
   bool Finished(TxnId txn) const { return finished_.contains(txn); }
   bool empty() const { return prepared_.empty(); }
   size_t prepared_count() const { return prepared_.size(); }
+  // Prepared transactions that wrote or read a key in [start, end) (empty end: +infinity).
+  size_t CountTouching(std::string_view start, std::string_view end) const;
   size_t finished_count() const { return finished_.size(); }
   // t_tm_safe: below every prepare timestamp (kMaxTimestamp when nothing is prepared).
   Timestamp TmSafe() const;

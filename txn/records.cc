@@ -98,7 +98,55 @@ struct ToCommand {
     proto::SafeTime* s = c->mutable_safe_time();
     for (TxnId txn : r.forget) s->add_forget(txn);
   }
+  void operator()(OwnershipRecord& r) const {
+    proto::Ownership* o = c->mutable_ownership();
+    o->set_op(static_cast<proto::Ownership::Op>(r.op));
+    for (RangeClaim& claim : r.claims) {
+      proto::RangeClaim* out = o->add_claims();
+      out->set_start(std::move(claim.start));
+      out->set_end(std::move(claim.end));
+      out->set_generation(claim.generation);
+    }
+    o->mutable_versions()->Reserve(static_cast<int>(r.versions.size()));
+    for (Version& v : r.versions) {
+      proto::RangeVersion* out = o->add_versions();
+      out->set_key(std::move(v.key));
+      out->set_ts(v.ts);
+      if (v.value.has_value()) {
+        out->set_value(std::move(*v.value));
+      } else {
+        out->set_is_delete(true);
+      }
+    }
+    o->set_horizon(r.horizon);
+    o->set_limit(r.limit);
+  }
 };
+
+absl::StatusOr<RecordBody> OwnershipFromProto(proto::Ownership* o) {
+  if (!proto::Ownership::Op_IsValid(o->op()) || o->op() > proto::Ownership::DROP) {
+    return absl::DataLossError(absl::StrCat("unknown ownership operation ", o->op()));
+  }
+  OwnershipRecord r;
+  r.op = static_cast<OwnershipRecord::Op>(o->op());
+  if (o->claims().empty()) return absl::DataLossError("an ownership record without a range");
+  for (proto::RangeClaim& c : *o->mutable_claims()) {
+    if (!c.end().empty() && c.end() <= c.start()) {
+      return absl::DataLossError("an ownership record with an empty range");
+    }
+    r.claims.push_back(
+        RangeClaim{std::move(*c.mutable_start()), std::move(*c.mutable_end()), c.generation()});
+  }
+  r.versions.reserve(o->versions_size());
+  for (proto::RangeVersion& v : *o->mutable_versions()) {
+    r.versions.push_back(Version{
+        std::move(*v.mutable_key()), v.ts(),
+        v.is_delete() ? std::nullopt : std::optional<std::string>(std::move(*v.mutable_value()))});
+  }
+  r.horizon = o->horizon();
+  r.limit = o->limit();
+  return r;
+}
 
 absl::StatusOr<RecordBody> WriteFromProto(bool put, proto::TabletCommand* c) {
   std::string* key = put ? c->mutable_put()->mutable_key() : c->mutable_delete_()->mutable_key();
@@ -141,6 +189,8 @@ absl::StatusOr<RecordBody> BodyFromProto(proto::TabletCommand* c) {
           {c->txn_abort().participants().begin(), c->txn_abort().participants().end()}};
     case proto::TabletCommand::kSafeTime:
       return SafeTimeRecord{{c->safe_time().forget().begin(), c->safe_time().forget().end()}};
+    case proto::TabletCommand::kOwnership:
+      return OwnershipFromProto(c->mutable_ownership());
     case proto::TabletCommand::OP_NOT_SET:
       break;
   }
@@ -188,6 +238,18 @@ struct Describe {
   std::string operator()(const AbortRecord& r) const {
     return absl::StrCat("abort txn=", r.txn, " participants=[", absl::StrJoin(r.participants, ","),
                         "]");
+  }
+  std::string operator()(const OwnershipRecord& r) const {
+    static constexpr const char* kOps[] = {"ingest", "release", "adopt", "drop"};
+    return absl::StrCat(
+        "ownership ", kOps[static_cast<int>(r.op)], " claims=[",
+        absl::StrJoin(r.claims, ",",
+                      [](std::string* out, const RangeClaim& c) {
+                        absl::StrAppend(out, "[", absl::CEscape(c.start), ",",
+                                        c.end.empty() ? "+inf" : absl::CEscape(c.end), ")@",
+                                        c.generation);
+                      }),
+        "] versions=", r.versions.size(), " horizon=", r.horizon, " limit=", r.limit);
   }
   std::string operator()(const SafeTimeRecord& r) const {
     return r.forget.empty() ? "safe_time"

@@ -5,7 +5,7 @@
 //
 //   record      := ts:int64(1) op                     exactly one op
 //   op          := put(2) | delete(3) | commit(4) | prepare(5) | finish(6) | abort(7)
-//                | safe_time(8)
+//                | safe_time(8) | ownership(9)
 //   put         := key:bytes(1) value:bytes(2)        a single write: WriteRecord
 //   delete      := key:bytes(1)                       a single delete: WriteRecord, no value
 //   commit      := txn:uint64(1) start_ts:int64(2) mutation*(3) read:bytes*(4) participant*(5)
@@ -16,6 +16,9 @@
 //   safe_time   := forget:uint64*(1)
 //   mutation    := key:bytes(1) value:bytes(2) is_delete:bool(3)      is_delete: no value
 //   participant := group:uint64(1) prepare_ts:int64(2)
+//   ownership   := op:enum(1) claim*(2) version*(3) horizon:int64(4) limit:uint64(5)
+//   claim       := start:bytes(1) end:bytes(2) generation:uint64(3)
+//   version     := key:bytes(1) ts:int64(2) value:bytes(3) is_delete:bool(4)
 //
 // What `ts` is: every record's timestamp, assigned by the leader inside its lease, increasing in
 // the order it proposes. Records take effect in timestamp order: one at or below a record already
@@ -45,6 +48,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "txn/ownership.h"
 #include "txn/types.h"
 
 namespace meridian::txn {
@@ -85,8 +89,18 @@ struct SafeTimeRecord {
   friend bool operator==(const SafeTimeRecord&, const SafeTimeRecord&) = default;
 };
 
+struct OwnershipRecord {
+  enum class Op : uint8_t { kIngest, kRelease, kAdopt, kDrop };
+  Op op = Op::kIngest;
+  std::vector<RangeClaim> claims;
+  std::vector<Version> versions;  // kIngest
+  Timestamp horizon = 0;          // kAdopt
+  uint64_t limit = 0;             // kDrop
+  friend bool operator==(const OwnershipRecord&, const OwnershipRecord&) = default;
+};
+
 using RecordBody = std::variant<WriteRecord, CommitRecord, PrepareRecord, FinishRecord, AbortRecord,
-                                SafeTimeRecord>;
+                                SafeTimeRecord, OwnershipRecord>;
 
 struct Record {
   Timestamp ts = 0;

@@ -185,8 +185,54 @@ class TransactionManager::Impl final : public ParkedResumer {
     if (auto* r = std::get_if<FinishRecord>(&body)) {
       return participant.ApplyFinish(*r, ts, now, port, out);
     }
+    if (auto* r = std::get_if<OwnershipRecord>(&body)) return ApplyOwnership(*r, ts);
     coordinator.ApplyForget(std::get<SafeTimeRecord>(body));
     return ApplyResult{ApplyResult::Kind::kNone, 0, ts};
+  }
+
+  // Range moves and splits (ownership.h). Each operation is idempotent: a repeated record (a
+  // mover's retry) changes nothing more, and reports kIgnored.
+  absl::StatusOr<ApplyResult> ApplyOwnership(const OwnershipRecord& r, Timestamp ts) {
+    const RangeClaim& range = r.claims.front();
+    const std::optional<Ownership::Claim> now = ownership.Covering(range.start, range.end);
+    switch (r.op) {
+      case OwnershipRecord::Op::kIngest: {
+        std::vector<Version> inside;
+        for (const Version& v : r.versions) {
+          if (InRange(v.key, range.start, range.end)) inside.push_back(v);
+        }
+        RETURN_IF_ERROR(applied.store()->WriteVersions(inside));
+        return ApplyResult{ApplyResult::Kind::kOwnership, 0, ts};
+      }
+      case OwnershipRecord::Op::kRelease:
+        if (now.has_value() && !now->owned && now->generation >= range.generation) {
+          return ApplyResult{ApplyResult::Kind::kIgnored, 0, now->ts};
+        }
+        // A prepared transaction's writes must land here; the leader proposes a release only
+        // once none touches the range, and a record that finds one anyway changes nothing.
+        if (participant.CountTouching(range.start, range.end) > 0) {
+          return ApplyResult{ApplyResult::Kind::kRefused, 0, ts};
+        }
+        ownership.Set(range.start, Ownership::Claim{range.end, range.generation, false, ts});
+        return ApplyResult{ApplyResult::Kind::kOwnership, 0, ts};
+      case OwnershipRecord::Op::kAdopt:
+        for (const RangeClaim& c : r.claims) {
+          // Stale or repeated: a part of the range is already at this generation or later.
+          if (ownership.MaxGeneration(c.start, c.end) >= c.generation) continue;
+          ownership.Set(c.start, Ownership::Claim{c.end, c.generation, true, ts});
+        }
+        if (r.horizon > 0) RETURN_IF_ERROR(applied.store()->RaiseHorizon(r.horizon));
+        // The adopted versions are all below ts (the mover adopts after TT.after(release)).
+        applied.RaiseLastWrite(ts);
+        return ApplyResult{ApplyResult::Kind::kOwnership, 0, ts};
+      case OwnershipRecord::Op::kDrop: {
+        if (!now.has_value() || now->owned) return ApplyResult{ApplyResult::Kind::kRefused, 0, ts};
+        ASSIGN_OR_RETURN(const uint64_t erased,
+                         applied.store()->EraseVersions(range.start, range.end, r.limit));
+        return ApplyResult{ApplyResult::Kind::kOwnership, erased, ts};
+      }
+    }
+    return ApplyResult{ApplyResult::Kind::kRefused, 0, ts};
   }
 
   const GroupId group;
@@ -196,6 +242,7 @@ class TransactionManager::Impl final : public ParkedResumer {
   Participant participant;
   Coordinator coordinator;
   ReadPath reads;
+  Ownership ownership;
 };
 
 TransactionManager::TransactionManager(GroupId group, Store* store,
@@ -343,8 +390,8 @@ void TransactionManager::Tick(ReplicaPort& port, Interval now, Actions* out) {
 
 std::string TransactionManager::Checkpoint() const {
   const Impl& m = *impl_;
-  return EncodeCheckpoint(
-      CheckpointImage{m.group, m.applied.Save(), m.participant.Save(), m.coordinator.Save()});
+  return EncodeCheckpoint(CheckpointImage{m.group, m.applied.Save(), m.participant.Save(),
+                                          m.coordinator.Save(), m.ownership.Save()});
 }
 
 absl::Status TransactionManager::Restore(std::string_view bytes) {
@@ -366,6 +413,7 @@ absl::Status TransactionManager::Restore(std::string_view bytes) {
   m.applied.Restore(image.applied);
   m.participant.Restore(std::move(image.participant));
   m.coordinator.Restore(std::move(image.decisions));
+  m.ownership.Restore(std::move(image.ownership));
   return absl::OkStatus();
 }
 
@@ -434,6 +482,29 @@ paxos::Index TransactionManager::applied_index() const { return impl_->applied.i
 size_t TransactionManager::prepared_count() const { return impl_->participant.prepared_count(); }
 bool TransactionManager::leading() const { return impl_->leader.leading(); }
 GroupId TransactionManager::group() const { return impl_->group; }
+const Ownership& TransactionManager::ownership() const { return impl_->ownership; }
+
+void TransactionManager::WoundIn(ReplicaPort& port, Interval now, std::string_view start,
+                                 std::string_view end, Actions* out) {
+  Impl& m = *impl_;
+  if (!m.Lead(port, now, out) || m.leader.locks() == nullptr) return;
+  const std::vector<TxnId> holders =
+      m.leader.locks()->TxnsOverlapping(LockSpan::Range(std::string(start), std::string(end)));
+  std::vector<TxnId> wounded;
+  for (TxnId txn : holders) {
+    if (m.participant.Find(txn) == nullptr) wounded.push_back(txn);  // prepared: left to finish
+  }
+  m.HandleWounded(wounded, now, port, out);
+}
+
+size_t TransactionManager::BusyIn(std::string_view start, std::string_view end) const {
+  const Impl& m = *impl_;
+  size_t n = m.participant.CountTouching(start, end);
+  if (const LockTable* locks = m.leader.locks(); locks != nullptr) {
+    n += locks->CountOverlapping(LockSpan::Range(std::string(start), std::string(end)));
+  }
+  return n;
+}
 
 TransactionManager::Memory TransactionManager::memory() const {
   Memory m;

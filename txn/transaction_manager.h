@@ -116,6 +116,7 @@
 #include "truetime/interval.h"
 #include "txn/lock_table.h"
 #include "txn/options.h"
+#include "txn/ownership.h"
 #include "txn/replica_port.h"
 #include "txn/types.h"
 
@@ -204,6 +205,16 @@ class TransactionManager {
   Memory memory() const;
   bool leading() const;  // serving as the leader (soft state established)
   GroupId group() const;
+  // The ranges this group serves (replicated; ownership.h).
+  const Ownership& ownership() const;
+  // Prepared transactions, and (at the leader) lock spans held or waited for, in [start, end)
+  // (empty end: +infinity): a release waits until there are none.
+  size_t BusyIn(std::string_view start, std::string_view end) const;
+  // At the leader: aborts the transactions with locks in [start, end) that it may abort (as if
+  // an older transaction wounded them: prepared ones and those with a record in flight are left
+  // to finish), so that a range about to be released drains quickly.
+  void WoundIn(ReplicaPort& replica, Interval now, std::string_view start, std::string_view end,
+               Actions* out);
   // The last log entry applied, or the image's after Restore: the driver applies the next one.
   paxos::Index applied_index() const;
 

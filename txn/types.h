@@ -33,6 +33,14 @@ struct Mutation {
   friend bool operator==(const Mutation&, const Mutation&) = default;
 };
 
+// One version of a key as a range move copies it: a value or a tombstone at its commit timestamp.
+struct Version {
+  std::string key;
+  Timestamp ts = 0;
+  std::optional<std::string> value;  // nullopt = a tombstone
+  friend bool operator==(const Version&, const Version&) = default;
+};
+
 // The group's multi-version data, owned by the driver (LevelDB in the server, a map in the
 // simulator). Write must be idempotent: replaying the log rewrites the same versions.
 class Store {
@@ -42,6 +50,14 @@ class Store {
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key, Timestamp ts) = 0;
   // Writes every mutation as the version at `ts`, atomically.
   virtual absl::Status Write(Timestamp ts, const std::vector<Mutation>& writes) = 0;
+  // Range moves (txn/ownership.h); a store without them refuses ownership records with
+  // UNIMPLEMENTED. Writes each version at its own timestamp (idempotent).
+  virtual absl::Status WriteVersions(const std::vector<Version>& versions);
+  // Erases up to `limit` versions of keys in [start, end); returns how many.
+  virtual absl::StatusOr<uint64_t> EraseVersions(std::string_view start, std::string_view end,
+                                                 uint64_t limit);
+  // Raises the GC horizon to at least `horizon`: reads below it fail.
+  virtual absl::Status RaiseHorizon(Timestamp horizon);
 };
 
 // A request from a client, identified by the driver's `id` (echoed in its Reply).
@@ -136,13 +152,15 @@ inline void WakeAt(Actions* out, Timestamp t) {
 // What one applied record did, for logs and the simulator's recorders.
 struct ApplyResult {
   enum class Kind : uint8_t {
-    kNone,     // a no-op or safe-time record
-    kWrite,    // a single write: a put or delete record, outside any transaction
-    kCommit,   // a coordinator's commit decision (its writes applied at ts)
-    kAbort,    // a coordinator's abort decision
-    kPrepare,  // a participant prepared at ts
-    kFinish,   // a participant applied the outcome (its writes at ts when committed)
-    kIgnored,  // a duplicate or superseded record (e.g. a commit after an abort decision)
+    kNone,       // a no-op or safe-time record
+    kWrite,      // a single write: a put or delete record, outside any transaction
+    kCommit,     // a coordinator's commit decision (its writes applied at ts)
+    kAbort,      // a coordinator's abort decision
+    kPrepare,    // a participant prepared at ts
+    kFinish,     // a participant applied the outcome (its writes at ts when committed)
+    kIgnored,    // a duplicate or superseded record (e.g. a commit after an abort decision)
+    kOwnership,  // an ownership record took effect (ts: its timestamp; txn: versions erased)
+    kRefused,    // an ownership record that could not take effect (changed nothing)
   };
   Kind kind = Kind::kNone;
   TxnId txn = 0;

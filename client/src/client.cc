@@ -136,6 +136,15 @@ class Client::Impl final {
   absl::Status DrainServer(uint64_t server_id, bool cancel) {
     return placement_.DrainServer(server_id, cancel, Deadline());
   }
+  absl::StatusOr<RangeMove> MoveRange(const std::string& key, uint64_t to_group) {
+    return placement_.MoveRange(key, to_group, Deadline());
+  }
+  absl::StatusOr<uint64_t> SetPolicy(const std::string& key, const Policy& policy) {
+    return placement_.SetPolicy(key, policy, Deadline());
+  }
+  absl::StatusOr<RangeMove> SplitRange(const std::string& key) {
+    return placement_.SplitRange(key, Deadline());
+  }
 
  private:
   using KvRpc =
@@ -242,6 +251,15 @@ absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
 absl::Status Client::RemoveServer(uint64_t server_id) { return impl_->RemoveServer(server_id); }
 absl::Status Client::DrainServer(uint64_t server_id, bool cancel) {
   return impl_->DrainServer(server_id, cancel);
+}
+absl::StatusOr<RangeMove> Client::MoveRange(std::string_view key, uint64_t to_group) {
+  return impl_->MoveRange(std::string(key), to_group);
+}
+absl::StatusOr<RangeMove> Client::SplitRange(std::string_view key) {
+  return impl_->SplitRange(std::string(key));
+}
+absl::StatusOr<uint64_t> Client::SetPolicy(std::string_view key, const Policy& policy) {
+  return impl_->SetPolicy(std::string(key), policy);
 }
 
 absl::StatusOr<int64_t> Client::RunTransaction(const std::function<absl::Status(Transaction&)>& fn,

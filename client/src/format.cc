@@ -1,5 +1,6 @@
 // EscapeBytes and FormatTopology (client.h): text renderings for terminals.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,55 @@ size_t LiveReplicas(const Topology& topology, const GroupInfo& group) {
   });
 }
 
+// How many groups list `server` as a replica.
+size_t ReplicaCount(const Topology& topology, uint64_t server) {
+  return std::count_if(
+      topology.groups.begin(), topology.groups.end(), [server](const GroupInfo& g) {
+        return std::find(g.replicas.begin(), g.replicas.end(), server) != g.replicas.end();
+      });
+}
+
+// "default", or its parts: "5 replicas; zones a,b,c; leader in a".
+std::string FormatPolicy(const Policy& policy) {
+  std::vector<std::string> parts;
+  if (policy.replicas != 0) parts.push_back(absl::StrCat(policy.replicas, " replicas"));
+  if (!policy.zones.empty()) parts.push_back("zones " + absl::StrJoin(policy.zones, ","));
+  if (!policy.leader_zone.empty()) parts.push_back("leader in " + policy.leader_zone);
+  return parts.empty() ? "default" : absl::StrJoin(parts, "; ");
+}
+
+// "-" when unknown, else bytes in the largest unit that keeps the number at 1 or more.
+std::string FormatSize(const std::optional<uint64_t>& bytes) {
+  if (!bytes.has_value()) return "-";
+  if (*bytes < 1024) return absl::StrCat(*bytes, " B");
+  const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(*bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, units[unit]);
+}
+
+std::string Key(const std::string& key, const char* if_empty) {
+  return key.empty() ? if_empty : absl::StrCat("\"", EscapeBytes(key), "\"");
+}
+
+// The moves table: id, kind, range, groups (from -> to, or where it splits), phase.
+std::string FormatMoves(const Topology& topology) {
+  std::vector<std::vector<std::string>> rows = {{"MOVE", "KIND", "RANGE", "GROUPS", "PHASE"}};
+  for (const RangeMove& m : topology.moves) {
+    const bool split = m.kind == RangeMove::Kind::kSplit;
+    rows.push_back({absl::StrCat(m.id), split ? "split" : "move",
+                    absl::StrCat(Key(m.start, "(min)"), " .. ", Key(m.end, "(max)")),
+                    split ? absl::StrCat(m.from_group, " at ", Key(m.split_key, "(min)"))
+                          : absl::StrCat(m.from_group, " -> ", m.to_group),
+                    m.phase.empty() ? "-" : m.phase});
+  }
+  return absl::StrCat("Moves in progress (", topology.moves.size(), "):\n", Table(rows));
+}
+
 }  // namespace
 
 std::string FormatAttention(const Topology& topology) {
@@ -141,36 +191,38 @@ std::string FormatTopology(const Topology& topology) {
                   "): ", absl::StrJoin(topology.zones, ", "), "\n\n");
 
   std::vector<std::vector<std::string>> servers = {
-      {"SERVER", "ZONE", "ADDRESS", "ALIVE", "PAXOS PEERS AT"}};
+      {"SERVER", "ZONE", "ADDRESS", "ALIVE", "REPLICAS", "PAXOS PEERS AT"}};
   for (const ServerInfo& s : topology.servers) {
     servers.push_back({absl::StrCat(s.id), s.zone, s.address,
                        s.removed    ? "removed"
                        : s.draining ? (s.alive ? "draining" : "NO (draining)")
                        : s.alive    ? "yes"
                                     : "NO",
+                       absl::StrCat(ReplicaCount(topology, s.id)),
                        s.peer_address.empty() ? "-" : s.peer_address});
   }
   absl::StrAppend(&out, "Servers (", topology.servers.size(), "):\n", Table(servers), "\n");
 
   std::vector<std::vector<std::string>> groups = {
-      {"GROUP", "REPLICAS", "LIVE", "LEADER", "LOG ENTRIES", "SNAPSHOTS"}};
+      {"GROUP", "REPLICAS", "LIVE", "LEADER", "LOG ENTRIES", "SNAPSHOTS", "POLICY"}};
   for (const GroupInfo& g : topology.groups) {
     std::vector<std::string> replicas;
     for (const uint64_t id : g.replicas) replicas.push_back(ServerName(topology, id));
     groups.push_back({absl::StrCat(g.id), absl::StrJoin(replicas, ", "),
                       absl::StrCat(LiveReplicas(topology, g), "/", g.replicas.size()),
                       ServerName(topology, g.leader), FormatLogSizes(g),
-                      FormatInstalls(topology, g)});
+                      FormatInstalls(topology, g), FormatPolicy(g.policy)});
   }
   absl::StrAppend(&out, "Groups (", topology.groups.size(), "):\n", Table(groups), "\n");
 
-  std::vector<std::vector<std::string>> ranges = {{"START", "", "END", "GROUP", "GENERATION"}};
+  std::vector<std::vector<std::string>> ranges = {
+      {"START", "", "END", "GROUP", "GENERATION", "SIZE"}};
   for (const RangeInfo& r : topology.ranges) {
-    ranges.push_back({r.start.empty() ? "(min)" : absl::StrCat("\"", EscapeBytes(r.start), "\""),
-                      "..", r.end.empty() ? "(max)" : absl::StrCat("\"", EscapeBytes(r.end), "\""),
-                      absl::StrCat(r.group), absl::StrCat(r.generation)});
+    ranges.push_back({Key(r.start, "(min)"), "..", Key(r.end, "(max)"), absl::StrCat(r.group),
+                      absl::StrCat(r.generation), FormatSize(r.approx_bytes)});
   }
   absl::StrAppend(&out, "Ranges (", topology.ranges.size(), "):\n", Table(ranges));
+  if (!topology.moves.empty()) absl::StrAppend(&out, "\n", FormatMoves(topology));
   if (const std::string attention = FormatAttention(topology); !attention.empty()) {
     absl::StrAppend(&out, "\nNeeds an operator:\n", attention);
   }

@@ -17,6 +17,25 @@ constexpr int kHopsAtOnce = 2;
 // Mixed into the seed, so that placement calls draw other jitter than the Router's.
 constexpr uint64_t kSeedSalt = 0x706c'6163'0000'0000ULL;
 
+RangeMove RangeMoveOf(const proto::MoveInfo& m) {
+  return RangeMove{
+      m.id(),
+      m.kind() == proto::MoveInfo::SPLIT ? RangeMove::Kind::kSplit : RangeMove::Kind::kMove,
+      m.start(),
+      m.end(),
+      m.from_group(),
+      m.to_group(),
+      m.split_key(),
+      m.generation(),
+      m.switched(),
+      m.phase()};
+}
+
+Policy PolicyOf(const proto::Policy& p) {
+  return Policy{
+      static_cast<int>(p.replicas()), {p.zones().begin(), p.zones().end()}, p.leader_zone()};
+}
+
 Topology TopologyOf(const proto::Topology& reply) {
   Topology topology;
   topology.bootstrapped = reply.bootstrapped();
@@ -26,22 +45,38 @@ Topology TopologyOf(const proto::Topology& reply) {
     topology.servers.push_back(
         {s.id(), s.zone(), s.address(), s.alive(), s.peer_address(), s.removed(), s.draining()});
   }
+  // group -> start -> size, for the ranges' approx_bytes.
+  absl::flat_hash_map<uint64_t, absl::flat_hash_map<std::string, uint64_t>> sizes;
   for (const proto::GroupInfo& g : reply.groups()) {
-    GroupInfo& group = topology.groups.emplace_back(
-        GroupInfo{g.id(), {g.replicas().begin(), g.replicas().end()}, g.leader(), {}, {}});
+    GroupInfo& group = topology.groups.emplace_back();
+    group.id = g.id();
+    group.replicas.assign(g.replicas().begin(), g.replicas().end());
+    group.leader = g.leader();
     for (const proto::ReplicaRefusal& r : g.refusals()) {
       group.refusals.push_back({r.server(), r.reason()});
     }
     for (const proto::ReplicaLog& l : g.logs()) {
       group.logs.push_back({l.server(), l.entries(), l.installing_snapshot()});
     }
+    group.policy = PolicyOf(g.policy());
+    for (const proto::RangeStats& r : g.range_stats()) sizes[g.id()][r.start()] = r.approx_bytes();
   }
   for (const proto::RegistrationRefusal& r : reply.refused_registrations()) {
     topology.refused_registrations.push_back({r.address(), r.zone(), r.bound_server(), r.reason()});
   }
   for (const proto::RangeInfo& r : reply.ranges()) {
-    topology.ranges.push_back({r.start(), r.end(), r.group(), r.generation()});
+    RangeInfo& range = topology.ranges.emplace_back();
+    range.start = r.start();
+    range.end = r.end();
+    range.group = r.group();
+    range.generation = r.generation();
+    if (const auto group = sizes.find(r.group()); group != sizes.end()) {
+      if (const auto size = group->second.find(r.start()); size != group->second.end()) {
+        range.approx_bytes = size->second;
+      }
+    }
   }
+  for (const proto::MoveInfo& m : reply.moves()) topology.moves.push_back(RangeMoveOf(m));
   return topology;
 }
 
@@ -147,6 +182,47 @@ absl::Status PlacementClient::DrainServer(uint64_t server_id, bool cancel, Stead
   proto::DrainServerResponse reply;
   return Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::DrainServer, request, &reply),
               deadline);
+}
+
+absl::StatusOr<RangeMove> PlacementClient::MoveRange(const std::string& key, uint64_t to_group,
+                                                     SteadyTime deadline) {
+  proto::MoveRangeRequest request;
+  request.set_key(key);
+  request.set_to_group(to_group);
+  proto::MoveRangeResponse reply;
+  const absl::Status status = Call(
+      UnaryAttempt(pool_, deadline, &proto::Placement::Stub::MoveRange, request, &reply), deadline);
+  if (!status.ok()) return status;
+  return RangeMoveOf(reply.move());
+}
+
+absl::StatusOr<RangeMove> PlacementClient::SplitRange(const std::string& key, SteadyTime deadline) {
+  proto::SplitRangeRequest request;
+  request.set_key(key);
+  proto::SplitRangeResponse reply;
+  const absl::Status status =
+      Call(UnaryAttempt(pool_, deadline, &proto::Placement::Stub::SplitRange, request, &reply),
+           deadline);
+  if (!status.ok()) return status;
+  return RangeMoveOf(reply.move());
+}
+
+absl::StatusOr<uint64_t> PlacementClient::SetPolicy(const std::string& key, const Policy& policy,
+                                                    SteadyTime deadline) {
+  if (policy.replicas < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a group has 3 or 5 replicas (0: keep the count it has), not ", policy.replicas));
+  }
+  proto::SetPolicyRequest request;
+  request.set_key(key);
+  request.mutable_policy()->set_replicas(static_cast<uint32_t>(policy.replicas));
+  for (const std::string& zone : policy.zones) request.mutable_policy()->add_zones(zone);
+  request.mutable_policy()->set_leader_zone(policy.leader_zone);
+  proto::SetPolicyResponse reply;
+  const absl::Status status = Call(
+      UnaryAttempt(pool_, deadline, &proto::Placement::Stub::SetPolicy, request, &reply), deadline);
+  if (!status.ok()) return status;
+  return reply.group();
 }
 
 absl::Status PlacementClient::Call(const Attempt& attempt, SteadyTime deadline) {

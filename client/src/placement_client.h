@@ -1,9 +1,10 @@
 // The client's calls to placementd (proto/placement.proto): Locate, GetTopology, RemoveServer,
-// DrainServer.
+// DrainServer, MoveRange, SplitRange, SetPolicy.
 // They go to the placement leader: the address that answered last, else the configured ones in
 // turn; a placement replica that is not the leader names it ("meridian-leader") and the call
-// follows. Every placement call here is safe to retry after any transient error (reads, and
-// RemoveServer, which is idempotent at placement), so it retries until its deadline.
+// follows. Every placement call here is safe to retry after any transient error (reads;
+// RemoveServer, DrainServer and SetPolicy, which are idempotent at placement; MoveRange and
+// SplitRange, which answer the move in progress when repeated), so it retries until its deadline.
 //
 // Placement calls do not run through Router::Call: they have no key range, no location cache and
 // no outcome-unknown writes, only a rotating list of placement replicas.
@@ -45,6 +46,12 @@ class PlacementClient {
   absl::StatusOr<Topology> GetTopology(SteadyTime deadline, std::vector<Location>* locations);
   absl::Status RemoveServer(uint64_t server_id, SteadyTime deadline);
   absl::Status DrainServer(uint64_t server_id, bool cancel, SteadyTime deadline);
+  absl::StatusOr<RangeMove> MoveRange(const std::string& key, uint64_t to_group,
+                                      SteadyTime deadline);
+  absl::StatusOr<RangeMove> SplitRange(const std::string& key, SteadyTime deadline);
+  // The id of the group whose policy was set.
+  absl::StatusOr<uint64_t> SetPolicy(const std::string& key, const Policy& policy,
+                                     SteadyTime deadline);
 
  private:
   // One attempt at the placement replica `address`, ending by `attempt_deadline`.

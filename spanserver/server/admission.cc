@@ -6,13 +6,12 @@
 #include "proto/kv.pb.h"
 #include "proto/rpc.h"
 #include "spanserver/server/kv_service.h"
+#include "spanserver/tablet/txn_tablet.h"
 
 namespace meridian::spanserver {
 namespace {
 
-Refusal Stale(const std::string& why) {
-  return Refusal{absl::UnavailableError("stale map: " + why), true};
-}
+Refusal Stale(const std::string& why) { return Refusal{tablet::StaleMapError(why), true}; }
 
 }  // namespace
 
@@ -38,14 +37,18 @@ std::optional<Refusal> CheckOwnership(const RoutingTable& routing, const proto::
                                       RangeEntry* range) {
   const std::vector<std::string_view> probe =
       keys.empty() ? std::vector<std::string_view>{""} : keys;
-  for (size_t i = 0; i < probe.size(); ++i) {
-    std::optional<RangeEntry> found = routing.FindRange(ref.group(), ref.generation(), probe[i]);
-    if (!found.has_value()) {
-      return Stale(absl::StrCat(
-          "group ", ref.group(), " generation ", ref.generation(),
-          keys.size() > 1 ? " does not own every key of the request" : " does not own the key"));
+  std::optional<RangeEntry> found = routing.FindRange(ref.group(), ref.generation(), probe[0]);
+  if (!found.has_value()) {
+    return Stale(absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
+                              " does not own the key"));
+  }
+  if (range != nullptr) *range = *std::move(found);
+  // The other keys may lie in other ranges of the group (a group serves several after a split or
+  // a move), each at its own generation; TxnTablet checks each against the group's log.
+  for (size_t i = 1; i < probe.size(); ++i) {
+    if (routing.GroupGeneration(ref.group(), probe[i]) == 0) {
+      return Stale(absl::StrCat("group ", ref.group(), " does not own every key of the request"));
     }
-    if (i == 0 && range != nullptr) *range = *std::move(found);
   }
   return std::nullopt;
 }
@@ -60,6 +63,7 @@ void FinishWithLeaderHint(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
                           const absl::Status& status,
                           const std::optional<std::string>& leader_hint) {
   if (leader_hint.has_value()) ctx->AddTrailingMetadata(rpc::kLeaderMetadataKey, *leader_hint);
+  if (tablet::IsStaleMap(status)) ctx->AddTrailingMetadata(rpc::kStaleMapMetadataKey, "1");
   reactor->Finish(rpc::ToGrpc(status));
 }
 

@@ -42,8 +42,9 @@ Refusal Malformed(absl::Status status);
 // INVALID_ARGUMENT naming `what` when `key` is empty or longer than kMaxKeyBytes.
 absl::Status CheckKey(std::string_view key, const char* what);
 
-// nullopt when, at the request's generation, the group's range holds every key in `keys` (the
-// range holding `keys[0]` goes to `*range` when given); the stale-map refusal otherwise. With no
+// nullopt when, at the request's generation, the group's range holds keys[0] (that range goes to
+// `*range` when given) and the group holds every other key in one of its ranges (at whatever
+// generation: the request names the first key's); the stale-map refusal otherwise. With no
 // keys, the group must own some range at that generation.
 std::optional<Refusal> CheckOwnership(const RoutingTable& routing, const proto::RangeRef& ref,
                                       const std::vector<std::string_view>& keys,

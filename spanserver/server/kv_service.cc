@@ -24,6 +24,7 @@
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/tablet/txn_tablet.h"
 #include "truetime/truetime.h"
 #include "txn/transaction_manager.h"
 
@@ -54,7 +55,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     std::shared_ptr<replication::GroupHost> host = Admitted(
         ctx, reactor, AdmitWrite(request->range(), request->key(), request->value(), false));
     if (host == nullptr) return reactor;
-    Write(ctx, reactor, std::move(host), request->range().group(),
+    Write(ctx, reactor, std::move(host), request->range(),
           txn::Mutation{request->key(), request->value()},
           [response](Timestamp ts) { response->set_commit_ts(ts); });
     return reactor;
@@ -68,7 +69,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     std::shared_ptr<replication::GroupHost> host =
         Admitted(ctx, reactor, AdmitWrite(request->range(), request->key(), "", true));
     if (host == nullptr) return reactor;
-    Write(ctx, reactor, std::move(host), request->range().group(),
+    Write(ctx, reactor, std::move(host), request->range(),
           txn::Mutation{request->key(), std::nullopt},
           [response](Timestamp ts) { response->set_commit_ts(ts); });
     return reactor;
@@ -120,6 +121,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
               result->set_commit_ts(reply.ts);
             } else {
               result->set_message(std::string(reply.status.message()));
+              result->set_stale_map(tablet::IsStaleMap(reply.status));
               if (!reply.outcome_unknown && reply.status.code() == absl::StatusCode::kUnavailable) {
                 if (std::optional<std::string> leader = OtherLeader(*host)) {
                   result->set_has_leader_hint(true);
@@ -207,17 +209,17 @@ class KvService::Impl final : public proto::Kv::CallbackService {
         from = response->rows(response->rows_size() - 1).key() + '\0';
       }
     };
-    txns_->ReadOnly(tablet, {},
-                    [this, ctx, reactor, host, scan = std::move(scan)](txn::Reply reply) {
-                      if (!reply.status.ok()) {
-                        FinishWith(ctx, reactor, *host, reply.status);
-                        return;
-                      }
-                      host->Read([scan, ts = reply.ts] { return scan(ts); },
-                                 [this, ctx, reactor, host](absl::StatusOr<std::string> result) {
-                                   FinishWith(ctx, reactor, *host, result.status());
-                                 });
-                    });
+    txns_->ScanTimestamp(
+        tablet, start, end, [this, ctx, reactor, host, scan = std::move(scan)](txn::Reply reply) {
+          if (!reply.status.ok()) {
+            FinishWith(ctx, reactor, *host, reply.status);
+            return;
+          }
+          host->Read([scan, ts = reply.ts] { return scan(ts); },
+                     [this, ctx, reactor, host](absl::StatusOr<std::string> result) {
+                       FinishWith(ctx, reactor, *host, result.status());
+                     });
+        });
     return reactor;
   }
 
@@ -361,9 +363,9 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   // Commits the write as a transaction of its own (TxnService::CommitWrite), which takes the
   // key's lock and does the commit wait before it replies.
   void Write(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-             std::shared_ptr<replication::GroupHost> host, uint64_t group, txn::Mutation mutation,
-             std::function<void(Timestamp)> set_commit_ts) {
-    txns_->CommitWrite(group, std::move(mutation),
+             std::shared_ptr<replication::GroupHost> host, const proto::RangeRef& range,
+             txn::Mutation mutation, std::function<void(Timestamp)> set_commit_ts) {
+    txns_->CommitWrite(range.group(), std::move(mutation),
                        [this, ctx, reactor, host = std::move(host),
                         set_commit_ts = std::move(set_commit_ts)](txn::Reply reply) {
                          if (reply.status.ok()) {

@@ -1,5 +1,7 @@
 #include "spanserver/server/routing_table.h"
 
+#include <algorithm>
+
 namespace meridian::spanserver {
 
 void RoutingTable::SetIdentity(ServerIdentity identity) {
@@ -31,6 +33,25 @@ std::optional<RangeEntry> RoutingTable::FindRange(uint64_t group, uint64_t gener
   }
   if (found == nullptr || found->generation != generation) return std::nullopt;
   return *found;
+}
+
+std::vector<RangeEntry> RoutingTable::RangesOf(uint64_t group) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<RangeEntry> out;
+  for (const RangeEntry& range : ranges_) {
+    if (range.group == group) out.push_back(range);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const RangeEntry& a, const RangeEntry& b) { return a.start < b.start; });
+  return out;
+}
+
+uint64_t RoutingTable::GroupGeneration(uint64_t group, std::string_view key) const {
+  absl::MutexLock lock(&mu_);
+  for (const RangeEntry& range : ranges_) {
+    if (range.Contains(key)) return range.group == group ? range.generation : 0;
+  }
+  return 0;
 }
 
 std::string RoutingTable::AddressOf(uint64_t id) const {

@@ -61,6 +61,10 @@ class RoutingTable {
   // stale).
   std::optional<RangeEntry> FindRange(uint64_t group, uint64_t generation,
                                       std::string_view key) const;
+  // The ranges of `group` in the map, in key order.
+  std::vector<RangeEntry> RangesOf(uint64_t group) const;
+  // The generation of the map's range holding `key` when that range is `group`'s; 0 otherwise.
+  uint64_t GroupGeneration(uint64_t group, std::string_view key) const;
   // The address of server `id`; empty when unknown.
   std::string AddressOf(uint64_t id) const;
 

@@ -33,7 +33,9 @@
 #include "replication/group_host.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/kv_service.h"
+#include "spanserver/server/movement_service.h"
 #include "spanserver/server/placement_client.h"
+#include "spanserver/server/range_stats.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/server_identity.h"
 #include "spanserver/server/snapshot_service.h"
@@ -237,6 +239,9 @@ class ServerRuntime::Impl {
     kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
     snapshot_service_ =
         std::make_unique<SnapshotService>(&routing_, [this] { return server_id_.load(); });
+    range_stats_ = std::make_unique<RangeStatsCache>(engine_.get(), 20);
+    movement_service_ =
+        std::make_unique<MovementService>(&routing_, txn_.get(), engine_.get(), truetime_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
@@ -246,6 +251,7 @@ class ServerRuntime::Impl {
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
     builder.RegisterService(snapshot_service_->service());
+    builder.RegisterService(movement_service_->service());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
@@ -449,6 +455,9 @@ class ServerRuntime::Impl {
     auto tablet_slot = std::make_shared<tablet::TxnTablet*>(nullptr);
     tablet::TxnTablet::Hooks hooks;
     hooks.send = [this](const txn::GroupMessage& m) { txn_->Send(m); };
+    hooks.map_generation = [this, group](std::string_view key) {
+      return routing_.GroupGeneration(group, key);
+    };
     hooks.tick_after = [this, host_slot, tablet_slot](truetime::Timestamp after) {
       std::shared_ptr<replication::GroupHost> h = host_slot->lock();
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
@@ -507,6 +516,9 @@ class ServerRuntime::Impl {
         report->set_has_lease(state.has_lease);
         report->set_log_entries(state.last_index - std::min(state.last_index, state.compacted));
         report->set_installing_snapshot(state.installing_snapshot);
+        if (state.role == paxos::Role::kLeader) {
+          range_stats_->Fill(group, routing_.RangesOf(group), report);
+        }
       }
       {
         absl::MutexLock lock(&topology_mu_);
@@ -546,6 +558,9 @@ class ServerRuntime::Impl {
   std::string peer_address_;  // where peers reach transport_, with the real port
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<SnapshotService> snapshot_service_;
+  std::unique_ptr<MovementService> movement_service_;
+  // Measured again every 20 heartbeats (10 s at the default interval); made with the engine.
+  std::unique_ptr<RangeStatsCache> range_stats_;
   // Created with the runtime: the hosts keep a pointer to it.
   std::unique_ptr<GrpcSnapshotFetcher> snapshot_fetcher_ =
       std::make_unique<GrpcSnapshotFetcher>(&routing_);

@@ -142,14 +142,19 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   void Shutdown() { shut_down_.store(true); }
 
   void ReadOnly(uint64_t group, std::vector<std::string> keys,
+                std::optional<std::pair<std::string, std::string>> scan,
                 std::function<void(txn::Reply)> done) {
     std::optional<Target> t = FindOrFail(group, done);
     if (!t) return;
-    t->host->WithReplica([t, req = txn::ReadOnlyRequest{std::move(keys)}, done = std::move(done)](
-                             paxos::Replica* r, truetime::Interval now) {
+    t->host->WithReplica([t, scan = std::move(scan), req = txn::ReadOnlyRequest{std::move(keys)},
+                          done = std::move(done)](paxos::Replica* r, truetime::Interval now) {
+      txn::Reply reply;
       if (r == nullptr) {
-        txn::Reply reply;
         reply.status = absl::UnavailableError("the group's replica is not running");
+      } else if (scan.has_value()) {
+        reply.status = t->tablet->CheckServed(scan->first, scan->second);
+      }
+      if (!reply.status.ok()) {
         done(std::move(reply));
         return;
       }
@@ -301,6 +306,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         t->tablet->Prepare(*r, now, req, [this, t, result, answered](txn::Reply reply) {
           result->set_code(static_cast<int32_t>(reply.status.code()));
           result->set_message(std::string(reply.status.message()));
+          result->set_stale_map(tablet::IsStaleMap(reply.status));
           if (reply.status.ok()) result->set_prepare_ts(reply.ts);
           if (std::optional<std::string> hint = LeaderHint(*t->host, reply)) {
             result->set_has_leader_hint(true);
@@ -402,11 +408,13 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());
         response->set_read_ts(reply.ts);
         // Any replica serves snapshots: no leader hint.
-        reactor->Finish(ToGrpc(reply.status));
+        FinishWithLeaderHint(ctx, reactor, reply.status, std::nullopt);
       });
     });
     return reactor;
   }
+
+  std::optional<Target> Lookup(uint64_t group) { return Find(group); }
 
  private:
   static constexpr int kMaxPreparesPerBatch = 1'000;
@@ -601,8 +609,20 @@ void TxnService::CommitWrite(uint64_t group, txn::Mutation mutation,
 }
 void TxnService::ReadOnly(uint64_t group, std::vector<std::string> keys,
                           std::function<void(txn::Reply)> done) {
-  impl_->ReadOnly(group, std::move(keys), std::move(done));
+  impl_->ReadOnly(group, std::move(keys), std::nullopt, std::move(done));
+}
+void TxnService::ScanTimestamp(uint64_t group, std::string start, std::string end,
+                               std::function<void(txn::Reply)> done) {
+  impl_->ReadOnly(group, {}, std::make_pair(std::move(start), std::move(end)), std::move(done));
 }
 void TxnService::Shutdown() { impl_->Shutdown(); }
+bool TxnService::FindTablet(uint64_t group, std::shared_ptr<replication::GroupHost>* host,
+                            tablet::TxnTablet** tablet) {
+  std::optional<Impl::Target> t = impl_->Lookup(group);
+  if (!t) return false;
+  *host = t->host;
+  *tablet = t->tablet;
+  return true;
+}
 
 }  // namespace meridian::spanserver

@@ -95,11 +95,17 @@ class TxnService {
   // When an older transaction wounds it, it is tried again with its first priority (bounded).
   // `done` gets the manager's reply (ts = commit timestamp), on the group's strand.
   void CommitWrite(uint64_t group, txn::Mutation mutation, std::function<void(txn::Reply)> done);
-  // A strong read-only transaction of `keys` in `group`, hosted here (the Kv service's Get, and
-  // with no keys the read timestamp of its Scan). `done` gets the values and the read timestamp,
-  // on the group's strand.
+  // A strong read-only transaction of `keys` in `group`, hosted here (the Kv service's Get).
+  // `done` gets the values and the read timestamp, on the group's strand.
   void ReadOnly(uint64_t group, std::vector<std::string> keys,
                 std::function<void(txn::Reply)> done);
+  // The read timestamp of a Scan of [start, end) in `group` (a strong read-only transaction with
+  // no keys), once this replica is known to serve all of that range (TxnTablet::CheckServed).
+  void ScanTimestamp(uint64_t group, std::string start, std::string end,
+                     std::function<void(txn::Reply)> done);
+  // The host and tablet of `group` when it is hosted here (for range moves, movement_service.h).
+  bool FindTablet(uint64_t group, std::shared_ptr<replication::GroupHost>* host,
+                  tablet::TxnTablet** tablet);
   // Refuses new requests and drops outgoing messages.
   void Shutdown();
 

@@ -196,6 +196,19 @@ class Engine {
   void BlockGc(uint64_t tablet);
   void UnblockGc(uint64_t tablet);
 
+  // ---- Range sizes, for splits (engine_stats.cc) ----
+
+  struct RangeSize {
+    // LevelDB's estimate of the bytes on disk of `tablet`'s versions of keys in [start, end):
+    // flushed tables only (data still in the memtable counts 0), so approximate by design.
+    uint64_t bytes = 0;
+    // A user key near the middle of those bytes, strictly inside (start, end); set only when
+    // bytes >= split_min_bytes and such a key exists.
+    std::optional<std::string> middle_key;
+  };
+  absl::StatusOr<RangeSize> MeasureRange(uint64_t tablet, std::string_view start,
+                                         std::string_view end, uint64_t split_min_bytes) const;
+
  private:
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
          std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);

@@ -1,13 +1,18 @@
 // TxnTablet implementation; see txn_tablet.h.
 #include "spanserver/tablet/txn_tablet.h"
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <iterator>
 #include <map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/check.h"
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
@@ -17,8 +22,41 @@
 #include "spanserver/storage/write_batch.h"
 #include "spanserver/tablet/tablet.h"
 #include "truetime/truetime.h"
+#include "txn/records.h"
 
 namespace meridian::tablet {
+namespace {
+
+constexpr char kOwnershipResultTag[] = "ownership:";
+
+std::vector<std::string_view> KeysOf(const std::vector<txn::Mutation>& writes,
+                                     const std::vector<std::string>& reads) {
+  std::vector<std::string_view> keys(reads.begin(), reads.end());
+  for (const txn::Mutation& m : writes) keys.push_back(m.key);
+  return keys;
+}
+
+bool IsOwnershipEntry(const paxos::Entry& entry) {
+  if (entry.type != paxos::EntryType::kNormal) return false;
+  absl::StatusOr<txn::Record> record = txn::DecodeRecord(entry.command);
+  return record.ok() && std::holds_alternative<txn::OwnershipRecord>(record->body);
+}
+
+}  // namespace
+
+absl::StatusOr<TxnTablet::OwnershipResult> TxnTablet::DecodeOwnershipResult(
+    std::string_view bytes) {
+  OwnershipResult out;
+  int refused = 0;
+  absl::string_view result(bytes.data(), bytes.size());
+  if (!absl::ConsumePrefix(&result, kOwnershipResultTag) ||
+      std::sscanf(std::string(result).c_str(), "%d:%" SCNd64 ":%" SCNu64, &refused, &out.ts,
+                  &out.erased) != 3) {
+    return absl::InternalError(absl::StrCat("not an ownership record's result: ", result));
+  }
+  out.refused = refused != 0;
+  return out;
+}
 
 // The manager's Store over the engine. While a batch is set (ApplyToBatch), writes go into it
 // and into `pending_`, the versions written to batches the host has not written yet; reads look
@@ -51,6 +89,50 @@ class TxnTablet::EngineStore : public txn::Store {
     }
     if (batch_ != nullptr || own.empty()) return absl::OkStatus();
     return engine_->Write(own, /*sync=*/false);
+  }
+
+  // Range moves: copied versions, each at its own timestamp. They are older than versions the
+  // engine may already hold for the key only when a retried copy repeats them (the same bytes).
+  absl::Status WriteVersions(const std::vector<txn::Version>& versions) override {
+    storage::WriteBatch own;
+    storage::WriteBatch* batch = batch_ != nullptr ? batch_ : &own;
+    for (const txn::Version& v : versions) {
+      if (v.value.has_value()) {
+        batch->Put(tablet_, v.key, v.ts, *v.value);
+      } else {
+        batch->Delete(tablet_, v.key, v.ts);
+      }
+      if (batch_ != nullptr) pending_[v.key][v.ts] = v.value;
+    }
+    if (batch_ != nullptr || own.empty()) return absl::OkStatus();
+    return engine_->Write(own, /*sync=*/false);
+  }
+
+  absl::StatusOr<uint64_t> EraseVersions(std::string_view start, std::string_view end,
+                                         uint64_t limit) override {
+    const std::string lo = storage::format::UserKeyPrefix(tablet_, start);
+    const std::string hi = end.empty()
+                               ? keyenc::PrefixSuccessor(storage::format::TabletDataPrefix(tablet_))
+                               : storage::format::UserKeyPrefix(tablet_, end);
+    storage::WriteBatch own;
+    storage::WriteBatch* batch = batch_ != nullptr ? batch_ : &own;
+    ASSIGN_OR_RETURN(const size_t n, engine_->EraseRange(lo, hi, limit, batch));
+    if (batch_ == nullptr && !own.empty()) RETURN_IF_ERROR(engine_->Write(own, /*sync=*/false));
+    return n;
+  }
+
+  absl::Status RaiseHorizon(truetime::Timestamp horizon) override {
+    if (engine_->GcHorizon(tablet_) >= horizon) return absl::OkStatus();
+    return engine_->CollectGarbage(tablet_, horizon).status();
+  }
+
+  // The oldest timestamp among versions not in the engine yet (kMaxTimestamp when none).
+  truetime::Timestamp MinPendingTs() const {
+    truetime::Timestamp min = truetime::kMaxTimestamp;
+    for (const auto& [key, versions] : pending_) {
+      if (!versions.empty()) min = std::min(min, versions.begin()->first);
+    }
+    return min;
   }
 
   void set_batch(storage::WriteBatch* batch) { batch_ = batch; }
@@ -134,7 +216,18 @@ absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
   if (!result.ok()) return result.status();
   Dispatch(std::move(actions));
   if (result->kind == txn::ApplyResult::Kind::kWrite) return EncodeApplyResult(result->ts);
+  if (result->kind == txn::ApplyResult::Kind::kOwnership ||
+      result->kind == txn::ApplyResult::Kind::kRefused ||
+      (result->kind == txn::ApplyResult::Kind::kIgnored && IsOwnershipEntry(entry))) {
+    const bool refused = result->kind == txn::ApplyResult::Kind::kRefused;
+    return absl::StrCat(kOwnershipResultTag, refused ? 1 : 0, ":", result->ts, ":", result->txn);
+  }
   return std::string();
+}
+
+truetime::Timestamp TxnTablet::ExportBound() const {
+  const truetime::Timestamp pending = store_->MinPendingTs();
+  return std::min(manager_->SafeTime(), pending == truetime::kMaxTimestamp ? pending : pending - 1);
 }
 
 void TxnTablet::Written() { store_->Written(); }
@@ -181,6 +274,7 @@ void TxnTablet::FailAll() {
 void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadRequest& req,
                      ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
+  if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, true, done)) return;
   txn::Actions a;
   manager_->Read(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -189,6 +283,7 @@ void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadR
 void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::PrepareRequest& req,
                         ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
+  if (RefuseKeys(now, KeysOf(req.writes, req.reads), true, done)) return;
   txn::Actions a;
   manager_->Prepare(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -197,6 +292,7 @@ void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::Pr
 void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::CommitRequest& req,
                        ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
+  if (RefuseKeys(now, KeysOf(req.writes, req.reads), true, done)) return;
   txn::Actions a;
   manager_->Commit(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -205,6 +301,7 @@ void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::Com
 void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::ReadOnlyRequest& req,
                          ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
+  if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, false, done)) return;
   txn::Actions a;
   manager_->ReadOnly(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -213,6 +310,7 @@ void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::R
 void TxnTablet::SnapshotRead(paxos::Replica& r, truetime::Interval now,
                              const txn::SnapshotReadRequest& req, ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
+  if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, false, done)) return;
   txn::Actions a;
   manager_->SnapshotRead(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));

@@ -16,6 +16,16 @@
 // applied. The Kv service's puts and deletes arrive as single-group Commits of one write
 // (TxnService::CommitWrite); the put and delete records of older logs are still applied as before.
 //
+// Range moves and splits (proto/movement.proto; the ownership itself is the manager's replicated
+// state, txn/ownership.h). Every key of a request is checked against the group's log: a key whose
+// range the group released is refused "stale map" (UNAVAILABLE, StaleMapError: the client
+// refreshes its map), and so is one the server's map puts in another group; a key whose range
+// the server's map gives this group at a generation the group has not applied yet is refused
+// UNAVAILABLE "not applied yet" (try again, or at another replica). At the leader, a range fenced
+// for its release (Fence) refuses every locking request with a key in it (UNAVAILABLE, nothing
+// done: the client backs off and retries, by then at the range's new group), so that its locks
+// drain and the release can be logged.
+//
 // Thread safety: everything runs on the group's strand.
 #ifndef MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
 #define MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
@@ -34,6 +44,7 @@
 #include "replication/group_host.h"
 #include "spanserver/paxos/replica.h"
 #include "truetime/interval.h"
+#include "txn/ownership.h"
 #include "txn/transaction_manager.h"
 
 namespace meridian {
@@ -47,11 +58,20 @@ class TrueTime;
 
 namespace tablet {
 
+// The message prefix of a "stale map" refusal: the server adds the trailer that makes the client
+// refresh its map (spanserver/server/admission.h).
+inline constexpr char kStaleMapPrefix[] = "stale map: ";
+absl::Status StaleMapError(std::string_view why);
+bool IsStaleMap(const absl::Status& status);
+
 class TxnTablet : public replication::StateMachine {
  public:
   struct Hooks {
     std::function<void(const txn::GroupMessage&)> send;
     std::function<void(truetime::Timestamp after)> tick_after;
+    // The generation of the server's map range holding `key` when that range is this group's,
+    // else 0 (RoutingTable::GroupGeneration). Unset: every key at kInitialRangeGeneration.
+    std::function<uint64_t(std::string_view key)> map_generation;
   };
   using ReplyFn = std::function<void(txn::Reply)>;
 
@@ -86,6 +106,29 @@ class TxnTablet : public replication::StateMachine {
                 ReplyFn done);
   void SnapshotRead(paxos::Replica& r, truetime::Interval now, const txn::SnapshotReadRequest& req,
                     ReplyFn done);
+
+  // --- Range moves (txn_tablet_moves.cc).
+  // OK when this replica serves every key of [start, end) (a scan within one range of the map);
+  // else the refusal described above.
+  absl::Status CheckServed(std::string_view start, std::string_view end) const;
+  // Refuses locking requests with a key in `range` until TT.now().earliest passes `until_us`,
+  // and (at the leader) aborts the transactions holding locks there that are not prepared.
+  void Fence(paxos::Replica& r, truetime::Interval now, const txn::RangeClaim& range,
+             int64_t until_us);
+  // Prepared transactions and lock spans in [start, end) (txn::TransactionManager::BusyIn).
+  size_t BusyIn(std::string_view start, std::string_view end) const;
+  // The highest timestamp at or below which every version is final and in the engine (not only
+  // in a batch the host has not written yet).
+  truetime::Timestamp ExportBound() const;
+  const txn::Ownership& ownership() const { return manager_->ownership(); }
+  // The result string of an applied ownership record (what GroupHost::Propose's callback gets):
+  // see DecodeOwnershipResult.
+  struct OwnershipResult {
+    bool refused = false;        // it could not take effect (changed nothing)
+    truetime::Timestamp ts = 0;  // the record's (or, repeated, the first one's) timestamp
+    uint64_t erased = 0;         // a drop's versions erased
+  };
+  static absl::StatusOr<OwnershipResult> DecodeOwnershipResult(std::string_view result);
   void Abort(paxos::Replica& r, truetime::Interval now, const txn::AbortRequest& req);
   absl::Status Keepalive(txn::TxnId txn, truetime::Interval now);
   void Receive(paxos::Replica& r, truetime::Interval now, const txn::GroupMessage& message);
@@ -99,6 +142,17 @@ class TxnTablet : public replication::StateMachine {
   txn::RequestId Register(ReplyFn done);
   // While a snapshot is being installed: answers `done` UNAVAILABLE (true).
   bool RefuseWhileRestoring(ReplyFn& done);
+  // Answers `done` with a refusal (true) when a key is not served, or — for a locking request
+  // (`locking`) — lies in a fenced range.
+  bool RefuseKeys(truetime::Interval now, const std::vector<std::string_view>& keys, bool locking,
+                  ReplyFn& done);
+  // The server map's generation of the range holding `key`, 0 when the map puts it elsewhere.
+  uint64_t MapGeneration(std::string_view key) const;
+  struct FencedRange {
+    txn::RangeClaim range;
+    int64_t until_us = 0;
+  };
+  std::vector<FencedRange> fences_;
   void Dispatch(txn::Actions actions);
 
   const uint64_t group_;

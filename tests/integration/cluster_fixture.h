@@ -8,9 +8,12 @@
 #define MERIDIAN_TESTS_INTEGRATION_CLUSTER_FIXTURE_H_
 
 #include <stdlib.h>
+#include <sys/wait.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -18,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -63,6 +67,32 @@ inline std::string MakeTempDir(const std::string& prefix) {
 // key built from byte b lands in range floor(b * ranges / 256).
 inline std::string KeyWithFirstByte(int first_byte, const std::string& rest) {
   return std::string(1, static_cast<char>(first_byte)) + rest;
+}
+
+// Runs a command line, returning its exit code and its stdout and stderr.
+inline int RunCommand(const std::string& command, std::string* output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output->append(buffer, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The number after `label` in the last line of `output` that starts with "summary:"; -1 if none
+// (the workloads of `meridian workload` end with such a line).
+inline int64_t SummaryCount(const std::string& output, const std::string& label) {
+  const size_t line = output.rfind("summary:");
+  if (line == std::string::npos) return -1;
+  const size_t at = output.find(label, line);
+  if (at == std::string::npos) return -1;
+  const size_t begin = at + label.size();
+  size_t end = begin;
+  while (end < output.size() && isdigit(static_cast<unsigned char>(output[end]))) ++end;
+  int64_t value = -1;
+  if (!absl::SimpleAtoi(output.substr(begin, end - begin), &value)) return -1;
+  return value;
 }
 
 class ClusterFixture : public ::testing::Test {

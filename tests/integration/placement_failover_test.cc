@@ -115,17 +115,6 @@ bool Healthy(const Topology& topology) {
   return true;
 }
 
-// Runs a command line, returning its exit code and its stdout and stderr.
-int RunCommand(const std::string& command, std::string* output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class PlacementFailoverTest : public ClusterFixture {
  protected:
   std::unique_ptr<Client> FreshClient() {

@@ -33,31 +33,6 @@
 namespace meridian::integration {
 namespace {
 
-// Runs a command line, returning its exit code and its stdout and stderr.
-int RunCommand(const std::string& command, std::string* output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// The number after `label` in the last line of `output` that starts with "summary:"; -1 if none.
-int64_t SummaryCount(const std::string& output, const std::string& label) {
-  const size_t line = output.rfind("summary:");
-  if (line == std::string::npos) return -1;
-  const size_t at = output.find(label, line);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + label.size();
-  size_t end = begin;
-  while (end < output.size() && isdigit(static_cast<unsigned char>(output[end]))) ++end;
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(output.substr(begin, end - begin), &value)) return -1;
-  return value;
-}
-
 class TxnWorkloadTest : public ClusterFixture {
  protected:
   // The groups of the first two spread prefixes ("0..." and "A..."), as the workload spreads.

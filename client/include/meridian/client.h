@@ -109,12 +109,21 @@ struct ReplicaLog {
   uint64_t entries = 0;  // slots after the log's compaction point
   bool installing_snapshot = false;
 };
+// Where a group's replicas and its leader go (Client::SetPolicy). Policies are per group: every
+// range takes the policy of the group that holds it. The default (nothing set) is what a group
+// nobody configured does: it keeps the replicas it has, in any zones, any leader.
+struct Policy {
+  int replicas = 0;                // 3 or 5, each in its own zone; 0: keep the number it has
+  std::vector<std::string> zones;  // the zones its replicas may be in; empty: any
+  std::string leader_zone;         // the zone its leader should be in; empty: any
+};
 struct GroupInfo {
   uint64_t id = 0;
-  std::vector<uint64_t> replicas;  // server ids
+  std::vector<uint64_t> replicas;  // server ids; the first is the preferred leader
   uint64_t leader = 0;             // server id, 0 when none is known
   std::vector<ReplicaRefusal> refusals;
   std::vector<ReplicaLog> logs;
+  Policy policy = {};
 };
 // A server that placement refused to register (a new or wiped data directory at the address of a
 // known server), while it keeps trying.
@@ -129,7 +138,29 @@ struct RangeInfo {
   std::string end;  // exclusive; empty = +infinity
   uint64_t group = 0;
   uint64_t generation = 0;
+  // Its data on disk as its group's leader last measured it (every few seconds; data still in
+  // memory not counted); nullopt when not reported.
+  std::optional<uint64_t> approx_bytes = std::nullopt;
 };
+// A range move or split that placement recorded and has not finished (Client::MoveRange,
+// Client::SplitRange, Topology::moves).
+struct RangeMove {
+  enum class Kind { kMove, kSplit };
+  uint64_t id = 0;
+  Kind kind = Kind::kMove;
+  std::string start;
+  std::string end;  // exclusive; empty = +infinity
+  uint64_t from_group = 0;
+  uint64_t to_group = 0;    // kMove
+  std::string split_key;    // kSplit: the range becomes [start, split_key) and [split_key, end)
+  uint64_t generation = 0;  // of the range(s) it makes
+  // kMove: the map names to_group already; from_group is erasing its old copy.
+  bool switched = false;
+  std::string phase;  // the step under way, as the placement leader reports it
+};
+// Client::MoveRange's to_group for a new group, placed by placement.
+inline constexpr uint64_t kNewGroup = 0;
+
 struct Topology {
   bool bootstrapped = false;
   std::string placement_leader;  // address
@@ -138,11 +169,12 @@ struct Topology {
   std::vector<GroupInfo> groups;
   std::vector<RangeInfo> ranges;
   std::vector<RegistrationRefusal> refused_registrations;
+  std::vector<RangeMove> moves;  // in progress, by id
 };
 
-// Renders a topology as aligned text tables (zones, servers, groups, ranges), then what needs an
-// operator (refused registrations and replicas, groups running short of replicas); keys are
-// escaped with EscapeBytes.
+// Renders a topology as aligned text tables (zones, servers with their replica counts, groups,
+// ranges, moves in progress), then what needs an operator (refused registrations and replicas,
+// groups running short of replicas); keys are escaped with EscapeBytes.
 std::string FormatTopology(const Topology& topology);
 // The "Needs an operator" part of FormatTopology alone: one "  - " line per item, "" when none.
 std::string FormatAttention(const Topology& topology);
@@ -189,6 +221,27 @@ class Client {
   // Moves every replica off a live server (admin), or with `cancel` lets it hold replicas again.
   // FAILED_PRECONDITION when its zone would be left without a server for its groups.
   absl::Status DrainServer(uint64_t server_id, bool cancel = false);
+  // Admin: starts moving the range that holds `key` to group `to_group` — kNewGroup: a new group
+  // with one replica per zone on the least loaded servers — and returns the move as recorded;
+  // placement copies the range in the background and switches the map (GetTopology's `moves`
+  // shows it until done). NOT_FOUND for an unknown group; FAILED_PRECONDITION when the range is
+  // the group's already, is being moved or split, or no servers can host a new group. Calling
+  // again while the same move is in progress returns it; with kNewGroup a second call fails
+  // FAILED_PRECONDITION naming the move.
+  absl::StatusOr<RangeMove> MoveRange(std::string_view key, uint64_t to_group);
+  // Admin: starts splitting the range that holds `key` into [start, key) and [key, end), in the
+  // same group, and returns the split as recorded. INVALID_ARGUMENT for an empty key;
+  // FAILED_PRECONDITION when `key` is a range boundary already or the range is being moved.
+  absl::StatusOr<RangeMove> SplitRange(std::string_view key);
+  // Admin: sets the policy of the group that holds `key` — policies are per group, and every
+  // range of that group takes it — and returns the group's id. The whole policy is set: a field
+  // left at its default takes the default. Placement then adds or removes replicas (one per
+  // zone), moves them into the allowed zones and moves the leader into leader_zone, one step at
+  // a time. INVALID_ARGUMENT for replicas other than 0, 3 or 5, an empty or repeated zone, or a
+  // leader zone that is not among `zones`; FAILED_PRECONDITION for a zone no server registered
+  // in, or a policy the live servers cannot meet (N replicas need N allowed zones with a live
+  // server that is not draining). Nothing changes when refused; setting it again is harmless.
+  absl::StatusOr<uint64_t> SetPolicy(std::string_view key, const Policy& policy);
 
   // Runs `fn` as a read-write transaction and commits it; the commit timestamp (0 when fn
   // neither read nor wrote). fn may run several times (transaction.h "Retries").

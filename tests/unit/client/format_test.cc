@@ -30,19 +30,35 @@ TEST(FormatTopologyTest, AlignedTables) {
             "Zones (2): a, b\n"
             "\n"
             "Servers (2):\n"
-            "  SERVER  ZONE  ADDRESS         ALIVE  PAXOS PEERS AT\n"
-            "  1       a     127.0.0.1:7101  yes    127.0.0.1:40001\n"
-            "  12      b     127.0.0.1:7102  NO     -\n"
+            "  SERVER  ZONE  ADDRESS         ALIVE  REPLICAS  PAXOS PEERS AT\n"
+            "  1       a     127.0.0.1:7101  yes    2         127.0.0.1:40001\n"
+            "  12      b     127.0.0.1:7102  NO     2         -\n"
             "\n"
             "Groups (2):\n"
-            "  GROUP  REPLICAS       LIVE  LEADER  LOG ENTRIES  SNAPSHOTS\n"
-            "  1      1 (a), 12 (b)  1/2   12 (b)  40-1200      to 12 (b)\n"
-            "  2      1 (a), 12 (b)  1/2   -       7            -\n"
+            "  GROUP  REPLICAS       LIVE  LEADER  LOG ENTRIES  SNAPSHOTS  POLICY\n"
+            "  1      1 (a), 12 (b)  1/2   12 (b)  40-1200      to 12 (b)  default\n"
+            "  2      1 (a), 12 (b)  1/2   -       7            -          default\n"
             "\n"
             "Ranges (2):\n"
-            "  START        END      GROUP  GENERATION\n"
-            "  (min)    ..  \"m\\x01\"  1      1\n"
-            "  \"m\\x01\"  ..  (max)    2      3\n");
+            "  START        END      GROUP  GENERATION  SIZE\n"
+            "  (min)    ..  \"m\\x01\"  1      1           -\n"
+            "  \"m\\x01\"  ..  (max)    2      3           -\n");
+}
+
+TEST(FormatTopologyTest, ListsMovesInProgress) {
+  Topology t;
+  t.bootstrapped = true;
+  t.ranges = {{"", "m", 1, 1}, {"m", "", 2, 1}};
+  EXPECT_EQ(FormatTopology(t).find("Moves"), std::string::npos);
+  t.moves = {{1, RangeMove::Kind::kMove, "", "m", 1, 3, "", 2, false, "copying to group 3"},
+             {2, RangeMove::Kind::kSplit, "m", "", 2, 0, "t\x01", 3, false, ""}};
+  const std::string text = FormatTopology(t);
+  EXPECT_NE(text.find("Moves in progress (2):\n"
+                      "  MOVE  KIND   RANGE         GROUPS        PHASE\n"
+                      "  1     move   (min) .. \"m\"  1 -> 3        copying to group 3\n"
+                      "  2     split  \"m\" .. (max)  2 at \"t\\x01\"  -\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
@@ -56,11 +72,14 @@ TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
   t.groups = {{1, {1, 2, 3}, 1, {}, {}}, {2, {1, 3, 4}, 3, {{4, "disk holds none"}}, {}}};
   t.refused_registrations = {{"h:5", "c", 3, "address h:5 belongs to server 3"}};
   const std::string text = FormatTopology(t);
-  EXPECT_NE(text.find("  2       b     h:2      removed  -\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)   -            -\n"),
+  EXPECT_NE(text.find("  2       b     h:2      removed  1         -\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  1      1 (a), 2 (b, removed), 3 (c)  2/3   1 (a)   -            -"
+                      "          default\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)   -            -\n"),
+  EXPECT_NE(text.find("  2      1 (a), 3 (c), 4 (b)           2/3   3 (c)   -            -"
+                      "          default\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("Needs an operator:\n"
@@ -73,6 +92,30 @@ TEST(FormatTopologyTest, SaysWhatNeedsAnOperator) {
   EXPECT_NE(text.find("  - group 2: server 4 refuses to start its replica: disk holds none\n"),
             std::string::npos)
       << text;
+}
+
+TEST(FormatTopologyTest, ShowsPoliciesAndRangeSizes) {
+  Topology t;
+  t.bootstrapped = true;
+  t.groups.resize(2);
+  t.groups[0].id = 1;
+  t.groups[1].id = 2;
+  t.groups[1].policy = Policy{5, {"a", "b", "c", "d", "e"}, "a"};
+  t.ranges.resize(3);
+  t.ranges[0] = RangeInfo{"", "g", 1, 1, 512};
+  t.ranges[1] = RangeInfo{"g", "t", 1, 2, (uint64_t{70} << 20) + (uint64_t{1} << 19)};
+  t.ranges[2] = RangeInfo{"t", "", 2, 1, std::nullopt};
+  const std::string text = FormatTopology(t);
+  EXPECT_NE(text.find("  1                0/0   -       -            -          default\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("-          5 replicas; zones a,b,c,d,e; leader in a\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  (min)  ..  \"g\"    1      1           512 B\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  \"g\"    ..  \"t\"    1      2           70.5 MiB\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  \"t\"    ..  (max)  2      1           -\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <tuple>
+#include <vector>
+
 namespace meridian::placement {
 namespace {
 
@@ -33,14 +37,17 @@ TEST(LivenessTest, AliveWithinTimeout) {
 TEST(LivenessTest, DeadForCountsFromWhenThisLeaderStartedWatching) {
   Liveness liveness(3'000'000);
   EXPECT_EQ(liveness.DeadFor(2, 50'000'000), 0) << "nothing watched yet";
+  EXPECT_EQ(liveness.WatchingFor(50'000'000), 0);
   liveness.RecordHeartbeat(Heartbeat(1), 10'000'000);
   // Server 2 never heartbeated here: silent since the watch began, not since time zero.
   EXPECT_EQ(liveness.DeadFor(2, 14'000'000), 4'000'000);
   liveness.RecordHeartbeat(Heartbeat(2), 12'000'000);
   EXPECT_EQ(liveness.DeadFor(2, 14'000'000), 2'000'000);
+  EXPECT_EQ(liveness.WatchingFor(14'000'000), 4'000'000);
   // A gap longer than the liveness timeout (this replica was not leading): a new watch begins.
   liveness.RecordHeartbeat(Heartbeat(1), 40'000'000);
   EXPECT_EQ(liveness.DeadFor(2, 41'000'000), 1'000'000);
+  EXPECT_EQ(liveness.WatchingFor(41'000'000), 1'000'000);
 }
 
 TEST(LivenessTest, LeaderRules) {
@@ -119,6 +126,52 @@ TEST(LivenessTest, RefusalsFollowTheLatestHeartbeatOfALiveServer) {
   now = topology;
   liveness.Annotate(&now, 9'000'000);
   EXPECT_EQ(now.groups(1).refusals_size(), 0);
+}
+
+// A heartbeat from `server` reporting `group` with one range of `bytes` starting at `start`.
+proto::HeartbeatRequest SizeReport(uint64_t server, uint64_t group, bool is_leader,
+                                   const std::string& start, uint64_t bytes) {
+  proto::HeartbeatRequest request = Heartbeat(server, {{group, is_leader, is_leader}});
+  proto::RangeStats* stats = request.mutable_groups(0)->add_ranges();
+  stats->set_start(start);
+  stats->set_approx_bytes(bytes);
+  stats->set_split_key(start + "k");
+  return request;
+}
+
+// The range sizes Annotate puts on `group` ("start=bytes ...").
+std::string SizesOf(const Liveness& liveness, uint64_t group, int64_t now_us) {
+  proto::Topology topology;
+  topology.add_groups()->set_id(group);
+  topology.mutable_groups(0)->add_replicas(1);
+  topology.mutable_groups(0)->add_replicas(2);
+  liveness.Annotate(&topology, now_us);
+  std::string out;
+  for (const proto::RangeStats& s : topology.groups(0).range_stats()) {
+    out += s.start() + "=" + std::to_string(s.approx_bytes()) + " ";
+  }
+  return out;
+}
+
+TEST(LivenessTest, RangeSizesComeFromTheGroupsLiveLeader) {
+  Liveness liveness(3'000'000);
+  liveness.RecordHeartbeat(SizeReport(1, 7, true, "a", 100), 1'000'000);
+  EXPECT_EQ(SizesOf(liveness, 7, 1'000'000), "a=100 ");
+  // A report without ranges (not measured since) keeps them; a follower's are ignored.
+  liveness.RecordHeartbeat(Heartbeat(1, {{7, true, true}}), 1'100'000);
+  liveness.RecordHeartbeat(SizeReport(2, 7, false, "a", 5), 1'100'000);
+  EXPECT_EQ(SizesOf(liveness, 7, 1'100'000), "a=100 ");
+  // A deposed leader without a lease is not the leader: its sizes are not taken.
+  liveness.RecordHeartbeat(SizeReport(2, 7, true, "a", 6), 1'200'000);
+  proto::HeartbeatRequest no_lease = SizeReport(2, 7, true, "a", 6);
+  no_lease.mutable_groups(0)->set_has_lease(false);
+  liveness.RecordHeartbeat(SizeReport(1, 7, true, "a", 101), 1'300'000);
+  liveness.RecordHeartbeat(no_lease, 1'400'000);
+  EXPECT_EQ(SizesOf(liveness, 7, 1'400'000), "a=101 ");
+  // The leader dies: no sizes until the next one reports.
+  EXPECT_EQ(SizesOf(liveness, 7, 5'000'000), "");
+  liveness.RecordHeartbeat(SizeReport(2, 7, true, "b", 7), 5'000'000);
+  EXPECT_EQ(SizesOf(liveness, 7, 5'000'000), "b=7 ");
 }
 
 }  // namespace

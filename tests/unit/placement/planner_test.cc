@@ -246,5 +246,137 @@ TEST(PlanReplacementTest, ADrainingServersReplicasMoveAndNothingMovesOntoIt) {
   EXPECT_EQ(plan->new_server(), 6u) << "not onto draining server 5: zone d, which has none";
 }
 
+// --- New groups, moves and splits.
+
+proto::Topology WithServers(const std::vector<proto::ServerInfo>& servers) {
+  proto::Topology topology;
+  for (const proto::ServerInfo& s : servers) *topology.add_servers() = s;
+  return topology;
+}
+
+void AddGroup(proto::Topology* topology, uint64_t id, const std::vector<uint64_t>& replicas) {
+  proto::GroupInfo* group = topology->add_groups();
+  group->set_id(id);
+  for (uint64_t r : replicas) group->add_replicas(r);
+}
+
+TEST(PlanNewGroupTest, OneLeastLoadedServerPerZoneLeastLoadedFirst) {
+  proto::Topology topology =
+      WithServers({Server(1, "a"), Server(2, "b"), Server(3, "c"), Server(4, "a"), Server(5, "b")});
+  AddGroup(&topology, 1, {1, 2, 3});
+  AddGroup(&topology, 2, {1, 5, 3});
+  // Loads: 1:2, 2:1, 3:2, 4:0, 5:1. Zone a -> 4 (0), b -> 2 (1; ties with 5 by id), c -> 3 (2).
+  absl::StatusOr<std::vector<uint64_t>> replicas = PlanNewGroup(topology, 3);
+  ASSERT_TRUE(replicas.ok()) << replicas.status();
+  EXPECT_EQ(*replicas, (std::vector<uint64_t>{4, 2, 3}));
+  // Two zones: the two least loaded candidates.
+  EXPECT_EQ(*PlanNewGroup(topology, 2), (std::vector<uint64_t>{4, 2}));
+}
+
+TEST(PlanNewGroupTest, SkipsDeadDrainingAndRemovedServers) {
+  proto::Topology topology = WithServers(
+      {Server(1, "a"), Server(2, "b"), Server(3, "c"), Server(4, "a"), Server(5, "b", false)});
+  topology.mutable_servers(3)->set_draining(true);  // 4
+  topology.mutable_servers(1)->set_removed(true);   // 2
+  absl::StatusOr<std::vector<uint64_t>> replicas = PlanNewGroup(topology, 3);
+  EXPECT_EQ(replicas.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(replicas.status().message()),
+              ::testing::HasSubstr("2 zones have one (a, c)"));
+  EXPECT_EQ(*PlanNewGroup(topology, 2), (std::vector<uint64_t>{1, 3}));
+}
+
+TEST(PlanNewGroupTest, RejectsBadArgumentsAndEmptyClusters) {
+  EXPECT_EQ(PlanNewGroup(proto::Topology(), 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanNewGroup(proto::Topology(), 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Ranges ["", "m") in group 1 and ["m", +inf) in group 2; group 3 has no range.
+proto::Topology TwoRanges() {
+  proto::Topology topology = WithServers({Server(1, "a"), Server(2, "b"), Server(3, "c")});
+  topology.set_bootstrapped(true);
+  for (uint64_t id : {1, 2, 3}) AddGroup(&topology, id, {1, 2, 3});
+  proto::RangeInfo* low = topology.add_ranges();
+  low->set_end("m");
+  low->set_group(1);
+  proto::RangeInfo* high = topology.add_ranges();
+  high->set_start("m");
+  high->set_group(2);
+  return topology;
+}
+
+TEST(PlanMoveRangeTest, MovesTheRangeHoldingTheKey) {
+  absl::StatusOr<MovePlan> plan = PlanMoveRange(TwoRanges(), "q", 3);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_FALSE(plan->in_progress);
+  EXPECT_EQ(plan->move.kind(), proto::MoveInfo::MOVE);
+  EXPECT_EQ(plan->move.start(), "m");
+  EXPECT_EQ(plan->move.end(), "");
+  EXPECT_EQ(plan->move.from_group(), 2u);
+  EXPECT_EQ(plan->move.to_group(), 3u);
+  // The empty key is in the first range: meaningful for a move.
+  EXPECT_EQ(PlanMoveRange(TwoRanges(), "", 0)->move.from_group(), 1u);
+}
+
+TEST(PlanMoveRangeTest, Errors) {
+  EXPECT_EQ(PlanMoveRange(TwoRanges(), "a", 9).status().code(), absl::StatusCode::kNotFound);
+  const absl::Status own = PlanMoveRange(TwoRanges(), "a", 1).status();
+  EXPECT_EQ(own.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(own.message()), ::testing::HasSubstr("group 1's already"));
+  EXPECT_EQ(PlanMoveRange(proto::Topology(), "a", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PlanMoveRangeTest, AnIdenticalMoveInProgressIsAnsweredAndAnotherRefused) {
+  proto::Topology topology = TwoRanges();
+  proto::MoveInfo* recorded = topology.add_moves();
+  recorded->set_id(7);
+  recorded->set_kind(proto::MoveInfo::MOVE);
+  recorded->set_end("m");
+  recorded->set_from_group(1);
+  recorded->set_to_group(3);
+  recorded->set_generation(5);
+  absl::StatusOr<MovePlan> same = PlanMoveRange(topology, "b", 3);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->in_progress);
+  EXPECT_EQ(same->move.id(), 7u);
+  const absl::Status other = PlanMoveRange(topology, "b", 2).status();
+  EXPECT_EQ(other.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(other.message()), ::testing::HasSubstr("busy: move 7"));
+  EXPECT_EQ(PlanMoveRange(topology, "b", 0).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(PlanSplitRange(topology, "b").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(PlanSplitRange(topology, "q").ok());  // the other range is free
+}
+
+TEST(PlanSplitRangeTest, SplitsTheRangeHoldingTheKeyAtIt) {
+  absl::StatusOr<MovePlan> plan = PlanSplitRange(TwoRanges(), "f");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->move.kind(), proto::MoveInfo::SPLIT);
+  EXPECT_EQ(plan->move.start(), "");
+  EXPECT_EQ(plan->move.end(), "m");
+  EXPECT_EQ(plan->move.split_key(), "f");
+  EXPECT_EQ(plan->move.from_group(), 1u);
+}
+
+TEST(PlanSplitRangeTest, Errors) {
+  EXPECT_EQ(PlanSplitRange(TwoRanges(), "").status().code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status boundary = PlanSplitRange(TwoRanges(), "m").status();
+  EXPECT_EQ(boundary.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(boundary.message()), ::testing::HasSubstr("boundary"));
+  EXPECT_EQ(PlanSplitRange(proto::Topology(), "a").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(MoveRefusalTest, NamesTheRangeWithEscapedBytes) {
+  proto::MoveInfo move;
+  move.set_kind(proto::MoveInfo::MOVE);
+  move.set_start(std::string("\x01", 1));
+  move.set_end("m");
+  move.set_from_group(1);
+  move.set_to_group(3);
+  EXPECT_EQ(MoveRefusal(TwoRanges(), move), "[\"\\x01\", \"m\") is not a range of the map");
+  EXPECT_EQ(RangeName("m", ""), "[\"m\", +inf)");
+}
+
 }  // namespace
 }  // namespace meridian::placement

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -18,11 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "placement/metadata.h"
 #include "proto/placement.grpc.pb.h"
 #include "replication/group_host.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
+#include "tests/unit/placement/fake_movement_client.h"
 #include "truetime/clock_source_factory.h"
 #include "truetime/truetime.h"
 
@@ -48,7 +51,12 @@ bool WaitFor(const std::function<bool()>& done) {
 
 class PlacementFixture {
  public:
-  explicit PlacementFixture(std::vector<paxos::ReplicaId> members) {
+  // `movement` (optional) is what the mover calls instead of the spanservers.
+  // `configure` (optional) changes the service's options; the balancer is off unless it sets
+  // balancer.interval_us.
+  explicit PlacementFixture(
+      std::vector<paxos::ReplicaId> members, MovementClient* movement = nullptr,
+      const std::function<void(PlacementServiceOptions&)>& configure = nullptr) {
     char tmpl[] = "/tmp/placement_service_test.XXXXXX";
     dir_ = mkdtemp(tmpl);
     auto source = truetime::MakeClockSource(truetime::ClockSourceKind::kFixed, {});
@@ -75,6 +83,12 @@ class PlacementFixture {
     service_options.num_ranges = 8;
     service_options.bootstrap_delay_us = 0;
     service_options.replica_addresses = {{2, "127.0.0.1:2222"}};
+    service_options.movement = movement;
+    service_options.mover.backoff_initial_us = 1'000;
+    service_options.mover.backoff_max_us = 20'000;
+    service_options.mover.idle_poll_us = 10'000;
+    service_options.balancer.interval_us = 0;
+    if (configure) configure(service_options);
     service_ = std::make_unique<PlacementService>(host_.get(), metadata_, truetime_.get(),
                                                   service_options);
     grpc::ServerBuilder builder;
@@ -133,6 +147,66 @@ class PlacementFixture {
     proto::LocateRequest request;
     request.set_key(key);
     return stub_->Locate(&ctx, request, response);
+  }
+
+  grpc::Status MoveRange(const std::string& key, uint64_t to_group, proto::MoveInfo* move) {
+    grpc::ClientContext ctx;
+    proto::MoveRangeRequest request;
+    request.set_key(key);
+    request.set_to_group(to_group);
+    proto::MoveRangeResponse response;
+    grpc::Status status = stub_->MoveRange(&ctx, request, &response);
+    *move = response.move();
+    return status;
+  }
+
+  grpc::Status SplitRange(const std::string& key, proto::MoveInfo* move) {
+    grpc::ClientContext ctx;
+    proto::SplitRangeRequest request;
+    request.set_key(key);
+    proto::SplitRangeResponse response;
+    grpc::Status status = stub_->SplitRange(&ctx, request, &response);
+    *move = response.move();
+    return status;
+  }
+
+  grpc::Status SetPolicy(const std::string& key, const proto::Policy& policy,
+                         proto::SetPolicyResponse* response) {
+    grpc::ClientContext ctx;
+    proto::SetPolicyRequest request;
+    request.set_key(key);
+    *request.mutable_policy() = policy;
+    return stub_->SetPolicy(&ctx, request, response);
+  }
+
+  proto::Topology GetTopology() {
+    grpc::ClientContext ctx;
+    proto::Topology topology;
+    EXPECT_TRUE(stub_->GetTopology(&ctx, proto::GetTopologyRequest(), &topology).ok());
+    return topology;
+  }
+
+  // Registers servers 1..3 in zones a..c and heartbeats until the cluster is bootstrapped.
+  void Bootstrap() {
+    ASSERT_TRUE(WaitFor([&] {
+      const replication::GroupState state = host_->state();
+      return state.role == paxos::Role::kLeader && state.has_lease;
+    }));
+    for (int i = 0; i < 3; ++i) {
+      uint64_t id = 0;
+      ASSERT_TRUE(Register(std::string("zone-") + static_cast<char>('a' + i),
+                           "127.0.0.1:" + std::to_string(7001 + i), 0, &id)
+                      .ok());
+    }
+    ASSERT_TRUE(WaitFor([&] {
+      proto::Topology topology;
+      for (uint64_t id = 1; id <= 3; ++id) {
+        proto::HeartbeatRequest request;
+        request.set_server_id(id);
+        EXPECT_TRUE(Heartbeat(request, &topology).ok());
+      }
+      return topology.bootstrapped();
+    }));
   }
 
   replication::GroupHost& host() { return *host_; }
@@ -254,6 +328,170 @@ TEST(PlacementServiceTest, FollowerRepliesUnavailableWithLeaderHint) {
   auto it = trailers.find("meridian-leader");
   ASSERT_NE(it, trailers.end());
   EXPECT_EQ(std::string(it->second.data(), it->second.size()), "127.0.0.1:2222");
+}
+
+// MoveRange and SplitRange through the RPCs, with the mover calling a FakeMovementClient: the
+// errors of placement.proto, a move to a new group and a split carried to their end, and the
+// phase of a move in progress in GetTopology.
+TEST(PlacementServiceTest, MoveRangeAndSplitRange) {
+  auto source = truetime::MakeClockSource(truetime::ClockSourceKind::kFixed, {});
+  truetime::TrueTime truetime(std::move(*source), truetime::TrueTime::Options{});
+  FakeMovementClient movement(&truetime);
+  std::atomic<bool> hold{true};  // group 9 has no leader yet
+  movement.before = [&](FakeMovementClient::Method method, uint64_t group) {
+    return hold && group == 9 && method == FakeMovementClient::Method::kIngest
+               ? absl::UnavailableError("group 9 has no leader yet")
+               : absl::OkStatus();
+  };
+  PlacementFixture placement({1}, &movement);
+  placement.Bootstrap();
+  ASSERT_TRUE(movement.Write(4, "a", "1").ok());  // "a" (0x61) is in group 4: [0x60, 0x80)
+
+  proto::MoveInfo move;
+  EXPECT_EQ(placement.MoveRange("a", 99, &move).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(placement.MoveRange("a", 4, &move).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(placement.SplitRange("", &move).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(placement.SplitRange("\x60", &move).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(placement.GetTopology().groups_size(), 8);  // the refusals created nothing
+
+  grpc::Status status = placement.MoveRange("a", 0, &move);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(move.id(), 1u);
+  EXPECT_EQ(move.from_group(), 4u);
+  EXPECT_EQ(move.to_group(), 9u);
+  EXPECT_EQ(move.start(), "\x60");
+  EXPECT_EQ(move.generation(), 2u);
+
+  // In progress: shown with its phase; the same request answers it, another is refused.
+  std::string phase;
+  ASSERT_TRUE(WaitFor([&] {
+    const proto::Topology topology = placement.GetTopology();
+    phase = topology.moves_size() == 1 ? topology.moves(0).phase() : "";
+    return absl::StrContains(phase, "group 9 has no leader yet");
+  })) << phase;
+  proto::MoveInfo again;
+  ASSERT_TRUE(placement.MoveRange("b", 9, &again).ok());
+  EXPECT_EQ(again.id(), 1u);
+  EXPECT_EQ(placement.MoveRange("b", 0, &again).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(placement.SplitRange("b", &again).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  hold = false;
+  ASSERT_TRUE(WaitFor([&] { return placement.GetTopology().moves_size() == 0; }));
+  proto::Topology topology = placement.GetTopology();
+  ASSERT_EQ(topology.groups_size(), 9);
+  EXPECT_EQ(topology.groups(8).replicas_size(), 3);
+  EXPECT_EQ(topology.ranges(3).group(), 9u);
+  EXPECT_EQ(topology.ranges(3).generation(), 2u);
+  EXPECT_EQ(movement.VersionsIn(9, "\x60", "\x80").size(), 1u);
+  EXPECT_TRUE(movement.VersionsIn(4, "\x60", "\x80").empty());
+
+  ASSERT_TRUE(placement.SplitRange("b", &move).ok());
+  EXPECT_EQ(move.kind(), proto::MoveInfo::SPLIT);
+  EXPECT_EQ(move.generation(), 3u);
+  ASSERT_TRUE(WaitFor([&] { return placement.GetTopology().ranges_size() == 9; }));
+  topology = placement.GetTopology();
+  EXPECT_EQ(topology.ranges(3).end(), "b");
+  EXPECT_EQ(topology.ranges(4).start(), "b");
+  EXPECT_EQ(topology.ranges(4).group(), 9u);
+  EXPECT_TRUE(movement.Violations().empty());
+}
+
+proto::Policy MakePolicy(uint32_t replicas, const std::vector<std::string>& zones,
+                         const std::string& leader_zone) {
+  proto::Policy policy;
+  policy.set_replicas(replicas);
+  for (const std::string& zone : zones) policy.add_zones(zone);
+  policy.set_leader_zone(leader_zone);
+  return policy;
+}
+
+// SetPolicy through the RPC: bad policies refused with their codes and nothing recorded; a good
+// one recorded on the group holding the key and shown by GetTopology.
+TEST(PlacementServiceTest, SetPolicy) {
+  PlacementFixture placement({1});
+  ASSERT_TRUE(WaitFor([&] {
+    const replication::GroupState state = placement.host().state();
+    return state.role == paxos::Role::kLeader && state.has_lease;
+  }));
+  proto::SetPolicyResponse response;
+  EXPECT_EQ(placement.SetPolicy("a", MakePolicy(3, {}, ""), &response).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // not bootstrapped
+  placement.Bootstrap();
+  grpc::Status status = placement.SetPolicy("a", MakePolicy(4, {}, ""), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "3 or 5 replicas"))
+      << status.error_message();
+  status = placement.SetPolicy("a", MakePolicy(5, {}, ""), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(status.error_message(),
+                                "policy of group 4 not changed: 5 replicas need 5 distinct zones"))
+      << status.error_message();
+  status = placement.SetPolicy("a", MakePolicy(3, {"zone-a", "zone-b", "zone-x"}, ""), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "zone zone-x")) << status.error_message();
+  EXPECT_EQ(placement.SetPolicy("a", MakePolicy(3, {"zone-a"}, "zone-b"), &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  const proto::Topology unchanged = placement.GetTopology();
+  for (const proto::GroupInfo& g : unchanged.groups()) {
+    EXPECT_FALSE(g.has_policy()) << "group " << g.id();  // nothing was recorded
+  }
+
+  const proto::Policy policy = MakePolicy(3, {"zone-a", "zone-b", "zone-c"}, "zone-b");
+  status = placement.SetPolicy("a", policy, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.group(), 4u);
+  EXPECT_EQ(response.policy().SerializeAsString(), policy.SerializeAsString());
+  EXPECT_EQ(placement.GetTopology().groups(3).policy().SerializeAsString(),
+            policy.SerializeAsString());
+  EXPECT_FALSE(placement.GetTopology().groups(2).has_policy());
+}
+
+// A leader's range sizes reach GetTopology; with the balancer on, a range over --split_range_mb
+// is split at its split key without anyone asking.
+TEST(PlacementServiceTest, SplitsARangeThatGrewTooLarge) {
+  auto source = truetime::MakeClockSource(truetime::ClockSourceKind::kFixed, {});
+  truetime::TrueTime truetime(std::move(*source), truetime::TrueTime::Options{});
+  FakeMovementClient movement(&truetime);
+  PlacementFixture placement({1}, &movement, [](PlacementServiceOptions& options) {
+    options.balancer.interval_us = 10'000;
+    options.balancer.split_range_bytes = 1 << 20;
+    options.liveness_timeout_us = 300'000;  // the balancer waits this long after taking over
+  });
+  placement.Bootstrap();
+  // Server 1 leads group 4, [0x60, 0x80), which holds 2 MiB with "b" in the middle of its data.
+  auto heartbeat = [&] {
+    proto::Topology topology;
+    for (uint64_t id = 1; id <= 3; ++id) {
+      proto::HeartbeatRequest request;
+      request.set_server_id(id);
+      if (id == 1) {
+        proto::GroupReport* report = request.add_groups();
+        report->set_group(4);
+        report->set_is_leader(true);
+        report->set_has_lease(true);
+        proto::RangeStats* stats = report->add_ranges();
+        stats->set_start("\x60");
+        stats->set_approx_bytes(2 << 20);
+        stats->set_split_key("b");
+      }
+      EXPECT_TRUE(placement.Heartbeat(request, &topology).ok());
+    }
+    return topology;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    heartbeat();
+    return placement.GetTopology().ranges_size() == 9;
+  }));
+  const proto::Topology topology = placement.GetTopology();
+  EXPECT_EQ(topology.ranges(3).start(), "\x60");
+  EXPECT_EQ(topology.ranges(3).end(), "b");
+  EXPECT_EQ(topology.ranges(4).start(), "b");
+  EXPECT_EQ(topology.ranges(4).group(), 4u);
+  ASSERT_EQ(topology.groups(3).range_stats_size(), 1);
+  EXPECT_EQ(topology.groups(3).range_stats(0).approx_bytes(), 2u << 20);
+  EXPECT_TRUE(movement.Violations().empty());
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // KvService inside a ServerRuntime started without placement (the StartWithoutPlacement seam),
 // talking real gRPC on loopback. Topology: server 1 hosts group 1 alone (range ["", "m") at
-// generation 3); group 2 (["m", +inf)) lives on server 2, which does not exist.
-// Checks: malformed requests → INVALID_ARGUMENT; unhosted group, old generation, key outside the
-// range → UNAVAILABLE + "meridian-stale-map"; then, once the one-replica group has elected
+// generation 1, the bootstrap one); group 2 (["m", +inf)) lives on server 2, which does not exist.
+// Checks: malformed requests → INVALID_ARGUMENT; unhosted group, another generation, key outside
+// the range → UNAVAILABLE + "meridian-stale-map"; then, once the one-replica group has elected
 // itself, put/get/scan/delete work and a put is acknowledged only after its commit wait.
 // Waits are bounded polls on the server's Status (the election takes about one lease).
 #include <grpcpp/grpcpp.h>
@@ -82,7 +82,7 @@ class KvServiceTest : public ::testing::Test {
     proto::RangeInfo* range1 = topology.add_ranges();
     range1->set_end("m");
     range1->set_group(1);
-    range1->set_generation(3);
+    range1->set_generation(1);  // the bootstrap generation: the group adopted nothing
     proto::RangeInfo* range2 = topology.add_ranges();
     range2->set_start("m");
     range2->set_group(2);
@@ -153,7 +153,7 @@ TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderRead
        std::vector<std::pair<std::string, std::string>>{{"k", "v1"}, {"k", "v2"}, {"j", "w"}}) {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    ASSERT_TRUE(Put(&ctx, Ref(1, 3), key, value, &response).ok());
+    ASSERT_TRUE(Put(&ctx, Ref(1, 1), key, value, &response).ok());
     if (first_ts == 0) first_ts = response.commit_ts();
     last_ts = response.commit_ts();
   }
@@ -161,7 +161,7 @@ TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderRead
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     proto::DeleteRequest request;
-    *request.mutable_range() = Ref(1, 3);
+    *request.mutable_range() = Ref(1, 1);
     request.set_key("j");
     proto::DeleteResponse response;
     ASSERT_TRUE(stub_->Delete(&ctx, request, &response).ok());
@@ -179,7 +179,7 @@ TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderRead
   {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    ASSERT_TRUE(Put(&ctx, Ref(1, 3), "l", "later", &response).ok());
+    ASSERT_TRUE(Put(&ctx, Ref(1, 1), "l", "later", &response).ok());
   }
   absl::StatusOr<uint64_t> removed = runtime_->CollectGarbageNow();
   ASSERT_TRUE(removed.ok()) << removed.status();
@@ -190,7 +190,7 @@ TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderRead
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     proto::GetRequest get;
-    *get.mutable_range() = Ref(1, 3);
+    *get.mutable_range() = Ref(1, 1);
     get.set_key(key);
     proto::GetResponse response;
     ASSERT_TRUE(stub_->Get(&ctx, get, &response).ok());
@@ -202,7 +202,7 @@ TEST_F(KvServiceTest, GarbageCollectionKeepsTheNewestVersionsAndRefusesOlderRead
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   proto::SnapshotReadRequest read;
-  *read.mutable_range() = Ref(1, 3);
+  *read.mutable_range() = Ref(1, 1);
   read.add_keys("k");
   read.set_read_ts(first_ts);
   proto::SnapshotReadResponse response;
@@ -220,12 +220,12 @@ TEST_F(KvServiceTest, MalformedRequestsAreInvalidArgument) {
   for (const auto& c : cases) {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    EXPECT_EQ(Put(&ctx, Ref(1, 3), c.key, c.value, &response).error_code(),
+    EXPECT_EQ(Put(&ctx, Ref(1, 1), c.key, c.value, &response).error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
   }
   grpc::ClientContext ctx;
   proto::GetRequest get;
-  *get.mutable_range() = Ref(1, 3);
+  *get.mutable_range() = Ref(1, 1);
   proto::GetResponse response;
   EXPECT_EQ(stub_->Get(&ctx, get, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -237,7 +237,7 @@ TEST_F(KvServiceTest, CallersOfAnotherProtocolVersionAreRefused) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("meridian-protocol", version);
     proto::PutResponse response;
-    const grpc::Status status = Put(&ctx, Ref(1, 3), "a", "v", &response);
+    const grpc::Status status = Put(&ctx, Ref(1, 1), "a", "v", &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << version;
     EXPECT_NE(status.error_message().find(std::string("version ") + version +
                                           ", this server version " + rpc::kProtocolVersionText),
@@ -258,8 +258,8 @@ TEST_F(KvServiceTest, StaleRoutesAreUnavailableWithStaleMapMetadata) {
   } cases[] = {
       {Ref(2, 1), "p"},  // group 2 is not hosted here
       {Ref(9, 1), "a"},  // no such group
-      {Ref(1, 2), "a"},  // old generation
-      {Ref(1, 3), "p"},  // key outside group 1's range
+      {Ref(1, 2), "a"},  // another generation than the map's
+      {Ref(1, 1), "p"},  // key outside group 1's range
   };
   for (const auto& c : cases) {
     grpc::ClientContext ctx;
@@ -277,7 +277,7 @@ TEST_F(KvServiceTest, StaleRoutesAreUnavailableWithStaleMapMetadata) {
   }
   grpc::ClientContext ctx;
   proto::ScanRequest scan;
-  *scan.mutable_range() = Ref(1, 3);
+  *scan.mutable_range() = Ref(1, 1);
   scan.set_start("x");
   proto::ScanResponse response;
   EXPECT_EQ(stub_->Scan(&ctx, scan, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -289,7 +289,7 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
   for (const char* key : {"a", "b", "c"}) {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    const grpc::Status status = Put(&ctx, Ref(1, 3), key, std::string("v") + key, &response);
+    const grpc::Status status = Put(&ctx, Ref(1, 1), key, std::string("v") + key, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     // Commit wait: the reply left only once TT.after(commit_ts), i.e. real time passed
     // commit_ts + epsilon (the fixed source's epsilon, with the system clock as truth).
@@ -298,7 +298,7 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
   {
     grpc::ClientContext ctx;
     proto::GetRequest get;
-    *get.mutable_range() = Ref(1, 3);
+    *get.mutable_range() = Ref(1, 1);
     get.set_key("b");
     proto::GetResponse response;
     ASSERT_TRUE(stub_->Get(&ctx, get, &response).ok());
@@ -308,7 +308,7 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
   {
     grpc::ClientContext ctx;
     proto::DeleteRequest del;
-    *del.mutable_range() = Ref(1, 3);
+    *del.mutable_range() = Ref(1, 1);
     del.set_key("b");
     proto::DeleteResponse response;
     ASSERT_TRUE(stub_->Delete(&ctx, del, &response).ok());
@@ -316,7 +316,7 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
   {
     grpc::ClientContext ctx;
     proto::ScanRequest scan;
-    *scan.mutable_range() = Ref(1, 3);
+    *scan.mutable_range() = Ref(1, 1);
     scan.set_limit(1);
     proto::ScanResponse response;
     ASSERT_TRUE(stub_->Scan(&ctx, scan, &response).ok());
@@ -327,7 +327,7 @@ TEST_F(KvServiceTest, PutGetScanDeleteWithCommitWait) {
   {
     grpc::ClientContext ctx;
     proto::ScanRequest scan;
-    *scan.mutable_range() = Ref(1, 3);
+    *scan.mutable_range() = Ref(1, 1);
     scan.set_start("a\0"s);
     proto::ScanResponse response;
     ASSERT_TRUE(stub_->Scan(&ctx, scan, &response).ok());
@@ -346,7 +346,7 @@ TEST_F(KvServiceTest, PutsAreSerializedWithTransactionsOnTheirKey) {
   {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    ASSERT_TRUE(Put(&ctx, Ref(1, 3), "a", "old", &response).ok());
+    ASSERT_TRUE(Put(&ctx, Ref(1, 1), "a", "old", &response).ok());
   }
   auto txn_stub = proto::Txn::NewStub(
       grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
@@ -356,7 +356,7 @@ TEST_F(KvServiceTest, PutsAreSerializedWithTransactionsOnTheirKey) {
   {
     grpc::ClientContext ctx;
     proto::TxnReadRequest read;
-    *read.mutable_range() = Ref(1, 3);
+    *read.mutable_range() = Ref(1, 1);
     *read.mutable_txn() = txn;
     read.add_keys("a");
     proto::TxnReadResponse response;
@@ -368,7 +368,7 @@ TEST_F(KvServiceTest, PutsAreSerializedWithTransactionsOnTheirKey) {
   std::future<std::pair<grpc::Status, int64_t>> put = std::async(std::launch::async, [&] {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    grpc::Status status = Put(&ctx, Ref(1, 3), "a", "new", &response);
+    grpc::Status status = Put(&ctx, Ref(1, 1), "a", "new", &response);
     return std::make_pair(status, response.commit_ts());
   });
   // Give an unlocked put every chance to finish first (it takes a few milliseconds).
@@ -379,7 +379,7 @@ TEST_F(KvServiceTest, PutsAreSerializedWithTransactionsOnTheirKey) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     proto::TxnCommitRequest commit;
-    *commit.mutable_range() = Ref(1, 3);
+    *commit.mutable_range() = Ref(1, 1);
     *commit.mutable_txn() = txn;
     commit.add_reads("a");
     proto::Mutation* m = commit.add_writes();
@@ -410,7 +410,7 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
   {
     grpc::ClientContext ctx;
     proto::TxnPrepareRequest prepare;
-    *prepare.mutable_range() = Ref(1, 3);
+    *prepare.mutable_range() = Ref(1, 1);
     *prepare.mutable_txn() = txn;
     prepare.set_coordinator(2);
     proto::Mutation* m = prepare.add_writes();
@@ -428,7 +428,7 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
         proto::GetRequest request;
-        *request.mutable_range() = Ref(1, 3);
+        *request.mutable_range() = Ref(1, 1);
         request.set_key("g");
         proto::GetResponse response;
         grpc::Status status = stub_->Get(&ctx, request, &response);
@@ -487,17 +487,17 @@ TEST_F(KvServiceTest, WriteBatchAnswersEachItemLikeAPutOrDelete) {
   {
     grpc::ClientContext ctx;
     proto::PutResponse response;
-    ASSERT_TRUE(Put(&ctx, Ref(1, 3), "d", "old", &response).ok());
+    ASSERT_TRUE(Put(&ctx, Ref(1, 1), "d", "old", &response).ok());
   }
   proto::WriteBatchRequest request;
-  *request.add_writes() = write(Ref(1, 3), "a", "first", false);  // 0 ok
-  *request.add_writes() = write(Ref(1, 3), "", "v", false);       // 1 empty key
-  *request.add_writes() = write(Ref(1, 3), "b", std::string((1 << 20) + 1, 'v'), false);  // 2
+  *request.add_writes() = write(Ref(1, 1), "a", "first", false);  // 0 ok
+  *request.add_writes() = write(Ref(1, 1), "", "v", false);       // 1 empty key
+  *request.add_writes() = write(Ref(1, 1), "b", std::string((1 << 20) + 1, 'v'), false);  // 2
   *request.add_writes() = write(Ref(2, 1), "p", "v", false);       // 3 not hosted
-  *request.add_writes() = write(Ref(1, 2), "c", "v", false);       // 4 old generation
-  *request.add_writes() = write(Ref(1, 3), "d", "v", true);        // 5 delete with a value
-  *request.add_writes() = write(Ref(1, 3), "a", "second", false);  // 6 ok, after 0
-  *request.add_writes() = write(Ref(1, 3), "d", "", true);         // 7 ok
+  *request.add_writes() = write(Ref(1, 2), "c", "v", false);       // 4 another generation
+  *request.add_writes() = write(Ref(1, 1), "d", "v", true);        // 5 delete with a value
+  *request.add_writes() = write(Ref(1, 1), "a", "second", false);  // 6 ok, after 0
+  *request.add_writes() = write(Ref(1, 1), "d", "", true);         // 7 ok
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   proto::WriteBatchResponse response;
@@ -523,7 +523,7 @@ TEST_F(KvServiceTest, WriteBatchAnswersEachItemLikeAPutOrDelete) {
   auto get = [&](const std::string& key) -> std::optional<std::string> {
     grpc::ClientContext get_ctx;
     proto::GetRequest get_request;
-    *get_request.mutable_range() = Ref(1, 3);
+    *get_request.mutable_range() = Ref(1, 1);
     get_request.set_key(key);
     proto::GetResponse get_response;
     EXPECT_TRUE(stub_->Get(&get_ctx, get_request, &get_response).ok());
@@ -537,7 +537,7 @@ TEST_F(KvServiceTest, WriteBatchAnswersEachItemLikeAPutOrDelete) {
 
   for (const int n : {0, 1001}) {
     proto::WriteBatchRequest bad;
-    for (int i = 0; i < n; ++i) *bad.add_writes() = write(Ref(1, 3), "e", "v", false);
+    for (int i = 0; i < n; ++i) *bad.add_writes() = write(Ref(1, 1), "e", "v", false);
     grpc::ClientContext bad_ctx;
     proto::WriteBatchResponse bad_response;
     EXPECT_EQ(stub_->WriteBatch(&bad_ctx, bad, &bad_response).error_code(),

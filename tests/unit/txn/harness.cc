@@ -1,5 +1,7 @@
 #include "tests/unit/txn/harness.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -61,6 +63,36 @@ absl::StatusOr<std::optional<std::string>> MapStore::Get(std::string_view key, T
 absl::Status MapStore::Write(Timestamp ts, const std::vector<Mutation>& writes) {
   for (const Mutation& m : writes) data_[m.key][ts] = m.value;
   return absl::OkStatus();
+}
+
+absl::Status MapStore::WriteVersions(const std::vector<Version>& versions) {
+  for (const Version& v : versions) data_[v.key][v.ts] = v.value;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> MapStore::EraseVersions(std::string_view start, std::string_view end,
+                                                 uint64_t limit) {
+  uint64_t erased = 0;
+  for (auto it = data_.lower_bound(start);
+       it != data_.end() && (end.empty() || it->first < end) && erased < limit;) {
+    while (!it->second.empty() && erased < limit) {
+      it->second.erase(it->second.begin());
+      ++erased;
+    }
+    it = it->second.empty() ? data_.erase(it) : std::next(it);
+  }
+  return erased;
+}
+
+absl::Status MapStore::RaiseHorizon(Timestamp horizon) {
+  horizon_ = std::max(horizon_, horizon);
+  return absl::OkStatus();
+}
+
+size_t MapStore::versions() const {
+  size_t n = 0;
+  for (const auto& [key, versions] : data_) n += versions.size();
+  return n;
 }
 
 std::string MessageToString(const GroupMessage& m) {

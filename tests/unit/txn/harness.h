@@ -26,9 +26,16 @@ class MapStore : public Store {
  public:
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key, Timestamp ts) override;
   absl::Status Write(Timestamp ts, const std::vector<Mutation>& writes) override;
+  absl::Status WriteVersions(const std::vector<Version>& versions) override;
+  absl::StatusOr<uint64_t> EraseVersions(std::string_view start, std::string_view end,
+                                         uint64_t limit) override;
+  absl::Status RaiseHorizon(Timestamp horizon) override;
+  Timestamp horizon() const { return horizon_; }
+  size_t versions() const;
 
  private:
   std::map<std::string, std::map<Timestamp, std::optional<std::string>>, std::less<>> data_;
+  Timestamp horizon_ = 0;
 };
 
 class Harness {

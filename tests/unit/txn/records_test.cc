@@ -31,6 +31,19 @@ std::vector<Record> EveryKind() {
       Record{14, AbortRecord{15, {}}},
       Record{15, SafeTimeRecord{}},
       Record{16, SafeTimeRecord{{9, 10}}},
+      Record{17, OwnershipRecord{OwnershipRecord::Op::kIngest,
+                                 {RangeClaim{"a", "m", 0}},
+                                 {Version{"b", 3, "x"}, Version{"c", 4, std::nullopt}},
+                                 0,
+                                 0}},
+      Record{18,
+             OwnershipRecord{OwnershipRecord::Op::kRelease, {RangeClaim{"a", "", 5}}, {}, 0, 0}},
+      Record{19, OwnershipRecord{OwnershipRecord::Op::kAdopt,
+                                 {RangeClaim{"", "a", 6}, RangeClaim{"a", "m", 6}},
+                                 {},
+                                 12,
+                                 0}},
+      Record{20, OwnershipRecord{OwnershipRecord::Op::kDrop, {RangeClaim{"a", "m", 5}}, {}, 0, 99}},
   };
 }
 
