@@ -14,6 +14,7 @@
 //     "A...") for three windows: before the move (--phase_seconds), during the move (from
 //     MoveRange until placement lists no move), after it (--phase_seconds);
 //  4. moves the range of "m" to another group and times it.
+// Placement's automatic splits and balancing are off (they would cut or move the range).
 // Output: the move's MB, seconds and MB/s against the disk's rate, and per window the writers'
 // throughput and p50/p99 latency; --json=FILE writes the same figures.
 // Every load loop is bounded (by bytes or by the windows); Ctrl-C stops the bench and its cluster.
@@ -216,6 +217,8 @@ class MoveBench {
     absl::StatusOr<int> base = tools::FindFreePorts(flags_.base_port, 4);
     if (!base.ok()) Die(base.status().ToString());
     options.base_port = *base;
+    // Placement's own splits and balancing would cut the loaded range or move it on their own.
+    options.placement_flags = {"--split_range_mb=0", "--balance_interval_ms=0"};
     std::printf("starting placementd + 3 spanservers in %s\n", dir_.c_str());
     cluster_ = std::make_unique<tools::LocalCluster>(options);
     if (absl::Status s = cluster_->Start(); !s.ok()) Die(s.ToString());

@@ -2,12 +2,19 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "placement/planner.h"
 
 namespace meridian::placement {
+
+std::string PlacementRefusal(std::string refusal) {
+  proto::PlacementResult result;
+  result.set_refusal(std::move(refusal));
+  return result.SerializeAsString();
+}
 
 absl::StatusOr<std::string> MetadataStateMachine::Apply(const paxos::Entry& entry) {
   if (entry.type != paxos::EntryType::kNormal) return std::string();  // no-op or configuration

@@ -82,6 +82,9 @@ inline constexpr char kBootstrapApplied[] = "bootstrap applied";
 inline constexpr char kBootstrapIgnored[] = "bootstrap ignored";
 inline constexpr char kUnknownServer[] = "unknown server";
 
+// A serialized proto::PlacementResult carrying `refusal` ("" for success and nothing else).
+std::string PlacementRefusal(std::string refusal);
+
 class MetadataStateMachine : public replication::StateMachine {
  public:
   MetadataStateMachine() = default;

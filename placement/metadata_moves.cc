@@ -11,12 +11,6 @@
 namespace meridian::placement {
 namespace {
 
-std::string Refused(std::string refusal) {
-  proto::PlacementResult result;
-  result.set_refusal(std::move(refusal));
-  return result.SerializeAsString();
-}
-
 // The recorded move with `id`, or null.
 proto::MoveInfo* FindMove(proto::Topology& state, uint64_t id) {
   for (proto::MoveInfo& move : *state.mutable_moves()) {
@@ -53,9 +47,9 @@ std::string GroupRefusal(const proto::Topology& state,
 
 std::string MetadataStateMachine::ApplyCreateGroup(
     const proto::PlacementCommand::CreateGroup& command) {
-  if (!state_.bootstrapped()) return Refused("the cluster is not bootstrapped yet");
+  if (!state_.bootstrapped()) return PlacementRefusal("the cluster is not bootstrapped yet");
   if (std::string refusal = GroupRefusal(state_, command.replicas()); !refusal.empty()) {
-    return Refused(absl::StrCat("no group created: ", refusal));
+    return PlacementRefusal(absl::StrCat("no group created: ", refusal));
   }
   // Past every check: from here on the command changes the state. Groups are never deleted, so
   // max + 1 never reuses an id; appending keeps the groups ordered by id.
@@ -72,10 +66,10 @@ std::string MetadataStateMachine::ApplyCreateGroup(
 
 std::string MetadataStateMachine::ApplyStartMove(
     const proto::PlacementCommand::StartMove& command) {
-  if (!state_.bootstrapped()) return Refused("the cluster is not bootstrapped yet");
+  if (!state_.bootstrapped()) return PlacementRefusal("the cluster is not bootstrapped yet");
   const proto::MoveInfo& asked = command.move();
   if (std::string refusal = MoveRefusal(state_, asked); !refusal.empty()) {
-    return Refused(std::move(refusal));
+    return PlacementRefusal(std::move(refusal));
   }
   // Past every check. The generation is above every range's, whatever next_generation says
   // (a cluster bootstrapped before it existed has it 0), so that spanservers see it as newer.

@@ -12,12 +12,6 @@
 namespace meridian::placement {
 namespace {
 
-std::string Result(std::string refusal) {
-  proto::PlacementResult result;
-  result.set_refusal(std::move(refusal));
-  return result.SerializeAsString();
-}
-
 proto::GroupInfo* FindGroup(proto::Topology& state, uint64_t id) {
   for (proto::GroupInfo& g : *state.mutable_groups()) {
     if (g.id() == id) return &g;
@@ -47,32 +41,32 @@ std::string ReplicasRefusal(const proto::Topology& state, const proto::GroupInfo
 
 std::string MetadataStateMachine::ApplySetPolicy(
     const proto::PlacementCommand::SetPolicy& command) {
-  if (!state_.bootstrapped()) return Result("the cluster is not bootstrapped yet");
+  if (!state_.bootstrapped()) return PlacementRefusal("the cluster is not bootstrapped yet");
   const absl::Status refusal =
       PolicyRefusal(state_, command.group(), command.policy(), /*require_alive=*/false);
-  if (!refusal.ok()) return Result(std::string(refusal.message()));
+  if (!refusal.ok()) return PlacementRefusal(std::string(refusal.message()));
   // Past every check.
   *FindGroup(state_, command.group())->mutable_policy() = command.policy();
-  return Result("");
+  return PlacementRefusal("");
 }
 
 std::string MetadataStateMachine::ApplySetReplicas(
     const proto::PlacementCommand::SetReplicas& command) {
-  if (!state_.bootstrapped()) return Result("the cluster is not bootstrapped yet");
+  if (!state_.bootstrapped()) return PlacementRefusal("the cluster is not bootstrapped yet");
   proto::GroupInfo* group = FindGroup(state_, command.group());
-  if (group == nullptr) return Result(absl::StrCat("no group ", command.group()));
+  if (group == nullptr) return PlacementRefusal(absl::StrCat("no group ", command.group()));
   if (!std::equal(group->replicas().begin(), group->replicas().end(), command.expected().begin(),
                   command.expected().end())) {
-    return Result(absl::StrCat("stale: group ", command.group(), " has replicas ",
-                               absl::StrJoin(group->replicas(), ","), ", not ",
-                               absl::StrJoin(command.expected(), ",")));
+    return PlacementRefusal(absl::StrCat("stale: group ", command.group(), " has replicas ",
+                                         absl::StrJoin(group->replicas(), ","), ", not ",
+                                         absl::StrJoin(command.expected(), ",")));
   }
   if (std::string refusal = ReplicasRefusal(state_, *group, command.replicas()); !refusal.empty()) {
-    return Result(absl::StrCat("group ", command.group(), ": ", refusal));
+    return PlacementRefusal(absl::StrCat("group ", command.group(), ": ", refusal));
   }
   // Past every check. The group's leader walks its Paxos configuration to the new list.
   *group->mutable_replicas() = command.replicas();
-  return Result("");
+  return PlacementRefusal("");
 }
 
 }  // namespace meridian::placement

@@ -22,11 +22,12 @@ namespace meridian::rpc {
 // half-understanding it: peer frames carry it (PaxosBatch.protocol_version), and gRPC calls carry
 // it as metadata kProtocolMetadataKey = its decimal text. Raised on any change that an older
 // process would misread. 2: compaction points and configuration slots in Paxos messages, config
-// entries, snapshots.
-inline constexpr uint32_t kProtocolVersion = 2;
+// entries, snapshots. 3: ownership records in data groups' logs (range moves and splits),
+// learners and strangers answered in phase 1, the Movement service.
+inline constexpr uint32_t kProtocolVersion = 3;
 inline constexpr char kProtocolMetadataKey[] = "meridian-protocol";
-inline constexpr char kProtocolVersionText[] = "2";
-static_assert(kProtocolVersion == 2, "kProtocolVersionText must say kProtocolVersion");
+inline constexpr char kProtocolVersionText[] = "3";
+static_assert(kProtocolVersion == 3, "kProtocolVersionText must say kProtocolVersion");
 
 // UNAVAILABLE from a replica that is not the leader: the leader's address (may be empty).
 inline constexpr char kLeaderMetadataKey[] = "meridian-leader";

@@ -26,6 +26,8 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "meridian/client.h"
+#include "tools/history/append_checker.h"
+#include "tools/history/history.h"
 #include "tools/local_cluster.h"
 
 namespace meridian::integration {
@@ -93,6 +95,18 @@ inline int64_t SummaryCount(const std::string& output, const std::string& label)
   int64_t value = -1;
   if (!absl::SimpleAtoi(output.substr(begin, end - begin), &value)) return -1;
   return value;
+}
+
+// Reads the history an append workload recorded and checks it is strictly serializable
+// (tools/history/append_checker.h), with some transaction committed; prints the report.
+inline void ExpectStrictlySerializable(const std::string& history_path) {
+  absl::StatusOr<history::History> events = history::ReadHistoryFile(history_path);
+  ASSERT_TRUE(events.ok()) << events.status();
+  absl::StatusOr<history::CheckResult> result = history::CheckAppendHistory(*events);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::printf("%s", result->report.c_str());
+  EXPECT_TRUE(result->ok) << result->report;
+  EXPECT_GT(result->txns_ok, 0);
 }
 
 class ClusterFixture : public ::testing::Test {

@@ -188,13 +188,7 @@ TEST_F(RangeMoveTest, AppendHistoryStaysStrictlySerializableAcrossMoves) {
   append.join();
   std::printf("%s", output.c_str());
   ASSERT_EQ(code, 0) << "the append workload failed:\n" << output;
-  absl::StatusOr<history::History> events = history::ReadHistoryFile(history_path);
-  ASSERT_TRUE(events.ok()) << events.status();
-  absl::StatusOr<history::CheckResult> result = history::CheckAppendHistory(*events);
-  ASSERT_TRUE(result.ok()) << result.status();
-  std::printf("%s", result->report.c_str());
-  EXPECT_TRUE(result->ok) << result->report;
-  EXPECT_GT(result->txns_ok, 0);
+  ExpectStrictlySerializable(history_path);
   EXPECT_TRUE(cluster_->ReapUnexpected().empty());
 }
 
