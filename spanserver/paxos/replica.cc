@@ -249,6 +249,14 @@ absl::Status Replica::TransferLeadership(ReplicaId target, Interval now) {
     return absl::FailedPreconditionError(
         absl::StrCat("replica ", target, " is not another member of group ", options_.group));
   }
+  if (transfer_target_ == target) return absl::OkStatus();  // under way: its deadline stands
+  if (target == transfer_failed_target_ && Local(now) < transfer_retry_after_) {
+    // Proposals wait while a transfer runs; one asked for again and again (a driver
+    // reconciling every tick) once kept a group from committing anything (membership seed
+    // 101257).
+    return absl::UnavailableError(absl::StrCat("the last transfer to replica ", target,
+                                               " timed out (it is not caught up); try later"));
+  }
   transfer_target_ = target;
   transfer_deadline_ = Local(now) + options_.transfer_timeout_us;
   CheckTransfer(now);

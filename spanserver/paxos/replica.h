@@ -393,6 +393,10 @@ class Replica {
   // Transfer.
   ReplicaId transfer_target_ = kNoReplica;
   Timestamp transfer_deadline_ = 0;
+  // A transfer that timed out: no new one to the same target before transfer_retry_after_, so
+  // that a caller asking again and again cannot keep the group refusing proposals.
+  ReplicaId transfer_failed_target_ = kNoReplica;
+  Timestamp transfer_retry_after_ = 0;
 
   // Timers (local time).
   Timestamp election_deadline_ = 0;

@@ -245,7 +245,11 @@ void Replica::BecomeFollower(Ballot ballot, ReplicaId leader, Interval now) {
 void Replica::CheckTransfer(Interval now) {
   if (role_ != Role::kLeader || transfer_target_ == kNoReplica) return;
   if (Local(now) > transfer_deadline_) {
-    transfer_target_ = kNoReplica;  // the target did not catch up in time; keep leading
+    // The target did not catch up in time: keep leading, and give proposals as long a window
+    // before another transfer to it may begin.
+    transfer_failed_target_ = transfer_target_;
+    transfer_retry_after_ = Local(now) + options_.transfer_timeout_us;
+    transfer_target_ = kNoReplica;
     return;
   }
   const Peer& target = peers_[transfer_target_];

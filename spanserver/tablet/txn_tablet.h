@@ -58,9 +58,11 @@ class TrueTime;
 
 namespace tablet {
 
-// The message prefix of a "stale map" refusal: the server adds the trailer that makes the client
+// A "stale map" refusal: UNAVAILABLE whose message starts with kStaleMapPrefix and that carries
+// the kStaleMapPayload payload, from which the server adds the trailer that makes the client
 // refresh its map (spanserver/server/admission.h).
 inline constexpr char kStaleMapPrefix[] = "stale map: ";
+inline constexpr char kStaleMapPayload[] = "type.meridian.dev/meridian.StaleMap";
 absl::Status StaleMapError(std::string_view why);
 bool IsStaleMap(const absl::Status& status);
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "spanserver/tablet/txn_tablet.h"
 
@@ -21,12 +21,14 @@ std::string RangeText(std::string_view start, std::string_view end) {
 }  // namespace
 
 absl::Status StaleMapError(std::string_view why) {
-  return absl::UnavailableError(absl::StrCat(kStaleMapPrefix, AV(why)));
+  absl::Status status = absl::UnavailableError(absl::StrCat(kStaleMapPrefix, AV(why)));
+  status.SetPayload(kStaleMapPayload, absl::Cord());
+  return status;
 }
 
 bool IsStaleMap(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable &&
-         absl::StartsWith(status.message(), kStaleMapPrefix);
+         status.GetPayload(kStaleMapPayload).has_value();
 }
 
 namespace {
