@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/movement.grpc.pb.h"
@@ -132,9 +131,8 @@ class GrpcMovementClient::Impl {
     }
     Outcome outcome;
     outcome.status = rpc::FromGrpc(status);
-    outcome.sent =
-        !(status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-          absl::StartsWith(status.error_message(), "failed to connect to all addresses"));
+    // sent stays true: the channel was connected when the call began (WaitForConnected above),
+    // and every Movement call is idempotent anyway.
     const auto& trailers = context.GetServerTrailingMetadata();
     if (const auto it = trailers.find(rpc::kLeaderMetadataKey); it != trailers.end()) {
       outcome.has_hint = true;
