@@ -15,8 +15,11 @@
 //     MoveRange until placement lists no move), after it (--phase_seconds);
 //  4. moves the range of "m" to another group and times it.
 // Placement's automatic splits and balancing are off (they would cut or move the range).
-// Output: the move's MB, seconds and MB/s against the disk's rate, and per window the writers'
-// throughput and p50/p99 latency; --json=FILE writes the same figures.
+// Output: the move's MB, seconds and MB/s against the disk's rate, per window the writers'
+// throughput and p50/p99 latency, and the cluster CPU the move cost per MB (the cluster's CPU
+// during the move beyond what its foreground writes cost at the window before's CPU per write),
+// which bounds an unpaced move on this machine; --json=FILE writes the same figures.
+// --move_rate_mb paces the copy (placementd's flag of that name; 0 here: unpaced).
 // Every load loop is bounded (by bytes or by the windows); Ctrl-C stops the bench and its cluster.
 #include <fcntl.h>
 #include <unistd.h>
@@ -64,6 +67,8 @@ struct Flags {
   int base_port = 23700;
   int call_deadline_ms = 10'000;
   uint64_t seed = 1;
+  int move_rate_mb = 0;      // placementd --move_rate_mb
+  int move_ingest_kb = 512;  // placementd --move_ingest_kb
   std::string json;
   std::string dir_root;
 };
@@ -77,10 +82,12 @@ Flags ParseFlags(int argc, char** argv) {
       std::printf(
           "usage: move_bench [--mb=100] [--value_bytes=16384] [--load_clients=16] [--clients=16]\n"
           "                  [--phase_seconds=10] [--disk_mb=256] [--base_port=23700]\n"
+          "                  [--move_rate_mb=0] [--move_ingest_kb=512]\n"
           "                  [--seed=1] [--dir_root=DIR] [--json=FILE]\n"
           "Starts a local cluster, loads --mb MB into one range, and moves it to another group\n"
           "while --clients writers write elsewhere; prints the move rate against the disk's\n"
-          "sequential write rate and the writers' latency before, during and after the move.\n");
+          "sequential write rate and the writers' latency before, during and after the move.\n"
+          "--move_rate_mb and --move_ingest_kb are passed to placementd (its --help).\n");
       std::exit(0);
     } else if ((v = bench::FlagValue(a, "--mb"))) {
       f.mb = std::atoi(v);
@@ -96,6 +103,10 @@ Flags ParseFlags(int argc, char** argv) {
       f.disk_mb = std::atoi(v);
     } else if ((v = bench::FlagValue(a, "--base_port"))) {
       f.base_port = std::atoi(v);
+    } else if ((v = bench::FlagValue(a, "--move_rate_mb"))) {
+      f.move_rate_mb = std::atoi(v);
+    } else if ((v = bench::FlagValue(a, "--move_ingest_kb"))) {
+      f.move_ingest_kb = std::atoi(v);
     } else if ((v = bench::FlagValue(a, "--seed"))) {
       f.seed = std::strtoull(v, nullptr, 10);
     } else if ((v = bench::FlagValue(a, "--dir_root"))) {
@@ -107,7 +118,8 @@ Flags ParseFlags(int argc, char** argv) {
     }
   }
   if (f.mb < 1 || f.value_bytes < 16 || f.value_bytes > (512 << 10) || f.load_clients < 1 ||
-      f.clients < 1 || f.phase_seconds < 1 || f.disk_mb < 1) {
+      f.clients < 1 || f.phase_seconds < 1 || f.disk_mb < 1 || f.move_rate_mb < 0 ||
+      f.move_ingest_kb < 16 || f.move_ingest_kb > 900) {
     Die("flags out of range (see --help)");
   }
   return f;
@@ -187,11 +199,14 @@ class MoveBench {
       writers.emplace_back([&, i] { Write(i, windows, phase); });
     }
     const auto t0 = SteadyClock::now();
+    const int64_t cpu0 = CpuMicros();
     std::this_thread::sleep_for(std::chrono::seconds(flags_.phase_seconds));
     phase = 1;
     const auto t1 = SteadyClock::now();
+    const int64_t cpu1 = CpuMicros();
     const bool moved = Move();
     const auto t2 = SteadyClock::now();
+    const int64_t cpu2 = CpuMicros();
     phase = 2;
     std::this_thread::sleep_for(std::chrono::seconds(flags_.phase_seconds));
     phase = 3;
@@ -201,6 +216,7 @@ class MoveBench {
     reports_ = {Report("before", windows[0], Seconds(t1 - t0)),
                 Report("during", windows[1], move_seconds_),
                 Report("after", windows[2], Seconds(t3 - t2))};
+    MoveCpu(cpu1 - cpu0, cpu2 - cpu1);
     Print(moved);
   }
 
@@ -218,7 +234,9 @@ class MoveBench {
     if (!base.ok()) Die(base.status().ToString());
     options.base_port = *base;
     // Placement's own splits and balancing would cut the loaded range or move it on their own.
-    options.placement_flags = {"--split_range_mb=0", "--balance_interval_ms=0"};
+    options.placement_flags = {"--split_range_mb=0", "--balance_interval_ms=0",
+                               absl::StrCat("--move_rate_mb=", flags_.move_rate_mb),
+                               absl::StrCat("--move_ingest_kb=", flags_.move_ingest_kb)};
     std::printf("starting placementd + 3 spanservers in %s\n", dir_.c_str());
     cluster_ = std::make_unique<tools::LocalCluster>(options);
     if (absl::Status s = cluster_->Start(); !s.ok()) Die(s.ToString());
@@ -291,6 +309,28 @@ class MoveBench {
     }
   }
 
+  // CPU time the cluster's processes (placementd, spanservers) used so far, in microseconds.
+  int64_t CpuMicros() const {
+    int64_t total = 0;
+    for (const tools::ProcessState& p : cluster_->supervisor().Processes()) {
+      if (p.pid == 0) continue;
+      total += bench::ProcessCpuMicros(p.pid).value_or(0);
+    }
+    return total;
+  }
+
+  // The cluster CPU the move itself cost: the CPU of the window during the move beyond what its
+  // foreground writes cost at the rate the window before measured (CPU per write).
+  void MoveCpu(int64_t before_us, int64_t during_us) {
+    const WindowReport& before = reports_[0];
+    const WindowReport& during = reports_[1];
+    const double writes_before = before.writes_per_s * before.seconds;
+    const double per_write_us = writes_before > 0 ? before_us / writes_before : 0;
+    move_cpu_s_ =
+        std::max(0.0, (during_us - per_write_us * during.writes_per_s * during.seconds) / 1e6);
+    during_cpus_ = during.seconds > 0 ? during_us / 1e6 / during.seconds : 0;
+  }
+
   // Moves the range of "m" to another group and waits until placement lists no move.
   bool Move() {
     move_start_ = SteadyClock::now();
@@ -338,12 +378,24 @@ class MoveBench {
     }
     const double p99_ratio = reports_[0].p99_ms > 0 ? reports_[1].p99_ms / reports_[0].p99_ms : 0;
     std::printf("foreground p99 during / before: %.2fx\n", p99_ratio);
+    // What bounds the copy when it is not paced: the cluster's CPU per MB moved, against the
+    // processors there are.
+    const double cpu_ms_per_mb = loaded_mb_ > 0 ? move_cpu_s_ * 1000 / loaded_mb_ : 0;
+    const int cpus = bench::UsableCpus();
+    std::printf(
+        "cluster CPU: %.2f cores busy during the move; the move cost %.1f CPU-s = %.0f ms per MB "
+        "beyond the foreground's (a CPU-bound ceiling of %.0f MB/s on %d cores)\n",
+        during_cpus_, move_cpu_s_, cpu_ms_per_mb,
+        cpu_ms_per_mb > 0 ? cpus * 1000 / cpu_ms_per_mb : 0, cpus);
     if (flags_.json.empty()) return;
     std::ofstream out(flags_.json);
     out << "{\"bench\":\"move_bench\",\"moved\":" << (moved ? "true" : "false")
         << ",\"mb\":" << loaded_mb_ << ",\"move_seconds\":" << move_seconds_
         << ",\"move_mbps\":" << mbps << ",\"disk_mbps\":" << disk_mbps_
-        << ",\"foreground_clients\":" << flags_.clients << ",\"windows\":[";
+        << ",\"move_cpu_ms_per_mb\":" << cpu_ms_per_mb << ",\"during_cpus\":" << during_cpus_
+        << ",\"foreground_clients\":" << flags_.clients
+        << ",\"move_rate_mb\":" << flags_.move_rate_mb
+        << ",\"move_ingest_kb\":" << flags_.move_ingest_kb << ",\"windows\":[";
     for (size_t i = 0; i < reports_.size(); ++i) {
       const WindowReport& r = reports_[i];
       out << (i ? "," : "") << "{\"name\":" << bench::JsonString(r.name)
@@ -361,6 +413,8 @@ class MoveBench {
   double disk_mbps_ = 0;
   double loaded_mb_ = 0;
   double move_seconds_ = 0;
+  double move_cpu_s_ = 0;   // the cluster's CPU the move cost beyond the foreground's
+  double during_cpus_ = 0;  // cores the cluster kept busy during the move
   SteadyClock::time_point move_start_ = SteadyClock::now();
   std::vector<WindowReport> reports_;
 };

@@ -64,6 +64,12 @@ std::vector<Flag> DefaultFlags() {
       {"split_range_mb", "64",
        "a range whose data grows past this many MiB is split in two, and data is balanced "
        "over groups (0: never)"},
+      {"move_rate_mb", "8",
+       "MiB/s a range move's copy is paced to, so the writes served meanwhile keep their "
+       "latency (0: as fast as it goes)"},
+      {"move_ingest_kb", "512",
+       "KiB of versions per Ingest a move sends (16..900); smaller keeps the destination "
+       "group's Paxos rounds short"},
       {"balance_interval_ms", "1000",
        "how often the planner looks for a decision beyond re-replication: policies, splits, "
        "data, replica and leader balancing (0: never)"},
@@ -95,6 +101,8 @@ struct Config {
   int64_t dead_server_timeout_s = 30;
   int64_t split_range_mb = 64;
   int64_t balance_interval_ms = 1000;
+  int64_t move_rate_mb = 8;
+  int64_t move_ingest_kb = 512;
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
@@ -171,6 +179,9 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
                    ParseInt("dead_server_timeout_s", get("dead_server_timeout_s"), 0, 86400 * 365));
   ASSIGN_OR_RETURN(config.split_range_mb,
                    ParseInt("split_range_mb", get("split_range_mb"), 0, int64_t{1} << 30));
+  ASSIGN_OR_RETURN(config.move_rate_mb, ParseInt("move_rate_mb", get("move_rate_mb"), 0, 1 << 20));
+  ASSIGN_OR_RETURN(config.move_ingest_kb,
+                   ParseInt("move_ingest_kb", get("move_ingest_kb"), 16, 900));
   ASSIGN_OR_RETURN(config.balance_interval_ms,
                    ParseInt("balance_interval_ms", get("balance_interval_ms"), 0, 3'600'000));
   absl::StatusOr<truetime::ClockSourceKind> kind =
@@ -284,6 +295,8 @@ int Run(const Config& config) {
   service_options.dead_server_timeout_us = config.dead_server_timeout_s * 1'000'000;
   service_options.replica_addresses = config.peers;
   service_options.mover.seed = config.id;  // backoff jitter differs between replicas
+  service_options.mover.copy_bytes_per_s = static_cast<uint64_t>(config.move_rate_mb) << 20;
+  service_options.mover.ingest_max_bytes = static_cast<uint32_t>(config.move_ingest_kb) << 10;
   service_options.balancer.split_range_bytes = static_cast<uint64_t>(config.split_range_mb) << 20;
   service_options.balancer.interval_us = config.balance_interval_ms * 1000;
   // The service starts its mover, which drives range moves while this replica leads.

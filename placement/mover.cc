@@ -17,10 +17,13 @@
 namespace meridian::placement {
 namespace {
 
-// An Ingest carries at most about this much, counted as spanservers count it (key, value and
-// kVersionOverheadBytes per version); movement.proto allows "~1 MiB in all" and spanservers
-// refuse more than 900 KiB. A single larger version goes alone.
-constexpr size_t kMaxIngestBytes = 512 << 10;
+// An Ingest carries at most about MoverOptions::ingest_max_bytes, counted as spanservers count
+// it (key, value and kVersionOverheadBytes per version); movement.proto allows "~1 MiB in all"
+// and spanservers refuse more than 900 KiB. A single larger version goes alone.
+constexpr size_t kIngestLimitBytes = 900 << 10;
+// A paced copy's pages: about this long's worth of the rate each, and no smaller than this.
+constexpr uint64_t kPacedPageUs = 25'000;
+constexpr uint64_t kMinPagedBytes = 64 << 10;
 // What a version costs an Ingest beyond its key and value (timestamp, tags).
 constexpr size_t kVersionOverheadBytes = 16;
 
@@ -53,6 +56,12 @@ proto::RangeClaim* SetClaim(proto::RangeClaim* claim, const std::string& start,
 }
 
 }  // namespace
+
+int64_t PacedDelayUs(uint64_t bytes_per_s, uint64_t bytes, int64_t elapsed_us) {
+  if (bytes_per_s == 0) return 0;
+  const double due_us = static_cast<double>(bytes) * 1e6 / static_cast<double>(bytes_per_s);
+  return std::max<int64_t>(0, static_cast<int64_t>(due_us) - elapsed_us);
+}
 
 Mover::Mover(MoverHost* host, MovementClient* movement, truetime::TrueTime* truetime,
              MoverOptions options)
@@ -179,10 +188,18 @@ absl::StatusOr<int64_t> Mover::Copy(const proto::MoveInfo& move, int64_t after_t
   request.set_start(move.start());
   request.set_end(move.end());
   request.set_after_ts(after_ts);
-  request.set_max_bytes(options_.export_max_bytes);
+  request.set_max_bytes(PageBytes(after_ts));
   // The delta (after_ts > 0) is read from the released range only: its data is final.
   if (after_ts > 0) request.set_released_generation(move.generation());
   int64_t upto_ts = 0;
+  // The first copy is paced (MoverOptions::copy_bytes_per_s), the delta is not.
+  const bool paced = after_ts == 0 && options_.copy_bytes_per_s > 0;
+  int64_t start_us = 0;
+  if (paced) {
+    ASSIGN_OR_RETURN(const truetime::Interval now, truetime_->Now());
+    start_us = now.earliest;
+  }
+  uint64_t copied = 0;
   for (;;) {
     proto::ExportResponse page;
     RETURN_IF_ERROR(Retry(move.id(), "export", [&] {
@@ -198,6 +215,14 @@ absl::StatusOr<int64_t> Mover::Copy(const proto::MoveInfo& move, int64_t after_t
     source->horizon = std::max(source->horizon, page.horizon());
     RETURN_IF_ERROR(Ingest(move, page));
     if (page.cursor().empty()) return upto_ts;
+    uint64_t page_bytes = 0;
+    for (const proto::RangeVersion& v : page.versions()) {
+      page_bytes += v.key().size() + v.value().size() + kVersionOverheadBytes;
+    }
+    copied += page_bytes;
+    if (paced && !Pace(start_us, copied, page_bytes)) {
+      return absl::CancelledError("the mover is stopping");
+    }
     if (page.cursor() == request.cursor()) {
       return absl::InternalError(
           absl::StrCat("group ", move.from_group(), " answered an export that does not advance"));
@@ -208,7 +233,7 @@ absl::StatusOr<int64_t> Mover::Copy(const proto::MoveInfo& move, int64_t after_t
 }
 
 absl::Status Mover::Ingest(const proto::MoveInfo& move, const proto::ExportResponse& page) {
-  // The page's versions in Ingests of about kMaxIngestBytes, sent at once: the destination's
+  // The page's versions in Ingests of about ingest_max_bytes, sent at once: the destination's
   // leader batches concurrent proposals into one Paxos round (one sync) where one at a time
   // would pay a round each. Ingests are idempotent and touch a range nobody reads yet, so
   // their order does not matter.
@@ -217,7 +242,8 @@ absl::Status Mover::Ingest(const proto::MoveInfo& move, const proto::ExportRespo
   size_t bytes = 0;
   for (const proto::RangeVersion& version : page.versions()) {
     const size_t size = version.key().size() + version.value().size() + kVersionOverheadBytes;
-    if (requests.empty() || (bytes + size > kMaxIngestBytes && bytes > 0)) {
+    const size_t limit = std::min<size_t>(options_.ingest_max_bytes, kIngestLimitBytes);
+    if (requests.empty() || (bytes + size > limit && bytes > 0)) {
       proto::IngestRequest& r = requests.emplace_back();
       r.set_group(move.to_group());
       SetClaim(r.mutable_range(), move.start(), move.end(), move.generation());
@@ -386,6 +412,22 @@ absl::Status Mover::CheckGoOn() {
     return absl::FailedPreconditionError("this placement replica no longer leads placement");
   }
   return absl::OkStatus();
+}
+
+uint32_t Mover::PageBytes(int64_t after_ts) const {
+  if (after_ts > 0 || options_.copy_bytes_per_s == 0) return options_.export_max_bytes;
+  // A paced copy moves pages of about kPacedPageUs worth each: the load comes in small steps
+  // instead of a burst of export_max_bytes and a long pause.
+  const uint64_t bytes = options_.copy_bytes_per_s * kPacedPageUs / 1'000'000;
+  return static_cast<uint32_t>(
+      std::clamp<uint64_t>(bytes, kMinPagedBytes, options_.export_max_bytes));
+}
+
+bool Mover::Pace(int64_t start_us, uint64_t bytes, uint64_t page_bytes) {
+  const absl::StatusOr<truetime::Interval> now = truetime_->Now();
+  // Without a clock reading, wait the last page's share: pacing errs slow, never fast.
+  if (!now.ok()) return Sleep(PacedDelayUs(options_.copy_bytes_per_s, page_bytes, 0));
+  return Sleep(PacedDelayUs(options_.copy_bytes_per_s, bytes, now->earliest - start_us));
 }
 
 bool Mover::Sleep(int64_t us) {

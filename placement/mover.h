@@ -88,10 +88,22 @@ struct MoverOptions {
   int64_t backoff_max_us = 2'000'000;
   // How often an idle mover looks for recorded moves (Kick() wakes it at once).
   int64_t idle_poll_us = 500'000;
-  // Per Export answer; the answer's Ingests (about 512 KiB each) are sent at once.
+  // Per Export answer; the answer's Ingests (about ingest_max_bytes each) are sent at once.
   uint32_t export_max_bytes = 2 << 20;
+  // An Ingest carries about this much (spanservers refuse more than 900 KiB). Smaller ones make
+  // shorter Paxos rounds in the destination group, whose other writes wait behind them.
+  uint32_t ingest_max_bytes = 512 << 10;
+  // The first copy of a move is paced to this rate (0: as fast as it goes), so that the writes
+  // the source and destination serve meanwhile keep their latency (docs/performance.md has the
+  // measured trade). The delta copy after the release is never paced: the range is unavailable
+  // until the adoption.
+  uint64_t copy_bytes_per_s = 0;
   uint64_t seed = 1;
 };
+
+// How long a copy paced to `bytes_per_s` (0: unpaced) that moved `bytes` in `elapsed_us` waits
+// before its next page (0 when it is behind).
+int64_t PacedDelayUs(uint64_t bytes_per_s, uint64_t bytes, int64_t elapsed_us);
 
 class Mover {
  public:
@@ -140,6 +152,11 @@ class Mover {
   // the bound used is returned.
   absl::StatusOr<int64_t> Copy(const proto::MoveInfo& move, int64_t after_ts, Source* source);
   absl::Status Ingest(const proto::MoveInfo& move, const proto::ExportResponse& page);
+  // Sleeps until `bytes` copied since `start_us` (TT.now().earliest), the last page's
+  // `page_bytes` among them, keep to copy_bytes_per_s; false when stopping.
+  bool Pace(int64_t start_us, uint64_t bytes, uint64_t page_bytes);
+  // The max_bytes of an Export page: smaller when the copy is paced.
+  uint32_t PageBytes(int64_t after_ts) const;
   absl::Status ReleaseAndAdopt(const proto::MoveInfo& move, Source* source);
   // Proposes FinishMove and reads the result back: OK once the map has switched (or the move is
   // gone: another mover finished it, *gone set).

@@ -4,12 +4,17 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
 #include "proto/movement.grpc.pb.h"
@@ -59,6 +64,48 @@ std::pair<std::string, std::string> RawBounds(uint64_t tablet, std::string_view 
                       : storage::format::UserKeyPrefix(tablet, end)};
 }
 
+// One thread that runs posted work in order; its destructor runs what is still queued, then
+// joins (every queued Export must still finish its call).
+class ReaderThread {
+ public:
+  ReaderThread() : thread_([this] { Loop(); }) {}
+  ~ReaderThread() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+  void Post(std::function<void()> work) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(work));
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> work;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](ReaderThread* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu_) {
+              return t->stopping_ || !t->queue_.empty();
+            },
+            this));
+        if (queue_.empty()) return;  // stopping, nothing left
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      work();
+    }
+  }
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 }  // namespace
 
 class MovementService::Impl final : public proto::Movement::CallbackService {
@@ -80,13 +127,22 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
     const uint32_t max_bytes = request->max_bytes() == 0
                                    ? kDefaultExportBytes
                                    : std::min(request->max_bytes(), kMaxExportBytes);
+    // The bound and the horizon are read on the strand, the versions on the reader thread: a
+    // page of megabytes read on the strand would hold up the group's requests meanwhile.
     g->host->Read(
-        [this, g = *g, request, response, max_bytes]() -> absl::StatusOr<std::string> {
-          RETURN_IF_ERROR(ExportChunk(g, *request, max_bytes, response));
+        [this, g = *g, request, response]() -> absl::StatusOr<std::string> {
+          RETURN_IF_ERROR(ExportBounds(g, *request, response));
           return std::string();
         },
-        [this, ctx, reactor, g = *g](absl::StatusOr<std::string> result) {
-          Finish(ctx, reactor, g, result.status());
+        [this, ctx, reactor, g = *g, request, response,
+         max_bytes](absl::StatusOr<std::string> result) {
+          if (!result.ok()) {
+            Finish(ctx, reactor, g, result.status());
+            return;
+          }
+          reader_.Post([this, ctx, reactor, g, request, response, max_bytes] {
+            Finish(ctx, reactor, g, ExportVersions(g, *request, max_bytes, response));
+          });
         });
     return reactor;
   }
@@ -247,9 +303,11 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
     return std::nullopt;
   }
 
-  // One chunk of Export, on the strand (see movement.proto).
-  absl::Status ExportChunk(const Group& g, const proto::ExportRequest& request, uint32_t max_bytes,
-                           proto::ExportResponse* response) {
+  // Export's checks, bound and horizon, on the strand (see movement.proto). The horizon is read
+  // before the versions: a collection that erases versions of a later page raised the horizon
+  // first, and the mover adopts with the highest horizon any page of the move answered.
+  absl::Status ExportBounds(const Group& g, const proto::ExportRequest& request,
+                            proto::ExportResponse* response) {
     truetime::Timestamp upto = request.upto_ts();
     if (request.after_ts() > 0 || request.released_generation() > 0) {
       const std::optional<txn::Ownership::Claim> claim =
@@ -267,6 +325,15 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
     }
     response->set_upto_ts(upto);
     response->set_horizon(engine_->GcHorizon(g.id));
+    return absl::OkStatus();
+  }
+
+  // Export's versions, on the reader thread: every version at or below the bound is final and
+  // in the engine (ExportBound), and versions above it are skipped, so reading the engine's
+  // current state off the strand sees exactly what the strand would have.
+  absl::Status ExportVersions(const Group& g, const proto::ExportRequest& request,
+                              uint32_t max_bytes, proto::ExportResponse* response) {
+    const truetime::Timestamp upto = response->upto_ts();
     auto [lo, hi] = RawBounds(g.id, request.start(), request.end());
     if (!request.cursor().empty()) lo = request.cursor() + '\0';
     ASSIGN_OR_RETURN(std::vector<storage::KeyValue> raw,
@@ -335,6 +402,7 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
   TxnService* const txns_;
   storage::Engine* const engine_;
   truetime::TrueTime* const truetime_;
+  ReaderThread reader_;  // last: destroyed (drained) first
 };
 
 MovementService::MovementService(RoutingTable* routing, TxnService* txns, storage::Engine* engine,

@@ -1,9 +1,10 @@
 // MovementService: the spanserver's side of range moves and splits (proto/movement.proto has the
 // protocol; placement/mover.h drives it). Each call acts on one data group hosted here, at its
 // leader:
-//  - Export   reads the versions of a range straight from the engine on the group's strand once
-//             this replica leads with its lease and has written everything it applied (a
-//             GroupHost::Read), between two timestamps, in chunks that resume at a cursor;
+//  - Export   reads the versions of a range straight from the engine, between two timestamps,
+//             in chunks that resume at a cursor: its bound is taken on the group's strand once
+//             this replica leads with its lease and has applied everything committed before
+//             (a GroupHost::Read), the versions on the service's reader thread;
 //  - Ingest, Adopt and Drop log an ownership record (txn/records.h) and answer once it applied;
 //  - Release fences the range (TxnTablet::Fence: new locking requests in it are refused), and
 //             logs the release only when no lock or prepared transaction is left in it — checked
@@ -17,7 +18,8 @@
 // Export of changes of a range not released at that generation, a Drop of a range still served,
 // a Release refused because a prepared transaction touches the range).
 //
-// Thread safety: thread-safe; handlers never block (their work runs on the groups' strands).
+// Thread safety: thread-safe; handlers never block (their work runs on the groups' strands and
+// on the reader thread).
 #ifndef MERIDIAN_SPANSERVER_SERVER_MOVEMENT_SERVICE_H_
 #define MERIDIAN_SPANSERVER_SERVER_MOVEMENT_SERVICE_H_
 

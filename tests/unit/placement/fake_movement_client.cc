@@ -125,6 +125,7 @@ size_t FakeMovementClient::MaxIngestBytes() const {
 
 absl::StatusOr<proto::ExportResponse> FakeMovementClient::Export(
     const proto::ExportRequest& request) {
+  if (on_export) on_export(request);
   return Call<absl::StatusOr<proto::ExportResponse>>(
       Method::kExport, request.group(), [&]() -> absl::StatusOr<proto::ExportResponse> {
         absl::MutexLock lock(&mu_);

@@ -76,6 +76,7 @@ class FakeMovementClient : public MovementClient {
   // Set before the mover runs.
   std::function<absl::Status(Method method, uint64_t group)> before;
   std::function<void(Method method, uint64_t group)> after;
+  std::function<void(const proto::ExportRequest& request)> on_export;
   int busy_releases = 0;
   int export_page_versions = 3;
   int drop_limit = 4;

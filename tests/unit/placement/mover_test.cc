@@ -170,6 +170,37 @@ TEST_F(MoverTest, IngestsStayUnderTheSpanserversLimit) {
   EXPECT_TRUE(movement_.Violations().empty());
 }
 
+TEST(PacedDelayTest, AheadOfTheRateWaitsBehindItDoesNot) {
+  constexpr uint64_t kMiB = 1 << 20;
+  EXPECT_EQ(PacedDelayUs(kMiB, kMiB, 250'000), 750'000);
+  EXPECT_EQ(PacedDelayUs(4 * kMiB, kMiB, 0), 250'000);
+  EXPECT_EQ(PacedDelayUs(kMiB, kMiB, 1'000'000), 0);
+  EXPECT_EQ(PacedDelayUs(kMiB, kMiB, 3'000'000), 0);  // behind: no catching up by bursting
+  EXPECT_EQ(PacedDelayUs(0, kMiB, 0), 0);             // unpaced
+}
+
+// A paced copy asks for small pages and takes at least as long as its bytes take at the rate
+// (TrueTime stands still here, so every page's share is waited for in full); the delta after
+// the release is neither paced nor paged small.
+TEST_F(MoverTest, APacedCopyTakesSmallPagesAndKeepsToItsRate) {
+  // Pages of three versions; the last page needs no wait after it: 6 x 20 KiB, at least 58 ms.
+  for (int i = 0; i < 9; ++i) Write("k" + std::to_string(i), std::string(20 << 10, 'x'));
+  StartTheMove();
+  options_.copy_bytes_per_s = 2 << 20;
+  std::vector<std::pair<int64_t, uint32_t>> pages;  // after_ts, max_bytes
+  movement_.on_export = [&](const proto::ExportRequest& r) {
+    pages.emplace_back(r.after_ts(), r.max_bytes());
+  };
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(NewMover()->RunOnce().ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(55));
+  EXPECT_EQ(movement_.VersionsIn(3, "", "m"), expected_);
+  ASSERT_GE(pages.size(), 3u);
+  EXPECT_EQ(pages.front().second, 64u << 10);  // 25 ms at 2 MiB/s is below the 64 KiB floor
+  EXPECT_GT(pages.back().first, 0);            // the delta...
+  EXPECT_EQ(pages.back().second, options_.export_max_bytes);  // ...in whole pages
+}
+
 TEST_F(MoverTest, ReleaseIsRetriedWhileTheRangeIsBusy) {
   WriteInitialData();
   StartTheMove();
