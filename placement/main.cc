@@ -64,7 +64,7 @@ std::vector<Flag> DefaultFlags() {
       {"split_range_mb", "64",
        "a range whose data grows past this many MiB is split in two, and data is balanced "
        "over groups (0: never)"},
-      {"move_rate_mb", "8",
+      {"move_rate_mb", "4",
        "MiB/s a range move's copy is paced to, so the writes served meanwhile keep their "
        "latency (0: as fast as it goes)"},
       {"move_ingest_kb", "512",
@@ -101,7 +101,7 @@ struct Config {
   int64_t dead_server_timeout_s = 30;
   int64_t split_range_mb = 64;
   int64_t balance_interval_ms = 1000;
-  int64_t move_rate_mb = 8;
+  int64_t move_rate_mb = 4;
   int64_t move_ingest_kb = 512;
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
