@@ -26,6 +26,14 @@ absl::Status SyntaxError(SourcePos pos, std::string_view message) {
   return status;
 }
 
+absl::Status WithPosition(const absl::Status& status, SourcePos pos) {
+  if (status.ok() || ErrorPosition(status).has_value()) return status;
+  absl::Status out(status.code(), absl::StrCat(status.message(), " at ", PosToString(pos)));
+  out.SetPayload(kPositionPayload,
+                 absl::Cord(absl::StrCat(pos.offset, ":", pos.line, ":", pos.column)));
+  return out;
+}
+
 std::optional<SourcePos> ErrorPosition(const absl::Status& status) {
   const auto payload = status.GetPayload(kPositionPayload);
   if (!payload.has_value()) return std::nullopt;

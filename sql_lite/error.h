@@ -31,7 +31,11 @@ std::string PosToString(SourcePos pos);
 // INVALID_ARGUMENT "<message> at line L, column C" with `pos` as payload.
 absl::Status SyntaxError(SourcePos pos, std::string_view message);
 
-// The position a SyntaxError carries; nullopt for any other status.
+// `status` with " at line L, column C" appended and `pos` as payload, keeping its code; OK and
+// statuses that already carry a position are returned unchanged.
+absl::Status WithPosition(const absl::Status& status, SourcePos pos);
+
+// The position a SyntaxError (or WithPosition) carries; nullopt for any other status.
 std::optional<SourcePos> ErrorPosition(const absl::Status& status);
 
 }  // namespace meridian::sql

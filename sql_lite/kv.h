@@ -1,0 +1,109 @@
+// The key-value seam under sql_lite: the little that the SQL executor needs from Meridian's
+// transactions, shaped after the SDK (client/include/meridian/client.h, transaction.h) so that one
+// adapter maps it onto Client::RunTransaction / read-only transactions, and so that sql_lite's own
+// tests and the SQLite differential test run on an in-memory implementation (memory_kv.h).
+//
+// Contract of every implementation:
+//  - Keys and values are bytes. Scan(start, end, limit) returns the pairs with start <= key < end
+//    (end "" means +infinity) in ascending key order, at most `limit` of them (limit <= 0: all).
+//  - KvTransaction reads are serializable: Get and Scan read the newest committed data and lock
+//    what they read (a Scan locks its whole range, so a later insert into it by another
+//    transaction conflicts). Put and Delete only buffer; nothing is written before commit.
+//    Reads MAY or MAY NOT reflect this transaction's own buffered writes (the SDK's do not):
+//    sql_lite keeps its writes in its own buffer (row_store.h) and flushes them just before fn
+//    returns, so either behaviour is correct.
+//  - KvSnapshot reads see exactly the data committed at or before read_timestamp(); no locks.
+//  - KvDatabase::RunTransaction calls fn, then commits what fn buffered when fn returns OK. When
+//    the transaction aborts (ABORTED from a read or the commit), it calls fn AGAIN from the start
+//    with a new transaction, until it commits or gives up with ABORTED. fn must therefore be
+//    restartable: everything it computes must be recomputed from the reads of the current attempt.
+//    Any other error fn returns is returned as is and nothing is written.
+//  - KvDatabase::RunReadOnly runs fn once over a snapshot chosen by `bound`; fn's error is
+//    returned as is.
+//
+// Errors: ABORTED (retry the transaction), UNAVAILABLE, DEADLINE_EXCEEDED, and for a commit whose
+// outcome is unknown the SDK's "outcome unknown" statuses, all passed through unchanged;
+// FAILED_PRECONDITION for a snapshot timestamp below the garbage-collection horizon.
+//
+// Thread safety: a KvDatabase is thread-safe (any number of RunTransaction / RunReadOnly calls at
+// once). A KvTransaction or KvSnapshot belongs to the one call of fn it was passed to: use it from
+// that thread only and not after fn returns.
+#ifndef MERIDIAN_SQL_LITE_KV_H_
+#define MERIDIAN_SQL_LITE_KV_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace meridian::sql {
+
+struct KvPair {
+  std::string key;
+  std::string value;
+
+  friend bool operator==(const KvPair&, const KvPair&) = default;
+};
+
+// Reads shared by both kinds of transaction.
+class KvReader {
+ public:
+  virtual ~KvReader() = default;
+  // The value at `key`, nullopt when there is none.
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;
+  // Pairs in [start, end) ascending, at most `limit` (<= 0: no limit); end "" = +infinity.
+  virtual absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
+                                                   int64_t limit) = 0;
+};
+
+// One attempt of a read-write transaction (SDK: meridian::Transaction).
+class KvTransaction : public KvReader {
+ public:
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+};
+
+// A read-only snapshot (SDK: a read-only transaction at one timestamp).
+class KvSnapshot : public KvReader {
+ public:
+  // Every read returns the data as of this timestamp (microseconds since the Unix epoch).
+  virtual int64_t read_timestamp() const = 0;
+};
+
+// Which snapshot a read-only run reads (SDK: ReadOnlyOptions).
+struct ReadBound {
+  enum class Mode : uint8_t { kStrong, kExactTimestamp, kMaxStaleness };
+  Mode mode = Mode::kStrong;
+  int64_t timestamp_us = 0;  // kExactTimestamp
+  int64_t staleness_us = 0;  // kMaxStaleness: read at now - staleness_us
+
+  static ReadBound Strong() { return {}; }
+  static ReadBound Exact(int64_t timestamp_us) {
+    return {.mode = Mode::kExactTimestamp, .timestamp_us = timestamp_us, .staleness_us = 0};
+  }
+  static ReadBound MaxStaleness(int64_t staleness_us) {
+    return {.mode = Mode::kMaxStaleness, .timestamp_us = 0, .staleness_us = staleness_us};
+  }
+};
+
+class KvDatabase {
+ public:
+  using TransactionFn = std::function<absl::Status(KvTransaction&)>;
+  using SnapshotFn = std::function<absl::Status(KvSnapshot&)>;
+
+  virtual ~KvDatabase() = default;
+  // Runs fn in a read-write transaction, retrying aborted attempts (see the top of this file).
+  // Returns the commit timestamp.
+  virtual absl::StatusOr<int64_t> RunTransaction(const TransactionFn& fn) = 0;
+  // Runs fn once over a snapshot chosen by `bound`. Returns the snapshot's timestamp.
+  virtual absl::StatusOr<int64_t> RunReadOnly(const ReadBound& bound, const SnapshotFn& fn) = 0;
+};
+
+}  // namespace meridian::sql
+
+#endif  // MERIDIAN_SQL_LITE_KV_H_

@@ -1,0 +1,154 @@
+#include "sql_lite/table_io.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/key_encoding.h"
+#include "common/status_macros.h"
+#include "sql_lite/encoding.h"
+
+namespace meridian::sql {
+namespace {
+
+absl::StatusOr<Row> MakeRow(const TableSchema& table, const std::vector<Value>& key,
+                            std::string_view raw) {
+  Row row(table.columns.size());
+  for (size_t i = 0; i < key.size(); ++i) row[table.primary_key[i].column] = key[i];
+  RETURN_IF_ERROR(DecodeRowValue(table, raw, &row));
+  return row;
+}
+
+absl::StatusOr<std::string> RowKeyOf(const Schema& schema, const TableSchema& table,
+                                     const Row& row) {
+  return EncodeRowKey(schema.Ancestry(table), table.KeyValues(row));
+}
+
+}  // namespace
+
+std::string KeyText(const std::vector<Value>& key) {
+  std::vector<std::string> parts;
+  for (const Value& v : key) parts.push_back(v.ToSqlLiteral());
+  return absl::StrCat("(", absl::StrJoin(parts, ", "), ")");
+}
+
+absl::Status ScanRange(RowStore& store, std::string_view start, std::string_view end,
+                       const std::function<absl::Status(const KvPair&)>& fn, int64_t chunk) {
+  std::string from(start);
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<KvPair> pairs, store.Scan(from, end, chunk));
+    for (const KvPair& p : pairs) RETURN_IF_ERROR(fn(p));
+    if (static_cast<int64_t>(pairs.size()) < chunk) return absl::OkStatus();
+    from = pairs.back().key;
+    from.push_back('\0');  // the smallest key after it
+  }
+}
+
+absl::Status ScanRows(RowStore& store, const std::vector<const TableSchema*>& ancestry,
+                      std::string_view start, std::string_view end,
+                      const std::function<absl::Status(Row)>& fn) {
+  const TableSchema& table = *ancestry.back();
+  std::vector<Value> key;
+  return ScanRange(store, start, end, [&](const KvPair& p) -> absl::Status {
+    ASSIGN_OR_RETURN(const bool mine, DecodeRowKey(ancestry, p.key, &key));
+    if (!mine) return absl::OkStatus();
+    ASSIGN_OR_RETURN(Row row, MakeRow(table, key, p.value));
+    return fn(std::move(row));
+  });
+}
+
+absl::StatusOr<std::optional<Row>> GetRow(RowStore& store,
+                                          const std::vector<const TableSchema*>& ancestry,
+                                          const std::vector<Value>& key) {
+  ASSIGN_OR_RETURN(std::string raw_key, EncodeRowKey(ancestry, key));
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, store.Get(raw_key));
+  if (!raw.has_value()) return std::nullopt;
+  ASSIGN_OR_RETURN(Row row, MakeRow(*ancestry.back(), key, *raw));
+  return row;
+}
+
+absl::Status PutIndexEntry(RowStore& store, const TableSchema& table, const IndexSchema& index,
+                           const Row& row) {
+  ASSIGN_OR_RETURN(KvPair entry, EncodeIndexEntry(table, index, row));
+  if (index.unique) {
+    ASSIGN_OR_RETURN(std::optional<std::string> existing, store.Get(entry.key));
+    if (existing.has_value() && *existing != entry.value) {
+      std::vector<Value> values;
+      for (const KeyColumn& k : index.columns) values.push_back(row[k.column]);
+      return absl::AlreadyExistsError(
+          absl::StrCat("unique index ", index.name, " already has ", KeyText(values)));
+    }
+  }
+  return store.Put(entry.key, entry.value);
+}
+
+absl::Status DeleteIndexEntries(RowStore& store, const TableSchema& table, const Row& row) {
+  for (const IndexSchema& index : table.indexes) {
+    ASSIGN_OR_RETURN(KvPair entry, EncodeIndexEntry(table, index, row));
+    RETURN_IF_ERROR(store.Delete(entry.key));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema& table,
+                       const Row& row) {
+  const std::vector<const TableSchema*> ancestry = schema.Ancestry(table);
+  const std::vector<Value> key = table.KeyValues(row);
+  ASSIGN_OR_RETURN(std::string raw_key, EncodeRowKey(ancestry, key));
+  ASSIGN_OR_RETURN(std::optional<std::string> existing, store.Get(raw_key));
+  if (existing.has_value()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a row with primary key ", KeyText(key), " already exists in ", table.name));
+  }
+  if (ancestry.size() > 1) {
+    std::vector<const TableSchema*> parent(ancestry.begin(), ancestry.end() - 1);
+    std::vector<Value> parent_key(key.begin(), key.begin() + parent.back()->primary_key.size());
+    ASSIGN_OR_RETURN(std::string parent_raw, EncodeRowKey(parent, parent_key));
+    ASSIGN_OR_RETURN(std::optional<std::string> p, store.Get(parent_raw));
+    if (!p.has_value()) {
+      return absl::NotFoundError(absl::StrCat("parent row ", KeyText(parent_key), " of ",
+                                              table.name, " does not exist in ",
+                                              parent.back()->name));
+    }
+  }
+  for (const IndexSchema& index : table.indexes) {
+    RETURN_IF_ERROR(PutIndexEntry(store, table, index, row));
+  }
+  return store.Put(raw_key, EncodeRowValue(table, row));
+}
+
+absl::Status UpdateRow(RowStore& store, const Schema& schema, const TableSchema& table,
+                       const Row& old_row, const Row& new_row) {
+  for (const IndexSchema& index : table.indexes) {
+    ASSIGN_OR_RETURN(KvPair old_entry, EncodeIndexEntry(table, index, old_row));
+    ASSIGN_OR_RETURN(KvPair new_entry, EncodeIndexEntry(table, index, new_row));
+    if (old_entry == new_entry) continue;
+    RETURN_IF_ERROR(store.Delete(old_entry.key));
+    RETURN_IF_ERROR(PutIndexEntry(store, table, index, new_row));
+  }
+  ASSIGN_OR_RETURN(std::string raw_key, RowKeyOf(schema, table, new_row));
+  return store.Put(raw_key, EncodeRowValue(table, new_row));
+}
+
+absl::Status DeleteRow(RowStore& store, const Schema& schema, const TableSchema& table,
+                       const Row& row) {
+  ASSIGN_OR_RETURN(std::string raw_key, RowKeyOf(schema, table, row));
+  const std::vector<Value> key = table.KeyValues(row);
+  for (const TableSchema* child : schema.Children(table)) {
+    const std::vector<const TableSchema*> ancestry = schema.Ancestry(*child);
+    ASSIGN_OR_RETURN(std::string prefix, EncodeKeyPrefix(ancestry, key));
+    RETURN_IF_ERROR(ScanRows(store, ancestry, prefix, keyenc::PrefixSuccessor(prefix),
+                             [&](Row child_row) -> absl::Status {
+                               if (child->on_delete != OnDelete::kCascade) {
+                                 return absl::FailedPreconditionError(
+                                     absl::StrCat("row ", KeyText(key), " of ", table.name,
+                                                  " has rows in interleaved table ", child->name,
+                                                  " (ON DELETE NO ACTION)"));
+                               }
+                               return DeleteRow(store, schema, *child, child_row);
+                             }));
+  }
+  RETURN_IF_ERROR(DeleteIndexEntries(store, table, row));
+  return store.Delete(raw_key);
+}
+
+}  // namespace meridian::sql
