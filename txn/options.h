@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "txn/lock_table.h"
+#include "txn/range_guard.h"
 
 namespace meridian::txn {
 
@@ -62,6 +63,9 @@ struct TransactionManagerOptions {
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
   size_t max_value_bytes = 1 << 20;
+  // Not the manager's: the per-key checks its driver runs before each request (TxnTablet and the
+  // simulator's TxnNode build their RangeGuard from these).
+  RangeGuardOptions guard;
 
   // Planted bugs, so tests can show their checkers catch them. Never set outside tests.
   bool testing_skip_commit_wait = false;           // reply and release before TT.after(s)
@@ -69,6 +73,9 @@ struct TransactionManagerOptions {
   bool testing_prepare_ts_not_above = false;       // prepare ts = LastTS() + 1, not assigned
   bool testing_snapshot_ignore_safe_time = false;  // serve snapshot reads above t_safe
   bool testing_trust_client_prepare_ts = false;    // commit with the client's prepare timestamps
+  // Apply a release although prepared transactions touch the range (their writes then land in a
+  // range the group no longer serves).
+  bool testing_release_without_drain = false;
 };
 
 }  // namespace meridian::txn

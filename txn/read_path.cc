@@ -4,19 +4,22 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "txn/admission.h"
+#include "txn/range_guard.h"
 
 namespace meridian::txn {
 
 ReadPath::ReadPath(const TransactionManagerOptions& opt, LeaderState* leader,
                    const Participant* participant, const Coordinator* coordinator,
-                   AppliedState* applied)
+                   AppliedState* applied, const Ownership* ownership)
     : opt_(opt),
       leader_(leader),
       participant_(participant),
       coordinator_(coordinator),
-      applied_(applied) {}
+      applied_(applied),
+      ownership_(ownership) {}
 
 Timestamp ReadPath::Safe() const {
   return std::min(applied_->paxos_safe(), participant_->TmSafe());
@@ -141,6 +144,15 @@ Reply ReadPath::Answer(const Snapshot& s, bool safe) const {
                                                        " did not reach the read timestamp ",
                                                        s.read_ts, " in time; try another replica"));
     return reply;
+  }
+  // The keys passed the range checks when the read arrived; a release (and a drop) may have
+  // applied since, while it waited: the versions the range's new group wrote are not here.
+  for (const std::string& key : s.keys) {
+    if (!ownership_->Find(key).owned) {
+      reply.status = StaleMapError(absl::StrCat("the range of ", absl::CHexEscape(key),
+                                                " was released while the read waited"));
+      return reply;
+    }
   }
   absl::StatusOr<std::vector<std::optional<std::string>>> v = applied_->Read(s.keys, s.read_ts);
   if (v.ok()) {

@@ -10,6 +10,11 @@
 //     below t. A read that waited snapshot_wait_us gets UNAVAILABLE (the client tries elsewhere).
 //   * Strong read-only transactions (one group, at the leader) read at LastTS() when nothing is
 //     prepared, else at TT.now().latest.
+//   * A snapshot (or read-only) read is answered only if this group still owns every key's range
+//     (ownership.h): the driver's range checks ran when it arrived, and while it waited a release
+//     may have applied — the range's new group then writes versions this one never sees, and a
+//     drop erases its copy. Such a read gets a stale-map refusal (range_guard.h). Simulator seed
+//     73 of bank read an erased account this way.
 //
 // A leader uses the same t_safe as a follower: its own knowledge (s_max) is not enough, because
 // an earlier leader's record that no quorum it heard from holds may still be chosen later (append
@@ -29,6 +34,7 @@
 #include "txn/coordinator.h"
 #include "txn/leader_state.h"
 #include "txn/options.h"
+#include "txn/ownership.h"
 #include "txn/participant.h"
 #include "txn/replica_port.h"
 #include "txn/types.h"
@@ -39,7 +45,8 @@ class ReadPath {
  public:
   // The arguments are not owned and must outlive this.
   ReadPath(const TransactionManagerOptions& opt, LeaderState* leader,
-           const Participant* participant, const Coordinator* coordinator, AppliedState* applied);
+           const Participant* participant, const Coordinator* coordinator, AppliedState* applied,
+           const Ownership* ownership);
 
   // min(t_paxos_safe, t_tm_safe).
   Timestamp Safe() const;
@@ -81,6 +88,7 @@ class ReadPath {
   const Participant* const participant_;
   const Coordinator* const coordinator_;
   AppliedState* const applied_;
+  const Ownership* const ownership_;
   std::vector<Snapshot> snapshots_;    // waiting, any replica
   Timestamp safe_time_requested_ = 0;  // leader: the newest safe-time record logged for a read
 };

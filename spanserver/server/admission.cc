@@ -7,11 +7,12 @@
 #include "proto/rpc.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/tablet/txn_tablet.h"
+#include "txn/range_guard.h"
 
 namespace meridian::spanserver {
 namespace {
 
-Refusal Stale(const std::string& why) { return Refusal{tablet::StaleMapError(why), true}; }
+Refusal Stale(const std::string& why) { return Refusal{txn::StaleMapError(why), true}; }
 
 }  // namespace
 
@@ -63,7 +64,7 @@ void FinishWithLeaderHint(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
                           const absl::Status& status,
                           const std::optional<std::string>& leader_hint) {
   if (leader_hint.has_value()) ctx->AddTrailingMetadata(rpc::kLeaderMetadataKey, *leader_hint);
-  if (tablet::IsStaleMap(status)) ctx->AddTrailingMetadata(rpc::kStaleMapMetadataKey, "1");
+  if (txn::IsStaleMap(status)) ctx->AddTrailingMetadata(rpc::kStaleMapMetadataKey, "1");
   reactor->Finish(rpc::ToGrpc(status));
 }
 

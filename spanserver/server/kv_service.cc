@@ -26,6 +26,7 @@
 #include "spanserver/storage/engine.h"
 #include "spanserver/tablet/txn_tablet.h"
 #include "truetime/truetime.h"
+#include "txn/range_guard.h"
 #include "txn/transaction_manager.h"
 
 namespace meridian::spanserver {
@@ -121,7 +122,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
               result->set_commit_ts(reply.ts);
             } else {
               result->set_message(std::string(reply.status.message()));
-              result->set_stale_map(tablet::IsStaleMap(reply.status));
+              result->set_stale_map(txn::IsStaleMap(reply.status));
               if (!reply.outcome_unknown && reply.status.code() == absl::StatusCode::kUnavailable) {
                 if (std::optional<std::string> leader = OtherLeader(*host)) {
                   result->set_has_leader_hint(true);

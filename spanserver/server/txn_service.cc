@@ -21,6 +21,7 @@
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/tablet/txn_tablet.h"
+#include "txn/range_guard.h"
 #include "txn/transaction_manager.h"
 
 namespace meridian::spanserver {
@@ -306,7 +307,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         t->tablet->Prepare(*r, now, req, [this, t, result, answered](txn::Reply reply) {
           result->set_code(static_cast<int32_t>(reply.status.code()));
           result->set_message(std::string(reply.status.message()));
-          result->set_stale_map(tablet::IsStaleMap(reply.status));
+          result->set_stale_map(txn::IsStaleMap(reply.status));
           if (reply.status.ok()) result->set_prepare_ts(reply.ts);
           if (std::optional<std::string> hint = LeaderHint(*t->host, reply)) {
             result->set_has_leader_hint(true);

@@ -155,6 +155,7 @@ TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime
       truetime_(truetime),
       options_(options),
       hooks_(std::move(hooks)),
+      guard_(group, hooks_.map_generation, options.guard),
       store_(std::make_unique<EngineStore>(group, engine)),
       manager_(std::make_unique<txn::TransactionManager>(group, store_.get(), options)) {}
 

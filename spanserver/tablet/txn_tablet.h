@@ -17,14 +17,14 @@
 // (TxnService::CommitWrite); the put and delete records of older logs are still applied as before.
 //
 // Range moves and splits (proto/movement.proto; the ownership itself is the manager's replicated
-// state, txn/ownership.h). Every key of a request is checked against the group's log: a key whose
-// range the group released is refused "stale map" (UNAVAILABLE, StaleMapError: the client
-// refreshes its map), and so is one the server's map puts in another group; a key whose range
-// the server's map gives this group at a generation the group has not applied yet is refused
-// UNAVAILABLE "not applied yet" (try again, or at another replica). At the leader, a range fenced
-// for its release (Fence) refuses every locking request with a key in it (UNAVAILABLE, nothing
-// done: the client backs off and retries, by then at the range's new group), so that its locks
-// drain and the release can be logged.
+// state, txn/ownership.h; the checks are txn::RangeGuard's, range_guard.h). Every key of a request
+// is checked against the group's log: a key whose range the group released is refused "stale map"
+// (UNAVAILABLE, txn::StaleMapError: the client refreshes its map), and so is one the server's map
+// puts in another group; a key whose range the server's map gives this group at a generation the
+// group has not applied yet is refused UNAVAILABLE "not applied yet" (try again, or at another
+// replica). At the leader, a range fenced for its release (Fence) refuses every locking request
+// with a key in it (UNAVAILABLE, nothing done: the client backs off and retries, by then at the
+// range's new group), so that its locks drain and the release can be logged.
 //
 // Thread safety: everything runs on the group's strand.
 #ifndef MERIDIAN_SPANSERVER_TABLET_TXN_TABLET_H_
@@ -45,6 +45,7 @@
 #include "spanserver/paxos/replica.h"
 #include "truetime/interval.h"
 #include "txn/ownership.h"
+#include "txn/range_guard.h"
 #include "txn/transaction_manager.h"
 
 namespace meridian {
@@ -57,14 +58,6 @@ class TrueTime;
 }  // namespace truetime
 
 namespace tablet {
-
-// A "stale map" refusal: UNAVAILABLE whose message starts with kStaleMapPrefix and that carries
-// the kStaleMapPayload payload, from which the server adds the trailer that makes the client
-// refresh its map (spanserver/server/admission.h).
-inline constexpr char kStaleMapPrefix[] = "stale map: ";
-inline constexpr char kStaleMapPayload[] = "type.meridian.dev/meridian.StaleMap";
-absl::Status StaleMapError(std::string_view why);
-bool IsStaleMap(const absl::Status& status);
 
 class TxnTablet : public replication::StateMachine {
  public:
@@ -148,13 +141,6 @@ class TxnTablet : public replication::StateMachine {
   // (`locking`) — lies in a fenced range.
   bool RefuseKeys(truetime::Interval now, const std::vector<std::string_view>& keys, bool locking,
                   ReplyFn& done);
-  // The server map's generation of the range holding `key`, 0 when the map puts it elsewhere.
-  uint64_t MapGeneration(std::string_view key) const;
-  struct FencedRange {
-    txn::RangeClaim range;
-    int64_t until_us = 0;
-  };
-  std::vector<FencedRange> fences_;
   void Dispatch(txn::Actions actions);
 
   const uint64_t group_;
@@ -162,6 +148,9 @@ class TxnTablet : public replication::StateMachine {
   truetime::TrueTime* const truetime_;
   const txn::TransactionManagerOptions options_;
   Hooks hooks_;
+  // The per-key checks (txn/range_guard.h) over hooks_.map_generation; its fences outlive a
+  // Restore (they are this replica's soft state, not the manager's).
+  txn::RangeGuard guard_;
   std::unique_ptr<EngineStore> store_;
   std::unique_ptr<txn::TransactionManager> manager_;
   paxos::Replica* replica_ = nullptr;

@@ -102,6 +102,20 @@ class AppendProgram : public TxnProgram {
     return plan;
   }
 
+  TxnPlan ReadPlan(const std::vector<std::string>& keys) override {
+    TxnPlan plan;
+    plan.read_only = true;
+    plan.tag = ops_.size();
+    plan.keys = keys;
+    plan.label = "probe";
+    std::vector<AppendOp>& ops = ops_.emplace_back();
+    for (const std::string& k : keys) {
+      ops.push_back(AppendOp{false, k, 0});
+      absl::StrAppend(&plan.label, " r:", k);
+    }
+    return plan;
+  }
+
   std::optional<Violation> Check(const std::vector<TxnRecord>& records) override;
 
  private:

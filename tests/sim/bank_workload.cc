@@ -87,6 +87,14 @@ class BankProgram : public TxnProgram {
     return plan;
   }
 
+  TxnPlan ReadPlan(const std::vector<std::string>& keys) override {
+    TxnPlan plan;
+    plan.read_only = true;
+    plan.label = "probe";
+    plan.keys = keys;
+    return plan;
+  }
+
   std::optional<Violation> Check(const std::vector<TxnRecord>& records) override {
     return CheckBank(records, accounts_, kInitialBalance * static_cast<int64_t>(accounts_.size()));
   }

@@ -10,8 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "tests/sim/cluster.h"
+#include "txn/range_guard.h"
 
 namespace meridian::sim {
+namespace {
+
+// Probe reads (Probe): at most this far below the copy's timestamp, by at most this many clients of
+// their own.
+constexpr int64_t kProbeSpreadUs = 200'000;
+constexpr size_t kMaxProbeClients = 8;
+
+}  // namespace
 
 std::string TxnCounts::ToString() const {
   return absl::StrCat("rw(committed=", committed, " failed=", failed, " unknown=", unknown,
@@ -20,24 +29,11 @@ std::string TxnCounts::ToString() const {
 }
 
 TxnClients::TxnClients(TxnCluster* cluster, const TxnSwarmParams& params, Random rng,
-                       KeyGroup key_group, Planner planner)
-    : cluster_(cluster),
-      params_(params),
-      rng_(std::move(rng)),
-      key_group_(std::move(key_group)),
-      planner_(std::move(planner)) {
+                       Planner planner)
+    : cluster_(cluster), params_(params), rng_(std::move(rng)), planner_(std::move(planner)) {
   // Transaction ids: unique, from the seed.
   next_txn_ = (rng_.Next() & 0xffff) << 32;
-  clients_.resize(static_cast<size_t>(params_.clients));
-  for (Client& c : clients_) {
-    c.addr = cluster_->AddClient();
-    c.tt = std::make_unique<truetime::TrueTime>(
-        std::make_unique<truetime::SimulatedClockSource>(
-            cluster_->time(), params_.client_clock,
-            truetime::RandomSimulatedClockParams(params_.client_clock, rng_)),
-        truetime::TrueTime::Options{.max_epsilon_us = 1'000'000'000});
-    for (paxos::GroupId g : cluster_->groups()) c.hint[g] = RandomNode(g, -1);
-  }
+  for (int i = 0; i < params_.clients; ++i) AddClient();
 }
 
 truetime::Interval TxnClients::Now(Client& c) {
@@ -63,6 +59,50 @@ bool TxnClients::Idle() const {
   return true;
 }
 
+void TxnClients::AddClient() {
+  Client& c = clients_.emplace_back();
+  c.addr = cluster_->AddClient();
+  c.tt = std::make_unique<truetime::TrueTime>(
+      std::make_unique<truetime::SimulatedClockSource>(
+          cluster_->time(), params_.client_clock,
+          truetime::RandomSimulatedClockParams(params_.client_clock, rng_)),
+      truetime::TrueTime::Options{.max_epsilon_us = 1'000'000'000});
+  for (paxos::GroupId g : cluster_->groups()) c.hint[g] = RandomNode(g, -1);
+  c.map = cluster_->map();
+}
+
+void TxnClients::Probe(const SimRange& range, const std::vector<txn::Timestamp>& ingest_ts) {
+  if (stopped_ || !probe_planner_ || params_.follower_read_p <= 0 || ingest_ts.empty()) return;
+  for (Addr at : cluster_->GroupNodes(range.group)) {
+    // Every replica that lags (down, or behind on the adoption), and others at random.
+    TxnNode& node = cluster_->node(at);
+    const bool lags =
+        !node.alive() || node.manager().ownership().Check(range.start, range.generation) !=
+                             txn::Ownership::Verdict::kServed;
+    if (!lags && !rng_.Bernoulli(params_.follower_read_p)) continue;
+    std::optional<TxnPlan> plan = probe_planner_(range);
+    if (!plan) return;
+    size_t c = clients_.size();
+    for (size_t i = static_cast<size_t>(params_.clients); i < clients_.size(); ++i) {
+      if (clients_[i].phase == Phase::kIdle) c = i;
+    }
+    if (c == clients_.size()) {
+      if (c >= static_cast<size_t>(params_.clients) + kMaxProbeClients) return;
+      AddClient();
+    }
+    Client& cl = clients_[c];
+    cl.probe_at = at;
+    cl.map = cluster_->map();  // as if placement had told it of the switch
+    // Just below one of the copies' records: a replica that applied the group's log up to there
+    // but not the copy (nor the adoption) lacks the range's versions at that timestamp.
+    cl.probe_ts = ingest_ts[rng_.Uniform(ingest_ts.size())] - rng_.Range(1, kProbeSpreadUs);
+    cluster_->loop().Trace(absl::StrCat("client ", c, " probes ", node.Name(),
+                                        lags ? " (lags)" : "", " [", range.start, ",", range.end,
+                                        ") at ", cl.probe_ts));
+    Begin(c, *std::move(plan));
+  }
+}
+
 bool TxnClients::CommittedSince(paxos::GroupId g, TrueUs t) const {
   auto it = last_commit_invoke_.find(g);
   return it != last_commit_invoke_.end() && it->second >= t;
@@ -80,7 +120,7 @@ void TxnClients::Start(std::optional<TxnPlan> setup) {
 
 void TxnClients::Next(size_t c, int64_t delay_us) {
   clients_[c].phase = Phase::kIdle;
-  if (stopped_) return;
+  if (stopped_ || clients_[c].probe_at >= 0) return;
   const uint64_t gen = clients_[c].gen;
   cluster_->loop().After(delay_us + rng_.Range(0, params_.think_max_us), [this, c, gen] {
     Client& cl = clients_[c];
@@ -101,8 +141,10 @@ void TxnClients::Begin(size_t c, TxnPlan plan) {
   cl.attempt = 0;
   if (cl.plan.read_only) {
     std::set<paxos::GroupId> groups;
-    for (const std::string& k : cl.plan.keys) groups.insert(key_group_(k));
-    if (groups.size() == 1 && rng_.Bernoulli(0.6)) {
+    for (const std::string& k : cl.plan.keys) groups.insert(GroupOf(c, k));
+    if (cl.probe_at >= 0) {
+      rec.kind = TxnKind::kSnapshotStale;
+    } else if (groups.size() == 1 && rng_.Bernoulli(0.6)) {
       rec.kind = TxnKind::kReadOnlyLeader;
     } else if (rng_.Bernoulli(params_.stale_read_p)) {
       rec.kind = TxnKind::kSnapshotStale;
@@ -141,7 +183,7 @@ void TxnClients::Attempt(size_t c) {
   rec.attempts = cl.attempt;
   cluster_->loop().Trace(absl::StrCat("client ", c, " txn ", cl.ref.id, " start=", cl.ref.start_ts,
                                       " attempt ", cl.attempt, " ", cl.plan.label));
-  for (const std::string& k : cl.plan.keys) cl.reads[key_group_(k)].push_back(k);
+  for (const std::string& k : cl.plan.keys) cl.reads[GroupOf(c, k)].push_back(k);
   cl.phase = Phase::kReading;
   cl.outstanding = cl.reads.size();
   const uint64_t gen = cl.gen;
@@ -235,7 +277,7 @@ void TxnClients::Decide(size_t c) {
   }
   cl.buffered = std::move(*writes);
   for (const auto& [k, v] : cl.buffered) {
-    const paxos::GroupId g = key_group_(k);
+    const paxos::GroupId g = GroupOf(c, k);
     cl.writes[g].push_back(txn::Mutation{k, v});
     cl.touched.insert(g);
   }
@@ -417,18 +459,19 @@ void TxnClients::ReadOnly(size_t c) {
   cl.values.clear();
   cl.reads.clear();
   cl.ref.id = ++next_txn_;  // a token for the guard only
-  for (const std::string& k : cl.plan.keys) cl.reads[key_group_(k)].push_back(k);
+  ++cl.attempt;
+  rec.attempts = cl.attempt;
+  for (const std::string& k : cl.plan.keys) cl.reads[GroupOf(c, k)].push_back(k);
+  // A range moved since the kind was chosen: the keys may now span groups.
+  if (rec.kind == TxnKind::kReadOnlyLeader && cl.reads.size() != 1)
+    rec.kind = TxnKind::kSnapshotNow;
   const uint64_t gen = cl.gen;
   const txn::TxnId token = cl.ref.id;
   auto finish_read = [this, c](const std::vector<std::string>& keys, const CallResult& r,
                                paxos::GroupId g) -> bool {
     Client& cl = clients_[c];
     if (r.end != CallEnd::kReply || !r.reply.status.ok() || r.reply.values.size() != keys.size()) {
-      ++counts_.read_only_failed;
-      Finish(
-          c, TxnOutcome::kFail, 0,
-          absl::StrCat("g", g, ": ", r.end == CallEnd::kReply ? r.reply.status.ToString() : r.why));
-      Next(c, 0);
+      ReadOnlyFailed(c, g, r);
       return false;
     }
     for (size_t i = 0; i < keys.size(); ++i) cl.values[keys[i]] = r.reply.values[i];
@@ -455,7 +498,11 @@ void TxnClients::ReadOnly(size_t c) {
     return;
   }
   cl.read_ts = Now(cl).latest;
-  if (rec.kind == TxnKind::kSnapshotStale) cl.read_ts -= rng_.Range(0, params_.stale_max_us);
+  if (cl.probe_at >= 0) {
+    cl.read_ts = std::min(cl.read_ts, cl.probe_ts);
+  } else if (rec.kind == TxnKind::kSnapshotStale) {
+    cl.read_ts -= rng_.Range(0, params_.stale_max_us);
+  }
   cl.outstanding = cl.reads.size();
   for (const auto& [g, keys] : cl.reads) {
     Call call;
@@ -463,7 +510,9 @@ void TxnClients::ReadOnly(size_t c) {
     call.group = g;
     call.request = txn::SnapshotReadRequest{keys, cl.read_ts};
     call.leader = false;
-    call.attempts_left = params_.max_call_attempts;
+    call.at = cl.probe_at;
+    // A probe waits out its replica's restart or partition.
+    call.attempts_left = params_.max_call_attempts * (cl.probe_at >= 0 ? 3 : 1);
     call.done = [this, c, gen, token, g, keys, finish_read](const CallResult& r) {
       if (!Live(c, gen, token, Phase::kReadOnly)) return;
       if (!finish_read(keys, r, g)) return;
@@ -476,6 +525,24 @@ void TxnClients::ReadOnly(size_t c) {
     };
     StartCall(std::move(call));
   }
+}
+
+void TxnClients::ReadOnlyFailed(size_t c, paxos::GroupId g, const CallResult& r) {
+  Client& cl = clients_[c];
+  if (r.end == CallEnd::kReply && txn::IsStaleMap(r.reply.status) &&
+      cl.attempt < params_.max_txn_attempts) {
+    cl.phase = Phase::kBackoff;  // the other groups' answers no longer match
+    const uint64_t gen = cl.gen;
+    const txn::TxnId token = cl.ref.id;
+    cluster_->loop().After(rng_.Range(1'000, 20'000), [this, c, gen, token] {
+      if (Live(c, gen, token, Phase::kBackoff)) ReadOnly(c);
+    });
+    return;
+  }
+  ++counts_.read_only_failed;
+  Finish(c, TxnOutcome::kFail, 0,
+         absl::StrCat("g", g, ": ", r.end == CallEnd::kReply ? r.reply.status.ToString() : r.why));
+  Next(c, 0);
 }
 
 void TxnClients::Finish(size_t c, TxnOutcome outcome, txn::Timestamp ts, const std::string& note) {
@@ -498,7 +565,9 @@ void TxnClients::Finish(size_t c, TxnOutcome outcome, txn::Timestamp ts, const s
 
 void TxnClients::StartCall(Call call) {
   Client& cl = clients_[call.client];
-  call.addr = call.leader ? cl.hint[call.group] : RandomNode(call.group, -1);
+  call.addr = call.at >= 0  ? call.at
+              : call.leader ? cl.hint[call.group]
+                            : RandomNode(call.group, -1);
   const uint64_t id = next_call_++;
   calls_.emplace(id, std::move(call));
   Send(id);
@@ -531,8 +600,18 @@ void TxnClients::OnReply(uint64_t id, uint64_t seq, Addr from, const txn::Reply&
   Client& cl = clients_[call.client];
   const absl::StatusCode code = r.status.code();
   const Addr hinted = hint == paxos::kNoReplica ? -1 : cluster_->AddrOf(call.group, hint);
+  const bool stale_map = txn::IsStaleMap(r.status);
+  if (stale_map) {
+    cl.map = cluster_->map();
+    cluster_->loop().Trace(absl::StrCat("client ", call.client, " refreshes its map (v",
+                                        cl.map.version(), "): ", r.status.message()));
+  }
   if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
     if (call.leader && hinted >= 0) cl.hint[call.group] = hinted;
+    if (stale_map && !call.commit) {  // another try in this group is no use
+      EndCall(id, CallResult{CallEnd::kReply, r, ""});
+      return;
+    }
     if (call.commit) {
       EndCall(id, CallResult{CallEnd::kUnknown, r, absl::StrCat("commit: ", r.status.ToString())});
       return;
@@ -570,8 +649,8 @@ void TxnClients::RetryCall(uint64_t id, const std::string& why, Addr next) {
                            absl::StrCat("gave up after ", call.attempt, " tries: ", why)});
     return;
   }
-  call.addr = next;
-  call.seq = 0;  // replies to the previous send no longer match
+  call.addr = call.at >= 0 ? call.at : next;  // a probe stays with its replica
+  call.seq = 0;                               // replies to the previous send no longer match
   const int64_t backoff = rng_.Range(1'000, 30'000 * std::min(call.attempt, 8));
   cluster_->loop().After(backoff, [this, id] {
     if (calls_.contains(id)) Send(id);

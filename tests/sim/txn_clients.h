@@ -16,9 +16,13 @@
 //     reads), and SnapshotRead at a random replica of each group, retried at another replica
 //     on UNAVAILABLE/DEADLINE_EXCEEDED.
 // Calls to a node retry on UNAVAILABLE at the replica's leader hint (or a random replica) and on
-// timeouts, with growing backoff. Sometimes a client vanishes mid-transaction (no Abort, no more
-// keepalives): its locks must expire and its prepared participants must ask the coordinator; a
-// fresh client takes its place later.
+// timeouts, with growing backoff. Range moves: each client routes every key by its own copy of
+// the range map (range_map.h), which may be stale; a "stale map" refusal (txn::IsStaleMap) ends
+// the call at once and refreshes the client's copy from the authoritative map: a read-write
+// transaction aborts and retries (its keys routed anew), a read-only one starts again (both
+// bounded by max_txn_attempts), a Commit's outcome is unknown as on any UNAVAILABLE. Sometimes a
+// client vanishes mid-transaction (no Abort, no more keepalives): its locks must expire and its
+// prepared participants must ask the coordinator; a fresh client takes its place later.
 //
 // Seed: plan choices come from the planner with the clients' Random; clocks, targets, backoffs,
 // vanishing from that Random too. Workload: bank and append plans. Faults: messages travel
@@ -65,11 +69,10 @@ struct TxnCounts {
 
 class TxnClients {
  public:
-  using KeyGroup = std::function<paxos::GroupId(const std::string& key)>;
   using Planner = std::function<TxnPlan(Random& rng)>;
 
-  TxnClients(TxnCluster* cluster, const TxnSwarmParams& params, Random rng, KeyGroup key_group,
-             Planner planner);
+  // The clients start with the cluster's map (TxnCluster::SetInitialMap first).
+  TxnClients(TxnCluster* cluster, const TxnSwarmParams& params, Random rng, Planner planner);
 
   // Runs `setup` (if any) on client 0 until it commits, then starts every client.
   void Start(std::optional<TxnPlan> setup);
@@ -79,6 +82,16 @@ class TxnClients {
   // True when a read-write transaction invoked at or after `t` that wrote in group `g` committed.
   bool CommittedSince(paxos::GroupId g, TrueUs t) const;
   bool setup_done() const { return setup_done_; }
+  // A move's map switch (`ingest_ts`: the timestamps of the copies' Ingest records at the new
+  // group): probe reads at each replica of the new group that lags (down, or not yet applied the
+  // adoption), and at each other one with probability TxnSwarmParams::follower_read_p —
+  // snapshot reads of the range's keys just below one of ingest_ts, at that replica (retries
+  // too), by clients of their own (they run nothing else). A replica that serves such a read
+  // before it applied the copies lacks versions; the range checks must make it wait for the
+  // adoption. The plan comes from the probe planner (none: no probes).
+  using ProbePlanner = std::function<std::optional<TxnPlan>(const SimRange& range)>;
+  void set_probe_planner(ProbePlanner planner) { probe_planner_ = std::move(planner); }
+  void Probe(const SimRange& range, const std::vector<txn::Timestamp>& ingest_ts);
 
   const std::vector<TxnRecord>& records() const { return records_; }
   const AttemptMap& attempt_writes() const { return attempt_writes_; }
@@ -90,6 +103,7 @@ class TxnClients {
     Addr addr = 0;
     std::unique_ptr<truetime::TrueTime> tt;
     std::map<paxos::GroupId, Addr> hint;  // whom it believes leads each group
+    RangeMap map;                         // where it believes each key lives
     uint64_t gen = 0;                     // bumps when it vanishes: late callbacks are ignored
     Phase phase = Phase::kIdle;
     bool setup = false;
@@ -109,6 +123,8 @@ class TxnClients {
     // This attempt's Commit went out with its prepares (TxnSwarmParams::concurrent_commit_p):
     // the Commit's answer is the outcome, whatever the prepares answer.
     bool concurrent_commit = false;
+    Addr probe_at = -1;           // a probe client's target (Probe); -1: an ordinary client
+    txn::Timestamp probe_ts = 0;  // and its read timestamp
   };
   enum class CallEnd : uint8_t { kReply, kGaveUp, kUnknown };
   struct CallResult {
@@ -121,6 +137,7 @@ class TxnClients {
     paxos::GroupId group = 0;
     TxnRequest request;
     bool leader = true;   // to the leader (follow hints) or to any replica
+    Addr at = -1;         // the first try goes to this node (a probe's target)
     bool commit = false;  // a timeout or UNAVAILABLE makes the outcome unknown
     int attempts_left = 1;
     int attempt = 0;
@@ -129,7 +146,11 @@ class TxnClients {
     std::function<void(const CallResult&)> done;
   };
 
+  void AddClient();
   truetime::Interval Now(Client& c);
+  paxos::GroupId GroupOf(size_t c, const std::string& key) const {
+    return clients_[c].map.GroupOf(key);
+  }
   void Next(size_t c, int64_t delay_us);
   void Begin(size_t c, TxnPlan plan);
   void Attempt(size_t c);
@@ -142,6 +163,9 @@ class TxnClients {
   void SendAborts(size_t c);
   void Keepalives(size_t c, uint64_t gen, txn::TxnId txn);
   void ReadOnly(size_t c);
+  // A read-only transaction's read failed: starts it again after a stale map (bounded), else
+  // records the failure.
+  void ReadOnlyFailed(size_t c, paxos::GroupId g, const CallResult& r);
   bool MaybeVanish(size_t c, const char* where);
   void Finish(size_t c, TxnOutcome outcome, txn::Timestamp ts, const std::string& note);
   // The callback guard: still the same incarnation of the client working on `txn`.
@@ -158,7 +182,6 @@ class TxnClients {
   TxnCluster* const cluster_;
   const TxnSwarmParams params_;
   Random rng_;
-  const KeyGroup key_group_;
   const Planner planner_;
   bool stopped_ = false;
   bool setup_done_ = false;
@@ -166,6 +189,7 @@ class TxnClients {
   std::vector<TxnRecord> records_;
   AttemptMap attempt_writes_;
   std::map<paxos::GroupId, TrueUs> last_commit_invoke_;
+  ProbePlanner probe_planner_;
   TxnCounts counts_;
   txn::TxnId next_txn_ = 0;
   uint64_t next_call_ = 1;

@@ -17,9 +17,15 @@ namespace meridian::sim {
 const std::vector<std::string>& TxnPlants() {
   static const auto* plants = [] {
     auto* p = new std::vector<std::string>{
-        "testing_skip_commit_wait",        "testing_release_read_locks_early",
-        "testing_prepare_ts_not_above",    "testing_snapshot_ignore_safe_time",
+        "testing_skip_commit_wait",
+        "testing_release_read_locks_early",
+        "testing_prepare_ts_not_above",
+        "testing_snapshot_ignore_safe_time",
         "testing_trust_client_prepare_ts",
+        // Range moves (txn_mover.h).
+        "testing_serve_before_adopt",
+        "testing_release_without_drain",
+        "testing_skip_delta",
     };
     for (const std::string& plant : CompactionPlants()) p->push_back(plant);
     return p;
@@ -45,6 +51,12 @@ void SetPlant(const std::string& plant, TxnNodeConfig& c) {
     o.testing_snapshot_ignore_safe_time = true;
   } else if (plant == "testing_trust_client_prepare_ts") {
     o.testing_trust_client_prepare_ts = true;
+  } else if (plant == "testing_serve_before_adopt") {
+    o.guard.testing_serve_before_adopt = true;
+  } else if (plant == "testing_release_without_drain") {
+    o.testing_release_without_drain = true;
+  } else if (plant == "testing_skip_delta") {
+    // The mover's (TxnMover reads TxnCluster::plant()).
   } else {
     CHECK_MSG(false, "unknown plant " + plant);
   }
@@ -57,7 +69,9 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
     : time_(kSimEpochUs),
       rng_(seed),
       loop_(&time_, verbose, /*max_events=*/5'000'000),
-      net_(&loop_, &rng_, [this](Addr to, const paxos::Message& m) { node(to).DeliverPaxos(m); }) {
+      net_(&loop_, &rng_, [this](Addr to, const paxos::Message& m) { node(to).DeliverPaxos(m); }),
+      plant_(plant),
+      map_lag_max_us_(params.map_lag_max_us) {
   const SwarmParams& p = params.paxos;
   net_.set_params(p.net);
   Random clock_rng = rng_.Fork();
@@ -107,6 +121,27 @@ Addr TxnCluster::AddrOf(paxos::GroupId g, paxos::ReplicaId id) const {
   auto it = group_nodes_.find(g);
   if (it == group_nodes_.end() || id == 0 || id > it->second.size()) return -1;
   return it->second[id - 1];
+}
+
+void TxnCluster::SetInitialMap(RangeMap map) {
+  map_ = std::move(map);
+  server_maps_.assign(nodes_.size(), map_);
+  loop_.Trace(absl::StrCat("map ", map_.ToString()));
+}
+
+void TxnCluster::SwitchMap(RangeMap map) {
+  map_ = std::move(map);
+  loop_.Trace(absl::StrCat("map switch v", map_.version(), " ", map_.ToString()));
+  for (size_t a = 0; a < server_maps_.size(); ++a) {
+    loop_.After(static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(map_lag_max_us_) + 1)),
+                [this, a, m = map_] {
+                  if (server_maps_[a].version() < m.version()) server_maps_[a] = m;
+                });
+  }
+}
+
+uint64_t TxnCluster::MapGeneration(const TxnNode& node, std::string_view key) {
+  return server_maps_.at(static_cast<size_t>(node.addr())).GroupGeneration(node.group(), key);
 }
 
 void TxnCluster::StartAll() {

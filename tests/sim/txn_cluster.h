@@ -8,11 +8,14 @@
 // target group (as the spanserver's TxnService sends it), or when leader_only to the leader that
 // the target's replica on the sender's server believes in; only the leader acts on it.
 //
-// Seed: node seeds, clock parameters and routing choices derive from the seed. Faults: the
-// FaultTarget entry points (crash, wipe, restart, pause; a wiped node refuses to restart and stays
-// down); the network's faults apply to every message.
-// Checkers: records for CheckSlots and the transaction checkers (txn_checkers.h).
-// Thread safety: none; one thread.
+// The range map (range_map.h): the authoritative copy (map(), changed only by the mover's
+// SwitchMap) and each server's copy, which takes on every change a seeded delay later
+// (TxnSwarmParams::map_lag_max_us) and answers its node's MapGeneration.
+//
+// Seed: node seeds, clock parameters, routing choices and map delays derive from the seed. Faults:
+// the FaultTarget entry points (crash, wipe, restart, pause; a wiped node refuses to restart and
+// stays down); the network's faults apply to every message. Checkers: records for CheckSlots and
+// the transaction checkers (txn_checkers.h). Thread safety: none; one thread.
 #ifndef MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
 #define MERIDIAN_TESTS_SIM_TXN_CLUSTER_H_
 
@@ -29,6 +32,7 @@
 #include "tests/sim/faults.h"
 #include "tests/sim/history.h"
 #include "tests/sim/network.h"
+#include "tests/sim/range_map.h"
 #include "tests/sim/txn_node.h"
 #include "tests/sim/txn_swarm.h"
 #include "truetime/simulated_clock.h"
@@ -43,7 +47,9 @@ struct Decision {
 };
 
 // The planted bugs the transaction workloads understand: the TransactionManagerOptions testing_*
-// knobs, then the compaction and snapshot plants (cluster.h CompactionPlants()).
+// knobs, the range-move plants (testing_serve_before_adopt: RangeGuardOptions;
+// testing_release_without_drain: the manager's and the node's Release; testing_skip_delta: the
+// mover's), then the compaction and snapshot plants (cluster.h CompactionPlants()).
 const std::vector<std::string>& TxnPlants();
 
 class TxnCluster : public TxnNodeHost, public FaultTarget {
@@ -51,7 +57,15 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   // `plant` is a name from TxnPlants() (or empty); set on every node.
   TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::string& plant, bool verbose);
 
+  // Before StartAll: the bootstrap map, on every server.
+  void SetInitialMap(RangeMap map);
   void StartAll();
+  // The authoritative range map, and its switch once a move or split is done: every server takes
+  // the new map after its own delay.
+  const RangeMap& map() const { return map_; }
+  void SwitchMap(RangeMap map);
+  // The plant the cluster runs with (or empty).
+  const std::string& plant() const { return plant_; }
   // A network address for a client (after every node's).
   Addr AddClient() { return num_nodes() + clients_++; }
   TxnNode& node(Addr a) { return *nodes_[a]; }
@@ -82,6 +96,7 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   void SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) override;
   void SendToReplica(TxnNode& from, paxos::ReplicaId to,
                      std::function<void(ReplicaProcess&)> arrive) override;
+  uint64_t MapGeneration(const TxnNode& node, std::string_view key) override;
   void OnState(ApplyRecord record) override;
   void OnApplied(TxnNode& node, const paxos::Entry& e,
                  const absl::StatusOr<txn::ApplyResult>& result) override;
@@ -103,6 +118,10 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   std::map<paxos::GroupId, std::vector<Addr>> group_nodes_;
   std::vector<std::unique_ptr<TxnNode>> nodes_;
   int clients_ = 0;
+  const std::string plant_;
+  const int64_t map_lag_max_us_;
+  RangeMap map_;
+  std::vector<RangeMap> server_maps_;  // by node address
 
   std::vector<ApplyRecord> applies_;
   std::map<txn::TxnId, Decision> decisions_;

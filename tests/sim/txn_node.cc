@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
+#include "txn/ownership.h"
 
 namespace meridian::sim {
 
@@ -32,6 +33,48 @@ absl::StatusOr<std::optional<std::string>> SimStore::Get(std::string_view key, t
 absl::Status SimStore::Write(txn::Timestamp ts, const std::vector<txn::Mutation>& writes) {
   for (const txn::Mutation& m : writes) data_[m.key][ts] = m.value;
   return absl::OkStatus();
+}
+
+absl::Status SimStore::WriteVersions(const std::vector<txn::Version>& versions) {
+  for (const txn::Version& v : versions) data_[v.key][v.ts] = v.value;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> SimStore::EraseVersions(std::string_view start, std::string_view end,
+                                                 uint64_t limit) {
+  uint64_t erased = 0;
+  auto it = data_.lower_bound(start);
+  while (it != data_.end() && txn::InRange(it->first, start, end) && erased < limit) {
+    auto& versions = it->second;
+    while (!versions.empty() && erased < limit) {
+      versions.erase(versions.begin());
+      ++erased;
+    }
+    it = versions.empty() ? data_.erase(it) : std::next(it);
+  }
+  return erased;
+}
+
+absl::Status SimStore::RaiseHorizon(txn::Timestamp horizon) {
+  if (horizon <= 0) return absl::OkStatus();
+  return absl::UnimplementedError("the simulator's store collects no garbage");
+}
+
+std::vector<txn::Version> SimStore::Export(std::string_view start, std::string_view end,
+                                           txn::Timestamp after_ts, txn::Timestamp upto_ts) const {
+  std::vector<txn::Version> out;
+  for (auto it = data_.lower_bound(start); it != data_.end() && txn::InRange(it->first, start, end);
+       ++it) {
+    for (const auto& [ts, value] : it->second) {
+      if (ts > after_ts && ts <= upto_ts) out.push_back(txn::Version{it->first, ts, value});
+    }
+  }
+  return out;
+}
+
+bool SimStore::Empty(std::string_view start, std::string_view end) const {
+  auto it = data_.lower_bound(start);
+  return it == data_.end() || !txn::InRange(it->first, start, end);
 }
 
 std::string SimStore::Encode() const {
@@ -79,9 +122,13 @@ TxnNode::TxnNode(Addr addr, const TxnNodeConfig& config, EventLoop* loop,
 void TxnNode::OnStart() {
   store_ = std::make_unique<SimStore>();
   manager_ = std::make_unique<txn::TransactionManager>(group(), store_.get(), txn_options_);
+  guard_ = std::make_unique<txn::RangeGuard>(
+      group(), [this](std::string_view key) { return host_->MapGeneration(*this, key); },
+      txn_options_.guard);
   applied_actions_ = txn::Actions{};
   waiting_.clear();
   tick_after_.clear();
+  proposed_moves_.clear();
 }
 
 absl::Status TxnNode::Restore(const std::string& image, const std::string& data) {
@@ -95,15 +142,18 @@ absl::Status TxnNode::Restore(const std::string& image, const std::string& data)
   applied_actions_ = txn::Actions{};
   waiting_.clear();
   tick_after_.clear();
+  proposed_moves_.clear();
   return absl::OkStatus();
 }
 
 void TxnNode::OnCrash() {
   manager_.reset();
   store_.reset();
+  guard_.reset();
   applied_actions_ = txn::Actions{};
   waiting_.clear();
   tick_after_.clear();
+  proposed_moves_.clear();
 }
 
 void TxnNode::OnTick() {
@@ -173,6 +223,14 @@ void TxnNode::HandleRequest(const TxnRequest& request, ReplyFn reply) {
       Carry(actions);
       return;
     }
+    if (absl::Status refusal = CheckKeys(request); !refusal.ok()) {
+      loop()->Trace(absl::StrCat("refused ", Name(), " req=", id, " ", refusal.message()));
+      txn::Reply r;
+      r.id = id;
+      r.status = std::move(refusal);
+      reply(r, replica().leader());
+      return;
+    }
     waiting_[id] = reply;
     std::visit(
         [&](const auto& req) {
@@ -192,6 +250,28 @@ void TxnNode::HandleRequest(const TxnRequest& request, ReplyFn reply) {
         request);
     Carry(actions);
   });
+}
+
+absl::Status TxnNode::CheckKeys(const TxnRequest& request) {
+  std::vector<std::string_view> keys;
+  bool locking = true;
+  std::visit(
+      [&](const auto& req) {
+        using T = std::decay_t<decltype(req)>;
+        if constexpr (std::is_same_v<T, txn::ReadRequest>) {
+          keys.assign(req.keys.begin(), req.keys.end());
+        } else if constexpr (std::is_same_v<T, txn::PrepareRequest> ||
+                             std::is_same_v<T, txn::CommitRequest>) {
+          keys.assign(req.reads.begin(), req.reads.end());
+          for (const txn::Mutation& m : req.writes) keys.push_back(m.key);
+        } else if constexpr (std::is_same_v<T, txn::ReadOnlyRequest> ||
+                             std::is_same_v<T, txn::SnapshotReadRequest>) {
+          keys.assign(req.keys.begin(), req.keys.end());
+          locking = false;
+        }
+      },
+      request);
+  return guard_->CheckKeys(manager_->ownership(), Now().earliest, keys, locking);
 }
 
 void TxnNode::HandleGroupMessage(const txn::GroupMessage& m) {
@@ -222,6 +302,7 @@ void TxnNode::ApplyEntry(const paxos::Entry& e) {
                                                         " txn=", result->txn, " ts=", result->ts)
                                          : " error " + result.status().ToString()));
   host_->OnApplied(*this, e, result);
+  AnswerMove(e, result);
 }
 
 }  // namespace meridian::sim

@@ -13,14 +13,15 @@
 namespace meridian::sim {
 
 std::string TxnSwarmParams::ToString() const {
-  return absl::StrCat(paxos.ToString(), edge_skew ? " edge_skew" : "",
-                      " client_clock(base=", client_clock.base_error_us,
-                      "us drift=", client_clock.max_drift_ppm, "ppm) idle=", txn_idle_timeout_us,
-                      "us inquiry=", in_doubt_inquiry_us, "us safe_time=", safe_time_interval_us,
-                      "us snapshot_wait=", snapshot_wait_us, "us txn_clients=", clients,
-                      " ro=", read_only_p, " stale=", stale_read_p, "/", stale_max_us,
-                      "us vanish=", vanish_p, " calm=", calm_us, " call_timeout=", call_timeout_us,
-                      "us keys=", keys, " concurrent_commit=", concurrent_commit_p);
+  return absl::StrCat(
+      paxos.ToString(), edge_skew ? " edge_skew" : "",
+      " client_clock(base=", client_clock.base_error_us, "us drift=", client_clock.max_drift_ppm,
+      "ppm) idle=", txn_idle_timeout_us, "us inquiry=", in_doubt_inquiry_us,
+      "us safe_time=", safe_time_interval_us, "us snapshot_wait=", snapshot_wait_us,
+      "us txn_clients=", clients, " ro=", read_only_p, " stale=", stale_read_p, "/", stale_max_us,
+      "us vanish=", vanish_p, " calm=", calm_us, " call_timeout=", call_timeout_us,
+      "us keys=", keys, " concurrent_commit=", concurrent_commit_p, " moves=", moves,
+      " split=", split_p, " map_lag=", map_lag_max_us, "us follower_read=", follower_read_p);
 }
 
 TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
@@ -112,6 +113,11 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   // Drawn after the aimed faults, for the same reason. A group of these workloads logs about ten
   // entries a second.
   DrawCompaction(r, p, /*every_max=*/16, /*retain_max=*/4);
+  // Drawn after the compaction, for the same reason.
+  t.moves = r.Bernoulli(0.85) ? static_cast<int>(r.Range(1, 4)) : 0;
+  t.split_p = r.NextDouble() * 0.4;
+  t.map_lag_max_us = r.Bernoulli(0.5) ? r.Range(0, 5'000) : r.Range(5'000, 100'000);
+  t.follower_read_p = r.Bernoulli(0.8) ? 0.2 + r.NextDouble() * 0.6 : 0;
   return t;
 }
 

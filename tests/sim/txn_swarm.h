@@ -6,7 +6,8 @@
 // mid-transaction).
 //
 // Seed: DrawTxnSwarm is a pure function of the seed; parameters added later are drawn last (the
-// aimed faults and the focus of swarm.h's DrawAimedFaults, then its DrawCompaction, last of all).
+// aimed faults and the focus of swarm.h's DrawAimedFaults, then its DrawCompaction, then the range
+// moves, last of all).
 // Workload: bank and append. Faults: chosen here, injected by faults.h. Checkers: none. Thread
 // safety: plain values.
 #ifndef MERIDIAN_TESTS_SIM_TXN_SWARM_H_
@@ -56,6 +57,15 @@ struct TxnSwarmParams {
 
   // Workload size: bank accounts, or append keys.
   int keys = 8;
+
+  // Range moves and splits (txn_mover.h), drawn last of all: how many operations the mover
+  // carries out mid-run, the share of them that are splits, how late a server's copy of the map
+  // may take on a switch, and the chance of a probe read at each replica of a range's new group
+  // at its map switch (TxnClients::Probe).
+  int moves = 0;
+  double split_p = 0;
+  int64_t map_lag_max_us = 0;
+  double follower_read_p = 0;
 
   std::string ToString() const;
 };

@@ -1,8 +1,9 @@
 // RunTxnSeed: the phases of one seed of a transaction workload and the checkers run on its
 // history; see txn_workload.h.
 //
-// Seed: TxnSwarmParams and every Random derive from it. Workload: the TxnProgram's transactions.
-// Faults: the FaultInjector during the fault phase. Checkers: slot, apply/decision, outcome,
+// Seed: TxnSwarmParams and every Random derive from it. Workload: the TxnProgram's transactions,
+// and the TxnMover's moves and splits during the fault phase. Faults: the FaultInjector during the
+// fault phase. Checkers: slot, apply/decision, outcome,
 // snapshot, realtime, the program's own, liveness, budget.
 #include "tests/sim/txn_workload.h"
 
@@ -16,8 +17,40 @@
 #include "tests/sim/faults.h"
 #include "tests/sim/txn_checkers.h"
 #include "tests/sim/txn_cluster.h"
+#include "tests/sim/txn_mover.h"
+#include "txn/ownership.h"
 
 namespace meridian::sim {
+namespace {
+
+// The bootstrap map: key i in group 1 + i % groups.
+RangeMap InitialMap(const std::vector<std::string>& keys, size_t groups) {
+  std::map<std::string, paxos::GroupId> key_groups;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    key_groups[keys[i]] = static_cast<paxos::GroupId>(1 + i % groups);
+  }
+  return RangeMap::Initial(key_groups);
+}
+
+// At each map switch of a move, the clients probe the range's new group with the program's reads
+// of the keys in it.
+void ConnectProbes(TxnProgram& program, const std::vector<std::string>& keys, TxnClients& clients,
+                   TxnMover& mover) {
+  clients.set_probe_planner([&program, &keys](const SimRange& range) -> std::optional<TxnPlan> {
+    std::vector<std::string> inside;
+    for (const std::string& k : keys) {
+      if (txn::InRange(k, range.start, range.end)) inside.push_back(k);
+    }
+    if (inside.empty()) return std::nullopt;
+    return program.ReadPlan(inside);
+  });
+  mover.set_on_switch(
+      [&clients](const SimRange& range, const std::vector<txn::Timestamp>& ingest_ts) {
+        clients.Probe(range, ingest_ts);
+      });
+}
+
+}  // namespace
 
 SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& program) {
   TxnSwarmParams params = DrawTxnSwarm(seed);
@@ -27,16 +60,13 @@ SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& prog
   }
   Random rng(seed);
   TxnCluster cluster(params, rng.Next(), options.plant, options.verbose);
-  std::map<std::string, paxos::GroupId> key_groups;
   const std::vector<std::string> keys = program.Keys();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    key_groups[keys[i]] = static_cast<paxos::GroupId>(1 + i % cluster.groups().size());
-  }
-  TxnClients clients(
-      &cluster, params, rng.Fork(),
-      [&key_groups](const std::string& key) { return key_groups.at(key); },
-      [&program, &params](Random& r) { return program.Next(r, params); });
+  cluster.SetInitialMap(InitialMap(keys, cluster.groups().size()));
+  TxnClients clients(&cluster, params, rng.Fork(),
+                     [&program, &params](Random& r) { return program.Next(r, params); });
   FaultInjector faults(&cluster, params.paxos, rng.Fork());
+  TxnMover mover(&cluster, params, rng.Fork(), keys);
+  ConnectProbes(program, keys, clients, mover);
   EventLoop& loop = cluster.loop();
 
   SeedResult result;
@@ -44,6 +74,8 @@ SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& prog
   cluster.StartAll();
   clients.Start(program.Setup());
   faults.Start(loop.now() + params.paxos.fault_phase_us);
+  mover.Start(loop.now() + params.paxos.fault_phase_us / 10,
+              loop.now() + params.paxos.fault_phase_us);
   bool in_budget = loop.RunUntil(loop.now() + params.paxos.fault_phase_us);
 
   // Heal: every group must commit a transaction invoked after this point, within the bound.
@@ -79,9 +111,12 @@ SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& prog
     const int64_t drain_us = static_cast<int64_t>(params.max_txn_attempts) *
                                  params.max_call_attempts * (params.call_timeout_us + 250'000) +
                              params.paxos.pause_max_us + 2'000'000;
-    in_budget = loop.RunUntil(loop.now() + drain_us, [&] { return clients.Idle(); });
+    in_budget =
+        loop.RunUntil(loop.now() + drain_us, [&] { return clients.Idle() && mover.Idle(); });
     if (in_budget && !clients.Idle()) {
       liveness = Violation{"liveness", "clients still busy after the drain"};
+    } else if (in_budget && !mover.Idle()) {
+      liveness = Violation{"liveness", "the mover is stuck after the drain: " + mover.Describe()};
     }
     if (in_budget) in_budget = loop.RunUntil(loop.now() + 2 * params.in_doubt_inquiry_us + 500'000);
   }
@@ -107,7 +142,8 @@ SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& prog
       "events=", loop.events_run(), " txns=", records.size(), " ", clients.counts().ToString(),
       " decisions=", cluster.decisions().size(), " live_after=", (live_us - heal_us) / 1000,
       "ms messages=", cluster.net().sent(), " dropped=", cluster.net().dropped(),
-      " group_messages=", cluster.group_messages(), " | ", params.ToString());
+      " group_messages=", cluster.group_messages(), " moved=", mover.done(), " | ",
+      params.ToString());
   return result;
 }
 
