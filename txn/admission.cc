@@ -23,6 +23,30 @@ absl::Status ValidateKeys(const TransactionManagerOptions& opt,
   return absl::OkStatus();
 }
 
+absl::Status ValidateRange(const TransactionManagerOptions& opt, const KeyRange& range) {
+  if (range.start.size() > opt.max_key_bytes || range.end.size() > opt.max_key_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a range bound is longer than a key may be (", opt.max_key_bytes, " bytes)"));
+  }
+  if (!range.end.empty() && range.end <= range.start) {
+    return absl::InvalidArgumentError("a range's end must be after its start (or empty)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRead(const TransactionManagerOptions& opt,
+                          const std::vector<std::string>& keys,
+                          const std::optional<ScanSpan>& scan) {
+  // No keys and no scan is a read of nothing (a strong read-only transaction's timestamp).
+  if (!scan.has_value()) return ValidateKeys(opt, keys);
+  if (!keys.empty()) return absl::InvalidArgumentError("a read names keys or a range, not both");
+  if (scan->limit == 0 || scan->limit > opt.max_scan_rows) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a scan's limit must be in [1, ", opt.max_scan_rows, "]"));
+  }
+  return ValidateRange(opt, scan->range);
+}
+
 absl::Status ValidateWrites(const TransactionManagerOptions& opt,
                             const std::vector<Mutation>& writes) {
   std::vector<std::string> keys;

@@ -6,6 +6,11 @@
 
 namespace meridian::txn {
 
+absl::StatusOr<std::vector<Row>> Store::Scan(std::string_view, std::string_view, Timestamp,
+                                             size_t) {
+  return absl::UnimplementedError("this store cannot read ranges");
+}
+
 absl::Status AppliedState::Write(Timestamp ts, const std::vector<Mutation>& writes) {
   if (absl::Status st = store_->Write(ts, writes); !st.ok()) return st;
   last_write_ts_ = std::max(last_write_ts_, ts);

@@ -33,6 +33,11 @@ class AppliedState {
   absl::StatusOr<std::vector<std::optional<std::string>>> Read(const std::vector<std::string>& keys,
                                                                Timestamp ts) const;
 
+  // The first `limit` keys of `range` with a value at or below `ts` (Store::Scan).
+  absl::StatusOr<std::vector<Row>> Scan(const KeyRange& range, Timestamp ts, size_t limit) const {
+    return store_->Scan(range.start, range.end, ts, limit);
+  }
+
   Store* store() const { return store_; }
   Timestamp last_write_ts() const { return last_write_ts_; }
   // Data that arrived otherwise than through Write (a range adopted from another group, whose

@@ -75,6 +75,11 @@ void ToProto(const Participant::Prepared& p, proto::TxnPreparedImage* out) {
   }
   out->mutable_reads()->Reserve(static_cast<int>(p.reads.size()));
   for (const std::string& k : p.reads) out->add_reads(k);
+  for (const KeyRange& range : p.read_ranges) {
+    proto::KeySpan* span = out->add_read_ranges();
+    span->set_start(range.start);
+    span->set_end(range.end);
+  }
 }
 
 Participant::Prepared FromProto(proto::TxnPreparedImage* in) {
@@ -90,6 +95,10 @@ Participant::Prepared FromProto(proto::TxnPreparedImage* in) {
   }
   p.reads.reserve(in->reads_size());
   for (std::string& k : *in->mutable_reads()) p.reads.push_back(std::move(k));
+  for (proto::KeySpan& span : *in->mutable_read_ranges()) {
+    p.read_ranges.push_back(
+        KeyRange{std::move(*span.mutable_start()), std::move(*span.mutable_end())});
+  }
   return p;
 }
 

@@ -100,7 +100,8 @@ void Coordinator::Commit(ReplicaPort& port, Interval now, RequestId id, const Co
   Active& a = leader_->active()[txn];
   a.ref = req.txn;
   if (JoinsEarlier(txn, a, id, out)) return;
-  if (leader_->RecentlyAborted(txn) || a.wounded || !leader_->CheckReads(req.txn, req.reads).ok()) {
+  if (leader_->RecentlyAborted(txn) || a.wounded ||
+      !leader_->CheckReads(req.txn, req.reads, req.read_ranges).ok()) {
     ProposeAbortDecision(txn, req.txn, {id}, participants, now, port, out);
     return;
   }
@@ -222,7 +223,7 @@ void Coordinator::ProceedCommit(TxnId txn, const std::vector<RequestId>& ids,
   }
   a.stage = Stage::kCommitProposed;
   a.reply_ids.insert(a.reply_ids.end(), ids.begin(), ids.end());
-  leader_->ReleaseReadsEarly(req.txn, req.reads, req.writes, now, port, out);
+  leader_->ReleaseReadsEarly(req.txn, req.reads, req.read_ranges, req.writes, now, port, out);
 }
 
 void Coordinator::AwaitReports(TxnId txn, const std::vector<RequestId>& ids,

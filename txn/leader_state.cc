@@ -102,18 +102,23 @@ void LeaderState::Grants(const std::vector<Grant>& grants, Interval now, Replica
   }
 }
 
-absl::Status LeaderState::CheckReads(const TxnRef& ref, const std::vector<std::string>& reads) {
-  for (const std::string& k : reads) {
-    if (!locks_->Holds(ref.id, LockSpan::Key(k), LockMode::kShared)) {
-      return absl::AbortedError(
-          absl::StrCat("transaction ", ref.id, " no longer holds its read lock on '",
-                       absl::CEscape(k), "' (the leader changed or the lock expired)"));
+absl::Status LeaderState::CheckReads(const TxnRef& ref, const std::vector<std::string>& reads,
+                                     const std::vector<KeyRange>& read_ranges) {
+  std::vector<LockSpan> spans;
+  for (const std::string& k : reads) spans.push_back(LockSpan::Key(k));
+  for (const KeyRange& r : read_ranges) spans.push_back(LockSpan::Range(r.start, r.end));
+  for (const LockSpan& span : spans) {
+    if (!locks_->Holds(ref.id, span, LockMode::kShared)) {
+      return absl::AbortedError(absl::StrCat("transaction ", ref.id,
+                                             " no longer holds its read lock on ", span.ToString(),
+                                             " (the leader changed or the lock expired)"));
     }
   }
   return absl::OkStatus();
 }
 
 void LeaderState::ReleaseReadsEarly(const TxnRef& ref, const std::vector<std::string>& reads,
+                                    const std::vector<KeyRange>& read_ranges,
                                     const std::vector<Mutation>& writes, Interval now,
                                     ReplicaPort& port, Actions* out) {
   if (!opt_.testing_release_read_locks_early) return;
@@ -122,6 +127,8 @@ void LeaderState::ReleaseReadsEarly(const TxnRef& ref, const std::vector<std::st
   for (const std::string& k : reads) {
     if (written.count(k) == 0) Release(ref.id, LockSpan::Key(k), now, port, out);
   }
+  for (const KeyRange& r : read_ranges)
+    Release(ref.id, LockSpan::Range(r.start, r.end), now, port, out);
 }
 
 void LeaderState::AbortLocal(TxnId txn, const absl::Status& why, Interval now, ReplicaPort& port,

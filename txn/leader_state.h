@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,11 +56,12 @@ bool InFlight(Stage stage);
 // A request parked until its locks are granted (or, a Commit, until every participant reported).
 struct Parked {
   enum class Kind : uint8_t { kRead, kPrepare, kCommit } kind = Kind::kRead;
-  std::vector<RequestId> ids;     // the request and its duplicates
-  std::set<LockSpan> waiting;     // spans not granted yet
-  std::vector<std::string> keys;  // kRead
-  PrepareRequest prepare;         // kPrepare
-  CommitRequest commit;           // kCommit
+  std::vector<RequestId> ids;                   // the request and its duplicates
+  std::set<LockSpan> waiting;                   // spans not granted yet
+  std::vector<std::string> keys;                // kRead
+  std::optional<ScanSpan> scan = std::nullopt;  // kRead of a range (keys empty)
+  PrepareRequest prepare;                       // kPrepare
+  CommitRequest commit;                         // kCommit
 };
 
 // The leader's view of one transaction.
@@ -125,9 +127,11 @@ class LeaderState {
   // Releases every lock of `txn` (nothing when not leading), resuming whoever it completes.
   void ReleaseAll(TxnId txn, Interval now, ReplicaPort& port, Actions* out);
   // ABORTED unless `ref` still holds an S (or X) lock on every key it says it read here.
-  absl::Status CheckReads(const TxnRef& ref, const std::vector<std::string>& reads);
+  absl::Status CheckReads(const TxnRef& ref, const std::vector<std::string>& reads,
+                          const std::vector<KeyRange>& read_ranges);
   // The plant testing_release_read_locks_early: drops the read-only keys' locks at proposal.
   void ReleaseReadsEarly(const TxnRef& ref, const std::vector<std::string>& reads,
+                         const std::vector<KeyRange>& read_ranges,
                          const std::vector<Mutation>& writes, Interval now, ReplicaPort& port,
                          Actions* out);
   // Aborts a transaction that has nothing in flight here: fails its parked and waiting requests

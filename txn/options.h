@@ -62,6 +62,7 @@ struct TransactionManagerOptions {
   int64_t report_resend_us = 100'000;
   size_t max_keys_per_request = 10'000;
   size_t max_key_bytes = 4096;
+  uint32_t max_scan_rows = 10'000;  // rows one scan request may ask for
   size_t max_value_bytes = 1 << 20;
   // Not the manager's: the per-key checks its driver runs before each request (TxnTablet and the
   // simulator's TxnNode build their RangeGuard from these).

@@ -18,7 +18,10 @@ size_t Participant::CountTouching(std::string_view start, std::string_view end) 
                                     [&](const Mutation& m) { return InRange(m.key, start, end); });
     const bool reads = std::any_of(p.reads.begin(), p.reads.end(),
                                    [&](const std::string& k) { return InRange(k, start, end); });
-    if (writes || reads) ++n;
+    const bool scans =
+        std::any_of(p.read_ranges.begin(), p.read_ranges.end(),
+                    [&](const KeyRange& r) { return RangesOverlap(r.start, r.end, start, end); });
+    if (writes || reads || scans) ++n;
   }
   return n;
 }
@@ -74,6 +77,9 @@ void Participant::TakeLocks(const Prepared& p, Interval now) {
   for (const std::string& k : p.reads) {
     (void)locks->Acquire(p.ref, LockSpan::Key(k), LockMode::kShared, now.earliest);
   }
+  for (const KeyRange& r : p.read_ranges) {
+    (void)locks->Acquire(p.ref, LockSpan::Range(r.start, r.end), LockMode::kShared, now.earliest);
+  }
   for (const Mutation& m : p.writes) {
     (void)locks->Acquire(p.ref, LockSpan::Key(m.key), LockMode::kExclusive, now.earliest);
   }
@@ -101,6 +107,7 @@ ApplyResult Participant::ApplyPrepare(PrepareRecord record, Timestamp ts, Interv
   p.coordinator = record.coordinator;
   p.writes = std::move(record.writes);
   p.reads = std::move(record.reads);
+  p.read_ranges = std::move(record.read_ranges);
   p.last_heard_us = now.earliest;
   p.last_report_us = now.earliest;
   if (!leader_->leading()) return ApplyResult{ApplyResult::Kind::kPrepare, txn, ts};
@@ -156,6 +163,9 @@ absl::StatusOr<ApplyResult> Participant::ApplyFinish(const FinishRecord& record,
 absl::Status Participant::Check(const PrepareRequest& req) const {
   if (absl::Status st = ValidateWrites(opt_, req.writes); !st.ok()) return st;
   if (absl::Status st = ValidateKeys(opt_, req.reads); !st.ok()) return st;
+  for (const KeyRange& r : req.read_ranges) {
+    if (absl::Status st = ValidateRange(opt_, r); !st.ok()) return st;
+  }
   if (req.coordinator == 0 || req.coordinator == group_) {
     return absl::InvalidArgumentError("a prepare names another group as the coordinator");
   }
@@ -169,7 +179,7 @@ void Participant::Prepare(ReplicaPort& port, Interval now, RequestId id, const P
   Active& a = leader_->active()[txn];
   a.ref = req.txn;
   if (JoinsEarlier(txn, a, id, out)) return;
-  if (absl::Status st = leader_->CheckReads(req.txn, req.reads); !st.ok()) {
+  if (absl::Status st = leader_->CheckReads(req.txn, req.reads, req.read_ranges); !st.ok()) {
     leader_->AbortLocal(txn, st, now, port, out);
     out->replies.push_back(ErrorReply(id, st));
     return;
@@ -239,9 +249,9 @@ void Participant::ProceedPrepare(TxnId txn, const std::vector<RequestId>& ids,
                                      : port.AssignTimestamp(now, above);
   absl::Status st = ts.status();
   if (ts.ok()) {
-    st = leader_->Propose(
-        port, now,
-        Record{*ts, PrepareRecord{txn, req.txn.start_ts, req.coordinator, req.writes, req.reads}});
+    st = leader_->Propose(port, now,
+                          Record{*ts, PrepareRecord{txn, req.txn.start_ts, req.coordinator,
+                                                    req.writes, req.reads, req.read_ranges}});
   }
   Active& a = leader_->active()[txn];
   if (!st.ok()) {
@@ -253,7 +263,7 @@ void Participant::ProceedPrepare(TxnId txn, const std::vector<RequestId>& ids,
   }
   a.stage = Stage::kPrepareProposed;
   a.reply_ids.insert(a.reply_ids.end(), ids.begin(), ids.end());
-  leader_->ReleaseReadsEarly(req.txn, req.reads, req.writes, now, port, out);
+  leader_->ReleaseReadsEarly(req.txn, req.reads, req.read_ranges, req.writes, now, port, out);
 }
 
 void Participant::ProposeFinish(TxnId txn, bool committed, Timestamp commit_ts, Interval now,

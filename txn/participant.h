@@ -47,6 +47,7 @@ class Participant {
     GroupId coordinator = 0;
     std::vector<Mutation> writes;
     std::vector<std::string> reads;
+    std::vector<KeyRange> read_ranges = {};
     int64_t last_heard_us = 0;   // soft: when this replica last moved it along or asked
     int64_t last_report_us = 0;  // soft: when this replica applied it or last reported it
   };

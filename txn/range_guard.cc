@@ -68,6 +68,25 @@ absl::Status RangeGuard::CheckKeys(const Ownership& ownership, int64_t now_us,
     if (!refusal.ok()) return refusal;
   }
   if (!locking) return absl::OkStatus();
+  return FenceRefusal(ownership, now_us, [&](const RangeClaim& fenced) {
+    return std::any_of(keys.begin(), keys.end(),
+                       [&](std::string_view k) { return InRange(k, fenced.start, fenced.end); });
+  });
+}
+
+absl::Status RangeGuard::CheckRange(const Ownership& ownership, int64_t now_us,
+                                    const KeyRange& range, bool locking) {
+  if (absl::Status refusal = CheckServed(ownership, range.start, range.end); !refusal.ok()) {
+    return refusal;
+  }
+  if (!locking) return absl::OkStatus();
+  return FenceRefusal(ownership, now_us, [&](const RangeClaim& fenced) {
+    return RangesOverlap(range.start, range.end, fenced.start, fenced.end);
+  });
+}
+
+absl::Status RangeGuard::FenceRefusal(const Ownership& ownership, int64_t now_us,
+                                      const std::function<bool(const RangeClaim&)>& touches) {
   // A fence ends when it expires, or once the group's log holds the release it was for (or a
   // later change of the range: it moved back here), whose own checks then take over.
   std::erase_if(fences_, [&](const FencedRange& f) {
@@ -75,8 +94,7 @@ absl::Status RangeGuard::CheckKeys(const Ownership& ownership, int64_t now_us,
            ownership.MaxGeneration(f.range.start, f.range.end) >= f.range.generation;
   });
   for (const FencedRange& f : fences_) {
-    const auto inside = [&](std::string_view k) { return InRange(k, f.range.start, f.range.end); };
-    if (std::any_of(keys.begin(), keys.end(), inside)) {
+    if (touches(f.range)) {
       return absl::UnavailableError(absl::StrCat("group ", group_, ": range ",
                                                  RangeText(f.range.start, f.range.end),
                                                  " is moving to another group; try again shortly"));

@@ -70,6 +70,10 @@ class RangeGuard {
   // a range whose parts are claimed differently (a split or move under way) is a stale map.
   absl::Status CheckServed(const Ownership& ownership, std::string_view start,
                            std::string_view end) const;
+  // CheckKeys for the span of a scan: all of it served here alike (CheckServed) and, for a
+  // locking scan, no fenced range overlapping it.
+  absl::Status CheckRange(const Ownership& ownership, int64_t now_us, const KeyRange& range,
+                          bool locking);
   // Refuses locking requests with a key in `range` until TT.now().earliest passes `until_us`
   // (a fence already there is extended). The caller wounds the range's lock holders.
   void Fence(const RangeClaim& range, int64_t until_us);
@@ -79,6 +83,9 @@ class RangeGuard {
     RangeClaim range;
     int64_t until_us = 0;
   };
+  // Drops the fences that ended, then refuses (UNAVAILABLE) when `touches` one of the others.
+  absl::Status FenceRefusal(const Ownership& ownership, int64_t now_us,
+                            const std::function<bool(const RangeClaim&)>& touches);
   // The refusal of one key, or OK.
   absl::Status Refusal(const Ownership& ownership, std::string_view key) const;
   uint64_t MapGenerationOf(std::string_view key) const;

@@ -58,10 +58,17 @@ void ReadPath::Read(ReplicaPort& port, Interval now, RequestId id, const ReadReq
   parked.kind = Parked::Kind::kRead;
   parked.ids = {id};
   parked.keys = req.keys;
-  for (const std::string& k : req.keys) {
+  parked.scan = req.scan;
+  std::vector<LockSpan> spans;
+  if (req.scan.has_value()) {
+    spans.push_back(LockSpan::Range(req.scan->range.start, req.scan->range.end));
+  } else {
+    for (const std::string& k : req.keys) spans.push_back(LockSpan::Key(k));
+  }
+  for (const LockSpan& span : spans) {
     absl::Status error;
-    if (leader_->AcquireFor(req.txn, LockSpan::Key(k), LockMode::kShared, now.earliest, &parked,
-                            wounded, &error)) {
+    if (leader_->AcquireFor(req.txn, span, LockMode::kShared, now.earliest, &parked, wounded,
+                            &error)) {
       continue;
     }
     if (error.code() == absl::StatusCode::kAborted) {
@@ -75,24 +82,36 @@ void ReadPath::Read(ReplicaPort& port, Interval now, RequestId id, const ReadReq
     return;
   }
   if (parked.waiting.empty()) {
-    FinishRead(parked.ids, parked.keys, out);
+    FinishRead(parked.ids, parked.keys, parked.scan, out);
   } else {
     active[txn].parked.push_back(std::move(parked));
   }
 }
 
 void ReadPath::FinishRead(const std::vector<RequestId>& ids, const std::vector<std::string>& keys,
-                          Actions* out) const {
-  absl::StatusOr<std::vector<std::optional<std::string>>> values =
-      applied_->Read(keys, truetime::kMaxTimestamp);
-  for (RequestId r : ids) {
-    Reply reply;
-    reply.id = r;
-    if (values.ok()) {
-      reply.values = *values;
+                          const std::optional<ScanSpan>& scan, Actions* out) const {
+  Reply answer;
+  if (scan.has_value()) {
+    absl::StatusOr<std::vector<Row>> rows =
+        applied_->Scan(scan->range, truetime::kMaxTimestamp, scan->limit);
+    if (rows.ok()) {
+      answer.more = rows->size() >= scan->limit;
+      answer.rows = std::move(*rows);
     } else {
-      reply.status = values.status();
+      answer.status = rows.status();
     }
+  } else {
+    absl::StatusOr<std::vector<std::optional<std::string>>> values =
+        applied_->Read(keys, truetime::kMaxTimestamp);
+    if (values.ok()) {
+      answer.values = std::move(*values);
+    } else {
+      answer.status = values.status();
+    }
+  }
+  for (RequestId r : ids) {
+    Reply reply = answer;
+    reply.id = r;
     out->replies.push_back(std::move(reply));
   }
 }
@@ -102,13 +121,14 @@ void ReadPath::ReadOnly(ReplicaPort& port, Interval now, RequestId id, const Rea
   // LastTS() when nothing is prepared here; else TT.now().latest (SPANNER.md §4.1.3).
   const Timestamp read_ts =
       participant_->empty() ? std::max<Timestamp>(applied_->last_write_ts(), 1) : now.latest;
-  Enqueue(port, now, Snapshot{id, req.keys, read_ts, now.earliest + opt_.snapshot_wait_us}, out);
+  Enqueue(port, now,
+          Snapshot{id, req.keys, read_ts, now.earliest + opt_.snapshot_wait_us, req.scan}, out);
 }
 
 void ReadPath::SnapshotRead(ReplicaPort& port, Interval now, RequestId id,
                             const SnapshotReadRequest& req, Actions* out) {
-  Enqueue(port, now, Snapshot{id, req.keys, req.read_ts, now.earliest + opt_.snapshot_wait_us},
-          out);
+  Enqueue(port, now,
+          Snapshot{id, req.keys, req.read_ts, now.earliest + opt_.snapshot_wait_us, req.scan}, out);
 }
 
 void ReadPath::Enqueue(ReplicaPort& port, Interval now, Snapshot snapshot, Actions* out) {
@@ -147,6 +167,25 @@ Reply ReadPath::Answer(const Snapshot& s, bool safe) const {
   }
   // The keys passed the range checks when the read arrived; a release (and a drop) may have
   // applied since, while it waited: the versions the range's new group wrote are not here.
+  if (s.scan.has_value()) {
+    const std::optional<Ownership::Claim> claim =
+        ownership_->Covering(s.scan->range.start, s.scan->range.end);
+    if (!claim.has_value() || !claim->owned) {
+      reply.status =
+          StaleMapError(absl::StrCat("the range from ", absl::CHexEscape(s.scan->range.start),
+                                     " was released while the read waited"));
+      return reply;
+    }
+    absl::StatusOr<std::vector<Row>> rows = applied_->Scan(s.scan->range, s.read_ts, s.scan->limit);
+    if (!rows.ok()) {
+      reply.status = rows.status();
+      return reply;
+    }
+    reply.more = rows->size() >= s.scan->limit;
+    reply.rows = std::move(*rows);
+    reply.ts = s.read_ts;
+    return reply;
+  }
   for (const std::string& key : s.keys) {
     if (!ownership_->Find(key).owned) {
       reply.status = StaleMapError(absl::StrCat("the range of ", absl::CHexEscape(key),

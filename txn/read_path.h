@@ -2,7 +2,8 @@
 // "Read", "ReadOnly", "SnapshotRead").
 //
 //   * Locking reads (read-write transactions, at the leader): S-lock every key (wound-wait), then
-//     read the newest committed versions.
+//     read the newest committed versions. A scan S-locks its whole range, whatever its limit cuts
+//     off: a key written into the range later (a phantom) must wait for this transaction.
 //   * Snapshot reads (any replica) at t are served once t <= t_safe = min(t_paxos_safe,
 //     t_tm_safe), where t_tm_safe is the smallest prepare timestamp here minus one, and once
 //     TT.after(t): a reader that saw data at t (say, of a commit still in its commit wait) must not
@@ -54,9 +55,10 @@ class ReadPath {
   // A checked locking read at the established leader. Transactions it wounded go to `wounded`.
   void Read(ReplicaPort& port, Interval now, RequestId id, const ReadRequest& request, Actions* out,
             std::vector<TxnId>* wounded);
-  // Answers `ids` with the newest committed values of `keys` (their S locks are held).
+  // Answers `ids` with the newest committed values of `keys`, or the rows of `scan` (their S
+  // locks are held).
   void FinishRead(const std::vector<RequestId>& ids, const std::vector<std::string>& keys,
-                  Actions* out) const;
+                  const std::optional<ScanSpan>& scan, Actions* out) const;
   // A checked strong read-only transaction at the established leader.
   void ReadOnly(ReplicaPort& port, Interval now, RequestId id, const ReadOnlyRequest& request,
                 Actions* out);
@@ -75,6 +77,7 @@ class ReadPath {
     std::vector<std::string> keys;
     Timestamp read_ts = 0;
     int64_t deadline_us = 0;
+    std::optional<ScanSpan> scan;  // a range instead of keys
   };
 
   // Like Safe, but an established leader asked for a newer snapshot than it has logs a

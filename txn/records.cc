@@ -82,6 +82,11 @@ struct ToCommand {
     p->set_coordinator(r.coordinator);
     ToProto(std::move(r.writes), p->mutable_writes());
     ToProto(std::move(r.reads), p->mutable_reads());
+    for (KeyRange& range : r.read_ranges) {
+      proto::KeySpan* span = p->add_read_ranges();
+      span->set_start(std::move(range.start));
+      span->set_end(std::move(range.end));
+    }
   }
   void operator()(FinishRecord& r) const {
     proto::TxnFinish* f = c->mutable_txn_finish();
@@ -167,8 +172,17 @@ CommitRecord CommitFromProto(proto::TxnCommit* t) {
 }
 
 PrepareRecord PrepareFromProto(proto::TxnPrepare* p) {
-  return PrepareRecord{p->txn(), p->start_ts(), p->coordinator(), FromProto(p->mutable_writes()),
-                       FromProto(p->mutable_reads())};
+  PrepareRecord r{p->txn(),
+                  p->start_ts(),
+                  p->coordinator(),
+                  FromProto(p->mutable_writes()),
+                  FromProto(p->mutable_reads()),
+                  {}};
+  for (proto::KeySpan& span : *p->mutable_read_ranges()) {
+    r.read_ranges.push_back(
+        KeyRange{std::move(*span.mutable_start()), std::move(*span.mutable_end())});
+  }
+  return r;
 }
 
 absl::StatusOr<RecordBody> BodyFromProto(proto::TabletCommand* c) {
@@ -229,7 +243,14 @@ struct Describe {
   std::string operator()(const PrepareRecord& r) const {
     return absl::StrCat("prepare txn=", r.txn, " start=", r.start_ts,
                         " coordinator=", r.coordinator, " writes=[", MutationsToString(r.writes),
-                        "] reads=[", KeysToString(r.reads), "]");
+                        "] reads=[", KeysToString(r.reads), "]",
+                        r.read_ranges.empty() ? "" : " read_ranges=[",
+                        absl::StrJoin(r.read_ranges, ",",
+                                      [](std::string* out, const KeyRange& range) {
+                                        absl::StrAppend(out, absl::CEscape(range.start), "-",
+                                                        absl::CEscape(range.end));
+                                      }),
+                        r.read_ranges.empty() ? "" : "]");
   }
   std::string operator()(const FinishRecord& r) const {
     return r.committed ? absl::StrCat("finish txn=", r.txn, " committed@", r.commit_ts)

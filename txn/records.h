@@ -70,7 +70,8 @@ struct PrepareRecord {
   Timestamp start_ts = 0;
   GroupId coordinator = 0;
   std::vector<Mutation> writes;
-  std::vector<std::string> reads;  // S-locked again by a new leader
+  std::vector<std::string> reads;          // S-locked again by a new leader
+  std::vector<KeyRange> read_ranges = {};  // scanned here: S-locked again by a new leader
   friend bool operator==(const PrepareRecord&, const PrepareRecord&) = default;
 };
 struct FinishRecord {

@@ -69,7 +69,7 @@ class TransactionManager::Impl final : public ParkedResumer {
   void Resume(TxnId txn, Parked p, Interval now, ReplicaPort& port, Actions* out) override {
     switch (p.kind) {
       case Parked::Kind::kRead:
-        reads.FinishRead(p.ids, p.keys, out);
+        reads.FinishRead(p.ids, p.keys, p.scan, out);
         return;
       case Parked::Kind::kPrepare:
         participant.ProceedPrepare(txn, p.ids, p.prepare, now, port, out);
@@ -262,7 +262,7 @@ absl::StatusOr<ApplyResult> TransactionManager::Apply(ReplicaPort& port, const p
 void TransactionManager::Read(ReplicaPort& port, Interval now, RequestId id, const ReadRequest& req,
                               Actions* out) {
   Impl& m = *impl_;
-  if (absl::Status st = ValidateKeys(m.opt, req.keys); !st.ok()) {
+  if (absl::Status st = ValidateRead(m.opt, req.keys, req.scan); !st.ok()) {
     out->replies.push_back(ErrorReply(id, st));
     return;
   }
@@ -327,7 +327,7 @@ absl::Status TransactionManager::Keepalive(TxnId txn, Interval now) {
 void TransactionManager::ReadOnly(ReplicaPort& port, Interval now, RequestId id,
                                   const ReadOnlyRequest& req, Actions* out) {
   Impl& m = *impl_;
-  if (absl::Status st = ValidateKeys(m.opt, req.keys); !st.ok()) {
+  if (absl::Status st = ValidateRead(m.opt, req.keys, req.scan); !st.ok()) {
     out->replies.push_back(ErrorReply(id, st));
     return;
   }
@@ -341,7 +341,7 @@ void TransactionManager::ReadOnly(ReplicaPort& port, Interval now, RequestId id,
 void TransactionManager::SnapshotRead(ReplicaPort& port, Interval now, RequestId id,
                                       const SnapshotReadRequest& req, Actions* out) {
   Impl& m = *impl_;
-  if (absl::Status st = ValidateKeys(m.opt, req.keys); !st.ok()) {
+  if (absl::Status st = ValidateRead(m.opt, req.keys, req.scan); !st.ok()) {
     out->replies.push_back(ErrorReply(id, st));
     return;
   }

@@ -41,6 +41,27 @@ struct Version {
   friend bool operator==(const Version&, const Version&) = default;
 };
 
+// A key range [start, end) (an empty end: +infinity).
+struct KeyRange {
+  std::string start;
+  std::string end;
+  friend bool operator==(const KeyRange&, const KeyRange&) = default;
+};
+
+// A range read: the first `limit` (> 0) keys of `range` that have a value, in key order.
+struct ScanSpan {
+  KeyRange range;
+  uint32_t limit = 0;
+  friend bool operator==(const ScanSpan&, const ScanSpan&) = default;
+};
+
+// One key and its value, as a scan returns them.
+struct Row {
+  std::string key;
+  std::string value;
+  friend bool operator==(const Row&, const Row&) = default;
+};
+
 // The group's multi-version data, owned by the driver (LevelDB in the server, a map in the
 // simulator). Write must be idempotent: replaying the log rewrites the same versions.
 class Store {
@@ -50,6 +71,10 @@ class Store {
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key, Timestamp ts) = 0;
   // Writes every mutation as the version at `ts`, atomically.
   virtual absl::Status Write(Timestamp ts, const std::vector<Mutation>& writes) = 0;
+  // The first `limit` keys of [start, end) whose newest version at or below `ts` is a value,
+  // with it, in key order. A store without range reads answers UNIMPLEMENTED.
+  virtual absl::StatusOr<std::vector<Row>> Scan(std::string_view start, std::string_view end,
+                                                Timestamp ts, size_t limit);
   // Range moves (txn/ownership.h); a store without them refuses ownership records with
   // UNIMPLEMENTED. Writes each version at its own timestamp (idempotent).
   virtual absl::Status WriteVersions(const std::vector<Version>& versions);
@@ -73,40 +98,51 @@ struct ParticipantRef {
   friend bool operator==(const ParticipantRef&, const ParticipantRef&) = default;
 };
 
-struct ReadRequest {  // read-write transaction read at the leader, under S locks
+// A read-write transaction's read at the leader: of `keys` under S locks on each, or — when
+// `scan` is set, and then `keys` is empty — of a range under an S lock on all of it, so that no
+// other transaction can write a key into it (a phantom) before this one ends.
+struct ReadRequest {
   TxnRef txn;
   std::vector<std::string> keys;
+  std::optional<ScanSpan> scan = std::nullopt;
 };
 struct PrepareRequest {
   TxnRef txn;
   GroupId coordinator = 0;
   std::vector<Mutation> writes;    // this group's writes
   std::vector<std::string> reads;  // keys this transaction read here (must still be S-locked)
+  std::vector<KeyRange> read_ranges = {};  // ranges it scanned here (must still be S-locked)
 };
 struct CommitRequest {
   TxnRef txn;
   std::vector<Mutation> writes;              // the coordinator group's own writes
   std::vector<std::string> reads;            // keys read in the coordinator group
   std::vector<ParticipantRef> participants;  // every other group, prepared
+  std::vector<KeyRange> read_ranges = {};    // ranges scanned in the coordinator group
 };
 struct AbortRequest {
   TxnId txn = 0;
   bool coordinator = false;  // this group was to coordinate: log an abort decision
   std::vector<GroupId> participants;
 };
+// Read-only reads take `keys`, or — when `scan` is set, and then `keys` is empty — a range.
 struct ReadOnlyRequest {  // strong read-only transaction in one group, at its leader
   std::vector<std::string> keys;
+  std::optional<ScanSpan> scan = std::nullopt;
 };
 struct SnapshotReadRequest {  // at any replica
   std::vector<std::string> keys;
   Timestamp read_ts = 0;
+  std::optional<ScanSpan> scan = std::nullopt;
 };
 
 struct Reply {
   RequestId id = 0;
   absl::Status status;
   std::vector<std::optional<std::string>> values;  // reads: one per key, in request order
-  Timestamp ts = 0;  // Prepare: p; Commit: s; ReadOnly/SnapshotRead: the read timestamp
+  std::vector<Row> rows = {};                      // scans: at most the limit, in key order
+  bool more = false;  // scans: the limit cut the range short; go on after the last row
+  Timestamp ts = 0;   // Prepare: p; Commit: s; ReadOnly/SnapshotRead: the read timestamp
   // UNAVAILABLE only: the request's record was in flight when leadership was lost, so it may or
   // may not take effect (never retry it blindly).
   bool outcome_unknown = false;

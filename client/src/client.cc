@@ -288,4 +288,9 @@ absl::StatusOr<ReadResult> Client::ReadOnly(std::vector<std::string> keys,
   return impl_->engine().ReadOnly(keys, options);
 }
 
+absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> Client::BeginReadOnly(
+    ReadOnlyOptions options) {
+  return impl_->engine().BeginReadOnly(options);
+}
+
 }  // namespace meridian

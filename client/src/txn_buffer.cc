@@ -18,6 +18,23 @@ void TxnBuffer::RecordRead(uint64_t group, const std::string& key,
   work.reads.push_back(key);
 }
 
+void TxnBuffer::RecordScan(uint64_t group, const std::string& routing_key, std::string start,
+                           std::string end) {
+  GroupWork& work = read_groups_[group];
+  if (work.routing_key.empty()) work.routing_key = routing_key;
+  work.read_ranges.emplace_back(std::move(start), std::move(end));
+}
+
+std::vector<std::pair<std::string, std::optional<std::string>>> TxnBuffer::WritesIn(
+    const std::string& start, const std::string& end) const {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  for (auto it = writes_.lower_bound(start); it != writes_.end(); ++it) {
+    if (!end.empty() && it->first >= end) break;
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
 std::map<uint64_t, TxnBuffer::GroupWork> TxnBuffer::CommitPlan(
     const std::map<std::string, uint64_t>& group_of_write) const {
   std::map<uint64_t, GroupWork> plan = read_groups_;

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "meridian/transaction.h"
@@ -23,6 +24,7 @@ class TxnBuffer {
   struct GroupWork {
     std::string routing_key;  // a key of the group, to route its RPCs by
     std::vector<std::string> reads;
+    std::vector<std::pair<std::string, std::string>> read_ranges;  // spans scanned: [start, end)
     std::vector<Mutation> writes;
   };
 
@@ -35,6 +37,12 @@ class TxnBuffer {
 
   // A read of `key` at `group` returned `value`.
   void RecordRead(uint64_t group, const std::string& key, std::optional<std::string> value);
+  // A scan at `group` read (and S-locked) [start, end); `routing_key` is a key of the group.
+  void RecordScan(uint64_t group, const std::string& routing_key, std::string start,
+                  std::string end);
+  // The buffered writes of keys in [start, end) (empty end: +infinity), in key order.
+  std::vector<std::pair<std::string, std::optional<std::string>>> WritesIn(
+      const std::string& start, const std::string& end) const;
 
   // The groups read so far (each with its routing key), for keepalives and aborts.
   const std::map<uint64_t, GroupWork>& read_groups() const { return read_groups_; }

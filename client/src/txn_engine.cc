@@ -59,26 +59,6 @@ void ForEachParallel(size_t n, const Fn& fn) {
   for (std::thread& t : threads) t.join();
 }
 
-std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
-  if (!v.found()) return std::nullopt;
-  return v.value();
-}
-
-// The keys of a read-only transaction by group: indexes into its keys, ascending (the routing key
-// of a group is its first key).
-using KeysByGroup = std::map<uint64_t, std::vector<size_t>>;
-
-absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
-                                       const std::vector<std::string>& keys, SteadyTime deadline) {
-  KeysByGroup by_group;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    absl::StatusOr<Location> location = transport->Locate(keys[i], deadline);
-    if (!location.ok()) return location.status();
-    by_group[location->group].push_back(i);
-  }
-  return by_group;
-}
-
 // Sets the values of the keys `indexes` in `*result` from `response`.
 absl::Status FillValues(const proto::SnapshotReadResponse& response,
                         const std::vector<size_t>& indexes, ReadResult* result) {
@@ -107,22 +87,6 @@ absl::Status ReadAtLeader(TxnTransport* transport, const std::vector<std::string
   return status;
 }
 
-// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
-// strong read over several groups, past the client clock's assumed error, so that it follows
-// every commit that ended before it began.
-int64_t ClientReadTimestamp(const ReadOnlyOptions& options) {
-  const int64_t now = WallMicros();
-  switch (options.mode) {
-    case ReadOnlyOptions::Mode::kStrong:
-      return now + options.max_clock_uncertainty.count();
-    case ReadOnlyOptions::Mode::kExactTimestamp:
-      return options.timestamp_us;
-    case ReadOnlyOptions::Mode::kMaxStaleness:
-      break;
-  }
-  return now - options.max_staleness.count();
-}
-
 // Reads every group at one timestamp the client chose, at any of its replicas (a strong read
 // tries the leader first).
 absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::string>& keys,
@@ -145,6 +109,38 @@ absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::strin
 }
 
 }  // namespace
+
+std::optional<std::string> ValueOf(const proto::ValueOrNone& v) {
+  if (!v.found()) return std::nullopt;
+  return v.value();
+}
+
+absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
+                                       const std::vector<std::string>& keys, SteadyTime deadline) {
+  KeysByGroup by_group;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<Location> location = transport->Locate(keys[i], deadline);
+    if (!location.ok()) return location.status();
+    by_group[location->group].push_back(i);
+  }
+  return by_group;
+}
+
+// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
+// strong read over several groups, past the client clock's assumed error, so that it follows
+// every commit that ended before it began.
+int64_t ClientReadTimestamp(const ReadOnlyOptions& options) {
+  const int64_t now = WallMicros();
+  switch (options.mode) {
+    case ReadOnlyOptions::Mode::kStrong:
+      return now + options.max_clock_uncertainty.count();
+    case ReadOnlyOptions::Mode::kExactTimestamp:
+      return options.timestamp_us;
+    case ReadOnlyOptions::Mode::kMaxStaleness:
+      break;
+  }
+  return now - options.max_staleness.count();
+}
 
 void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline,
                               const std::function<void()>& sent) {
@@ -328,6 +324,11 @@ proto::TxnCommitRequest TxnAttempt::CommitRequest(uint64_t group) const {
   *request.mutable_txn() = Ref();
   for (const Mutation& m : work.writes) ToProto(m, request.add_writes());
   for (const std::string& key : work.reads) request.add_reads(key);
+  for (const auto& [start, end] : work.read_ranges) {
+    proto::KeySpan* span = request.add_read_ranges();
+    span->set_start(start);
+    span->set_end(end);
+  }
   return request;
 }
 
@@ -382,6 +383,11 @@ std::vector<PrepareCall> TxnAttempt::PrepareCalls() const {
     call.request.set_coordinator(*coordinator_);
     for (const Mutation& m : work.writes) ToProto(m, call.request.add_writes());
     for (const std::string& key : work.reads) call.request.add_reads(key);
+    for (const auto& [start, end] : work.read_ranges) {
+      proto::KeySpan* span = call.request.add_read_ranges();
+      span->set_start(start);
+      span->set_end(end);
+    }
   }
   return calls;
 }

@@ -38,6 +38,19 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // Aborts and keepalives are best effort: this long at most each.
 inline constexpr std::chrono::milliseconds kBestEffortTimeout{1'000};
 
+// --- Shared by the read paths (txn_engine.cc, txn_scan.cc).
+std::optional<std::string> ValueOf(const proto::ValueOrNone& v);
+// The keys of a read-only transaction by group: indexes into its keys, ascending (the routing key
+// of a group is its first key).
+using KeysByGroup = std::map<uint64_t, std::vector<size_t>>;
+class TxnTransport;
+absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
+                                       const std::vector<std::string>& keys, SteadyTime deadline);
+// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
+// strong read over several groups, past the client clock's assumed error, so that it follows
+// every commit that ended before it began.
+int64_t ClientReadTimestamp(const ReadOnlyOptions& options);
+
 // One participant's Prepare in TxnTransport::PrepareAll.
 struct PrepareCall {
   uint64_t group = 0;
@@ -118,6 +131,10 @@ class TxnAttempt {
   Transaction& handle() { return handle_; }
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // Transaction::Scan (txn_scan.cc).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view start,
+                                                                        std::string_view end,
+                                                                        size_t limit);
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
 
@@ -180,6 +197,9 @@ class TxnEngine {
                               const TransactionOptions& options);
   absl::StatusOr<ReadResult> ReadOnly(const std::vector<std::string>& keys,
                                       const ReadOnlyOptions& options);
+  // Client::BeginReadOnly (txn_scan.cc).
+  absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> BeginReadOnly(
+      const ReadOnlyOptions& options);
 
  private:
   uint64_t NewTxnId();

@@ -82,6 +82,26 @@ void FillValues(const txn::Reply& reply,
   }
 }
 
+std::vector<txn::KeyRange> Ranges(const google::protobuf::RepeatedPtrField<proto::KeySpan>& in) {
+  std::vector<txn::KeyRange> out;
+  out.reserve(in.size());
+  for (const proto::KeySpan& s : in) out.push_back(txn::KeyRange{s.start(), s.end()});
+  return out;
+}
+
+// A scan's rows, whether the limit cut it, and the span it read.
+template <typename Response>
+void FillScan(const txn::Reply& reply, const txn::ScanSpan& scan, Response* response) {
+  for (const txn::Row& row : reply.rows) {
+    proto::KeyValue* kv = response->add_rows();
+    kv->set_key(row.key);
+    kv->set_value(row.value);
+  }
+  response->set_more(reply.more);
+  response->mutable_scanned()->set_start(scan.range.start);
+  response->mutable_scanned()->set_end(scan.range.end);
+}
+
 // The keys a prepare touches (reads, then writes), for the route check.
 std::vector<std::string> KeysOf(const proto::TxnPrepareRequest& p) {
   std::vector<std::string> keys = Keys(p.reads());
@@ -91,7 +111,7 @@ std::vector<std::string> KeysOf(const proto::TxnPrepareRequest& p) {
 
 txn::PrepareRequest FromProto(const proto::TxnPrepareRequest& p) {
   return txn::PrepareRequest{FromProto(p.txn()), p.coordinator(), FromProto(p.writes()),
-                             Keys(p.reads())};
+                             Keys(p.reads()), Ranges(p.read_ranges())};
 }
 
 }  // namespace
@@ -223,12 +243,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                  proto::TxnReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
     if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
-    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    std::optional<txn::ScanSpan> scan;
+    std::optional<Target> t =
+        AdmitRead(ctx, reactor, request->range(), request->keys(),
+                  request->has_scan() ? &request->scan() : nullptr, request->scan_limit(), &scan);
     if (!t) return reactor;
-    txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys())};
+    txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys()), scan};
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->Read(r, now, req, [=, this](txn::Reply reply) {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        if (reply.status.ok() && scan.has_value()) FillScan(reply, *scan, response);
         FinishWith(ctx, reactor, *t->host, reply);
       });
     });
@@ -331,8 +355,11 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
     std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
     if (!t) return reactor;
-    txn::CommitRequest req{
-        FromProto(request->txn()), FromProto(request->writes()), Keys(request->reads()), {}};
+    txn::CommitRequest req{FromProto(request->txn()),
+                           FromProto(request->writes()),
+                           Keys(request->reads()),
+                           {},
+                           Ranges(request->read_ranges())};
     for (const proto::TxnParticipant& p : request->participants()) {
       req.participants.push_back(txn::ParticipantRef{p.group(), p.prepare_ts()});
     }
@@ -383,12 +410,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                      proto::SnapshotReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
     if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
-    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    std::optional<txn::ScanSpan> scan;
+    std::optional<Target> t =
+        AdmitRead(ctx, reactor, request->range(), request->keys(),
+                  request->has_scan() ? &request->scan() : nullptr, request->scan_limit(), &scan);
     if (!t) return reactor;
-    txn::ReadOnlyRequest req{Keys(request->keys())};
+    txn::ReadOnlyRequest req{Keys(request->keys()), scan};
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->ReadOnly(r, now, req, [=, this](txn::Reply reply) {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        if (reply.status.ok() && scan.has_value()) FillScan(reply, *scan, response);
         response->set_read_ts(reply.ts);
         FinishWith(ctx, reactor, *t->host, reply);
       });
@@ -401,12 +432,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
                                          proto::SnapshotReadResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
     if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
-    std::optional<Target> t = Admit(ctx, reactor, request->range(), Keys(request->keys()));
+    std::optional<txn::ScanSpan> scan;
+    std::optional<Target> t =
+        AdmitRead(ctx, reactor, request->range(), request->keys(),
+                  request->has_scan() ? &request->scan() : nullptr, request->scan_limit(), &scan);
     if (!t) return reactor;
-    txn::SnapshotReadRequest req{Keys(request->keys()), request->read_ts()};
+    txn::SnapshotReadRequest req{Keys(request->keys()), request->read_ts(), scan};
     Run(ctx, reactor, *t, [=](paxos::Replica& r, truetime::Interval now) {
       t->tablet->SnapshotRead(r, now, req, [=](txn::Reply reply) {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());
+        if (reply.status.ok() && scan.has_value()) FillScan(reply, *scan, response);
         response->set_read_ts(reply.ts);
         // Any replica serves snapshots: no leader hint.
         FinishWithLeaderHint(ctx, reactor, reply.status, std::nullopt);
@@ -540,6 +575,45 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     Refusal why;
     std::optional<Target> t = Check(ref, keys, &why);
     if (!t) FinishRefused(ctx, reactor, why);
+    return t;
+  }
+
+  // Admit() for a read of `keys` or, when `scan` is given, of that span: its bounds are checked
+  // and it is clipped to the range the server's map gives the group at the request's generation
+  // (an empty start or end is the range's own), into `*clipped`.
+  std::optional<Target> AdmitRead(grpc::CallbackServerContext* ctx,
+                                  grpc::ServerUnaryReactor* reactor, const proto::RangeRef& ref,
+                                  const google::protobuf::RepeatedPtrField<std::string>& keys,
+                                  const proto::KeySpan* scan, uint32_t limit,
+                                  std::optional<txn::ScanSpan>* clipped) {
+    if (scan == nullptr) return Admit(ctx, reactor, ref, Keys(keys));
+    absl::Status bad;
+    if (!keys.empty()) {
+      bad = absl::InvalidArgumentError("a read names keys or a scan, not both");
+    } else if (scan->start().size() > kMaxKeyBytes || scan->end().size() > kMaxKeyBytes) {
+      bad = absl::InvalidArgumentError(
+          absl::StrCat("scan bounds are limited to ", kMaxKeyBytes, " bytes"));
+    } else if (!scan->end().empty() && scan->end() <= scan->start()) {
+      bad = absl::InvalidArgumentError("scan end must be above its start");
+    }
+    if (!bad.ok()) {
+      reactor->Finish(ToGrpc(bad));
+      return std::nullopt;
+    }
+    std::vector<std::string> probe;
+    if (!scan->start().empty()) probe.push_back(scan->start());
+    std::optional<Target> t = Admit(ctx, reactor, ref, probe);
+    if (!t) return t;
+    std::optional<RangeEntry> range =
+        routing_->FindRange(ref.group(), ref.generation(), scan->start());
+    if (!range.has_value()) {
+      FinishRefused(ctx, reactor, Refusal{txn::StaleMapError("the map moved meanwhile"), true});
+      return std::nullopt;
+    }
+    std::string end = scan->end();
+    if (end.empty() || (!range->end.empty() && end > range->end)) end = range->end;
+    *clipped = txn::ScanSpan{txn::KeyRange{std::max(scan->start(), range->start), end},
+                             limit == 0 ? kDefaultScanLimit : limit};
     return t;
   }
 

@@ -76,6 +76,42 @@ class TxnTablet::EngineStore : public txn::Store {
     return engine_->Get(tablet_, key, ts);
   }
 
+  // The engine's rows merged with the pending versions: a key's pending version at or below `ts`
+  // is newer than any the engine holds, so it decides (a delete hides the key). Each pending key
+  // hides at most one engine row, so `limit` plus their number of engine rows is enough.
+  absl::StatusOr<std::vector<txn::Row>> Scan(std::string_view start, std::string_view end,
+                                             truetime::Timestamp ts, size_t limit) override {
+    std::map<std::string, std::optional<std::string>> overlay;  // the pending keys in range
+    for (const auto& [key, versions] : pending_) {
+      if (!txn::InRange(key, start, end)) continue;
+      auto version = versions.upper_bound(ts);
+      if (version != versions.begin()) overlay.emplace(key, std::prev(version)->second);
+    }
+    ASSIGN_OR_RETURN(std::vector<storage::KeyValue> engine,
+                     engine_->Scan(tablet_, start, end, ts, limit + overlay.size()));
+    std::vector<txn::Row> rows;
+    auto pending = overlay.begin();
+    auto emit = [&](const std::string& key, const std::optional<std::string>& value) {
+      if (value.has_value() && rows.size() < limit) rows.push_back(txn::Row{key, *value});
+    };
+    for (storage::KeyValue& kv : engine) {
+      for (; pending != overlay.end() && pending->first < kv.key; ++pending) {
+        emit(pending->first, pending->second);
+      }
+      if (pending != overlay.end() && pending->first == kv.key) {
+        emit(pending->first, pending->second);
+        ++pending;
+        continue;
+      }
+      emit(kv.key, kv.value);
+    }
+    // Pending keys past the engine's last row count only when the engine had no more rows.
+    if (engine.size() < limit + overlay.size()) {
+      for (; pending != overlay.end(); ++pending) emit(pending->first, pending->second);
+    }
+    return rows;
+  }
+
   absl::Status Write(truetime::Timestamp ts, const std::vector<txn::Mutation>& writes) override {
     storage::WriteBatch own;
     storage::WriteBatch* batch = batch_ != nullptr ? batch_ : &own;
@@ -276,6 +312,7 @@ void TxnTablet::Read(paxos::Replica& r, truetime::Interval now, const txn::ReadR
                      ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
   if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, true, done)) return;
+  if (req.scan.has_value() && RefuseRanges(now, {req.scan->range}, true, done)) return;
   txn::Actions a;
   manager_->Read(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -285,6 +322,7 @@ void TxnTablet::Prepare(paxos::Replica& r, truetime::Interval now, const txn::Pr
                         ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
   if (RefuseKeys(now, KeysOf(req.writes, req.reads), true, done)) return;
+  if (RefuseRanges(now, req.read_ranges, true, done)) return;
   txn::Actions a;
   manager_->Prepare(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -294,6 +332,7 @@ void TxnTablet::Commit(paxos::Replica& r, truetime::Interval now, const txn::Com
                        ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
   if (RefuseKeys(now, KeysOf(req.writes, req.reads), true, done)) return;
+  if (RefuseRanges(now, req.read_ranges, true, done)) return;
   txn::Actions a;
   manager_->Commit(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -303,6 +342,7 @@ void TxnTablet::ReadOnly(paxos::Replica& r, truetime::Interval now, const txn::R
                          ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
   if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, false, done)) return;
+  if (req.scan.has_value() && RefuseRanges(now, {req.scan->range}, false, done)) return;
   txn::Actions a;
   manager_->ReadOnly(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));
@@ -312,6 +352,7 @@ void TxnTablet::SnapshotRead(paxos::Replica& r, truetime::Interval now,
                              const txn::SnapshotReadRequest& req, ReplyFn done) {
   if (RefuseWhileRestoring(done)) return;
   if (RefuseKeys(now, {req.keys.begin(), req.keys.end()}, false, done)) return;
+  if (req.scan.has_value() && RefuseRanges(now, {req.scan->range}, false, done)) return;
   txn::Actions a;
   manager_->SnapshotRead(r, now, Register(std::move(done)), req, &a);
   Dispatch(std::move(a));

@@ -141,6 +141,10 @@ class TxnTablet : public replication::StateMachine {
   // (`locking`) — lies in a fenced range.
   bool RefuseKeys(truetime::Interval now, const std::vector<std::string_view>& keys, bool locking,
                   ReplyFn& done);
+  // The same for the ranges of scans: each must be served here as a whole and, for a locking
+  // request, overlap no fenced range (txn::RangeGuard::CheckRange).
+  bool RefuseRanges(truetime::Interval now, const std::vector<txn::KeyRange>& ranges, bool locking,
+                    ReplyFn& done);
   void Dispatch(txn::Actions actions);
 
   const uint64_t group_;

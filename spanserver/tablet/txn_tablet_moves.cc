@@ -17,6 +17,20 @@ bool TxnTablet::RefuseKeys(truetime::Interval now, const std::vector<std::string
   return true;
 }
 
+bool TxnTablet::RefuseRanges(truetime::Interval now, const std::vector<txn::KeyRange>& ranges,
+                             bool locking, ReplyFn& done) {
+  absl::Status refusal;
+  for (const txn::KeyRange& range : ranges) {
+    refusal = guard_.CheckRange(manager_->ownership(), now.earliest, range, locking);
+    if (!refusal.ok()) break;
+  }
+  if (refusal.ok()) return false;
+  txn::Reply r;
+  r.status = std::move(refusal);
+  done(std::move(r));
+  return true;
+}
+
 absl::Status TxnTablet::CheckServed(std::string_view start, std::string_view end) const {
   return guard_.CheckServed(manager_->ownership(), start, end);
 }

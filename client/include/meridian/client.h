@@ -252,6 +252,10 @@ class Client {
   // Reads `keys` at one timestamp without locks (transaction.h "Read-only transactions").
   // INVALID_ARGUMENT for no keys, an empty key or bad options.
   absl::StatusOr<ReadResult> ReadOnly(std::vector<std::string> keys, ReadOnlyOptions options = {});
+  // A read-only transaction for several reads (Gets and Scans) at one timestamp, chosen now
+  // (transaction.h ReadOnlyTransaction); `options.deadline` bounds each read. INVALID_ARGUMENT
+  // for bad options. The transaction must not outlive this Client.
+  absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> BeginReadOnly(ReadOnlyOptions options = {});
 
  private:
   class Impl;

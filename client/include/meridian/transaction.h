@@ -104,6 +104,16 @@ class Transaction {
   // nullopt when there is none. ABORTED: the attempt is over (return the error from fn). Other
   // errors: the read could not be done (e.g. DEADLINE_EXCEEDED when the deadline passed).
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // The first `limit` (> 0) keys of [start, end) that have a value, in key order, with their
+  // values, as this transaction sees them (its buffered writes in the range count; a buffered
+  // delete hides its key); an empty `end` is the end of the key space. A locking range read: the
+  // transaction holds a shared lock on every span it read (each range's part of [start, end)
+  // from the start or the previous range's end, whole even where the limit cut the rows short)
+  // until it ends, so no other transaction puts a key into it meanwhile (no phantoms). Errors as
+  // Get's; INVALID_ARGUMENT for a limit of 0 or an end not after start.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view start,
+                                                                        std::string_view end,
+                                                                        size_t limit);
   // Buffer a write; it reaches the servers at commit. An empty key fails the commit with
   // INVALID_ARGUMENT.
   void Put(std::string_view key, std::string_view value);
@@ -150,6 +160,26 @@ absl::Status ValidateReadOnlyOptions(const ReadOnlyOptions& options);
 struct ReadResult {
   std::vector<std::optional<std::string>> values;  // one per key, in request order
   int64_t read_ts = 0;                             // every value is as of this timestamp
+};
+
+// A read-only transaction of several reads at one timestamp (Client::BeginReadOnly): every Get
+// and Scan reads the snapshot at read_ts(), at any replica of each group (the leader first for a
+// strong one), without locks. A strong transaction's timestamp is the client's clock plus
+// max_clock_uncertainty when it begins (see "Read-only transactions" above); reads at a
+// timestamp the servers' safe time has not reached wait for it there (<= ~0.5 s, then the next
+// replica). FAILED_PRECONDITION: read_ts is below a group's GC horizon (too old).
+//
+// Thread safety: not thread-safe; use one from one thread at a time.
+class ReadOnlyTransaction {
+ public:
+  virtual ~ReadOnlyTransaction() = default;
+  virtual int64_t read_ts() const = 0;
+  // The values of `keys` (nullopt: none), in order.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> Get(
+      const std::vector<std::string>& keys) = 0;
+  // As Transaction::Scan, at read_ts() and without locks.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      std::string_view start, std::string_view end, size_t limit) = 0;
 };
 
 }  // namespace meridian

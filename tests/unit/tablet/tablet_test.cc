@@ -146,6 +146,47 @@ TEST_F(TabletTest, ReadsBeforeTheBatchIsWrittenSeeItsWrites) {
   EXPECT_EQ(read(250, {"k"}), (std::vector<std::optional<std::string>>{"v1"}));
 }
 
+// Scans merge the unwritten batch's versions with the engine's rows: a pending put adds or
+// replaces a row, a pending delete hides one, and the limit counts merged rows.
+TEST_F(TabletTest, ScansBeforeTheBatchIsWrittenMergeItsWrites) {
+  // Records take effect in increasing timestamp order: 100..103, then the batch's 200..203.
+  paxos::Index index = 0;
+  for (const char* key : {"a", "c", "e", "g"}) {
+    ASSERT_TRUE(tablet_->Apply(Normal(index + 1, EncodePutCommand(100 + index, key, "old"))).ok());
+    ++index;
+  }
+  storage::WriteBatch batch;
+  for (const std::string& command :
+       {EncodePutCommand(200, "b", "new"), EncodeDeleteCommand(201, "c"),
+        EncodePutCommand(202, "e", "new"), EncodePutCommand(203, "z", "new")}) {
+    ASSERT_TRUE(tablet_->ApplyToBatch(Normal(++index, command), &batch).ok());
+  }
+  auto scan = [&](Timestamp ts, const std::string& start, const std::string& end, uint32_t limit) {
+    std::optional<txn::Reply> got;
+    txn::SnapshotReadRequest req;
+    req.read_ts = ts;
+    req.scan = txn::ScanSpan{txn::KeyRange{start, end}, limit};
+    tablet_->SnapshotRead(*replica_, truetime_->Now().value(), req,
+                          [&](txn::Reply r) { got = std::move(r); });
+    EXPECT_TRUE(got.has_value() && got->status.ok()) << (got ? got->status.ToString() : "none");
+    std::string rows;
+    if (got.has_value()) {
+      for (const txn::Row& row : got->rows) rows += row.key + "=" + row.value + " ";
+      if (got->more) rows += "more";
+    }
+    return rows;
+  };
+  // Safe time is the newest record's timestamp, 203: snapshots up to it are served at once.
+  EXPECT_EQ(scan(203, "", "", 100), "a=old b=new e=new g=old z=new ");
+  EXPECT_EQ(scan(150, "", "", 100), "a=old c=old e=old g=old ");  // before the batch
+  EXPECT_EQ(scan(203, "b", "g", 100), "b=new e=new ");
+  EXPECT_EQ(scan(203, "", "", 3), "a=old b=new e=new more");
+  EXPECT_EQ(scan(203, "f", "", 1), "g=old more");
+  ASSERT_TRUE(engine_->Write(batch, /*sync=*/false).ok());
+  tablet_->Written();
+  EXPECT_EQ(scan(203, "", "", 100), "a=old b=new e=new g=old z=new ");
+}
+
 TEST_F(TabletTest, TransactionRecordsRideTheBatchToo) {
   proto::TabletCommand commit;
   commit.set_commit_ts(100);

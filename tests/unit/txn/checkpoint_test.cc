@@ -209,6 +209,7 @@ TEST(CheckpointTest, EncodingIsOneToOne) {
   p.coordinator = 3;
   p.writes = {{"a", "1"}, {"b", std::nullopt}, {"c", ""}};
   p.reads = {"r1", ""};
+  p.read_ranges = {KeyRange{"a", "m"}, KeyRange{"", ""}};
   image.participant.prepared = {p};
   image.participant.finished = {9, 4, 6};
   image.decisions.decisions = {{1, Decision{true, 110, {}}}, {8, Decision{false, 0, {4, 2}}}};
@@ -232,6 +233,7 @@ TEST(CheckpointTest, EncodingIsOneToOne) {
   EXPECT_EQ(q.coordinator, 3u);
   EXPECT_EQ(q.writes, p.writes);  // a delete stays a delete; an empty value stays a value
   EXPECT_EQ(q.reads, p.reads);
+  EXPECT_EQ(q.read_ranges, p.read_ranges);
   EXPECT_EQ(back->participant.finished, image.participant.finished);
   EXPECT_EQ(back->decisions.decisions, image.decisions.decisions);
   EXPECT_EQ(back->decisions.local_decisions, image.decisions.local_decisions);

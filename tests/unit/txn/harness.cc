@@ -41,6 +41,15 @@ std::string ReplyToString(const Reply& r) {
     return s;
   }
   absl::StrAppend(&s, "OK ts=", r.ts);
+  if (!r.rows.empty() || r.more) {
+    absl::StrAppend(&s, " rows=[",
+                    absl::StrJoin(r.rows, ",",
+                                  [](std::string* out, const Row& row) {
+                                    absl::StrAppend(out, absl::CEscape(row.key), "=",
+                                                    absl::CEscape(row.value));
+                                  }),
+                    "]", r.more ? " more" : "");
+  }
   if (!r.values.empty()) {
     absl::StrAppend(&s, " values=[",
                     absl::StrJoin(r.values, ",",
@@ -50,6 +59,19 @@ std::string ReplyToString(const Reply& r) {
                     "]");
   }
   return s;
+}
+
+absl::StatusOr<std::vector<Row>> MapStore::Scan(std::string_view start, std::string_view end,
+                                                Timestamp ts, size_t limit) {
+  std::vector<Row> rows;
+  for (auto it = data_.lower_bound(start); it != data_.end() && rows.size() < limit; ++it) {
+    if (!end.empty() && it->first >= end) break;
+    auto v = it->second.upper_bound(ts);
+    if (v != it->second.begin() && std::prev(v)->second.has_value()) {
+      rows.push_back(Row{it->first, *std::prev(v)->second});
+    }
+  }
+  return rows;
 }
 
 absl::StatusOr<std::optional<std::string>> MapStore::Get(std::string_view key, Timestamp ts) {

@@ -26,6 +26,8 @@ class MapStore : public Store {
  public:
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key, Timestamp ts) override;
   absl::Status Write(Timestamp ts, const std::vector<Mutation>& writes) override;
+  absl::StatusOr<std::vector<Row>> Scan(std::string_view start, std::string_view end, Timestamp ts,
+                                        size_t limit) override;
   absl::Status WriteVersions(const std::vector<Version>& versions) override;
   absl::StatusOr<uint64_t> EraseVersions(std::string_view start, std::string_view end,
                                          uint64_t limit) override;

@@ -19,12 +19,14 @@
 //   lease G.R on|off             R's lease holds or not
 //   restart G.R                  R crashes and restarts: a new store and manager replay the log
 //   read G txn=T start=S keys=K1,K2                      a locking read
-//   prepare G txn=T start=S coordinator=C writes=K=V,K=<delete> [reads=K1,K2]
-//   commit G txn=T start=S [writes=...] [reads=...] [participants=G1,G2@TS]
+//   read G txn=T start=S range=A-B [limit=N]             a locking scan of [A, B) (B empty:
+//                                                        +inf; limit 100 by default)
+//   prepare G txn=T start=S coordinator=C writes=K=V,K=<delete> [reads=K1,K2] [read_ranges=A-B]
+//   commit G txn=T start=S [writes=...] [reads=...] [participants=G1,G2@TS] [read_ranges=...]
 //   abort G txn=T [coordinator] [participants=G1,G2]
 //   keepalive G txn=T
-//   read-only G keys=K1,K2
-//   snapshot G[.R] at=TS keys=K1,K2
+//   read-only G keys=K1,K2 | range=A-B [limit=N]
+//   snapshot G[.R] at=TS keys=K1,K2 | range=A-B [limit=N]
 //   apply G [N]                  commit the next N proposals of G (all by default); every
 //                                replica applies them
 //   drop-proposals G             G's uncommitted proposals are lost
@@ -66,6 +68,23 @@ std::vector<std::string> List(const std::string& s) {
 }
 
 // "k=v,k2=<delete>".
+// "a-m,p-" -> [a, m) and [p, +inf).
+std::vector<KeyRange> Ranges(const std::string& s) {
+  std::vector<KeyRange> out;
+  for (const std::string& r : List(s)) {
+    const size_t dash = r.find('-');
+    out.push_back(KeyRange{r.substr(0, dash), dash == std::string::npos ? "" : r.substr(dash + 1)});
+  }
+  return out;
+}
+
+// The scan of `range=a-m limit=N` (limit 100 when not given), or none without range=.
+std::optional<ScanSpan> Scan(const std::string& range, const std::string& limit) {
+  if (range.empty()) return std::nullopt;
+  return ScanSpan{Ranges(range).at(0),
+                  limit.empty() ? 100u : static_cast<uint32_t>(std::stoul(limit))};
+}
+
 std::vector<Mutation> Writes(const std::string& s) {
   std::vector<Mutation> writes;
   for (const std::string& w : List(s)) {
@@ -165,27 +184,33 @@ bool Runner::DoRequest() {
   const std::string& c = args_[0];
   if (c == "read") {
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
-      m.Read(p, now, id, ReadRequest{Txn(), List(Flag("keys"))}, out);
+      m.Read(p, now, id, ReadRequest{Txn(), List(Flag("keys")), Scan(Flag("range"), Flag("limit"))},
+             out);
     });
   } else if (c == "prepare") {
     const PrepareRequest req{Txn(), static_cast<GroupId>(Int(Flag("coordinator"))),
-                             Writes(Flag("writes")), List(Flag("reads"))};
+                             Writes(Flag("writes")), List(Flag("reads")),
+                             Ranges(Flag("read_ranges"))};
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
       m.Prepare(p, now, id, req, out);
     });
   } else if (c == "commit") {
     const CommitRequest req{Txn(), Writes(Flag("writes")), List(Flag("reads")),
-                            Participants(Flag("participants"))};
+                            Participants(Flag("participants")), Ranges(Flag("read_ranges"))};
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
       m.Commit(p, now, id, req, out);
     });
   } else if (c == "read-only") {
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
-      m.ReadOnly(p, now, id, ReadOnlyRequest{List(Flag("keys"))}, out);
+      m.ReadOnly(p, now, id,
+                 ReadOnlyRequest{List(Flag("keys")), Scan(Flag("range"), Flag("limit"))}, out);
     });
   } else if (c == "snapshot") {
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
-      m.SnapshotRead(p, now, id, SnapshotReadRequest{List(Flag("keys")), Int(Flag("at"))}, out);
+      m.SnapshotRead(p, now, id,
+                     SnapshotReadRequest{List(Flag("keys")), Int(Flag("at")),
+                                         Scan(Flag("range"), Flag("limit"))},
+                     out);
     });
   } else {
     return false;
@@ -268,7 +293,8 @@ TEST_P(InteractionTest, MatchesGolden) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, InteractionTest,
                          ::testing::Values("prepare_and_report", "commit_wait", "inquiry",
-                                           "leader_change", "presumed_abort", "wound_wait"));
+                                           "leader_change", "presumed_abort", "wound_wait",
+                                           "scan"));
 
 }  // namespace
 }  // namespace meridian::txn

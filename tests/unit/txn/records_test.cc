@@ -25,6 +25,7 @@ std::vector<Record> EveryKind() {
                              {ParticipantRef{2, 6}, ParticipantRef{3, 7}}}},
       Record{9, CommitRecord{10, 4, {}, {}, {}}},
       Record{10, PrepareRecord{11, 2, 1, {Mutation{"p", "q"}}, {"p", "r"}}},
+      Record{10, PrepareRecord{12, 2, 1, {}, {}, {KeyRange{"a", "m"}, KeyRange{"x", ""}}}},
       Record{11, FinishRecord{11, true, 9}},
       Record{12, FinishRecord{12, false, 0}},
       Record{13, AbortRecord{14, {2, 3}}},
