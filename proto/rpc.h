@@ -23,11 +23,12 @@ namespace meridian::rpc {
 // it as metadata kProtocolMetadataKey = its decimal text. Raised on any change that an older
 // process would misread. 2: compaction points and configuration slots in Paxos messages, config
 // entries, snapshots. 3: ownership records in data groups' logs (range moves and splits),
-// learners and strangers answered in phase 1, the Movement service.
-inline constexpr uint32_t kProtocolVersion = 3;
+// learners and strangers answered in phase 1, the Movement service. 4: scans in transactions
+// (an older server would answer a scan as a read of no keys), read ranges in prepare records.
+inline constexpr uint32_t kProtocolVersion = 4;
 inline constexpr char kProtocolMetadataKey[] = "meridian-protocol";
-inline constexpr char kProtocolVersionText[] = "3";
-static_assert(kProtocolVersion == 3, "kProtocolVersionText must say kProtocolVersion");
+inline constexpr char kProtocolVersionText[] = "4";
+static_assert(kProtocolVersion == 4, "kProtocolVersionText must say kProtocolVersion");
 
 // UNAVAILABLE from a replica that is not the leader: the leader's address (may be empty).
 inline constexpr char kLeaderMetadataKey[] = "meridian-leader";
