@@ -11,7 +11,9 @@
 //                                     NULL prints as NULL, the empty string as (empty).
 // A record ends at a blank line. Each file runs in a fresh database and session.
 // Flags: --abort_first_attempts makes every transaction's first attempt abort after it ran (the
-// executor must be restartable and give the same answers).
+// executor must be restartable and give the same answers). --placement=HOST:PORT[,...] runs the
+// files against a Meridian cluster instead (sql_lite/client_kv.h), each file in a database of
+// its own under the key prefix "slt/<file name>/".
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -21,7 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+#include "meridian/client.h"
 #include "meridian/sql.h"
+#include "sql_lite/client_kv.h"
 #include "sql_lite/memory_kv.h"
 
 namespace meridian::sql {
@@ -124,16 +129,14 @@ std::string RunRecord(Session& session, const Record& r) {
   return "wrong result\nexpected:\n" + Join(expected) + "actual:\n" + Join(actual);
 }
 
-int RunFile(const std::string& path, bool abort_first) {
+// Runs the file at `path` on `kv` (a fresh database).
+int RunFileOn(const std::string& path, KvDatabase* kv) {
   std::ifstream in(path);
   if (!in) {
     std::cerr << "cannot open " << path << "\n";
     return 1;
   }
-  MemoryKvOptions options;
-  options.abort_every_first_attempt = abort_first;
-  MemoryKv kv(options);
-  Session session(&kv);
+  Session session(kv);
   int failures = 0, count = 0;
   for (const Record& r : ReadRecords(in)) {
     ++count;
@@ -146,11 +149,25 @@ int RunFile(const std::string& path, bool abort_first) {
   return failures == 0 ? 0 : 1;
 }
 
+int RunFile(const std::string& path, bool abort_first, Client* cluster) {
+  if (cluster != nullptr) {
+    ClientKvOptions options;
+    options.key_prefix = "slt/" + path.substr(path.find_last_of('/') + 1) + "/";
+    ClientKvDatabase kv(cluster, options);
+    return RunFileOn(path, &kv);
+  }
+  MemoryKvOptions options;
+  options.abort_every_first_attempt = abort_first;
+  MemoryKv kv(options);
+  return RunFileOn(path, &kv);
+}
+
 }  // namespace
 }  // namespace meridian::sql
 
 int main(int argc, char** argv) {
   bool abort_first = false;
+  std::unique_ptr<meridian::Client> cluster;
   int status = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -158,7 +175,19 @@ int main(int argc, char** argv) {
       abort_first = true;
       continue;
     }
-    status |= meridian::sql::RunFile(arg, abort_first);
+    if (arg.rfind("--placement=", 0) == 0) {
+      std::vector<std::string> addresses =
+          absl::StrSplit(arg.substr(sizeof("--placement=") - 1), ',');
+      absl::StatusOr<std::unique_ptr<meridian::Client>> client =
+          meridian::Client::Connect(std::move(addresses), meridian::ClientOptions{});
+      if (!client.ok()) {
+        std::cerr << "cannot connect: " << client.status() << "\n";
+        return 2;
+      }
+      cluster = *std::move(client);
+      continue;
+    }
+    status |= meridian::sql::RunFile(arg, abort_first, cluster.get());
   }
   return status;
 }

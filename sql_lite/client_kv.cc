@@ -1,0 +1,134 @@
+// ClientKvDatabase; see client_kv.h.
+#include "sql_lite/client_kv.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/key_encoding.h"
+
+namespace meridian::sql {
+namespace {
+
+// Rows per SDK scan call when the caller asked for all of them.
+constexpr size_t kPage = 1000;
+
+// The database's keys inside the cluster's key space (ClientKvOptions::key_prefix).
+class Namespace {
+ public:
+  explicit Namespace(std::string prefix) : prefix_(std::move(prefix)) {}
+  std::string Key(std::string_view key) const { return prefix_ + std::string(key); }
+  // The end of a scan: "" (+infinity) is the end of the prefix's keys.
+  std::string End(std::string_view end) const {
+    return end.empty() ? keyenc::PrefixSuccessor(prefix_) : Key(end);
+  }
+  std::string Strip(std::string key) const { return key.substr(prefix_.size()); }
+
+ private:
+  const std::string prefix_;
+};
+
+// Reads [start, end) through `scan` (an SDK scan of a positive limit), all of it when limit <= 0.
+// The keys passed to `scan` and the ones in the result are the cluster's (prefixed).
+template <typename ScanFn>
+absl::StatusOr<std::vector<KvPair>> ScanAll(const Namespace& ns, std::string_view start,
+                                            std::string_view end, int64_t limit, ScanFn&& scan) {
+  std::vector<KvPair> out;
+  std::string cursor = ns.Key(start);
+  const std::string last = ns.End(end);
+  while (true) {
+    const size_t want = limit > 0 ? static_cast<size_t>(limit) - out.size() : kPage;
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+        scan(cursor, last, want);
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return out;
+    cursor = rows->back().first + std::string(1, '\0');
+    const size_t got = rows->size();
+    for (auto& [key, value] : *rows) {
+      out.push_back(KvPair{ns.Strip(std::move(key)), std::move(value)});
+    }
+    if (got < want || (limit > 0 && out.size() >= static_cast<size_t>(limit))) return out;
+  }
+}
+
+class SdkTransaction final : public KvTransaction {
+ public:
+  SdkTransaction(Transaction& txn, const Namespace& ns) : txn_(txn), ns_(ns) {}
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    return txn_.Get(ns_.Key(key));
+  }
+  absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
+                                           int64_t limit) override {
+    return ScanAll(ns_, start, end, limit,
+                   [&](const std::string& from, const std::string& to, size_t want) {
+                     return txn_.Scan(from, to, want);
+                   });
+  }
+  void Put(std::string_view key, std::string_view value) override { txn_.Put(ns_.Key(key), value); }
+  void Delete(std::string_view key) override { txn_.Delete(ns_.Key(key)); }
+
+ private:
+  Transaction& txn_;
+  const Namespace& ns_;
+};
+
+class SdkSnapshot final : public KvSnapshot {
+ public:
+  SdkSnapshot(ReadOnlyTransaction& ro, const Namespace& ns) : ro_(ro), ns_(ns) {}
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    absl::StatusOr<std::vector<std::optional<std::string>>> values = ro_.Get({ns_.Key(key)});
+    if (!values.ok()) return values.status();
+    return std::move(values->at(0));
+  }
+  absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
+                                           int64_t limit) override {
+    return ScanAll(ns_, start, end, limit,
+                   [&](const std::string& from, const std::string& to, size_t want) {
+                     return ro_.Scan(from, to, want);
+                   });
+  }
+  int64_t read_timestamp() const override { return ro_.read_ts(); }
+
+ private:
+  ReadOnlyTransaction& ro_;
+  const Namespace& ns_;
+};
+
+}  // namespace
+
+absl::StatusOr<int64_t> ClientKvDatabase::RunTransaction(const TransactionFn& fn) {
+  const Namespace ns(options_.key_prefix);
+  return client_->RunTransaction(
+      [&](Transaction& txn) {
+        SdkTransaction kv(txn, ns);
+        return fn(kv);
+      },
+      options_.transaction);
+}
+
+absl::StatusOr<int64_t> ClientKvDatabase::RunReadOnly(const ReadBound& bound,
+                                                      const SnapshotFn& fn) {
+  ReadOnlyOptions options;
+  switch (bound.mode) {
+    case ReadBound::Mode::kStrong:
+      options = ReadOnlyOptions::Strong();
+      break;
+    case ReadBound::Mode::kExactTimestamp:
+      options = ReadOnlyOptions::AtTimestamp(bound.timestamp_us);
+      break;
+    case ReadBound::Mode::kMaxStaleness:
+      options = ReadOnlyOptions::MaxStaleness(std::chrono::microseconds(bound.staleness_us));
+      break;
+  }
+  options.deadline = options_.read_deadline;
+  options.max_clock_uncertainty = options_.max_clock_uncertainty;
+  absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> ro = client_->BeginReadOnly(options);
+  if (!ro.ok()) return ro.status();
+  const Namespace ns(options_.key_prefix);
+  SdkSnapshot snapshot(**ro, ns);
+  if (absl::Status s = fn(snapshot); !s.ok()) return s;
+  return (*ro)->read_ts();
+}
+
+}  // namespace meridian::sql
