@@ -247,4 +247,27 @@ bool IsReservedKeyword(std::string_view word) {
 
 absl::StatusOr<std::vector<Token>> Tokenize(std::string_view sql) { return Lexer(sql).Run(); }
 
+absl::StatusOr<ScriptParts> SplitStatements(std::string_view script) {
+  absl::StatusOr<std::vector<Token>> tokens = Tokenize(script);
+  if (!tokens.ok()) return tokens.status();
+  ScriptParts parts;
+  size_t begin = 0;
+  bool any = false;  // a token since `begin`
+  for (const Token& t : *tokens) {
+    if (t.kind == TokenKind::kEnd) break;
+    if (t.kind == TokenKind::kSymbol && t.text == ";") {
+      if (any) {
+        const size_t end = static_cast<size_t>(t.pos.offset);
+        parts.statements.emplace_back(script.substr(begin, end - begin));
+      }
+      begin = static_cast<size_t>(t.pos.offset) + 1;
+      any = false;
+      continue;
+    }
+    any = true;
+  }
+  if (any) parts.rest = std::string(script.substr(begin));
+  return parts;
+}
+
 }  // namespace meridian::sql

@@ -55,6 +55,16 @@ bool IsReservedKeyword(std::string_view word);
 // "unterminated string at line 1, column 8", positioned at the start of the bad token.
 absl::StatusOr<std::vector<Token>> Tokenize(std::string_view sql);
 
+// A script cut at its top-level ';' tokens (not those inside strings or comments): the text of
+// every statement a ';' ended, without it and without blank ones, and what follows the last ';'
+// (an unfinished statement, for a shell to read more of). Tokenize's errors, e.g. for a string
+// still open at the end.
+struct ScriptParts {
+  std::vector<std::string> statements;
+  std::string rest;
+};
+absl::StatusOr<ScriptParts> SplitStatements(std::string_view script);
+
 }  // namespace meridian::sql
 
 #endif  // MERIDIAN_SQL_LITE_LEXER_H_

@@ -66,6 +66,9 @@ Command StatusCommand();
 // `kv`: put, get, delete and scan through the C++ SDK (kv.cc).
 Command KvCommand();
 
+// `sql`: a SQL shell over a running cluster (sql.cc).
+Command SqlCommand();
+
 // `server remove ID`: retires a server whose data is lost (server.cc).
 Command ServerCommand();
 

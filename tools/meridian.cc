@@ -41,8 +41,9 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
 namespace {
 
 std::vector<Command> AllCommands() {
-  return {ClusterDemoCommand(), StorageDemoCommand(), StatusCommand(),       KvCommand(),
-          ServerCommand(),      PlacementCommand(),   CheckHistoryCommand(), WorkloadCommand()};
+  return {ClusterDemoCommand(),  StorageDemoCommand(), StatusCommand(),
+          KvCommand(),           ServerCommand(),      PlacementCommand(),
+          CheckHistoryCommand(), WorkloadCommand(),    SqlCommand()};
 }
 
 void PrintMainHelp(FILE* out) {
