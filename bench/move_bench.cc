@@ -43,6 +43,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
+#include "bench/own_cluster.h"
 #include "common/random.h"
 #include "meridian/client.h"
 #include "tools/local_cluster.h"
@@ -177,18 +178,10 @@ WindowReport Report(const std::string& name, Window& w, double seconds) {
 class MoveBench {
  public:
   explicit MoveBench(Flags flags) : flags_(std::move(flags)) {}
-  ~MoveBench() {
-    client_.reset();
-    if (cluster_ != nullptr) cluster_->StopAll();
-    if (!dir_.empty()) {
-      std::error_code error;
-      fs::remove_all(dir_, error);
-    }
-  }
 
   void Run() {
     StartCluster();
-    disk_mbps_ = MeasureDiskMbps(dir_, flags_.disk_mb);
+    disk_mbps_ = MeasureDiskMbps(own_.dir(), flags_.disk_mb);
     std::printf("disk: %.0f MB/s sequential (%d MiB, fdatasync at the end)\n", disk_mbps_,
                 flags_.disk_mb);
     Load();
@@ -222,32 +215,17 @@ class MoveBench {
 
  private:
   void StartCluster() {
-    tools::LocalClusterOptions options;
-    if (absl::Status s = tools::FindSiblingBinaries(options); !s.ok()) Die(s.ToString());
-    const fs::path root =
-        flags_.dir_root.empty() ? fs::temp_directory_path() : fs::path(flags_.dir_root);
-    std::string templ = (root / "move_bench-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) Die("mkdtemp " + templ);
-    dir_ = templ;
-    options.dir = dir_;
-    absl::StatusOr<int> base = tools::FindFreePorts(flags_.base_port, 4);
-    if (!base.ok()) Die(base.status().ToString());
-    options.base_port = *base;
+    bench::OwnClusterOptions options;
+    options.name = "move_bench";
+    options.dir_root = flags_.dir_root;
+    options.base_port = flags_.base_port;
     // Placement's own splits and balancing would cut the loaded range or move it on their own.
     options.placement_flags = {"--split_range_mb=0", "--balance_interval_ms=0",
                                absl::StrCat("--move_rate_mb=", flags_.move_rate_mb),
                                absl::StrCat("--move_ingest_kb=", flags_.move_ingest_kb)};
-    std::printf("starting placementd + 3 spanservers in %s\n", dir_.c_str());
-    cluster_ = std::make_unique<tools::LocalCluster>(options);
-    if (absl::Status s = cluster_->Start(); !s.ok()) Die(s.ToString());
-    if (absl::Status s = cluster_->WaitReady(absl::Seconds(60)); !s.ok()) Die(s.ToString());
-    ClientOptions client_options;
-    client_options.deadline = std::chrono::milliseconds(flags_.call_deadline_ms);
-    client_options.seed = flags_.seed;
-    absl::StatusOr<std::unique_ptr<Client>> c =
-        Client::Connect(cluster_->placement_addresses(), client_options);
-    if (!c.ok()) Die(c.status().ToString());
-    client_ = std::move(*c);
+    options.call_deadline_ms = flags_.call_deadline_ms;
+    options.seed = flags_.seed;
+    own_.Start(options);
   }
 
   // Puts --mb MB under "m<i>", in parallel, printing progress every 10%.
@@ -265,9 +243,9 @@ class MoveBench {
         for (char& c : value) c = static_cast<char>(random.Uniform(256));
         for (int64_t i = next++; i < count && !g_stop; i = next++) {
           value[0] = static_cast<char>(i);
-          absl::Status s = client_->Put(absl::StrCat("m", i), value);
+          absl::Status s = own_.client().Put(absl::StrCat("m", i), value);
           for (int tries = 0; !s.ok() && tries < 20 && !g_stop; ++tries) {
-            s = client_->Put(absl::StrCat("m", i), value);
+            s = own_.client().Put(absl::StrCat("m", i), value);
           }
           if (!s.ok()) ++failed;
           const int64_t d = ++done;
@@ -295,7 +273,7 @@ class MoveBench {
       value[0] = static_cast<char>(random.Uniform(256));
       const int p = phase.load();
       const auto start = SteadyClock::now();
-      const absl::Status s = client_->Put(key, value);
+      const absl::Status s = own_.client().Put(key, value);
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count();
       if (p > 2 || phase.load() != p) continue;  // straddles two windows: counted in neither
@@ -312,7 +290,7 @@ class MoveBench {
   // CPU time the cluster's processes (placementd, spanservers) used so far, in microseconds.
   int64_t CpuMicros() const {
     int64_t total = 0;
-    for (const tools::ProcessState& p : cluster_->supervisor().Processes()) {
+    for (const tools::ProcessState& p : own_.cluster().supervisor().Processes()) {
       if (p.pid == 0) continue;
       total += bench::ProcessCpuMicros(p.pid).value_or(0);
     }
@@ -334,7 +312,7 @@ class MoveBench {
   // Moves the range of "m" to another group and waits until placement lists no move.
   bool Move() {
     move_start_ = SteadyClock::now();
-    absl::StatusOr<Topology> topology = client_->GetTopology();
+    absl::StatusOr<Topology> topology = own_.client().GetTopology();
     if (!topology.ok()) Die(topology.status().ToString());
     uint64_t from = 0;
     for (const RangeInfo& r : topology->ranges) {
@@ -344,7 +322,7 @@ class MoveBench {
     for (const GroupInfo& g : topology->groups) {
       if (g.id != from) to = g.id;
     }
-    absl::StatusOr<RangeMove> move = client_->MoveRange("m", to);
+    absl::StatusOr<RangeMove> move = own_.client().MoveRange("m", to);
     if (!move.ok()) Die("MoveRange: " + move.status().ToString());
     std::printf("moving the range of \"m\" from group %llu to group %llu\n",
                 static_cast<unsigned long long>(from), static_cast<unsigned long long>(to));
@@ -352,7 +330,7 @@ class MoveBench {
     const auto deadline = SteadyClock::now() + std::chrono::minutes(10);
     while (SteadyClock::now() < deadline && !g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      absl::StatusOr<Topology> t = client_->GetTopology();
+      absl::StatusOr<Topology> t = own_.client().GetTopology();
       if (!t.ok()) continue;
       if (t->moves.empty()) return true;
       if (t->moves.front().phase != last_phase) {
@@ -407,9 +385,7 @@ class MoveBench {
   }
 
   const Flags flags_;
-  std::string dir_;
-  std::unique_ptr<tools::LocalCluster> cluster_;
-  std::unique_ptr<Client> client_;
+  bench::OwnCluster own_;
   double disk_mbps_ = 0;
   double loaded_mb_ = 0;
   double move_seconds_ = 0;

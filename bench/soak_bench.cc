@@ -44,6 +44,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
+#include "bench/own_cluster.h"
 #include "common/random.h"
 #include "meridian/client.h"
 #include "proto/kv.pb.h"
@@ -151,14 +152,6 @@ struct Sample {
 class SoakBench {
  public:
   explicit SoakBench(Flags flags) : flags_(std::move(flags)) {}
-  ~SoakBench() {
-    client_.reset();
-    if (cluster_ != nullptr) cluster_->StopAll();
-    if (!dir_.empty()) {
-      std::error_code error;
-      fs::remove_all(dir_, error);
-    }
-  }
 
   void Run() {
     StartCluster();
@@ -182,32 +175,18 @@ class SoakBench {
 
  private:
   void StartCluster() {
-    tools::LocalClusterOptions options;
-    if (absl::Status s = tools::FindSiblingBinaries(options); !s.ok()) Die(s.ToString());
-    const fs::path root =
-        flags_.dir_root.empty() ? fs::temp_directory_path() : fs::path(flags_.dir_root);
-    std::string templ = (root / "soak_bench-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) Die("mkdtemp " + templ);
-    dir_ = templ;
-    options.dir = dir_;
-    absl::StatusOr<int> base = tools::FindFreePorts(flags_.base_port, 4);
-    if (!base.ok()) Die(base.status().ToString());
-    options.base_port = *base;
+    bench::OwnClusterOptions options;
+    options.name = "soak_bench";
+    options.dir_root = flags_.dir_root;
+    options.base_port = flags_.base_port;
     options.spanserver_flags = {absl::StrCat("--mvcc_retention_s=", flags_.mvcc_retention_s),
                                 absl::StrCat("--max_log_mb=", flags_.max_log_mb)};
+    // Placement's splits and balancing would move data between servers.
     options.placement_flags = {"--split_range_mb=0", "--balance_interval_ms=0"};
-    std::printf("starting placementd + 3 spanservers in %s (retention %d s, log limit %d MiB)\n",
-                dir_.c_str(), flags_.mvcc_retention_s, flags_.max_log_mb);
-    cluster_ = std::make_unique<tools::LocalCluster>(options);
-    if (absl::Status s = cluster_->Start(); !s.ok()) Die(s.ToString());
-    if (absl::Status s = cluster_->WaitReady(absl::Seconds(60)); !s.ok()) Die(s.ToString());
-    ClientOptions client_options;
-    client_options.deadline = std::chrono::milliseconds(flags_.call_deadline_ms);
-    client_options.seed = flags_.seed;
-    absl::StatusOr<std::unique_ptr<Client>> c =
-        Client::Connect(cluster_->placement_addresses(), client_options);
-    if (!c.ok()) Die(c.status().ToString());
-    client_ = std::move(*c);
+    options.call_deadline_ms = flags_.call_deadline_ms;
+    options.seed = flags_.seed;
+    std::printf("retention %d s, log limit %d MiB\n", flags_.mvcc_retention_s, flags_.max_log_mb);
+    own_.Start(options);
   }
 
   // One closed-loop writer: random values to uniformly drawn keys, one byte (i mod 256) first so
@@ -221,7 +200,7 @@ class SoakBench {
       const std::string key = absl::StrCat(std::string(1, static_cast<char>(i % 256)), "soak", i);
       value[random.Uniform(value.size())] = static_cast<char>(random.Uniform(256));
       const auto t0 = SteadyClock::now();
-      const absl::Status s = client_->Put(key, value);
+      const absl::Status s = own_.client().Put(key, value);
       const int64_t us =
           std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count();
       std::lock_guard<std::mutex> lock(mu_);
@@ -249,14 +228,15 @@ class SoakBench {
     s.writes_per_s = interval > 0 ? static_cast<double>(us.size()) / interval : 0;
     s.p50_ms = bench::PercentileMs(us, 0.50, 1000);
     s.p99_ms = bench::PercentileMs(us, 0.99, 1000);
-    for (const std::string& name : cluster_->server_names()) {
+    for (const std::string& name : own_.cluster().server_names()) {
       std::string data_dir;
-      for (const tools::ProcessState& p : cluster_->supervisor().Processes()) {
+      for (const tools::ProcessState& p : own_.cluster().supervisor().Processes()) {
         if (p.spec.name == name) data_dir = p.spec.data_dir;
       }
       s.disk_mb.push_back(static_cast<double>(DirectoryBytes(data_dir)) / (1 << 20));
       int64_t longest = -1;
-      if (absl::StatusOr<proto::ServerStatusResponse> st = cluster_->ServerStatus(name); st.ok()) {
+      if (absl::StatusOr<proto::ServerStatusResponse> st = own_.cluster().ServerStatus(name);
+          st.ok()) {
         for (const proto::GroupStatus& g : st->groups()) {
           const int64_t entries =
               static_cast<int64_t>(g.last_index() - std::min(g.last_index(), g.compacted()));
@@ -334,9 +314,7 @@ class SoakBench {
   }
 
   const Flags flags_;
-  std::string dir_;
-  std::unique_ptr<tools::LocalCluster> cluster_;
-  std::unique_ptr<Client> client_;
+  bench::OwnCluster own_;
   std::vector<Sample> samples_;
   std::mutex mu_;
   std::vector<int64_t> latencies_us_;  // since the last sample
