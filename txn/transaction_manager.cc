@@ -345,12 +345,20 @@ void TransactionManager::SnapshotRead(ReplicaPort& port, Interval now, RequestId
     out->replies.push_back(ErrorReply(id, st));
     return;
   }
-  if (req.read_ts <= 0) {
+  if (req.read_ts < 0) {
     out->replies.push_back(
-        ErrorReply(id, absl::InvalidArgumentError("read timestamp must be > 0")));
+        ErrorReply(id, absl::InvalidArgumentError("read timestamp must be >= 0")));
     return;
   }
   m.Lead(port, now, out);  // a leader can serve more recent snapshots
+  if (req.read_ts == 0) {
+    // The first read of a strong read-only transaction: TT.now().latest is past every commit
+    // acknowledged before it began (commit wait), on any group.
+    SnapshotReadRequest strong = req;
+    strong.read_ts = now.latest;
+    m.reads.SnapshotRead(port, now, id, strong, out);
+    return;
+  }
   m.reads.SnapshotRead(port, now, id, req, out);
 }
 

@@ -70,12 +70,14 @@
 //               Commit still waiting for reports is aborted too).
 //   ReadOnly    (leader of one group) s_read = LastTS() when nothing is prepared, else
 //               TT.now().latest; then a snapshot read at s_read.
-//   SnapshotRead (any replica) at a timestamp t: served once t <= t_safe =
-//               min(t_paxos_safe, t_tm_safe) where t_tm_safe = min prepare timestamp - 1; waits
-//               at most snapshot_wait_us, then UNAVAILABLE (the client tries another replica).
-//               A leader asked for a newer snapshot logs a safe-time record at that timestamp.
-//               Records take effect in increasing timestamp order: one below a record already
-//               applied (an old leader's, recovered late) is ignored, identically everywhere.
+//   SnapshotRead (any replica) at a timestamp t (t = 0: TT.now().latest here, the first read of
+//               a strong read-only transaction, answered with the t it chose): served once t <=
+//               t_safe = min(t_paxos_safe, t_tm_safe) where t_tm_safe = min prepare timestamp - 1;
+//               waits at most snapshot_wait_us, then UNAVAILABLE (the client tries another
+//               replica). A leader asked for a newer snapshot logs a safe-time record at that
+//               timestamp. Records take effect in increasing timestamp order: one below a record
+//               already applied (an old leader's, recovered late) is ignored, identically
+//               everywhere.
 //   Idle leaders log an empty safe-time record every safe_time_interval_us, so followers'
 //   t_paxos_safe keeps up with real time.
 //

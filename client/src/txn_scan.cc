@@ -159,11 +159,14 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
               const TxnEngineOptions& engine)
       : transport_(transport),
         options_(options),
-        read_ts_(ClientReadTimestamp(options)),
+        // A strong transaction's timestamp comes from the server of its first read (0 asks
+        // for TT.now().latest there): past every commit acknowledged before it began, without
+        // waiting out the client's assumed clock error.
+        read_ts_(options.mode == ReadOnlyOptions::Mode::kStrong ? 0 : ClientReadTimestamp(options)),
         random_(std::move(random)),
         backoff_(MakeBackoff(engine.backoff_initial, engine.backoff_max, &random_)) {}
 
-  int64_t read_ts() const override { return read_ts_; }
+  int64_t read_ts() const override { return read_ts_; }  // 0 until a strong one's first read
 
   absl::StatusOr<std::vector<std::optional<std::string>>> Get(
       const std::vector<std::string>& keys) override {
@@ -186,6 +189,7 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
             !s.ok()) {
           return s;
         }
+        if (absl::Status s = Adopt(response.read_ts()); !s.ok()) return s;
         if (static_cast<size_t>(response.values_size()) != indexes.size()) {
           return absl::InternalError(absl::StrCat("read of ", indexes.size(), " keys answered ",
                                                   response.values_size(), " values"));
@@ -219,6 +223,7 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
             !s.ok()) {
           return s;
         }
+        if (absl::Status s = Adopt(response.read_ts()); !s.ok()) return s;
         return PageOf(response, location->group);
       });
     };
@@ -230,6 +235,17 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
 
  private:
   bool strong() const { return options_.mode == ReadOnlyOptions::Mode::kStrong; }
+
+  // The timestamp a read was served at: a strong transaction's first read chooses it, every
+  // later read must have used it.
+  absl::Status Adopt(int64_t served_at) {
+    if (read_ts_ == 0) read_ts_ = served_at;
+    if (served_at != read_ts_ || served_at <= 0) {
+      return absl::InternalError(absl::StrCat("a read was served at ", served_at,
+                                              ", not at the transaction's timestamp ", read_ts_));
+    }
+    return absl::OkStatus();
+  }
 
   // Runs `read` again while it fails ABORTED, which here only means that a range moved between
   // locating and reading it: locate again.
@@ -247,7 +263,7 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
 
   TxnTransport* const transport_;
   const ReadOnlyOptions options_;
-  const int64_t read_ts_;
+  int64_t read_ts_;
   Random random_;    // the backoff's jitter
   Backoff backoff_;  // after random_, which it uses
 };

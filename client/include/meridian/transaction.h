@@ -164,10 +164,11 @@ struct ReadResult {
 
 // A read-only transaction of several reads at one timestamp (Client::BeginReadOnly): every Get
 // and Scan reads the snapshot at read_ts(), at any replica of each group (the leader first for a
-// strong one), without locks. A strong transaction's timestamp is the client's clock plus
-// max_clock_uncertainty when it begins (see "Read-only transactions" above); reads at a
-// timestamp the servers' safe time has not reached wait for it there (<= ~0.5 s, then the next
-// replica). FAILED_PRECONDITION: read_ts is below a group's GC horizon (too old).
+// strong one), without locks. A strong transaction's timestamp is chosen by the server of its
+// first read: its TT.now().latest, which is past every commit acknowledged before the
+// transaction began (read_ts() is 0 until then); an exact or stale one's is the options'. Reads
+// at a timestamp the servers' safe time has not reached wait for it there (<= ~0.5 s, then the
+// next replica). FAILED_PRECONDITION: read_ts is below a group's GC horizon (too old).
 //
 // Thread safety: not thread-safe; use one from one thread at a time.
 class ReadOnlyTransaction {
