@@ -122,7 +122,6 @@ absl::StatusOr<int64_t> ClientKvDatabase::RunReadOnly(const ReadBound& bound,
       break;
   }
   options.deadline = options_.read_deadline;
-  options.max_clock_uncertainty = options_.max_clock_uncertainty;
   absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> ro = client_->BeginReadOnly(options);
   if (!ro.ok()) return ro.status();
   const Namespace ns(options_.key_prefix);

@@ -22,8 +22,6 @@ struct ClientKvOptions {
   std::string key_prefix;
   TransactionOptions transaction;  // deadline and attempts of each read-write run
   std::chrono::milliseconds read_deadline{10'000};
-  // A strong read-only run's bound on the client clock's error (ReadOnlyOptions).
-  std::chrono::microseconds max_clock_uncertainty{10'000};
 };
 
 class ClientKvDatabase : public KvDatabase {

@@ -93,7 +93,7 @@ absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::strin
                            const KeysByGroup& by_group, const ReadOnlyOptions& options,
                            SteadyTime deadline, ReadResult* result) {
   const bool strong = options.mode == ReadOnlyOptions::Mode::kStrong;
-  result->read_ts = ClientReadTimestamp(options);
+  result->read_ts = ClientReadTimestamp(options);  // strong: 0, the first server's choice
   for (const auto& [group, indexes] : by_group) {
     proto::SnapshotReadRequest request;
     for (const size_t i : indexes) request.add_keys(keys[i]);
@@ -104,6 +104,11 @@ absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::strin
                                 /*leader_first=*/strong, request, &response, deadline);
     if (status.ok()) status = FillValues(response, indexes, result);
     if (!status.ok()) return status;
+    if (result->read_ts == 0) result->read_ts = response.read_ts();
+    if (response.read_ts() != result->read_ts || result->read_ts <= 0) {
+      return absl::InternalError(absl::StrCat("group ", group, " read at ", response.read_ts(),
+                                              ", not at the read's timestamp ", result->read_ts));
+    }
   }
   return absl::OkStatus();
 }
@@ -126,14 +131,14 @@ absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
   return by_group;
 }
 
-// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
-// strong read over several groups, past the client clock's assumed error, so that it follows
-// every commit that ended before it began.
+// The timestamp of a read-only read as the options give it (transaction.h "Read-only
+// transactions"); 0 for a strong one, whose first server read picks its TT.now().latest (the
+// client has no TrueTime of its own).
 int64_t ClientReadTimestamp(const ReadOnlyOptions& options) {
   const int64_t now = WallMicros();
   switch (options.mode) {
     case ReadOnlyOptions::Mode::kStrong:
-      return now + options.max_clock_uncertainty.count();
+      return 0;  // the first server read picks it
     case ReadOnlyOptions::Mode::kExactTimestamp:
       return options.timestamp_us;
     case ReadOnlyOptions::Mode::kMaxStaleness:
@@ -214,9 +219,6 @@ absl::Status ValidateReadOnlyOptions(const ReadOnlyOptions& options) {
   }
   if (options.max_staleness.count() < 0) {
     return absl::InvalidArgumentError("read-only max_staleness must not be negative");
-  }
-  if (options.max_clock_uncertainty.count() < 0) {
-    return absl::InvalidArgumentError("read-only max_clock_uncertainty must not be negative");
   }
   if (options.deadline.count() <= 0) {
     return absl::InvalidArgumentError("read-only deadline must be positive");

@@ -46,9 +46,9 @@ using KeysByGroup = std::map<uint64_t, std::vector<size_t>>;
 class TxnTransport;
 absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
                                        const std::vector<std::string>& keys, SteadyTime deadline);
-// The timestamp of a read that the client times (transaction.h "Read-only transactions"): for a
-// strong read over several groups, past the client clock's assumed error, so that it follows
-// every commit that ended before it began.
+// The timestamp of a read-only read as the options give it (transaction.h "Read-only
+// transactions"); 0 for a strong one, whose first server read picks its TT.now().latest (the
+// client has no TrueTime of its own).
 int64_t ClientReadTimestamp(const ReadOnlyOptions& options);
 
 // One participant's Prepare in TxnTransport::PrepareAll.

@@ -159,10 +159,8 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
               const TxnEngineOptions& engine)
       : transport_(transport),
         options_(options),
-        // A strong transaction's timestamp comes from the server of its first read (0 asks
-        // for TT.now().latest there): past every commit acknowledged before it began, without
-        // waiting out the client's assumed clock error.
-        read_ts_(options.mode == ReadOnlyOptions::Mode::kStrong ? 0 : ClientReadTimestamp(options)),
+        // 0 for a strong transaction: its first read asks the server for TT.now().latest.
+        read_ts_(ClientReadTimestamp(options)),
         random_(std::move(random)),
         backoff_(MakeBackoff(engine.backoff_initial, engine.backoff_max, &random_)) {}
 

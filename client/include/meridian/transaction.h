@@ -42,11 +42,11 @@
 //
 // Read-only transactions (Client::ReadOnly) take no locks and run at one timestamp:
 //  - strong, keys in one group: the group leader picks the timestamp (Txn.ReadOnly);
-//  - strong, several groups: read_ts = the client's wall clock + max_clock_uncertainty, read at
-//    each group (leader first, then other replicas). This is strong only if the client's clock
-//    is within max_clock_uncertainty of true time (Meridian's servers bound their own error;
-//    the client cannot), so set it to at least the client's clock error. A read at a future
-//    timestamp waits at the server until safe time reaches it (<= ~0.5 s, else the next replica);
+//  - strong, several groups: the first group read (leader first, then other replicas) picks
+//    read_ts = its server's TT.now().latest, past every commit acknowledged before the read
+//    began (the client has no TrueTime of its own), and the other groups are read at it. A read
+//    at a timestamp its server's safe time has not reached waits for it there (<= ~0.5 s, else
+//    the next replica);
 //  - exact timestamp or maximum staleness (read_ts = now - staleness): at any replica of each
 //    group, the leader last.
 //
@@ -134,8 +134,6 @@ struct ReadOnlyOptions {
   Mode mode = Mode::kStrong;
   int64_t timestamp_us = 0;                    // kExactTimestamp: the read timestamp (> 0)
   std::chrono::microseconds max_staleness{0};  // kMaxStaleness: read at now - this (>= 0)
-  // Strong reads over several groups: the bound assumed on the client clock's error (>= 0).
-  std::chrono::microseconds max_clock_uncertainty{10'000};
   std::chrono::milliseconds deadline{10'000};  // for the whole read, retries included
 
   static ReadOnlyOptions Strong() { return {}; }
@@ -153,8 +151,8 @@ struct ReadOnlyOptions {
   }
 };
 
-// INVALID_ARGUMENT naming the field: a non-positive timestamp (exact mode), negative staleness or
-// uncertainty, a non-positive deadline.
+// INVALID_ARGUMENT naming the field: a non-positive timestamp (exact mode), negative staleness,
+// a non-positive deadline.
 absl::Status ValidateReadOnlyOptions(const ReadOnlyOptions& options);
 
 struct ReadResult {

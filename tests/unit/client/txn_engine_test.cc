@@ -140,7 +140,8 @@ class FakeTransport final : public TxnTransport {
                                leader_first ? " leader first" : " leader last"));
     snapshot_ts.push_back(request.read_ts());
     for (const std::string& k : request.keys()) Value(k, response->add_values());
-    response->set_read_ts(request.read_ts());
+    // read_ts 0 asks the server to choose (its TT.now().latest): here `chosen_ts`.
+    response->set_read_ts(request.read_ts() == 0 ? chosen_ts : request.read_ts());
     return absl::OkStatus();
   }
 
@@ -162,6 +163,7 @@ class FakeTransport final : public TxnTransport {
   std::vector<int64_t> snapshot_ts ABSL_GUARDED_BY(mu);
   std::vector<std::string> keepalives ABSL_GUARDED_BY(mu);
   int64_t commit_ts ABSL_GUARDED_BY(mu) = 0;
+  int64_t chosen_ts ABSL_GUARDED_BY(mu) = 1;  // a snapshot read at 0 reads here
 
  private:
   absl::Status Scripted(const std::string& method) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -235,9 +237,6 @@ TEST(TxnOptionsTest, RejectsBadOptions) {
       ValidateReadOnlyOptions(ReadOnlyOptions::MaxStaleness(std::chrono::microseconds(-1))).code(),
       absl::StatusCode::kInvalidArgument);
   ReadOnlyOptions ro;
-  ro.max_clock_uncertainty = std::chrono::microseconds(-1);
-  EXPECT_EQ(ValidateReadOnlyOptions(ro).code(), absl::StatusCode::kInvalidArgument);
-  ro = {};
   ro.deadline = std::chrono::milliseconds(0);
   EXPECT_EQ(ValidateReadOnlyOptions(ro).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -473,14 +472,21 @@ TEST_F(TxnEngineTest, StrongReadOfOneGroupAsksItsLeader) {
   EXPECT_EQ(transport.Log(), (Log{"readonly g97 keys 2"}));
 }
 
-TEST_F(TxnEngineTest, StrongReadOfSeveralGroupsReadsAboveTheClientClock) {
+TEST_F(TxnEngineTest, StrongReadOfSeveralGroupsReadsAtTheFirstServersTimestamp) {
   ASSERT_TRUE(engine.Run(Increment({"a1", "b1"}), {}).ok());
-  const int64_t before = absl::ToUnixMicros(absl::Now());
-  ReadOnlyOptions options;
-  options.max_clock_uncertainty = std::chrono::microseconds(50'000);
-  absl::StatusOr<ReadResult> r = engine.ReadOnly({"b1", "a1", "a9"}, options);
+  {
+    absl::MutexLock lock(&transport.mu);
+    transport.chosen_ts = 777'000;
+  }
+  absl::StatusOr<ReadResult> r = engine.ReadOnly({"b1", "a1", "a9"}, ReadOnlyOptions::Strong());
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_GE(r->read_ts, before + 50'000);
+  EXPECT_EQ(r->read_ts, 777'000);
+  {
+    // The first group was asked to choose (0), the second read at its choice.
+    absl::MutexLock lock(&transport.mu);
+    EXPECT_EQ(std::vector<int64_t>(transport.snapshot_ts.end() - 2, transport.snapshot_ts.end()),
+              (std::vector<int64_t>{0, 777'000}));
+  }
   EXPECT_EQ(r->values, (std::vector<std::optional<std::string>>{"1", "1", std::nullopt}));
   const Log log = transport.Log();
   EXPECT_EQ(Log(log.end() - 2, log.end()),
