@@ -54,8 +54,14 @@ absl::StatusOr<std::vector<KvPair>> ScanAll(const Namespace& ns, std::string_vie
 
 class SdkTransaction final : public KvTransaction {
  public:
-  SdkTransaction(Transaction& txn, const Namespace& ns) : txn_(txn), ns_(ns) {}
+  SdkTransaction(Transaction& txn, const Namespace& ns, Client* unlocked_reads)
+      : txn_(txn), ns_(ns), unlocked_reads_(unlocked_reads) {}
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    if (unlocked_reads_ != nullptr) {
+      absl::StatusOr<ReadResult> read = unlocked_reads_->ReadOnly({ns_.Key(key)});
+      if (!read.ok()) return read.status();
+      return std::move(read->values.at(0));
+    }
     return txn_.Get(ns_.Key(key));
   }
   absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
@@ -71,6 +77,7 @@ class SdkTransaction final : public KvTransaction {
  private:
   Transaction& txn_;
   const Namespace& ns_;
+  Client* const unlocked_reads_;  // ClientKvOptions::testing_unlocked_reads
 };
 
 class SdkSnapshot final : public KvSnapshot {
@@ -101,7 +108,7 @@ absl::StatusOr<int64_t> ClientKvDatabase::RunTransaction(const TransactionFn& fn
   const Namespace ns(options_.key_prefix);
   return client_->RunTransaction(
       [&](Transaction& txn) {
-        SdkTransaction kv(txn, ns);
+        SdkTransaction kv(txn, ns, options_.testing_unlocked_reads ? client_ : nullptr);
         return fn(kv);
       },
       options_.transaction);

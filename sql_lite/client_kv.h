@@ -22,6 +22,10 @@ struct ClientKvOptions {
   std::string key_prefix;
   TransactionOptions transaction;  // deadline and attempts of each read-write run
   std::chrono::milliseconds read_deadline{10'000};
+  // Tests only (a planted bug, for `meridian workload append --sql
+  // --testing_sql_unlocked_reads`): a read-write transaction's Get reads the latest committed
+  // value without a lock, so concurrent read-modify-writes lose updates.
+  bool testing_unlocked_reads = false;
 };
 
 class ClientKvDatabase : public KvDatabase {

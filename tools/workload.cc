@@ -81,6 +81,9 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
   }
   config.spread = flags.at("spread") == "true";
   config.testing_break_transfers = flags.at("testing_break_transfers") == "true";
+  config.sql = flags.at("sql") == "true";
+  config.testing_sql_unlocked_reads = flags.at("testing_sql_unlocked_reads") == "true";
+  if (bank && config.sql) return Usage("--sql is for append");
   config.history_path = flags.at("history");
   if (!bank && config.history_path.empty()) return Usage("append needs --history=FILE");
   if (PlacementAddresses(flags).empty()) {
@@ -110,7 +113,11 @@ Command WorkloadCommand() {
           "of 1-3 keys, recording each in --history (JSON lines, docs/history-format.md);\n"
           "a last read-only transaction reads every key. Check the file with\n"
           "'meridian check-history FILE'. Exit status: 0 ran, 1 the history could not be\n"
-          "written, 2 bad usage or no cluster.\n\n"
+          "written, 2 bad usage or no cluster. With --sql the same transactions run as SQL\n"
+          "statements (SELECT, UPDATE ... SET v = v || @x) on a table append_lists in the SQL\n"
+          "database 'append' (key prefix sql/append/), half through Session::RunTransaction\n"
+          "and half as BEGIN ... COMMIT blocks; --spread splits the table into three ranges\n"
+          "and moves two of them to other groups first.\n\n"
           "With --spread (the default) every key starts with a character that places it in\n"
           "another group, so transactions span groups (two-phase commit): keys are\n"
           "'<c>bank/acct/NNNN' and '<c>append/k<i>'; --spread=false uses 'bank/acct/NNNN'\n"
@@ -124,10 +131,15 @@ Command WorkloadCommand() {
                 {"keys", "8", "append: number of keys"},
                 {"history", "", "append: the history file to write"},
                 {"spread", "true", "spread keys over the groups", /*is_bool=*/true},
+                {"sql", "false", "append: run the transactions as SQL statements (sql_lite)",
+                 /*is_bool=*/true},
                 {"txn_deadline_ms", "10000", "deadline of each transaction, retries included"},
                 {"deadline_ms", "10000", "deadline of each client call"},
                 {"testing_break_transfers", "false",
                  "bank, tests only: credit without debiting, to show the checks fail",
+                 /*is_bool=*/true},
+                {"testing_sql_unlocked_reads", "false",
+                 "append --sql, tests only: reads in read-write transactions take no locks",
                  /*is_bool=*/true}},
       .args_usage = "bank|append",
       .run_with_args = Run,

@@ -24,10 +24,13 @@ struct WorkloadConfig {
   int accounts = 10;         // bank
   int keys = 8;              // append
   std::string history_path;  // append
+  bool sql = false;          // append: through SQL statements (workload_append_sql.cc)
   bool spread = true;        // prefix keys so they spread over the groups
   int64_t txn_deadline_ms = 10'000;
   // bank, tests only: a transfer credits without debiting (a planted bug the checks must catch).
   bool testing_break_transfers = false;
+  // append --sql, tests only: the SQL layer's reads in read-write transactions take no locks.
+  bool testing_sql_unlocked_reads = false;
 };
 
 // The key prefixes that spread keys over groups: one character per group whose range holds

@@ -87,21 +87,20 @@ absl::Status ReadAtLeader(TxnTransport* transport, const std::vector<std::string
   return status;
 }
 
-// Reads every group at one timestamp the client chose, at any of its replicas (a strong read
-// tries the leader first).
+// Reads every group at one timestamp the client chose, at any of its replicas (the leader first
+// as ReadLeaderFirst says).
 absl::Status ReadSnapshots(TxnTransport* transport, const std::vector<std::string>& keys,
                            const KeysByGroup& by_group, const ReadOnlyOptions& options,
                            SteadyTime deadline, ReadResult* result) {
-  const bool strong = options.mode == ReadOnlyOptions::Mode::kStrong;
   result->read_ts = ClientReadTimestamp(options);  // strong: 0, the first server's choice
+  const bool leader_first = ReadLeaderFirst(options, result->read_ts);
   for (const auto& [group, indexes] : by_group) {
     proto::SnapshotReadRequest request;
     for (const size_t i : indexes) request.add_keys(keys[i]);
     request.set_read_ts(result->read_ts);
     proto::SnapshotReadResponse response;
-    absl::Status status =
-        transport->SnapshotRead(group, keys[indexes.front()],
-                                /*leader_first=*/strong, request, &response, deadline);
+    absl::Status status = transport->SnapshotRead(group, keys[indexes.front()], leader_first,
+                                                  request, &response, deadline);
     if (status.ok()) status = FillValues(response, indexes, result);
     if (!status.ok()) return status;
     if (result->read_ts == 0) result->read_ts = response.read_ts();
@@ -145,6 +144,13 @@ int64_t ClientReadTimestamp(const ReadOnlyOptions& options) {
       break;
   }
   return now - options.max_staleness.count();
+}
+
+bool ReadLeaderFirst(const ReadOnlyOptions& options, int64_t read_ts) {
+  constexpr int64_t kRecentUs = 1'000'000;
+  return options.mode == ReadOnlyOptions::Mode::kStrong ||
+         (options.mode == ReadOnlyOptions::Mode::kExactTimestamp &&
+          read_ts > WallMicros() - kRecentUs);
 }
 
 void TxnTransport::PrepareAll(std::vector<PrepareCall>& calls, SteadyTime deadline,

@@ -50,6 +50,12 @@ absl::StatusOr<KeysByGroup> LocateKeys(TxnTransport* transport,
 // transactions"); 0 for a strong one, whose first server read picks its TT.now().latest (the
 // client has no TrueTime of its own).
 int64_t ClientReadTimestamp(const ReadOnlyOptions& options);
+// Whether a read-only read at `read_ts` (0: strong, not chosen yet) goes to the group's leader
+// before its other replicas: a strong read, and an exact-timestamp read of the last second. A
+// follower's safe time trails the leader's by up to the interval between the leader's messages
+// (tens of ms on an idle group), so it would wait for a timestamp that recent while the leader
+// answers at once; an older or stale read is served by any replica without waiting.
+bool ReadLeaderFirst(const ReadOnlyOptions& options, int64_t read_ts);
 
 // One participant's Prepare in TxnTransport::PrepareAll.
 struct PrepareCall {

@@ -182,7 +182,7 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
         for (const size_t i : indexes) request.add_keys(keys[i]);
         request.set_read_ts(read_ts_);
         proto::SnapshotReadResponse response;
-        if (absl::Status s = transport_->SnapshotRead(group, keys[indexes.front()], strong(),
+        if (absl::Status s = transport_->SnapshotRead(group, keys[indexes.front()], leader_first(),
                                                       request, &response, deadline);
             !s.ok()) {
           return s;
@@ -216,8 +216,8 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
         request.mutable_scan()->set_end(end);
         request.set_scan_limit(static_cast<uint32_t>(want));
         proto::SnapshotReadResponse response;
-        if (absl::Status s = transport_->SnapshotRead(location->group, cursor, strong(), request,
-                                                      &response, deadline);
+        if (absl::Status s = transport_->SnapshotRead(location->group, cursor, leader_first(),
+                                                      request, &response, deadline);
             !s.ok()) {
           return s;
         }
@@ -232,7 +232,7 @@ class ReadOnlyTxn final : public ReadOnlyTransaction {
   }
 
  private:
-  bool strong() const { return options_.mode == ReadOnlyOptions::Mode::kStrong; }
+  bool leader_first() const { return ReadLeaderFirst(options_, read_ts_); }
 
   // The timestamp a read was served at: a strong transaction's first read chooses it, every
   // later read must have used it.

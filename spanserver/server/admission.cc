@@ -36,18 +36,30 @@ absl::Status CheckKey(std::string_view key, const char* what) {
 std::optional<Refusal> CheckOwnership(const RoutingTable& routing, const proto::RangeRef& ref,
                                       const std::vector<std::string_view>& keys,
                                       RangeEntry* range) {
-  const std::vector<std::string_view> probe =
-      keys.empty() ? std::vector<std::string_view>{""} : keys;
-  std::optional<RangeEntry> found = routing.FindRange(ref.group(), ref.generation(), probe[0]);
-  if (!found.has_value()) {
-    return Stale(absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
-                              " does not own the key"));
+  if (range != nullptr) {  // one key, whose range the caller needs
+    std::optional<RangeEntry> found =
+        routing.FindRange(ref.group(), ref.generation(), keys.empty() ? "" : keys[0]);
+    if (!found.has_value()) {
+      return Stale(absl::StrCat("group ", ref.group(), " generation ", ref.generation(),
+                                " does not own the key"));
+    }
+    *range = *std::move(found);
+    return std::nullopt;
   }
-  if (range != nullptr) *range = *std::move(found);
-  // The other keys may lie in other ranges of the group (a group serves several after a split or
-  // a move), each at its own generation; TxnTablet checks each against the group's log.
-  for (size_t i = 1; i < probe.size(); ++i) {
-    if (routing.GroupGeneration(ref.group(), probe[i]) == 0) {
+  // A transaction's request: the client named the generation of the range of the first key it
+  // touched in the group, which may be a scan's start rather than any of these keys. The other
+  // keys may lie in other ranges of the group (a group serves several after a split or a move),
+  // each at its own generation; TxnTablet checks each against the group's log.
+  bool current = false;
+  for (const RangeEntry& r : routing.RangesOf(ref.group())) {
+    current = current || r.generation == ref.generation();
+  }
+  if (!current) {
+    return Stale(
+        absl::StrCat("group ", ref.group(), " has no range at generation ", ref.generation()));
+  }
+  for (const std::string_view key : keys) {
+    if (routing.GroupGeneration(ref.group(), key) == 0) {
       return Stale(absl::StrCat("group ", ref.group(), " does not own every key of the request"));
     }
   }

@@ -42,10 +42,11 @@ Refusal Malformed(absl::Status status);
 // INVALID_ARGUMENT naming `what` when `key` is empty or longer than kMaxKeyBytes.
 absl::Status CheckKey(std::string_view key, const char* what);
 
-// nullopt when, at the request's generation, the group's range holds keys[0] (that range goes to
-// `*range` when given) and the group holds every other key in one of its ranges (at whatever
-// generation: the request names the first key's); the stale-map refusal otherwise. With no
-// keys, the group must own some range at that generation.
+// nullopt when the request's map is current for the group, the stale-map refusal otherwise.
+// With `range` (a one-key request): the group's range holding keys[0] is at the request's
+// generation, and goes to `*range`. Without (a transaction's request, whose generation is that of
+// the first key the client touched in the group, perhaps a scan's start): the group has some range
+// at that generation and holds every key in one of its ranges.
 std::optional<Refusal> CheckOwnership(const RoutingTable& routing, const proto::RangeRef& ref,
                                       const std::vector<std::string_view>& keys,
                                       RangeEntry* range = nullptr);

@@ -9,13 +9,18 @@
 //            recorded to a history file.
 // Faults: while each workload runs, kill -9 the leader of a group holding workload keys, restart
 // it 2 s later, then the same for another group's leader.
+//   append --sql — the same list-append transactions as SQL statements on sql_lite, the table
+//            split into three ranges in three groups (a first short run sets that up), 8 keys,
+//            4 clients, 10 s, with the leaders of two of those groups killed and restarted.
 // Checkers: bank — exit status 0 (the total and non-negativity held in every check, and snapshot
 // reads agreed with strong reads), some transfers committed, some checks ran; and the same
 // checks fail (exit 1, "VIOLATION") on a planted bug (--testing_break_transfers). append — the
 // history has no anomaly under tools/history/append_checker.h (strict serializability), and
-// some transactions committed.
+// some transactions committed. append --sql — the same check; and it fails when the SQL layer's
+// reads in read-write transactions are planted to take no locks (--testing_sql_unlocked_reads).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -126,6 +131,66 @@ TEST_F(TxnWorkloadTest, AppendHistoryIsStrictlySerializableWhileLeadersAreKilled
   EXPECT_GT(SummaryCount(output, "txns ok="), 0) << output;
 
   ExpectStrictlySerializable(history_path);
+  EXPECT_TRUE(cluster_->ReapUnexpected().empty());
+}
+
+// The groups that hold rows of the SQL append workload's table (under sql/append/).
+std::vector<uint64_t> SqlAppendGroups(Client& client) {
+  std::vector<uint64_t> groups;
+  absl::StatusOr<Topology> topology = client.GetTopology();
+  EXPECT_TRUE(topology.ok()) << topology.status();
+  if (!topology.ok()) return groups;
+  for (const RangeInfo& range : topology->ranges) {
+    const bool overlaps =
+        range.start < "sql/append0" && (range.end.empty() || range.end > "sql/append/");
+    if (overlaps && std::find(groups.begin(), groups.end(), range.group) == groups.end()) {
+      groups.push_back(range.group);
+    }
+  }
+  return groups;
+}
+
+TEST_F(TxnWorkloadTest, SqlAppendHistoryIsStrictlySerializableWhileLeadersAreKilled) {
+  StartCluster(21900);
+  const std::string command =
+      absl::StrCat(MERIDIAN_CLI_PATH, " workload append --sql --placement=", Placement(),
+                   " --keys=8 --clients=4 --seed=7");
+  // A first short run creates the table and spreads it over three groups.
+  std::string setup;
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(command, " --duration=1 --history=", dir_, "/setup.jsonl"), &setup),
+      0)
+      << setup;
+  std::vector<uint64_t> groups = SqlAppendGroups(*client_);
+  ASSERT_EQ(groups.size(), 3u) << setup;
+  groups.resize(2);
+
+  const std::string history_path = dir_ + "/sql-append-history.jsonl";
+  std::string output;
+  const int code = RunWithLeaderKills(
+      absl::StrCat(command, " --duration=10 --history=", history_path), groups, &output);
+  std::printf("%s", output.c_str());
+  ASSERT_EQ(code, 0) << "the append --sql workload failed:\n" << output;
+  EXPECT_GT(SummaryCount(output, "txns ok="), 0) << output;
+  ExpectStrictlySerializable(history_path);
+
+  // The same check catches reads that take no locks (lost appends).
+  const std::string broken_path = dir_ + "/sql-append-broken.jsonl";
+  std::string broken;
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(MERIDIAN_CLI_PATH, " workload append --sql --placement=", Placement(),
+                              " --keys=2 --clients=4 --seed=8 --duration=4"
+                              " --testing_sql_unlocked_reads --history=",
+                              broken_path),
+                 &broken),
+      0)
+      << broken;
+  absl::StatusOr<history::History> events = history::ReadHistoryFile(broken_path);
+  ASSERT_TRUE(events.ok()) << events.status();
+  absl::StatusOr<history::CheckResult> result = history::CheckAppendHistory(*events);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::printf("%s", result->report.c_str());
+  EXPECT_FALSE(result->ok) << "unlocked reads went unnoticed:\n" << result->report;
   EXPECT_TRUE(cluster_->ReapUnexpected().empty());
 }
 

@@ -162,7 +162,8 @@ struct ReadResult {
 
 // A read-only transaction of several reads at one timestamp (Client::BeginReadOnly): every Get
 // and Scan reads the snapshot at read_ts(), at any replica of each group (the leader first for a
-// strong one), without locks. A strong transaction's timestamp is chosen by the server of its
+// strong one, or for a timestamp of the last second, which a follower may not have reached yet),
+// without locks. A strong transaction's timestamp is chosen by the server of its
 // first read: its TT.now().latest, which is past every commit acknowledged before the
 // transaction began (read_ts() is 0 until then); an exact or stale one's is the options'. Reads
 // at a timestamp the servers' safe time has not reached wait for it there (<= ~0.5 s, then the
