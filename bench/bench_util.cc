@@ -25,6 +25,35 @@ const char* FlagValue(const char* arg, const std::string& flag) {
   return arg + flag.size() + 1;
 }
 
+void ParseFlagTable(const char* program, int argc, char** argv,
+                    const std::vector<FlagTarget>& flags, const char* usage) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0) {
+      std::printf("%s", usage);
+      std::exit(0);
+    }
+    bool known = false;
+    for (const FlagTarget& flag : flags) {
+      const char* v = FlagValue(argv[i], flag.name);
+      if (v == nullptr) continue;
+      known = true;
+      char* end = nullptr;
+      if (std::string* const* text = std::get_if<std::string*>(&flag.target)) {
+        **text = v;
+      } else if (int* const* n = std::get_if<int*>(&flag.target)) {
+        const long value = std::strtol(v, &end, 10);
+        **n = static_cast<int>(value);
+      } else {
+        **std::get_if<uint64_t*>(&flag.target) = std::strtoull(v, &end, 10);
+      }
+      if (end != nullptr && (*v == '\0' || *end != '\0')) {
+        Die(program, std::string("not a number: ") + argv[i]);
+      }
+    }
+    if (!known) Die(program, std::string("unknown flag ") + argv[i] + " (see --help)");
+  }
+}
+
 double PercentileMs(const std::vector<int64_t>& sorted, double q, int64_t units_per_ms) {
   if (sorted.empty()) return 0;
   const double rank = std::ceil(q * static_cast<double>(sorted.size()));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace meridian::bench {
@@ -16,6 +17,17 @@ namespace meridian::bench {
 
 // When `arg` is "--name=value" for `flag` == "--name", the value; otherwise nullptr.
 const char* FlagValue(const char* arg, const std::string& flag);
+
+// One --name=value flag and where its value goes (ParseFlagTable).
+struct FlagTarget {
+  const char* name;  // "--clients"
+  std::variant<int*, uint64_t*, std::string*> target;
+};
+
+// Parses every argument as one of `flags` (--name=value); --help prints `usage` and exits 0; an
+// unknown flag or a malformed number is fatal (Die). Range checks are the caller's.
+void ParseFlagTable(const char* program, int argc, char** argv,
+                    const std::vector<FlagTarget>& flags, const char* usage);
 
 // Nearest-rank percentile (q in [0, 1]) of ascending `sorted` samples, converted to
 // milliseconds given how many sample units make one millisecond; 0 when there are no samples.

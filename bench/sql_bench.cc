@@ -66,43 +66,25 @@ struct Flags {
 
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    const char* v = nullptr;
-    if (std::string(a) == "--help") {
-      std::printf(
-          "usage: sql_bench [--clients=1] [--seconds=5] [--rounds=3] [--rows=1000]\n"
-          "                 [--customers=100] [--value_bytes=256] [--base_port=25100]\n"
-          "                 [--seed=1] [--dir_root=DIR] [--json=FILE]\n"
-          "Starts a local cluster and compares SQL statements on sql_lite with the same work\n"
-          "through the raw SDK: point SELECT, single-row INSERT, an interleaved parent+children\n"
-          "INSERT and a 3-way join, alternating SQL and SDK runs of --seconds each, --rounds\n"
-          "times; prints medians and ranges of throughput and latency percentiles.\n");
-      std::exit(0);
-    } else if ((v = bench::FlagValue(a, "--clients"))) {
-      f.clients = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--seconds"))) {
-      f.seconds = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--rounds"))) {
-      f.rounds = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--rows"))) {
-      f.rows = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--customers"))) {
-      f.customers = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--value_bytes"))) {
-      f.value_bytes = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--base_port"))) {
-      f.base_port = std::atoi(v);
-    } else if ((v = bench::FlagValue(a, "--seed"))) {
-      f.seed = std::strtoull(v, nullptr, 10);
-    } else if ((v = bench::FlagValue(a, "--dir_root"))) {
-      f.dir_root = v;
-    } else if ((v = bench::FlagValue(a, "--json"))) {
-      f.json = v;
-    } else {
-      Die(absl::StrCat("unknown flag ", a, " (see --help)"));
-    }
-  }
+  bench::ParseFlagTable(
+      "sql_bench", argc, argv,
+      {{"--clients", &f.clients},
+       {"--seconds", &f.seconds},
+       {"--rounds", &f.rounds},
+       {"--rows", &f.rows},
+       {"--customers", &f.customers},
+       {"--value_bytes", &f.value_bytes},
+       {"--base_port", &f.base_port},
+       {"--seed", &f.seed},
+       {"--dir_root", &f.dir_root},
+       {"--json", &f.json}},
+      "usage: sql_bench [--clients=1] [--seconds=5] [--rounds=3] [--rows=1000]\n"
+      "                 [--customers=100] [--value_bytes=256] [--base_port=25100]\n"
+      "                 [--seed=1] [--dir_root=DIR] [--json=FILE]\n"
+      "Starts a local cluster and compares SQL statements on sql_lite with the same work\n"
+      "through the raw SDK: point SELECT, single-row INSERT, an interleaved parent+children\n"
+      "INSERT and a 3-way join, alternating SQL and SDK runs of --seconds each, --rounds\n"
+      "times; prints medians and ranges of throughput and latency percentiles.\n");
   if (f.clients < 1 || f.clients > 64 || f.seconds < 1 || f.rounds < 1 || f.rows < 1 ||
       f.customers < 1 || f.value_bytes < 1 || f.value_bytes > (64 << 10)) {
     Die("flags out of range (see --help)");

@@ -1,15 +1,20 @@
 #include "sql_lite/catalog.h"
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
 #include "sql_lite/encoding.h"
+#include "sql_lite/prefetch.h"
+#include "sql_lite/testing_plants.h"
 
 namespace meridian::sql {
 namespace {
 
-constexpr uint64_t kTableDefFormat = 1;
+constexpr uint64_t kTableDefFormat = 2;
+constexpr uint64_t kSchemaDefFormat = 2;
 
 void PutU(std::string* dst, uint64_t v) { keyenc::AppendUint64(dst, v); }
 
@@ -43,7 +48,8 @@ class Reader {
   // A count, bounded so that a corrupt row cannot make us allocate wildly.
   uint64_t N() {
     const uint64_t n = U();
-    if (n > 100000 && status_.ok()) status_ = absl::InvalidArgumentError("bad count in table_def");
+    if (n > 100000 && status_.ok())
+      status_ = absl::InvalidArgumentError("bad count in catalog row");
     return status_.ok() ? n : 0;
   }
   std::vector<KeyColumn> KeyColumns() {
@@ -104,6 +110,7 @@ std::string EncodeTableDef(const TableSchema& t) {
     PutKeyColumns(&out, i.columns);
     PutU(&out, i.storing.size());
     for (int s : i.storing) PutU(&out, static_cast<uint64_t>(s));
+    PutU(&out, static_cast<uint64_t>(i.state));
   }
   return out;
 }
@@ -134,74 +141,160 @@ absl::StatusOr<TableSchema> DecodeTableDef(std::string_view raw) {
     i.columns = r.KeyColumns();
     i.storing.resize(r.N());
     for (int& s : i.storing) s = static_cast<int>(r.U());
+    const uint64_t state = r.U();
+    if (state < static_cast<uint64_t>(IndexState::kDeleteOnly) ||
+        state > static_cast<uint64_t>(IndexState::kPublic)) {
+      return absl::InvalidArgumentError("table_def: unknown index state");
+    }
+    i.state = static_cast<IndexState>(state);
   }
   RETURN_IF_ERROR(r.Finish());
   RETURN_IF_ERROR(CheckPositions(t));
   return t;
 }
 
-absl::StatusOr<Schema> ReadSchema(RowStore& store) {
+std::string EncodeSchemaDef(const Schema& schema) {
+  std::string out;
+  PutU(&out, kSchemaDefFormat);
+  keyenc::AppendInt64(&out, schema.version);
+  keyenc::AppendInt64(&out, schema.effective_ts);
+  PutU(&out, schema.next_id);
+  PutU(&out, schema.tables.size());
+  for (const auto& [name, table] : schema.tables) keyenc::AppendBytes(&out, EncodeTableDef(table));
+  return out;
+}
+
+absl::StatusOr<Schema> DecodeSchemaDef(std::string_view raw) {
+  Reader r(raw);
+  if (r.U() != kSchemaDefFormat) return absl::InvalidArgumentError("unknown schema_def format");
   Schema schema;
-  ASSIGN_OR_RETURN(std::optional<std::string> version, store.Get(CatalogKey("version")));
-  ASSIGN_OR_RETURN(std::optional<std::string> next_id, store.Get(CatalogKey("next_id")));
-  if (version.has_value()) {
-    std::string_view in = *version;
-    RETURN_IF_ERROR(keyenc::ConsumeInt64(&in, &schema.version));
-  }
-  if (next_id.has_value()) {
-    std::string_view in = *next_id;
-    RETURN_IF_ERROR(keyenc::ConsumeUint64(&in, &schema.next_id));
-  }
-  const std::string prefix = CatalogKey("table");
-  ASSIGN_OR_RETURN(std::vector<KvPair> rows,
-                   store.Scan(prefix, keyenc::PrefixSuccessor(prefix), 0));
-  for (const KvPair& row : rows) {
-    ASSIGN_OR_RETURN_CTX(TableSchema table, DecodeTableDef(row.value), "reading the catalog");
+  schema.version = r.I();
+  schema.effective_ts = r.I();
+  schema.next_id = r.U();
+  const uint64_t n = r.N();
+  std::vector<std::string> defs;
+  for (uint64_t i = 0; i < n; ++i) defs.push_back(r.S());
+  RETURN_IF_ERROR(r.Finish());
+  for (const std::string& def : defs) {
+    ASSIGN_OR_RETURN(TableSchema table, DecodeTableDef(def));
     std::string name = table.name;
     schema.tables.emplace(std::move(name), std::move(table));
   }
   return schema;
 }
 
-absl::Status WriteSchema(RowStore& store, const Schema& schema,
-                         const std::vector<std::string>& dropped) {
-  std::string version, next_id;
-  keyenc::AppendInt64(&version, schema.version);
-  keyenc::AppendUint64(&next_id, schema.next_id);
+namespace {
+
+std::string SchemaKey(int64_t version) {
+  std::string key = CatalogKey("schema");
+  keyenc::AppendInt64(&key, version);
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<VersionRow> ReadVersionRow(RowStore& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, store.Get(CatalogKey("version")));
+  VersionRow row;
+  if (!raw.has_value()) return row;
+  Reader r(*raw);
+  row.version = r.I();
+  row.effective_ts = r.I();
+  RETURN_IF_ERROR_CTX(r.Finish(), "reading the catalog's version row");
+  return row;
+}
+
+absl::StatusOr<Schema> ReadSchemaVersion(RowStore& store, int64_t version) {
+  if (version == 0) return Schema();
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, store.Get(SchemaKey(version)));
+  if (!raw.has_value()) {
+    return absl::InternalError(absl::StrCat("the catalog has no schema version ", version));
+  }
+  ASSIGN_OR_RETURN_CTX(Schema schema, DecodeSchemaDef(*raw), "reading the catalog");
+  if (schema.version != version) {
+    return absl::InternalError(
+        absl::StrCat("the catalog's schema row ", version, " holds version ", schema.version));
+  }
+  return schema;
+}
+
+absl::Status WriteSchemaVersion(RowStore& store, const Schema& next) {
+  std::string version;
+  keyenc::AppendInt64(&version, next.version);
+  keyenc::AppendInt64(&version, next.effective_ts);
+  RETURN_IF_ERROR(store.Put(SchemaKey(next.version), EncodeSchemaDef(next)));
   RETURN_IF_ERROR(store.Put(CatalogKey("version"), version));
-  RETURN_IF_ERROR(store.Put(CatalogKey("next_id"), next_id));
-  for (const std::string& name : dropped) {
-    std::string key = CatalogKey("table");
-    keyenc::AppendBytes(&key, name);
-    RETURN_IF_ERROR(store.Delete(key));
-  }
-  for (const auto& [name, table] : schema.tables) {
-    std::string key = CatalogKey("table");
-    keyenc::AppendBytes(&key, name);
-    RETURN_IF_ERROR(store.Put(key, EncodeTableDef(table)));
-  }
+  if (next.version > 2) RETURN_IF_ERROR(store.Delete(SchemaKey(next.version - 2)));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<const Schema>> SchemaCache::Load(RowStore& store) {
-  const bool buffered_ddl = store.HasWritesUnder(CatalogKey(""));
-  if (!buffered_ddl) {
-    ASSIGN_OR_RETURN(std::optional<std::string> raw, store.Get(CatalogKey("version")));
-    int64_t version = 0;
-    if (raw.has_value()) {
-      std::string_view in = *raw;
-      RETURN_IF_ERROR(keyenc::ConsumeInt64(&in, &version));
+  ASSIGN_OR_RETURN(const VersionRow row, ReadVersionRow(store));
+  int64_t version = row.version;
+  if (const KvSnapshot* snapshot = store.snapshot(); snapshot != nullptr) {
+    // Read after the version row: a strong snapshot's timestamp may be chosen by its first read.
+    if (row.effective_ts > snapshot->read_timestamp() &&
+        dynamic_cast<const PrefetchedSnapshot*>(snapshot) != nullptr) {
+      // A point read at a group's last commit (prefetch.h) may be below a change that has
+      // passed already, which a strong read must see: such a read runs as a read-only
+      // transaction instead, at a timestamp past every change in effect.
+      return NotPrefetched("a schema change newer than the read's timestamp");
     }
-    absl::MutexLock lock(&mu_);
-    if (cached_ != nullptr && cached_->version == version) return cached_;
+    if (row.effective_ts > snapshot->read_timestamp() &&
+        !MutableTestingPlants().snapshot_uses_pending_schema) {
+      --version;
+    }
+  } else {
+    RETURN_IF_ERROR(WaitPassed(row.effective_ts));
   }
-  ASSIGN_OR_RETURN(Schema schema, ReadSchema(store));
+  return Version(store, version);
+}
+
+absl::StatusOr<std::shared_ptr<const Schema>> SchemaCache::Version(RowStore& store,
+                                                                   int64_t version) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = versions_.find(version);
+    if (it != versions_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(Schema schema, ReadSchemaVersion(store, version));
   auto shared = std::make_shared<const Schema>(std::move(schema));
-  if (!buffered_ddl) {
-    absl::MutexLock lock(&mu_);
-    cached_ = shared;
-  }
+  absl::MutexLock lock(&mu_);
+  versions_.emplace(version, shared);
+  while (versions_.size() > kCachedVersions) versions_.erase(versions_.begin());
   return shared;
+}
+
+void SchemaCache::ObservePassed(int64_t ts) {
+  absl::MutexLock lock(&mu_);
+  passed_ts_ = std::max(passed_ts_, ts);
+}
+
+bool SchemaCache::Passed(int64_t ts) {
+  absl::MutexLock lock(&mu_);
+  return ts <= passed_ts_;
+}
+
+absl::Status SchemaCache::WaitPassed(int64_t ts) {
+  const auto read_version_row = [](KvSnapshot& snapshot) {
+    return snapshot.Get(CatalogKey("version")).status();
+  };
+  // Strong snapshots first: on a cluster each is at the server's TT.now().latest and takes a few
+  // milliseconds, about a schema change's delay in a handful. A store whose strong snapshots do
+  // not move forward by themselves (MemoryKv, an idle one) ends the loop at once.
+  int64_t last = -1;
+  for (int i = 0; i < kStrongReadsBeforeExact && !Passed(ts); ++i) {
+    ASSIGN_OR_RETURN(const int64_t now, db_->RunReadOnly(ReadBound::Strong(), read_version_row));
+    ObservePassed(now);
+    if (now <= last) break;
+    last = now;
+  }
+  if (Passed(ts)) return absl::OkStatus();
+  // The read makes the KV layer wait until ts has passed (a read-only run that reads nothing
+  // may never reach a server).
+  RETURN_IF_ERROR(db_->RunReadOnly(ReadBound::Exact(ts), read_version_row).status());
+  ObservePassed(ts);
+  return absl::OkStatus();
 }
 
 }  // namespace meridian::sql

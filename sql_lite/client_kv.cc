@@ -114,8 +114,9 @@ absl::StatusOr<int64_t> ClientKvDatabase::RunTransaction(const TransactionFn& fn
       options_.transaction);
 }
 
-absl::StatusOr<int64_t> ClientKvDatabase::RunReadOnly(const ReadBound& bound,
-                                                      const SnapshotFn& fn) {
+namespace {
+
+ReadOnlyOptions ToReadOnlyOptions(const ReadBound& bound, std::chrono::milliseconds deadline) {
   ReadOnlyOptions options;
   switch (bound.mode) {
     case ReadBound::Mode::kStrong:
@@ -128,7 +129,26 @@ absl::StatusOr<int64_t> ClientKvDatabase::RunReadOnly(const ReadBound& bound,
       options = ReadOnlyOptions::MaxStaleness(std::chrono::microseconds(bound.staleness_us));
       break;
   }
-  options.deadline = options_.read_deadline;
+  options.deadline = deadline;
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<KvPointReads> ClientKvDatabase::ReadKeys(const ReadBound& bound,
+                                                        const std::vector<std::string>& keys) {
+  const Namespace ns(options_.key_prefix);
+  std::vector<std::string> full;
+  for (const std::string& key : keys) full.push_back(ns.Key(key));
+  absl::StatusOr<ReadResult> read =
+      client_->ReadOnly(std::move(full), ToReadOnlyOptions(bound, options_.read_deadline));
+  if (!read.ok()) return read.status();
+  return KvPointReads{.values = std::move(read->values), .read_timestamp = read->read_ts};
+}
+
+absl::StatusOr<int64_t> ClientKvDatabase::RunReadOnly(const ReadBound& bound,
+                                                      const SnapshotFn& fn) {
+  const ReadOnlyOptions options = ToReadOnlyOptions(bound, options_.read_deadline);
   absl::StatusOr<std::unique_ptr<ReadOnlyTransaction>> ro = client_->BeginReadOnly(options);
   if (!ro.ok()) return ro.status();
   const Namespace ns(options_.key_prefix);

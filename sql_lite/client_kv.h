@@ -35,6 +35,10 @@ class ClientKvDatabase : public KvDatabase {
 
   absl::StatusOr<int64_t> RunTransaction(const TransactionFn& fn) override;
   absl::StatusOr<int64_t> RunReadOnly(const ReadBound& bound, const SnapshotFn& fn) override;
+  // One Client::ReadOnly call: a strong read of keys that one group holds is one request to its
+  // leader, which reads at its last commit's timestamp without waiting.
+  absl::StatusOr<KvPointReads> ReadKeys(const ReadBound& bound,
+                                        const std::vector<std::string>& keys) override;
 
  private:
   Client* const client_;

@@ -1,13 +1,12 @@
 #include "sql_lite/ddl.h"
 
 #include <set>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/key_encoding.h"
 #include "common/status_macros.h"
-#include "sql_lite/catalog.h"
-#include "sql_lite/encoding.h"
-#include "sql_lite/table_io.h"
+#include "sql_lite/error.h"
 
 namespace meridian::sql {
 namespace {
@@ -65,36 +64,6 @@ absl::StatusOr<TableSchema> BuildTable(const CreateTableStmt& stmt, const Schema
   return t;
 }
 
-absl::Status Commit(Schema next, const std::vector<std::string>& dropped, RowStore& store) {
-  ++next.version;
-  return WriteSchema(store, next, dropped);
-}
-
-absl::Status DeletePrefix(RowStore& store, const std::string& prefix) {
-  return ScanRange(store, prefix, keyenc::PrefixSuccessor(prefix),
-                   [&](const KvPair& p) { return store.Delete(p.key); });
-}
-
-absl::Status DeleteTableData(RowStore& store, const Schema& schema, const TableSchema& table) {
-  for (const IndexSchema& index : table.indexes) {
-    std::string prefix;
-    keyenc::AppendUint64(&prefix, index.id);
-    RETURN_IF_ERROR(DeletePrefix(store, prefix));
-  }
-  const std::vector<const TableSchema*> ancestry = schema.Ancestry(table);
-  if (ancestry.size() == 1) {  // a top-level table owns its whole id range, children included
-    std::string prefix;
-    keyenc::AppendUint64(&prefix, table.id);
-    return DeletePrefix(store, prefix);
-  }
-  ASSIGN_OR_RETURN(std::string prefix, EncodeKeyPrefix(ancestry, {}));
-  return ScanRows(store, ancestry, prefix, keyenc::PrefixSuccessor(prefix),
-                  [&](Row row) -> absl::Status {
-                    ASSIGN_OR_RETURN(std::string key, EncodeRowKey(ancestry, table.KeyValues(row)));
-                    return store.Delete(key);
-                  });
-}
-
 // `table` and every table interleaved under it, children after parents; FAILED_PRECONDITION
 // when one of them is ON DELETE NO ACTION.
 absl::Status CollectDropped(const Schema& schema, const TableSchema& table,
@@ -109,41 +78,6 @@ absl::Status CollectDropped(const Schema& schema, const TableSchema& table,
     RETURN_IF_ERROR(CollectDropped(schema, *child, out));
   }
   return absl::OkStatus();
-}
-
-absl::Status DropTable(const DropStmt& stmt, const Schema& schema, RowStore& store) {
-  const TableSchema* table = schema.FindTable(stmt.name);
-  if (table == nullptr) {
-    if (stmt.if_exists) return absl::OkStatus();
-    return absl::NotFoundError(absl::StrCat("table ", stmt.name, " does not exist"));
-  }
-  std::vector<const TableSchema*> dropped;
-  RETURN_IF_ERROR(CollectDropped(schema, *table, &dropped));
-  Schema next = schema;
-  std::vector<std::string> names;
-  // Descendants first: their rows are found through their ancestors' key ranges.
-  for (auto it = dropped.rbegin(); it != dropped.rend(); ++it) {
-    RETURN_IF_ERROR(DeleteTableData(store, schema, **it));
-    names.push_back((*it)->name);
-    next.tables.erase((*it)->name);
-  }
-  return Commit(std::move(next), names, store);
-}
-
-absl::Status DropIndex(const DropStmt& stmt, const Schema& schema, RowStore& store) {
-  const IndexSchema* index = nullptr;
-  const TableSchema* table = schema.FindIndex(stmt.name, &index);
-  if (table == nullptr) {
-    if (stmt.if_exists) return absl::OkStatus();
-    return absl::NotFoundError(absl::StrCat("index ", stmt.name, " does not exist"));
-  }
-  std::string prefix;
-  keyenc::AppendUint64(&prefix, index->id);
-  RETURN_IF_ERROR(DeletePrefix(store, prefix));
-  Schema next = schema;
-  std::vector<IndexSchema>& indexes = next.tables.at(table->name).indexes;
-  std::erase_if(indexes, [&](const IndexSchema& i) { return i.name == stmt.name; });
-  return Commit(std::move(next), {}, store);
 }
 
 absl::StatusOr<IndexSchema> BuildIndex(const CreateIndexStmt& stmt, const Schema& schema,
@@ -167,10 +101,9 @@ absl::StatusOr<IndexSchema> BuildIndex(const CreateIndexStmt& stmt, const Schema
 
 }  // namespace
 
-absl::Status ExecuteCreateTable(const CreateTableStmt& stmt, const Schema& schema,
-                                RowStore& store) {
+absl::StatusOr<std::optional<Schema>> AddTable(const CreateTableStmt& stmt, const Schema& schema) {
   if (schema.FindTable(stmt.name) != nullptr) {
-    if (stmt.if_not_exists) return absl::OkStatus();
+    if (stmt.if_not_exists) return std::nullopt;
     return absl::AlreadyExistsError(absl::StrCat("table ", stmt.name, " already exists"));
   }
   ASSIGN_OR_RETURN(TableSchema table, BuildTable(stmt, schema));
@@ -178,33 +111,48 @@ absl::Status ExecuteCreateTable(const CreateTableStmt& stmt, const Schema& schem
   ++next.next_id;
   std::string name = table.name;
   next.tables.emplace(std::move(name), std::move(table));
-  return Commit(std::move(next), {}, store);
+  return next;
 }
 
-absl::Status ExecuteCreateIndex(const CreateIndexStmt& stmt, const Schema& schema,
-                                RowStore& store) {
+absl::StatusOr<std::optional<Schema>> AddIndex(const CreateIndexStmt& stmt, const Schema& schema,
+                                               IndexState initial, uint64_t* id) {
   const IndexSchema* existing = nullptr;
   if (schema.FindIndex(stmt.name, &existing) != nullptr) {
-    if (stmt.if_not_exists) return absl::OkStatus();
+    if (!existing->readable()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "index ", stmt.name, " already exists in state ", IndexStateName(existing->state),
+          " (being built or dropped; DROP INDEX removes it)"));
+    }
+    if (stmt.if_not_exists) return std::nullopt;
     return absl::AlreadyExistsError(absl::StrCat("index ", stmt.name, " already exists"));
   }
   const TableSchema* table = schema.FindTable(stmt.table);
   if (table == nullptr) return SyntaxError(stmt.pos, absl::StrCat("unknown table ", stmt.table));
   ASSIGN_OR_RETURN(IndexSchema index, BuildIndex(stmt, schema, *table));
-  // Backfill from the rows as this transaction sees them.
-  const std::vector<const TableSchema*> ancestry = schema.Ancestry(*table);
-  ASSIGN_OR_RETURN(std::string prefix, EncodeKeyPrefix(ancestry, {}));
-  RETURN_IF_ERROR(ScanRows(store, ancestry, prefix, keyenc::PrefixSuccessor(prefix),
-                           [&](Row row) { return PutIndexEntry(store, *table, index, row); }));
+  index.state = initial;
+  *id = index.id;
   Schema next = schema;
   ++next.next_id;
   next.tables.at(table->name).indexes.push_back(std::move(index));
-  return Commit(std::move(next), {}, store);
+  return next;
 }
 
-absl::Status ExecuteDrop(const DropStmt& stmt, const Schema& schema, RowStore& store) {
-  return stmt.kind == DropStmt::Kind::kTable ? DropTable(stmt, schema, store)
-                                             : DropIndex(stmt, schema, store);
+absl::StatusOr<std::optional<Schema>> RemoveTable(const DropStmt& stmt, const Schema& schema,
+                                                  std::vector<std::string>* dropped) {
+  const TableSchema* table = schema.FindTable(stmt.name);
+  if (table == nullptr) {
+    if (stmt.if_exists) return std::nullopt;
+    return absl::NotFoundError(absl::StrCat("table ", stmt.name, " does not exist"));
+  }
+  std::vector<const TableSchema*> tables;
+  RETURN_IF_ERROR(CollectDropped(schema, *table, &tables));
+  Schema next = schema;
+  dropped->clear();
+  for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
+    dropped->push_back((*it)->name);
+    next.tables.erase((*it)->name);
+  }
+  return next;
 }
 
 }  // namespace meridian::sql

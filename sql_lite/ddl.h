@@ -1,33 +1,40 @@
-// CREATE TABLE, CREATE INDEX, DROP TABLE and DROP INDEX: each checks the statement against the
-// schema, then rewrites the catalog rows (catalog.h) with the version bumped, in the statement's
-// transaction, so DDL is atomic and serializes with every statement that read the old version.
+// CREATE TABLE, CREATE INDEX, DROP TABLE and DROP INDEX as edits of a schema: each checks the
+// statement against the schema and returns the schema with the change made, which
+// schema_change.h registers as the next version (index_build.h runs an index through its states
+// with these and the state steps of its own). Pure: nothing here reads or writes the database.
 //
 //  - CREATE TABLE: distinct column names, key columns that exist; INTERLEAVE IN PARENT p needs
 //    p's primary key (names, types, directions) as the leading part of the child's key.
-//  - CREATE INDEX backfills the entries of existing rows in the same transaction, reading the
-//    table in chunks; a unique index fails on duplicates. (F1's online schema change - the
-//    delete-only and write-only states that let an index be built over many transactions while
-//    writes go on - is the next step; until then a large backfill is one large transaction.)
-//  - DROP TABLE deletes the table's rows and index entries; tables interleaved in it with ON
-//    DELETE CASCADE are dropped with it, and one with NO ACTION makes it FAILED_PRECONDITION.
-//  - DROP INDEX deletes the index's entries.
-// Errors: NOT_FOUND / ALREADY_EXISTS for missing or existing names (unless IF [NOT] EXISTS),
-// INVALID_ARGUMENT with a position for malformed definitions.
+//  - CREATE INDEX: the columns exist; the index starts in `initial` state (DELETE_ONLY for an
+//    online build).
+//  - DROP TABLE: tables interleaved in it with ON DELETE CASCADE are dropped with it, and one with
+//    NO ACTION makes it FAILED_PRECONDITION. Their rows are deleted once the change is in effect
+//    (schema_change.h).
+// Errors: NOT_FOUND / ALREADY_EXISTS for missing or existing names (unless IF [NOT] EXISTS: then
+// the result is nullopt, nothing to change), INVALID_ARGUMENT with a position for malformed
+// definitions. An existing index that is not PUBLIC (being built or dropped) is ALREADY_EXISTS
+// naming its state even under IF NOT EXISTS: it is not usable yet.
 //
-// Thread safety: one thread, like the RowStore.
+// Thread safety: pure functions.
 #ifndef MERIDIAN_SQL_LITE_DDL_H_
 #define MERIDIAN_SQL_LITE_DDL_H_
 
-#include "absl/status/status.h"
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
 #include "sql_lite/ast.h"
-#include "sql_lite/row_store.h"
 #include "sql_lite/schema.h"
 
 namespace meridian::sql {
 
-absl::Status ExecuteCreateTable(const CreateTableStmt& stmt, const Schema& schema, RowStore& store);
-absl::Status ExecuteCreateIndex(const CreateIndexStmt& stmt, const Schema& schema, RowStore& store);
-absl::Status ExecuteDrop(const DropStmt& stmt, const Schema& schema, RowStore& store);
+absl::StatusOr<std::optional<Schema>> AddTable(const CreateTableStmt& stmt, const Schema& schema);
+// *id receives the new index's id.
+absl::StatusOr<std::optional<Schema>> AddIndex(const CreateIndexStmt& stmt, const Schema& schema,
+                                               IndexState initial, uint64_t* id);
+// *dropped receives the names of the dropped tables, descendants first.
+absl::StatusOr<std::optional<Schema>> RemoveTable(const DropStmt& stmt, const Schema& schema,
+                                                  std::vector<std::string>* dropped);
 
 }  // namespace meridian::sql
 

@@ -21,9 +21,8 @@
 //                                                            index appends the primary key)
 //   index_value := key_part*                                (unique: the row's primary key;
 //                                                            non-unique: empty)
-//   catalog_key := id(0) bytes("version")  -> int64 schema version
-//                | id(0) bytes("next_id")  -> uint64 next table/index id
-//                | id(0) bytes("table") bytes(name) -> table_def (catalog.h)
+//   catalog_key := id(0) bytes("version")            -> version_row (catalog.h)
+//                | id(0) bytes("schema") int64(version) -> schema_def (catalog.h)
 // So an interleaved child's row key is its parent's row key followed by the child's id and the
 // rest of its key: a parent row sorts just before its children, and a prefix scan of a parent key
 // returns the whole "directory". Decoding a key against one table's ancestry tells whether the key

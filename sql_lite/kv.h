@@ -13,6 +13,9 @@
 //    sql_lite keeps its writes in its own buffer (row_store.h) and flushes them just before fn
 //    returns, so either behaviour is correct.
 //  - KvSnapshot reads see exactly the data committed at or before read_timestamp(); no locks.
+//  - The timestamp a commit or a snapshot returns has passed: every transaction that commits after
+//    the call returned commits above it (TrueTime's commit wait and snapshot wait on a cluster).
+//    So a snapshot at a future exact timestamp returns only once that timestamp has passed.
 //  - KvDatabase::RunTransaction calls fn, then commits what fn buffered when fn returns OK. When
 //    the transaction aborts (ABORTED from a read or the commit), it calls fn AGAIN from the start
 //    with a new transaction, until it commits or gives up with ABORTED. fn must therefore be
@@ -75,6 +78,12 @@ class KvSnapshot : public KvReader {
   virtual int64_t read_timestamp() const = 0;
 };
 
+// What KvDatabase::ReadKeys returns.
+struct KvPointReads {
+  std::vector<std::optional<std::string>> values;  // one per key, in order
+  int64_t read_timestamp = 0;
+};
+
 // Which snapshot a read-only run reads (SDK: ReadOnlyOptions).
 struct ReadBound {
   enum class Mode : uint8_t { kStrong, kExactTimestamp, kMaxStaleness };
@@ -102,6 +111,11 @@ class KvDatabase {
   virtual absl::StatusOr<int64_t> RunTransaction(const TransactionFn& fn) = 0;
   // Runs fn once over a snapshot chosen by `bound`. Returns the snapshot's timestamp.
   virtual absl::StatusOr<int64_t> RunReadOnly(const ReadBound& bound, const SnapshotFn& fn) = 0;
+  // The values of `keys` (nullopt: none), in order, in one snapshot chosen by `bound`, and its
+  // timestamp. This default reads them in RunReadOnly; an implementation may do it in one request
+  // (the SDK's strong read of keys in one group: at the leader, at its last commit, no wait).
+  virtual absl::StatusOr<KvPointReads> ReadKeys(const ReadBound& bound,
+                                                const std::vector<std::string>& keys);
 };
 
 }  // namespace meridian::sql

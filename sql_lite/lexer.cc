@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -251,22 +252,23 @@ absl::StatusOr<ScriptParts> SplitStatements(std::string_view script) {
   absl::StatusOr<std::vector<Token>> tokens = Tokenize(script);
   if (!tokens.ok()) return tokens.status();
   ScriptParts parts;
-  size_t begin = 0;
-  bool any = false;  // a token since `begin`
+  size_t after_semicolon = 0;
+  std::optional<SourcePos> first;  // the first token since the last ';'
   for (const Token& t : *tokens) {
     if (t.kind == TokenKind::kEnd) break;
-    if (t.kind == TokenKind::kSymbol && t.text == ";") {
-      if (any) {
-        const size_t end = static_cast<size_t>(t.pos.offset);
-        parts.statements.emplace_back(script.substr(begin, end - begin));
-      }
-      begin = static_cast<size_t>(t.pos.offset) + 1;
-      any = false;
+    if (t.kind != TokenKind::kSymbol || t.text != ";") {
+      if (!first.has_value()) first = t.pos;
       continue;
     }
-    any = true;
+    if (first.has_value()) {
+      const size_t begin = static_cast<size_t>(first->offset);
+      parts.statements.emplace_back(script.substr(begin, t.pos.offset - begin));
+      parts.starts.push_back(*first);
+    }
+    after_semicolon = static_cast<size_t>(t.pos.offset) + 1;
+    first.reset();
   }
-  if (any) parts.rest = std::string(script.substr(begin));
+  if (first.has_value()) parts.rest = std::string(script.substr(after_semicolon));
   return parts;
 }
 

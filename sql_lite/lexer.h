@@ -56,12 +56,14 @@ bool IsReservedKeyword(std::string_view word);
 absl::StatusOr<std::vector<Token>> Tokenize(std::string_view sql);
 
 // A script cut at its top-level ';' tokens (not those inside strings or comments): the text of
-// every statement a ';' ended, without it and without blank ones, and what follows the last ';'
-// (an unfinished statement, for a shell to read more of). Tokenize's errors, e.g. for a string
+// every statement a ';' ended, from its first token to before the ';' (blank ones dropped), where
+// each starts in the script, and what follows the last ';' when it holds a token (an unfinished
+// statement, for a shell to read more of; "" otherwise). Tokenize's errors, e.g. for a string
 // still open at the end.
 struct ScriptParts {
   std::vector<std::string> statements;
-  std::string rest;
+  std::vector<SourcePos> starts;  // of each statement's first token
+  std::string rest;               // a suffix of the script
 };
 absl::StatusOr<ScriptParts> SplitStatements(std::string_view script);
 

@@ -102,16 +102,18 @@ absl::StatusOr<int64_t> MemoryKv::RunAttempt(const TransactionFn& fn, bool first
 
 absl::StatusOr<int64_t> MemoryKv::PickReadTimestamp(const ReadBound& bound) {
   absl::MutexLock lock(&mu_);
-  int64_t ts = last_commit_ts_;
+  // Past every commit and every snapshot read so far: a snapshot at a future exact timestamp
+  // moved this store's time there.
+  const int64_t strong = std::max({last_commit_ts_, max_read_ts_, int64_t{1}});
+  int64_t ts = strong;
   switch (bound.mode) {
     case ReadBound::Mode::kStrong:
-      ts = std::max<int64_t>(ts, 1);
       break;
     case ReadBound::Mode::kExactTimestamp:
       ts = bound.timestamp_us;
       break;
     case ReadBound::Mode::kMaxStaleness:
-      ts = std::min(last_commit_ts_, options_.now_us() - bound.staleness_us);
+      ts = std::min(strong, std::max(options_.now_us(), strong) - bound.staleness_us);
       break;
   }
   if (ts <= 0 || ts < gc_horizon_ts_) {

@@ -8,6 +8,10 @@
 // take no part in it and read the versions at their timestamp under a short data lock.
 // Timestamps come from an injected clock (microseconds); commit timestamps strictly increase and
 // stay above every timestamp a snapshot has read at, so a snapshot never changes after it is read.
+// A snapshot at an exact timestamp in the future (a schema change's effective time, catalog.h)
+// does not wait for the clock: the store's time jumps there instead (every later commit is above
+// it, strong snapshots read at or above it, staleness counts back from it), which is what waiting
+// until TrueTime has passed it gives on a cluster, without a sleep.
 // Like the SDK, a transaction's Get and Scan see committed data only, not its own buffered writes.
 //
 // Fault injection for tests: InjectAborts(n) makes the next n commits fail ABORTED after fn ran,

@@ -161,6 +161,15 @@ std::string PathText(const TableSource& s) {
   }
   if (!p.used.empty()) absl::StrAppend(&head, " [", absl::StrJoin(p.used, " AND "), "]");
   if (p.per_left_row) absl::StrAppend(&head, " (per outer row)");
+  std::vector<std::string> building;
+  for (const IndexSchema& index : s.table->indexes) {
+    if (!index.readable()) {
+      building.push_back(absl::StrCat(index.name, " ", IndexStateName(index.state)));
+    }
+  }
+  if (!building.empty()) {
+    absl::StrAppend(&head, " (not public: ", absl::StrJoin(building, ", "), ")");
+  }
   return head;
 }
 
@@ -205,6 +214,7 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
   const IndexSchema* best = nullptr;
   std::vector<const Constraint*> best_eq;
   for (const IndexSchema& index : source->table->indexes) {
+    if (!index.readable()) continue;  // being built or dropped
     std::vector<const Constraint*> eq = LeadingEq(ks, index.columns);
     if (eq.size() > best_eq.size()) {
       best = &index;

@@ -8,7 +8,8 @@
 // A conjunct binds a column when it compares the column with an expression of the same type that
 // reads only constants, parameters, enclosing queries and earlier sources (the latter makes a
 // lookup join). Access paths only narrow what is read: every conjunct is still applied as a
-// filter.
+// filter. Only PUBLIC indexes are used; EXPLAIN names the others of a table with their state
+// ("FullScan t (not public: t_i WRITE_ONLY)").
 //
 // Thread safety: pure functions.
 #ifndef MERIDIAN_SQL_LITE_PLANNER_H_

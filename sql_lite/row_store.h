@@ -5,9 +5,11 @@
 //  - statement atomicity: Savepoint() marks the buffer, RollbackTo() undoes every write after the
 //    mark (an undo log), so a failing statement leaves the transaction as the statement found it;
 //  - Flush(txn) hands the buffer to a KV transaction, once, just before the attempt commits.
-// A store made read-only refuses Put and Delete (FAILED_PRECONDITION). The reader can be
-// swapped (set_reader), so that a session's open transaction keeps its buffer across the
-// snapshots its statements read (session.cc).
+// A store made read-only refuses Put and Delete (FAILED_PRECONDITION). A store over a snapshot
+// remembers it (snapshot()), so that its statements use the schema in effect at the snapshot's
+// timestamp (catalog.h); a store over a read-write transaction reads the newest data under locks.
+// The reader can be swapped (set_reader, set_snapshot), so that a session's open transaction keeps
+// its buffer across the snapshots its statements read (session.cc).
 //
 // Thread safety: none; a RowStore belongs to one attempt on one thread, like the KV handle under
 // it (which must outlive it).
@@ -31,9 +33,20 @@ namespace meridian::sql {
 class RowStore {
  public:
   RowStore(KvReader* reader, bool writable) : reader_(reader), writable_(writable) {}
+  RowStore(KvSnapshot* snapshot, bool writable)
+      : reader_(snapshot), snapshot_(snapshot), writable_(writable) {}
 
   bool read_only() const { return !writable_; }
-  void set_reader(KvReader* reader) { reader_ = reader; }
+  // The snapshot the store reads, or nullptr when it reads a read-write transaction.
+  const KvSnapshot* snapshot() const { return snapshot_; }
+  void set_reader(KvReader* reader) {
+    reader_ = reader;
+    snapshot_ = nullptr;
+  }
+  void set_snapshot(KvSnapshot* snapshot) {
+    reader_ = snapshot;
+    snapshot_ = snapshot;
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
   // Like KvReader::Scan, with this store's buffered writes applied.
@@ -55,6 +68,7 @@ class RowStore {
   absl::Status Write(std::string_view key, std::optional<std::string> value);
 
   KvReader* reader_;
+  const KvSnapshot* snapshot_ = nullptr;
   bool writable_;
   // key -> value, or nullopt for a buffered delete.
   std::map<std::string, std::optional<std::string>, std::less<>> writes_;

@@ -8,6 +8,20 @@
 
 namespace meridian::sql {
 
+const char* IndexStateName(IndexState state) {
+  switch (state) {
+    case IndexState::kDeleteOnly:
+      return "DELETE_ONLY";
+    case IndexState::kWriteOnly:
+      return "WRITE_ONLY";
+    case IndexState::kBackfilled:
+      return "BACKFILLED";
+    case IndexState::kPublic:
+      return "PUBLIC";
+  }
+  return "UNKNOWN";
+}
+
 int TableSchema::FindColumn(std::string_view name) const {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (columns[i].name == name) return static_cast<int>(i);
@@ -31,6 +45,18 @@ const TableSchema* Schema::FindIndex(std::string_view name, const IndexSchema** 
   for (const auto& [unused, table] : tables) {
     for (const IndexSchema& i : table.indexes) {
       if (i.name == name) {
+        *index = &i;
+        return &table;
+      }
+    }
+  }
+  return nullptr;
+}
+
+const TableSchema* Schema::FindIndexById(uint64_t id, const IndexSchema** index) const {
+  for (const auto& [unused, table] : tables) {
+    for (const IndexSchema& i : table.indexes) {
+      if (i.id == id) {
         *index = &i;
         return &table;
       }

@@ -6,6 +6,8 @@
 #include "meridian/sql.h"
 #include "sql_lite/binder.h"
 #include "sql_lite/parser.h"
+#include "sql_lite/prefetch.h"
+#include "sql_lite/schema_change.h"
 #include "sql_lite/statement.h"
 
 namespace meridian::sql {
@@ -14,7 +16,8 @@ namespace meridian::sql {
 struct Session::Open {
   bool read_only = false;
   std::optional<int64_t> read_ts;  // chosen by the block's first statement
-  RowStore store{nullptr, true};   // the block's writes; its reader is set per statement
+  // The block's writes; the snapshot it reads is set per statement.
+  RowStore store{static_cast<KvSnapshot*>(nullptr), true};
   struct Record {
     std::string sql;
     Params params;
@@ -24,6 +27,9 @@ struct Session::Open {
 };
 
 namespace {
+
+// A statement that reads more keys than this runs as an ordinary read-only transaction.
+constexpr size_t kMaxPointReads = 16;
 
 // Errors of the KV layer that a re-execution passes on rather than compares.
 bool IsTransient(const absl::Status& s) {
@@ -53,7 +59,11 @@ absl::StatusOr<ResultSet> Transaction::Execute(std::string_view sql, const Param
   return ExecuteAtomically(stmt, *store_, *session_->cache_, params);
 }
 
-Session::Session(KvDatabase* db) : db_(db), cache_(std::make_shared<SchemaCache>()) {}
+Session::Session(KvDatabase* db, SessionOptions options)
+    : db_(db),
+      options_(std::move(options)),
+      cache_(std::make_shared<SchemaCache>(db)),
+      point_reads_(std::make_unique<PointReads>()) {}
 Session::~Session() = default;
 
 absl::StatusOr<ResultSet> Session::Execute(std::string_view sql, const Params& params) {
@@ -65,15 +75,16 @@ absl::Status Session::RunTransaction(const std::function<absl::Status(Transactio
   if (open_ != nullptr) {
     return absl::FailedPreconditionError("RunTransaction inside BEGIN ... COMMIT");
   }
-  return db_
-      ->RunTransaction([&](KvTransaction& txn) -> absl::Status {
-        RowStore store(&txn, true);
-        Transaction handle(this, &store);
-        RETURN_IF_ERROR(fn(handle));
-        store.Flush(txn);
-        return absl::OkStatus();
-      })
-      .status();
+  ASSIGN_OR_RETURN(const int64_t commit_ts,
+                   db_->RunTransaction([&](KvTransaction& txn) -> absl::Status {
+                     RowStore store(&txn, true);
+                     Transaction handle(this, &store);
+                     RETURN_IF_ERROR(fn(handle));
+                     store.Flush(txn);
+                     return absl::OkStatus();
+                   }));
+  cache_->ObservePassed(commit_ts);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ResultSet> Session::ExecuteParsed(const Statement& stmt, std::string_view sql,
@@ -97,30 +108,77 @@ absl::StatusOr<ResultSet> Session::ExecuteParsed(const Statement& stmt, std::str
     RETURN_IF_ERROR(Set(stmt, params));
     return ResultSet();
   }
+  if (IsSchemaChange(stmt)) {
+    // Refused inside a block by the statement layer (statement.h), like any failing statement.
+    if (open_ != nullptr) return InBlock(stmt, sql, params);
+    SchemaChanger changer(db_, cache_.get(), &options_);
+    return ExecuteSchemaChange(stmt, changer);
+  }
   if (open_ != nullptr) return InBlock(stmt, sql, params);
   return Autocommit(stmt, params);
+}
+
+// What the last statement that ReadByPoints answered read: its guesses for the next.
+struct Session::PointReads {
+  KeyValues last;
+};
+
+std::optional<absl::StatusOr<ResultSet>> Session::ReadByPoints(const Statement& stmt,
+                                                               const Params& params) {
+  // Discovery, over the previous statement's values (at +infinity, so that the newest schema
+  // version, which the catalog cache likely holds, is the one in effect).
+  PrefetchedSnapshot discover = PrefetchedSnapshot::Discover(&point_reads_->last);
+  {
+    RowStore store(&discover, false);
+    (void)ExecuteStatement(stmt, store, *cache_, params);
+  }
+  std::vector<std::string> keys = discover.keys();
+  // A real run may ask for a key the guesses hid (the first statement, a changed schema): one
+  // more read of every key it asked for then.
+  for (int round = 0; round < 2 && !discover.scanned(); ++round) {
+    if (keys.empty() || keys.size() > kMaxPointReads) return std::nullopt;
+    absl::StatusOr<KvPointReads> read = db_->ReadKeys(bound_, keys);
+    if (!read.ok()) return read.status();
+    KeyValues values;
+    for (size_t i = 0; i < keys.size(); ++i) values.emplace(keys[i], std::move(read->values[i]));
+    PrefetchedSnapshot serve = PrefetchedSnapshot::Serve(&values, read->read_timestamp);
+    RowStore store(&serve, false);
+    absl::StatusOr<ResultSet> result = ExecuteStatement(stmt, store, *cache_, params);
+    point_reads_->last = std::move(values);
+    if (serve.scanned()) return std::nullopt;
+    if (result.ok() || !IsNotPrefetched(result.status())) {
+      cache_->ObservePassed(read->read_timestamp);
+      return result;
+    }
+    keys = serve.keys();
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<ResultSet> Session::Autocommit(const Statement& stmt, const Params& params) {
   absl::StatusOr<ResultSet> result;
   if (IsReadOnlyStatement(stmt)) {
-    RETURN_IF_ERROR(db_->RunReadOnly(bound_,
-                                     [&](KvSnapshot& snapshot) -> absl::Status {
-                                       RowStore store(&snapshot, false);
-                                       result = ExecuteStatement(stmt, store, *cache_, params);
-                                       return result.status();
-                                     })
-                        .status());
+    if (std::optional<absl::StatusOr<ResultSet>> by_points = ReadByPoints(stmt, params)) {
+      return *std::move(by_points);
+    }
+    ASSIGN_OR_RETURN(const int64_t read_ts,
+                     db_->RunReadOnly(bound_, [&](KvSnapshot& snapshot) -> absl::Status {
+                       RowStore store(&snapshot, false);
+                       result = ExecuteStatement(stmt, store, *cache_, params);
+                       return result.status();
+                     }));
+    cache_->ObservePassed(read_ts);
     return result;
   }
-  RETURN_IF_ERROR(db_->RunTransaction([&](KvTransaction& txn) -> absl::Status {
-                       RowStore store(&txn, true);
-                       result = ExecuteStatement(stmt, store, *cache_, params);
-                       RETURN_IF_ERROR(result.status());
-                       store.Flush(txn);
-                       return absl::OkStatus();
-                     })
-                      .status());
+  ASSIGN_OR_RETURN(const int64_t commit_ts,
+                   db_->RunTransaction([&](KvTransaction& txn) -> absl::Status {
+                     RowStore store(&txn, true);
+                     result = ExecuteStatement(stmt, store, *cache_, params);
+                     RETURN_IF_ERROR(result.status());
+                     store.Flush(txn);
+                     return absl::OkStatus();
+                   }));
+  cache_->ObservePassed(commit_ts);
   return result;
 }
 
@@ -135,9 +193,9 @@ absl::StatusOr<ResultSet> Session::InBlock(const Statement& stmt, std::string_vi
   if (open.read_ts.has_value()) bound = ReadBound::Exact(*open.read_ts);
   absl::StatusOr<ResultSet> result;
   absl::StatusOr<int64_t> ts = db_->RunReadOnly(bound, [&](KvSnapshot& snapshot) {
-    open.store.set_reader(&snapshot);
+    open.store.set_snapshot(&snapshot);
     result = ExecuteAtomically(stmt, open.store, *cache_, params);
-    open.store.set_reader(nullptr);
+    open.store.set_snapshot(nullptr);
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(ts.status());

@@ -4,10 +4,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "sql_lite/binder.h"
-#include "sql_lite/ddl.h"
 #include "sql_lite/dml.h"
 #include "sql_lite/executor.h"
 #include "sql_lite/planner.h"
+#include "sql_lite/schema_change.h"
 
 namespace meridian::sql {
 namespace {
@@ -74,6 +74,12 @@ bool IsReadOnlyStatement(const Statement& stmt) {
 
 absl::StatusOr<ResultSet> ExecuteStatement(const Statement& stmt, RowStore& store,
                                            SchemaCache& cache, const Params& params) {
+  if (IsSchemaChange(stmt)) {
+    return WithPosition(absl::FailedPreconditionError(
+                            "CREATE and DROP run outside transactions (each schema change runs "
+                            "transactions of its own)"),
+                        stmt.pos());
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const Schema> schema, cache.Load(store));
   const BindContext ctx{.schema = schema, .params = &params};
   if (const auto* s = std::get_if<SelectStmt>(&stmt.node)) return RunSelect(*s, ctx, store);
@@ -86,25 +92,15 @@ absl::StatusOr<ResultSet> ExecuteStatement(const Statement& stmt, RowStore& stor
   if (const auto* s = std::get_if<DeleteStmt>(&stmt.node)) {
     return RowsAffected(ExecuteDelete(*s, ctx, store));
   }
-  absl::Status ddl = absl::OkStatus();
-  if (const auto* s = std::get_if<CreateTableStmt>(&stmt.node)) {
-    ddl = ExecuteCreateTable(*s, *schema, store);
-  } else if (const auto* s = std::get_if<CreateIndexStmt>(&stmt.node)) {
-    ddl = ExecuteCreateIndex(*s, *schema, store);
-  } else if (const auto* s = std::get_if<DropStmt>(&stmt.node)) {
-    ddl = ExecuteDrop(*s, *schema, store);
-  } else if (const auto* s = std::get_if<ExplainStmt>(&stmt.node)) {
+  if (const auto* s = std::get_if<ExplainStmt>(&stmt.node)) {
     ASSIGN_OR_RETURN(std::vector<std::string> lines, Explain(*s->statement, ctx));
     ResultSet result;
     result.column_names = {"plan"};
     result.column_types = {Type::kString};
     for (std::string& line : lines) result.rows.push_back({Value::String(std::move(line))});
     return result;
-  } else {
-    return absl::FailedPreconditionError("not a data or schema statement");
   }
-  RETURN_IF_ERROR(ddl);
-  return ResultSet();
+  return absl::FailedPreconditionError("not a data statement");
 }
 
 absl::StatusOr<ResultSet> ExecuteAtomically(const Statement& stmt, RowStore& store,

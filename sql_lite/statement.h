@@ -1,6 +1,7 @@
-// Executes one data or schema statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, EXPLAIN)
-// on a RowStore: reads the schema (through the cache), binds, plans and runs it. Session
-// statements (BEGIN, COMMIT, ROLLBACK, SET) are the Session's business and are refused here.
+// Executes one data statement (SELECT, INSERT, UPDATE, DELETE, EXPLAIN) on a RowStore: reads the
+// schema (through the cache), binds, plans and runs it. Schema changes (CREATE, DROP) run their
+// own transactions (schema_change.h) and are refused here, as are session statements (BEGIN,
+// COMMIT, ROLLBACK, SET), which are the Session's business.
 //
 // ExecuteAtomically adds statement atomicity: when the statement fails, the store's buffered
 // writes are rolled back to where the statement started.

@@ -46,14 +46,19 @@ absl::Status ScanRange(RowStore& store, std::string_view start, std::string_view
 absl::Status ScanRows(RowStore& store, const std::vector<const TableSchema*>& ancestry,
                       std::string_view start, std::string_view end,
                       const std::function<absl::Status(Row)>& fn) {
-  const TableSchema& table = *ancestry.back();
-  std::vector<Value> key;
   return ScanRange(store, start, end, [&](const KvPair& p) -> absl::Status {
-    ASSIGN_OR_RETURN(const bool mine, DecodeRowKey(ancestry, p.key, &key));
-    if (!mine) return absl::OkStatus();
-    ASSIGN_OR_RETURN(Row row, MakeRow(table, key, p.value));
-    return fn(std::move(row));
+    ASSIGN_OR_RETURN(std::optional<Row> row, DecodeRow(ancestry, p));
+    return row.has_value() ? fn(std::move(*row)) : absl::OkStatus();
   });
+}
+
+absl::StatusOr<std::optional<Row>> DecodeRow(const std::vector<const TableSchema*>& ancestry,
+                                             const KvPair& pair) {
+  std::vector<Value> key;
+  ASSIGN_OR_RETURN(const bool mine, DecodeRowKey(ancestry, pair.key, &key));
+  if (!mine) return std::nullopt;
+  ASSIGN_OR_RETURN(Row row, MakeRow(*ancestry.back(), key, pair.value));
+  return row;
 }
 
 absl::StatusOr<std::optional<Row>> GetRow(RowStore& store,
@@ -81,10 +86,21 @@ absl::Status PutIndexEntry(RowStore& store, const TableSchema& table, const Inde
   return store.Put(entry.key, entry.value);
 }
 
+absl::Status DeleteIndexEntry(RowStore& store, const TableSchema& table, const IndexSchema& index,
+                              const Row& row) {
+  ASSIGN_OR_RETURN(KvPair entry, EncodeIndexEntry(table, index, row));
+  if (index.unique && !index.readable()) {
+    // Until the build has checked it, another row may hold the same values (a duplicate the
+    // build will report) and the entry may be that row's.
+    ASSIGN_OR_RETURN(std::optional<std::string> existing, store.Get(entry.key));
+    if (!existing.has_value() || *existing != entry.value) return absl::OkStatus();
+  }
+  return store.Delete(entry.key);
+}
+
 absl::Status DeleteIndexEntries(RowStore& store, const TableSchema& table, const Row& row) {
   for (const IndexSchema& index : table.indexes) {
-    ASSIGN_OR_RETURN(KvPair entry, EncodeIndexEntry(table, index, row));
-    RETURN_IF_ERROR(store.Delete(entry.key));
+    RETURN_IF_ERROR(DeleteIndexEntry(store, table, index, row));
   }
   return absl::OkStatus();
 }
@@ -111,7 +127,7 @@ absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema&
     }
   }
   for (const IndexSchema& index : table.indexes) {
-    RETURN_IF_ERROR(PutIndexEntry(store, table, index, row));
+    if (index.writable()) RETURN_IF_ERROR(PutIndexEntry(store, table, index, row));
   }
   return store.Put(raw_key, EncodeRowValue(table, row));
 }
@@ -122,8 +138,8 @@ absl::Status UpdateRow(RowStore& store, const Schema& schema, const TableSchema&
     ASSIGN_OR_RETURN(KvPair old_entry, EncodeIndexEntry(table, index, old_row));
     ASSIGN_OR_RETURN(KvPair new_entry, EncodeIndexEntry(table, index, new_row));
     if (old_entry == new_entry) continue;
-    RETURN_IF_ERROR(store.Delete(old_entry.key));
-    RETURN_IF_ERROR(PutIndexEntry(store, table, index, new_row));
+    RETURN_IF_ERROR(DeleteIndexEntry(store, table, index, old_row));
+    if (index.writable()) RETURN_IF_ERROR(PutIndexEntry(store, table, index, new_row));
   }
   ASSIGN_OR_RETURN(std::string raw_key, RowKeyOf(schema, table, new_row));
   return store.Put(raw_key, EncodeRowValue(table, new_row));

@@ -7,6 +7,10 @@
 // index refuses a second row with the same indexed values (ALREADY_EXISTS; NULLs count as values,
 // as in Spanner). DeleteRow removes the row's index entries and its interleaved descendants when
 // every child table is ON DELETE CASCADE; a child row under NO ACTION makes it FAILED_PRECONDITION.
+// Index states (schema.h): entries are added and updated only in indexes that are writable()
+// (WRITE_ONLY and later) and deleted in every state; a unique index that is not yet public may
+// meet a duplicate the build has not found yet, so its entry is deleted only when it points at the
+// row being deleted.
 //
 // Thread safety: as the RowStore (one thread).
 #ifndef MERIDIAN_SQL_LITE_TABLE_IO_H_
@@ -32,6 +36,10 @@ absl::Status ScanRows(RowStore& store, const std::vector<const TableSchema*>& an
                       std::string_view start, std::string_view end,
                       const std::function<absl::Status(Row)>& fn);
 
+// The row of ancestry.back() stored as `pair`, or nullopt when the pair is another table's.
+absl::StatusOr<std::optional<Row>> DecodeRow(const std::vector<const TableSchema*>& ancestry,
+                                             const KvPair& pair);
+
 // The row of ancestry.back() with primary key `key`, or nullopt.
 absl::StatusOr<std::optional<Row>> GetRow(RowStore& store,
                                           const std::vector<const TableSchema*>& ancestry,
@@ -47,9 +55,13 @@ absl::Status UpdateRow(RowStore& store, const Schema& schema, const TableSchema&
 absl::Status DeleteRow(RowStore& store, const Schema& schema, const TableSchema& table,
                        const Row& row);
 
-// Index entries of one row.
+// Index entries of one row. PutIndexEntry writes it whatever the index's state (ALREADY_EXISTS
+// for a unique index whose entry for these values points at another row; rewriting the same entry
+// is harmless); the deletes follow the rules above.
 absl::Status PutIndexEntry(RowStore& store, const TableSchema& table, const IndexSchema& index,
                            const Row& row);
+absl::Status DeleteIndexEntry(RowStore& store, const TableSchema& table, const IndexSchema& index,
+                              const Row& row);
 absl::Status DeleteIndexEntries(RowStore& store, const TableSchema& table, const Row& row);
 
 // "(1, 'a')": a key for error messages.

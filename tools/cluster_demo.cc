@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -31,8 +32,11 @@
 #include "common/random.h"
 #include "common/status_macros.h"
 #include "meridian/client.h"
+#include "meridian/sql.h"
+#include "sql_lite/client_kv.h"
 #include "tools/command.h"
 #include "tools/local_cluster.h"
+#include "tools/sql_print.h"
 
 namespace meridian::tools {
 namespace {
@@ -283,6 +287,8 @@ constexpr char kShellHelp[] =
     "  move KEY GROUP       move the range holding KEY to GROUP, or to a new group with\n"
     "                       GROUP = new (meridian placement move-range); status shows it\n"
     "  add-server ZONE      start one more spanserver in ZONE (zone-a, ...)\n"
+    "  sql STATEMENT;       run SQL on one line, as `meridian sql` does (database default,\n"
+    "                       keys under sql/default/); sql \\d lists the tables\n"
     "  help                 this text\n"
     "  quit                 stop the cluster and exit (also Ctrl-C or Ctrl-D)\n"
     "Keys and values are words; write \\xHH for a byte (keys split across ranges by first byte:\n"
@@ -329,52 +335,12 @@ void RunRangeOperation(const std::vector<std::string>& words, Client& client) {
   }
 }
 
-// Runs one shell line; returns false on quit.
-bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client) {
-  const std::vector<std::string> words =
-      absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-  if (words.empty()) return true;
+// The commands on processes and servers (kill-leader, wipe, remove-server, add-server, drain,
+// restart); false when `words` is none of them.
+bool RunServerCommand(const std::vector<std::string>& words, LocalCluster& cluster,
+                      Client& client) {
   const std::string& cmd = words[0];
-  const auto start = std::chrono::steady_clock::now();
-  if (cmd == "quit" || cmd == "exit") return false;
-  if (cmd == "help") {
-    std::printf("%s", kShellHelp);
-  } else if (cmd == "put" && words.size() == 3) {
-    const absl::Status s = client.Put(UnescapeBytes(words[1]), UnescapeBytes(words[2]));
-    std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
-    ShowElapsed(start);
-  } else if (cmd == "get" && words.size() == 2) {
-    const absl::StatusOr<std::optional<std::string>> v = client.Get(UnescapeBytes(words[1]));
-    if (!v.ok()) {
-      std::printf("%s", v.status().ToString().c_str());
-    } else if (!v->has_value()) {
-      std::printf("(not found)");
-    } else {
-      std::printf("\"%s\"", EscapeBytes(**v).c_str());
-    }
-    ShowElapsed(start);
-  } else if ((cmd == "del" || cmd == "delete") && words.size() == 2) {
-    const absl::Status s = client.Delete(UnescapeBytes(words[1]));
-    std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
-    ShowElapsed(start);
-  } else if (cmd == "scan" && words.size() <= 3) {
-    const std::string from = words.size() > 1 ? UnescapeBytes(words[1]) : "";
-    const std::string to = words.size() > 2 ? UnescapeBytes(words[2]) : "";
-    const auto rows = client.Scan(from, to, kScanLimit);
-    if (!rows.ok()) {
-      std::printf("%s", rows.status().ToString().c_str());
-    } else {
-      for (const auto& [k, v] : *rows) {
-        std::printf("  \"%s\" = \"%s\"\n", EscapeBytes(k).c_str(), EscapeBytes(v).c_str());
-      }
-      std::printf(
-          "%zu rows%s", rows->size(),
-          rows->size() == kScanLimit ? " (the limit; scan on from the last key for more)" : "");
-    }
-    ShowElapsed(start);
-  } else if (cmd == "status" && words.size() == 1) {
-    PrintStatus(cluster, client);
-  } else if (cmd == "kill-leader" && words.size() == 2) {
+  if (cmd == "kill-leader" && words.size() == 2) {
     uint64_t group = 0;
     if (!absl::SimpleAtoi(words[1], &group)) {
       std::printf("kill-leader takes a group id (see status)\n");
@@ -438,8 +404,6 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
     std::printf("%s\n", s.ok() ? "draining: its replicas move to other servers one at a time "
                                  "(watch status)"
                                : s.ToString().c_str());
-  } else if ((cmd == "split" && words.size() == 2) || (cmd == "move" && words.size() == 3)) {
-    RunRangeOperation(words, client);
   } else if (cmd == "restart" && words.size() == 2) {
     const absl::Status s = cluster.Restart(words[1]);
     if (s.ok()) {
@@ -451,6 +415,63 @@ bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client
       std::printf("%s\n", s.ToString().c_str());
     }
   } else {
+    return false;
+  }
+  return true;
+}
+
+// Runs one shell line; returns false on quit.
+bool RunShellLine(const std::string& line, LocalCluster& cluster, Client& client,
+                  sql::Session& sql) {
+  const std::vector<std::string> words =
+      absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  if (words.empty()) return true;
+  const std::string& cmd = words[0];
+  const auto start = std::chrono::steady_clock::now();
+  if (cmd == "quit" || cmd == "exit") return false;
+  if (cmd == "help") {
+    std::printf("%s", kShellHelp);
+  } else if (cmd == "put" && words.size() == 3) {
+    const absl::Status s = client.Put(UnescapeBytes(words[1]), UnescapeBytes(words[2]));
+    std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
+    ShowElapsed(start);
+  } else if (cmd == "get" && words.size() == 2) {
+    const absl::StatusOr<std::optional<std::string>> v = client.Get(UnescapeBytes(words[1]));
+    if (!v.ok()) {
+      std::printf("%s", v.status().ToString().c_str());
+    } else if (!v->has_value()) {
+      std::printf("(not found)");
+    } else {
+      std::printf("\"%s\"", EscapeBytes(**v).c_str());
+    }
+    ShowElapsed(start);
+  } else if ((cmd == "del" || cmd == "delete") && words.size() == 2) {
+    const absl::Status s = client.Delete(UnescapeBytes(words[1]));
+    std::printf("%s", s.ok() ? "OK" : s.ToString().c_str());
+    ShowElapsed(start);
+  } else if (cmd == "scan" && words.size() <= 3) {
+    const std::string from = words.size() > 1 ? UnescapeBytes(words[1]) : "";
+    const std::string to = words.size() > 2 ? UnescapeBytes(words[2]) : "";
+    const auto rows = client.Scan(from, to, kScanLimit);
+    if (!rows.ok()) {
+      std::printf("%s", rows.status().ToString().c_str());
+    } else {
+      for (const auto& [k, v] : *rows) {
+        std::printf("  \"%s\" = \"%s\"\n", EscapeBytes(k).c_str(), EscapeBytes(v).c_str());
+      }
+      std::printf(
+          "%zu rows%s", rows->size(),
+          rows->size() == kScanLimit ? " (the limit; scan on from the last key for more)" : "");
+    }
+    ShowElapsed(start);
+  } else if (cmd == "status" && words.size() == 1) {
+    PrintStatus(cluster, client);
+  } else if ((cmd == "split" && words.size() == 2) || (cmd == "move" && words.size() == 3)) {
+    RunRangeOperation(words, client);
+  } else if (cmd == "sql" && words.size() > 1) {
+    const size_t at = line.find("sql") + 3;  // the statement is the rest of the line, as typed
+    RunText(sql, std::string_view(line).substr(at), "", /*stop_on_error=*/false);
+  } else if (!RunServerCommand(words, cluster, client)) {
     std::printf("unknown command or wrong arguments: %s\n%s", line.c_str(), kShellHelp);
   }
   std::fflush(stdout);
@@ -467,6 +488,10 @@ void ReportUnexpectedExits(LocalCluster& cluster) {
 // Reads lines from stdin until quit, EOF, a stop signal or `end`.
 void RunShell(LocalCluster& cluster, Client& client, std::optional<absl::Time> end) {
   std::printf("\n%s", kShellHelp);
+  sql::ClientKvOptions sql_options;
+  sql_options.key_prefix = "sql/default/";  // meridian sql's --database=default
+  sql::ClientKvDatabase sql_db(&client, sql_options);
+  sql::Session sql(&sql_db);
   std::string pending;
   bool prompt = true;
   while (!Stopping() && (!end.has_value() || absl::Now() < *end)) {
@@ -491,7 +516,7 @@ void RunShell(LocalCluster& cluster, Client& client, std::optional<absl::Time> e
     while ((newline = pending.find('\n')) != std::string::npos) {
       const std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
-      if (!RunShellLine(line, cluster, client)) return;
+      if (!RunShellLine(line, cluster, client, sql)) return;
       prompt = true;
       if (Stopping()) return;
     }

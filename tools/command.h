@@ -2,7 +2,8 @@
 //
 // meridian.cc dispatches argv[1] to a Command, answers --help and rejects unknown flags, so a new
 // subcommand (status, kv, sql, workload) is one Command added to its list. Flags are written
-// --name=value; a boolean flag may also be written --name. Exit codes: kExitOk, kExitError (the
+// --name=value; a boolean flag may also be written --name. A flag with a one-letter alias may
+// also be written -a VALUE (a boolean: -a). Exit codes: kExitOk, kExitError (the
 // command ran and failed), kExitUsage (bad command line). Thread safety: no shared state.
 #ifndef MERIDIAN_TOOLS_COMMAND_H_
 #define MERIDIAN_TOOLS_COMMAND_H_
@@ -29,6 +30,7 @@ struct FlagSpec {
   std::string default_value;  // "false" for a boolean flag
   std::string help;
   bool is_bool = false;
+  std::string alias = {};  // a short form: "e" lets `-e VALUE` stand for `--execute=VALUE`
 };
 
 // Every flag of a command by name, its default when not given on the command line.
@@ -47,6 +49,13 @@ struct Command {
   std::string args_usage = {};
   int (*run_with_args)(const Flags& flags, const std::vector<std::string>& args) = nullptr;
 };
+
+// `words` (the words after the command name) with every short flag written the long way: "-e"
+// followed by a value becomes "--execute=VALUE" (a "-e" with no word after it becomes "--execute",
+// which ParseFlags then refuses), and a boolean "-x" becomes "--x". Other words, and every word
+// after a "--", are kept as they are.
+std::vector<std::string> ExpandShortFlags(const std::vector<std::string>& words,
+                                          const std::vector<FlagSpec>& specs);
 
 // Parses `args` (the words after the command name) against `specs`. INVALID_ARGUMENT, with a
 // message naming the offending word, for a word that is not --name or --name=value, an unknown

@@ -1,5 +1,6 @@
 // `meridian`: the user's command line. Dispatches argv[1] to a Command (command.h).
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -11,6 +12,29 @@
 #include "tools/command.h"
 
 namespace meridian::tools {
+
+std::vector<std::string> ExpandShortFlags(const std::vector<std::string>& words,
+                                          const std::vector<FlagSpec>& specs) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word == "--") {
+      out.insert(out.end(), words.begin() + static_cast<std::ptrdiff_t>(i), words.end());
+      break;
+    }
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) {
+      return !s.alias.empty() && word == "-" + s.alias;
+    });
+    if (spec == specs.end()) {
+      out.push_back(word);
+    } else if (spec->is_bool || i + 1 == words.size()) {
+      out.push_back("--" + spec->name);
+    } else {
+      out.push_back(absl::StrCat("--", spec->name, "=", words[++i]));
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
                                  const std::vector<FlagSpec>& specs) {
@@ -62,7 +86,8 @@ void PrintCommandHelp(const Command& command) {
               command.description.c_str());
   for (const FlagSpec& flag : command.flags) {
     const std::string form =
-        flag.is_bool ? absl::StrCat("--", flag.name) : absl::StrCat("--", flag.name, "=...");
+        absl::StrCat(flag.alias.empty() ? "" : absl::StrCat("-", flag.alias, ", "), "--", flag.name,
+                     flag.is_bool ? "" : "=...");
     std::printf("  %-26s %s%s\n", form.c_str(), flag.help.c_str(),
                 flag.default_value.empty()
                     ? ""
@@ -86,7 +111,9 @@ int Main(int argc, char** argv) {
     std::vector<std::string> args;
     std::vector<std::string> positional;
     bool only_positional = false;
-    for (auto word = words.begin() + 1; word != words.end(); ++word) {
+    const std::vector<std::string> rest =
+        ExpandShortFlags(std::vector<std::string>(words.begin() + 1, words.end()), command.flags);
+    for (auto word = rest.begin(); word != rest.end(); ++word) {
       if (only_positional) {
         positional.push_back(*word);
       } else if (*word == "--help" || *word == "-h") {

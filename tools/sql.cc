@@ -1,118 +1,69 @@
 // `meridian sql`: a SQL shell over a running cluster (sql_lite, docs/sql.md).
-//   meridian sql --placement=ADDR [--database=NAME] [--execute="SQL; ..."] [--file=F]
-// Statements end with ';'. With --execute or --file the statements run in order and the command
-// exits (non-zero after the first error); otherwise it reads statements from stdin, with a
-// prompt when stdin is a terminal, until end of input or \q.
+//   meridian sql --placement=ADDR [--database=NAME] [-e|--execute="SQL; ..."] [--file=F]
+// Statements end with ';'; meta-commands (\d, \d NAME, \?, \q) take a line of their own. With
+// --execute or --file the input runs in order and the command exits (status 1 after the first
+// error); otherwise it reads stdin until end of input or \q: with line editing and a history kept
+// in $HOME/.meridian_sql_history when stdin is a terminal (line_editor.h), line by line when it
+// is not. sql_input.h cuts the input into statements; sql_print.h runs and prints them.
 #include "meridian/sql.h"
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "meridian/client.h"
 #include "sql_lite/client_kv.h"
-#include "sql_lite/lexer.h"
 #include "tools/command.h"
+#include "tools/line_editor.h"
+#include "tools/sql_input.h"
+#include "tools/sql_print.h"
 
 namespace meridian::tools {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+constexpr int kHistoryLines = 1000;
 
-// Prints a result as an aligned table, or the rows a DML statement changed.
-void PrintResult(const sql::ResultSet& r, double ms) {
-  if (r.column_names.empty()) {
-    std::printf("OK, %lld row%s affected (%.1f ms)\n", static_cast<long long>(r.rows_affected),
-                r.rows_affected == 1 ? "" : "s", ms);
-    return;
-  }
-  std::vector<std::vector<std::string>> cells;
-  std::vector<size_t> width;
-  for (const std::string& name : r.column_names) width.push_back(name.size());
-  for (const std::vector<sql::Value>& row : r.rows) {
-    std::vector<std::string>& line = cells.emplace_back();
-    for (size_t i = 0; i < row.size(); ++i) {
-      line.push_back(EscapeBytes(row[i].ToString()));
-      if (i < width.size()) width[i] = std::max(width[i], line.back().size());
-    }
-  }
-  auto print_line = [&](const std::vector<std::string>& line) {
-    for (size_t i = 0; i < line.size(); ++i) {
-      std::printf("%s%-*s", i ? " | " : "", static_cast<int>(width[i]), line[i].c_str());
-    }
-    std::printf("\n");
-  };
-  print_line(r.column_names);
-  for (size_t i = 0; i < width.size(); ++i) {
-    std::printf("%s%s", i ? "-+-" : "", std::string(width[i], '-').c_str());
-  }
-  std::printf("\n");
-  for (const std::vector<std::string>& line : cells) print_line(line);
-  std::printf("(%zu row%s, %.1f ms)\n", r.rows.size(), r.rows.size() == 1 ? "" : "s", ms);
+std::string HistoryPath() {
+  const char* home = std::getenv("HOME");
+  return home == nullptr || *home == '\0' ? "" : std::string(home) + "/.meridian_sql_history";
 }
 
-// "ERROR: CODE: message" (the message names the position; the payloads are for programs).
-void PrintError(const absl::Status& status) {
-  std::printf("ERROR: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
-              std::string(status.message()).c_str());
-}
-
-// Runs one statement and prints its result or error; false on error.
-bool RunStatement(sql::Session& session, const std::string& statement) {
-  const auto start = SteadyClock::now();
-  absl::StatusOr<sql::ResultSet> result = session.Execute(statement);
-  const double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
-  if (!result.ok()) {
-    PrintError(result.status());
-    return false;
-  }
-  PrintResult(*result, ms);
-  return true;
-}
-
-// Runs every statement of `script`; stops at the first error (false). An unterminated last
-// statement runs too.
-bool RunScript(sql::Session& session, const std::string& script) {
-  absl::StatusOr<sql::ScriptParts> parts = sql::SplitStatements(script);
-  if (!parts.ok()) {
-    PrintError(parts.status());
-    return false;
-  }
-  if (!parts->rest.empty()) parts->statements.push_back(parts->rest);
-  for (const std::string& statement : parts->statements) {
-    if (!RunStatement(session, statement)) return false;
-  }
-  return true;
-}
-
-// Reads statements from stdin as they are completed by ';'.
-void Interactive(sql::Session& session) {
+// Reads stdin until end of input or \q, running each statement as its ';' completes it and going
+// on after errors: typed with line editing and prompts at a terminal, else line by line (errors
+// then name their line of "<stdin>").
+void RunStdin(sql::Session& session) {
   const bool tty = isatty(STDIN_FILENO) != 0;
-  std::string pending;
-  std::string line;
+  std::optional<LineEditor> editor;
+  if (tty) editor.emplace(HistoryPath(), kHistoryLines);
+  const std::string source = tty ? "" : "<stdin>";
+  SqlInput input;
   while (true) {
+    std::optional<std::string> line;
     if (tty) {
-      std::printf("%s",
-                  pending.empty() ? (session.in_transaction() ? "sql*> " : "sql> ") : "  ...> ");
-      std::fflush(stdout);
+      line = editor->ReadLine(input.pending()            ? "  ...> "
+                              : session.in_transaction() ? "sql*> "
+                                                         : "sql> ");
+    } else if (std::string text; std::getline(std::cin, text)) {
+      line = std::move(text);
     }
-    if (!std::getline(std::cin, line)) break;
-    if (pending.empty() && (line == "\\q" || line == "quit" || line == "exit")) break;
-    pending += line + "\n";
-    absl::StatusOr<sql::ScriptParts> parts = sql::SplitStatements(pending);
-    if (!parts.ok()) continue;  // e.g. a string still open: read on
-    for (const std::string& statement : parts->statements) RunStatement(session, statement);
-    pending = parts->rest;
+    if (!line.has_value()) break;
+    for (const SqlInput::Item& item : input.AddLine(*line)) {
+      if (RunItem(session, item, source) == ShellOutcome::kQuit) return;
+    }
+    std::fflush(stdout);
   }
-  if (!pending.empty()) RunScript(session, pending);
+  if (tty) std::printf("\n");
+  if (std::optional<SqlInput::Item> last = input.Finish()) RunItem(session, *last, source);
 }
 
 int Run(const Flags& flags) {
@@ -127,7 +78,8 @@ int Run(const Flags& flags) {
   sql::ClientKvDatabase db(client.get(), options);
   sql::Session session(&db);
   if (!flags.at("execute").empty()) {
-    return RunScript(session, flags.at("execute")) ? kExitOk : kExitError;
+    return RunText(session, flags.at("execute"), "", true) == ShellOutcome::kError ? kExitError
+                                                                                   : kExitOk;
   }
   if (!flags.at("file").empty()) {
     std::ifstream in(flags.at("file"));
@@ -137,9 +89,10 @@ int Run(const Flags& flags) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    return RunScript(session, text.str()) ? kExitOk : kExitError;
+    return RunText(session, text.str(), flags.at("file"), true) == ShellOutcome::kError ? kExitError
+                                                                                        : kExitOk;
   }
-  Interactive(session);
+  RunStdin(session);
   return kExitOk;
 }
 
@@ -152,14 +105,21 @@ Command SqlCommand() {
       .description =
           "Runs SQL statements (docs/sql.md) against the cluster whose placementd is at\n"
           "--placement, in the database --database (its tables live under the key prefix\n"
-          "sql/NAME/). Statements end with ';'. --execute or --file runs statements and exits\n"
-          "(status 1 after the first error); otherwise statements are read from stdin until\n"
-          "end of input or \\q. BEGIN ... COMMIT, BEGIN READ ONLY, SET READ_TIMESTAMP and SET\n"
-          "STALENESS work as in any session.",
+          "sql/NAME/), and prints each result as a table with its row count and time. Statements\n"
+          "end with ';'; an error names its line and column and shows them with a caret.\n"
+          "--execute (-e) or --file runs statements and exits (status 1 after the first error);\n"
+          "otherwise statements are read from stdin until end of input or \\q, with line editing\n"
+          "and a history ($HOME/.meridian_sql_history) when stdin is a terminal. BEGIN ...\n"
+          "COMMIT, BEGIN READ ONLY, SET READ_TIMESTAMP and SET STALENESS work as in any session.\n"
+          "Meta-commands, each on a line of its own:\n" +
+          std::string(absl::StripTrailingAsciiWhitespace(kSqlMetaHelp)),
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default $MERIDIAN_PLACEMENT"},
                 {"database", "default", "the database's name (its key prefix is sql/NAME/)"},
-                {"execute", "", "statements to run, then exit"},
+                {.name = "execute",
+                 .default_value = "",
+                 .help = "statements (or a meta-command) to run, then exit",
+                 .alias = "e"},
                 {"file", "", "a file of statements to run, then exit"},
                 {"deadline_ms", "10000", "give up on a call after this long"}},
       .run = Run,

@@ -12,8 +12,10 @@
 // Transactions.
 //  - Autocommit: outside BEGIN ... COMMIT every statement is its own transaction. SELECT runs in a
 //    read-only snapshot at the session's read bound (SET READ_TIMESTAMP / SET STALENESS; strong
-//    by default); DML and DDL run in a read-write transaction (retried by the KV layer when it
-//    aborts: the statement is simply executed again).
+//    by default); DML runs in a read-write transaction (retried by the KV layer when it aborts:
+//    the statement is simply executed again). DDL runs transactions of its own, outside BEGIN
+//    ... COMMIT and RunTransaction only, and returns once the change is in effect (CREATE INDEX:
+//    once the index is built; docs/sql.md "Schema changes").
 //  - RunTransaction(fn): the retry-safe way to run several statements in one read-write
 //    transaction, like the SDK's Client::RunTransaction. fn gets a Transaction and calls Execute;
 //    the statements run on the KV transaction under its locks, and when the transaction aborts fn
@@ -71,6 +73,41 @@ struct ResultSet {
   friend bool operator==(const ResultSet&, const ResultSet&) = default;
 };
 
+// One table as Session::DescribeTable reads it from the catalog (what a shell's `\d NAME` shows).
+struct TableDescription {
+  std::string name;
+  ResultSet columns;        // column STRING, type STRING ("STRING(MAX)"), not_null BOOL
+  std::string primary_key;  // "PRIMARY KEY (a, b DESC)"
+  std::string interleave;   // "INTERLEAVE IN PARENT p ON DELETE CASCADE"; "" for a top table
+  ResultSet indexes;        // index STRING, unique BOOL, columns STRING, storing STRING
+};
+
+// One step of a schema change, as SessionOptions::on_schema_change reports it.
+struct SchemaChangeProgress {
+  std::string object;  // the table or index the statement changes
+  // A schema version it registered: "CREATED", "DROPPED" (tables) or the index state it moved to
+  // ("DELETE_ONLY", "WRITE_ONLY", "BACKFILLED", "PUBLIC", "ABSENT"); or a chunk it finished:
+  // "backfill" (index entries written) or "cleanup" (rows or entries of a dropped object deleted).
+  std::string step;
+  int64_t schema_version = 0;  // version steps: the version registered
+  int64_t effective_ts = 0;    // version steps: when it takes effect (microseconds)
+  int64_t chunks = 0;          // chunk steps: chunks done so far by this statement
+  int64_t rows = 0;            // chunk steps: rows indexed or keys deleted so far
+};
+
+// How a Session runs schema changes (docs/sql.md "Schema changes").
+struct SessionOptions {
+  // A schema change takes effect this long after it is registered: it is registered without
+  // waiting for transactions in flight, which keep the old schema until then; read-write
+  // statements that start in between wait for it. Each state of an index build costs about this.
+  int64_t schema_change_delay_us = 10'000;
+  // Rows per transaction of an index backfill and of the cleanup after DROP (>= 1).
+  int64_t schema_change_chunk_rows = 500;
+  // Called on the statement's thread after each step of a schema change, between its
+  // transactions (a shell shows progress; tests run other writers there).
+  std::function<void(const SchemaChangeProgress&)> on_schema_change;
+};
+
 class Session;
 
 // The handle RunTransaction's fn gets.
@@ -78,7 +115,7 @@ class Transaction {
  public:
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  // SELECT, DML, DDL or EXPLAIN (not BEGIN, COMMIT, ROLLBACK or SET), in this transaction.
+  // SELECT, DML or EXPLAIN (not DDL, BEGIN, COMMIT, ROLLBACK or SET), in this transaction.
   absl::StatusOr<ResultSet> Execute(std::string_view sql, const Params& params = {});
 
  private:
@@ -91,7 +128,7 @@ class Transaction {
 class Session {
  public:
   // `db` must outlive the session.
-  explicit Session(KvDatabase* db);
+  explicit Session(KvDatabase* db, SessionOptions options = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -101,6 +138,15 @@ class Session {
   // Runs fn in one read-write transaction, calling it again when the transaction aborts. Returns
   // fn's error, or the commit's. FAILED_PRECONDITION inside BEGIN ... COMMIT.
   absl::Status RunTransaction(const std::function<absl::Status(Transaction&)>& fn);
+
+  // The schema, as a shell's `\d` and `\d NAME` show it, read in a snapshot at the session's read
+  // bound (an open BEGIN ... COMMIT block's own DDL is not seen). ListTables gives a row per
+  // table ordered by name: table STRING, parent STRING (NULL for a top-level table), primary_key
+  // STRING ("a, b DESC"), indexes INT64. DescribeTable takes the name as stored (lower case
+  // unless it was quoted); NOT_FOUND naming it when there is no such table. Both return the KV
+  // layer's errors as they come.
+  absl::StatusOr<ResultSet> ListTables();
+  absl::StatusOr<TableDescription> DescribeTable(std::string_view name);
 
   bool in_transaction() const { return open_ != nullptr; }
   // The snapshot bound SELECT and BEGIN READ ONLY use.
@@ -113,15 +159,22 @@ class Session {
   absl::StatusOr<ResultSet> ExecuteParsed(const Statement& stmt, std::string_view sql,
                                           const Params& params);
   absl::StatusOr<ResultSet> Autocommit(const Statement& stmt, const Params& params);
+  // An autocommit read whose reads are all point reads, in one KvDatabase::ReadKeys call
+  // (sql_lite/prefetch.h); nullopt when the statement is not one.
+  std::optional<absl::StatusOr<ResultSet>> ReadByPoints(const Statement& stmt,
+                                                        const Params& params);
   absl::StatusOr<ResultSet> InBlock(const Statement& stmt, std::string_view sql,
                                     const Params& params);
   absl::StatusOr<ResultSet> Commit();
   absl::Status Set(const Statement& stmt, const Params& params);
 
   KvDatabase* db_;
+  SessionOptions options_;
   std::shared_ptr<SchemaCache> cache_;
   ReadBound bound_;
   std::unique_ptr<Open> open_;
+  struct PointReads;
+  std::unique_ptr<PointReads> point_reads_;
 };
 
 }  // namespace meridian::sql

@@ -106,5 +106,28 @@ TEST(RunClosedLoopTest, DoesNotOpenAWindowThatWasStoppedBeforeIt) {
   EXPECT_EQ(events, 0);
 }
 
+TEST(ParseFlagTableTest, SetsEachTargetFromItsFlag) {
+  int clients = 1;
+  uint64_t seed = 1;
+  std::string json;
+  const char* args[] = {"bench", "--clients=8", "--seed=42", "--json=out.json"};
+  ParseFlagTable("bench", 4, const_cast<char**>(args),
+                 {{"--clients", &clients}, {"--seed", &seed}, {"--json", &json}}, "usage\n");
+  EXPECT_EQ(clients, 8);
+  EXPECT_EQ(seed, 42u);
+  EXPECT_EQ(json, "out.json");
+}
+
+TEST(ParseFlagTableTest, AnUnknownFlagOrABadNumberIsFatal) {
+  int clients = 1;
+  const char* unknown[] = {"bench", "--bogus=1"};
+  EXPECT_EXIT(
+      ParseFlagTable("bench", 2, const_cast<char**>(unknown), {{"--clients", &clients}}, ""),
+      ::testing::ExitedWithCode(2), "unknown flag --bogus=1");
+  const char* bad[] = {"bench", "--clients=8x"};
+  EXPECT_EXIT(ParseFlagTable("bench", 2, const_cast<char**>(bad), {{"--clients", &clients}}, ""),
+              ::testing::ExitedWithCode(2), "not a number: --clients=8x");
+}
+
 }  // namespace
 }  // namespace meridian::bench

@@ -123,5 +123,20 @@ TEST(LexerTest, ReservedWords) {
   EXPECT_FALSE(IsReservedKeyword("timestamp"));
 }
 
+TEST(LexerTest, SplitStatementsCutsAtTopLevelSemicolons) {
+  absl::StatusOr<ScriptParts> parts =
+      SplitStatements("SELECT ';'; ;\n  -- note\n  SELECT 2 /* ; */;\nSELECT\n  3");
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  EXPECT_EQ(parts->statements, (std::vector<std::string>{"SELECT ';'", "SELECT 2 /* ; */"}));
+  ASSERT_EQ(parts->starts.size(), 2u);
+  EXPECT_EQ(parts->starts[0], (SourcePos{.offset = 0, .line = 1, .column = 1}));
+  EXPECT_EQ(parts->starts[1], (SourcePos{.offset = 26, .line = 3, .column = 3}));
+  EXPECT_EQ(parts->rest, "\nSELECT\n  3");
+  parts = SplitStatements("SELECT 1; -- done\n");
+  ASSERT_TRUE(parts.ok());
+  EXPECT_EQ(parts->rest, "");
+  EXPECT_FALSE(SplitStatements("SELECT 'open;").ok());
+}
+
 }  // namespace
 }  // namespace meridian::sql

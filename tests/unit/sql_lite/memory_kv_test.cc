@@ -48,6 +48,43 @@ TEST(MemoryKvTest, SnapshotsReadTheirTimestamp) {
                                            }).status()));
 }
 
+// A snapshot at a future timestamp moves the store's time there, as waiting for TrueTime to pass
+// it does on a cluster: what it read stays the truth at that timestamp.
+TEST(MemoryKvTest, AFutureSnapshotMovesTimeForward) {
+  int64_t now = 100;
+  MemoryKv kv(ManualClock(&now));
+  auto put = [&](std::string v) {
+    return kv.RunTransaction([v](KvTransaction& txn) {
+      txn.Put("k", v);
+      return absl::OkStatus();
+    });
+  };
+  ASSERT_EQ(*put("one"), 100);
+  ASSERT_EQ(*kv.RunReadOnly(ReadBound::Exact(5000),
+                            [](KvSnapshot& s) {
+                              EXPECT_EQ(*s.Get("k"), "one");
+                              return absl::OkStatus();
+                            }),
+            5000);
+  EXPECT_EQ(*put("two"), 5001);  // the clock still says 100
+  int64_t strong = 0;
+  ASSERT_TRUE(kv.RunReadOnly(ReadBound::Strong(), [&](KvSnapshot& s) {
+                  strong = s.read_timestamp();
+                  EXPECT_EQ(*s.Get("k"), "two");
+                  return absl::OkStatus();
+                }).ok());
+  EXPECT_EQ(strong, 5001);
+  // Staleness counts back from the store's time, not from the clock behind it.
+  ASSERT_TRUE(kv.RunReadOnly(ReadBound::MaxStaleness(0), [&](KvSnapshot& s) {
+                  EXPECT_EQ(s.read_timestamp(), 5001);
+                  return absl::OkStatus();
+                }).ok());
+  ASSERT_TRUE(kv.RunReadOnly(ReadBound::Exact(5000), [&](KvSnapshot& s) {
+                  EXPECT_EQ(*s.Get("k"), "one");
+                  return absl::OkStatus();
+                }).ok());
+}
+
 TEST(MemoryKvTest, AbortedAttemptsRunAgainAndDropTheirWrites) {
   MemoryKv kv;
   kv.InjectAborts(2);

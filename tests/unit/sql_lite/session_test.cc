@@ -88,9 +88,10 @@ TEST_F(SessionTest, CommitFailsWhenWhatTheBlockReadChanged) {
 }
 
 TEST_F(SessionTest, ReadTimestampAndStalenessReadThePast) {
-  now_ = 5000;
-  Must(session_.Execute("UPDATE t SET v = 11 WHERE k = 1"));  // commits at 5000
-  Must(session_.Execute("SET READ_TIMESTAMP = 4999"));
+  // After the CREATE TABLE of SetUp took effect (at 1 + the default 10 ms delay).
+  now_ = 50'000;
+  Must(session_.Execute("UPDATE t SET v = 11 WHERE k = 1"));  // commits at 50000
+  Must(session_.Execute("SET READ_TIMESTAMP = 49999"));
   EXPECT_EQ(Must(session_.Execute("SELECT v FROM t WHERE k = 1")).rows[0][0], Value::Int64(10));
   Must(session_.Execute("BEGIN READ ONLY"));
   EXPECT_EQ(Must(session_.Execute("SELECT v FROM t WHERE k = 1")).rows[0][0], Value::Int64(10));
@@ -99,8 +100,8 @@ TEST_F(SessionTest, ReadTimestampAndStalenessReadThePast) {
   EXPECT_EQ(Must(session_.Execute("UPDATE t SET v = v + 1 WHERE k = 1")).rows_affected, 1);
   Must(session_.Execute("SET READ_TIMESTAMP = DEFAULT"));
   EXPECT_EQ(Must(session_.Execute("SELECT v FROM t WHERE k = 1")).rows[0][0], Value::Int64(12));
-  now_ = 9000;
-  Must(session_.Execute("SET STALENESS = 4001"));  // reads at 4999
+  now_ = 90'000;
+  Must(session_.Execute("SET STALENESS = 40001"));  // reads at 49999
   EXPECT_EQ(Must(session_.Execute("SELECT v FROM t WHERE k = 1")).rows[0][0], Value::Int64(10));
 }
 

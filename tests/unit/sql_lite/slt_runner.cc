@@ -9,6 +9,13 @@
 //                                     per line, values separated by one space. Types: I (INT64),
 //                                     R (FLOAT64, printed with 3 decimals), T (anything as text).
 //                                     NULL prints as NULL, the empty string as (empty).
+//   remember NAME [before_schema_change]
+//                                     sets the INT64 parameter @NAME, which every later statement
+//                                     of the file gets: the timestamp of a strong read now, or the
+//                                     last microsecond before the newest schema version takes
+//                                     effect (for SET READ_TIMESTAMP = @NAME: reads in the past
+//                                     without absolute timestamps, which a cluster's real clock
+//                                     would make differ from run to run).
 // A record ends at a blank line. Each file runs in a fresh database and session.
 // Flags: --abort_first_attempts makes every transaction's first attempt abort after it ran (the
 // executor must be restartable and give the same answers). --placement=HOST:PORT[,...] runs the
@@ -26,8 +33,10 @@
 #include "absl/strings/str_split.h"
 #include "meridian/client.h"
 #include "meridian/sql.h"
+#include "sql_lite/catalog.h"
 #include "sql_lite/client_kv.h"
 #include "sql_lite/memory_kv.h"
+#include "sql_lite/row_store.h"
 
 namespace meridian::sql {
 namespace {
@@ -92,10 +101,27 @@ std::string Join(const std::vector<std::string>& lines) {
   return out;
 }
 
+// A `remember` record: sets params[NAME].
+std::string Remember(KvDatabase& kv, const Record& r, Params& params) {
+  const bool before_change = r.header.size() == 3 && r.header[2] == "before_schema_change";
+  if (r.header.size() != 2 && !before_change) return "remember NAME [before_schema_change]";
+  VersionRow row;
+  absl::StatusOr<int64_t> ts = kv.RunReadOnly(ReadBound::Strong(), [&](KvSnapshot& snapshot) {
+    RowStore store(&snapshot, false);
+    absl::StatusOr<VersionRow> read = ReadVersionRow(store);
+    if (read.ok()) row = *read;
+    return read.status();
+  });
+  if (!ts.ok()) return "remember failed: " + ts.status().ToString();
+  params[r.header[1]] = Value::Int64(before_change ? row.effective_ts - 1 : *ts);
+  return "";
+}
+
 // An empty string when the record passed, else what went wrong.
-std::string RunRecord(Session& session, const Record& r) {
+std::string RunRecord(Session& session, KvDatabase& kv, const Record& r, Params& params) {
   const std::string& kind = r.header[0];
-  absl::StatusOr<ResultSet> result = session.Execute(r.sql);
+  if (kind == "remember") return Remember(kv, r, params);
+  absl::StatusOr<ResultSet> result = session.Execute(r.sql, params);
   if (kind == "statement") {
     const bool want_ok = r.header.size() > 1 && r.header[1] == "ok";
     if (want_ok) return result.ok() ? "" : "failed: " + result.status().ToString();
@@ -137,10 +163,11 @@ int RunFileOn(const std::string& path, KvDatabase* kv) {
     return 1;
   }
   Session session(kv);
+  Params params;
   int failures = 0, count = 0;
   for (const Record& r : ReadRecords(in)) {
     ++count;
-    const std::string problem = RunRecord(session, r);
+    const std::string problem = RunRecord(session, *kv, r, params);
     if (problem.empty()) continue;
     ++failures;
     std::cerr << path << ":" << r.line << ": " << problem << "\n  sql: " << r.sql << "\n";

@@ -1,0 +1,22 @@
+#include "sql_lite/kv.h"
+
+namespace meridian::sql {
+
+absl::StatusOr<KvPointReads> KvDatabase::ReadKeys(const ReadBound& bound,
+                                                  const std::vector<std::string>& keys) {
+  KvPointReads out;
+  absl::StatusOr<int64_t> ts = RunReadOnly(bound, [&](KvSnapshot& snapshot) -> absl::Status {
+    out.values.clear();
+    for (const std::string& key : keys) {
+      absl::StatusOr<std::optional<std::string>> value = snapshot.Get(key);
+      if (!value.ok()) return value.status();
+      out.values.push_back(*std::move(value));
+    }
+    return absl::OkStatus();
+  });
+  if (!ts.ok()) return ts.status();
+  out.read_timestamp = *ts;
+  return out;
+}
+
+}  // namespace meridian::sql
