@@ -11,15 +11,18 @@ MemoryKvOptions ManualClock(int64_t* now) {
   return options;
 }
 
+// Commits "k" = v; the commit timestamp.
+absl::StatusOr<int64_t> PutK(MemoryKv& kv, std::string v) {
+  return kv.RunTransaction([v](KvTransaction& txn) {
+    txn.Put("k", v);
+    return absl::OkStatus();
+  });
+}
+
 TEST(MemoryKvTest, SnapshotsReadTheirTimestamp) {
   int64_t now = 100;
   MemoryKv kv(ManualClock(&now));
-  auto put = [&](std::string v) {
-    return kv.RunTransaction([v](KvTransaction& txn) {
-      txn.Put("k", v);
-      return absl::OkStatus();
-    });
-  };
+  auto put = [&](std::string v) { return PutK(kv, std::move(v)); };
   ASSERT_EQ(*put("one"), 100);
   now = 200;
   ASSERT_EQ(*put("two"), 200);
@@ -53,12 +56,7 @@ TEST(MemoryKvTest, SnapshotsReadTheirTimestamp) {
 TEST(MemoryKvTest, AFutureSnapshotMovesTimeForward) {
   int64_t now = 100;
   MemoryKv kv(ManualClock(&now));
-  auto put = [&](std::string v) {
-    return kv.RunTransaction([v](KvTransaction& txn) {
-      txn.Put("k", v);
-      return absl::OkStatus();
-    });
-  };
+  auto put = [&](std::string v) { return PutK(kv, std::move(v)); };
   ASSERT_EQ(*put("one"), 100);
   ASSERT_EQ(*kv.RunReadOnly(ReadBound::Exact(5000),
                             [](KvSnapshot& s) {
