@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
 #include "common/key_encoding.h"
 
 namespace meridian::sql {
@@ -103,6 +104,12 @@ class SdkSnapshot final : public KvSnapshot {
 };
 
 }  // namespace
+
+ClientKvDatabase::ClientKvDatabase(Client* client, ClientKvOptions options)
+    : client_(client), options_(std::move(options)) {
+  CHECK_MSG(options_.key_prefix.size() <= kMaxKeyPrefixBytes,
+            "a SQL database's key prefix is longer than kMaxKeyPrefixBytes");
+}
 
 absl::StatusOr<int64_t> ClientKvDatabase::RunTransaction(const TransactionFn& fn) {
   const Namespace ns(options_.key_prefix);

@@ -30,8 +30,8 @@ struct ClientKvOptions {
 
 class ClientKvDatabase : public KvDatabase {
  public:
-  explicit ClientKvDatabase(Client* client, ClientKvOptions options = {})
-      : client_(client), options_(options) {}
+  // options.key_prefix must be at most kMaxKeyPrefixBytes long (kv.h).
+  explicit ClientKvDatabase(Client* client, ClientKvOptions options = {});
 
   absl::StatusOr<int64_t> RunTransaction(const TransactionFn& fn) override;
   absl::StatusOr<int64_t> RunReadOnly(const ReadBound& bound, const SnapshotFn& fn) override;

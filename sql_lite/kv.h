@@ -43,8 +43,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/limits.h"
 
 namespace meridian::sql {
+
+// The longest key and value sql_lite writes: the servers' limits (common/limits.h), less
+// kMaxKeyPrefixBytes of each key for an implementation's own prefix (ClientKvOptions::key_prefix),
+// which may be no longer. Statements that would write more fail with INVALID_ARGUMENT first.
+inline constexpr size_t kMaxKeyPrefixBytes = 256;
+inline constexpr size_t kMaxSqlKeyBytes = kMaxKeyBytes - kMaxKeyPrefixBytes;
+inline constexpr size_t kMaxSqlValueBytes = kMaxValueBytes;
 
 struct KvPair {
   std::string key;

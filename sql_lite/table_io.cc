@@ -71,9 +71,25 @@ absl::StatusOr<std::optional<Row>> GetRow(RowStore& store,
   return row;
 }
 
+// INVALID_ARGUMENT naming `what` when a pair is too large for the servers (kv.h).
+absl::Status CheckFits(const std::string& what, const std::string& key, const std::string& value) {
+  if (key.size() > kMaxSqlKeyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the key of ", what, " would be ", key.size(), " bytes, over the ",
+                     kMaxSqlKeyBytes, " a key may hold: its key columns' values are too long"));
+  }
+  if (value.size() > kMaxSqlValueBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the row of ", what, " would be ", value.size(),
+                                                   " bytes, over the ", kMaxSqlValueBytes,
+                                                   " a row may hold"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PutIndexEntry(RowStore& store, const TableSchema& table, const IndexSchema& index,
                            const Row& row) {
   ASSIGN_OR_RETURN(KvPair entry, EncodeIndexEntry(table, index, row));
+  RETURN_IF_ERROR(CheckFits(absl::StrCat("index ", index.name), entry.key, entry.value));
   if (index.unique) {
     ASSIGN_OR_RETURN(std::optional<std::string> existing, store.Get(entry.key));
     if (existing.has_value() && *existing != entry.value) {
@@ -126,10 +142,12 @@ absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema&
                                               parent.back()->name));
     }
   }
+  const std::string value = EncodeRowValue(table, row);
+  RETURN_IF_ERROR(CheckFits(absl::StrCat("table ", table.name), raw_key, value));
   for (const IndexSchema& index : table.indexes) {
     if (index.writable()) RETURN_IF_ERROR(PutIndexEntry(store, table, index, row));
   }
-  return store.Put(raw_key, EncodeRowValue(table, row));
+  return store.Put(raw_key, value);
 }
 
 absl::Status UpdateRow(RowStore& store, const Schema& schema, const TableSchema& table,
@@ -142,7 +160,9 @@ absl::Status UpdateRow(RowStore& store, const Schema& schema, const TableSchema&
     if (index.writable()) RETURN_IF_ERROR(PutIndexEntry(store, table, index, new_row));
   }
   ASSIGN_OR_RETURN(std::string raw_key, RowKeyOf(schema, table, new_row));
-  return store.Put(raw_key, EncodeRowValue(table, new_row));
+  const std::string value = EncodeRowValue(table, new_row);
+  RETURN_IF_ERROR(CheckFits(absl::StrCat("table ", table.name), raw_key, value));
+  return store.Put(raw_key, value);
 }
 
 absl::Status DeleteRow(RowStore& store, const Schema& schema, const TableSchema& table,

@@ -71,10 +71,14 @@ int Run(const Flags& flags) {
     return PrintUsage("sql", "",
                       "--placement=HOST:PORT[,HOST:PORT...] (or $MERIDIAN_PLACEMENT) is required");
   }
+  const std::string& database = flags.at("database");
+  if (database.empty() || database.size() > 200 || database.find('/') != std::string::npos) {
+    return PrintUsage("sql", "", "--database must be 1 to 200 bytes without '/'");
+  }
   std::unique_ptr<Client> client = ConnectOrPrint("sql", flags);
   if (client == nullptr) return kExitError;
   sql::ClientKvOptions options;
-  options.key_prefix = absl::StrCat("sql/", flags.at("database"), "/");
+  options.key_prefix = absl::StrCat("sql/", database, "/");
   sql::ClientKvDatabase db(client.get(), options);
   sql::Session session(&db);
   if (!flags.at("execute").empty()) {

@@ -30,6 +30,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/limits.h"
+
 namespace grpc {
 class Service;
 }  // namespace grpc
@@ -44,8 +46,7 @@ namespace spanserver {
 class RoutingTable;
 class TxnService;
 
-inline constexpr size_t kMaxKeyBytes = 4 << 10;
-inline constexpr size_t kMaxValueBytes = 1 << 20;
+// kMaxKeyBytes and kMaxValueBytes: common/limits.h.
 inline constexpr uint32_t kDefaultScanLimit = 1000;
 // The most writes one WriteBatch may carry.
 inline constexpr int kMaxWriteBatch = 1000;

@@ -105,6 +105,36 @@ TEST_F(SessionTest, ReadTimestampAndStalenessReadThePast) {
   EXPECT_EQ(Must(session_.Execute("SELECT v FROM t WHERE k = 1")).rows[0][0], Value::Int64(10));
 }
 
+// Keys and rows past the servers' limits (kv.h) fail the statement before anything is written,
+// naming the table or index; the transaction keeps what its earlier statements wrote.
+TEST_F(SessionTest, KeysAndRowsTooLargeForTheServersAreRefused) {
+  Must(session_.Execute(
+      "CREATE TABLE s (name STRING(MAX) NOT NULL, body STRING(MAX), blob BYTES(MAX)) "
+      "PRIMARY KEY (name)"));
+  Must(session_.Execute("CREATE INDEX s_body ON s (body)"));
+  const std::string long_key(kMaxSqlKeyBytes, 'k');
+  absl::StatusOr<ResultSet> r =
+      session_.Execute("INSERT INTO s (name) VALUES (@n)", {{"n", Value::String(long_key)}});
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("the key of table s would be"), std::string::npos)
+      << r.status();
+  r = session_.Execute("INSERT INTO s (name, body) VALUES ('a', @b)",
+                       {{"b", Value::String(std::string(kMaxSqlKeyBytes, 'b'))}});
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("the key of index s_body"), std::string::npos) << r.status();
+  const absl::Status in_txn = session_.RunTransaction([&](Transaction& txn) -> absl::Status {
+    EXPECT_TRUE(txn.Execute("INSERT INTO s (name, body) VALUES ('ok', 'x')").ok());
+    absl::StatusOr<ResultSet> big =
+        txn.Execute("UPDATE s SET body = @b WHERE name = 'ok'",
+                    {{"b", Value::String(std::string(kMaxSqlValueBytes, 'v'))}});
+    EXPECT_EQ(big.status().code(), absl::StatusCode::kInvalidArgument) << big.status();
+    return absl::OkStatus();  // commit what the first statement wrote
+  });
+  ASSERT_TRUE(in_txn.ok()) << in_txn;
+  EXPECT_EQ(Must(session_.Execute("SELECT name, body FROM s")).rows.size(), 1u);
+  EXPECT_EQ(Count(session_, "s"), 1);
+}
+
 TEST(SessionConcurrencyTest, ConcurrentIncrementsAreSerializable) {
   MemoryKv kv;
   {
