@@ -11,6 +11,7 @@ rm -rf "$scratch"
 cmake --build "$build" --target meridian_client_bundle -- -j2 >/dev/null
 cmake --install "$build" --prefix "$scratch/prefix" --component meridian_client >/dev/null
 test -f "$scratch/prefix/include/meridian/client.h"
+test -f "$scratch/prefix/include/meridian/sql.h"
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S "$examples" -B "$scratch/app" -G Ninja -DCMAKE_PREFIX_PATH="$scratch/prefix" \
@@ -20,5 +21,8 @@ cmake --build "$scratch/app" -- -j2 >"$scratch/build.log" 2>&1 || { cat "$scratc
 status=0
 "$scratch/app/hello" 2>/dev/null || status=$?
 [[ $status -eq 2 ]] || { echo "hello exited $status, expected 2 (usage)"; exit 1; }
-echo "installed SDK: find_package(meridian) + meridian::client built and ran hello"
+status=0
+"$scratch/app/hello_sql" 2>/dev/null || status=$?
+[[ $status -eq 2 ]] || { echo "hello_sql exited $status, expected 2 (usage)"; exit 1; }
+echo "installed SDK: find_package(meridian) + meridian::client built and ran hello and hello_sql"
 rm -rf "$scratch"
