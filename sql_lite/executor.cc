@@ -8,6 +8,7 @@
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
 #include "sql_lite/encoding.h"
+#include "sql_lite/planner.h"
 #include "sql_lite/table_io.h"
 #include "sql_lite/testing_plants.h"
 
@@ -183,8 +184,53 @@ absl::Status Executor::JoinOne(const TableSource& source, const EvalContext* out
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<Row>> Executor::ScanUntil(const SelectPlan& plan,
+                                                     const EvalContext* outer, int64_t want) {
+  const TableSource& source = plan.sources[0];
+  std::vector<Row> rows;
+  if (want == 0) return rows;
+  Row empty;
+  const EvalContext ctx = Context(&empty, outer);
+  std::vector<Value> eq;
+  for (const BoundPtr& e : source.path.eq) {
+    ASSIGN_OR_RETURN(Value v, Eval(*e, ctx));
+    if (v.is_null()) return rows;  // k = NULL matches no row
+    eq.push_back(std::move(v));
+  }
+  ASSIGN_OR_RETURN(auto range, RangeOf(source, eq, ctx));
+  if (!range.has_value() || range->first >= range->second) return rows;
+  std::string from = range->first;
+  // A little more than the rows still wanted, doubling while filters or interleaved children's
+  // keys (which a parent's range holds) eat them.
+  int64_t page = want + 1;
+  while (static_cast<int64_t>(rows.size()) < want) {
+    ASSIGN_OR_RETURN(std::vector<KvPair> pairs, store_->Scan(from, range->second, page));
+    for (const KvPair& pair : pairs) {
+      ASSIGN_OR_RETURN(std::optional<Row> row, DecodeRow(source.ancestry, pair));
+      if (!row.has_value()) continue;
+      const EvalContext row_ctx = Context(&*row, outer);
+      ASSIGN_OR_RETURN(bool ok, AllTrue(source.filters, row_ctx));
+      if (ok) {
+        ASSIGN_OR_RETURN(ok, AllTrue(plan.late_filters, row_ctx));
+      }
+      if (ok) rows.push_back(std::move(*row));
+      if (static_cast<int64_t>(rows.size()) >= want) return rows;
+    }
+    if (static_cast<int64_t>(pairs.size()) < page) return rows;
+    from = pairs.back().key;
+    from.push_back('\0');  // the smallest key after it
+    page = std::min<int64_t>(page * 2, 1000);
+  }
+  return rows;
+}
+
 absl::StatusOr<std::vector<Row>> Executor::Join(const SelectPlan& plan, const EvalContext* outer,
                                                 int64_t limit) {
+  if (const int64_t want = PushedLimit(plan); want >= 0) {
+    ASSIGN_OR_RETURN(std::vector<Row> rows, ScanUntil(plan, outer, want));
+    if (limit >= 0 && static_cast<int64_t>(rows.size()) > limit) rows.resize(limit);
+    return rows;
+  }
   std::vector<Row> rows(1);  // one empty row: SELECT without FROM, and the join's seed
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     const TableSource& source = plan.sources[i];

@@ -1,6 +1,7 @@
 // The executor: runs a SELECT plan (plan.h) over a RowStore and returns its rows. It materializes
 // each stage (sources joined by nested loops, filters, aggregation, projection, DISTINCT, sort,
-// OFFSET/LIMIT); stopping early is done only for LIMIT without ORDER BY, DISTINCT or aggregation.
+// OFFSET/LIMIT); stopping early is done only for LIMIT without ORDER BY, DISTINCT or aggregation,
+// and a single table's key-order scan then stops at the rows it needs (planner.h PushedLimit).
 // Uncorrelated subqueries run once per statement (cached by plan); correlated ones run per row.
 //
 // Restartability: an Executor keeps nothing but that cache, which lives as long as the Executor
@@ -38,6 +39,10 @@ class Executor : public SubqueryRunner {
                           std::vector<Row>* rows);
   absl::StatusOr<std::vector<Row>> Join(const SelectPlan& plan, const EvalContext* outer,
                                         int64_t limit);
+  // The rows of the plan's one table that pass its WHERE, in key order, reading no further than
+  // the first `want` of them (PushedLimit).
+  absl::StatusOr<std::vector<Row>> ScanUntil(const SelectPlan& plan, const EvalContext* outer,
+                                             int64_t want);
   absl::Status JoinOne(const TableSource& source, const EvalContext* outer, std::vector<Row>* left);
   absl::StatusOr<std::vector<Row>> Aggregate(const SelectPlan& plan, std::vector<Row> rows,
                                              const EvalContext* outer);

@@ -1,5 +1,7 @@
 #include "sql_lite/planner.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -187,7 +189,9 @@ void EmitSources(const SelectPlan& plan, size_t last, int depth, std::vector<std
   }
   const std::string indent(2 * depth, ' ');
   if (last == 0) {
-    lines->push_back(indent + PathText(s));
+    const int64_t pushed = PushedLimit(plan);
+    lines->push_back(indent + PathText(s) +
+                     (pushed >= 0 ? absl::StrCat(" (stops after ", pushed, " rows)") : ""));
     return;
   }
   std::string line = indent + "NestedLoopJoin " +
@@ -243,6 +247,16 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
       path.upper == nullptr) {
     path.kind = AccessPath::Kind::kFullScan;
   }
+}
+
+int64_t PushedLimit(const SelectPlan& plan) {
+  if (plan.limit < 0 || plan.offset > std::numeric_limits<int64_t>::max() - plan.limit ||
+      plan.sources.size() != 1 || plan.aggregate || plan.distinct || !plan.order_keys.empty()) {
+    return -1;
+  }
+  const AccessPath::Kind kind = plan.sources[0].path.kind;
+  if (kind != AccessPath::Kind::kKeyRange && kind != AccessPath::Kind::kFullScan) return -1;
+  return plan.offset + plan.limit;
 }
 
 std::vector<std::string> ExplainSelect(const SelectPlan& plan) {

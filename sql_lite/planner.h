@@ -28,6 +28,12 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
 // The plan as an indented tree, one line per operator, for EXPLAIN.
 std::vector<std::string> ExplainSelect(const SelectPlan& plan);
 
+// The rows (OFFSET + LIMIT) a query's one key-order scan may stop after, or -1 when its LIMIT
+// cannot be pushed into the scan: it needs a single table read by KeyRangeScan or FullScan, no
+// grouping, DISTINCT or ORDER BY. The scan then reads (and, in a read-write transaction, locks)
+// only as far as the rows it returns.
+int64_t PushedLimit(const SelectPlan& plan);
+
 }  // namespace meridian::sql
 
 #endif  // MERIDIAN_SQL_LITE_PLANNER_H_
