@@ -96,6 +96,12 @@ class SdkSnapshot final : public KvSnapshot {
                      return ro_.Scan(from, to, want);
                    });
   }
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys) override {
+    std::vector<std::string> full;
+    for (const std::string& key : keys) full.push_back(ns_.Key(key));
+    return ro_.Get(full);
+  }
   int64_t read_timestamp() const override { return ro_.read_ts(); }
 
  private:

@@ -152,6 +152,36 @@ absl::Status Executor::ReadSource(const TableSource& source, const EvalContext& 
   return absl::OkStatus();
 }
 
+absl::Status Executor::LookUpAll(const TableSource& source, const std::vector<Row>& left,
+                                 const EvalContext* outer, std::vector<std::vector<Row>>* out) {
+  out->assign(left.size(), {});
+  std::vector<std::string> keys;
+  std::vector<size_t> wanted;  // the left row of each key
+  for (size_t i = 0; i < left.size(); ++i) {
+    const EvalContext ctx = Context(&left[i], outer);
+    std::vector<Value> key;
+    for (const BoundPtr& e : source.path.eq) {
+      ASSIGN_OR_RETURN(Value v, Eval(*e, ctx));
+      key.push_back(std::move(v));
+    }
+    if (std::any_of(key.begin(), key.end(), [](const Value& v) { return v.is_null(); })) {
+      continue;  // k = NULL matches no row
+    }
+    ASSIGN_OR_RETURN(std::string raw, EncodeRowKey(source.ancestry, key));
+    keys.push_back(std::move(raw));
+    wanted.push_back(i);
+  }
+  if (keys.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values, store_->GetMany(keys));
+  for (size_t j = 0; j < wanted.size(); ++j) {
+    if (!values[j].has_value()) continue;
+    ASSIGN_OR_RETURN(std::optional<Row> row,
+                     DecodeRow(source.ancestry, KvPair{keys[j], *std::move(values[j])}));
+    if (row.has_value()) (*out)[wanted[j]].push_back(*std::move(row));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Executor::JoinOne(const TableSource& source, const EvalContext* outer,
                                std::vector<Row>* left) {
   std::vector<Row> shared_inner;
@@ -160,11 +190,20 @@ absl::Status Executor::JoinOne(const TableSource& source, const EvalContext* out
     RETURN_IF_ERROR(ReadSource(source, Context(&empty, outer), &shared_inner));
   }
   const size_t width = source.table->columns.size();
+  std::vector<std::vector<Row>> looked_up;  // per left row, for a batched point lookup
+  const bool batched =
+      source.path.per_left_row && source.path.kind == AccessPath::Kind::kPointLookup;
+  if (batched) RETURN_IF_ERROR(LookUpAll(source, *left, outer, &looked_up));
   std::vector<Row> out;
-  for (const Row& l : *left) {
+  for (size_t i = 0; i < left->size(); ++i) {
+    const Row& l = (*left)[i];
     std::vector<Row> own;
-    if (source.path.per_left_row) RETURN_IF_ERROR(ReadSource(source, Context(&l, outer), &own));
-    const std::vector<Row>& inner = source.path.per_left_row ? own : shared_inner;
+    if (source.path.per_left_row && !batched) {
+      RETURN_IF_ERROR(ReadSource(source, Context(&l, outer), &own));
+    }
+    const std::vector<Row>& inner = batched                    ? looked_up[i]
+                                    : source.path.per_left_row ? own
+                                                               : shared_inner;
     bool matched = false;
     for (const Row& r : inner) {
       Row combined = l;

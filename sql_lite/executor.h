@@ -44,6 +44,10 @@ class Executor : public SubqueryRunner {
   absl::StatusOr<std::vector<Row>> ScanUntil(const SelectPlan& plan, const EvalContext* outer,
                                              int64_t want);
   absl::Status JoinOne(const TableSource& source, const EvalContext* outer, std::vector<Row>* left);
+  // A point-lookup source's rows for every left row, read in one RowStore::GetMany (the SDK
+  // reads a snapshot's keys with one request per group).
+  absl::Status LookUpAll(const TableSource& source, const std::vector<Row>& left,
+                         const EvalContext* outer, std::vector<std::vector<Row>>* out);
   absl::StatusOr<std::vector<Row>> Aggregate(const SelectPlan& plan, std::vector<Row> rows,
                                              const EvalContext* outer);
   absl::StatusOr<std::vector<Row>> Finish(const SelectPlan& plan, std::vector<Row> rows,

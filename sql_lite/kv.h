@@ -70,6 +70,10 @@ class KvReader {
   // Pairs in [start, end) ascending, at most `limit` (<= 0: no limit); end "" = +infinity.
   virtual absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
                                                    int64_t limit) = 0;
+  // The values at `keys`, in order: one Get each unless an implementation reads them together
+  // (the SDK's snapshots: one request per group).
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys);
 };
 
 // One attempt of a read-write transaction (SDK: meridian::Transaction).

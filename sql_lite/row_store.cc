@@ -11,6 +11,28 @@ absl::StatusOr<std::optional<std::string>> RowStore::Get(std::string_view key) {
   return reader_->Get(key);
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> RowStore::GetMany(
+    const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values(keys.size());
+  std::vector<std::string> stored;
+  std::vector<size_t> stored_at;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = writes_.find(keys[i]);
+    if (it != writes_.end()) {
+      values[i] = it->second;
+    } else {
+      stored.push_back(keys[i]);
+      stored_at.push_back(i);
+    }
+  }
+  if (stored.empty()) return values;
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> read, reader_->GetMany(stored));
+  for (size_t j = 0; j < stored_at.size() && j < read.size(); ++j) {
+    values[stored_at[j]] = std::move(read[j]);
+  }
+  return values;
+}
+
 absl::StatusOr<std::vector<KvPair>> RowStore::Scan(std::string_view start, std::string_view end,
                                                    int64_t limit) {
   auto first = writes_.lower_bound(start);

@@ -49,6 +49,9 @@ class RowStore {
   }
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // Get of every key, the ones without a buffered write read together (KvReader::GetMany).
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys);
   // Like KvReader::Scan, with this store's buffered writes applied.
   absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
                                            int64_t limit);

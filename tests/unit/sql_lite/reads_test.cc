@@ -1,5 +1,6 @@
-// LIMIT pushed into a single table's key-order scan (planner.h PushedLimit): the scan reads, and
-// in a read-write transaction locks, only about as far as the rows the query returns.
+// What the executor reads: a LIMIT pushed into a single table's key-order scan (planner.h
+// PushedLimit) reads, and in a read-write transaction locks, only about as far as the rows the
+// query returns; a lookup join's point lookups are one GetMany for all the outer rows.
 #include <string>
 
 #include "gtest/gtest.h"
@@ -22,7 +23,15 @@ class CountingTransaction final : public KvTransaction {
     if (r.ok()) *pairs_ += static_cast<int64_t>(r->size());
     return r;
   }
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys) override {
+    ++get_many_calls;
+    get_many_keys += static_cast<int64_t>(keys.size());
+    return inner_.GetMany(keys);
+  }
   void Put(std::string_view key, std::string_view value) override { inner_.Put(key, value); }
+  static inline int64_t get_many_calls = 0;
+  static inline int64_t get_many_keys = 0;
   void Delete(std::string_view key) override { inner_.Delete(key); }
 
  private:
@@ -86,6 +95,40 @@ TEST(LimitPushdownTest, AScanStopsAtTheRowsTheQueryReturns) {
   r = run("SELECT k FROM t WHERE v = 1 ORDER BY v LIMIT 3", &pairs);  // a sort needs every row
   EXPECT_EQ(r.rows.size(), 3u);
   EXPECT_EQ(pairs, 100);
+}
+
+TEST(BatchedLookupTest, ALookupJoinReadsEveryOuterRowsMatchInOneCall) {
+  int64_t now = 1000;
+  MemoryKv kv(MemoryKvOptions{.now_us = [&now] { return now += 10; },
+                              .max_attempts = 10,
+                              .abort_every_first_attempt = false});
+  CountingKv counting(&kv);
+  Session session(&counting);
+  for (const char* sql : {"CREATE TABLE a (k INT64 NOT NULL, ref INT64, PRIMARY KEY (k))",
+                          "CREATE TABLE b (k INT64 NOT NULL, w STRING(MAX), PRIMARY KEY (k))",
+                          "INSERT INTO b (k, w) VALUES (1, 'one'), (2, 'two'), (4, 'four')",
+                          "INSERT INTO a (k, ref) VALUES (10, 1), (11, 2), (12, 3), (13, NULL), "
+                          "(14, 4), (15, 1)"}) {
+    ASSERT_TRUE(session.Execute(sql).ok()) << sql;
+  }
+  CountingTransaction::get_many_calls = CountingTransaction::get_many_keys = 0;
+  ResultSet rows;
+  ASSERT_TRUE(session
+                  .RunTransaction([&](Transaction& txn) -> absl::Status {
+                    absl::StatusOr<ResultSet> r = txn.Execute(
+                        "SELECT a.k, b.w FROM a LEFT JOIN b ON b.k = a.ref ORDER BY a.k");
+                    if (!r.ok()) return r.status();
+                    rows = *std::move(r);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(rows.rows.size(), 6u);
+  EXPECT_EQ(rows.rows[0][1].ToString(), "one");
+  EXPECT_TRUE(rows.rows[2][1].is_null());  // ref 3: no row
+  EXPECT_TRUE(rows.rows[3][1].is_null());  // ref NULL
+  EXPECT_EQ(rows.rows[5][1].ToString(), "one");
+  EXPECT_EQ(CountingTransaction::get_many_calls, 1);
+  EXPECT_EQ(CountingTransaction::get_many_keys, 5);  // the NULL ref reads nothing
 }
 
 }  // namespace
