@@ -63,14 +63,15 @@ ResultSet ColumnsOf(const TableSchema& table) {
 
 ResultSet IndexesOf(const TableSchema& table) {
   ResultSet r;
-  r.column_names = {"index", "unique", "columns", "storing"};
-  r.column_types = {Type::kString, Type::kBool, Type::kString, Type::kString};
+  r.column_names = {"index", "unique", "columns", "storing", "state"};
+  r.column_types = {Type::kString, Type::kBool, Type::kString, Type::kString, Type::kString};
   for (const IndexSchema& index : table.indexes) {
     std::vector<std::string> storing;
     for (int c : index.storing) storing.emplace_back(QuoteIdentifier(table.columns[c].name));
     r.rows.push_back({Value::String(index.name), Value::Bool(index.unique),
                       Value::String(KeyText(table, index.columns)),
-                      Value::String(absl::StrJoin(storing, ", "))});
+                      Value::String(absl::StrJoin(storing, ", ")),
+                      Value::String(IndexStateName(index.state))});
   }
   return r;
 }

@@ -98,7 +98,8 @@ TEST_F(SqlTest, TheShellRunsStatementsMetaCommandsAndPointsAtErrors) {
   std::ofstream(file) << "\\d c\nSELECT cid,\n  FROM c;\nSELECT COUNT(*) FROM o;\n";
   output.clear();
   EXPECT_EQ(RunCommand(sql + " < " + file, &output), 0) << output;
-  EXPECT_NE(output.find("c_by_name | true   | name    | \n"), std::string::npos) << output;
+  EXPECT_NE(output.find("c_by_name | true   | name    |         | PUBLIC\n"), std::string::npos)
+      << output;
   EXPECT_NE(output.find("<stdin>:3: ERROR: INVALID_ARGUMENT: "), std::string::npos) << output;
   EXPECT_NE(output.find("LINE 2:   FROM c\n"
                         "          ^\n"),

@@ -72,9 +72,9 @@ TEST_F(DescribeTest, DescribeTableGivesColumnsKeyInterleaveAndIndexes) {
   EXPECT_EQ(d->primary_key, "PRIMARY KEY (sid, aid DESC)");
   EXPECT_EQ(d->interleave, "INTERLEAVE IN PARENT singers ON DELETE CASCADE");
   EXPECT_EQ(Text(d->indexes),
-            "index:STRING|unique:BOOL|columns:STRING|storing:STRING\n"
-            "by_title|true|title DESC, sid|`Year`\n"
-            "by_year|false|`Year`|\n");
+            "index:STRING|unique:BOOL|columns:STRING|storing:STRING|state:STRING\n"
+            "by_title|true|title DESC, sid|`Year`|PUBLIC\n"
+            "by_year|false|`Year`||PUBLIC\n");
   d = session_.DescribeTable("singers");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->interleave, "");

@@ -86,9 +86,9 @@ TEST(SqlPrintTest, ATableIsDescribedWithItsKeyInterleavingAndIndexes) {
             "PRIMARY KEY (a, b DESC)\n"
             "INTERLEAVE IN PARENT p ON DELETE NO ACTION\n"
             "Indexes:\n"
-            "index  | unique | columns | storing\n"
-            "-------+--------+---------+--------\n"
-            "c_by_b | false  | b       | v\n");
+            "index  | unique | columns | storing | state\n"
+            "-------+--------+---------+---------+-------\n"
+            "c_by_b | false  | b       | v       | PUBLIC\n");
   absl::StatusOr<sql::TableDescription> p = session.DescribeTable("p");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(FormatDescription(*p),
