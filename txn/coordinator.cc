@@ -311,7 +311,16 @@ void Coordinator::AnswerForgottenAbort(TxnId txn, const std::vector<RequestId>& 
 void Coordinator::OnPrepared(const GroupMessage& msg, Interval now, ReplicaPort& port,
                              Actions* out) {
   const TxnId txn = msg.txn;
-  if (msg.commit_ts <= 0 || decisions_.Find(txn) != nullptr || decisions_.Forgotten(txn)) return;
+  if (msg.commit_ts <= 0 || decisions_.Forgotten(txn)) return;
+  if (decisions_.Find(txn) != nullptr ||
+      (leader_->RecentlyAborted(txn) && leader_->active().count(txn) == 0)) {
+    // Too late to count: decided, or aborted here before any decision (wounded, or by its
+    // client) so that no Commit can succeed. The participant prepared after the outcome went out
+    // (its Prepare waited for locks) or never heard it; answer now, as its inquiry would be
+    // answered, instead of leaving it in doubt, holding its locks, until it asks.
+    OnInquiry(msg, now, port, out);
+    return;
+  }
   if (reports_.try_emplace(txn).second) {
     KeepNewest(txn, opt_.max_prepare_reports, reports_order_, reports_);
   }

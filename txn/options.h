@@ -16,7 +16,8 @@ struct TransactionManagerOptions {
   // A transaction (not yet prepared) with no request or keepalive for this long is aborted.
   int64_t txn_idle_timeout_us = 10'000'000;
   // A prepared participant that has not heard the outcome for this long asks the coordinator,
-  // and again after each further interval.
+  // and again after each further interval. (A report reaching a coordinator that has decided, or
+  // has aborted the transaction, is answered with the outcome at once; this covers the rest.)
   int64_t in_doubt_inquiry_us = 1'000'000;
   // An idle leader logs a safe-time record this often.
   int64_t safe_time_interval_us = 1'000'000;

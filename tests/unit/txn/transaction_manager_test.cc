@@ -491,6 +491,28 @@ TEST_F(TransactionManagerTest, AnInquiryAbortsACommitStillWaitingForReports) {
   EXPECT_FALSE(c.store->Get("ck", clock_).value().has_value());
 }
 
+// A participant that prepares after the coordinator aborted the transaction (its Prepare waited
+// for locks while the client's Commit was refused and the client aborted) learns the outcome from
+// the answer to its report, not from an inquiry a second later.
+TEST_F(TransactionManagerTest, AReportToACoordinatorThatAbortedIsAnsweredAtOnce) {
+  Group c(1, &clock_);
+  c.ElectLeader();
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Abort(r, now, AbortRequest{7, false, {}}, a);  // aborted here, no decision logged
+  });
+  c.actions.messages.clear();
+  const GroupMessage report{GroupMessage::Type::kPrepared, 2, 1, 7, false, clock_};
+  c.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, report, a); });
+  bool told = false;
+  RunUntil({&c}, [&] {
+    for (const GroupMessage& m : c.actions.messages) {
+      told |= m.type == GroupMessage::Type::kOutcome && m.txn == 7 && m.to == 2 && !m.committed;
+    }
+    return told;
+  });
+  EXPECT_TRUE(told) << "the prepared participant was left in doubt";
+}
+
 // A report lost on its way (or dropped by a coordinator leader that changed) is sent again by the
 // prepared participant's leader, so the waiting commit goes on instead of waiting for an inquiry
 // that would abort it.
