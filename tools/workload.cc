@@ -42,7 +42,7 @@ namespace {
 
 int Usage(const std::string& message) {
   std::fprintf(stderr,
-               "meridian workload: %s\nUsage: meridian workload bank|append --placement=ADDR "
+               "meridian workload: %s\nUsage: meridian workload bank|append|tpcb --placement=ADDR "
                "--duration=S [...]\nRun 'meridian workload --help' for its flags.\n",
                message.c_str());
   return kExitUsage;
@@ -52,15 +52,41 @@ bool PositiveInt(const Flags& flags, const std::string& name, int64_t max, int64
   return absl::SimpleAtoi(flags.at(name), out) && *out > 0 && *out <= max;
 }
 
+// tpcb's own flags into `config`; "" when they are valid, else what is wrong.
+std::string ParseTpcbFlags(const Flags& flags, WorkloadConfig& config) {
+  int64_t value = 0;
+  if (!PositiveInt(flags, "scale", 10'000, &value)) return "--scale must be in 1..10000";
+  config.tpcb_scale = value;
+  if (!PositiveInt(flags, "accounts_per_branch", 100'000, &value)) {
+    return "--accounts_per_branch must be in 1..100000";
+  }
+  config.tpcb_accounts_per_branch = value;
+  config.tpcb_load = flags.at("load") == "true";
+  config.tpcb_check = flags.at("check") == "true";
+  config.json_path = flags.at("json");
+  config.testing_tpcb_skip_history = flags.at("testing_skip_history") == "true";
+  if (!config.tpcb_load && !config.tpcb_check && config.duration == absl::ZeroDuration()) {
+    return "tpcb needs --load, --check or --duration";
+  }
+  if (!config.json_path.empty() && config.duration == absl::ZeroDuration()) {
+    return "--json needs a run (--duration)";
+  }
+  return "";
+}
+
 int Run(const Flags& flags, const std::vector<std::string>& args) {
-  if (args.size() != 1 || (args[0] != "bank" && args[0] != "append")) {
-    return Usage("expected one workload: bank or append");
+  if (args.size() != 1 || (args[0] != "bank" && args[0] != "append" && args[0] != "tpcb")) {
+    return Usage("expected one workload: bank, append or tpcb");
   }
   const bool bank = args[0] == "bank";
+  const bool tpcb = args[0] == "tpcb";
   WorkloadConfig config;
   int64_t value = 0;
   double seconds = 0;
-  if (!absl::SimpleAtod(flags.at("duration"), &seconds) || seconds <= 0 || seconds > 86'400) {
+  // tpcb runs only when --duration is given (it may just --load or --check); the others 10 s.
+  const std::string duration = flags.at("duration").empty() && !tpcb ? "10" : flags.at("duration");
+  if (!duration.empty() &&
+      (!absl::SimpleAtod(duration, &seconds) || seconds <= 0 || seconds > 86'400)) {
     return Usage("--duration must be a positive number of seconds (at most a day)");
   }
   config.duration = absl::Seconds(seconds);
@@ -85,12 +111,19 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
   config.testing_sql_unlocked_reads = flags.at("testing_sql_unlocked_reads") == "true";
   if (bank && config.sql) return Usage("--sql is for append");
   config.history_path = flags.at("history");
-  if (!bank && config.history_path.empty()) return Usage("append needs --history=FILE");
+  if (!bank && !tpcb && config.history_path.empty()) return Usage("append needs --history=FILE");
+  if (tpcb) {
+    if (config.sql) return Usage("--sql is for append (tpcb always runs SQL)");
+    if (const std::string error = ParseTpcbFlags(flags, config); !error.empty()) {
+      return Usage(error);
+    }
+  }
   if (PlacementAddresses(flags).empty()) {
     return Usage("--placement=HOST:PORT[,HOST:PORT...] (or $MERIDIAN_PLACEMENT) is required");
   }
   std::unique_ptr<Client> client = ConnectOrPrint("workload", flags);
   if (client == nullptr) return kExitUsage;
+  if (tpcb) return RunTpcbWorkload(*client, config);
   return bank ? RunBankWorkload(*client, config) : RunAppendWorkload(*client, config);
 }
 
@@ -99,7 +132,7 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
 Command WorkloadCommand() {
   return Command{
       .name = "workload",
-      .summary = "run the bank or list-append transaction workload against a cluster",
+      .summary = "run the bank, list-append or TPC-B-like transaction workload against a cluster",
       .description =
           "bank: writes --accounts accounts (balance 100 each) in one transaction, then\n"
           "--clients threads transfer random amounts between two random accounts (read both,\n"
@@ -118,18 +151,35 @@ Command WorkloadCommand() {
           "database 'append' (key prefix sql/append/), half through Session::RunTransaction\n"
           "and half as BEGIN ... COMMIT blocks; --spread splits the table into three ranges\n"
           "and moves two of them to other groups first.\n\n"
+          "tpcb: pgbench's TPC-B-like transaction through SQL (database 'tpcb', key prefix\n"
+          "sql/tpcb/): --load creates branches, tellers, accounts and history and loads\n"
+          "--scale branches with 10 tellers and 100,000 accounts each (the tables must be\n"
+          "empty); with --duration, --clients threads run the transaction (update an account,\n"
+          "read it, update a teller and a branch, insert a history row) closed loop with no\n"
+          "think time and print tps and latency each second and a summary (--json=FILE too);\n"
+          "--check verifies sum(abalance) = sum(tbalance) = sum(bbalance) = sum(history delta)\n"
+          "after the load and after the run. Exit status: 0 ok, 1 a load, run or check failed\n"
+          "(a violation prints VIOLATION), 2 bad usage or no cluster. --spread does not apply.\n\n"
           "With --spread (the default) every key starts with a character that places it in\n"
           "another group, so transactions span groups (two-phase commit): keys are\n"
           "'<c>bank/acct/NNNN' and '<c>append/k<i>'; --spread=false uses 'bank/acct/NNNN'\n"
           "and 'append/k<i>' as they are. Progress is printed every second.",
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default $MERIDIAN_PLACEMENT"},
-                {"duration", "10", "seconds to run"},
+                {"duration", "", "seconds to run (bank, append: 10; tpcb: no run unless given)"},
                 {"clients", "4", "worker threads"},
                 {"seed", "1", "seed of every random choice"},
                 {"accounts", "10", "bank: number of accounts"},
                 {"keys", "8", "append: number of keys"},
                 {"history", "", "append: the history file to write"},
+                {"scale", "1", "tpcb: pgbench's scale factor (number of branches)"},
+                {"load", "false", "tpcb: create and load the tables (they must be empty)",
+                 /*is_bool=*/true},
+                {"check", "false", "tpcb: check the balances after the load and the run",
+                 /*is_bool=*/true},
+                {"json", "", "tpcb: also write the run's summary to this file as JSON"},
+                {"accounts_per_branch", "100000",
+                 "tpcb, tests only: accounts per branch (pgbench's is 100000)"},
                 {"spread", "true", "spread keys over the groups", /*is_bool=*/true},
                 {"sql", "false", "append: run the transactions as SQL statements (sql_lite)",
                  /*is_bool=*/true},
@@ -140,8 +190,11 @@ Command WorkloadCommand() {
                  /*is_bool=*/true},
                 {"testing_sql_unlocked_reads", "false",
                  "append --sql, tests only: reads in read-write transactions take no locks",
+                 /*is_bool=*/true},
+                {"testing_skip_history", "false",
+                 "tpcb, tests only: transactions insert no history row, to show --check fails",
                  /*is_bool=*/true}},
-      .args_usage = "bank|append",
+      .args_usage = "bank|append|tpcb",
       .run_with_args = Run,
   };
 }

@@ -1,7 +1,7 @@
-// `meridian workload bank|append`: transactional workloads against a running cluster, through
-// the SDK's transactions (meridian/transaction.h). workload.cc parses the command line and holds
-// what both share (key spreading, clocks, progress); workload_bank.cc and workload_append.cc are
-// the two workloads.
+// `meridian workload bank|append|tpcb`: transactional workloads against a running cluster, through
+// the SDK's transactions (meridian/transaction.h) or sql_lite. workload.cc parses the command line
+// and holds what they share (key spreading, clocks, progress); workload_bank.cc,
+// workload_append.cc and workload_tpcb.cc are the workloads.
 //
 // Thread safety: each workload runs its own worker threads; the shared counters are atomics.
 #ifndef MERIDIAN_TOOLS_WORKLOAD_H_
@@ -18,7 +18,7 @@
 namespace meridian::tools {
 
 struct WorkloadConfig {
-  absl::Duration duration;
+  absl::Duration duration;  // tpcb: zero for no timed run (only --load and/or --check)
   int clients = 4;
   uint64_t seed = 1;
   int accounts = 10;         // bank
@@ -26,11 +26,18 @@ struct WorkloadConfig {
   std::string history_path;  // append
   bool sql = false;          // append: through SQL statements (workload_append_sql.cc)
   bool spread = true;        // prefix keys so they spread over the groups
+  int64_t tpcb_scale = 1;    // tpcb: pgbench's scale factor (branches)
+  int64_t tpcb_accounts_per_branch = 100'000;  // tpcb: pgbench's; fewer only in tests
+  bool tpcb_load = false;                      // tpcb: create and load the tables first
+  bool tpcb_check = false;                     // tpcb: check the balances (after load and run)
+  std::string json_path;                       // tpcb: also write the summary here as JSON
   int64_t txn_deadline_ms = 10'000;
   // bank, tests only: a transfer credits without debiting (a planted bug the checks must catch).
   bool testing_break_transfers = false;
   // append --sql, tests only: the SQL layer's reads in read-write transactions take no locks.
   bool testing_sql_unlocked_reads = false;
+  // tpcb, tests only: the transaction inserts no history row (a planted bug --check must catch).
+  bool testing_tpcb_skip_history = false;
 };
 
 // The key prefixes that spread keys over groups: one character per group whose range holds
@@ -44,6 +51,8 @@ int64_t WallMicros();
 // Each exits with kExitOk / kExitError / kExitUsage (command.h) and prints progress each second.
 int RunBankWorkload(Client& client, const WorkloadConfig& config);
 int RunAppendWorkload(Client& client, const WorkloadConfig& config);
+// tpcb: kExitError also when --check finds a violation ("VIOLATION: ..." printed).
+int RunTpcbWorkload(Client& client, const WorkloadConfig& config);
 
 }  // namespace meridian::tools
 
