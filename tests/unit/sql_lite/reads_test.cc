@@ -57,6 +57,19 @@ class CountingKv final : public KvDatabase {
   KvDatabase* inner_;
 };
 
+// The rows of `sql` run in a read-write transaction.
+ResultSet InTransaction(Session& session, const std::string& sql) {
+  ResultSet rows;
+  const absl::Status s = session.RunTransaction([&](Transaction& txn) -> absl::Status {
+    absl::StatusOr<ResultSet> r = txn.Execute(sql);
+    if (!r.ok()) return r.status();
+    rows = *std::move(r);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << sql << ": " << s;
+  return rows;
+}
+
 TEST(LimitPushdownTest, AScanStopsAtTheRowsTheQueryReturns) {
   int64_t now = 1000;
   MemoryKv kv(MemoryKvOptions{.now_us = [&now] { return now += 10; },
@@ -73,16 +86,8 @@ TEST(LimitPushdownTest, AScanStopsAtTheRowsTheQueryReturns) {
   }
   // Returns the rows of `sql` run in a read-write transaction; `pairs` gets what it scanned.
   auto run = [&](const std::string& sql, int64_t* pairs) {
-    ResultSet rows;
     counting.scanned_pairs = 0;
-    EXPECT_TRUE(session
-                    .RunTransaction([&](Transaction& txn) -> absl::Status {
-                      absl::StatusOr<ResultSet> r = txn.Execute(sql);
-                      if (!r.ok()) return r.status();
-                      rows = *std::move(r);
-                      return absl::OkStatus();
-                    })
-                    .ok());
+    ResultSet rows = InTransaction(session, sql);
     *pairs = counting.scanned_pairs;
     return rows;
   };
@@ -112,16 +117,8 @@ TEST(BatchedLookupTest, ALookupJoinReadsEveryOuterRowsMatchInOneCall) {
     ASSERT_TRUE(session.Execute(sql).ok()) << sql;
   }
   CountingTransaction::get_many_calls = CountingTransaction::get_many_keys = 0;
-  ResultSet rows;
-  ASSERT_TRUE(session
-                  .RunTransaction([&](Transaction& txn) -> absl::Status {
-                    absl::StatusOr<ResultSet> r = txn.Execute(
-                        "SELECT a.k, b.w FROM a LEFT JOIN b ON b.k = a.ref ORDER BY a.k");
-                    if (!r.ok()) return r.status();
-                    rows = *std::move(r);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  const ResultSet rows =
+      InTransaction(session, "SELECT a.k, b.w FROM a LEFT JOIN b ON b.k = a.ref ORDER BY a.k");
   ASSERT_EQ(rows.rows.size(), 6u);
   EXPECT_EQ(rows.rows[0][1].ToString(), "one");
   EXPECT_TRUE(rows.rows[2][1].is_null());  // ref 3: no row
