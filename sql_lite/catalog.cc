@@ -3,11 +3,11 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/key_encoding.h"
 #include "common/status_macros.h"
 #include "sql_lite/encoding.h"
-#include "sql_lite/prefetch.h"
 #include "sql_lite/testing_plants.h"
 
 namespace meridian::sql {
@@ -228,17 +228,31 @@ absl::Status WriteSchemaVersion(RowStore& store, const Schema& next) {
   return absl::OkStatus();
 }
 
+namespace {
+constexpr char kBehindSchemaChangePayload[] = "type.meridian.dev/meridian.sql.BehindSchemaChange";
+}  // namespace
+
+absl::Status BehindSchemaChange() {
+  absl::Status status = absl::UnavailableError(
+      "the read's timestamp is its group's last commit, below a registered schema change: read "
+      "again at a current timestamp");
+  status.SetPayload(kBehindSchemaChangePayload, absl::Cord());
+  return status;
+}
+
+bool IsBehindSchemaChange(const absl::Status& status) {
+  return status.GetPayload(kBehindSchemaChangePayload).has_value();
+}
+
 absl::StatusOr<std::shared_ptr<const Schema>> SchemaCache::Load(RowStore& store) {
   ASSIGN_OR_RETURN(const VersionRow row, ReadVersionRow(store));
   int64_t version = row.version;
   if (const KvSnapshot* snapshot = store.snapshot(); snapshot != nullptr) {
     // Read after the version row: a strong snapshot's timestamp may be chosen by its first read.
-    if (row.effective_ts > snapshot->read_timestamp() &&
-        dynamic_cast<const PrefetchedSnapshot*>(snapshot) != nullptr) {
-      // A point read at a group's last commit (prefetch.h) may be below a change that has
-      // passed already, which a strong read must see: such a read runs as a read-only
-      // transaction instead, at a timestamp past every change in effect.
-      return NotPrefetched("a schema change newer than the read's timestamp");
+    if (row.effective_ts > snapshot->read_timestamp() && snapshot->at_last_commit()) {
+      // The change may have passed already, which a strong read must see; whether it has is
+      // unknown at this timestamp.
+      return BehindSchemaChange();
     }
     if (row.effective_ts > snapshot->read_timestamp() &&
         !MutableTestingPlants().snapshot_uses_pending_schema) {

@@ -77,6 +77,12 @@ absl::StatusOr<Schema> ReadSchemaVersion(RowStore& store, int64_t version);
 // schema row and the version row, and deletes the row of version next.version - 2.
 absl::Status WriteSchemaVersion(RowStore& store, const Schema& next);
 
+// What SchemaCache::Load fails with over a snapshot read at a group's last commit
+// (KvSnapshot::at_last_commit) that lies below the newest schema version's effective time: the
+// caller must read again at a current timestamp.
+absl::Status BehindSchemaChange();
+bool IsBehindSchemaChange(const absl::Status& status);
+
 class SchemaCache {
  public:
   // `db` is where read-write statements wait for a pending version to take effect; it must

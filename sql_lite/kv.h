@@ -88,6 +88,11 @@ class KvSnapshot : public KvReader {
  public:
   // Every read returns the data as of this timestamp (microseconds since the Unix epoch).
   virtual int64_t read_timestamp() const = 0;
+  // True when read_timestamp() is a strong read's "last commit" timestamp (Spanner's LastTS for a
+  // read of one group, KvDatabase::ReadKeys): past every committed write to what it reads, but
+  // perhaps below times the caller has seen pass that are not writes there — a schema version's
+  // effective time. A reader that depends on such a time must read again the ordinary way.
+  virtual bool at_last_commit() const { return false; }
 };
 
 // What KvDatabase::ReadKeys returns.

@@ -24,11 +24,12 @@ bool IsNotPrefetched(const absl::Status& status) {
 }
 
 PrefetchedSnapshot PrefetchedSnapshot::Discover(const KeyValues* guesses) {
-  return PrefetchedSnapshot(guesses, std::numeric_limits<int64_t>::max());
+  return PrefetchedSnapshot(guesses, std::numeric_limits<int64_t>::max(), false);
 }
 
-PrefetchedSnapshot PrefetchedSnapshot::Serve(const KeyValues* values, int64_t read_ts) {
-  return PrefetchedSnapshot(values, read_ts);
+PrefetchedSnapshot PrefetchedSnapshot::Serve(const KeyValues* values, int64_t read_ts,
+                                             bool at_last_commit) {
+  return PrefetchedSnapshot(values, read_ts, at_last_commit);
 }
 
 absl::StatusOr<std::optional<std::string>> PrefetchedSnapshot::Get(std::string_view key) {

@@ -8,9 +8,10 @@
 // which answers from the values the previous such statement read (the catalog's version row,
 // mostly) and records every key asked for; then every recorded key is read at one timestamp and
 // the statement runs for real over a serving PrefetchedSnapshot. Any read the snapshot cannot
-// answer (a key not fetched, any Scan) fails with a NotPrefetched status and the caller runs the
-// statement the ordinary way. Because the real run reads only values of that one snapshot, its
-// result is exactly what a read-only transaction at that timestamp would give.
+// answer (a key not fetched, any Scan) fails with a NotPrefetched status, and a strong read whose
+// timestamp trails a schema change fails as the catalog says (IsBehindSchemaChange); the caller
+// then runs the statement the ordinary way. Because the real run reads only values of that one
+// snapshot, its result is exactly what a read-only transaction at that timestamp would give.
 //
 // Thread safety: none; one statement's run at a time.
 #ifndef MERIDIAN_SQL_LITE_PREFETCH_H_
@@ -37,24 +38,27 @@ class PrefetchedSnapshot final : public KvSnapshot {
   // Discovery: answers Gets from `guesses`, records every key asked for, and fails any other.
   // Its read_timestamp() is +infinity: the newest schema version is the one in effect.
   static PrefetchedSnapshot Discover(const KeyValues* guesses);
-  // Serving: answers Gets from `values`, read at `read_ts`, and fails any other.
-  static PrefetchedSnapshot Serve(const KeyValues* values, int64_t read_ts);
+  // Serving: answers Gets from `values`, read at `read_ts` (a strong read's last-commit timestamp
+  // when `at_last_commit`), and fails any other.
+  static PrefetchedSnapshot Serve(const KeyValues* values, int64_t read_ts, bool at_last_commit);
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
   absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
                                            int64_t limit) override;
   int64_t read_timestamp() const override { return read_ts_; }
+  bool at_last_commit() const override { return at_last_commit_; }
 
   // Every key Get was asked for, in first-asked order; whether a Scan was asked for.
   const std::vector<std::string>& keys() const { return keys_; }
   bool scanned() const { return scanned_; }
 
  private:
-  PrefetchedSnapshot(const KeyValues* values, int64_t read_ts)
-      : values_(values), read_ts_(read_ts) {}
+  PrefetchedSnapshot(const KeyValues* values, int64_t read_ts, bool at_last_commit)
+      : values_(values), read_ts_(read_ts), at_last_commit_(at_last_commit) {}
 
   const KeyValues* values_;
   int64_t read_ts_;
+  bool at_last_commit_;
   std::vector<std::string> keys_;
   bool scanned_ = false;
 };

@@ -141,11 +141,13 @@ std::optional<absl::StatusOr<ResultSet>> Session::ReadByPoints(const Statement& 
     if (!read.ok()) return read.status();
     KeyValues values;
     for (size_t i = 0; i < keys.size(); ++i) values.emplace(keys[i], std::move(read->values[i]));
-    PrefetchedSnapshot serve = PrefetchedSnapshot::Serve(&values, read->read_timestamp);
+    PrefetchedSnapshot serve = PrefetchedSnapshot::Serve(&values, read->read_timestamp,
+                                                         bound_.mode == ReadBound::Mode::kStrong);
     RowStore store(&serve, false);
     absl::StatusOr<ResultSet> result = ExecuteStatement(stmt, store, *cache_, params);
     point_reads_->last = std::move(values);
     if (serve.scanned()) return std::nullopt;
+    if (!result.ok() && IsBehindSchemaChange(result.status())) return std::nullopt;
     if (result.ok() || !IsNotPrefetched(result.status())) {
       cache_->ObservePassed(read->read_timestamp);
       return result;
