@@ -12,7 +12,7 @@ PACKAGES=(
   cmake ninja-build g++ ccache pkg-config clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libleveldb-dev libsnappy-dev libabsl-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev libpq-dev
   libtcmalloc-minimal4
 )
 

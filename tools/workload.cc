@@ -41,10 +41,11 @@ absl::StatusOr<std::vector<std::string>> KeyPrefixes(Client& client, bool spread
 namespace {
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr,
-               "meridian workload: %s\nUsage: meridian workload bank|append|tpcb --placement=ADDR "
-               "--duration=S [...]\nRun 'meridian workload --help' for its flags.\n",
-               message.c_str());
+  std::fprintf(
+      stderr,
+      "meridian workload: %s\nUsage: meridian workload bank|append|tpcb|tpcc --placement=ADDR "
+      "--duration=S [...]\nRun 'meridian workload --help' for its flags.\n",
+      message.c_str());
   return kExitUsage;
 }
 
@@ -75,8 +76,9 @@ std::string ParseTpcbFlags(const Flags& flags, WorkloadConfig& config) {
 }
 
 int Run(const Flags& flags, const std::vector<std::string>& args) {
+  if (args.size() == 1 && args[0] == "tpcc") return RunTpccCommand(flags);
   if (args.size() != 1 || (args[0] != "bank" && args[0] != "append" && args[0] != "tpcb")) {
-    return Usage("expected one workload: bank, append or tpcb");
+    return Usage("expected one workload: bank, append, tpcb or tpcc");
   }
   const bool bank = args[0] == "bank";
   const bool tpcb = args[0] == "tpcb";
@@ -90,7 +92,11 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
     return Usage("--duration must be a positive number of seconds (at most a day)");
   }
   config.duration = absl::Seconds(seconds);
-  if (!PositiveInt(flags, "clients", 256, &value)) return Usage("--clients must be in 1..256");
+  if (flags.at("clients").empty()) {
+    value = 4;
+  } else if (!PositiveInt(flags, "clients", 256, &value)) {
+    return Usage("--clients must be in 1..256");
+  }
   config.clients = static_cast<int>(value);
   if (!PositiveInt(flags, "accounts", 100'000, &value) || value < 2) {
     return Usage("--accounts must be in 2..100000");
@@ -132,7 +138,7 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
 Command WorkloadCommand() {
   return Command{
       .name = "workload",
-      .summary = "run the bank, list-append or TPC-B-like transaction workload against a cluster",
+      .summary = "run the bank, list-append, TPC-B-like or TPC-C workload against a cluster",
       .description =
           "bank: writes --accounts accounts (balance 100 each) in one transaction, then\n"
           "--clients threads transfer random amounts between two random accounts (read both,\n"
@@ -160,6 +166,16 @@ Command WorkloadCommand() {
           "--check verifies sum(abalance) = sum(tbalance) = sum(bbalance) = sum(history delta)\n"
           "after the load and after the run. Exit status: 0 ok, 1 a load, run or check failed\n"
           "(a violation prints VIOLATION), 2 bad usage or no cluster. --spread does not apply.\n\n"
+          "tpcc: TPC-C through SQL (database 'tpcc', key prefix sql/tpcc/; docs/tpcc.md):\n"
+          "--load creates the nine tables (interleaved under WAREHOUSE and DISTRICT) and\n"
+          "loads --warehouses warehouses with --load_threads threads, each warehouse placed in\n"
+          "one group (--spread); with --duration, --clients terminals (default 2 per\n"
+          "warehouse, 10 with --wait) run New-Order, Payment, Order-Status, Delivery and\n"
+          "Stock-Level at 45/43/4/4/4%, closed loop or with the spec's keying and think times\n"
+          "(--wait), and print tpmC, per-type throughput and latency (--json=FILE too);\n"
+          "--check runs consistency conditions 3.3.2.1-4, 8 and 9 after the load and the run.\n"
+          "--target=postgresql://... runs the same driver against PostgreSQL instead (no\n"
+          "--placement). Exit status: 0 ok, 1 a load, run or check failed, 2 bad usage.\n\n"
           "With --spread (the default) every key starts with a character that places it in\n"
           "another group, so transactions span groups (two-phase commit): keys are\n"
           "'<c>bank/acct/NNNN' and '<c>append/k<i>'; --spread=false uses 'bank/acct/NNNN'\n"
@@ -167,17 +183,26 @@ Command WorkloadCommand() {
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default $MERIDIAN_PLACEMENT"},
                 {"duration", "", "seconds to run (bank, append: 10; tpcb: no run unless given)"},
-                {"clients", "4", "worker threads"},
+                {"clients", "", "worker threads (default 4; tpcc: terminals, see above)"},
                 {"seed", "1", "seed of every random choice"},
                 {"accounts", "10", "bank: number of accounts"},
                 {"keys", "8", "append: number of keys"},
                 {"history", "", "append: the history file to write"},
                 {"scale", "1", "tpcb: pgbench's scale factor (number of branches)"},
-                {"load", "false", "tpcb: create and load the tables (they must be empty)",
+                {"load", "false", "tpcb, tpcc: create and load the tables (they must be empty)",
                  /*is_bool=*/true},
-                {"check", "false", "tpcb: check the balances after the load and the run",
+                {"check", "false", "tpcb, tpcc: check consistency after the load and the run",
                  /*is_bool=*/true},
-                {"json", "", "tpcb: also write the run's summary to this file as JSON"},
+                {"json", "", "tpcb, tpcc: also write the run's summary to this file as JSON"},
+                {"warehouses", "1", "tpcc: number of warehouses"},
+                {"wait", "false", "tpcc: keying and think times (else closed loop)",
+                 /*is_bool=*/true},
+                {"target", "", "tpcc: postgresql://USER@HOST:PORT/DB to run against PostgreSQL"},
+                {"pg_isolation", "serializable",
+                 "tpcc on PostgreSQL: serializable|repeatable_read"},
+                {"load_threads", "4", "tpcc: threads (connections) of --load"},
+                {"items", "100000", "tpcc, tests only: items (the spec's 100000)"},
+                {"customers", "3000", "tpcc, tests only: customers per district (the spec's 3000)"},
                 {"accounts_per_branch", "100000",
                  "tpcb, tests only: accounts per branch (pgbench's is 100000)"},
                 {"spread", "true", "spread keys over the groups", /*is_bool=*/true},
@@ -191,10 +216,13 @@ Command WorkloadCommand() {
                 {"testing_sql_unlocked_reads", "false",
                  "append --sql, tests only: reads in read-write transactions take no locks",
                  /*is_bool=*/true},
+                {"testing_skip_new_order_row", "false",
+                 "tpcc, tests only: New-Order inserts no NEW-ORDER row, to show --check fails",
+                 /*is_bool=*/true},
                 {"testing_skip_history", "false",
                  "tpcb, tests only: transactions insert no history row, to show --check fails",
                  /*is_bool=*/true}},
-      .args_usage = "bank|append|tpcb",
+      .args_usage = "bank|append|tpcb|tpcc",
       .run_with_args = Run,
   };
 }

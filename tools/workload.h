@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "meridian/client.h"
@@ -53,6 +54,9 @@ int RunBankWorkload(Client& client, const WorkloadConfig& config);
 int RunAppendWorkload(Client& client, const WorkloadConfig& config);
 // tpcb: kExitError also when --check finds a violation ("VIOLATION: ..." printed).
 int RunTpcbWorkload(Client& client, const WorkloadConfig& config);
+// tpcc (tpcc.h) parses its own flags (workload_tpcc.cc); no --placement with a PostgreSQL
+// --target.
+int RunTpccCommand(const absl::flat_hash_map<std::string, std::string>& flags);
 
 }  // namespace meridian::tools
 

@@ -230,5 +230,39 @@ TEST_F(TxnWorkloadTest, TpcbBalancesAgreeAfterLoadAndRun) {
   EXPECT_TRUE(cluster_->ReapUnexpected().empty());
 }
 
+// A small TPC-C (1 warehouse with a tenth of the spec's items and customers, so the load takes
+// seconds): loaded, checked, run for 30 s with every transaction type, checked again; then the
+// check shown catching a planted bug (New-Orders that write no NEW-ORDER row).
+TEST_F(TxnWorkloadTest, TpccConsistencyHoldsAfterLoadAndRun) {
+  StartCluster(22100);
+  const std::string command =
+      absl::StrCat(MERIDIAN_CLI_PATH, " workload tpcc --placement=", Placement(),
+                   " --warehouses=1 --items=10000 --customers=300 --seed=7");
+  std::string output;
+  const int code =
+      RunCommand(absl::StrCat(command, " --load --check --clients=4 --duration=30"), &output);
+  std::printf("%s", output.c_str());
+  ASSERT_EQ(code, 0) << "the tpcc workload failed:\n" << output;
+  EXPECT_EQ(output.find("VIOLATION"), std::string::npos) << output;
+  EXPECT_NE(output.find("check (after the load):\ncheck: ok"), std::string::npos) << output;
+  EXPECT_NE(output.find("check (after the run):\ncheck: ok"), std::string::npos) << output;
+  EXPECT_NE(output.find("closed loop"), std::string::npos) << output;
+  EXPECT_GT(SummaryCount(output, "tpmC="), 0) << output;
+  for (const char* type : {"new_order", "payment", "order_status", "delivery", "stock_level"}) {
+    EXPECT_NE(output.find(absl::StrCat(type, "=")), std::string::npos) << type;
+  }
+
+  std::string broken;
+  EXPECT_EQ(RunCommand(absl::StrCat(command,
+                                    " --check --clients=2 --duration=3"
+                                    " --testing_skip_new_order_row"),
+                       &broken),
+            1)
+      << broken;
+  EXPECT_NE(broken.find("VIOLATION: warehouse 1: district"), std::string::npos) << broken;
+  EXPECT_NE(broken.find("(3.3.2.2)"), std::string::npos) << broken;
+  EXPECT_TRUE(cluster_->ReapUnexpected().empty());
+}
+
 }  // namespace
 }  // namespace meridian::integration
