@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "tools/tpcc.h"
@@ -40,8 +41,6 @@ namespace {
 // Oids of the result types the statements produce (pg_type.h).
 constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat8Oid = 701,
               kNumericOid = 1700, kTimestampOid = 1114, kTimestampTzOid = 1184;
-// Attempts of one transaction before a conflict is returned as the error.
-constexpr int kMaxAttempts = 100;
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -104,7 +103,12 @@ absl::StatusOr<sql::ResultSet> Collect(PGconn* conn, Result r, const std::string
 
 class PgConnection : public Connection, public Txn {
  public:
-  PgConnection(PGconn* conn, std::string isolation) : conn_(conn), isolation_(isolation) {}
+  PgConnection(PGconn* conn, std::string isolation, absl::Duration deadline)
+      : conn_(conn), isolation_(std::move(isolation)), deadline_(deadline) {
+    // Notices (a ROLLBACK after a failed COMMIT warns that no transaction is open) are noise.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+  }
   ~PgConnection() override { PQfinish(conn_); }
 
   absl::StatusOr<sql::ResultSet> Execute(const std::string& statement,
@@ -132,17 +136,16 @@ class PgConnection : public Connection, public Txn {
                    int* attempts) override {
     const std::string begin =
         absl::StrCat("BEGIN ISOLATION LEVEL ", isolation_, read_only ? " READ ONLY" : "");
-    absl::Status s;
-    for (*attempts = 1; *attempts <= kMaxAttempts; ++*attempts) {
+    // Retried until the deadline, as Meridian's RunTransaction retries.
+    const absl::Time give_up = absl::Now() + deadline_;
+    for (*attempts = 1;; ++*attempts) {
       RETURN_IF_ERROR(Simple(begin));
-      s = fn(*this);
+      absl::Status s = fn(*this);
       if (s.ok()) s = Simple("COMMIT");
       if (s.ok()) return s;
       (void)Simple("ROLLBACK");
-      if (!absl::IsAborted(s)) return s;
+      if (!absl::IsAborted(s) || absl::Now() > give_up) return s;
     }
-    --*attempts;
-    return s;
   }
 
   absl::Status ExecuteAlone(const std::string& statement) override { return Simple(statement); }
@@ -154,6 +157,7 @@ class PgConnection : public Connection, public Txn {
 
   PGconn* conn_;
   const std::string isolation_;
+  const absl::Duration deadline_;
   std::map<std::string, NumberedStatement, std::less<>> numbered_;
 };
 
@@ -203,7 +207,8 @@ class PgBackend : public Backend {
       PQfinish(conn);
       return absl::UnavailableError(absl::StrCat("postgresql: cannot connect: ", message));
     }
-    return std::make_unique<PgConnection>(conn, IsolationSql(config_.pg_isolation));
+    return std::make_unique<PgConnection>(conn, IsolationSql(config_.pg_isolation),
+                                          absl::Milliseconds(config_.txn_deadline_ms));
   }
 
  private:
