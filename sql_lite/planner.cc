@@ -249,11 +249,41 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
   }
 }
 
+namespace {
+
+// Whether the ORDER BY of a one-table plan is the order its scan returns rows in: each key is a
+// column of the table (directly or through an output), ascending in key order, and the keys are
+// the primary key's columns after those the scan binds by equality, in order (a key on a column
+// bound by equality, constant over the scan, may stand anywhere).
+bool OrderFollowsKey(const SelectPlan& plan) {
+  const TableSource& source = plan.sources[0];
+  const std::vector<KeyColumn>& pk = source.table->primary_key;
+  size_t next = source.path.eq.size();
+  for (size_t i = 0; i < plan.order_keys.size(); ++i) {
+    const BoundExpr* k = plan.order_keys[i].get();
+    if (k->kind == BoundKind::kOutputRef) k = plan.outputs[k->column].get();
+    if (k->kind != BoundKind::kColumn) return false;
+    const int column = k->column - source.first_slot;
+    bool bound = false;
+    for (size_t j = 0; j < source.path.eq.size(); ++j) bound = bound || pk[j].column == column;
+    if (bound) continue;
+    if (next >= pk.size() || pk[next].column != column ||
+        plan.order_desc[i] != pk[next].descending) {
+      return false;
+    }
+    ++next;
+  }
+  return true;
+}
+
+}  // namespace
+
 int64_t PushedLimit(const SelectPlan& plan) {
   if (plan.limit < 0 || plan.offset > std::numeric_limits<int64_t>::max() - plan.limit ||
-      plan.sources.size() != 1 || plan.aggregate || plan.distinct || !plan.order_keys.empty()) {
+      plan.sources.size() != 1 || plan.aggregate || plan.distinct) {
     return -1;
   }
+  if (!plan.order_keys.empty() && !OrderFollowsKey(plan)) return -1;
   const AccessPath::Kind kind = plan.sources[0].path.kind;
   if (kind != AccessPath::Kind::kKeyRange && kind != AccessPath::Kind::kFullScan) return -1;
   return plan.offset + plan.limit;

@@ -30,8 +30,9 @@ std::vector<std::string> ExplainSelect(const SelectPlan& plan);
 
 // The rows (OFFSET + LIMIT) a query's one key-order scan may stop after, or -1 when its LIMIT
 // cannot be pushed into the scan: it needs a single table read by KeyRangeScan or FullScan, no
-// grouping, DISTINCT or ORDER BY. The scan then reads (and, in a read-write transaction, locks)
-// only as far as the rows it returns.
+// grouping or DISTINCT, and no ORDER BY other than the scan's own key order (the primary key's
+// columns after those bound by equality, each ascending as the key is). The scan then reads (and,
+// in a read-write transaction, locks) only as far as the rows it returns.
 int64_t PushedLimit(const SelectPlan& plan);
 
 }  // namespace meridian::sql
