@@ -49,7 +49,7 @@ struct Config {
   bool check = false;
   bool wait = false;   // keying and think times (clause 5.2.5); else a closed loop
   bool spread = true;  // Meridian: warehouses spread over the groups
-  int load_threads = 4;
+  int load_threads = 8;
   uint64_t seed = 1;
   std::string json_path;
   std::string pg_isolation = "serializable";
@@ -82,6 +82,9 @@ class Connection {
                            int* attempts) = 0;
   // One statement in a transaction of its own (DDL, the loader's inserts).
   virtual absl::Status ExecuteAlone(const std::string& statement) = 0;
+  // One read in a (read-only) transaction of its own, with @name parameters.
+  virtual absl::StatusOr<sql::ResultSet> ReadAlone(const std::string& statement,
+                                                   const sql::Params& params) = 0;
 };
 
 class Backend {

@@ -74,6 +74,18 @@ class MeridianConnection : public Connection {
     return session_.Execute(statement).status();
   }
 
+  // An autocommit point read goes to the group's leader as one request and is served at its last
+  // commit without waiting out TrueTime (sql_lite/prefetch.h).
+  absl::StatusOr<sql::ResultSet> ReadAlone(const std::string& statement,
+                                           const sql::Params& params) override {
+    absl::StatusOr<sql::ResultSet> r;
+    for (int i = 0; i < kReadOnlyAttempts; ++i) {
+      r = session_.Execute(statement, params);
+      if (r.ok() || !Transient(r.status())) return r;
+    }
+    return r;
+  }
+
  private:
   absl::Status ReadOnlyOnce(const std::function<absl::Status(Txn&)>& fn) {
     RETURN_IF_ERROR(session_.Execute("BEGIN READ ONLY").status());

@@ -150,6 +150,11 @@ class PgConnection : public Connection, public Txn {
 
   absl::Status ExecuteAlone(const std::string& statement) override { return Simple(statement); }
 
+  absl::StatusOr<sql::ResultSet> ReadAlone(const std::string& statement,
+                                           const sql::Params& params) override {
+    return Execute(statement, params);  // autocommit
+  }
+
  private:
   absl::Status Simple(const std::string& statement) {
     return Collect(conn_, Result(PQexec(conn_, statement.c_str())), statement).status();

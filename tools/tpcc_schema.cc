@@ -212,8 +212,8 @@ std::vector<std::string> SchemaStatements(bool postgres) {
 
 namespace {
 
-constexpr int kRowsPerInsert = 200;
-constexpr int kOrderLinesPerInsert = 400;
+constexpr int kRowsPerInsert = 500;
+constexpr int kOrderLinesPerInsert = 1000;
 // Orders below this id are delivered at load (clause 4.3.3.1: 2,101 of 3,000).
 int64_t FirstUndelivered(const Config& config) { return config.customers * 7 / 10 + 1; }
 

@@ -200,7 +200,7 @@ Command WorkloadCommand() {
                 {"target", "", "tpcc: postgresql://USER@HOST:PORT/DB to run against PostgreSQL"},
                 {"pg_isolation", "serializable",
                  "tpcc on PostgreSQL: serializable|repeatable_read"},
-                {"load_threads", "4", "tpcc: threads (connections) of --load"},
+                {"load_threads", "8", "tpcc: threads (connections) of --load"},
                 {"items", "100000", "tpcc, tests only: items (the spec's 100000)"},
                 {"customers", "3000", "tpcc, tests only: customers per district (the spec's 3000)"},
                 {"accounts_per_branch", "100000",
