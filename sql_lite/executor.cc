@@ -122,6 +122,7 @@ absl::Status Executor::ReadSource(const TableSource& source, const EvalContext& 
   };
   switch (p.kind) {
     case AccessPath::Kind::kPointLookup: {
+      if (!p.in_list.empty()) return ReadInList(source, ctx, std::move(eq), rows);
       ASSIGN_OR_RETURN(std::optional<Row> row, GetRow(*store_, source.ancestry, eq));
       if (row.has_value()) rows->push_back(std::move(*row));
       return absl::OkStatus();
@@ -148,6 +149,28 @@ absl::Status Executor::ReadSource(const TableSource& source, const EvalContext& 
       if (!range.has_value() || range->first >= range->second) return absl::OkStatus();
       return ScanRows(*store_, source.ancestry, range->first, range->second, add);
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Executor::ReadInList(const TableSource& source, const EvalContext& ctx,
+                                  std::vector<Value> key, std::vector<Row>* rows) {
+  std::vector<std::string> keys;
+  std::set<std::string> seen;  // k IN (1, 1) is one row
+  key.emplace_back();
+  for (const BoundPtr& e : source.path.in_list) {
+    ASSIGN_OR_RETURN(key.back(), Eval(*e, ctx));
+    if (key.back().is_null()) continue;  // k = NULL matches no row
+    ASSIGN_OR_RETURN(std::string raw, EncodeRowKey(source.ancestry, key));
+    if (seen.insert(raw).second) keys.push_back(std::move(raw));
+  }
+  if (keys.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values, store_->GetMany(keys));
+  for (size_t j = 0; j < keys.size(); ++j) {
+    if (!values[j].has_value()) continue;
+    ASSIGN_OR_RETURN(std::optional<Row> row,
+                     DecodeRow(source.ancestry, KvPair{keys[j], *std::move(values[j])}));
+    if (row.has_value()) rows->push_back(*std::move(row));
   }
   return absl::OkStatus();
 }
@@ -192,7 +215,8 @@ absl::Status Executor::JoinOne(const TableSource& source, const EvalContext* out
   const size_t width = source.table->columns.size();
   std::vector<std::vector<Row>> looked_up;  // per left row, for a batched point lookup
   const bool batched =
-      source.path.per_left_row && source.path.kind == AccessPath::Kind::kPointLookup;
+      source.path.per_left_row && source.path.kind == AccessPath::Kind::kPointLookup &&
+      source.path.in_list.empty();
   if (batched) RETURN_IF_ERROR(LookUpAll(source, *left, outer, &looked_up));
   std::vector<Row> out;
   for (size_t i = 0; i < left->size(); ++i) {

@@ -44,6 +44,10 @@ class Executor : public SubqueryRunner {
   absl::StatusOr<std::vector<Row>> ScanUntil(const SelectPlan& plan, const EvalContext* outer,
                                              int64_t want);
   absl::Status JoinOne(const TableSource& source, const EvalContext* outer, std::vector<Row>* left);
+  // The rows of a point lookup by IN: `key` (the leading key columns' values) with each of the
+  // IN list's values, in one RowStore::GetMany, each distinct key once.
+  absl::Status ReadInList(const TableSource& source, const EvalContext& ctx, std::vector<Value> key,
+                          std::vector<Row>* rows);
   // A point-lookup source's rows for every left row, read in one RowStore::GetMany (the SDK
   // reads a snapshot's keys with one request per group).
   absl::Status LookUpAll(const TableSource& source, const std::vector<Row>& left,

@@ -25,7 +25,8 @@ namespace meridian::sql {
 // needs: the conjuncts it used stay as filters, so a path only has to be cheap, never exact.
 struct AccessPath {
   enum class Kind : uint8_t {
-    kPointLookup,  // every primary key column bound by equality: one Get
+    kPointLookup,  // every primary key column bound by equality: one Get; or all but the last
+                   // by equality and the last by IN (constants): one GetMany of `in_list`
     kKeyRange,     // a prefix of the primary key bound by equality, maybe a range on the next
     kIndexScan,    // leading index columns bound by equality: index prefix scan + Get per row
     kFullScan,     // every row of the table
@@ -33,6 +34,7 @@ struct AccessPath {
   Kind kind = Kind::kFullScan;
   const IndexSchema* index = nullptr;  // kIndexScan
   std::vector<BoundPtr> eq;            // values of the leading key (or index) columns
+  std::vector<BoundPtr> in_list;       // kPointLookup by IN: the last key column's values
   BoundPtr lower;                      // kKeyRange: bounds on key column eq.size()
   BoundPtr upper;
   bool lower_inclusive = false;

@@ -11,10 +11,11 @@ namespace {
 // What one conjunct says about one column of the source.
 struct Constraint {
   int column = 0;  // position in the table
-  enum class Op : uint8_t { kEq, kLower, kUpper, kBetween } op = Op::kEq;
+  enum class Op : uint8_t { kEq, kLower, kUpper, kBetween, kIn } op = Op::kEq;
   bool inclusive = true;
   const BoundExpr* value = nullptr;
-  const BoundExpr* high = nullptr;  // kBetween
+  const BoundExpr* high = nullptr;          // kBetween
+  std::vector<const BoundExpr*> in_values;  // kIn: constants (no column of any source)
   const BoundExpr* conjunct = nullptr;
 };
 
@@ -45,6 +46,17 @@ std::optional<Constraint> Analyze(const BoundExpr& e, const TableSource& source)
     k.op = Constraint::Op::kBetween;
     k.value = e.args[1].get();
     k.high = e.args[2].get();
+    return k;
+  }
+  if (e.kind == BoundKind::kInList && !e.negated) {
+    k.column = SourceColumn(*e.args[0], source);
+    if (k.column < 0) return std::nullopt;
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      const BoundExpr& v = *e.args[i];
+      if (!UsableValue(v, source, k.column) || v.max_slot >= 0) return std::nullopt;
+      k.in_values.push_back(&v);
+    }
+    k.op = Constraint::Op::kIn;
     return k;
   }
   if (e.kind != BoundKind::kBinary) return std::nullopt;
@@ -226,9 +238,19 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
     }
   }
   const bool point = !pk.empty() && pk_eq.size() == pk.size();
+  // All but the last key column by equality and the last by IN: a point lookup per value.
+  const Constraint* in = nullptr;
+  if (!point && !pk.empty() && pk_eq.size() == pk.size() - 1) {
+    for (const Constraint& k : ks) {
+      if (k.op == Constraint::Op::kIn && k.column == pk.back().column) in = &k;
+    }
+  }
   std::vector<const Constraint*> chosen = pk_eq;
-  if (point) {
+  if (point || in != nullptr) {
     path.kind = AccessPath::Kind::kPointLookup;
+    if (in != nullptr) {
+      for (const BoundExpr* v : in->in_values) path.in_list.push_back(Clone(*v));
+    }
   } else if (best != nullptr && best_eq.size() > pk_eq.size()) {
     path.kind = AccessPath::Kind::kIndexScan;
     path.index = best;
@@ -240,6 +262,7 @@ void ChooseAccessPath(const std::vector<const BoundExpr*>& conjuncts, TableSourc
     path.eq.push_back(Clone(*k->value));
     Use(&path, *k);
   }
+  if (!path.in_list.empty()) Use(&path, *in);
   if (path.kind == AccessPath::Kind::kKeyRange && pk_eq.size() < pk.size()) {
     SetRange(ks, pk[pk_eq.size()].column, &path);
   }
