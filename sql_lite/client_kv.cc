@@ -65,6 +65,10 @@ class SdkTransaction final : public KvTransaction {
     }
     return txn_.Get(ns_.Key(key));
   }
+  absl::StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override {
+    if (unlocked_reads_ != nullptr) return Get(key);
+    return txn_.GetForUpdate(ns_.Key(key));
+  }
   absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
                                            int64_t limit) override {
     return ScanAll(ns_, start, end, limit,

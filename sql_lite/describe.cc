@@ -1,8 +1,10 @@
 // Session::ListTables and Session::DescribeTable (meridian/sql.h): the catalog (catalog.h) read in
-// a snapshot and shown as typed ResultSets, for a shell's `\d` and `\d NAME`.
+// a snapshot and shown as typed ResultSets, for a shell's `\d` and `\d NAME`; and
+// Session::KeyPrefix, where a table's rows lie in the key space (encoding.h).
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -12,6 +14,7 @@
 #include "meridian/sql.h"
 #include "sql_lite/ast.h"
 #include "sql_lite/catalog.h"
+#include "sql_lite/encoding.h"
 #include "sql_lite/row_store.h"
 #include "sql_lite/text_util.h"
 
@@ -109,6 +112,27 @@ absl::StatusOr<TableDescription> Session::DescribeTable(std::string_view name) {
   }
   d.indexes = IndexesOf(*table);
   return d;
+}
+
+absl::StatusOr<std::string> Session::KeyPrefix(std::string_view name,
+                                               const std::vector<Value>& key) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Schema> schema, LoadSchema(*db_, bound_, *cache_));
+  const TableSchema* table = schema->FindTable(name);
+  if (table == nullptr) {
+    return absl::NotFoundError(absl::StrCat("table ", Sv(name), " does not exist"));
+  }
+  if (key.size() > table->primary_key.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("table ", Sv(name), "'s primary key has ",
+                                                   table->primary_key.size(), " columns, not ",
+                                                   key.size()));
+  }
+  std::vector<Value> coerced;
+  for (size_t i = 0; i < key.size(); ++i) {
+    ASSIGN_OR_RETURN(Value v,
+                     CoerceForColumn(key[i], table->columns[table->primary_key[i].column]));
+    coerced.push_back(std::move(v));
+  }
+  return EncodeKeyPrefix(schema->Ancestry(*table), coerced);
 }
 
 }  // namespace meridian::sql

@@ -124,7 +124,11 @@ absl::StatusOr<int64_t> ExecuteUpdate(const UpdateStmt& stmt, const BindContext&
     sets.emplace_back(c, std::move(value));
   }
   Executor executor(&store);
-  ASSIGN_OR_RETURN(std::vector<Row> rows, executor.SourceRows(*plan, nullptr));
+  absl::StatusOr<std::vector<Row>> read = [&] {
+    RowStore::ForUpdate lock(store);
+    return executor.SourceRows(*plan, nullptr);
+  }();
+  ASSIGN_OR_RETURN(std::vector<Row> rows, std::move(read));
   std::vector<std::pair<Row, Row>> changes;  // (old, new)
   for (const Row& old : rows) {
     Row updated = old;
@@ -164,7 +168,11 @@ absl::StatusOr<int64_t> ExecuteDelete(const DeleteStmt& stmt, const BindContext&
                    BindTableRows(stmt.pos, stmt.table, stmt.where.get(), ctx, &scope));
   const TableSchema& table = *plan->sources[0].table;
   Executor executor(&store);
-  ASSIGN_OR_RETURN(std::vector<Row> rows, executor.SourceRows(*plan, nullptr));
+  absl::StatusOr<std::vector<Row>> read = [&] {
+    RowStore::ForUpdate lock(store);
+    return executor.SourceRows(*plan, nullptr);
+  }();
+  ASSIGN_OR_RETURN(std::vector<Row> rows, std::move(read));
   for (const Row& row : rows) {
     RETURN_IF_ERROR(At(stmt.pos, DeleteRow(store, *ctx.schema, table, row)));
   }

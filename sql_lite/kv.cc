@@ -13,6 +13,17 @@ absl::StatusOr<std::vector<std::optional<std::string>>> KvReader::GetMany(
   return values;
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> KvReader::GetManyForUpdate(
+    const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values;
+  for (const std::string& key : keys) {
+    absl::StatusOr<std::optional<std::string>> value = GetForUpdate(key);
+    if (!value.ok()) return value.status();
+    values.push_back(*std::move(value));
+  }
+  return values;
+}
+
 absl::StatusOr<KvPointReads> KvDatabase::ReadKeys(const ReadBound& bound,
                                                   const std::vector<std::string>& keys) {
   KvPointReads out;

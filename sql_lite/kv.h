@@ -74,6 +74,15 @@ class KvReader {
   // (the SDK's snapshots: one request per group).
   virtual absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
       const std::vector<std::string>& keys);
+  // Get and GetMany of keys the caller means to write (UPDATE's and DELETE's rows, INSERT's
+  // keys): a read-write transaction may lock them exclusively at once (the SDK's
+  // Transaction::GetForUpdate), so that two transactions updating a row queue on its lock instead
+  // of one wounding the other to upgrade a shared lock. By default they are Get and GetMany.
+  virtual absl::StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) {
+    return Get(key);
+  }
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> GetManyForUpdate(
+      const std::vector<std::string>& keys);
 };
 
 // One attempt of a read-write transaction (SDK: meridian::Transaction).

@@ -8,7 +8,7 @@ namespace meridian::sql {
 absl::StatusOr<std::optional<std::string>> RowStore::Get(std::string_view key) {
   auto it = writes_.find(key);
   if (it != writes_.end()) return it->second;
-  return reader_->Get(key);
+  return ReadsForUpdate() ? reader_->GetForUpdate(key) : reader_->Get(key);
 }
 
 absl::StatusOr<std::vector<std::optional<std::string>>> RowStore::GetMany(
@@ -26,7 +26,8 @@ absl::StatusOr<std::vector<std::optional<std::string>>> RowStore::GetMany(
     }
   }
   if (stored.empty()) return values;
-  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> read, reader_->GetMany(stored));
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> read,
+                   ReadsForUpdate() ? reader_->GetManyForUpdate(stored) : reader_->GetMany(stored));
   for (size_t j = 0; j < stored_at.size() && j < read.size(); ++j) {
     values[stored_at[j]] = std::move(read[j]);
   }

@@ -48,6 +48,24 @@ class RowStore {
     snapshot_ = snapshot;
   }
 
+  // While one lives, the store's point reads (Get, GetMany) of keys it has no buffered write of
+  // go through KvReader::GetForUpdate / GetManyForUpdate when the store reads a read-write
+  // transaction: a statement reading the rows it is about to write (UPDATE's and DELETE's rows,
+  // subqueries of their WHERE included; INSERT's keys) locks them as a write would.
+  class ForUpdate {
+   public:
+    explicit ForUpdate(RowStore& store) : store_(store), was_(store.for_update_) {
+      store.for_update_ = true;
+    }
+    ~ForUpdate() { store_.for_update_ = was_; }
+    ForUpdate(const ForUpdate&) = delete;
+    ForUpdate& operator=(const ForUpdate&) = delete;
+
+   private:
+    RowStore& store_;
+    const bool was_;
+  };
+
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
   // Get of every key, the ones without a buffered write read together (KvReader::GetMany).
   absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
@@ -70,9 +88,13 @@ class RowStore {
  private:
   absl::Status Write(std::string_view key, std::optional<std::string> value);
 
+  // Whether point reads lock for update (ForUpdate) — only ever of a read-write transaction.
+  bool ReadsForUpdate() const { return for_update_ && snapshot_ == nullptr && writable_; }
+
   KvReader* reader_;
   const KvSnapshot* snapshot_ = nullptr;
   bool writable_;
+  bool for_update_ = false;
   // key -> value, or nullopt for a buffered delete.
   std::map<std::string, std::optional<std::string>, std::less<>> writes_;
   // (key, what writes_ held for it before: nullopt when the key was not buffered).

@@ -126,7 +126,11 @@ absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema&
   const std::vector<const TableSchema*> ancestry = schema.Ancestry(table);
   const std::vector<Value> key = table.KeyValues(row);
   ASSIGN_OR_RETURN(std::string raw_key, EncodeRowKey(ancestry, key));
-  ASSIGN_OR_RETURN(std::optional<std::string> existing, store.Get(raw_key));
+  absl::StatusOr<std::optional<std::string>> read = [&] {
+    RowStore::ForUpdate lock(store);  // the key is written below
+    return store.Get(raw_key);
+  }();
+  ASSIGN_OR_RETURN(std::optional<std::string> existing, std::move(read));
   if (existing.has_value()) {
     return absl::AlreadyExistsError(
         absl::StrCat("a row with primary key ", KeyText(key), " already exists in ", table.name));

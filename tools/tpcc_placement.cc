@@ -22,20 +22,6 @@ namespace {
 constexpr const char* kIndexes[][2] = {{"customer", "customer_by_name"},
                                        {"orders", "orders_by_customer"}};
 
-// The groups in the order warehouses are dealt to them: round-robin over the leaders' servers,
-// so that consecutive warehouses are led from different servers.
-std::vector<uint64_t> DealingOrder(const Topology& topology) {
-  std::map<uint64_t, std::vector<uint64_t>> by_leader;
-  for (const GroupInfo& g : topology.groups) by_leader[g.leader].push_back(g.id);
-  std::vector<uint64_t> order;
-  for (size_t round = 0; order.size() < topology.groups.size(); ++round) {
-    for (const auto& [leader, groups] : by_leader) {
-      if (round < groups.size()) order.push_back(groups[round]);
-    }
-  }
-  return order;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<std::vector<std::string>>> WarehouseStarts(sql::KvDatabase& db,
@@ -77,7 +63,7 @@ absl::Status SpreadWarehouses(Client& client, sql::KvDatabase& db, const std::st
   ASSIGN_OR_RETURN(const std::vector<std::vector<std::string>> starts,
                    WarehouseStarts(db, key_prefix, warehouses));
   ASSIGN_OR_RETURN(const Topology topology, client.GetTopology());
-  const std::vector<uint64_t> groups = DealingOrder(topology);
+  const std::vector<uint64_t> groups = GroupsByLeader(topology);
   if (groups.empty()) return absl::FailedPreconditionError("tpcc: the cluster has no group");
   std::vector<Placement> plan;
   for (int w = 1; w <= warehouses; ++w) {

@@ -26,7 +26,7 @@ struct WorkloadConfig {
   int keys = 8;              // append
   std::string history_path;  // append
   bool sql = false;          // append: through SQL statements (workload_append_sql.cc)
-  bool spread = true;        // prefix keys so they spread over the groups
+  bool spread = true;        // spread keys over the groups (bank, append: prefixes; tpcb: branches)
   int64_t tpcb_scale = 1;    // tpcb: pgbench's scale factor (branches)
   int64_t tpcb_accounts_per_branch = 100'000;  // tpcb: pgbench's; fewer only in tests
   bool tpcb_load = false;                      // tpcb: create and load the tables first

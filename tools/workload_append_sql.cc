@@ -13,7 +13,7 @@
 //
 // With --spread (the default) and several groups, Prepare splits the table's rows into up to
 // three ranges at evenly spaced row keys and moves each range after the first to another group
-// (Client::SplitRange / MoveRange), so transactions span groups.
+// (tools/spread.h), so transactions span groups.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -26,11 +26,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "common/random.h"
 #include "meridian/sql.h"
 #include "sql_lite/client_kv.h"
 #include "tools/append_backend.h"
+#include "tools/spread.h"
 
 namespace meridian::tools {
 namespace {
@@ -160,35 +160,9 @@ class SqlAppendWorker final : public AppendWorker {
   Random random_;
 };
 
-// Waits until placement has no move or split in progress (at most `limit`).
-absl::Status AwaitMoves(Client& client, absl::Duration limit) {
-  const absl::Time give_up = absl::Now() + limit;
-  while (true) {
-    absl::StatusOr<Topology> topology = client.GetTopology();
-    if (topology.ok() && topology->moves.empty()) return absl::OkStatus();
-    if (absl::Now() > give_up) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("range moves and splits did not finish in ", absl::FormatDuration(limit),
-                       topology.ok() ? "" : absl::StrCat(": ", topology.status().ToString())));
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-}
-
-// The group of the range that holds `key` (0 when no range does: a topology being changed).
-uint64_t GroupOf(const Topology& topology, const std::string& key, bool* starts_at_key = nullptr) {
-  for (const RangeInfo& range : topology.ranges) {
-    if (range.start <= key && (range.end.empty() || key < range.end)) {
-      if (starts_at_key != nullptr) *starts_at_key = range.start == key;
-      return range.group;
-    }
-  }
-  return 0;
-}
-
 // Splits the table's rows into up to three ranges and moves each after the first to its own
-// group (see the top of this file). Returns the groups that hold the rows.
-absl::StatusOr<std::set<uint64_t>> SpreadRows(Client& client) {
+// group (see the top of this file). Returns where they went.
+absl::StatusOr<SpreadResult> SpreadRows(Client& client) {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> pairs =
       client.Scan(kKeyPrefix, kKeyEnd, 1'000'000);
   if (!pairs.ok()) return pairs.status();
@@ -199,42 +173,13 @@ absl::StatusOr<std::set<uint64_t>> SpreadRows(Client& client) {
   }
   absl::StatusOr<Topology> topology = client.GetTopology();
   if (!topology.ok()) return topology.status();
-  std::set<uint64_t> all_groups;
-  for (const RangeInfo& range : topology->ranges) all_groups.insert(range.group);
-  const size_t pieces = std::min<size_t>({3, all_groups.size(), rows.size()});
-  std::vector<std::string> splits;
-  for (size_t i = 1; i < pieces; ++i) splits.push_back(rows[i * rows.size() / pieces]);
-  for (const std::string& key : splits) {
-    bool split_already = false;
-    GroupOf(*topology, key, &split_already);
-    if (split_already) continue;  // by an earlier run
-    if (absl::StatusOr<RangeMove> split = client.SplitRange(key); !split.ok()) {
-      return split.status();
-    }
-    if (absl::Status s = AwaitMoves(client, absl::Minutes(2)); !s.ok()) return s;
-  }
-  topology = client.GetTopology();
-  if (!topology.ok()) return topology.status();
-  std::set<uint64_t> used{GroupOf(*topology, rows.empty() ? kKeyPrefix : rows[0])};
-  for (const std::string& key : splits) {
-    const uint64_t current = GroupOf(*topology, key);
-    uint64_t target = current;
-    if (used.count(current) != 0) {
-      for (const uint64_t g : all_groups) {
-        if (used.count(g) == 0) {
-          target = g;
-          break;
-        }
-      }
-    }
-    used.insert(target);
-    if (target == current) continue;
-    if (absl::StatusOr<RangeMove> move = client.MoveRange(key, target); !move.ok()) {
-      return move.status();
-    }
-    if (absl::Status s = AwaitMoves(client, absl::Minutes(2)); !s.ok()) return s;
-  }
-  return used;
+  const size_t pieces = std::min<size_t>({3, topology->groups.size(), rows.size()});
+  if (pieces == 0) return SpreadResult{};
+  // Piece 0 stays with the catalog (SpreadOptions::keep_first).
+  std::vector<std::string> bounds;
+  for (size_t i = 0; i < pieces; ++i) bounds.push_back(rows[i * rows.size() / pieces]);
+  bounds.push_back(kKeyEnd);
+  return SpreadPieces(client, bounds);
 }
 
 class SqlAppendBackend final : public AppendBackend {
@@ -262,18 +207,24 @@ class SqlAppendBackend final : public AppendBackend {
       if (!r.ok()) return r.status();
     }
     std::set<uint64_t> groups;
+    SpreadResult spread;
     if (config_.spread) {
-      absl::StatusOr<std::set<uint64_t>> spread = SpreadRows(client_);
-      if (!spread.ok()) {
+      absl::StatusOr<SpreadResult> placed = SpreadRows(client_);
+      if (!placed.ok()) {
         return absl::Status(
-            spread.status().code(),
-            absl::StrCat("spreading the table over groups: ", spread.status().message()));
+            placed.status().code(),
+            absl::StrCat("spreading the table over groups: ", placed.status().message()));
       }
-      groups = *std::move(spread);
+      spread = *std::move(placed);
+      for (const SpreadResult::Piece& piece : spread.pieces) groups.insert(piece.group);
     }
     std::printf("append --sql: table append_lists (database under %s), %d rows in group(s) %s\n",
                 kKeyPrefix, count,
                 groups.empty() ? "as placed" : absl::StrJoin(groups, ",").c_str());
+    if (!spread.pieces.empty()) {
+      std::printf("append --sql: leaders of its pieces:\n%s\n",
+                  DescribeLeaders(spread, "piece", 1, "  ").c_str());
+    }
     return keys;
   }
 

@@ -18,6 +18,10 @@
 // of the run in microseconds — keeps the inserts of all clients and runs from colliding. pgbench's
 // filler columns are left out (they are NULL or blank there and would only pad the rows).
 //
+// With --spread (the default), before the run each branch's directory becomes a range of its own
+// (split at Session::KeyPrefix("branches", {bid})) and the branches are placed evenly over the
+// groups and the servers leading them (tools/spread.h).
+//
 // Transaction, as pgbench's tpcb-like script (closed loop, no think time): aid uniform in
 // 1..A*S, bid uniform in 1..S, tid uniform in 1..10*S, delta uniform in [-5000, 5000]; as in
 // pgbench the chosen bid is independent of the account's and teller's own branches, which are
@@ -37,6 +41,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -51,7 +56,9 @@
 #include "common/random.h"
 #include "meridian/sql.h"
 #include "sql_lite/client_kv.h"
+#include "sql_lite/encoding.h"
 #include "tools/command.h"
+#include "tools/spread.h"
 #include "tools/workload.h"
 
 namespace meridian::tools {
@@ -224,6 +231,55 @@ absl::StatusOr<bool> Check(sql::KvDatabase& db) {
   return false;
 }
 
+// The group holding `key` and its leader (0s when unknown).
+std::pair<uint64_t, uint64_t> GroupAndLeader(const Topology& topology, const std::string& key) {
+  for (const RangeInfo& range : topology.ranges) {
+    if (range.start > key || (!range.end.empty() && key >= range.end)) continue;
+    for (const GroupInfo& group : topology.groups) {
+      if (group.id == range.group) return {group.id, group.leader};
+    }
+    return {range.group, 0};
+  }
+  return {0, 0};
+}
+
+// --spread: one range per branch (its directory: the branch, its tellers and accounts and the
+// history rows under it), placed evenly over the groups and their leaders' servers. Prints where
+// the branches and the catalog went: every statement reads the catalog's version row under a
+// lock (sql_lite/catalog.h), so the catalog's group takes part in every transaction.
+absl::Status Spread(Client& client, sql::KvDatabase& db, const WorkloadConfig& config) {
+  sql::Session session(&db);
+  std::vector<std::string> bounds;  // the start of branch 1, 2, ..., scale + 1
+  for (int64_t bid = 1; bid <= config.tpcb_scale + 1; ++bid) {
+    absl::StatusOr<std::string> key = session.KeyPrefix("branches", {Int(bid)});
+    if (!key.ok()) return key.status();
+    bounds.push_back(absl::StrCat(kKeyPrefix, *key));
+  }
+  SpreadOptions options;
+  options.keep_first = false;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<SpreadResult> spread = SpreadPieces(client, bounds, options);
+  if (!spread.ok()) {
+    return absl::Status(spread.status().code(), absl::StrCat("spreading the branches over groups: ",
+                                                             spread.status().message()));
+  }
+  absl::StatusOr<Topology> topology = client.GetTopology();
+  if (!topology.ok()) return topology.status();
+  const auto [catalog_group, catalog_leader] =
+      GroupAndLeader(*topology, absl::StrCat(kKeyPrefix, sql::CatalogKey("version")));
+  std::set<uint64_t> groups;
+  for (const SpreadResult::Piece& piece : spread->pieces) groups.insert(piece.group);
+  std::printf(
+      "spread: %lld branches, a range each, over %zu groups (%d splits, %d moves, %.1f s); the "
+      "catalog in group %llu, led by server %llu; branches by leader:\n%s\n",
+      static_cast<long long>(config.tpcb_scale), groups.size(), spread->splits, spread->moves,
+      absl::ToDoubleSeconds(absl::Now() - start), static_cast<unsigned long long>(catalog_group),
+      static_cast<unsigned long long>(catalog_leader),
+      DescribeLeaders(*spread, "branch", 1, "  ").c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 struct RunStats {
   std::atomic<int64_t> ok{0};
   std::atomic<int64_t> failed{0};
@@ -387,6 +443,12 @@ int RunTpcbWorkload(Client& client, const WorkloadConfig& config) {
   sql::ClientKvDatabase db(&client, DatabaseOptions(config));
   if (config.tpcb_load) {
     if (absl::Status s = Load(db, config); !s.ok()) {
+      std::fprintf(stderr, "meridian workload tpcb: %s\n", s.ToString().c_str());
+      return kExitError;
+    }
+  }
+  if (config.spread && (config.tpcb_load || config.duration > absl::ZeroDuration())) {
+    if (absl::Status s = Spread(client, db, config); !s.ok()) {
       std::fprintf(stderr, "meridian workload tpcb: %s\n", s.ToString().c_str());
       return kExitError;
     }

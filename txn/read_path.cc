@@ -65,9 +65,11 @@ void ReadPath::Read(ReplicaPort& port, Interval now, RequestId id, const ReadReq
   } else {
     for (const std::string& k : req.keys) spans.push_back(LockSpan::Key(k));
   }
+  const LockMode mode =
+      req.for_update && !req.scan.has_value() ? LockMode::kExclusive : LockMode::kShared;
   for (const LockSpan& span : spans) {
     absl::Status error;
-    if (leader_->AcquireFor(req.txn, span, LockMode::kShared, now.earliest, &parked, wounded,
+    if (leader_->AcquireFor(req.txn, span, mode, now.earliest, &parked, wounded,
                             &error)) {
       continue;
     }

@@ -105,6 +105,8 @@ struct ReadRequest {
   TxnRef txn;
   std::vector<std::string> keys;
   std::optional<ScanSpan> scan = std::nullopt;
+  // X-lock the keys at once (proto TxnReadRequest.for_update); a scan is S-locked regardless.
+  bool for_update = false;
 };
 struct PrepareRequest {
   TxnRef txn;

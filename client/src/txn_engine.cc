@@ -203,6 +203,9 @@ namespace meridian {
 absl::StatusOr<std::optional<std::string>> Transaction::Get(std::string_view key) {
   return attempt_->Get(key);
 }
+absl::StatusOr<std::optional<std::string>> Transaction::GetForUpdate(std::string_view key) {
+  return attempt_->Get(key, /*for_update=*/true);
+}
 void Transaction::Put(std::string_view key, std::string_view value) { attempt_->Put(key, value); }
 void Transaction::Delete(std::string_view key) { attempt_->Delete(key); }
 uint64_t Transaction::id() const { return attempt_->id(); }
@@ -256,7 +259,8 @@ proto::TxnRef TxnAttempt::Ref() const {
   return ref;
 }
 
-absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_view) {
+absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_view,
+                                                           bool for_update) {
   if (!doomed_.ok()) return doomed_;
   std::string key(key_view);
   if (key.empty()) {
@@ -271,6 +275,7 @@ absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_
   proto::TxnReadRequest request;
   *request.mutable_txn() = Ref();
   request.add_keys(key);
+  request.set_for_update(for_update);
   proto::TxnReadResponse response;
   uint64_t group = 0;
   const absl::Status status = transport_->Read(0, key, request, &response, deadline_, &group);

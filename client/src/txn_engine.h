@@ -136,7 +136,8 @@ class TxnAttempt {
 
   Transaction& handle() { return handle_; }
 
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // Transaction::Get, or GetForUpdate with `for_update`.
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key, bool for_update = false);
   // Transaction::Scan (txn_scan.cc).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view start,
                                                                         std::string_view end,

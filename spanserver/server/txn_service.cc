@@ -248,7 +248,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
         AdmitRead(ctx, reactor, request->range(), request->keys(),
                   request->has_scan() ? &request->scan() : nullptr, request->scan_limit(), &scan);
     if (!t) return reactor;
-    txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys()), scan};
+    txn::ReadRequest req{FromProto(request->txn()), Keys(request->keys()), scan,
+                         request->for_update()};
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->Read(r, now, req, [=, this](txn::Reply reply) {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());

@@ -104,6 +104,12 @@ class Transaction {
   // nullopt when there is none. ABORTED: the attempt is over (return the error from fn). Other
   // errors: the read could not be done (e.g. DEADLINE_EXCEEDED when the deadline passed).
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key);
+  // Get for a key the transaction means to write: the lock taken is exclusive, as a write's, so
+  // that transactions that read a key and then write it wait for each other in turn instead of
+  // both taking a shared lock and one wounding the other to upgrade it at commit (the older one
+  // still wounds a younger holder). A key read or written earlier in this attempt is answered
+  // from there with the lock it has. Errors as Get's.
+  absl::StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key);
   // The first `limit` (> 0) keys of [start, end) that have a value, in key order, with their
   // values, as this transaction sees them (its buffered writes in the range count; a buffered
   // delete hides its key); an empty `end` is the end of the key space. A locking range read: the

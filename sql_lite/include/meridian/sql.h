@@ -147,6 +147,16 @@ class Session {
   // layer's errors as they come.
   absl::StatusOr<ResultSet> ListTables();
   absl::StatusOr<TableDescription> DescribeTable(std::string_view name);
+  // Where rows live, for placing data over a cluster's ranges: the KV key that every row of
+  // `table` whose primary key begins with the values `key` begins with — and so every row
+  // interleaved in those rows as well (their directory) — relative to the database's key prefix
+  // (ClientKvOptions::key_prefix, which the caller adds). With `key` the whole primary key it is
+  // the row's key. Rows of distinct keys of one length do not share a prefix, so consecutive
+  // values bound a directory: [KeyPrefix(t, {1}), KeyPrefix(t, {2})) holds exactly t's row 1
+  // and what is interleaved in it. The schema is read as DescribeTable reads it. NOT_FOUND for
+  // no such table; INVALID_ARGUMENT for more values than the primary key has or a value its
+  // column cannot hold; the KV layer's errors as they come.
+  absl::StatusOr<std::string> KeyPrefix(std::string_view table, const std::vector<Value>& key);
 
   bool in_transaction() const { return open_ != nullptr; }
   // The snapshot bound SELECT and BEGIN READ ONLY use.

@@ -1,6 +1,8 @@
-// Session::ListTables and Session::DescribeTable on the in-memory KV.
+// Session::ListTables, Session::DescribeTable and Session::KeyPrefix on the in-memory KV.
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "meridian/sql.h"
 #include "sql_lite/memory_kv.h"
@@ -100,6 +102,62 @@ TEST_F(DescribeTest, TheSchemaIsReadAtTheSessionsReadBound) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->rows.size(), 2u);
   EXPECT_TRUE(session_.DescribeTable("albums").ok());
+}
+
+// The keys in the database that start with `prefix`.
+int KeysUnder(KvDatabase& db, const std::string& prefix) {
+  int n = 0;
+  absl::StatusOr<int64_t> ts = db.RunReadOnly(ReadBound::Strong(), [&](KvSnapshot& snapshot) {
+    absl::StatusOr<std::vector<KvPair>> pairs = snapshot.Scan("", "", 0);
+    if (!pairs.ok()) return pairs.status();
+    for (const KvPair& pair : *pairs) n += absl::StartsWith(pair.key, prefix) ? 1 : 0;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(ts.ok()) << ts.status();
+  return n;
+}
+
+TEST_F(DescribeTest, KeyPrefixesBoundARowsDirectory) {
+  for (const char* dml : {"INSERT INTO singers (sid) VALUES (1), (2), (3)",
+                          "INSERT INTO albums (sid, aid, title) VALUES (1, 10, 'a'), (1, 11, 'b'), "
+                          "(2, 10, 'c'), (3, 5, 'd')"}) {
+    ASSERT_TRUE(session_.Execute(dml).ok()) << dml;
+  }
+  absl::StatusOr<std::string> one = session_.KeyPrefix("singers", {Value::Int64(1)});
+  absl::StatusOr<std::string> two = session_.KeyPrefix("singers", {Value::Int64(2)});
+  absl::StatusOr<std::string> albums_of_one = session_.KeyPrefix("albums", {Value::Int64(1)});
+  absl::StatusOr<std::string> album =
+      session_.KeyPrefix("albums", {Value::Int64(1), Value::Int64(11)});
+  ASSERT_TRUE(one.ok() && two.ok() && albums_of_one.ok() && album.ok()) << one.status();
+  EXPECT_LT(*one, *two);
+  EXPECT_EQ(KeysUnder(kv_, *one), 3);  // singer 1 and its two albums
+  EXPECT_EQ(KeysUnder(kv_, *albums_of_one), 2);
+  EXPECT_EQ(KeysUnder(kv_, *album), 1);
+  EXPECT_TRUE(absl::StartsWith(*album, *albums_of_one));
+  EXPECT_TRUE(absl::StartsWith(*albums_of_one, *one));
+  // Every key between two consecutive singers' prefixes is the first singer's.
+  int between = 0;
+  ASSERT_TRUE(kv_.RunReadOnly(ReadBound::Strong(),
+                              [&](KvSnapshot& snapshot) {
+                                absl::StatusOr<std::vector<KvPair>> pairs =
+                                    snapshot.Scan(*one, *two, 0);
+                                if (!pairs.ok()) return pairs.status();
+                                between = static_cast<int>(pairs->size());
+                                return absl::OkStatus();
+                              })
+                  .ok());
+  EXPECT_EQ(between, 3);
+}
+
+TEST_F(DescribeTest, KeyPrefixRefusesUnknownTablesAndKeysTheTableCannotHold) {
+  EXPECT_TRUE(absl::IsNotFound(session_.KeyPrefix("nosuch", {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      session_.KeyPrefix("singers", {Value::Int64(1), Value::Int64(2)}).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(session_.KeyPrefix("singers", {Value::String("x")}).status()));
+  absl::StatusOr<std::string> table = session_.KeyPrefix("singers", {});
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(KeysUnder(kv_, *table), 0);
 }
 
 }  // namespace

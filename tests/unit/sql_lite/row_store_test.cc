@@ -1,5 +1,8 @@
 #include "sql_lite/row_store.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "sql_lite/memory_kv.h"
 
@@ -81,6 +84,49 @@ TEST_F(RowStoreTest, ReadOnlyStoreRefusesWrites) {
                                 return absl::OkStatus();
                               })
                   .ok());
+}
+
+// A transaction that records how it was read.
+class RecordingTxn final : public KvTransaction {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    log.push_back("get " + std::string(key));
+    return std::nullopt;
+  }
+  absl::StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key) override {
+    log.push_back("get-for-update " + std::string(key));
+    return std::nullopt;
+  }
+  absl::StatusOr<std::vector<KvPair>> Scan(std::string_view, std::string_view, int64_t) override {
+    log.push_back("scan");
+    return std::vector<KvPair>{};
+  }
+  void Put(std::string_view, std::string_view) override {}
+  void Delete(std::string_view) override {}
+  std::vector<std::string> log;
+};
+
+TEST(RowStoreForUpdateTest, PointReadsLockForUpdateOnlyWhileAForUpdateLives) {
+  RecordingTxn txn;
+  RowStore store(&txn, true);
+  ASSERT_TRUE(store.Put("b", "1").ok());
+  ASSERT_TRUE(store.Get("a").ok());
+  {
+    RowStore::ForUpdate lock(store);
+    ASSERT_TRUE(store.Get("a").ok());
+    ASSERT_TRUE(store.Get("b").ok());  // buffered: no read
+    ASSERT_TRUE(store.GetMany({"b", "c", "d"}).ok());
+    ASSERT_TRUE(store.Scan("a", "z", 0).ok());  // scans stay shared
+  }
+  ASSERT_TRUE(store.Get("e").ok());
+  EXPECT_EQ(txn.log, (std::vector<std::string>{"get a", "get-for-update a", "get-for-update c",
+                                               "get-for-update d", "scan", "get e"}));
+
+  RecordingTxn reader;
+  RowStore read_only(&reader, false);
+  RowStore::ForUpdate lock(read_only);
+  ASSERT_TRUE(read_only.Get("a").ok());
+  EXPECT_EQ(reader.log, (std::vector<std::string>{"get a"}));
 }
 
 }  // namespace

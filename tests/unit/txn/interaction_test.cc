@@ -18,7 +18,7 @@
 //   lead G.R                     R leads G under a new ballot, with its lease; the others follow
 //   lease G.R on|off             R's lease holds or not
 //   restart G.R                  R crashes and restarts: a new store and manager replay the log
-//   read G txn=T start=S keys=K1,K2                      a locking read
+//   read G txn=T start=S keys=K1,K2 [for_update=1]       a locking read (X locks for update)
 //   read G txn=T start=S range=A-B [limit=N]             a locking scan of [A, B) (B empty:
 //                                                        +inf; limit 100 by default)
 //   prepare G txn=T start=S coordinator=C writes=K=V,K=<delete> [reads=K1,K2] [read_ranges=A-B]
@@ -184,7 +184,9 @@ bool Runner::DoRequest() {
   const std::string& c = args_[0];
   if (c == "read") {
     Request([&](auto& m, auto& p, Interval now, RequestId id, Actions* out) {
-      m.Read(p, now, id, ReadRequest{Txn(), List(Flag("keys")), Scan(Flag("range"), Flag("limit"))},
+      m.Read(p, now, id,
+             ReadRequest{Txn(), List(Flag("keys")), Scan(Flag("range"), Flag("limit")),
+                         Flag("for_update") == "1"},
              out);
     });
   } else if (c == "prepare") {
@@ -293,8 +295,8 @@ TEST_P(InteractionTest, MatchesGolden) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, InteractionTest,
                          ::testing::Values("prepare_and_report", "commit_wait", "inquiry",
-                                           "leader_change", "presumed_abort", "wound_wait",
-                                           "scan"));
+                                           "leader_change", "presumed_abort", "wound_wait", "scan",
+                                           "for_update"));
 
 }  // namespace
 }  // namespace meridian::txn
