@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -31,6 +32,7 @@
 #include "tools/command.h"
 #include "tools/failover_cluster.h"
 #include "tools/failover_report.h"
+#include "tools/failover_sampler.h"
 #include "tools/failover_scenario.h"
 #include "tools/failover_timeline.h"
 #include "tools/failover_workload.h"
@@ -40,8 +42,6 @@
 namespace meridian::tools {
 namespace {
 
-constexpr absl::Duration kSampleInterval = absl::Milliseconds(100);
-
 struct Config {
   Scenario scenario = Scenario::kLeader;
   std::string workload = "kv";
@@ -49,6 +49,7 @@ struct Config {
   int keys = 1000;
   uint64_t seed = 1;
   int64_t deadline_ms = 10'000;
+  int64_t backoff_max_ms = 1'000;
   absl::Duration warmup;
   absl::Duration after;
   absl::Duration down;
@@ -60,78 +61,6 @@ struct Config {
   LocalClusterOptions cluster;         // started here when not attached
   bool testing_corrupt_ack = false;
   bool attached() const { return !placement.empty() || !cluster_dir.empty(); }
-};
-
-// Samples the meter every interval on its own thread, prints a progress line each second, and
-// keeps the timeline. Thread safety: Mark, SetPhase and SetNote may be called from any thread.
-class Sampler {
- public:
-  Sampler(WorkloadMeter* meter, absl::Time start)
-      : meter_(meter), start_(start), timeline_(absl::ToDoubleSeconds(kSampleInterval)) {}
-  ~Sampler() { Stop(); }
-
-  void Start() { thread_ = std::thread(&Sampler::Run, this); }
-  void Stop() {
-    {
-      absl::MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  double SecondsAt(absl::Time t) const { return absl::ToDoubleSeconds(t - start_); }
-  void Mark(absl::Time at, const std::string& kind, const std::string& label) {
-    absl::MutexLock lock(&mu_);
-    timeline_.Mark({.time_s = SecondsAt(at), .kind = kind, .label = label});
-  }
-  void SetPhase(const std::string& phase) {
-    absl::MutexLock lock(&mu_);
-    phase_ = phase;
-  }
-  void SetNote(const std::string& note) {
-    absl::MutexLock lock(&mu_);
-    note_ = note;
-  }
-  // After Stop.
-  Timeline TakeTimeline() {
-    absl::MutexLock lock(&mu_);
-    return std::move(timeline_);
-  }
-
- private:
-  void Run() {
-    int64_t committed = 0, errors = 0, second_ops = 0;
-    for (int64_t i = 1;; ++i) {
-      const absl::Time due = start_ + i * kSampleInterval;
-      absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithDeadline(absl::Condition(&stop_), due)) return;
-      const absl::Time now = absl::Now();
-      const int64_t c = meter_->committed(), e = meter_->errors();
-      const absl::Duration gap = meter_->gaps().Take(now);
-      timeline_.Add({.time_s = SecondsAt(due - kSampleInterval),
-                     .ops = c - committed,
-                     .errors = e - errors,
-                     .longest_gap_s = absl::ToDoubleSeconds(gap)});
-      second_ops += c - committed;
-      committed = c;
-      errors = e;
-      if (i % 10 == 0) {
-        std::printf("  %6.1f s  %-10s %7lld ops/s  errors %lld%s%s\n", SecondsAt(due),
-                    phase_.c_str(), static_cast<long long>(second_ops),
-                    static_cast<long long>(errors), note_.empty() ? "" : "  ", note_.c_str());
-        std::fflush(stdout);
-        second_ops = 0;
-      }
-    }
-  }
-
-  WorkloadMeter* const meter_;
-  const absl::Time start_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  Timeline timeline_ ABSL_GUARDED_BY(mu_);
-  std::string phase_ ABSL_GUARDED_BY(mu_) = "warm-up";
-  std::string note_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
 };
 
 FailoverTarget TargetOf(const Config& config) {
@@ -164,7 +93,35 @@ struct Run {
   std::unique_ptr<Sampler> sampler;
   std::optional<double> caught_up_s;
   double fault_s = 0;
+  // Follows the groups that lost their leader until each is led again (AwaitLeaders).
+  std::thread leader_watch;
+  std::atomic<bool> stop_watch{false};
+  std::optional<double> leaders_back_s;  // written by leader_watch; read after joining it
+  ~Run() { StopLeaderWatch(); }
+  void StopLeaderWatch() {
+    stop_watch = true;
+    if (leader_watch.joinable()) leader_watch.join();
+  }
 };
+
+// Starts run.leader_watch: it marks the "leaders" event when every group that lost its leader
+// has a new one with a lease (polling every 20 ms, for at most `limit`).
+void WatchLeaders(Run& run, const FaultPlan& plan, std::vector<ClusterProcess> processes,
+                  absl::Time fault, absl::Duration limit) {
+  if (plan.groups_hit.empty()) return;
+  run.leader_watch = std::thread([&run, plan, processes = std::move(processes), fault, limit] {
+    const std::optional<absl::Time> back =
+        AwaitLeaders(plan, processes, absl::Milliseconds(20), fault + limit,
+                     [&run] { return run.stop_watch.load() || StopRequested(); });
+    if (!back.has_value()) return;
+    run.leaders_back_s = absl::ToDoubleSeconds(*back - fault);
+    const std::string label =
+        absl::StrCat("all ", plan.groups_hit.size(), " groups hit have a new leader with a lease");
+    run.sampler->Mark(*back, "leaders", label);
+    std::printf("  %s, %.2f s after the fault\n", label.c_str(), *run.leaders_back_s);
+    std::fflush(stdout);
+  });
+}
 
 void ReportUnexpectedExits(Run& run) {
   if (run.cluster == nullptr) return;
@@ -232,6 +189,7 @@ absl::Status StartWorkload(const Config& config, Run& run) {
   ClientOptions options;
   options.deadline = std::chrono::milliseconds(config.deadline_ms);
   options.seed = config.seed;
+  options.backoff_max = std::chrono::milliseconds(config.backoff_max_ms);
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(run.placement, options);
   if (!client.ok()) return client.status();
   run.client = *std::move(client);
@@ -241,7 +199,7 @@ absl::Status StartWorkload(const Config& config, Run& run) {
                                 {.keys = config.keys,
                                  .seed = config.seed,
                                  .testing_corrupt_ack = config.testing_corrupt_ack});
-  run.sampler = std::make_unique<Sampler>(run.meter.get(), start);
+  run.sampler = std::make_unique<Sampler>(run.meter.get(), start, absl::Milliseconds(100));
   if (absl::Status s = run.workload->Start(config.clients); !s.ok()) return s;
   run.sampler->Start();
   std::printf("Workload %s\nWarm-up %s, then --scenario=%s; progress each second:\n",
@@ -285,6 +243,7 @@ absl::Status RunScenario(const Config& config, Run& run) {
   if (absl::Status s = ApplyFault(*plan, run.control.get()); !s.ok()) return s;
   std::printf("  fault at %.1f s: %s\n", run.fault_s, plan->label.c_str());
   std::fflush(stdout);
+  WatchLeaders(run, *plan, known, fault, config.after + config.down);
   if (config.scenario != Scenario::kRestart) {
     Wait(run, config.after, nullptr, fault);
     return absl::OkStatus();
@@ -309,9 +268,11 @@ absl::Status RunScenario(const Config& config, Run& run) {
 
 // Stops the workload, checks it, analyses and writes the outputs; returns the exit code.
 int Finish(const Config& config, Run& run) {
+  run.StopLeaderWatch();
   run.sampler->Stop();
   run.workload->Stop();
   FailoverResult result;
+  result.leaders_back_s = run.leaders_back_s;
   result.scenario = ScenarioName(config.scenario);
   result.workload = config.workload;
   result.fault_s = run.fault_s;
@@ -464,6 +425,7 @@ absl::StatusOr<Config> ParseConfig(const Flags& flags) {
   config.keys = take("keys", 1, 1'000'000);
   config.seed = static_cast<uint64_t>(take("seed", 0, 1 << 30));
   config.deadline_ms = take("deadline_ms", 100, 600'000);
+  config.backoff_max_ms = take("backoff_max_ms", 10, 60'000);
   config.warmup = seconds("warmup_s", 1);
   config.after = seconds("after_s", 1);
   config.down = seconds("down_s", 0);
@@ -545,7 +507,8 @@ Command FailoverDemoCommand() {
       "  leader     kill -9 the spanserver that leads the most groups\n"
       "  zone       kill -9 every spanserver in that server's zone\n"
       "  placement  kill -9 the placement leader (3 placement replicas are started for it)\n"
-      "  transfer   that server hands every group it leads to another replica (planned)\n"
+      "  transfer   that server hands every group it leads to another replica (planned;\n"
+      "             as their preferred leader it gets them back once the target caught up)\n"
       "  restart    kill -9 that server, restart it after --down_s, follow its catch-up\n"
       "then runs --after_s more (after the restart, for restart). Committed operations are\n"
       "sampled every 100 ms into DIR/failover-SCENARIO.csv and plotted into .png with gnuplot\n"
@@ -582,6 +545,7 @@ Command FailoverDemoCommand() {
       {"placement", "", "attach: placement addresses of a running cluster (HOST:PORT,...)"},
       {"cluster_dir", "", "attach: the --dir of a running `meridian demo` (its cluster.json)"},
       {"deadline_ms", "10000", "the SDK's deadline for each call"},
+      {"backoff_max_ms", "1000", "the SDK's longest backoff between retries (its default: 1000)"},
       {"seed", "1", "seed of the workload's key choice and the SDK's retry jitter"},
       {"testing_corrupt_ack", "false",
        "tests only: corrupt the record of one acknowledged write (the check must fail)",

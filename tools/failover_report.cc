@@ -137,6 +137,12 @@ void PrintFailoverResult(const FailoverResult& r) {
                                                 r.target.why, Verdict(r))
                                     .c_str()
                               : "   (until throughput is back to 90% of that median)");
+  if (r.leaders_back_s.has_value()) {
+    std::printf(
+        "  new leaders          %.2f s after the fault every group hit had a leader with "
+        "a lease\n",
+        *r.leaders_back_s);
+  }
   std::printf("  longest zero window  %.3f s%s   (longest before the fault: %.3f s)\n",
               r.longest_zero_s,
               zero_target ? absl::StrFormat("   target <= %.3f s (%s)%s", r.target.limit_s,
@@ -158,9 +164,11 @@ void PrintFailoverResult(const FailoverResult& r) {
   std::printf("  csv                  %s\n", r.files.csv.c_str());
   std::printf("  plot                 %s\n",
               r.files.png.empty() ? r.files.plot_note.c_str() : r.files.png.c_str());
-  std::printf("summary: scenario=%s recovery_s=%s longest_zero_s=%.3f lost=%lld problems=%zu\n",
-              r.scenario.c_str(), Seconds(r.recovery.recovery_s).c_str(), r.longest_zero_s,
-              static_cast<long long>(r.verify.lost), r.verify.problems.size());
+  std::printf(
+      "summary: scenario=%s recovery_s=%s longest_zero_s=%.3f errors=%lld lost=%lld problems=%zu\n",
+      r.scenario.c_str(), Seconds(r.recovery.recovery_s).c_str(), r.longest_zero_s,
+      static_cast<long long>(r.errors), static_cast<long long>(r.verify.lost),
+      r.verify.problems.size());
   std::fflush(stdout);
 }
 
@@ -175,6 +183,7 @@ absl::Status WriteFailoverJson(const std::string& path, const FailoverResult& r)
   AppendField(&json, "longest_zero_s", JsonNumber(r.longest_zero_s), false);
   AppendField(&json, "longest_zero_before_s", JsonNumber(r.longest_zero_before_s), false);
   AppendField(&json, "caught_up_s", JsonNumber(r.caught_up_s), false);
+  AppendField(&json, "leaders_back_s", JsonNumber(r.leaders_back_s), false);
   AppendField(&json, "target_s",
               r.target.kind == FailoverTarget::Kind::kNone ? "null" : JsonNumber(r.target.limit_s),
               false);

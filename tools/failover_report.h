@@ -49,6 +49,8 @@ struct FailoverResult {
   double longest_zero_s = 0;
   double longest_zero_before_s = 0;
   std::optional<double> caught_up_s;  // restart: from the restart until it caught up
+  // From the fault until every group that lost its leader had a new one with a lease.
+  std::optional<double> leaders_back_s;
   FailoverTarget target;
   int64_t errors = 0;
   std::string error_kinds;  // WorkloadMeter::DescribeErrors

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 namespace meridian::tools {
 namespace {
@@ -152,6 +153,12 @@ absl::StatusOr<FaultPlan> PlanFault(Scenario scenario, const std::vector<Cluster
   FaultPlan plan;
   plan.scenario = scenario;
   plan.victim_id = leaders->id;
+  // (A transfer's groups are not watched: when the server is their preferred leader, as placement
+  // arranges, the target hands them back once caught up, too soon for a poll to see it lead.)
+  if (scenario == Scenario::kLeader || scenario == Scenario::kRestart) {
+    plan.groups_hit = leaders->leads;
+    plan.leaders_hit = {leaders->id};
+  }
   switch (scenario) {
     case Scenario::kLeader:
     case Scenario::kRestart:
@@ -164,6 +171,8 @@ absl::StatusOr<FaultPlan> PlanFault(Scenario scenario, const std::vector<Cluster
         if (s.zone != leaders->zone) continue;
         plan.victims.push_back(s.name);
         led += s.leads.size();
+        plan.groups_hit.insert(plan.groups_hit.end(), s.leads.begin(), s.leads.end());
+        if (s.id != 0) plan.leaders_hit.push_back(s.id);
       }
       plan.label = absl::StrCat("kill -9 every server of ", leaders->zone, " (",
                                 absl::StrJoin(plan.victims, ", "), "; leaders of ", led, " of ",
@@ -197,6 +206,30 @@ absl::Status ApplyFault(const FaultPlan& plan, ProcessControl* control) {
     result.Update(RequestLeaderTransfer(t.from_address, t.group, t.to, kRpcTimeout));
   }
   return result;
+}
+
+std::optional<absl::Time> AwaitLeaders(const FaultPlan& plan,
+                                       const std::vector<ClusterProcess>& processes,
+                                       absl::Duration poll, absl::Time give_up,
+                                       const std::function<bool()>& cancelled) {
+  const std::set<std::string> victims(plan.victims.begin(), plan.victims.end());
+  const std::set<uint64_t> old(plan.leaders_hit.begin(), plan.leaders_hit.end());
+  while (absl::Now() < give_up && !(cancelled && cancelled())) {
+    std::set<uint64_t> led;
+    for (const ClusterProcess& p : processes) {
+      if (p.role != "spanserver" || p.pid == 0 || victims.contains(p.name)) continue;
+      absl::StatusOr<proto::ServerStatusResponse> status = QueryServerStatus(p.address, poll);
+      if (!status.ok() || old.contains(status->server_id())) continue;
+      for (const proto::GroupStatus& g : status->groups()) {
+        if (g.role() == "leader" && g.has_lease()) led.insert(g.group());
+      }
+    }
+    const bool all = std::all_of(plan.groups_hit.begin(), plan.groups_hit.end(),
+                                 [&](uint64_t g) { return led.contains(g); });
+    if (all) return absl::Now();
+    absl::SleepFor(poll);
+  }
+  return std::nullopt;
 }
 
 RestartWatch::RestartWatch(const Leadership& before, uint64_t id, std::string name,

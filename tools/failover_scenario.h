@@ -5,7 +5,9 @@
 //   zone       kill -9 every spanserver in the zone of the leaders' server
 //   placement  kill -9 the placement leader (needs 3 placement replicas)
 //   transfer   a planned move: the leaders' server hands every group it leads to another replica
-//              (Kv.TransferLeader), nothing is killed
+//              (Kv.TransferLeader), nothing is killed. Where that server is the group's preferred
+//              leader (placement's first replica) the target hands the leadership back to it as
+//              soon as it is caught up: two planned moves per group.
 //   restart    kill -9 the leaders' server; the demo restarts it later (RestartWatch follows it)
 //
 // Thread safety: none; one thread plans and applies a fault.
@@ -13,6 +15,7 @@
 #define MERIDIAN_TOOLS_FAILOVER_SCENARIO_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +70,10 @@ struct FaultPlan {
   Scenario scenario = Scenario::kLeader;
   std::vector<std::string> victims;  // processes to kill -9, in order
   uint64_t victim_id = 0;            // leader, restart: the server id of the victim
+  // The groups that lose their leader to a kill (leader, zone, restart) and the servers whose
+  // leadership of them ends: AwaitLeaders waits for the groups to be led by another again.
+  std::vector<uint64_t> groups_hit;
+  std::vector<uint64_t> leaders_hit;
   std::vector<LeaderTransfer> transfers;
   std::string label;  // "kill -9 span-a1 (leader of 4 of 8 groups)"
 };
@@ -81,6 +88,14 @@ absl::StatusOr<FaultPlan> PlanFault(Scenario scenario, const std::vector<Cluster
 // transfers. A transfer refused by one group does not stop the others; the first error is
 // returned after all were tried.
 absl::Status ApplyFault(const FaultPlan& plan, ProcessControl* control);
+
+// Polls the spanservers among `processes` every `poll` until each of plan.groups_hit reports a
+// leader holding its lease that is not among plan.leaders_hit; returns when that happened, or
+// nullopt when `give_up` came first (or `cancelled` returned true). Thread-safe (RPCs only).
+std::optional<absl::Time> AwaitLeaders(const FaultPlan& plan,
+                                       const std::vector<ClusterProcess>& processes,
+                                       absl::Duration poll, absl::Time give_up,
+                                       const std::function<bool()>& cancelled);
 
 // Follows a restarted spanserver until it has caught up: every group it hosts has applied at
 // least the commit index its leader had when the server was restarted.

@@ -59,6 +59,12 @@ double Median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+void Timeline::Mark(TimelineEvent event) {
+  const auto at = std::upper_bound(events_.begin(), events_.end(), event.time_s,
+                                   [](double t, const TimelineEvent& e) { return t < e.time_s; });
+  events_.insert(at, std::move(event));
+}
+
 std::optional<TimelineEvent> Timeline::Find(const std::string& kind) const {
   for (const TimelineEvent& event : events_) {
     if (event.kind == kind) return event;
@@ -151,7 +157,8 @@ std::string Timeline::GnuplotScript(const std::string& title, const std::string&
                    " noenhanced\n", "set xlabel 'seconds since the workload started'\n",
                    absl::StrFormat("set ylabel 'committed operations / s (%.0f ms samples)'\n",
                                    interval_s_ * 1000),
-                   "set grid\nset key below\nset yrange [0:*]\nset offsets 0, 0, graph 0.15, 0\n");
+                   "set grid\nset key below\nset bmargin 5\nset yrange [0:*]\nset offsets 0, 0, "
+                   "graph 0.15, 0\n");
   for (size_t i = 0; i < events_.size(); ++i) {
     const TimelineEvent& e = events_[i];
     absl::StrAppend(

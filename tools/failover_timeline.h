@@ -99,7 +99,8 @@ class Timeline {
   explicit Timeline(double interval_s) : interval_s_(interval_s) {}
 
   void Add(const Sample& sample) { samples_.push_back(sample); }
-  void Mark(TimelineEvent event) { events_.push_back(std::move(event)); }
+  // Events are kept in time order, whatever order they are marked in.
+  void Mark(TimelineEvent event);
 
   double interval_s() const { return interval_s_; }
   const std::vector<Sample>& samples() const { return samples_; }
