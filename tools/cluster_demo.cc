@@ -4,8 +4,8 @@
 // waits). Whatever happens — quit, Ctrl-C, SIGTERM, an error — every child it started is stopped
 // and reaped before it exits.
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,34 +37,10 @@
 #include "tools/command.h"
 #include "tools/local_cluster.h"
 #include "tools/sql_print.h"
+#include "tools/stop_signal.h"
 
 namespace meridian::tools {
 namespace {
-
-volatile sig_atomic_t g_stop_signal = 0;
-
-void OnStopSignal(int signal) { g_stop_signal = signal; }
-
-bool Stopping() { return g_stop_signal != 0; }
-
-void InstallSignalHandlers() {
-  struct sigaction action {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: a blocked read or poll returns EINTR
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-// Sleeps up to `d`, waking early when a stop signal arrives.
-void SleepUnlessStopping(absl::Duration d) {
-  const absl::Time end = absl::Now() + d;
-  while (!Stopping() && absl::Now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max) {
   int value = 0;
@@ -106,7 +82,7 @@ void RunWorkloadThread(Client& client, int thread, int threads, int keys, absl::
   std::vector<int> mine;
   for (int i = thread; i < keys; i += threads) mine.push_back(i);
   int seq = 0;
-  while (!Stopping() && absl::Now() < end) {
+  while (!StopRequested() && absl::Now() < end) {
     const int i = mine[random.Uniform(mine.size())];
     const std::string key = WorkloadKey(i, keys);
     const auto start = std::chrono::steady_clock::now();
@@ -494,7 +470,7 @@ void RunShell(LocalCluster& cluster, Client& client, std::optional<absl::Time> e
   sql::Session sql(&sql_db);
   std::string pending;
   bool prompt = true;
-  while (!Stopping() && (!end.has_value() || absl::Now() < *end)) {
+  while (!StopRequested() && (!end.has_value() || absl::Now() < *end)) {
     if (prompt) {
       std::printf("meridian> ");
       std::fflush(stdout);
@@ -518,7 +494,7 @@ void RunShell(LocalCluster& cluster, Client& client, std::optional<absl::Time> e
       pending.erase(0, newline + 1);
       if (!RunShellLine(line, cluster, client, sql)) return;
       prompt = true;
-      if (Stopping()) return;
+      if (StopRequested()) return;
     }
   }
 }
@@ -552,7 +528,7 @@ absl::Status RunDemo(const Flags& flags, LocalClusterOptions options, bool no_sh
         std::fflush(stdout);
         last_missing = missing;
       },
-      [] { return Stopping(); });
+      [] { return StopRequested(); });
   if (!ready.ok()) {
     std::printf("\n");
     return ready;
@@ -564,12 +540,12 @@ absl::Status RunDemo(const Flags& flags, LocalClusterOptions options, bool no_sh
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Connect(cluster.placement_addresses(), client_options);
   if (!client.ok()) return client.status();
-  if (workload > absl::ZeroDuration() && !Stopping()) RunWorkload(**client, workload, 300);
-  if (!Stopping()) PrintTopology(cluster, **client);
+  if (workload > absl::ZeroDuration() && !StopRequested()) RunWorkload(**client, workload, 300);
+  if (!StopRequested()) PrintTopology(cluster, **client);
   ReportUnexpectedExits(cluster);
   if (!no_shell) {
     RunShell(cluster, **client, end);
-  } else if (!Stopping()) {
+  } else if (!StopRequested()) {
     if (duration.has_value()) {
       std::printf("\nRunning for %s (--duration); Ctrl-C stops earlier.\n",
                   absl::FormatDuration(*duration).c_str());
@@ -577,12 +553,12 @@ absl::Status RunDemo(const Flags& flags, LocalClusterOptions options, bool no_sh
       std::printf("\nRunning until Ctrl-C or SIGTERM.\n");
     }
     std::fflush(stdout);
-    while (!Stopping() && (!end.has_value() || absl::Now() < *end)) {
+    while (!StopRequested() && (!end.has_value() || absl::Now() < *end)) {
       SleepUnlessStopping(absl::Milliseconds(200));
       ReportUnexpectedExits(cluster);
     }
   }
-  if (Stopping()) std::printf("\nReceived %s.", strsignal(g_stop_signal));
+  if (StopRequested()) std::printf("\nReceived %s.", strsignal(StopSignal()));
   (void)flags;
   client->reset();
   std::printf("\nStopping the cluster...\n");
@@ -636,12 +612,12 @@ int Run(const Flags& flags) {
     options.dir = templ;
   }
   options.dir = std::filesystem::absolute(options.dir).string();
-  InstallSignalHandlers();
+  InstallStopSignalHandlers();
   const absl::Status status = RunDemo(flags, options, flags.at("no_shell") == "true", duration,
                                       absl::Milliseconds(workload_ms));
   std::fflush(stdout);
   if (!status.ok()) {
-    if (status.code() == absl::StatusCode::kCancelled && Stopping()) return kExitOk;
+    if (status.code() == absl::StatusCode::kCancelled && StopRequested()) return kExitOk;
     std::fprintf(stderr, "meridian demo: %s\n", status.ToString().c_str());
     return kExitError;
   }

@@ -93,6 +93,10 @@ Command CheckHistoryCommand();
 // `workload bank|append`: transactional workloads with their checks (workload.cc).
 Command WorkloadCommand();
 
+// `failover-demo`: throughput across a fault on a local cluster, plotted, with the recovery time
+// and a check that no acknowledged write was lost (failover_demo.cc).
+Command FailoverDemoCommand();
+
 // Shared by status and kv (status.cc): the addresses of --placement, else of $MERIDIAN_PLACEMENT
 // (comma-separated HOST:PORTs; empty when neither is set), and a Client connected to them with
 // --deadline_ms (nullptr, after printing why, on failure).

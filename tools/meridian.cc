@@ -65,9 +65,9 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
 namespace {
 
 std::vector<Command> AllCommands() {
-  return {ClusterDemoCommand(),  StorageDemoCommand(), StatusCommand(),
-          KvCommand(),           ServerCommand(),      PlacementCommand(),
-          CheckHistoryCommand(), WorkloadCommand(),    SqlCommand()};
+  return {ClusterDemoCommand(), StorageDemoCommand(), StatusCommand(),       KvCommand(),
+          ServerCommand(),      PlacementCommand(),   CheckHistoryCommand(), WorkloadCommand(),
+          SqlCommand(),         FailoverDemoCommand()};
 }
 
 void PrintMainHelp(FILE* out) {

@@ -124,10 +124,8 @@ class KvService::Impl final : public proto::Kv::CallbackService {
               result->set_message(std::string(reply.status.message()));
               result->set_stale_map(txn::IsStaleMap(reply.status));
               if (!reply.outcome_unknown && reply.status.code() == absl::StatusCode::kUnavailable) {
-                if (std::optional<std::string> leader = OtherLeader(*host)) {
-                  result->set_has_leader_hint(true);
-                  result->set_leader_hint(*std::move(leader));
-                }
+                result->set_has_leader_hint(true);
+                result->set_leader_hint(NotProposedHint(*host));
               }
             }
             settle();
@@ -303,6 +301,15 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     return address;
   }
 
+  // The leader hint of a write refused before it was proposed (UNAVAILABLE, outcome known): the
+  // other leader's address, or "" when this replica knows none (a leader handing over, an
+  // election). Sent even when empty, because the hint is what tells the client that nothing was
+  // proposed (rpc.h): without one it must report the write's outcome as unknown, and a planned
+  // leader move made clients fail writes that had never been proposed.
+  std::string NotProposedHint(const replication::GroupHost& host) const {
+    return OtherLeader(host).value_or("");
+  }
+
   // Finishes the call with `status`; an UNAVAILABLE from a replica that knows another leader
   // carries that leader's address.
   void FinishWith(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
@@ -375,6 +382,8 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                          } else if (reply.outcome_unknown) {
                            // No leader hint: the client must not retry it as if nothing happened.
                            reactor->Finish(ToGrpc(reply.status));
+                         } else if (reply.status.code() == absl::StatusCode::kUnavailable) {
+                           FinishWithLeaderHint(ctx, reactor, reply.status, NotProposedHint(*host));
                          } else {
                            FinishWith(ctx, reactor, *host, reply.status);
                          }

@@ -298,6 +298,7 @@ class ServerRuntime::Impl {
       // The leader walks the group's Paxos configuration toward placement's list, also when the
       // list no longer has it (it then hands the leadership over first).
       if (host != nullptr && host->leader() == self) host->ReconcileConfig(members);
+      if (host != nullptr) SharePreferredLeader(group.id(), *host, members);
       if (std::find(members.begin(), members.end(), self) == members.end()) continue;
       listed.insert(group.id());
       if (host != nullptr) continue;
@@ -308,6 +309,21 @@ class ServerRuntime::Impl {
       StartGroup(group.id(), members, founders);
     }
     StopRemovedReplicas(listed);
+  }
+
+  // Placement's first replica is the group's preferred leader. Every replica learns it, not only
+  // the leader (ReconcileConfig): a replica that took over with a stale preference handed the
+  // leadership straight back, and two replicas passed it to and fro, each leading too briefly to
+  // see a topology, for as long as the run lasted (a balanced group changed leaders about once a
+  // second under `meridian failover-demo`).
+  void SharePreferredLeader(uint64_t group, replication::GroupHost& host,
+                            const std::vector<uint64_t>& members)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
+    if (members.empty() || shared_preferred_[group] == members.front()) return;
+    shared_preferred_[group] = members.front();
+    host.WithReplica([preferred = members.front()](paxos::Replica* r, truetime::Interval) {
+      if (r != nullptr) r->SetPreferredLeader(preferred);
+    });
   }
 
   // Stops the replicas that placement no longer lists here and whose group's configuration no
@@ -581,6 +597,8 @@ class ServerRuntime::Impl {
   absl::Mutex topology_mu_;
   std::map<uint64_t, std::string> peer_addresses_ ABSL_GUARDED_BY(topology_mu_);
   std::map<uint64_t, std::vector<uint64_t>> started_members_ ABSL_GUARDED_BY(topology_mu_);
+  // The preferred leader last passed to each group's replica (SharePreferredLeader).
+  std::map<uint64_t, uint64_t> shared_preferred_ ABSL_GUARDED_BY(topology_mu_);
   DataDirIdentity identity_ ABSL_GUARDED_BY(topology_mu_);
   // Groups whose replica this server refuses to start (PrepareReplica), and why.
   std::map<uint64_t, std::string> refused_ ABSL_GUARDED_BY(topology_mu_);
