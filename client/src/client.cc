@@ -37,6 +37,7 @@ client::RouterOptions RouterOptionsOf(const ClientOptions& options) {
   return {.attempt_timeout = options.attempt_timeout,
           .backoff_initial = options.backoff_initial,
           .backoff_max = options.backoff_max,
+          .leader_backoff_max = options.leader_backoff_max,
           .seed = options.seed};
 }
 
@@ -217,7 +218,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     if (address.empty()) return absl::InvalidArgumentError("empty placement address");
   }
   if (options.deadline.count() <= 0 || options.attempt_timeout.count() <= 0 ||
-      options.backoff_initial.count() <= 0 || options.backoff_max.count() <= 0) {
+      options.backoff_initial.count() <= 0 || options.backoff_max.count() <= 0 ||
+      options.leader_backoff_max.count() <= 0) {
     return absl::InvalidArgumentError(
         "deadline, attempt_timeout and backoff times must be positive");
   }

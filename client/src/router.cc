@@ -151,7 +151,13 @@ Router::Router(const RouterOptions& options, AskPlacement ask_placement)
 absl::Status Router::Call(const RoutePolicy& policy, const std::string& key, SteadyTime deadline,
                           const Attempt& attempt) {
   Random random = ForkRandom();
-  Backoff backoff = MakeBackoff(options_.backoff_initial, options_.backoff_max, &random);
+  // A leader-only call backs off only while it looks for the leader, which an election hands
+  // over about a lease after the old one died: it must not sleep long past that.
+  Backoff backoff = MakeBackoff(options_.backoff_initial,
+                                policy.replicas == Replicas::kLeader
+                                    ? std::min(options_.backoff_max, options_.leader_backoff_max)
+                                    : options_.backoff_max,
+                                &random);
   Route route(policy);
   absl::Status last = absl::UnavailableError("no server was tried");
   int attempts = 0;

@@ -91,6 +91,8 @@ struct RouterOptions {
   std::chrono::milliseconds attempt_timeout{2'000};
   std::chrono::milliseconds backoff_initial{10};
   std::chrono::milliseconds backoff_max{1'000};
+  // The cap while a leader-only call looks for the leader (ClientOptions::leader_backoff_max).
+  std::chrono::milliseconds leader_backoff_max{100};
   uint64_t seed = 1;
 };
 

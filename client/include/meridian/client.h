@@ -78,6 +78,11 @@ struct ClientOptions {
   // each sleep is drawn uniformly from [delay/2, delay] with a generator seeded by `seed`.
   std::chrono::milliseconds backoff_initial{10};
   std::chrono::milliseconds backoff_max{1'000};
+  // The cap of that backoff while a call looks for its group's leader (the leader is unreachable
+  // or no replica knows one): an election ends about one lease after a leader dies, and a client
+  // asleep for backoff_max then would add up to that to the outage. Lower caps cost more Locate
+  // calls to placement while no leader is known.
+  std::chrono::milliseconds leader_backoff_max{100};
   uint64_t seed = 1;
   // Put and Delete calls that run at once and go to one server share WriteBatch RPCs: a call goes
   // out at once while fewer than this many batches are in flight to its server, and otherwise

@@ -37,6 +37,7 @@ class RouterTest : public ::testing::Test {
       : router_({.attempt_timeout = std::chrono::milliseconds(1000),
                  .backoff_initial = std::chrono::milliseconds(1),
                  .backoff_max = std::chrono::milliseconds(1),
+                 .leader_backoff_max = std::chrono::milliseconds(1),
                  .seed = 7},
                 [this](const std::string&, SteadyTime) -> absl::StatusOr<Location> {
                   ++locates_;
@@ -186,6 +187,33 @@ TEST_F(RouterTest, APlacementFailureEndsTheCallAndAWriteSaysNotApplied) {
 }
 
 // Route alone: the replicas a read tries when the leader is unknown, round robin.
+// While no replica knows a leader (an election), a leader-only call retries at least every
+// leader_backoff_max, however long backoff_max is, so it finds the new leader soon after the
+// election ends; with the cap as long as backoff_max it sleeps up to a second at a time.
+TEST(RouterBackoffTest, LookingForALeaderBacksOffAtMostLeaderBackoffMax) {
+  const auto attempts_in_a_second = [](std::chrono::milliseconds leader_cap) {
+    Router router({.attempt_timeout = std::chrono::milliseconds(1000),
+                   .backoff_initial = std::chrono::milliseconds(1),
+                   .backoff_max = std::chrono::milliseconds(1000),
+                   .leader_backoff_max = leader_cap,
+                   .seed = 7},
+                  [](const std::string&, SteadyTime) -> absl::StatusOr<Location> {
+                    return Location{"", "", 1, 1, {"a", "b", "c"}, "a"};
+                  });
+    int attempts = 0;
+    const absl::Status s =
+        router.Call(kLeaderWrite, "k", Clock::now() + std::chrono::milliseconds(1000),
+                    [&](const std::string&, const Location&, SteadyTime) {
+                      ++attempts;
+                      return LeaderHint("");  // not the leader, and knows none
+                    });
+    EXPECT_FALSE(s.ok());
+    return attempts;
+  };
+  EXPECT_GE(attempts_in_a_second(std::chrono::milliseconds(10)), 40);
+  EXPECT_LE(attempts_in_a_second(std::chrono::milliseconds(1000)), 15);
+}
+
 TEST(RouteTest, AReadWithoutALeaderGoesRoundTheReplicas) {
   Route route({CallKind::kRead, Replicas::kLeader, 0});
   const Location at{"", "", 1, 1, {"a", "b", "c"}, ""};
