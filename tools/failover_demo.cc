@@ -35,6 +35,7 @@
 #include "tools/failover_sampler.h"
 #include "tools/failover_scenario.h"
 #include "tools/failover_timeline.h"
+#include "tools/failover_tpcc.h"
 #include "tools/failover_workload.h"
 #include "tools/local_cluster.h"
 #include "tools/stop_signal.h"
@@ -47,6 +48,7 @@ struct Config {
   std::string workload = "kv";
   int clients = 8;
   int keys = 1000;
+  int warehouses = 1;  // tpcc
   uint64_t seed = 1;
   int64_t deadline_ms = 10'000;
   int64_t backoff_max_ms = 1'000;
@@ -193,14 +195,25 @@ absl::Status StartWorkload(const Config& config, Run& run) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(run.placement, options);
   if (!client.ok()) return client.status();
   run.client = *std::move(client);
+  if (config.workload == "tpcc") {
+    TpccWorkloadOptions tpcc;
+    tpcc.warehouses = config.warehouses;
+    tpcc.seed = config.seed;
+    tpcc.testing_corrupt_ack = config.testing_corrupt_ack;
+    std::printf("Loading TPC-C (%d warehouse(s)) before the warm-up...\n", config.warehouses);
+    std::fflush(stdout);
+    run.workload = MakeTpccWorkload(run.client.get(), tpcc);
+  } else {
+    run.workload =
+        MakeKvWorkload(run.client.get(), {.keys = config.keys,
+                                          .seed = config.seed,
+                                          .testing_corrupt_ack = config.testing_corrupt_ack});
+  }
+  if (absl::Status s = run.workload->Prepare(); !s.ok()) return s;
   const absl::Time start = absl::Now();
   run.meter = std::make_unique<WorkloadMeter>(start);
-  run.workload = MakeKvWorkload(run.client.get(), run.meter.get(),
-                                {.keys = config.keys,
-                                 .seed = config.seed,
-                                 .testing_corrupt_ack = config.testing_corrupt_ack});
   run.sampler = std::make_unique<Sampler>(run.meter.get(), start, absl::Milliseconds(100));
-  if (absl::Status s = run.workload->Start(config.clients); !s.ok()) return s;
+  if (absl::Status s = run.workload->Start(config.clients, run.meter.get()); !s.ok()) return s;
   run.sampler->Start();
   std::printf("Workload %s\nWarm-up %s, then --scenario=%s; progress each second:\n",
               run.workload->Describe().c_str(), absl::FormatDuration(config.warmup).c_str(),
@@ -402,12 +415,7 @@ absl::StatusOr<Config> ParseConfig(const Flags& flags) {
   if (!scenario.ok()) return scenario.status();
   config.scenario = *scenario;
   config.workload = flags.at("workload");
-  if (config.workload == "tpcc") {
-    return absl::InvalidArgumentError(
-        "--workload=tpcc is not available yet (it is being built in tools/workload_tpcc*.cc); "
-        "use --workload=kv");
-  }
-  if (config.workload != "kv") {
+  if (config.workload != "kv" && config.workload != "tpcc") {
     return absl::InvalidArgumentError("unknown --workload=" + config.workload + " (kv or tpcc)");
   }
   absl::Status parsed;
@@ -423,6 +431,7 @@ absl::StatusOr<Config> ParseConfig(const Flags& flags) {
   };
   config.clients = take("clients", 1, 256);
   config.keys = take("keys", 1, 1'000'000);
+  config.warehouses = take("warehouses", 1, 100);
   config.seed = static_cast<uint64_t>(take("seed", 0, 1 << 30));
   config.deadline_ms = take("deadline_ms", 100, 600'000);
   config.backoff_max_ms = take("backoff_max_ms", 10, 60'000);
@@ -503,7 +512,8 @@ Command FailoverDemoCommand() {
   command.description =
       "Starts a local cluster (3 zones; --placement or --cluster_dir attach to a running one),\n"
       "runs a steady workload through the SDK (kv: --clients threads Put fresh values into\n"
-      "keys spread over every range), and after --warmup_s applies --scenario:\n"
+      "keys spread over every range; tpcc: --clients TPC-C terminals over --warehouses, a\n"
+      "committed transaction counting as an operation), and after --warmup_s applies --scenario:\n"
       "  leader     kill -9 the spanserver that leads the most groups\n"
       "  zone       kill -9 every spanserver in that server's zone\n"
       "  placement  kill -9 the placement leader (3 placement replicas are started for it)\n"
@@ -518,14 +528,17 @@ Command FailoverDemoCommand() {
       "commit, against the targets (leader, zone, restart:\n"
       "one lease + 0.5 s; transfer: no window over 100 ms), then reads every key back with\n"
       "strong reads: each must hold its last acknowledged value (or that of a write whose\n"
-      "outcome was unknown). Exit 0; 1 if a write was lost, throughput never recovered, or\n"
+      "outcome was unknown); tpcc runs TPC-C's consistency checks and finds every\n"
+      "acknowledged New-Order in ORDERS. Exit 0; 1 if a write was lost, throughput never "
+      "recovered, or\n"
       "the run failed or was interrupted (Ctrl-C stops every process it started); 2 for a\n"
       "bad command line. An attached cluster: --cluster_dir=DIR of `meridian demo --dir=DIR`\n"
       "(its cluster.json names the processes) for the kill scenarios; --placement alone runs\n"
       "only transfer; restart needs a cluster started here.";
   command.flags = {
       {"scenario", "leader", "leader, zone, placement, transfer or restart"},
-      {"workload", "kv", "kv (tpcc: not available yet)"},
+      {"workload", "kv", "kv, or tpcc (TPC-C's terminals; loads a small population first)"},
+      {"warehouses", "1", "tpcc: warehouses (10,000 items, 300 customers per district)"},
       {"clients", "8", "client threads of the workload"},
       {"keys", "1000", "keys the kv workload writes, over all clients"},
       {"warmup_s", "10", "seconds of workload before the fault"},

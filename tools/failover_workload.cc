@@ -88,8 +88,8 @@ constexpr absl::Duration kReadPatience = absl::Seconds(30);
 
 class KvWorkload : public FailoverWorkload {
  public:
-  KvWorkload(Client* client, WorkloadMeter* meter, const KvWorkloadOptions& options)
-      : client_(client), meter_(meter), options_(options) {}
+  KvWorkload(Client* client, const KvWorkloadOptions& options)
+      : client_(client), options_(options) {}
 
   ~KvWorkload() override { Stop(); }
 
@@ -98,7 +98,8 @@ class KvWorkload : public FailoverWorkload {
                         " keys spread over ", ranges_, " ranges, one Put at a time each");
   }
 
-  absl::Status Start(int threads) override {
+  absl::Status Start(int threads, WorkloadMeter* meter) override {
+    meter_ = meter;
     absl::StatusOr<Topology> topology = client_->GetTopology();
     if (!topology.ok()) return topology.status();
     std::vector<std::string> prefixes = RangePrefixes(*topology);
@@ -192,7 +193,7 @@ class KvWorkload : public FailoverWorkload {
   }
 
   Client* const client_;
-  WorkloadMeter* const meter_;
+  WorkloadMeter* meter_ = nullptr;
   const KvWorkloadOptions options_;
   AckLedger ledger_;
   std::vector<std::vector<std::string>> keys_;  // per client; written by Start only
@@ -204,9 +205,8 @@ class KvWorkload : public FailoverWorkload {
 
 }  // namespace
 
-std::unique_ptr<FailoverWorkload> MakeKvWorkload(Client* client, WorkloadMeter* meter,
-                                                 const KvWorkloadOptions& options) {
-  return std::make_unique<KvWorkload>(client, meter, options);
+std::unique_ptr<FailoverWorkload> MakeKvWorkload(Client* client, const KvWorkloadOptions& options) {
+  return std::make_unique<KvWorkload>(client, options);
 }
 
 }  // namespace meridian::tools

@@ -85,8 +85,11 @@ class FailoverWorkload {
   virtual ~FailoverWorkload() = default;
   // One line for the output: what the clients do.
   virtual std::string Describe() const = 0;
-  // Prepares (keys, tables) and starts `threads` client threads that run until Stop.
-  virtual absl::Status Start(int threads) = 0;
+  // Prepares what the clients need (keys, tables and their rows) before any time is measured.
+  virtual absl::Status Prepare() { return absl::OkStatus(); }
+  // Starts `threads` client threads that run until Stop, counting into `meter` (not owned; it
+  // outlives the workload's Stop).
+  virtual absl::Status Start(int threads, WorkloadMeter* meter) = 0;
   // Stops the client threads and waits for them (each finishes the operation it is in).
   virtual void Stop() = 0;
   // After Stop: reads back what was acknowledged; problems listed in the report.
@@ -125,8 +128,7 @@ struct KvWorkloadOptions {
 };
 
 // The kv workload (above) through `client` (not owned; shared by the client threads).
-std::unique_ptr<FailoverWorkload> MakeKvWorkload(Client* client, WorkloadMeter* meter,
-                                                 const KvWorkloadOptions& options);
+std::unique_ptr<FailoverWorkload> MakeKvWorkload(Client* client, const KvWorkloadOptions& options);
 
 }  // namespace meridian::tools
 

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/random.h"
 #include "meridian/client.h"
@@ -107,9 +108,10 @@ std::vector<std::string> SchemaStatements(bool postgres);
 // Loads the initial population with config.load_threads connections, printing progress.
 absl::Status LoadDatabase(Backend& backend, const Config& config);
 
-// Clause 3.3.2.1-4 (and 3.3.2.8-9 when history is complete): true when every condition holds;
-// prints each violation as "VIOLATION: ...".
-absl::StatusOr<bool> CheckConsistency(Connection& connection, const Config& config);
+// Clause 3.3.2.1-4, 8 and 9: true when every condition holds; prints each violation as
+// "VIOLATION: ..." and, when `violations` is given, appends it there too.
+absl::StatusOr<bool> CheckConsistency(Connection& connection, const Config& config,
+                                      std::vector<std::string>* violations = nullptr);
 
 // TPC-C's random functions (clause 2.1.6, 4.3.2) over an injected Random.
 class TpccRandom {
@@ -145,6 +147,8 @@ struct TxnOutcome {
   bool rolled_back = false;
   bool skipped_delivery = false;  // Delivery found no new order in some district
   int attempts = 0;
+  int64_t district = 0;  // New-Order, committed: the order's district and id
+  int64_t order_id = 0;
 };
 absl::Status RunNewOrder(Connection& c, TpccRandom& r, const Config& config, int64_t w_id,
                          TxnOutcome* out);
@@ -160,6 +164,14 @@ absl::Status RunDelivery(Connection& c, TpccRandom& r, const Config& config, int
                          TxnOutcome* out);
 absl::Status RunStockLevel(Connection& c, TpccRandom& r, const Config& config, int64_t w_id,
                            int64_t d_id, TxnOutcome* out);
+
+// One terminal (number `terminal`, home warehouse terminal % warehouses + 1) until `stop`: picks
+// each transaction by the mix, runs it (with --wait's keying and think times) and reports it to
+// `done` with its status, outcome and latency. `run` keys the terminal's HISTORY rows.
+using TxnDone = std::function<void(TxnType type, const absl::Status& status,
+                                   const TxnOutcome& outcome, absl::Duration latency)>;
+void RunTerminal(Backend& backend, const Config& config, int terminal, int64_t run, Random random,
+                 absl::Notification& stop, const TxnDone& done);
 
 // The whole command: load, check, run, report. Exit code as in command.h.
 int RunTpcc(Client* client, const Config& config);

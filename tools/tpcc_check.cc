@@ -108,7 +108,8 @@ absl::Status CheckWarehouse(Txn& txn, const Config& config, int64_t w,
 
 }  // namespace
 
-absl::StatusOr<bool> CheckConsistency(Connection& connection, const Config& config) {
+absl::StatusOr<bool> CheckConsistency(Connection& connection, const Config& config,
+                                      std::vector<std::string>* found_out) {
   std::vector<std::string> violations;
   for (int64_t w = 1; w <= config.warehouses; ++w) {
     std::vector<std::string> found;
@@ -123,6 +124,8 @@ absl::StatusOr<bool> CheckConsistency(Connection& connection, const Config& conf
     violations.insert(violations.end(), found.begin(), found.end());
   }
   for (const std::string& v : violations) std::printf("VIOLATION: %s\n", v.c_str());
+  if (found_out != nullptr)
+    found_out->insert(found_out->end(), violations.begin(), violations.end());
   if (violations.empty()) {
     std::printf(
         "check: ok (%d warehouses; clauses 3.3.2.1, 3.3.2.2, 3.3.2.3, 3.3.2.4, 3.3.2.8, "

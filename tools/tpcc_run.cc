@@ -69,9 +69,10 @@ double PercentileMs(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[i]) / 1000;
 }
 
-// One terminal until `stop` is notified.
+}  // namespace
+
 void RunTerminal(Backend& backend, const Config& config, int terminal, int64_t run, Random random,
-                 absl::Notification& stop, RunStats& stats) {
+                 absl::Notification& stop, const TxnDone& done) {
   absl::StatusOr<std::unique_ptr<Connection>> connection = backend.Connect();
   if (!connection.ok()) {
     std::fprintf(stderr, "terminal %d: %s\n", terminal, connection.status().ToString().c_str());
@@ -109,21 +110,7 @@ void RunTerminal(Backend& backend, const Config& config, int terminal, int64_t r
         s = RunStockLevel(c, r, config, w, stock_district, &out);
         break;
     }
-    const int64_t latency_us = absl::ToInt64Microseconds(absl::Now() - start);
-    TypeStats& ts = stats.types[t];
-    if (out.attempts > 1) ++ts.retried;
-    if (!s.ok()) {
-      if (ts.failed++ < kErrorsShown) {
-        std::fprintf(stderr, "terminal %d: %s failed: %s\n", terminal, TxnName(type),
-                     s.ToString().c_str());
-      }
-    } else {
-      ++ts.ok;
-      if (out.rolled_back) ++ts.rolled_back;
-      if (out.skipped_delivery) ++ts.skipped;
-      absl::MutexLock lock(&ts.mu);
-      ts.latencies_us.push_back(latency_us);
-    }
+    done(type, s, out, absl::Now() - start);
     if (config.wait) {
       // Negative exponential think time with the type's mean, at most ten times it.
       const double u = std::max(1e-9, r.raw().NextDouble());
@@ -131,6 +118,27 @@ void RunTerminal(Backend& backend, const Config& config, int terminal, int64_t r
       if (stop.WaitForNotificationWithTimeout(absl::Seconds(think))) break;
     }
   }
+}
+
+namespace {
+
+// What the command's report counts of one finished transaction.
+void Count(RunStats& stats, int terminal, TxnType type, const absl::Status& s,
+           const TxnOutcome& out, absl::Duration latency) {
+  TypeStats& ts = stats.types[static_cast<int>(type)];
+  if (out.attempts > 1) ++ts.retried;
+  if (!s.ok()) {
+    if (ts.failed++ < kErrorsShown) {
+      std::fprintf(stderr, "terminal %d: %s failed: %s\n", terminal, TxnName(type),
+                   s.ToString().c_str());
+    }
+    return;
+  }
+  ++ts.ok;
+  if (out.rolled_back) ++ts.rolled_back;
+  if (out.skipped_delivery) ++ts.skipped;
+  absl::MutexLock lock(&ts.mu);
+  ts.latencies_us.push_back(absl::ToInt64Microseconds(latency));
 }
 
 struct TypeSummary {
@@ -198,7 +206,9 @@ absl::Status Run(Backend& backend, const Config& config) {
   const absl::Time start = absl::Now();
   for (int t = 0; t < config.clients; ++t) {
     threads.emplace_back([&, t, random = seeds.Fork()] {
-      RunTerminal(backend, config, t, run, random, stop, stats);
+      RunTerminal(backend, config, t, run, random, stop,
+                  [&stats, t](TxnType type, const absl::Status& s, const TxnOutcome& out,
+                              absl::Duration latency) { Count(stats, t, type, s, out, latency); });
     });
   }
   const absl::Time end = start + config.duration;

@@ -226,6 +226,8 @@ absl::Status RunNewOrder(Connection& c, TpccRandom& r, const Config& config, int
                              "d_id = @d",
                              wd, "district"));
         const int64_t o_id = I(dist[1]) - 1;
+        out->district = d;
+        out->order_id = o_id;
         Params p = wd;
         p["c"] = Int(customer);
         ASSIGN_OR_RETURN(std::vector<Value> cust,
