@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL 15 and Meridian side by side, in one sitting, on the same machine: TPC-B-like
-# (pgbench's built-in script against PostgreSQL, `meridian workload tpcb` against Meridian).
+# (pgbench's built-in script against PostgreSQL, `meridian workload tpcb` against Meridian), or
+# TPC-C (--workload=tpcc: `meridian workload tpcc` against both, --target=postgresql:// there).
 #
 # PostgreSQL: a primary and two streaming standbys s1, s2 in a temp dir, on loopback ports,
 # synchronous_standby_names = 'ANY 1 (s1,s2)' (a commit waits for one standby's flush: a majority
@@ -11,7 +12,7 @@
 # run; then a table of medians and ranges, and a JSON file. Everything started here is stopped by
 # PID at exit, Ctrl-C included. Not a test: it takes minutes and measures the machine it runs on.
 #
-# Usage: bench/pg_side_by_side.sh [--workload=tpcb] [--reps=3] [--secs=30] [--clients=8]
+# Usage: bench/pg_side_by_side.sh [--workload=tpcb|tpcc] [--reps=3] [--secs=30] [--clients=8]
 #          [--scale=10] [--pg_port=P] [--meridian_port=M] [--spread=false] [--dir=D] [--json=F]
 # Each flag also reads an environment variable: REPS, SECS, CLIENTS, SCALE, PG_PORT,
 # MERIDIAN_PORT, SPREAD, BENCH_DIR, JSON, WORKLOAD; MERIDIAN_BIN is the meridian binary
@@ -231,12 +232,50 @@ load_tpcb() {
   grep -E "^(load:|spread:|  server)" "$BENCH_DIR/meridian-load.txt" || true
 }
 
-# ---- TPC-C: the place for it. -------------------------------------------------------------------
-# `meridian workload tpcc` will run one driver against both systems (--target=postgresql://...
-# for PostgreSQL). To add it: load both here and define run_pgbench_tpcc / run_meridian_tpcc with
-# the output line of the tpcb ones ("tps p50 p90 p99 failed"; for TPC-C, tps = new-order
-# transactions per second); the rounds, the table and the JSON below need no change.
-load_tpcc() { die "--workload=tpcc: not yet (needs meridian workload tpcc --target=postgresql://...)"; }
+# ---- TPC-C: one driver (`meridian workload tpcc`) against both, --target=postgresql:// for
+# PostgreSQL. SCALE is the number of warehouses; "tps" in the table is tpmC (New-Orders per
+# minute) and the latencies are New-Order's. TPCC_ARGS passes more flags to every tpcc command
+# (e.g. "--items=10000 --customers=300" for a quick look; "--pg_isolation=repeatable_read").
+TPCC_ARGS=${TPCC_ARGS:-}
+pg_target() { echo "postgresql:///postgres?host=$SOCK&port=$PG_PORT&user=postgres"; }
+tpcc_result() {  # json file -> "tpmC p50 p90 p99 failed" of New-Order
+  python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+n = r["transactions"]["new_order"]
+l = n["latency_ms"]
+failed = sum(t["failed"] for t in r["transactions"].values())
+print("%.1f %.2f %.2f %.2f %d" % (r["tpmC"], l["p50"], l["p90"], l["p99"], failed))' "$1" >"$RESULT"
+}
+run_tpcc() {  # system rep target-args...
+  local system=$1 rep=$2
+  shift 2
+  local json=$BENCH_DIR/runs/$system-$rep.json
+  # shellcheck disable=SC2086
+  "$MERIDIAN_BIN" workload tpcc "$@" --warehouses="$SCALE" --clients="$CLIENTS" \
+    --duration="$SECS" --check --json="$json" $TPCC_ARGS >"$BENCH_DIR/runs/$system-$rep.txt" 2>&1 &
+  RUN_PID=$!
+  wait "$RUN_PID" || die "$system tpcc run or check failed: see $BENCH_DIR/runs/$system-$rep.txt"
+  RUN_PID=""
+  tpcc_result "$json"
+}
+run_pgbench_tpcc() { run_tpcc postgresql "$1" --target="$(pg_target)"; }
+run_meridian_tpcc() {
+  run_tpcc meridian "$1" --placement="127.0.0.1:$MERIDIAN_PORT" --spread="$SPREAD"
+}
+load_tpcc() {
+  for system in postgresql meridian; do
+    local target=(--target="$(pg_target)")
+    [ "$system" = meridian ] && target=(--placement="127.0.0.1:$MERIDIAN_PORT" --spread="$SPREAD")
+    echo "load: meridian workload tpcc --load --check --warehouses=$SCALE on $system"
+    # shellcheck disable=SC2086
+    "$MERIDIAN_BIN" workload tpcc "${target[@]}" --load --check --warehouses="$SCALE" $TPCC_ARGS \
+      >"$BENCH_DIR/$system-load.txt" 2>&1 &
+    RUN_PID=$!
+    wait "$RUN_PID" || die "$system tpcc load failed: see $BENCH_DIR/$system-load.txt"
+    RUN_PID=""
+    grep -E "^(load:|check:)" "$BENCH_DIR/$system-load.txt" || true
+  done
+}
 
 # ---- Rounds, summary, JSON. ---------------------------------------------------------------------
 start_postgres

@@ -42,15 +42,6 @@
 namespace meridian::tools {
 namespace {
 
-absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max) {
-  int value = 0;
-  if (!absl::SimpleAtoi(flags.at(name), &value) || value < min || value > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " must be an integer in [", min, ", ", max, "]"));
-  }
-  return value;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The live workload.
 

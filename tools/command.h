@@ -106,6 +106,8 @@ std::vector<std::string> PlacementAddresses(const Flags& flags);
 int PrintUsage(const std::string& command, const std::string& args_usage,
                const std::string& message);
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags);
+// The integer flag `name` in [min, max]; INVALID_ARGUMENT saying so otherwise (status.cc).
+absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max);
 // A key typed on a command line: as given, except that \xHH (two hex digits) stands for that
 // byte ("\x41bc" -> "Abc"; "\x5c" writes a backslash).
 std::string UnescapeBytes(const std::string& word);

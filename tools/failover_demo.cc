@@ -367,15 +367,6 @@ int RunAll(const Config& config) {
   return code;
 }
 
-absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max) {
-  int value = 0;
-  if (!absl::SimpleAtoi(flags.at(name), &value) || value < min || value > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " must be an integer in [", min, ", ", max, "]"));
-  }
-  return value;
-}
-
 absl::StatusOr<absl::Duration> SecondsFlag(const Flags& flags, const std::string& name,
                                            double min) {
   double value = 0;

@@ -10,11 +10,21 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "meridian/client.h"
 #include "tools/command.h"
 
 namespace meridian::tools {
+
+absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max) {
+  int value = 0;
+  if (!absl::SimpleAtoi(flags.at(name), &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be an integer in [", min, ", ", max, "]"));
+  }
+  return value;
+}
 
 std::vector<std::string> PlacementAddresses(const Flags& flags) {
   std::string list = flags.at("placement");

@@ -26,6 +26,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "tools/command.h"
+#include "tools/latency.h"
 #include "tools/tpcc.h"
 
 namespace meridian::tools::tpcc {
@@ -60,13 +61,6 @@ TxnType PickType(TpccRandom& r) {
   if (x <= 92) return TxnType::kOrderStatus;
   if (x <= 96) return TxnType::kDelivery;
   return TxnType::kStockLevel;
-}
-
-double PercentileMs(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100 * v.size()));
-  return static_cast<double>(v[i]) / 1000;
 }
 
 }  // namespace

@@ -58,6 +58,7 @@
 #include "sql_lite/client_kv.h"
 #include "sql_lite/encoding.h"
 #include "tools/command.h"
+#include "tools/latency.h"
 #include "tools/spread.h"
 #include "tools/workload.h"
 
@@ -288,14 +289,6 @@ struct RunStats {
   absl::Mutex mu;
   std::vector<int64_t> latencies_us;  // of committed transactions; guarded by mu
 };
-
-// The p-th percentile (0..100) of `v` in milliseconds; 0 when empty. Sorts `v`.
-double PercentileMs(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100 * v.size()));
-  return static_cast<double>(v[i]) / 1000;
-}
 
 // One client: pgbench's transaction, back to back, until `stop`.
 void RunClient(sql::KvDatabase& db, const WorkloadConfig& config, int client, int64_t run,
