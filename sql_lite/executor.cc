@@ -214,9 +214,9 @@ absl::Status Executor::JoinOne(const TableSource& source, const EvalContext* out
   }
   const size_t width = source.table->columns.size();
   std::vector<std::vector<Row>> looked_up;  // per left row, for a batched point lookup
-  const bool batched =
-      source.path.per_left_row && source.path.kind == AccessPath::Kind::kPointLookup &&
-      source.path.in_list.empty();
+  const bool batched = source.path.per_left_row &&
+                       source.path.kind == AccessPath::Kind::kPointLookup &&
+                       source.path.in_list.empty();
   if (batched) RETURN_IF_ERROR(LookUpAll(source, *left, outer, &looked_up));
   std::vector<Row> out;
   for (size_t i = 0; i < left->size(); ++i) {

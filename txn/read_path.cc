@@ -69,8 +69,7 @@ void ReadPath::Read(ReplicaPort& port, Interval now, RequestId id, const ReadReq
       req.for_update && !req.scan.has_value() ? LockMode::kExclusive : LockMode::kShared;
   for (const LockSpan& span : spans) {
     absl::Status error;
-    if (leader_->AcquireFor(req.txn, span, mode, now.earliest, &parked, wounded,
-                            &error)) {
+    if (leader_->AcquireFor(req.txn, span, mode, now.earliest, &parked, wounded, &error)) {
       continue;
     }
     if (error.code() == absl::StatusCode::kAborted) {
