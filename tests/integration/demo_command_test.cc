@@ -25,13 +25,6 @@
 namespace meridian::integration {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The PIDs in cluster.json; empty unless every listed process is running (pid != 0).
 std::vector<pid_t> RunningPids(const std::string& manifest) {
   const std::string json = ReadFile(manifest);

@@ -32,13 +32,6 @@
 namespace meridian::integration {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The value of `name=` in the output's "summary:" line; "" if none.
 std::string SummaryField(const std::string& output, const std::string& name) {
   const size_t line = output.rfind("summary:");
