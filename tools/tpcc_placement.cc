@@ -45,8 +45,9 @@ absl::StatusOr<std::vector<std::vector<std::string>>> WarehouseStarts(sql::KvDat
     regions.push_back(key_prefix + row);
     for (const auto& [table_name, index_name] : kIndexes) {
       const sql::TableSchema* table = schema->FindTable(table_name);
+      if (table == nullptr) return absl::NotFoundError(absl::StrCat("tpcc: no table ", table_name));
       const sql::IndexSchema* index = nullptr;
-      for (const sql::IndexSchema& i : table == nullptr ? warehouse->indexes : table->indexes) {
+      for (const sql::IndexSchema& i : table->indexes) {
         if (i.name == index_name) index = &i;
       }
       if (index == nullptr) return absl::NotFoundError(absl::StrCat("tpcc: no index ", index_name));

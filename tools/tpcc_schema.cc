@@ -264,8 +264,8 @@ class Inserter {
   std::vector<std::string> rows_;
 };
 
-absl::Status LoadItems(Connection& c, TpccRandom& r, const Config& config, int64_t first,
-                       int64_t last, std::atomic<int64_t>& rows) {
+absl::Status LoadItems(Connection& c, TpccRandom& r, int64_t first, int64_t last,
+                       std::atomic<int64_t>& rows) {
   Inserter items(c, "INSERT INTO item (i_id, i_im_id, i_name, i_price, i_data) VALUES ", rows,
                  kRowsPerInsert);
   for (int64_t i = first; i <= last; ++i) {
@@ -273,7 +273,6 @@ absl::Status LoadItems(Connection& c, TpccRandom& r, const Config& config, int64
                                            Quote(r.AString(14, 24)), ", ", r.Uniform(100, 10'000),
                                            ", ", Quote(r.DataWithOriginal()), ")")));
   }
-  (void)config;
   return items.Flush();
 }
 
@@ -383,7 +382,7 @@ absl::Status LoadOne(Connection& c, TpccRandom& r, const Config& config, const L
                      int64_t now, std::atomic<int64_t>& rows) {
   switch (u.kind) {
     case LoadUnit::Kind::kItems:
-      return LoadItems(c, r, config, u.a, u.b, rows);
+      return LoadItems(c, r, u.a, u.b, rows);
     case LoadUnit::Kind::kWarehouse:
       ++rows;
       return c.ExecuteAlone(

@@ -328,30 +328,27 @@ absl::Status RunPayment(Connection& c, TpccRandom& r, const Config& config, int6
                              "c_discount, c_balance FROM customer WHERE w_id = @w AND d_id = @d "
                              "AND c_id = @c",
                              ck, "customer"));
+        // A bad-credit customer's C_DATA gets this payment in front (clause 2.5.2.2).
+        Params u = ck;
+        std::string set_data;
         if (S(cust[10]) == "BC") {
           ASSIGN_OR_RETURN(std::vector<Value> data,
                            One(txn,
                                "SELECT c_data FROM customer WHERE w_id = @w AND d_id = @d AND "
                                "c_id = @c",
                                ck, "customer"));
-          Params u = ck;
           u["data"] =
               Str(absl::StrCat(c_id, " ", cd, " ", cw, " ", d, " ", w, " ", amount, " ", S(data[0]))
                       .substr(0, 500));
-          RETURN_IF_ERROR(txn.Execute("UPDATE customer SET c_balance = c_balance - @amt, "
-                                      "c_ytd_payment = c_ytd_payment + @amt, c_payment_cnt = "
-                                      "c_payment_cnt + 1, c_data = @data WHERE w_id = @w AND "
-                                      "d_id = @d AND c_id = @c",
-                                      u)
-                              .status());
-        } else {
-          RETURN_IF_ERROR(txn.Execute("UPDATE customer SET c_balance = c_balance - @amt, "
-                                      "c_ytd_payment = c_ytd_payment + @amt, c_payment_cnt = "
-                                      "c_payment_cnt + 1 WHERE w_id = @w AND d_id = @d AND "
-                                      "c_id = @c",
-                                      ck)
-                              .status());
+          set_data = ", c_data = @data";
         }
+        RETURN_IF_ERROR(
+            txn.Execute(absl::StrCat("UPDATE customer SET c_balance = c_balance - "
+                                     "@amt, c_ytd_payment = c_ytd_payment + @amt, "
+                                     "c_payment_cnt = c_payment_cnt + 1",
+                                     set_data, " WHERE w_id = @w AND d_id = @d AND c_id = @c"),
+                        u)
+                .status());
         p["run"] = Int(h.run);
         p["term"] = Int(h.term);
         p["seq"] = Int(h.seq);
