@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -171,10 +172,31 @@ class ClusterFixture : public ::testing::Test {
     cluster_.reset();
     if (dir_.empty()) return;
     if (HasFailure()) {
+      PrintLogTails();
       std::printf("cluster directory kept for its logs: %s\n", dir_.c_str());
+    } else if (std::getenv("MERIDIAN_KEEP_TEST_DIR") != nullptr) {
+      std::printf("cluster directory kept (MERIDIAN_KEEP_TEST_DIR): %s\n", dir_.c_str());
     } else {
       std::error_code error;
       std::filesystem::remove_all(dir_, error);
+    }
+  }
+
+  // The last lines of every process's log, so that a failure on a machine whose files are gone
+  // (CI) still shows what the servers saw.
+  void PrintLogTails() const {
+    constexpr size_t kLines = 60;
+    std::error_code error;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(dir_) / "logs", error)) {
+      std::ifstream in(entry.path());
+      std::deque<std::string> tail;
+      for (std::string line; std::getline(in, line);) {
+        tail.push_back(std::move(line));
+        if (tail.size() > kLines) tail.pop_front();
+      }
+      std::printf("---- last %zu lines of %s\n", tail.size(), entry.path().c_str());
+      for (const std::string& line : tail) std::printf("%s\n", line.c_str());
     }
   }
 
