@@ -69,6 +69,14 @@ class SdkTransaction final : public KvTransaction {
     if (unlocked_reads_ != nullptr) return Get(key);
     return txn_.GetForUpdate(ns_.Key(key));
   }
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys) override {
+    return ReadMany(keys, /*for_update=*/false);
+  }
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetManyForUpdate(
+      const std::vector<std::string>& keys) override {
+    return ReadMany(keys, /*for_update=*/true);
+  }
   absl::StatusOr<std::vector<KvPair>> Scan(std::string_view start, std::string_view end,
                                            int64_t limit) override {
     return ScanAll(ns_, start, end, limit,
@@ -80,6 +88,20 @@ class SdkTransaction final : public KvTransaction {
   void Delete(std::string_view key) override { txn_.Delete(ns_.Key(key)); }
 
  private:
+  // One request per group (Transaction::GetMany).
+  absl::StatusOr<std::vector<std::optional<std::string>>> ReadMany(
+      const std::vector<std::string>& keys, bool for_update) {
+    std::vector<std::string> full;
+    full.reserve(keys.size());
+    for (const std::string& key : keys) full.push_back(ns_.Key(key));
+    if (unlocked_reads_ != nullptr) {
+      absl::StatusOr<ReadResult> read = unlocked_reads_->ReadOnly(full);
+      if (!read.ok()) return read.status();
+      return std::move(read->values);
+    }
+    return txn_.GetMany(full, for_update);
+  }
+
   Transaction& txn_;
   const Namespace& ns_;
   Client* const unlocked_reads_;  // ClientKvOptions::testing_unlocked_reads

@@ -121,6 +121,33 @@ absl::Status DeleteIndexEntries(RowStore& store, const TableSchema& table, const
   return absl::OkStatus();
 }
 
+absl::Status ReadKeysToInsert(RowStore& store, const Schema& schema, const TableSchema& table,
+                              const std::vector<Row>& rows) {
+  const std::vector<const TableSchema*> ancestry = schema.Ancestry(table);
+  const std::vector<const TableSchema*> parent(ancestry.begin(), ancestry.end() - 1);
+  std::vector<std::string> keys;
+  std::vector<std::string> parents;
+  for (const Row& row : rows) {
+    const std::vector<Value> key = table.KeyValues(row);
+    absl::StatusOr<std::string> raw = EncodeRowKey(ancestry, key);
+    if (!raw.ok()) continue;
+    keys.push_back(*std::move(raw));
+    if (parent.empty()) continue;
+    const std::vector<Value> parent_key(key.begin(),
+                                        key.begin() + parent.back()->primary_key.size());
+    absl::StatusOr<std::string> parent_raw = EncodeRowKey(parent, parent_key);
+    if (parent_raw.ok() && (parents.empty() || parents.back() != *parent_raw)) {
+      parents.push_back(*std::move(parent_raw));
+    }
+  }
+  {
+    RowStore::ForUpdate lock(store);  // the keys are written next
+    RETURN_IF_ERROR(store.GetMany(keys).status());
+  }
+  if (parents.empty()) return absl::OkStatus();
+  return store.GetMany(parents).status();
+}
+
 absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema& table,
                        const Row& row) {
   const std::vector<const TableSchema*> ancestry = schema.Ancestry(table);

@@ -45,6 +45,13 @@ absl::StatusOr<std::optional<Row>> GetRow(RowStore& store,
                                           const std::vector<const TableSchema*>& ancestry,
                                           const std::vector<Value>& key);
 
+// Reads, before InsertRow writes `rows` one by one, every row's key (for update) and every
+// parent's key in one KvReader::GetMany each, so that the reads InsertRow then makes are answered
+// from the transaction's read set (the SDK keeps one) instead of costing a round trip per row.
+// Only reads; a row whose key cannot be encoded is left for InsertRow to report.
+absl::Status ReadKeysToInsert(RowStore& store, const Schema& schema, const TableSchema& table,
+                              const std::vector<Row>& rows);
+
 // Writes a new row (see the rules above); `row` has the table's column types already.
 absl::Status InsertRow(RowStore& store, const Schema& schema, const TableSchema& table,
                        const Row& row);

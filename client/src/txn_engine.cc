@@ -206,6 +206,10 @@ absl::StatusOr<std::optional<std::string>> Transaction::Get(std::string_view key
 absl::StatusOr<std::optional<std::string>> Transaction::GetForUpdate(std::string_view key) {
   return attempt_->Get(key, /*for_update=*/true);
 }
+absl::StatusOr<std::vector<std::optional<std::string>>> Transaction::GetMany(
+    const std::vector<std::string>& keys, bool for_update) {
+  return attempt_->GetMany(keys, for_update);
+}
 void Transaction::Put(std::string_view key, std::string_view value) { attempt_->Put(key, value); }
 void Transaction::Delete(std::string_view key) { attempt_->Delete(key); }
 uint64_t Transaction::id() const { return attempt_->id(); }
@@ -294,6 +298,74 @@ absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_
   buffer_.RecordRead(group, key, value);
   keepalive_->Add(id_, group, buffer_.read_groups().at(group).routing_key);
   return value;
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> TxnAttempt::GetMany(
+    const std::vector<std::string>& keys, bool for_update) {
+  if (!doomed_.ok()) return doomed_;
+  std::vector<std::optional<std::string>> values(keys.size());
+  std::vector<std::string> unread;               // distinct, in first-seen order
+  std::map<std::string, size_t> unread_at;       // key -> its index in unread
+  std::vector<std::pair<size_t, size_t>> later;  // (index in keys, index in unread)
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].empty()) {
+      doomed_ = absl::InvalidArgumentError("empty key");
+      return doomed_;
+    }
+    if (std::optional<std::optional<std::string>> known = buffer_.Lookup(keys[i])) {
+      values[i] = *std::move(known);
+      continue;
+    }
+    auto [it, added] = unread_at.try_emplace(keys[i], unread.size());
+    if (added) unread.push_back(keys[i]);
+    later.emplace_back(i, it->second);
+  }
+  if (unread.empty()) return values;
+  if (keepalive_->Wounded(id_)) {
+    doomed_ = absl::AbortedError("the transaction was aborted at a server (keepalive)");
+    return doomed_;
+  }
+  absl::StatusOr<KeysByGroup> by_group = LocateKeys(transport_, unread, deadline_);
+  if (!by_group.ok()) {
+    doomed_ = by_group.status();
+    return doomed_;
+  }
+  std::vector<std::optional<std::string>> read(unread.size());
+  for (const auto& [group, indexes] : *by_group) {
+    if (absl::Status s = ReadGroup(group, unread, indexes, for_update, &read); !s.ok()) return s;
+  }
+  for (const auto& [i, j] : later) values[i] = read[j];
+  return values;
+}
+
+absl::Status TxnAttempt::ReadGroup(uint64_t group, const std::vector<std::string>& keys,
+                                   const std::vector<size_t>& indexes, bool for_update,
+                                   std::vector<std::optional<std::string>>* values) {
+  proto::TxnReadRequest request;
+  *request.mutable_txn() = Ref();
+  for (const size_t i : indexes) request.add_keys(keys[i]);
+  request.set_for_update(for_update);
+  proto::TxnReadResponse response;
+  uint64_t used = group;
+  const absl::Status status =
+      transport_->Read(group, keys[indexes.front()], request, &response, deadline_, &used);
+  if (!status.ok()) {
+    // The read may have locked the keys anyway (a reply lost): Abort releases them.
+    for (const size_t i : indexes) buffer_.RecordRead(group, keys[i], std::nullopt);
+    doomed_ = status;
+    return status;
+  }
+  if (static_cast<size_t>(response.values_size()) != indexes.size()) {
+    doomed_ = absl::InternalError(absl::StrCat("read of ", indexes.size(), " keys answered ",
+                                               response.values_size(), " values"));
+    return doomed_;
+  }
+  for (size_t j = 0; j < indexes.size(); ++j) {
+    (*values)[indexes[j]] = ValueOf(response.values(static_cast<int>(j)));
+    buffer_.RecordRead(group, keys[indexes[j]], (*values)[indexes[j]]);
+  }
+  keepalive_->Add(id_, group, buffer_.read_groups().at(group).routing_key);
+  return absl::OkStatus();
 }
 
 void TxnAttempt::Put(std::string_view key, std::string_view value) {

@@ -138,6 +138,9 @@ class TxnAttempt {
 
   // Transaction::Get, or GetForUpdate with `for_update`.
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key, bool for_update = false);
+  // Transaction::GetMany.
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys, bool for_update);
   // Transaction::Scan (txn_scan.cc).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(std::string_view start,
                                                                         std::string_view end,
@@ -158,6 +161,11 @@ class TxnAttempt {
 
  private:
   proto::TxnRef Ref() const;
+  // One locking read of keys[indexes] at `group`'s leader into (*values)[indexes]; records the
+  // reads, or dooms the attempt.
+  absl::Status ReadGroup(uint64_t group, const std::vector<std::string>& keys,
+                         const std::vector<size_t>& indexes, bool for_update,
+                         std::vector<std::optional<std::string>>* values);
   // Locates every written key and sets plan_.
   absl::Status Plan();
   // The Commit of `group`'s work in plan_ (no participants).

@@ -110,6 +110,12 @@ class Transaction {
   // still wounds a younger holder). A key read or written earlier in this attempt is answered
   // from there with the lock it has. Errors as Get's.
   absl::StatusOr<std::optional<std::string>> GetForUpdate(std::string_view key);
+  // Get (or GetForUpdate, with `for_update`) of several keys at once: the keys this attempt has
+  // not read or written yet are read with one request per group (in group order), so keys that
+  // share a group cost one round trip. Values in the order of `keys` (a key named twice is read
+  // once). Errors as Get's; after any error the attempt is over.
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string>& keys, bool for_update = false);
   // The first `limit` (> 0) keys of [start, end) that have a value, in key order, with their
   // values, as this transaction sees them (its buffered writes in the range count; a buffered
   // delete hides its key); an empty `end` is the end of the key space. A locking range read: the

@@ -42,7 +42,10 @@ class FakeTransport final : public TxnTransport {
                     proto::TxnReadResponse* response, SteadyTime, uint64_t* group_used) override {
     absl::MutexLock lock(&mu);
     *group_used = GroupOf(key);
-    log.push_back(absl::StrCat("read ", key, " g", *group_used));
+    log.push_back(
+        absl::StrCat("read ", key, " g", *group_used,
+                     request.keys_size() > 1 ? absl::StrCat(" keys ", request.keys_size()) : "",
+                     request.for_update() ? " for update" : ""));
     ids.push_back(request.txn().id());
     start_ts.push_back(request.txn().start_ts());
     EXPECT_TRUE(group == 0 || group == GroupOf(key));
@@ -310,6 +313,51 @@ TEST_F(TxnEngineTest, ReadOfOwnWriteSendsNoRpc) {
       {});
   ASSERT_TRUE(ts.ok()) << ts.status();
   EXPECT_EQ(transport.Log(), (Log{"commit g97 writes 1 reads 0"}));
+}
+
+TEST_F(TxnEngineTest, GetManyReadsEachGroupOnceAndAnswersKnownKeysFromTheAttempt) {
+  {
+    absl::MutexLock lock(&transport.mu);
+    transport.data = {{"a1", "x"}, {"b1", "z"}, {"b2", "y"}};
+  }
+  absl::StatusOr<int64_t> ts = engine.Run(
+      [](Transaction& txn) -> absl::Status {
+        txn.Put("a9", "mine");
+        absl::StatusOr<std::optional<std::string>> b1 = txn.Get("b1");
+        if (!b1.ok()) return b1.status();
+        absl::StatusOr<std::vector<std::optional<std::string>>> v =
+            txn.GetMany({"a1", "b2", "a2", "a1", "a9", "b1"}, /*for_update=*/true);
+        if (!v.ok()) return v.status();
+        EXPECT_EQ(*v, (std::vector<std::optional<std::string>>{"x", "y", std::nullopt, "x", "mine",
+                                                               "z"}));
+        // Everything read is known now: no more requests.
+        v = txn.GetMany({"a2", "b2"});
+        if (!v.ok()) return v.status();
+        EXPECT_EQ(*v, (std::vector<std::optional<std::string>>{std::nullopt, "y"}));
+        return absl::OkStatus();
+      },
+      {});
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  EXPECT_EQ(
+      transport.Log(),
+      (Log{"read b1 g98", "read a1 g97 keys 2 for update", "read b2 g98 for update",
+           "prepare g98 coordinator g97 writes 0 reads 2", "commit g97 writes 1 reads 2 g98@0"}));
+}
+
+TEST_F(TxnEngineTest, AFailedGetManyEndsTheAttemptAndTheRetryReadsAgain) {
+  transport.Fail("read", absl::AbortedError("wounded"));
+  int calls = 0;
+  absl::StatusOr<int64_t> ts = engine.Run(
+      [&calls](Transaction& txn) -> absl::Status {
+        ++calls;
+        absl::StatusOr<std::vector<std::optional<std::string>>> v = txn.GetMany({"a1", "a2"});
+        if (!v.ok()) return v.status();
+        txn.Put("a1", "1");
+        return absl::OkStatus();
+      },
+      {});
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  EXPECT_EQ(calls, 2);
 }
 
 TEST_F(TxnEngineTest, AbortedCommitRetriesWithSamePriorityAndNewId) {
