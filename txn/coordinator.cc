@@ -206,9 +206,17 @@ void Coordinator::ProceedCommit(TxnId txn, const std::vector<RequestId>& ids,
   // Above TT.now().latest, every prepare timestamp and every version applied here.
   Timestamp at_least = std::max(now.latest, applied_->last_write_ts()) + 1;
   for (const ParticipantRef& p : req.participants) at_least = std::max(at_least, p.prepare_ts);
+  if (req.max_commit_ts != 0 && at_least > req.max_commit_ts) {
+    // The client's bound has passed: it must run the transaction again (nothing is assigned).
+    ProposeAbortDecision(txn, req.txn, ids, Groups(req.participants), now, port, out);
+    return;
+  }
   absl::StatusOr<Timestamp> ts = port.AssignTimestamp(now, at_least);
   absl::Status st = ts.status();
-  if (ts.ok()) {
+  if (ts.ok() && req.max_commit_ts != 0 && *ts > req.max_commit_ts) {
+    st = absl::AbortedError("the commit timestamp would pass the transaction's bound");
+  }
+  if (ts.ok() && st.ok()) {
     st = leader_->Propose(
         port, now,
         Record{*ts, CommitRecord{txn, req.txn.start_ts, req.writes, req.reads, req.participants}});

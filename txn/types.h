@@ -121,6 +121,7 @@ struct CommitRequest {
   std::vector<std::string> reads;            // keys read in the coordinator group
   std::vector<ParticipantRef> participants;  // every other group, prepared
   std::vector<KeyRange> read_ranges = {};    // ranges scanned in the coordinator group
+  Timestamp max_commit_ts = 0;               // nonzero: abort rather than commit above it (proto's)
 };
 struct AbortRequest {
   TxnId txn = 0;

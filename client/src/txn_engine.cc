@@ -210,6 +210,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> Transaction::GetMany(
     const std::vector<std::string>& keys, bool for_update) {
   return attempt_->GetMany(keys, for_update);
 }
+void Transaction::LimitCommitTimestamp(int64_t max_ts) { attempt_->LimitCommitTimestamp(max_ts); }
 void Transaction::Put(std::string_view key, std::string_view value) { attempt_->Put(key, value); }
 void Transaction::Delete(std::string_view key) { attempt_->Delete(key); }
 uint64_t Transaction::id() const { return attempt_->id(); }
@@ -414,6 +415,7 @@ proto::TxnCommitRequest TxnAttempt::CommitRequest(uint64_t group) const {
     span->set_start(start);
     span->set_end(end);
   }
+  request.set_max_commit_ts(max_commit_ts_);
   return request;
 }
 

@@ -9,6 +9,7 @@
 #ifndef MERIDIAN_CLIENT_SRC_TXN_ENGINE_H_
 #define MERIDIAN_CLIENT_SRC_TXN_ENGINE_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -147,6 +148,9 @@ class TxnAttempt {
                                                                         size_t limit);
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
+  void LimitCommitTimestamp(int64_t max_ts) {
+    max_commit_ts_ = max_commit_ts_ == 0 ? max_ts : std::min(max_commit_ts_, max_ts);
+  }
 
   // Commits what fn did (after fn returned OK). On error the attempt must be Aborted unless the
   // error IsOutcomeUnknown.
@@ -195,6 +199,7 @@ class TxnAttempt {
   // Set by Commit: every group involved and, once a prepare was sent, the coordinator.
   std::map<uint64_t, TxnBuffer::GroupWork> plan_;
   std::optional<uint64_t> coordinator_;
+  int64_t max_commit_ts_ = 0;  // LimitCommitTimestamp's; 0 = none
 };
 
 struct TxnEngineOptions {

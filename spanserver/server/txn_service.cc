@@ -356,11 +356,9 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (const proto::Mutation& m : request->writes()) keys.push_back(m.key());
     std::optional<Target> t = Admit(ctx, reactor, request->range(), keys);
     if (!t) return reactor;
-    txn::CommitRequest req{FromProto(request->txn()),
-                           FromProto(request->writes()),
-                           Keys(request->reads()),
-                           {},
-                           Ranges(request->read_ranges())};
+    txn::CommitRequest req{FromProto(request->txn()),      FromProto(request->writes()),
+                           Keys(request->reads()),         {},
+                           Ranges(request->read_ranges()), request->max_commit_ts()};
     for (const proto::TxnParticipant& p : request->participants()) {
       req.participants.push_back(txn::ParticipantRef{p.group(), p.prepare_ts()});
     }

@@ -131,6 +131,11 @@ class Transaction {
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
 
+  // Bounds this attempt's commit timestamp: it commits at or below `max_ts` (microseconds), or
+  // not at all (ABORTED, and RunTransaction calls fn again). The lowest bound given counts. For a
+  // lease on something the transaction read outside its locks (sql_lite's schema lease).
+  void LimitCommitTimestamp(int64_t max_ts);
+
   uint64_t id() const;       // this attempt's transaction id
   int64_t start_ts() const;  // the priority, the same in every attempt
   int attempt() const;       // 1 for the first call of fn, 2 for the first retry, ...

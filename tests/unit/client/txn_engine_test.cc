@@ -98,9 +98,11 @@ class FakeTransport final : public TxnTransport {
     for (const proto::TxnParticipant& p : request.participants()) {
       absl::StrAppend(&participants, " g", p.group(), "@", p.prepare_ts());
     }
-    log.push_back(absl::StrCat("commit g", group, " writes ", request.writes_size(), " reads ",
-                               request.reads_size(), participants,
-                               aborted.count(txn) != 0 ? " aborted" : ""));
+    log.push_back(absl::StrCat(
+        "commit g", group, " writes ", request.writes_size(), " reads ", request.reads_size(),
+        participants,
+        request.max_commit_ts() != 0 ? absl::StrCat(" at most ", request.max_commit_ts()) : "",
+        aborted.count(txn) != 0 ? " aborted" : ""));
     if (aborted.count(txn) != 0) return absl::AbortedError("aborted by its client");
     if (absl::Status s = Scripted("commit"); !s.ok()) return s;
     Apply(request.writes());
@@ -342,6 +344,22 @@ TEST_F(TxnEngineTest, GetManyReadsEachGroupOnceAndAnswersKnownKeysFromTheAttempt
       transport.Log(),
       (Log{"read b1 g98", "read a1 g97 keys 2 for update", "read b2 g98 for update",
            "prepare g98 coordinator g97 writes 0 reads 2", "commit g97 writes 1 reads 2 g98@0"}));
+}
+
+TEST_F(TxnEngineTest, TheLowestCommitTimestampBoundGoesToTheCoordinator) {
+  absl::StatusOr<int64_t> ts = engine.Run(
+      [](Transaction& txn) -> absl::Status {
+        txn.LimitCommitTimestamp(5'000);
+        txn.Put("a1", "1");
+        txn.Put("b1", "1");
+        txn.LimitCommitTimestamp(4'000);
+        txn.LimitCommitTimestamp(6'000);
+        return absl::OkStatus();
+      },
+      {});
+  ASSERT_TRUE(ts.ok()) << ts.status();
+  EXPECT_EQ(transport.Log(), (Log{"prepare g98 coordinator g97 writes 1 reads 0",
+                                  "commit g97 writes 1 reads 0 g98@0 at most 4000"}));
 }
 
 TEST_F(TxnEngineTest, AFailedGetManyEndsTheAttemptAndTheRetryReadsAgain) {

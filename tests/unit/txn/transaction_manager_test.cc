@@ -237,6 +237,36 @@ TEST_F(TransactionManagerTest, SingleGroupCommitWaitsUntilTheTimestampHasPassed)
   EXPECT_EQ(after->values, std::vector<std::optional<std::string>>{"v1"});
 }
 
+TEST_F(TransactionManagerTest, ACommitThatWouldPassItsTimestampBoundAbortsAndWritesNothing) {
+  Group g(1, &clock_);
+  g.ElectLeader();
+  const Interval at_commit = g.Now();
+  // A bound already behind TT.now().latest: no timestamp the coordinator may pick is allowed.
+  CommitRequest bounded{TxnRef{42, clock_}, {Put("k", "v1")}, {}, {}};
+  bounded.max_commit_ts = at_commit.latest - 1;
+  g.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Commit(r, now, 1, bounded, a); });
+  std::optional<Reply> refused;
+  RunUntil({&g}, [&] { return (refused = g.TakeReply(1)).has_value(); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status.code(), absl::StatusCode::kAborted) << refused->status;
+
+  // A bound far enough ahead commits at or below it; the refused write never appeared.
+  CommitRequest roomy{TxnRef{43, clock_}, {Put("j", "v2")}, {"k"}, {}};
+  roomy.max_commit_ts = g.Now().latest + 1'000'000;
+  g.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Read(r, now, 2, {TxnRef{43, clock_}, {"k"}}, a);
+  });
+  std::optional<Reply> read = g.TakeReply(2);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->values, std::vector<std::optional<std::string>>{std::nullopt});
+  g.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Commit(r, now, 3, roomy, a); });
+  std::optional<Reply> commit;
+  RunUntil({&g}, [&] { return (commit = g.TakeReply(3)).has_value(); });
+  ASSERT_TRUE(commit.has_value());
+  ASSERT_TRUE(commit->status.ok()) << commit->status;
+  EXPECT_LE(commit->ts, roomy.max_commit_ts);
+}
+
 TEST_F(TransactionManagerTest, CommitAppliedAfterItsWaitRepliesWithoutATick) {
   Group g(1, &clock_);
   g.ElectLeader();
