@@ -244,7 +244,55 @@ bool IsBehindSchemaChange(const absl::Status& status) {
   return status.GetPayload(kBehindSchemaChangePayload).has_value();
 }
 
-absl::StatusOr<std::shared_ptr<const Schema>> SchemaCache::Load(RowStore& store) {
+absl::StatusOr<std::optional<SchemaCache::Lease>> SchemaCache::CurrentLease() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (lease_.has_value() && db_->NowMicros() < lease_->read_ts + kSchemaLeaseUs / 2) {
+      return lease_;
+    }
+  }
+  int64_t at = db_->NowMicros();
+  for (int i = 0; i < kLeaseReads; ++i) {
+    VersionRow row;
+    ASSIGN_OR_RETURN(const int64_t read_ts,
+                     db_->RunReadOnly(ReadBound::Exact(at), [&](KvSnapshot& snapshot) {
+                       RowStore store(&snapshot, false);
+                       absl::StatusOr<VersionRow> read = ReadVersionRow(store);
+                       if (read.ok()) row = *read;
+                       return read.status();
+                     }));
+    ObservePassed(read_ts);
+    if (row.effective_ts <= read_ts) {
+      absl::MutexLock lock(&mu_);
+      lease_ = Lease{row.version, read_ts};
+      return lease_;
+    }
+    at = std::max(db_->NowMicros(), row.effective_ts);  // read again once V is in effect
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::shared_ptr<const Schema>> SchemaCache::Load(RowStore& store, bool locked) {
+  KvTransaction* txn = store.transaction();
+  if (txn != nullptr && txn->attempt() > 1) {
+    // The first attempt may have aborted at its lease's bound: the next statement reads anew.
+    absl::MutexLock lock(&mu_);
+    lease_.reset();
+  }
+  if (!locked && txn != nullptr && txn->attempt() == 1 && db_->commit_bounds()) {
+    ASSIGN_OR_RETURN(std::optional<Lease> lease, CurrentLease());
+    if (lease.has_value()) {
+      // A version two or more behind the newest has no row any more: the lease is past its use
+      // (the bound would abort the commit anyway), so the statement locks instead.
+      absl::StatusOr<std::shared_ptr<const Schema>> leased = Version(store, lease->version);
+      if (leased.ok()) {
+        txn->LimitCommitTimestamp(lease->read_ts + kSchemaLeaseUs);
+        return leased;
+      }
+      absl::MutexLock lock(&mu_);
+      lease_.reset();
+    }
+  }
   ASSIGN_OR_RETURN(const VersionRow row, ReadVersionRow(store));
   int64_t version = row.version;
   if (const KvSnapshot* snapshot = store.snapshot(); snapshot != nullptr) {

@@ -19,6 +19,17 @@
 // Every statement of a transaction reads the same locked version row, so a transaction uses
 // exactly one version. The per-statement cost is one read of the version row; versions are cached.
 //
+// Schema leases (Spanner's, where a KvDatabase honours commit bounds, KvDatabase::commit_bounds):
+// the lock puts the catalog's group into every read-write transaction's commit, so a first
+// attempt uses a lease instead. A lease is the version row read at an exact timestamp r (the
+// caller's clock), once every version it names is in effect (e_V <= r); the transaction then
+// commits at or below r + kSchemaLeaseUs (KvTransaction::LimitCommitTimestamp) or aborts. A DDL
+// registers V + 1 with e_{V+1} at least kSchemaLeaseUs past its own commit (it commits with the
+// bound e_{V+1} - kSchemaLeaseUs). So with V + 1 unseen at r its commit is above r, and a leased
+// transaction on V commits below e_{V+1}; one on V commits above r >= e_V (the read at r returned
+// once r had passed). Both rules above hold without the lock. A session reuses its lease while it
+// has at least half its length left; retries (attempt > 1), DDL and its chunk steps lock.
+//
 // Retention. Registering V + 1 deletes schema/(V - 1) and keeps schema/V, the version snapshots
 // between V + 1's commit and its effective time still use. A snapshot at an older T still reads
 // every older schema row through the KV layer's multi-versioning, so a table definition stays
@@ -83,6 +94,10 @@ absl::Status WriteSchemaVersion(RowStore& store, const Schema& next);
 absl::Status BehindSchemaChange();
 bool IsBehindSchemaChange(const absl::Status& status);
 
+// How long a schema lease lasts, and so how much later than its commit a schema version takes
+// effect at the least.
+inline constexpr int64_t kSchemaLeaseUs = 500'000;
+
 class SchemaCache {
  public:
   // `db` is where read-write statements wait for a pending version to take effect; it must
@@ -91,7 +106,8 @@ class SchemaCache {
 
   // The schema a statement on `store` uses (the rules at the top of this file): by the snapshot's
   // timestamp for a store over a snapshot, else the newest version, once it is in effect.
-  absl::StatusOr<std::shared_ptr<const Schema>> Load(RowStore& store);
+  // `locked`: read the version row under a lock even where a lease could be used (DDL).
+  absl::StatusOr<std::shared_ptr<const Schema>> Load(RowStore& store, bool locked = false);
   // `ts` has passed: every commit from now on is above it (ts came from a commit or a snapshot).
   void ObservePassed(int64_t ts);
   // Returns once `ts` has passed: at once when a commit or snapshot at or above it was observed,
@@ -105,8 +121,18 @@ class SchemaCache {
   static constexpr size_t kCachedVersions = 8;
   // Strong snapshots WaitPassed tries before it reads at the exact timestamp.
   static constexpr int kStrongReadsBeforeExact = 32;
+  // Reads of the version row CurrentLease makes while versions are being registered.
+  static constexpr int kLeaseReads = 3;
 
   bool Passed(int64_t ts);
+
+  struct Lease {
+    int64_t version = 0;
+    int64_t read_ts = 0;  // the transaction commits at or below read_ts + kSchemaLeaseUs
+  };
+  // The session's lease, read anew when less than half of it is left; nullopt when none could be
+  // taken (versions kept being registered meanwhile): the caller locks instead.
+  absl::StatusOr<std::optional<Lease>> CurrentLease();
 
   absl::StatusOr<std::shared_ptr<const Schema>> Version(RowStore& store, int64_t version);
 
@@ -114,6 +140,7 @@ class SchemaCache {
   absl::Mutex mu_;
   std::map<int64_t, std::shared_ptr<const Schema>> versions_ ABSL_GUARDED_BY(mu_);
   int64_t passed_ts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<Lease> lease_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::sql

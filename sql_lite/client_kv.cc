@@ -86,6 +86,8 @@ class SdkTransaction final : public KvTransaction {
   }
   void Put(std::string_view key, std::string_view value) override { txn_.Put(ns_.Key(key), value); }
   void Delete(std::string_view key) override { txn_.Delete(ns_.Key(key)); }
+  void LimitCommitTimestamp(int64_t max_ts) override { txn_.LimitCommitTimestamp(max_ts); }
+  int attempt() const override { return txn_.attempt(); }
 
  private:
   // One request per group (Transaction::GetMany).

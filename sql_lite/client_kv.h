@@ -39,6 +39,8 @@ class ClientKvDatabase : public KvDatabase {
   // leader, which reads at its last commit's timestamp without waiting.
   absl::StatusOr<KvPointReads> ReadKeys(const ReadBound& bound,
                                         const std::vector<std::string>& keys) override;
+  // The SDK's commits honour Transaction::LimitCommitTimestamp.
+  bool commit_bounds() const override { return true; }
 
  private:
   Client* const client_;

@@ -116,7 +116,8 @@ absl::Status Backfill(SchemaChanger& changer, std::string_view name, uint64_t id
   return changer.ForEachChunk(
       name, "backfill", prefix, keyenc::PrefixSuccessor(prefix),
       [&](RowStore& store, const std::vector<KvPair>& pairs) -> absl::StatusOr<int64_t> {
-        ASSIGN_OR_RETURN(std::shared_ptr<const Schema> now, changer.cache().Load(store));
+        ASSIGN_OR_RETURN(std::shared_ptr<const Schema> now,
+                         changer.cache().Load(store, /*locked=*/true));
         const IndexSchema* index = nullptr;
         const TableSchema* t = now->FindIndexById(id, &index);
         if (t == nullptr || index->state != state) return Changed(name);

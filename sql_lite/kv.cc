@@ -1,6 +1,14 @@
 #include "sql_lite/kv.h"
 
+#include <chrono>
+
 namespace meridian::sql {
+
+int64_t KvDatabase::NowMicros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 absl::StatusOr<std::vector<std::optional<std::string>>> KvReader::GetMany(
     const std::vector<std::string>& keys) {

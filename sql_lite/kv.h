@@ -90,6 +90,12 @@ class KvTransaction : public KvReader {
  public:
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
+  // Bounds this attempt's commit timestamp (SDK: Transaction::LimitCommitTimestamp): an attempt
+  // that cannot commit at or below `max_ts` aborts, and RunTransaction calls fn again. Called
+  // only when KvDatabase::commit_bounds() says the bound is honoured.
+  virtual void LimitCommitTimestamp(int64_t max_ts) { (void)max_ts; }
+  // 1 for the first call of fn in a RunTransaction, 2 for the next, ...
+  virtual int attempt() const { return 1; }
 };
 
 // A read-only snapshot (SDK: a read-only transaction at one timestamp).
@@ -142,6 +148,13 @@ class KvDatabase {
   // (the SDK's strong read of keys in one group: at the leader, at its last commit, no wait).
   virtual absl::StatusOr<KvPointReads> ReadKeys(const ReadBound& bound,
                                                 const std::vector<std::string>& keys);
+  // True when transactions honour KvTransaction::LimitCommitTimestamp (catalog.h's schema leases
+  // depend on it); false keeps every read-write statement on the locked version row.
+  virtual bool commit_bounds() const { return false; }
+  // The caller's clock (microseconds since the Unix epoch): where schema leases read. Safety never
+  // depends on it, only how long a lease lasts (a read at an exact timestamp has passed once it
+  // returns, and commits land above it).
+  virtual int64_t NowMicros() const;
 };
 
 }  // namespace meridian::sql

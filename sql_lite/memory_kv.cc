@@ -1,5 +1,6 @@
 #include "sql_lite/memory_kv.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -21,7 +22,8 @@ int64_t WallClockMicros() {
 // commits under it) and buffers its writes.
 class MemoryKvReader : public KvTransaction, public KvSnapshot {
  public:
-  MemoryKvReader(MemoryKv* kv, int64_t read_ts) : kv_(kv), read_ts_(read_ts) {}
+  MemoryKvReader(MemoryKv* kv, int64_t read_ts, int attempt = 1)
+      : kv_(kv), read_ts_(read_ts), attempt_(attempt) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
     absl::MutexLock lock(&kv_->mu_);
@@ -47,7 +49,12 @@ class MemoryKvReader : public KvTransaction, public KvSnapshot {
     writes_[std::string(key)] = std::string(value);
   }
   void Delete(std::string_view key) override { writes_[std::string(key)] = std::nullopt; }
+  void LimitCommitTimestamp(int64_t max_ts) override {
+    max_commit_ts_ = max_commit_ts_ == 0 ? max_ts : std::min(max_commit_ts_, max_ts);
+  }
+  int attempt() const override { return attempt_; }
   int64_t read_timestamp() const override { return read_ts_; }
+  int64_t max_commit_ts() const { return max_commit_ts_; }
 
   const std::map<std::string, std::optional<std::string>>& writes() const { return writes_; }
 
@@ -60,6 +67,8 @@ class MemoryKvReader : public KvTransaction, public KvSnapshot {
 
   MemoryKv* kv_;
   int64_t read_ts_;
+  int attempt_;
+  int64_t max_commit_ts_ = 0;  // 0: none
   std::map<std::string, std::optional<std::string>> writes_;
 };
 
@@ -71,7 +80,7 @@ MemoryKv::MemoryKv(MemoryKvOptions options) : options_(std::move(options)) {
 absl::StatusOr<int64_t> MemoryKv::RunTransaction(const TransactionFn& fn) {
   absl::Status last;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    absl::StatusOr<int64_t> result = RunAttempt(fn, attempt == 0);
+    absl::StatusOr<int64_t> result = RunAttempt(fn, attempt + 1);
     if (result.ok() || !absl::IsAborted(result.status())) return result;
     last = result.status();
   }
@@ -79,7 +88,7 @@ absl::StatusOr<int64_t> MemoryKv::RunTransaction(const TransactionFn& fn) {
                                          " times; last: ", last.message()));
 }
 
-absl::StatusOr<int64_t> MemoryKv::RunAttempt(const TransactionFn& fn, bool first) {
+absl::StatusOr<int64_t> MemoryKv::RunAttempt(const TransactionFn& fn, int attempt) {
   std::lock_guard<std::mutex> txn_lock(txn_mu_);
   int64_t read_ts;
   {
@@ -87,14 +96,18 @@ absl::StatusOr<int64_t> MemoryKv::RunAttempt(const TransactionFn& fn, bool first
     ++attempts_;
     read_ts = last_commit_ts_;
   }
-  MemoryKvReader txn(this, read_ts);
+  MemoryKvReader txn(this, read_ts, attempt);
   RETURN_IF_ERROR(fn(txn));
   absl::MutexLock lock(&mu_);
-  if (injected_aborts_ > 0 || (first && options_.abort_every_first_attempt)) {
+  if (injected_aborts_ > 0 || (attempt == 1 && options_.abort_every_first_attempt)) {
     if (injected_aborts_ > 0) --injected_aborts_;
     return absl::AbortedError("injected abort");
   }
   const int64_t commit_ts = std::max({last_commit_ts_ + 1, max_read_ts_ + 1, options_.now_us()});
+  if (options_.commit_bounds && txn.max_commit_ts() != 0 && commit_ts > txn.max_commit_ts()) {
+    return absl::AbortedError(absl::StrCat("commit timestamp ", commit_ts, " would pass the bound ",
+                                           txn.max_commit_ts()));
+  }
   for (const auto& [key, value] : txn.writes()) data_[key][commit_ts] = value;
   last_commit_ts_ = commit_ts;
   return commit_ts;

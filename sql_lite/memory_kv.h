@@ -43,6 +43,9 @@ struct MemoryKvOptions {
   // Fault injection: the first attempt of every transaction aborts after fn ran (so every
   // read-write statement runs twice and must give the same result).
   bool abort_every_first_attempt = false;
+  // Honour KvTransaction::LimitCommitTimestamp (a commit above the bound aborts), so that
+  // sql_lite takes schema leases here (catalog.h); off, every statement locks the version row.
+  bool commit_bounds = false;
 };
 
 class MemoryKv : public KvDatabase {
@@ -51,6 +54,8 @@ class MemoryKv : public KvDatabase {
 
   absl::StatusOr<int64_t> RunTransaction(const TransactionFn& fn) override;
   absl::StatusOr<int64_t> RunReadOnly(const ReadBound& bound, const SnapshotFn& fn) override;
+  bool commit_bounds() const override { return options_.commit_bounds; }
+  int64_t NowMicros() const override { return options_.now_us(); }
 
   // The next `n` commits fail with ABORTED (their writes are dropped).
   void InjectAborts(int n);
@@ -65,7 +70,7 @@ class MemoryKv : public KvDatabase {
   using Versions = std::map<int64_t, std::optional<std::string>>;
 
  private:
-  absl::StatusOr<int64_t> RunAttempt(const TransactionFn& fn, bool first);
+  absl::StatusOr<int64_t> RunAttempt(const TransactionFn& fn, int attempt);
   // The snapshot timestamp for `bound`, which commits will never go below.
   absl::StatusOr<int64_t> PickReadTimestamp(const ReadBound& bound);
 

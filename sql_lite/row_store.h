@@ -33,19 +33,24 @@ namespace meridian::sql {
 class RowStore {
  public:
   RowStore(KvReader* reader, bool writable) : reader_(reader), writable_(writable) {}
+  RowStore(KvTransaction* txn, bool writable) : reader_(txn), txn_(txn), writable_(writable) {}
   RowStore(KvSnapshot* snapshot, bool writable)
       : reader_(snapshot), snapshot_(snapshot), writable_(writable) {}
 
   bool read_only() const { return !writable_; }
   // The snapshot the store reads, or nullptr when it reads a read-write transaction.
   const KvSnapshot* snapshot() const { return snapshot_; }
+  // The read-write transaction the store reads, or nullptr.
+  KvTransaction* transaction() const { return txn_; }
   void set_reader(KvReader* reader) {
     reader_ = reader;
     snapshot_ = nullptr;
+    txn_ = nullptr;
   }
   void set_snapshot(KvSnapshot* snapshot) {
     reader_ = snapshot;
     snapshot_ = snapshot;
+    txn_ = nullptr;
   }
 
   // While one lives, the store's point reads (Get, GetMany) of keys it has no buffered write of
@@ -93,6 +98,7 @@ class RowStore {
 
   KvReader* reader_;
   const KvSnapshot* snapshot_ = nullptr;
+  KvTransaction* txn_ = nullptr;
   bool writable_;
   bool for_update_ = false;
   // key -> value, or nullopt for a buffered delete.

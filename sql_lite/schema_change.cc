@@ -11,33 +11,46 @@
 #include "sql_lite/ddl.h"
 #include "sql_lite/encoding.h"
 #include "sql_lite/index_build.h"
+#include "sql_lite/testing_plants.h"
 
 namespace meridian::sql {
+namespace {
+
+// How long a registering transaction has, after it read the clock, to commit within its bound.
+constexpr int64_t kCommitWindowUs = 200'000;
+
+}  // namespace
 
 absl::StatusOr<std::optional<Schema>> SchemaChanger::Register(std::string_view object,
                                                               const Edit& edit) {
   std::optional<Schema> next;
   std::string step;
-  ASSIGN_OR_RETURN(
-      const int64_t commit_ts, db_->RunTransaction([&](KvTransaction& txn) -> absl::Status {
-        next.reset();
-        RowStore store(&txn, true);
-        // Waits until the current version is in effect, as every read-write statement does.
-        ASSIGN_OR_RETURN(std::shared_ptr<const Schema> current, cache_->Load(store));
-        ASSIGN_OR_RETURN(next, edit(*current, &step));
-        if (!next.has_value()) return absl::OkStatus();
-        // "Now", by the KV layer's clock: a strong snapshot is at or after every commit so far.
-        ASSIGN_OR_RETURN(const int64_t now,
-                         db_->RunReadOnly(ReadBound::Strong(), [](KvSnapshot& s) {
-                           return s.Get(CatalogKey("version")).status();
-                         }));
-        next->version = current->version + 1;
-        next->effective_ts = std::max(now + std::max<int64_t>(options_->schema_change_delay_us, 0),
-                                      current->effective_ts + 1);
-        RETURN_IF_ERROR(WriteSchemaVersion(store, *next));
-        store.Flush(txn);
-        return absl::OkStatus();
-      }));
+  ASSIGN_OR_RETURN(const int64_t commit_ts, db_->RunTransaction([&](KvTransaction& txn)
+                                                                    -> absl::Status {
+    next.reset();
+    RowStore store(&txn, true);
+    // Waits until the current version is in effect, as every read-write statement does.
+    ASSIGN_OR_RETURN(std::shared_ptr<const Schema> current, cache_->Load(store, /*locked=*/true));
+    ASSIGN_OR_RETURN(next, edit(*current, &step));
+    if (!next.has_value()) return absl::OkStatus();
+    // "Now", by the KV layer's clock: a strong snapshot is at or after every commit so far.
+    ASSIGN_OR_RETURN(const int64_t now, db_->RunReadOnly(ReadBound::Strong(), [](KvSnapshot& s) {
+      return s.Get(CatalogKey("version")).status();
+    }));
+    next->version = current->version + 1;
+    // A schema lease later than the commit at the least (catalog.h), which the bound below
+    // keeps; `now` is the later of the snapshot's timestamp and the caller's clock.
+    const bool leases =
+        db_->commit_bounds() && !MutableTestingPlants().schema_change_ignores_leases;
+    const int64_t start = std::max(now, db_->NowMicros());
+    const int64_t delay = std::max<int64_t>(options_->schema_change_delay_us, 0);
+    next->effective_ts = std::max(start + delay + (leases ? kSchemaLeaseUs + kCommitWindowUs : 0),
+                                  current->effective_ts + 1);
+    if (leases) txn.LimitCommitTimestamp(next->effective_ts - kSchemaLeaseUs);
+    RETURN_IF_ERROR(WriteSchemaVersion(store, *next));
+    store.Flush(txn);
+    return absl::OkStatus();
+  }));
   cache_->ObservePassed(commit_ts);
   if (next.has_value()) {
     Report({.object = std::string(object),

@@ -18,6 +18,9 @@ struct TestingPlants {
   bool skip_write_only = false;
   // A snapshot uses the newest registered schema version even before it takes effect.
   bool snapshot_uses_pending_schema = false;
+  // A schema version takes effect schema_change_delay_us after its registration, not a schema
+  // lease later: a transaction on a lease can use the old version after the new one is in effect.
+  bool schema_change_ignores_leases = false;
 };
 
 TestingPlants& MutableTestingPlants();

@@ -9,9 +9,14 @@
 //   the build's progress callback, i.e. after every version step and every backfill chunk; the
 //   store's clock is a counter, so a run is the same every time. In WritersRunFreely they run on
 //   their threads at the same time as the build.
+// Schema: the writers' statements lock the catalog's version row (NonUnique, Unique), or, where
+//   the store honours commit bounds (…Leased), first attempts use a schema lease (catalog.h); the
+//   store's clock is a counter, so a lease is never old by the clock and the bound alone (a commit
+//   above it aborts) keeps a writer from using a version past the next one's effective time.
 // Faults: none in the KV layer. --plant=skip_write_only (testing_plants.h) makes the build go
-//   from DELETE_ONLY to the backfill: a ctest passes only when the checker then reports a row
-//   without its entry.
+//   from DELETE_ONLY to the backfill, --plant=schema_change_ignores_leases registers versions
+//   without the lease's delay: a ctest passes only when the checker then reports a row without
+//   its entry.
 // Checker: index_checker.h after the build and again after one more batch of writes; writers'
 //   statements may fail only with ALREADY_EXISTS (a key taken).
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -179,7 +185,8 @@ class WriterThreads {
   bool stop_ = false;         // guarded by mu_
 };
 
-class OnlineIndexTest : public ::testing::TestWithParam<bool> {
+// (unique index, schema leases)
+class OnlineIndexTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {
  protected:
   void SetUp() override {
     Session setup(&kv_);
@@ -194,7 +201,7 @@ class OnlineIndexTest : public ::testing::TestWithParam<bool> {
                       .ok());
     }
   }
-  bool unique() const { return GetParam(); }
+  bool unique() const { return std::get<0>(GetParam()); }
   std::string CreateIndex() const {
     return unique() ? "CREATE UNIQUE INDEX t_v ON t (v)" : "CREATE INDEX t_v ON t (v)";
   }
@@ -206,7 +213,8 @@ class OnlineIndexTest : public ::testing::TestWithParam<bool> {
   std::atomic<int64_t> clock_{1'000'000};
   MemoryKv kv_{MemoryKvOptions{.now_us = [this] { return clock_.fetch_add(1); },
                                .max_attempts = 10,
-                               .abort_every_first_attempt = false}};
+                               .abort_every_first_attempt = false,
+                               .commit_bounds = std::get<1>(GetParam())}};
 };
 
 TEST_P(OnlineIndexTest, WritersRunBetweenEveryStep) {
@@ -249,9 +257,11 @@ TEST_P(OnlineIndexTest, WritersRunFreely) {
   EXPECT_TRUE(writers.Errors().empty()) << absl::StrJoin(writers.Errors(), "\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, OnlineIndexTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "Unique" : "NonUnique";
+INSTANTIATE_TEST_SUITE_P(Kinds, OnlineIndexTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& info) {
+                           return absl::StrCat(std::get<0>(info.param) ? "Unique" : "NonUnique",
+                                               std::get<1>(info.param) ? "Leased" : "");
                          });
 
 }  // namespace

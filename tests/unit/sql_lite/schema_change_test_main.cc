@@ -1,6 +1,7 @@
-// main() of sql_lite_schema_change_test: gtest's flags, then --plant=skip_write_only or
-// --plant=snapshot_uses_pending_schema to turn on a planted bug (testing_plants.h) that the tests'
-// checkers must catch (online_index_test.cc, schema_change_test.cc).
+// main() of sql_lite_schema_change_test: gtest's flags, then --plant=skip_write_only,
+// --plant=snapshot_uses_pending_schema or --plant=schema_change_ignores_leases to turn on a planted
+// bug (testing_plants.h) that the tests' checkers must catch (online_index_test.cc,
+// schema_change_test.cc).
 #include <cstring>
 #include <iostream>
 
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
       meridian::sql::MutableTestingPlants().skip_write_only = true;
     } else if (std::strcmp(argv[i], "--plant=snapshot_uses_pending_schema") == 0) {
       meridian::sql::MutableTestingPlants().snapshot_uses_pending_schema = true;
+    } else if (std::strcmp(argv[i], "--plant=schema_change_ignores_leases") == 0) {
+      meridian::sql::MutableTestingPlants().schema_change_ignores_leases = true;
     } else {
       std::cerr << "unknown flag " << argv[i] << "\n";
       return 2;
