@@ -1,7 +1,22 @@
 // paxos::Replica, part four: the bounds on what a message from the wire may carry. Anyone who
-// can reach a spanserver's peer port can send Paxos messages, so every field the replica adopts
-// is checked here first; a message that fails is refused whole and changes nothing. See
-// replica.h for the protocol.
+// can reach a spanserver's peer port can send Paxos messages, so a field the replica adopts must
+// be bounded before it changes anything; a message that fails is refused whole. See replica.h for
+// the protocol. Field by field:
+// * Ballot rounds (ballot, promised, transfer_from): RoundInBounds, below.
+// * Accept entries: each under the message's ballot; Accept and Promise snapshot hints: at or
+//   below the sender's commit point. InBounds, below.
+// * Accepted match: at most the leader's last slot (HandleAccepted; it depends on the role).
+// * Accept commit: a follower commits only min(announced commit, LocalMatch()), the slots it
+//   holds contiguously under the leader's ballot (HandleAccept), so no announced commit point
+//   carries it past its log.
+// * Lease: no timestamp travels in a message. A lease vote counts from the time the voted-on
+//   message was sent here, found by its echoed lease_seq (LeaseSeqSentAt), which yields nothing
+//   for a number this replica never sent.
+// * Prepare index bounds only a read of our own log, and config_index only decides a refusal.
+// * Entry indexes in Accept and Promise are not bounded: a follower's log may hold slots any
+//   distance past a hole (a leader sends from its own commit point first), so no bound follows
+//   from the protocol, and forged ones can cost work in proportion to the index. Only
+//   authenticating peers closes that.
 #include <algorithm>
 
 #include "spanserver/paxos/replica.h"
