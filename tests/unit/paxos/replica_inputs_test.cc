@@ -168,5 +168,28 @@ TEST(ReplicaInputsTest, AnAcceptCarryingEntriesOfAnotherBallotIsRefused) {
   EXPECT_EQ(DurableOf(g.F()), before);
 }
 
+// A forged Promise reporting a value under a ballot at or above the candidate's own would win
+// phase 1's highest-ballot rule over any real value; no acceptor can hold one.
+TEST(ReplicaInputsTest, APromiseReportingAValueAboveTheCandidatesBallotIsRefused) {
+  Harness h(3, TestOptions());
+  h.replica(1).Campaign(h.Now());
+  h.Flush();  // the candidate's promise to itself is durable; its Prepares stay queued
+  ASSERT_EQ(h.replica(1).role(), Role::kCandidate);
+  const Ballot ballot = h.replica(1).ballot();
+  Message m = From(2, 1, MessageType::kPromise, ballot);
+  m.promised = ballot;
+  m.index = 1;
+  m.entries.push_back({.index = 1,
+                       .ballot = {ballot.round + 1, 3},
+                       .type = EntryType::kNormal,
+                       .command = "forged"});
+  h.replica(1).Step(m, h.Now());
+  EXPECT_EQ(h.replica(1).refused_messages(), 1u);
+  h.Stabilize();  // the real promises elect replica 1
+  ASSERT_EQ(h.replica(1).role(), Role::kLeader);
+  testing::RunFor(h, 500'000);
+  EXPECT_TRUE(testing::Commands(h, 1).empty());
+}
+
 }  // namespace
 }  // namespace meridian::paxos
