@@ -159,6 +159,15 @@ void Replica::HandlePromise(const Message& m, Interval now) {
     return;
   }
   if (!peer.voter || peer.promised) return;  // a learner's, or a duplicate
+  for (const Entry& e : m.entries) {
+    // An acceptor reports values it accepted before promising our ballot, so under lower
+    // ballots: nobody sends Accepts under a ballot still in phase 1. One under ours or higher is
+    // forged, and would win the highest-ballot rule below over a value that may be chosen.
+    if (e.ballot >= ballot_) {
+      ++refused_messages_;
+      return;
+    }
+  }
   if (m.snapshot >= peer.promise_from) {
     // Slots we must recover were chosen, applied and compacted there; only a snapshot has them.
     BecomeFollower(ballot_, kNoReplica, now);

@@ -3,9 +3,10 @@
 // be bounded before it changes anything; a message that fails is refused whole. See replica.h for
 // the protocol. Field by field:
 // * Ballot rounds (ballot, promised, transfer_from): RoundInBounds, below.
-// * Accept entries: each under the message's ballot; Promise entries: each under a lower ballot
-//   than the candidate's; Accept and Promise snapshot hints: at or below the sender's commit
-//   point. InBounds, below.
+// * Accept entries: each under the message's ballot; Accept and Promise snapshot hints: at or
+//   below the sender's commit point. InBounds, below.
+// * Promise entries: each under a lower ballot than the candidate's (HandlePromise; it depends
+//   on the role).
 // * Accepted match: at most the leader's last slot (HandleAccepted; it depends on the role).
 // * Accept commit: a follower commits only min(announced commit, LocalMatch()), the slots it
 //   holds contiguously under the leader's ballot (HandleAccept), so no announced commit point
@@ -48,14 +49,6 @@ bool Replica::InBounds(const Message& m) const {
       }
       return m.snapshot <= m.commit;
     case MessageType::kPromise:
-      // An acceptor reports values it accepted before promising the candidate's ballot, so
-      // under lower ballots: nobody sends Accepts under a ballot still in phase 1 (a Promise
-      // that arrives after its candidate led is of no use and dropped either way). A value
-      // under a higher ballot would win phase 1's highest-ballot rule over one that may be
-      // chosen.
-      for (const Entry& e : m.entries) {
-        if (e.ballot >= m.ballot) return false;
-      }
       // The sender's compaction point is at or below its commit point (it compacts only applied
       // slots); a snapshot hint past it would stop this replica applying and send it after a
       // snapshot nobody has.
