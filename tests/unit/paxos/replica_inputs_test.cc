@@ -1,6 +1,7 @@
 // paxos::Replica against forged or corrupt messages from the wire (issue 21, hardened inputs).
-// Each test sends one attack to a replica of a healthy group and checks that it is refused:
-// counted in refused_messages(), with the replica's hard state, log and commit point unchanged.
+// Each test sends one attack to a replica of a healthy group and checks that it is refused
+// (counted in refused_messages(), with the replica's hard state, log and commit point unchanged)
+// or, for an announced commit point, bounded by what the replica holds.
 #include <gtest/gtest.h>
 
 #include <cstdint>
