@@ -565,6 +565,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.compacted = replica_->compacted();
     s.installing_snapshot = installing_;
     s.removed = replica_->removed();
+    s.dropped_messages = replica_->dropped_messages();
+    s.refused_messages = replica_->refused_messages();
     const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.

@@ -144,7 +144,9 @@ struct GroupState {
   paxos::Index last_index = 0;
   paxos::Index compacted = 0;  // the log holds no slot at or below it
   bool installing_snapshot = false;
-  bool removed = false;  // the group's configuration no longer has this replica
+  bool removed = false;           // the group's configuration no longer has this replica
+  uint64_t dropped_messages = 0;  // paxos::Replica::dropped_messages()
+  uint64_t refused_messages = 0;  // paxos::Replica::refused_messages(): fields out of bounds
   std::vector<paxos::ReplicaId> members;
 };
 

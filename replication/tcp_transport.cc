@@ -93,8 +93,9 @@ absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string
 class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(asio::io_context& io, std::function<void(paxos::Message)> deliver,
-       TcpTransport::AttachmentHandler attachments)
-      : io_(io),
+       TcpTransport::AttachmentHandler attachments, TcpTransportOptions options)
+      : options_(options),
+        io_(io),
         deliver_(std::move(deliver)),
         attachments_(std::move(attachments)),
         acceptor_(io) {}
@@ -146,7 +147,10 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     for (auto& [id, peer] : peers_) CloseLocked(*peer);
-    for (const std::shared_ptr<Inbound>& in : inbound_) in->socket.close(ignored);
+    for (const std::shared_ptr<Inbound>& in : inbound_) {
+      in->socket.close(ignored);
+      in->idle_timer.cancel();
+    }
     // Aborted handlers run on the io threads; none starts new work once shut_down_ is set.
     // (They hold this object, so not waiting is safe too: without running io threads, or
     // after a bound, the sockets are closed and the handlers are destroyed with the io_context.)
@@ -216,6 +220,10 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     s.messages_received = messages_received_.load(std::memory_order_relaxed);
     s.dropped = dropped_.load(std::memory_order_relaxed);
     s.connects = connects_.load(std::memory_order_relaxed);
+    s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+    s.inbound_buffer_bytes = inbound_buffer_bytes_.load(std::memory_order_relaxed);
+    s.inbound_refused = inbound_refused_.load(std::memory_order_relaxed);
+    s.inbound_idle_closed = inbound_idle_closed_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -241,10 +249,14 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
 
   // One accepted connection; only its single outstanding read touches `buffer`.
   struct Inbound {
-    explicit Inbound(tcp::socket s) : socket(std::move(s)) {}
+    Inbound(tcp::socket s, asio::ip::address remote)
+        : socket(std::move(s)), from(std::move(remote)), idle_timer(socket.get_executor()) {}
     tcp::socket socket;
+    const asio::ip::address from;  // the remote address, counted in inbound_per_address_
     std::string buffer;
     size_t used = 0;
+    asio::steady_timer idle_timer;  // guarded by mu_, like `heard`
+    bool heard = false;             // bytes arrived since the idle timer last fired
   };
 
   // The peer whose queue takes what is sent to `to` now, or nullptr when it is dropped: an unknown
@@ -410,10 +422,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           std::lock_guard<std::mutex> lock(self->mu_);
           if (!self->shut_down_) {
             if (!ec) {
-              TuneSocket(socket);
-              auto in = std::make_shared<Inbound>(std::move(socket));
-              self->inbound_.insert(in);
-              self->ReadLocked(in);
+              self->AdmitLocked(std::move(socket));
             } else if (!self->accept_error_logged_) {
               self->accept_error_logged_ = true;
               Log("accept failed: " + ec.message());
@@ -424,8 +433,73 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         });
   }
 
+  // Serves an accepted connection, or closes it at once when it would pass a cap on inbound
+  // connections (in total, or from its remote address).
+  void AdmitLocked(tcp::socket socket) {
+    boost::system::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    int& from_address = inbound_per_address_[remote.address()];
+    if (inbound_.size() >= static_cast<size_t>(options_.max_inbound_connections) ||
+        from_address >= options_.max_inbound_per_address) {
+      if (from_address == 0) inbound_per_address_.erase(remote.address());
+      socket.close(ec);
+      const uint64_t n = inbound_refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ... such connection
+        Log(absl::StrCat("refused ", n, " inbound connection(s) over the caps (the last from ",
+                         remote.address().to_string(), "): ", inbound_.size(), " open, ",
+                         from_address, " from that address"));
+      }
+      return;
+    }
+    ++from_address;
+    TuneSocket(socket);
+    auto in = std::make_shared<Inbound>(std::move(socket), remote.address());
+    inbound_.insert(in);
+    ArmIdleTimerLocked(in);
+    ReadLocked(in);
+  }
+
+  // Closes `in` unless bytes arrived on it within the last idle period. A flag the reads set,
+  // rather than a timer re-armed by every read, keeps the cost off the path of each frame.
+  void ArmIdleTimerLocked(const std::shared_ptr<Inbound>& in) {
+    in->idle_timer.expires_after(std::chrono::milliseconds(options_.inbound_idle_timeout_ms));
+    BeginOpLocked();
+    in->idle_timer.async_wait([self = shared_from_this(), in](boost::system::error_code ec) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (!ec && !self->shut_down_ && self->inbound_.count(in) > 0) {
+        if (in->heard) {
+          in->heard = false;
+          self->ArmIdleTimerLocked(in);
+        } else {
+          // The pending read fails and its handler forgets the connection.
+          self->inbound_idle_closed_.fetch_add(1, std::memory_order_relaxed);
+          boost::system::error_code ignored;
+          in->socket.close(ignored);
+        }
+      }
+      self->EndOpLocked();
+    });
+  }
+
+  // Resizes `in`'s read buffer and keeps the inbound_buffer_bytes gauge in step.
+  void ResizeBuffer(Inbound& in, size_t size) {
+    inbound_buffer_bytes_.fetch_add(size - in.buffer.size(), std::memory_order_relaxed);
+    in.buffer.resize(size);
+  }
+
+  void CloseInboundLocked(const std::shared_ptr<Inbound>& in) {
+    boost::system::error_code ignored;
+    in->socket.close(ignored);
+    in->idle_timer.cancel();
+    inbound_buffer_bytes_.fetch_sub(in->buffer.size(), std::memory_order_relaxed);
+    if (inbound_.erase(in) == 0) return;
+    auto it = inbound_per_address_.find(in->from);
+    if (it != inbound_per_address_.end() && --it->second == 0) inbound_per_address_.erase(it);
+  }
+
   void ReadLocked(const std::shared_ptr<Inbound>& in) {
-    if (in->buffer.size() - in->used < kReadChunk) in->buffer.resize(in->used + kReadChunk);
+    if (in->buffer.size() - in->used < kReadChunk) ResizeBuffer(*in, in->used + kReadChunk);
     BeginOpLocked();
     in->socket.async_read_some(
         asio::buffer(in->buffer.data() + in->used, in->buffer.size() - in->used),
@@ -433,15 +507,15 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
           bool keep = !ec;
           if (keep) {
             in->used += n;
+            self->bytes_received_.fetch_add(n, std::memory_order_relaxed);
             keep = self->DeliverFrames(*in);
           }
           std::lock_guard<std::mutex> lock(self->mu_);
+          in->heard = true;
           if (keep && !self->shut_down_) {
             self->ReadLocked(in);
           } else {
-            boost::system::error_code ignored;
-            in->socket.close(ignored);
-            self->inbound_.erase(in);
+            self->CloseInboundLocked(in);
           }
           self->EndOpLocked();
         });
@@ -469,9 +543,12 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       in.used -= pos;
     }
     if (in.used >= 4) {
-      // A partial frame: grow the buffer so that the rest fits.
+      // A partial frame: grow the buffer towards its length, but to at most twice what has
+      // arrived plus a chunk, so that a length prefix alone (up to 64 MiB) costs no memory,
+      // while a large frame still arrives in few reads (the buffer doubles as it fills).
       const size_t need = 4 + size_t{GetBigEndian32(in.buffer.data())};
-      if (need <= 4 + size_t{kMaxFrameBytes} && in.buffer.size() < need) in.buffer.resize(need);
+      const size_t grow = std::min(need, in.used + std::max(kReadChunk, in.used));
+      if (in.buffer.size() < grow) ResizeBuffer(in, grow);
     }
     return ok;
   }
@@ -519,6 +596,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
+  const TcpTransportOptions options_;
   asio::io_context& io_;
   const std::function<void(paxos::Message)> deliver_;
   const TcpTransport::AttachmentHandler attachments_;
@@ -529,20 +607,25 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> messages_received_{0};
   std::atomic<uint64_t> connects_{0};
   std::atomic<uint64_t> protocol_mismatches_{0};
+  std::atomic<uint64_t> bytes_received_{0};
+  std::atomic<uint64_t> inbound_buffer_bytes_{0};
+  std::atomic<uint64_t> inbound_refused_{0};
+  std::atomic<uint64_t> inbound_idle_closed_{0};
 
   std::mutex mu_;
   std::condition_variable idle_;
-  tcp::acceptor acceptor_;                           // guarded by mu_
-  std::map<uint64_t, std::shared_ptr<Peer>> peers_;  // guarded by mu_
-  std::set<std::shared_ptr<Inbound>> inbound_;       // guarded by mu_
-  int64_t ops_ = 0;                                  // guarded by mu_
-  bool shut_down_ = false;                           // guarded by mu_
-  bool accept_error_logged_ = false;                 // guarded by mu_
+  tcp::acceptor acceptor_;                                // guarded by mu_
+  std::map<uint64_t, std::shared_ptr<Peer>> peers_;       // guarded by mu_
+  std::set<std::shared_ptr<Inbound>> inbound_;            // guarded by mu_
+  std::map<asio::ip::address, int> inbound_per_address_;  // guarded by mu_
+  int64_t ops_ = 0;                                       // guarded by mu_
+  bool shut_down_ = false;                                // guarded by mu_
+  bool accept_error_logged_ = false;                      // guarded by mu_
 };
 
 TcpTransport::TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver,
-                           AttachmentHandler attachments)
-    : impl_(std::make_shared<Impl>(io, std::move(deliver), std::move(attachments))) {}
+                           AttachmentHandler attachments, TcpTransportOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(deliver), std::move(attachments), options)) {}
 
 TcpTransport::~TcpTransport() { impl_->Shutdown(); }
 

@@ -17,7 +17,11 @@
 // Incoming: Start() accepts connections on the listen address; each frame's messages go to
 // `deliver` on an io thread, and its attachments to `attachments`. A frame addressed to another
 // server (a peer with a stale address book) or one that does not parse is dropped; a length of 0
-// or above the limit closes the connection, since the stream cannot be resynchronized.
+// or above the limit closes the connection, since the stream cannot be resynchronized. What a
+// peer can make the listener hold is bounded (TcpTransportOptions): a read buffer grows only with
+// the bytes that arrived, not to the length a frame announces; connections over the caps (in
+// total, per remote address) are closed at once; one that sends nothing for the idle timeout is
+// closed. Each is counted in stats().
 //
 // Attachments: opaque payloads of the layer above (the transaction layer's group messages) for
 // another server. SendAttachment() queues one beside the Paxos messages for that server, under
@@ -53,6 +57,20 @@ class io_context;
 
 namespace meridian::replication {
 
+// Limits on what peers can make a listener hold. Connections past a cap are accepted and closed
+// at once. Every server keeps one connection to each other server, plus a replaced one for a
+// moment after a reconnect, so the defaults leave room for clusters of hundreds of servers,
+// and for tests that run many servers on one host.
+struct TcpTransportOptions {
+  int max_inbound_connections = 1024;  // from all addresses together
+  int max_inbound_per_address = 128;   // from one remote IP address
+  // An inbound connection on which nothing arrives for this long (up to twice it: the check runs
+  // once per period) is closed. Leaders send heartbeats every 250 ms, so a connection that
+  // carries any group is never idle this long; a sender whose idle connection was closed
+  // reconnects on its next Send, losing at most the frame it wrote into the closed socket.
+  int64_t inbound_idle_timeout_ms = 120'000;
+};
+
 class TcpTransport : public Transport {
  public:
   // `deliver` receives every incoming message (on an io thread); it routes by message.group.
@@ -61,7 +79,7 @@ class TcpTransport : public Transport {
   // `io` must outlive this object and must be run by some thread until Shutdown() returns.
   using AttachmentHandler = std::function<void(uint64_t from_server, std::string attachment)>;
   TcpTransport(boost::asio::io_context& io, std::function<void(paxos::Message)> deliver,
-               AttachmentHandler attachments = nullptr);
+               AttachmentHandler attachments = nullptr, TcpTransportOptions options = {});
   ~TcpTransport() override;  // Shutdown()s
 
   // Binds and listens on HOST:PORT (a host name is resolved to its first address). Returns the
@@ -78,11 +96,15 @@ class TcpTransport : public Transport {
   void SendAttachment(uint64_t to, std::string attachment);
 
   struct Stats {
-    uint64_t frames_sent = 0;        // PaxosBatch frames written
-    uint64_t messages_sent = 0;      // messages and attachments in them
-    uint64_t messages_received = 0;  // messages and attachments delivered from peers
-    uint64_t dropped = 0;            // the same dropped: queues full, no address, failed links
-    uint64_t connects = 0;           // outgoing connections established
+    uint64_t frames_sent = 0;           // PaxosBatch frames written
+    uint64_t messages_sent = 0;         // messages and attachments in them
+    uint64_t messages_received = 0;     // messages and attachments delivered from peers
+    uint64_t dropped = 0;               // the same dropped: queues full, no address, failed links
+    uint64_t connects = 0;              // outgoing connections established
+    uint64_t bytes_received = 0;        // bytes read from inbound connections
+    uint64_t inbound_buffer_bytes = 0;  // read buffers of the open inbound connections, now
+    uint64_t inbound_refused = 0;       // inbound connections closed at once: over a cap
+    uint64_t inbound_idle_closed = 0;   // inbound connections closed for sending nothing
   };
   Stats stats() const;
 

@@ -189,6 +189,10 @@ void Replica::Step(const Message& m, Interval now) {
     ++dropped_messages_;
     return;
   }
+  if (!InBounds(m)) {
+    ++refused_messages_;
+    return;
+  }
   max_round_seen_ = std::max(max_round_seen_, m.ballot.round);
   switch (m.type) {
     case MessageType::kPrepare:
@@ -373,6 +377,13 @@ void Replica::HandleAccepted(const Message& m, Interval now) {
     return;
   }
   if (role_ != Role::kLeader || m.ballot != ballot_) return;
+  if (m.match > last_index_) {
+    // Under our ballot an acceptor holds only slots we sent it, and we send none past our log
+    // (a follower's commit point, which counts in its match, is chosen, so within our log too):
+    // a match beyond it is forged or corrupt and must not count towards a commit.
+    ++refused_messages_;
+    return;
+  }
   Peer& peer = peers_[m.from];
   // The newest report wins, even when lower: a follower that restarted forgets which chosen
   // slots it held, and must be sent them again.

@@ -81,6 +81,16 @@ namespace meridian::paxos {
 using truetime::Interval;
 using truetime::Timestamp;
 
+// Bounds on ballot rounds taken from the wire (Step refuses a message with a ballot outside them;
+// see Replica::InBounds). Rounds grow by one per campaign: even at one campaign per microsecond
+// a group would need 146,000 years to reach kMaxBallotRound, so a round above it is forged or
+// corrupt, and `round + 1` in StartCampaign can never overflow. kMaxBallotRoundStep limits how
+// far one message can raise the rounds this replica knows of: an honest group raises them by a
+// handful per election, so 2^32 above the highest round seen here is decades of back-to-back
+// elections, while a forger needs 2^30 accepted messages to walk the rounds up to the cap.
+inline constexpr int64_t kMaxBallotRound = int64_t{1} << 62;
+inline constexpr int64_t kMaxBallotRoundStep = int64_t{1} << 32;
+
 struct Options {
   GroupId group = 0;
   ReplicaId id = kNoReplica;
@@ -180,7 +190,9 @@ class Replica {
   // Advances timers: elections, heartbeats, retransmissions, transfer timeouts, preferred leader.
   void Tick(Interval now);
   // Handles one message addressed to this replica. Messages for another group or replica, or from
-  // a non-member, are dropped and counted in dropped_messages().
+  // a non-member, are dropped and counted in dropped_messages(). Messages whose fields are out of
+  // bounds (InBounds: forged or corrupt) are refused, change nothing and count in
+  // refused_messages().
   void Step(const Message& message, Interval now);
   // Leader only: appends `command` to the log; returns its slot. The proposal took effect iff the
   // entry applied at that slot carries the same command. UNAVAILABLE names the leader when this
@@ -252,6 +264,7 @@ class Replica {
   Timestamp lease_end() const { return lease_end_; }
   const HardState& hard_state() const { return hard_; }
   uint64_t dropped_messages() const { return dropped_messages_; }
+  uint64_t refused_messages() const { return refused_messages_; }
 
  private:
   struct Peer {
@@ -263,6 +276,13 @@ class Replica {
     Index hole_resent = 0;          // the hole last resent from, answering a gap report
     bool voter = true;              // counts for quorums (false: a learner)
   };
+
+  // Input bounds (replica_inputs.cc).
+  // Whether `m`'s fields are within what an honest peer can send; Step refuses it otherwise.
+  bool InBounds(const Message& m) const;
+  // A round from the wire: in [0, kMaxBallotRound] and at most kMaxBallotRoundStep above every
+  // round known here.
+  bool RoundInBounds(int64_t round) const;
 
   // Message handlers.
   // Fills the common fields of the reply to `m`; when `m` carries a ballot below our promise,
@@ -410,6 +430,7 @@ class Replica {
   Interval last_now_;  // the newest reading passed in; used where no reading is given
   std::optional<SoftState> last_soft_;
   uint64_t dropped_messages_ = 0;
+  uint64_t refused_messages_ = 0;
 };
 
 }  // namespace meridian::paxos

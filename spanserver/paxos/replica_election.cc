@@ -45,8 +45,11 @@ void Replica::StartCampaign(Interval now, Ballot transfer_from) {
   if (snapshot_needed_) return;                   // a leader must apply, and this one cannot yet
   if (!IsVoter()) return;                         // a learner or a removed replica
   if (!CanCampaign(now, &transfer_from)) return;  // our lease vote for another ballot still runs
-  const Ballot ballot{std::max({hard_.promised.round, ballot_.round, max_round_seen_}) + 1,
-                      options_.id};
+  const int64_t top = std::max({hard_.promised.round, ballot_.round, max_round_seen_});
+  // Rounds from the wire stay at or below kMaxBallotRound (InBounds), so only a corrupt hard
+  // state reaches it; a replica there cannot outbid it, and `top + 1` must not overflow.
+  if (top >= kMaxBallotRound) return;
+  const Ballot ballot{top + 1, options_.id};
   max_round_seen_ = ballot.round;
   role_ = Role::kCandidate;
   ballot_ = ballot;
@@ -156,6 +159,15 @@ void Replica::HandlePromise(const Message& m, Interval now) {
     return;
   }
   if (!peer.voter || peer.promised) return;  // a learner's, or a duplicate
+  for (const Entry& e : m.entries) {
+    // An acceptor reports values it accepted before promising our ballot, so under lower
+    // ballots: nobody sends Accepts under a ballot still in phase 1. One under ours or higher is
+    // forged, and would win the highest-ballot rule below over a value that may be chosen.
+    if (e.ballot >= ballot_) {
+      ++refused_messages_;
+      return;
+    }
+  }
   if (m.snapshot >= peer.promise_from) {
     // Slots we must recover were chosen, applied and compacted there; only a snapshot has them.
     BecomeFollower(ballot_, kNoReplica, now);

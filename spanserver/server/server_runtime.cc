@@ -397,7 +397,9 @@ class ServerRuntime::Impl {
                      " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes, " bytes, ",
                      w.flushes, " flushes of staged rounds); peers: ", t.messages_sent,
                      " messages sent in ", t.frames_sent, " frames over ", t.connects,
-                     " connections, ", t.messages_received, " received, ", t.dropped, " dropped"));
+                     " connections, ", t.messages_received, " received, ", t.dropped, " dropped; ",
+                     t.inbound_refused, " inbound connections refused over the caps, ",
+                     t.inbound_idle_closed, " closed idle"));
   }
 
   std::string peer_address() const { return peer_address_; }

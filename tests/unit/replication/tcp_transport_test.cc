@@ -45,14 +45,17 @@ struct Endpoint {
   std::vector<std::pair<uint64_t, std::string>> attachments;
 
   // Listens on `listen` and serves as server `id` (0: listen only, Start later).
-  explicit Endpoint(uint64_t id, const std::string& listen = "127.0.0.1:0") {
+  explicit Endpoint(uint64_t id, const std::string& listen = "127.0.0.1:0",
+                    TcpTransportOptions options = {}) {
     work.emplace(io.get_executor());
     thread = std::thread([this] { io.run(); });
     transport = std::make_unique<TcpTransport>(
-        io, inbox.Sink(), [this](uint64_t from, std::string attachment) {
+        io, inbox.Sink(),
+        [this](uint64_t from, std::string attachment) {
           std::lock_guard<std::mutex> lock(mu);
           attachments.emplace_back(from, std::move(attachment));
-        });
+        },
+        options);
     absl::StatusOr<std::string> bound = transport->Listen(listen);
     EXPECT_TRUE(bound.ok()) << bound.status();
     if (bound.ok()) address = *bound;
@@ -218,13 +221,17 @@ TEST(TcpTransportTest, FramesForAnotherServerAreDropped) {
   EXPECT_EQ(b.transport->stats().messages_received, 0u);
 }
 
-// A raw client writing frames by hand.
+// A raw client writing frames by hand, from `from` (any 127.x.y.z is this host on Linux).
 struct RawClient {
   asio::io_context io;
   asio::ip::tcp::socket socket{io};
-  explicit RawClient(const std::string& address) {
+  explicit RawClient(const std::string& address, const std::string& from = "") {
     absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
     EXPECT_TRUE(split.ok());
+    if (!from.empty()) {
+      socket.open(asio::ip::tcp::v4());
+      socket.bind({asio::ip::make_address(from), 0});
+    }
     socket.connect({asio::ip::make_address(split->first), split->second});
   }
   void Write(const std::string& bytes) { asio::write(socket, asio::buffer(bytes)); }
@@ -284,6 +291,61 @@ TEST(TcpTransportTest, GarbageFramesAreDroppedAndABadLengthClosesTheConnection) 
   a.transport->SetPeerAddress(2, b.address);
   a.transport->Send({Msg(1, 2, 8)});
   ASSERT_TRUE(WaitUntil([&] { return b.count() == 3; }));
+}
+
+// A length prefix alone must not make the listener allocate the frame it announces: the buffer
+// grows only with the bytes that arrive.
+TEST(TcpTransportTest, ALargeLengthPrefixDoesNotAllocateTheFrame) {
+  Endpoint b(2);
+  RawClient raw(b.address);
+  raw.Write(std::string("\x03\xff\xff\xff", 4) + std::string(10, 'x'));  // 64 MiB announced
+  ASSERT_TRUE(WaitUntil([&] { return b.transport->stats().bytes_received == 14; }));
+  EXPECT_LT(b.transport->stats().inbound_buffer_bytes, uint64_t{1} << 20);
+  // A frame that does arrive in full is still delivered, however it is split.
+  proto::PaxosBatch batch;
+  batch.set_from_server(1);
+  batch.set_to_server(2);
+  batch.set_protocol_version(rpc::kProtocolVersion);
+  *batch.add_messages() = ToProto(Msg(1, 2, 7, 3 << 20));
+  RawClient raw2(b.address);
+  raw2.Write(RawClient::Frame(batch.SerializeAsString()));
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 1; }));
+  EXPECT_EQ(b.received[0].entries.at(0).command.size(), size_t{3} << 20);
+}
+
+// Inbound connections over the caps (per remote address, then in total) are closed and counted;
+// those within them are served.
+TEST(TcpTransportTest, InboundConnectionsOverTheCapsAreClosed) {
+  Endpoint b(2, "127.0.0.1:0",
+             {.max_inbound_connections = 3,
+              .max_inbound_per_address = 2,
+              .inbound_idle_timeout_ms = 120'000});
+  RawClient a1(b.address, "127.0.0.1"), a2(b.address, "127.0.0.1");
+  RawClient over_address(b.address, "127.0.0.1");
+  EXPECT_TRUE(over_address.ClosedByPeer());
+  RawClient c1(b.address, "127.0.0.2");
+  RawClient over_total(b.address, "127.0.0.2");
+  EXPECT_TRUE(over_total.ClosedByPeer());
+  EXPECT_EQ(b.transport->stats().inbound_refused, 2u);
+  proto::PaxosBatch batch;
+  batch.set_from_server(1);
+  batch.set_to_server(2);
+  batch.set_protocol_version(rpc::kProtocolVersion);
+  *batch.add_messages() = ToProto(Msg(1, 2, 7));
+  for (RawClient* raw : {&a1, &a2, &c1}) raw->Write(RawClient::Frame(batch.SerializeAsString()));
+  ASSERT_TRUE(WaitUntil([&] { return b.count() == 3; }));
+}
+
+// An inbound connection that sends nothing is closed after the idle timeout (short here).
+TEST(TcpTransportTest, AnInboundConnectionThatSendsNothingIsClosed) {
+  Endpoint b(2, "127.0.0.1:0",
+             {.max_inbound_connections = 1024,
+              .max_inbound_per_address = 128,
+              .inbound_idle_timeout_ms = 50});
+  RawClient raw(b.address);
+  EXPECT_TRUE(raw.ClosedByPeer());
+  EXPECT_EQ(b.transport->stats().inbound_idle_closed, 1u);
+  ASSERT_TRUE(WaitUntil([&] { return b.transport->stats().inbound_buffer_bytes == 0; }));
 }
 
 TEST(TcpTransportTest, FramesOfAnotherProtocolVersionAreDropped) {
