@@ -246,8 +246,9 @@ std::pair<uint64_t, uint64_t> GroupAndLeader(const Topology& topology, const std
 
 // --spread: one range per branch (its directory: the branch, its tellers and accounts and the
 // history rows under it), placed evenly over the groups and their leaders' servers. Prints where
-// the branches and the catalog went: every statement reads the catalog's version row under a
-// lock (sql_lite/catalog.h), so the catalog's group takes part in every transaction.
+// the branches and the catalog went: a retried attempt reads the catalog's version row under a
+// lock (first attempts hold a schema lease instead, sql_lite/catalog.h), which brings the
+// catalog's group into its commit.
 absl::Status Spread(Client& client, sql::KvDatabase& db, const WorkloadConfig& config) {
   sql::Session session(&db);
   std::vector<std::string> bounds;  // the start of branch 1, 2, ..., scale + 1

@@ -97,9 +97,11 @@ struct SchemaChangeProgress {
 
 // How a Session runs schema changes (docs/sql.md "Schema changes").
 struct SessionOptions {
-  // A schema change takes effect this long after it is registered: it is registered without
-  // waiting for transactions in flight, which keep the old schema until then; read-write
-  // statements that start in between wait for it. Each state of an index build costs about this.
+  // A schema change takes effect this long after it is registered (plus a schema lease and a
+  // commit window, about 0.7 s, on a database whose commits honour timestamp bounds: docs/sql.md
+  // "Schema leases"): it is registered without waiting for transactions in flight, which keep the
+  // old schema until then; read-write statements that start in between wait for it. Each state of
+  // an index build costs about this.
   int64_t schema_change_delay_us = 10'000;
   // Rows per transaction of an index backfill and of the cleanup after DROP (>= 1).
   int64_t schema_change_chunk_rows = 500;
