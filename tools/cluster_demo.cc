@@ -223,10 +223,13 @@ void PrintStatus(LocalCluster& cluster, Client& client) {
     }
     std::vector<std::string> groups;
     for (const proto::GroupStatus& g : status->groups()) {
-      groups.push_back(absl::StrFormat("g%d:%s%s c%d/a%d log%d%s", g.group(), g.role(),
+      // Peer messages refused for out-of-bounds or forged fields show only when there are any.
+      const std::string refused =
+          g.refused_messages() > 0 ? absl::StrCat(" refused", g.refused_messages()) : "";
+      groups.push_back(absl::StrFormat("g%d:%s%s c%d/a%d log%d%s%s", g.group(), g.role(),
                                        g.has_lease() ? "+lease" : "", g.commit(), g.applied(),
                                        g.last_index() - std::min(g.last_index(), g.compacted()),
-                                       g.installing_snapshot() ? "+snapshot" : ""));
+                                       g.installing_snapshot() ? "+snapshot" : "", refused));
     }
     std::printf("    %-8s id %-3llu %s\n", name.c_str(),
                 static_cast<unsigned long long>(status->server_id()),
