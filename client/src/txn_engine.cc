@@ -277,28 +277,10 @@ absl::StatusOr<std::optional<std::string>> TxnAttempt::Get(std::string_view key_
     doomed_ = absl::AbortedError("the transaction was aborted at a server (keepalive)");
     return doomed_;
   }
-  proto::TxnReadRequest request;
-  *request.mutable_txn() = Ref();
-  request.add_keys(key);
-  request.set_for_update(for_update);
-  proto::TxnReadResponse response;
-  uint64_t group = 0;
-  const absl::Status status = transport_->Read(0, key, request, &response, deadline_, &group);
-  if (!status.ok()) {
-    // The read may have locked the key anyway (a reply lost): Abort releases it.
-    buffer_.RecordRead(group, key, std::nullopt);
-    doomed_ = status;
-    return status;
-  }
-  if (response.values_size() != 1) {
-    doomed_ = absl::InternalError(
-        absl::StrCat("read of 1 key answered ", response.values_size(), " values"));
-    return doomed_;
-  }
-  std::optional<std::string> value = ValueOf(response.values(0));
-  buffer_.RecordRead(group, key, value);
-  keepalive_->Add(id_, group, buffer_.read_groups().at(group).routing_key);
-  return value;
+  // Group 0: the router finds the key's group and follows it if its range moves.
+  std::vector<std::optional<std::string>> value(1);
+  if (absl::Status s = ReadGroup(0, {key}, {0}, for_update, &value); !s.ok()) return s;
+  return std::move(value[0]);
 }
 
 absl::StatusOr<std::vector<std::optional<std::string>>> TxnAttempt::GetMany(
@@ -347,12 +329,12 @@ absl::Status TxnAttempt::ReadGroup(uint64_t group, const std::vector<std::string
   for (const size_t i : indexes) request.add_keys(keys[i]);
   request.set_for_update(for_update);
   proto::TxnReadResponse response;
-  uint64_t used = group;
+  uint64_t used = group;  // the group that served the read (group 0: the one the router found)
   const absl::Status status =
       transport_->Read(group, keys[indexes.front()], request, &response, deadline_, &used);
   if (!status.ok()) {
     // The read may have locked the keys anyway (a reply lost): Abort releases them.
-    for (const size_t i : indexes) buffer_.RecordRead(group, keys[i], std::nullopt);
+    for (const size_t i : indexes) buffer_.RecordRead(used, keys[i], std::nullopt);
     doomed_ = status;
     return status;
   }
@@ -363,9 +345,9 @@ absl::Status TxnAttempt::ReadGroup(uint64_t group, const std::vector<std::string
   }
   for (size_t j = 0; j < indexes.size(); ++j) {
     (*values)[indexes[j]] = ValueOf(response.values(static_cast<int>(j)));
-    buffer_.RecordRead(group, keys[indexes[j]], (*values)[indexes[j]]);
+    buffer_.RecordRead(used, keys[indexes[j]], (*values)[indexes[j]]);
   }
-  keepalive_->Add(id_, group, buffer_.read_groups().at(group).routing_key);
+  keepalive_->Add(id_, used, buffer_.read_groups().at(used).routing_key);
   return absl::OkStatus();
 }
 

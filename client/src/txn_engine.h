@@ -165,8 +165,8 @@ class TxnAttempt {
 
  private:
   proto::TxnRef Ref() const;
-  // One locking read of keys[indexes] at `group`'s leader into (*values)[indexes]; records the
-  // reads, or dooms the attempt.
+  // One locking read of keys[indexes] at `group`'s leader (0: the group the router finds for the
+  // first key) into (*values)[indexes]; records the reads, or dooms the attempt.
   absl::Status ReadGroup(uint64_t group, const std::vector<std::string>& keys,
                          const std::vector<size_t>& indexes, bool for_update,
                          std::vector<std::optional<std::string>>* values);
