@@ -6,6 +6,7 @@
 #include <leveldb/options.h>
 #include <leveldb/write_batch.h>
 
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -55,12 +56,57 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
     db_options.block_cache = cache.get();
   }
   leveldb::DB* raw_db = nullptr;
-  RETURN_IF_ERROR_CTX(internal::FromLevelDb(leveldb::DB::Open(db_options, path, &raw_db)),
-                      "opening storage at " + path);
+  RETURN_IF_ERROR_CTX(OpenParanoid(db_options, path, &raw_db), "opening storage at " + path);
   std::unique_ptr<Engine> engine(new Engine(std::move(table_env), std::move(env), std::move(cache),
                                             std::unique_ptr<leveldb::DB>(raw_db)));
+  RETURN_IF_ERROR_CTX(engine->CheckFormat(path), "storage at " + path);
   RETURN_IF_ERROR_CTX(engine->LoadHorizons(), "loading GC horizons at " + path);
   return engine;
+}
+
+// LevelDB's paranoid checks verify every block that a compaction reads (a damaged block is not
+// copied on into new tables) and fail the DB at the first damage found. They also fail the
+// recovery of a write-ahead log that holds a damaged record, and a crash can leave one: the
+// record of a write that was cut short, which was never synced and so never acknowledged. Such a
+// store is opened once without the checks, which drops the damaged records (and says so), and
+// then again with them.
+absl::Status Engine::OpenParanoid(leveldb::Options options, const std::string& path,
+                                  leveldb::DB** db) {
+  options.paranoid_checks = true;
+  leveldb::Status s = leveldb::DB::Open(options, path, db);
+  if (!s.IsCorruption()) return internal::FromLevelDb(s);
+  std::fprintf(stderr,
+               "storage at %s: %s; recovering without LevelDB's paranoid checks, which drops "
+               "the damaged records of its write-ahead log (a crash leaves the record of a "
+               "write it cut short; that write was not acknowledged)\n",
+               path.c_str(), s.ToString().c_str());
+  options.paranoid_checks = false;
+  RETURN_IF_ERROR(internal::FromLevelDb(leveldb::DB::Open(options, path, db)));
+  delete *db;  // the recovered records are in a table now, and the old log is gone
+  *db = nullptr;
+  options.paranoid_checks = true;
+  return internal::FromLevelDb(leveldb::DB::Open(options, path, db));
+}
+
+absl::Status Engine::CheckFormat(const std::string& path) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, GetOptional(format::FormatKey()));
+  if (!value.has_value()) {
+    // A new store, or one written before the version was recorded (version 1).
+    leveldb::WriteOptions options;
+    options.sync = true;
+    return internal::FromLevelDb(
+        db_->Put(options, format::FormatKey(), format::FormatValue(format::kFormatVersion)));
+  }
+  uint64_t version = 0;
+  RETURN_IF_ERROR(format::ParseFormatValue(*value, &version));
+  if (version > format::kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data at ", path, " has format version ", version, ", newer than this binary's (",
+        format::kFormatVersion,
+        "): a newer Meridian wrote it. Run that version or a newer one; this binary would "
+        "misread it, so it does not start"));
+  }
+  return absl::OkStatus();
 }
 
 Engine::Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
@@ -97,7 +143,7 @@ absl::Status Engine::Delete(uint64_t tablet, std::string_view key, Timestamp ts,
 
 absl::Status Engine::LoadHorizons() {
   const std::string prefix(1, format::kHorizonTag);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   absl::MutexLock lock(&horizons_mu_);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     uint64_t tablet = 0;

@@ -43,6 +43,7 @@ class Cache;
 class DB;
 class Env;
 class Snapshot;
+struct Options;
 }  // namespace leveldb
 
 namespace meridian::storage {
@@ -213,6 +214,10 @@ class Engine {
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
          std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);
 
+  static absl::Status OpenParanoid(leveldb::Options options, const std::string& path,
+                                   leveldb::DB** db);
+  // Records this binary's format version in a store without one; refuses a newer one.
+  absl::Status CheckFormat(const std::string& path);
   absl::Status LoadHorizons();
   // FAILED_PRECONDITION when read_ts is below the tablet's horizon. Called after the read's
   // snapshot is taken: CollectGarbage raises the horizon before it deletes anything, so a read

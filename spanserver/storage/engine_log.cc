@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<LogEntry>> Engine::ReadLog(uint64_t group, uint64_t l
   if (lo >= hi) return out;
   const std::string end_key = format::LogKey(group, hi);
   size_t bytes = 0;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   for (it->Seek(format::LogKey(group, lo)); it->Valid(); it->Next()) {
     const std::string_view key = internal::ToView(it->key());
     if (key >= end_key) break;
@@ -42,7 +42,8 @@ absl::StatusOr<std::vector<LogEntry>> Engine::ReadLog(uint64_t group, uint64_t l
 absl::StatusOr<std::optional<std::string>> Engine::ReadLogEntry(uint64_t group,
                                                                 uint64_t index) const {
   std::string value;
-  const leveldb::Status s = db_->Get(leveldb::ReadOptions(), format::LogKey(group, index), &value);
+  const leveldb::Status s =
+      db_->Get(internal::CheckedReads(), format::LogKey(group, index), &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(internal::FromLevelDb(s));
   return value;
@@ -50,7 +51,7 @@ absl::StatusOr<std::optional<std::string>> Engine::ReadLogEntry(uint64_t group,
 
 absl::StatusOr<std::optional<uint64_t>> Engine::FirstLogIndex(uint64_t group) const {
   const std::string prefix = format::GroupLogPrefix(group);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   it->Seek(prefix);
   RETURN_IF_ERROR(internal::FromLevelDb(it->status()));
   if (!it->Valid() || !it->key().starts_with(prefix)) return std::nullopt;
@@ -63,7 +64,7 @@ absl::StatusOr<std::optional<uint64_t>> Engine::FirstLogIndex(uint64_t group) co
 absl::StatusOr<std::optional<uint64_t>> Engine::LastLogIndex(uint64_t group) const {
   const std::string prefix = format::GroupLogPrefix(group);
   const std::string after = keyenc::PrefixSuccessor(prefix);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   it->Seek(after);
   if (it->Valid()) {
     it->Prev();
@@ -85,7 +86,7 @@ absl::Status Engine::EraseLogRange(uint64_t group, uint64_t lo, uint64_t hi,
   const std::string end_key = hi == std::numeric_limits<uint64_t>::max()
                                   ? keyenc::PrefixSuccessor(prefix)
                                   : format::LogKey(group, hi);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   for (it->Seek(format::LogKey(group, lo)); it->Valid(); it->Next()) {
     const std::string_view key = internal::ToView(it->key());
     if (key >= end_key) break;
@@ -129,7 +130,7 @@ absl::StatusOr<std::optional<std::string>> Engine::LoadReplicaMarker(uint64_t gr
 
 absl::StatusOr<std::optional<std::string>> Engine::GetOptional(const std::string& key) const {
   std::string value;
-  const leveldb::Status s = db_->Get(leveldb::ReadOptions(), key, &value);
+  const leveldb::Status s = db_->Get(internal::CheckedReads(), key, &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(internal::FromLevelDb(s));
   return value;
@@ -137,7 +138,7 @@ absl::StatusOr<std::optional<std::string>> Engine::GetOptional(const std::string
 
 absl::Status Engine::ListIds(char tag, std::vector<uint64_t>* ids) const {
   const std::string space(1, tag);
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
   it->Seek(space);
   while (it->Valid() && it->key().starts_with(space)) {
     std::string_view key = internal::ToView(it->key());

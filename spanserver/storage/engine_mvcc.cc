@@ -35,10 +35,10 @@ absl::StatusOr<std::optional<std::string>> Engine::Get(uint64_t tablet, std::str
   keyenc::AppendDescendingInt64(&target, read_ts);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(snapshot.options()));
   it->Seek(target);
-  if (!it->Valid()) {
-    RETURN_IF_ERROR(internal::FromLevelDb(it->status()));
-    return std::nullopt;
-  }
+  // Checked also when the iterator is valid: a table whose block failed its checksum is skipped
+  // by the merge, which then stands on a later key of another table (the error is in status()).
+  RETURN_IF_ERROR(internal::FromLevelDb(it->status()));
+  if (!it->Valid()) return std::nullopt;
   const std::string_view found = internal::ToView(it->key());
   if (!StartsWith(found, prefix)) return std::nullopt;
   if (found.size() != prefix.size() + format::kTimestampBytes) {

@@ -26,7 +26,7 @@ std::unique_ptr<Engine::Snapshot> Engine::TakeSnapshot() const {
 absl::StatusOr<std::vector<KeyValue>> Engine::ReadRaw(const Snapshot* snapshot,
                                                       std::string_view start, std::string_view end,
                                                       size_t max_bytes) const {
-  leveldb::ReadOptions options;
+  leveldb::ReadOptions options = internal::CheckedReads();
   options.fill_cache = false;  // a snapshot stream reads everything once
   if (snapshot != nullptr) options.snapshot = snapshot->snapshot_;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<KeyValue>> Engine::ReadRaw(const Snapshot* snapshot,
 
 absl::StatusOr<size_t> Engine::EraseRange(std::string_view start, std::string_view end,
                                           size_t max_keys, WriteBatch* batch) const {
-  leveldb::ReadOptions options;
+  leveldb::ReadOptions options = internal::CheckedReads();
   options.fill_cache = false;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
   size_t erased = 0;

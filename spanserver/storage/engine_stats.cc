@@ -66,7 +66,7 @@ absl::StatusOr<Engine::RangeSize> Engine::MeasureRange(uint64_t tablet, std::str
     (size(mid) < out.bytes / 2 ? a : b) = mid;
   }
   // The first version at or after the point names the split key.
-  leveldb::ReadOptions options;
+  leveldb::ReadOptions options = internal::CheckedReads();
   options.fill_cache = false;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
   it->Seek(internal::ToSlice(b));

@@ -105,6 +105,22 @@ std::string ReplicaMarkerKey(uint64_t group) { return TaggedUint64(kReplicaMarke
 
 std::string HorizonKey(uint64_t tablet) { return TaggedUint64(kHorizonTag, tablet); }
 
+std::string FormatKey() { return std::string(1, kFormatTag); }
+
+std::string FormatValue(uint64_t version) {
+  std::string out;
+  keyenc::AppendUint64(&out, version);
+  return out;
+}
+
+absl::Status ParseFormatValue(std::string_view value, uint64_t* version) {
+  const std::string_view whole = value;
+  if (value.size() != 8 || !keyenc::ConsumeUint64(&value, version).ok()) {
+    return Malformed("format version", whole);
+  }
+  return absl::OkStatus();
+}
+
 std::string GroupRecordKey(GroupRecord record, uint64_t group) {
   return TaggedUint64(static_cast<char>(record), group);
 }

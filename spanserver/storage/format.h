@@ -6,13 +6,14 @@
 //
 // Keys:
 //   key              := data_key | log_key | hard_state_key | marker_key | horizon_key
-//                     | group_record_key
+//                     | group_record_key | format_key
 //   data_key         := 'd' uint64(tablet_id) bytes(user_key) desc_int64(commit_ts)
 //   log_key          := 'l' uint64(group_id) uint64(index)
 //   hard_state_key   := 'h' uint64(group_id)
 //   marker_key       := 'm' uint64(group_id)
 //   horizon_key      := 'g' uint64(tablet_id)
 //   group_record_key := record_tag uint64(group_id)
+//   format_key       := 'v'
 //   record_tag       := 'c'   compaction: uint64(index) — the group's log holds no slot <= index
 //                     | 'k'   checkpoint: the group's state machine through some index, opaque
 //                     | 'i'   install: a snapshot is being installed; the group's data is partial
@@ -25,6 +26,8 @@
 //   marker_value     := raw_bytes             whose replica the group's state is, opaque to
 //                                             storage (paxos/replica_marker.h)
 //   horizon_value    := int64(horizon_ts)
+//   format_value     := uint64(format_version)  what this file layout and the records in it
+//                                             follow; a binary refuses a newer one (Engine::Open)
 //
 // Consequences of the order: a tablet's data is contiguous; within it user keys are in bytewise
 // order, and because bytes() is prefix-free all versions of one user key are contiguous and sorted
@@ -48,6 +51,16 @@ inline constexpr char kLogTag = 'l';
 inline constexpr char kHardStateTag = 'h';
 inline constexpr char kHorizonTag = 'g';
 inline constexpr char kReplicaMarkerTag = 'm';
+inline constexpr char kFormatTag = 'v';
+
+// The format this binary writes, and the newest it reads. Raise it with any change that an
+// older binary would misread (a new key space, value layout, or Paxos entry or record version),
+// so that the older binary refuses the store instead of misreading it.
+inline constexpr uint64_t kFormatVersion = 1;
+std::string FormatKey();
+std::string FormatValue(uint64_t version);
+// DATA_LOSS when it is not 8 bytes.
+absl::Status ParseFormatValue(std::string_view value, uint64_t* version);
 
 // Per-group records beside the log (group_record_key).
 enum class GroupRecord : char { kCompaction = 'c', kCheckpoint = 'k', kInstall = 'i' };

@@ -105,6 +105,11 @@ void GroupCommitWriter::Push(Pending pending, bool staged) {
   (staged ? staged_ : queue_).push_back(std::move(pending));
 }
 
+absl::Status GroupCommitWriter::failure() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
 void GroupCommitWriter::Run() {
   // For top -H and profiles. LevelDB starts its compaction thread from the first write, so that
   // thread inherits this name too: tell them apart by thread id.
@@ -129,8 +134,11 @@ void GroupCommitWriter::Run() {
 
     bool sync = false;
     for (const Pending& p : group) sync = sync || p.sync;
-    absl::Status status;
-    if (group.size() == 1) {
+    absl::Status status = failure();
+    if (!status.ok()) {
+      status = absl::Status(status.code(), "not written: an earlier write of this server failed (" +
+                                               std::string(status.message()) + ")");
+    } else if (group.size() == 1) {
       status = engine_->Write(group.front().batch, sync);
     } else {
       WriteBatch merged;
@@ -140,6 +148,10 @@ void GroupCommitWriter::Run() {
 
     {
       absl::MutexLock lock(&mu_);
+      if (!status.ok() && failure_.ok()) {
+        failure_ = status;
+        failed_.store(true, std::memory_order_release);
+      }
       pending_batches_ -= group.size();
       pending_bytes_ -= group_bytes;
       stats_.batches += group.size();

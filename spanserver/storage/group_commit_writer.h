@@ -17,6 +17,13 @@
 // is pending). Submit() never blocks: beyond the limit it returns RESOURCE_EXHAUSTED and does not
 // run the callback. Write() blocks until there is room and the batch is written.
 //
+// A failed write fails the writer for good: every batch queued after it completes with the
+// error of that write (`failure()`), without being written. LevelDB may keep part of a failed
+// write in its log, a sync that failed may have lost pages of earlier writes, and after
+// fsync(2) reports a write-back error once it may report success for the same lost pages: so
+// nothing written after a failure could be trusted to be durable. The server restarts to
+// recover (LevelDB's recovery reads what reached the disk).
+//
 // Shutdown() (or the destructor) refuses new batches with FAILED_PRECONDITION, lets the writer
 // drain and complete everything already accepted, and joins the thread.
 //
@@ -27,6 +34,7 @@
 #ifndef MERIDIAN_SPANSERVER_STORAGE_GROUP_COMMIT_WRITER_H_
 #define MERIDIAN_SPANSERVER_STORAGE_GROUP_COMMIT_WRITER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -87,6 +95,10 @@ class GroupCommitWriter {
 
   // Idempotent. See the file comment.
   void Shutdown();
+  // OK until a write fails; then that write's error, for good (see the file comment).
+  absl::Status failure() const;
+  // failure() is not OK; cheap (for every timer tick of every group).
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
 
   Stats stats() const;
 
@@ -116,6 +128,8 @@ class GroupCommitWriter {
   size_t pending_batches_ ABSL_GUARDED_BY(mu_) = 0;
   size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> failed_{false};  // set with failure_
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;  // started last in the constructor

@@ -72,11 +72,18 @@ struct FileCore {
   uint64_t written_end ABSL_GUARDED_BY(mu) = 0;  // end of the data written so far
   uint64_t zeroed_end ABSL_GUARDED_BY(mu) = 0;   // end of the zeros written ahead
   bool extending ABSL_GUARDED_BY(mu) = false;    // queued for, or in, the background
+  int sync_errno ABSL_GUARDED_BY(mu) = 0;        // a failed zeroer sync's error (header): for good
 };
+
+int DataSync(const PrezeroedLogOptions& options, int fd) {
+  return options.fdatasync ? options.fdatasync(fd) : ::fdatasync(fd);
+}
 
 // Appends `chunk` bytes of zeros beyond both the data and the zeros of `core`, in pieces, then
 // syncs them. The file may be closed meanwhile: the zeroer then stops.
-void ExtendZeros(FileCore& core, size_t chunk, const std::vector<char>& zeros) {
+void ExtendZeros(FileCore& core, const PrezeroedLogOptions& options,
+                 const std::vector<char>& zeros) {
+  const size_t chunk = options.chunk_bytes;
   int fd = -1;
   {
     absl::MutexLock lock(&core.mu);
@@ -98,11 +105,13 @@ void ExtendZeros(FileCore& core, size_t chunk, const std::vector<char>& zeros) {
     if (ok) core.zeroed_end = start + n;
     left -= n;
   }
-  // Failing here costs speed only: the data then extends the file itself.
-  if (ok) ::fdatasync(fd);
+  // A failed write of zeros costs speed only: the data then extends the file itself. A failed
+  // sync may have lost the writer's pages too (header).
+  const int sync_errno = ok && DataSync(options, fd) != 0 ? errno : 0;
   ::close(fd);
   absl::MutexLock lock(&core.mu);
   core.extending = false;
+  if (sync_errno != 0 && core.sync_errno == 0) core.sync_errno = sync_errno;
 }
 
 class PrezeroedLogEnv;
@@ -168,7 +177,7 @@ class PrezeroedLogEnv final : public leveldb::EnvWrapper {
     const int fd = ::open(fname.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError(fname, errno);
     leveldb::Status status = WriteAt(fd, zeros_.data(), options_.initial_bytes, 0, fname);
-    if (status.ok() && ::fdatasync(fd) != 0) status = PosixError(fname, errno);
+    if (status.ok() && Sync(fd) != 0) status = PosixError(fname, errno);
     if (!status.ok()) {
       ::close(fd);
       ::unlink(fname.c_str());
@@ -192,12 +201,14 @@ class PrezeroedLogEnv final : public leveldb::EnvWrapper {
       core->extending = true;
     }
     if (!options_.background) {
-      ExtendZeros(*core, options_.chunk_bytes, zeros_);
+      ExtendZeros(*core, options_, zeros_);
       return;
     }
     absl::MutexLock lock(&mu_);
     queue_.push_back(core);
   }
+
+  int Sync(int fd) const { return DataSync(options_, fd); }
 
   void OnSync(const std::string& fname, uint64_t synced) {
     if (options_.on_sync) options_.on_sync(fname, synced);
@@ -216,7 +227,7 @@ class PrezeroedLogEnv final : public leveldb::EnvWrapper {
         core = std::move(queue_.front());
         queue_.pop_front();
       }
-      ExtendZeros(*core, options_.chunk_bytes, zeros_);
+      ExtendZeros(*core, options_, zeros_);
     }
   }
 
@@ -258,7 +269,15 @@ leveldb::Status PrezeroedFile::Sync() {
     fd = core_->fd;
   }
   if (fd < 0) return leveldb::Status::IOError(core_->fname, "sync after close");
-  if (::fdatasync(fd) != 0) return PosixError(core_->fname, errno);
+  if (env_->Sync(fd) != 0) return PosixError(core_->fname, errno);
+  int zeroer_errno = 0;
+  {
+    absl::MutexLock lock(&core_->mu);
+    zeroer_errno = core_->sync_errno;
+  }
+  if (zeroer_errno != 0) {
+    return PosixError(core_->fname + " (a background sync of the file failed)", zeroer_errno);
+  }
   env_->OnSync(core_->fname, offset_);
   return leveldb::Status::OK();
 }

@@ -15,6 +15,13 @@
 // the file (correct, only slower). The file's name becomes durable with its first Sync (the
 // directory is synced then).
 //
+// Write-back errors: the zeroer syncs its zeros through a duplicate of the writer's descriptor,
+// and that fdatasync also writes back the data pages the writer wrote meanwhile. The kernel
+// reports a write-back error once per open file description, which the two descriptors share:
+// if the zeroer's sync took the error, the writer's next sync would succeed over lost pages.
+// So an error of the zeroer's sync is kept with the file and every later Sync of the file
+// returns it (LevelDB then fails the write, and GroupCommitWriter every later one).
+//
 // Recovery needs nothing new: LevelDB's log reader skips zero-filled space (a zero header is a
 // "zero-length record of type 0", which it drops without reporting corruption, as it does for
 // the preallocated space of its own mmap writer). A torn write inside the zeroed space looks to it
@@ -51,6 +58,8 @@ struct PrezeroedLogOptions {
   // Test seam: called after every Sync of a log file with the file's name and the number of
   // bytes from its start that the Sync made durable.
   std::function<void(const std::string& fname, uint64_t synced_bytes)> on_sync;
+  // Test seam: replaces fdatasync(2) for the log files (returns 0, or -1 with errno set).
+  std::function<int(int fd)> fdatasync;
 };
 
 // A new env over `base` (not owned; must outlive the result). Destroy the result only after

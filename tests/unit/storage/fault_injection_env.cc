@@ -14,6 +14,7 @@ class TrackedFile : public leveldb::WritableFile {
 
   leveldb::Status Append(const leveldb::Slice& data) override {
     if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    if (leveldb::Status e = env_->Injected(); !e.ok()) return e;
     leveldb::Status s = target_->Append(data);
     if (s.ok()) env_->OnAppend(state_, data.size());
     return s;
@@ -21,10 +22,12 @@ class TrackedFile : public leveldb::WritableFile {
   leveldb::Status Close() override { return target_->Close(); }
   leveldb::Status Flush() override {
     if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    if (leveldb::Status e = env_->Injected(); !e.ok()) return e;
     return target_->Flush();
   }
   leveldb::Status Sync() override {
     if (!env_->IsFilesystemActive()) return leveldb::Status::OK();
+    if (leveldb::Status e = env_->Injected(); !e.ok()) return e;
     leveldb::Status s = target_->Sync();
     if (s.ok()) env_->OnSync(state_);
     return s;
@@ -51,6 +54,7 @@ leveldb::Status FaultInjectionEnv::NewWritableFile(const std::string& fname,
     *result = new DiscardingFile;
     return leveldb::Status::OK();
   }
+  if (leveldb::Status e = Injected(); !e.ok()) return e;
   leveldb::WritableFile* file = nullptr;
   leveldb::Status s = target()->NewWritableFile(fname, &file);
   if (!s.ok()) return s;
@@ -113,6 +117,12 @@ leveldb::Status FaultInjectionEnv::RenameFile(const std::string& src, const std:
     }
   }
   return s;
+}
+
+leveldb::Status FaultInjectionEnv::Injected() {
+  leveldb::Status e = WriteError();
+  if (!e.ok()) failed_writes_.fetch_add(1);
+  return e;
 }
 
 void FaultInjectionEnv::OnAppend(const std::shared_ptr<FileState>& state, uint64_t n) {

@@ -11,6 +11,9 @@
 //      taken to be durable with its first Sync). With a `torn_tail` generator a random prefix of
 //      each file's unsynced tail survives instead, as a real disk may persist part of a write (a
 //      never-synced file then disappears only when its surviving prefix is empty).
+// Failing disks: FailWrites(error) makes every append, flush, sync and file creation through
+// the env return `error` (IOError "No space left on device" for a full disk, "Input/output
+// error" for EIO) until FailWrites(OK); nothing of what fails reaches the files.
 // Files the env never saw written (created before it, or by NewLogger/LockFile) are left alone;
 // deletions and renames are taken to be durable at once.
 //
@@ -52,6 +55,16 @@ class FaultInjectionEnv : public leveldb::EnvWrapper {
   leveldb::Status RenameFile(const std::string& src, const std::string& target) override;
 
   void SetFilesystemActive(bool active) { active_.store(active); }
+  void FailWrites(leveldb::Status error) {
+    absl::MutexLock lock(&mu_);
+    write_error_ = std::move(error);
+  }
+  leveldb::Status WriteError() const {
+    absl::MutexLock lock(&mu_);
+    return write_error_;
+  }
+  // Appends, flushes and syncs that returned the injected error.
+  uint64_t FailedWrites() const { return failed_writes_.load(); }
   bool IsFilesystemActive() const { return active_.load(); }
 
   // Step 2 above. Reactivates the file system and forgets all tracking: what is left is durable.
@@ -63,14 +76,18 @@ class FaultInjectionEnv : public leveldb::EnvWrapper {
  private:
   friend class TrackedFile;
 
+  // The injected write error (counted when not OK).
+  leveldb::Status Injected();
   void OnAppend(const std::shared_ptr<FileState>& state, uint64_t n);
   void OnSync(const std::shared_ptr<FileState>& state);
   // Rewrites `fname` with only its first `length` bytes.
   leveldb::Status Truncate(const std::string& fname, uint64_t length);
 
   std::atomic<bool> active_{true};
+  std::atomic<uint64_t> failed_writes_{0};
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
+  leveldb::Status write_error_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace meridian::storage::testing

@@ -294,5 +294,46 @@ TEST(GroupCommitWriterTest, ShutdownDrainsAcceptedBatchesAndRefusesNewOnes) {
   EXPECT_EQ(rows->size(), 100u);
 }
 
+// A full disk (or EIO) under a synced write: that write and everything queued after it fail,
+// even once the disk has room again, and nothing acknowledged before it is lost.
+TEST(GroupCommitWriterTest, AFailedWriteFailsEveryLaterWriteAndKeepsWhatWasAcknowledged) {
+  StoreLocation location(EnvKind::kDisk);
+  FaultInjectionEnv env(location.base_env());
+  std::unique_ptr<Engine> engine = OpenOrDie(location, &env);
+  auto writer = std::make_unique<GroupCommitWriter>(engine.get());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(writer->Write(OneKey(1, absl::StrCat("acked", i), "v"), true).ok());
+  }
+  EXPECT_TRUE(writer->failure().ok());
+
+  env.FailWrites(leveldb::Status::IOError("000005.log", "No space left on device"));
+  const absl::Status failed = writer->Write(OneKey(1, "lost", "v"), true);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.ToString().find("No space left on device"), std::string::npos) << failed;
+  EXPECT_EQ(writer->failure(), failed);
+  const uint64_t failed_writes = env.FailedWrites();
+  EXPECT_GT(failed_writes, 0u);
+
+  // The disk has room again; the writer still refuses, and issues no write to the engine.
+  env.FailWrites(leveldb::Status::OK());
+  const absl::Status later = writer->Write(OneKey(1, "after", "v"), true);
+  EXPECT_EQ(later.code(), failed.code());
+  EXPECT_NE(later.ToString().find("an earlier write of this server failed"), std::string::npos)
+      << later;
+  absl::StatusOr<std::optional<std::string>> after = engine->Get(1, "after", 1);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->has_value());
+
+  writer.reset();
+  engine.reset();
+  engine = OpenOrDie(location);
+  ASSERT_NE(engine, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<std::optional<std::string>> v = engine->Get(1, absl::StrCat("acked", i), 1);
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->value_or("<missing>"), "v") << i;
+  }
+}
+
 }  // namespace
 }  // namespace meridian::storage

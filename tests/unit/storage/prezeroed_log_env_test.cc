@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -93,6 +95,39 @@ class PrezeroedLogEnvTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<leveldb::Env> env_;
   std::unique_ptr<Engine> engine_;
 };
+
+// The zeroer's fdatasync writes back the writer's pages too, and the kernel reports a write-back
+// error to one of the two only: an error the zeroer saw must fail the writer's syncs, for good.
+TEST(PrezeroedLogEnvSyncErrorTest, AFailedBackgroundSyncFailsEveryLaterSyncOfTheFile) {
+  StoreLocation location(EnvKind::kDisk);
+  std::atomic<bool> fail{false};
+  PrezeroedLogOptions options;
+  options.initial_bytes = kInitial;
+  options.chunk_bytes = kChunk;
+  options.background = false;  // the zeros are appended inside the writer's Flush
+  options.fdatasync = [&fail](int fd) {
+    if (!fail.load()) return ::fdatasync(fd);
+    errno = EIO;
+    return -1;
+  };
+  std::unique_ptr<leveldb::Env> env = NewPrezeroedLogEnv(leveldb::Env::Default(), options);
+  std::filesystem::create_directories(location.path());
+  leveldb::WritableFile* raw = nullptr;
+  ASSERT_TRUE(env->NewWritableFile(location.path() + "/000007.log", &raw).ok());
+  std::unique_ptr<leveldb::WritableFile> file(raw);
+
+  // The first write already comes within half a chunk of the zeros' end: the zeroer extends them
+  // during this Flush, and its sync fails. The writer's own sync then succeeds.
+  ASSERT_TRUE(file->Append(std::string(1024, 'x')).ok());
+  fail = true;
+  ASSERT_TRUE(file->Flush().ok());
+  fail = false;
+  const leveldb::Status synced = file->Sync();
+  EXPECT_FALSE(synced.ok()) << "a lost write-back was reported as durable";
+  EXPECT_NE(synced.ToString().find("Input/output error"), std::string::npos) << synced.ToString();
+  ASSERT_TRUE(file->Append(std::string(1024, 'y')).ok());
+  EXPECT_FALSE(file->Sync().ok());
+}
 
 TEST_P(PrezeroedLogEnvTest, SyncsOverwriteRealZerosAndNeverLengthenTheLog) {
   Open();
