@@ -175,7 +175,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
 
   void TransferLeadership(paxos::ReplicaId target, std::function<void(absl::Status)> done) {
     asio::post(strand_, [self = shared_from_this(), target, done = std::move(done)] {
-      if (!self->Running()) return done(absl::UnavailableError("group host stopped"));
+      if (!self->Running()) return done(self->NotRunning());
       absl::StatusOr<truetime::Interval> now = self->Now();
       if (!now.ok()) return done(now.status());
       absl::Status s = self->replica_->TransferLeadership(target, *now);
@@ -186,7 +186,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
 
   void OpenSnapshot(Index at_least, GroupHost::SnapshotCallback done) {
     asio::post(strand_, [self = shared_from_this(), at_least, done = std::move(done)]() mutable {
-      if (!self->Running()) return done(absl::UnavailableError("group host stopped"));
+      if (!self->Running()) return done(self->NotRunning());
       self->idle_work_.push_back(
           [self, at_least, done = std::move(done)] { self->ServeSnapshot(at_least, done); });
       absl::StatusOr<truetime::Interval> now = self->Now();
@@ -242,8 +242,38 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     std::string result;
   };
 
-  // Strand only. False before Start's first handler and after Stop.
-  bool Running() const { return replica_ != nullptr && !stopping_.load(); }
+  // Strand only. False before Start's first handler, after Stop, and once the group is fenced.
+  bool Running() const { return replica_ != nullptr && !stopping_.load() && fenced_.empty(); }
+
+  // Why a handler that found the host not Running() refuses its request.
+  absl::Status NotRunning() const {
+    if (!fenced_.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("group ", options_.paxos.group, " is fenced on this server: ", fenced_));
+    }
+    return absl::UnavailableError("group host stopped");
+  }
+
+  // Stops serving the group for good (until the process restarts) without stopping the
+  // process: its other groups go on. For a committed entry that the state machine cannot apply
+  // (every later entry depends on it, and skipping it would make this replica's state differ
+  // from the others') and for a failed write of the round's batch (what it carried is not
+  // durable, so nothing of it may be acknowledged). The round in progress never ends: its
+  // messages_after_persist (the acknowledgements of what was not written) are never sent, and
+  // nothing after it is applied. What is durable stays as it was; a restart replays the log.
+  void Fence(const std::string& reason) {
+    if (!fenced_.empty() || stopping_.load()) return;
+    fenced_ = reason;
+    Log("FENCED: stops serving this group until the server restarts: " + reason);
+    timer_.cancel();
+    FailWaiters(NotRunning());
+    state_machine_->Stopped();
+    std::lock_guard<std::mutex> lock(state_mu_);
+    state_.role = paxos::Role::kFollower;
+    state_.has_lease = false;
+    if (state_.leader == state_.self) state_.leader = paxos::kNoReplica;
+    state_.fenced = fenced_;
+  }
 
   void Log(const std::string& line) const {
     std::fprintf(stderr, "group %llu replica %llu: %s\n",
@@ -287,6 +317,10 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
 
   void OnTick(const boost::system::error_code& ec) {
     if (ec || !Running()) return;
+    // A server whose disk failed serves no group, also none that has nothing to write.
+    if (writer_->failed()) {
+      return Fence("this server's storage failed: " + writer_->failure().ToString());
+    }
     ArmTimer();
     absl::StatusOr<truetime::Interval> now = Now();
     if (!now.ok()) return;  // skip this tick
@@ -305,9 +339,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       drain_posted_ = false;
     }
     if (!Running()) {
-      for (PendingProposal& p : inbox.proposals) {
-        p.done(absl::UnavailableError("group host stopped"));
-      }
+      for (PendingProposal& p : inbox.proposals) p.done(NotRunning());
       return;
     }
     std::optional<truetime::Interval> last;
@@ -355,7 +387,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void DoRead(GroupHost::ReadFn read, GroupHost::ProposeCallback done) {
-    if (!Running()) return done(absl::UnavailableError("group host stopped"));
+    if (!Running()) return done(NotRunning());
     if (reads_.size() >= kMaxWaiting) {
       return done(absl::ResourceExhaustedError("too many reads waiting in this group"));
     }
@@ -382,7 +414,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
 
   bool StartWrite(paxos::Ready& ready, bool sync) override {
     storage::WriteBatch batch;
-    ApplyToBatch(std::move(ready.committed), &batch);
+    if (!ApplyToBatch(std::move(ready.committed), &batch)) {
+      return true;  // fenced: the round stays "in flight" for good (Fence)
+    }
     // A state machine that wrote nothing to the batch has applied its entries already.
     if (batch.empty()) AnswerApplied();
     if (sync) log_->AddToBatch(ready, &batch);
@@ -426,13 +460,17 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   void SubmitRound(storage::WriteBatch batch, bool sync) {
     absl::StatusOr<bool> staged =
         writer_->Stage(std::move(batch), sync, [self = shared_from_this()](absl::Status status) {
-          CHECK_MSG(status.ok(),
-                    absl::StrCat("group ", self->options_.paxos.group, " replica ",
-                                 self->options_.paxos.id,
-                                 ": write of the Paxos log or applied entries failed; stopping "
-                                 "rather than acknowledge what is not durable: ",
-                                 status.ToString()));
-          asio::post(self->strand_, [self] { self->OnPersisted(); });
+          asio::post(self->strand_, [self, status] {
+            if (status.ok()) return self->OnPersisted();
+            // persist_outstanding_ stays set: the round never ends (Fence), and nothing that
+            // waited for this write is acknowledged.
+            self->persist_outstanding_ = false;
+            self->Fence(
+                "the write of its Paxos log and applied entries failed (nothing of it "
+                "was acknowledged): " +
+                status.ToString());
+            self->SettleStop();
+          });
         });
     if (staged.ok()) {
       // The writer outlives the io_context's handlers (it is shut down after the hosts stop and
@@ -482,8 +520,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     stop_promise_.set_value();
   }
 
-  // Adds the writes of `entries` to the round's batch, in log order.
-  void ApplyToBatch(std::vector<paxos::Entry> entries, storage::WriteBatch* batch) {
+  // Adds the writes of `entries` to the round's batch, in log order. False when one cannot be
+  // applied: the group is fenced then, and the batch must not be written.
+  bool ApplyToBatch(std::vector<paxos::Entry> entries, storage::WriteBatch* batch) {
     for (paxos::Entry& entry : entries) {
       const Index expected = applied_ + applying_.size() + 1;
       CHECK_MSG(entry.index == expected,
@@ -491,10 +530,14 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
                              " after ", expected - 1));
       applied_bytes_since_checkpoint_ += entry.command.size();
       absl::StatusOr<std::string> result = state_machine_->ApplyToBatch(entry, batch);
-      CHECK_MSG(result.ok(), absl::StrCat("group ", options_.paxos.group, ": applying slot ",
-                                          entry.index, " failed: ", result.status().ToString()));
+      if (!result.ok()) {
+        Fence(absl::StrCat("committed slot ", entry.index,
+                           " cannot be applied: ", result.status().ToString()));
+        return false;
+      }
       applying_.push_back(Applying{std::move(entry), *std::move(result)});
     }
+    return true;
   }
 
   // The round's batch is written, so its entries are applied. Answers their proposers and the
@@ -543,7 +586,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     stopped_ = true;
     timer_.cancel();
     FailWaiters(absl::UnavailableError("group host stopped"));
-    if (state_machine_ != nullptr) state_machine_->Stopped();
+    // A fenced group's state machine was told already.
+    if (state_machine_ != nullptr && fenced_.empty()) state_machine_->Stopped();
     {
       std::lock_guard<std::mutex> lock(state_mu_);
       state_.role = paxos::Role::kFollower;
@@ -567,6 +611,13 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.removed = replica_->removed();
     s.dropped_messages = replica_->dropped_messages();
     s.refused_messages = replica_->refused_messages();
+    if (!fenced_.empty()) {
+      // It serves nothing, whatever the replica's view: no reads, no proposals, no lease.
+      s.fenced = fenced_;
+      s.role = paxos::Role::kFollower;
+      s.has_lease = false;
+      if (s.leader == s.self) s.leader = paxos::kNoReplica;
+    }
     const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.
@@ -600,6 +651,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   bool stop_settled_ = false;
   bool retry_logged_ = false;
   bool clock_failed_ = false;
+  std::string fenced_;              // why the group is fenced (Fence); empty while it serves
   Index applied_ = 0;               // entries up to here are applied and written
   std::vector<Applying> applying_;  // the entries after applied_ in the current round's batch
   std::map<Index, WaitingProposal> proposals_;
@@ -716,8 +768,7 @@ void GroupHostCore::FinishInstall(const FetchedSnapshot& snapshot) {
   }
   // One synced write on the strand: a rare event, and nothing of this group may interleave.
   const absl::Status s = WriteInstalledSnapshot(engine_, group, snapshot, replica_->compacted());
-  CHECK_MSG(s.ok(), absl::StrCat("group ", group,
-                                 ": writing an installed snapshot failed: ", s.ToString()));
+  if (!s.ok()) return Fence("writing an installed snapshot failed: " + s.ToString());
   installing_ = false;
   applied_ = snapshot.index;
   checkpoint_index_ = snapshot.index;
@@ -727,7 +778,7 @@ void GroupHostCore::FinishInstall(const FetchedSnapshot& snapshot) {
 }
 
 void GroupHostCore::ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done) {
-  if (!Running()) return done(absl::UnavailableError("group host stopped"));
+  if (!Running()) return done(NotRunning());
   if (installing_ || replica_->snapshot_needed()) {
     return done(absl::FailedPreconditionError("this replica is waiting for a snapshot itself"));
   }

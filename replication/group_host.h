@@ -78,7 +78,8 @@ class StateMachine {
   virtual ~StateMachine() = default;
   // Applies a committed entry, in log order (no-ops too). The result is handed to the proposer's
   // callback when the entry was proposed on this replica.
-  // Returning an error here is fatal for the server (the log and state disagree).
+  // Returning an error here fences the group on this server (GroupState::fenced): the log and
+  // the state would disagree from then on.
   virtual absl::StatusOr<std::string> Apply(const paxos::Entry& entry) = 0;
 
   // Called on the strand when the replica is built (Start), before any Apply. The pointer stays
@@ -147,6 +148,10 @@ struct GroupState {
   bool removed = false;           // the group's configuration no longer has this replica
   uint64_t dropped_messages = 0;  // paxos::Replica::dropped_messages()
   uint64_t refused_messages = 0;  // paxos::Replica::refused_messages(): fields out of bounds
+  // Non-empty when this replica stopped serving the group, and why: a committed entry its state
+  // machine cannot apply, or a failed write of its log (GroupHost fences the group rather than
+  // stop the process; the other groups of the server go on). Until the process restarts.
+  std::string fenced;
   std::vector<paxos::ReplicaId> members;
 };
 

@@ -222,11 +222,14 @@ void PrintStatus(LocalCluster& cluster, Client& client) {
       continue;
     }
     std::vector<std::string> groups;
+    std::vector<std::string> fenced;
     for (const proto::GroupStatus& g : status->groups()) {
+      if (!g.fenced().empty()) fenced.push_back(absl::StrCat("g", g.group(), ": ", g.fenced()));
       // Peer messages refused for out-of-bounds or forged fields show only when there are any.
       const std::string refused =
           g.refused_messages() > 0 ? absl::StrCat(" refused", g.refused_messages()) : "";
-      groups.push_back(absl::StrFormat("g%d:%s%s c%d/a%d log%d%s%s", g.group(), g.role(),
+      groups.push_back(absl::StrFormat("g%d:%s%s c%d/a%d log%d%s%s", g.group(),
+                                       g.fenced().empty() ? g.role() : "FENCED",
                                        g.has_lease() ? "+lease" : "", g.commit(), g.applied(),
                                        g.last_index() - std::min(g.last_index(), g.compacted()),
                                        g.installing_snapshot() ? "+snapshot" : "", refused));
@@ -234,6 +237,7 @@ void PrintStatus(LocalCluster& cluster, Client& client) {
     std::printf("    %-8s id %-3llu %s\n", name.c_str(),
                 static_cast<unsigned long long>(status->server_id()),
                 absl::StrJoin(groups, "  ").c_str());
+    for (const std::string& line : fenced) std::printf("      fenced %s\n", line.c_str());
   }
   std::fflush(stdout);
 }

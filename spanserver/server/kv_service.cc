@@ -243,6 +243,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
       out->set_installing_snapshot(state.installing_snapshot);
       out->set_dropped_messages(state.dropped_messages);
       out->set_refused_messages(state.refused_messages);
+      out->set_fenced(state.fenced);
       out->set_commit(state.commit);
       out->set_applied(state.applied);
       for (paxos::ReplicaId member : state.members) out->add_replicas(member);
