@@ -122,15 +122,15 @@ inline void ExpectStrictlySerializable(const std::string& history_path) {
 
 class ClusterFixture : public ::testing::Test {
  protected:
-  // Puts `count` values of 1 KiB, the i-th as "v<i>-xxx..." under key `prefix` + (i % keys),
-  // and records them in `expected`. A put whose outcome is unknown (leadership moved under it)
-  // is put again, for up to 20 s: the same value, so the outcome is the same either way.
+  // Puts `count` values of `value_bytes`, the i-th as "v<i>-xxx..." under key `prefix` +
+  // (i % keys), and records them in `expected`. A put whose outcome is unknown (leadership moved
+  // under it) is put again, for up to 20 s: the same value, so the outcome is the same either way.
   void PutMany(const std::string& prefix, int keys, int first, int count,
-               std::map<std::string, std::string>* expected) {
+               std::map<std::string, std::string>* expected, size_t value_bytes = 1024) {
     for (int i = first; i < first + count; ++i) {
       const std::string key = absl::StrCat(prefix, i % keys);
       std::string value = absl::StrCat("v", i, "-");
-      value.resize(1024, 'x');
+      value.resize(value_bytes, 'x');
       absl::Status put = client_->Put(key, value);
       for (int attempt = 0; attempt < 200 && !put.ok(); ++attempt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
