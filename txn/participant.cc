@@ -281,6 +281,10 @@ void Participant::OnOutcome(const GroupMessage& msg, Interval now, ReplicaPort& 
                             Actions* out) {
   const TxnId txn = msg.txn;
   if (auto p = prepared_.find(txn); p != prepared_.end()) {
+    if (!PlausibleOutcome(msg, p->second, now)) {
+      ++refused_outcomes_;
+      return;
+    }
     p->second.last_heard_us = now.earliest;
     ProposeFinish(txn, msg.committed, msg.commit_ts, now, port);
     return;
@@ -296,6 +300,17 @@ void Participant::OnOutcome(const GroupMessage& msg, Interval now, ReplicaPort& 
   if (it != leader_->active().end() && !InFlight(it->second.stage)) {
     leader_->AbortLocal(txn, WasAborted(txn), now, port, out);
   }
+}
+
+// Only the coordinator decides, and its commit timestamp s is at or above every prepare
+// timestamp; it sends the outcome after its commit wait, so s is in the past by then: s <=
+// TT.now().latest here while clocks keep their bounds. An outcome that fails these comes from a
+// sender that is not the coordinator (forged, or misrouted) or a clock that broke its bound; it
+// is refused, and the next inquiry gets the true one (or the same one, once it is in the past).
+bool Participant::PlausibleOutcome(const GroupMessage& msg, const Prepared& p, Interval now) {
+  if (msg.from != p.coordinator) return false;
+  if (!msg.committed) return true;
+  return msg.commit_ts >= p.prepare_ts && msg.commit_ts <= now.latest;
 }
 
 void Participant::Tick(Interval now, Actions* out) {

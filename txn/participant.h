@@ -103,6 +103,9 @@ class Participant {
   void OnOutcome(const GroupMessage& message, Interval now, ReplicaPort& port, Actions* out);
   // Reports again, or asks about, prepared transactions whose outcome is late.
   void Tick(Interval now, Actions* out);
+  // Outcomes of prepared transactions refused: not from their coordinator, or a commit timestamp
+  // below the prepare timestamp or in the future (PlausibleOutcome).
+  uint64_t refused_outcomes() const { return refused_outcomes_; }
 
  private:
   // A Prepare of a transaction prepared or ended here gets the answer it got before (true).
@@ -111,6 +114,7 @@ class Participant {
   // this group coordinates is refused (true); false otherwise.
   bool JoinsEarlier(TxnId txn, Active& a, RequestId id, Actions* out) const;
   void TakeLocks(const Prepared& p, Interval now);
+  static bool PlausibleOutcome(const GroupMessage& msg, const Prepared& p, Interval now);
   void ProposeFinish(TxnId txn, bool committed, Timestamp commit_ts, Interval now,
                      ReplicaPort& port);
 
@@ -120,6 +124,7 @@ class Participant {
   AppliedState* const applied_;
   std::map<TxnId, Prepared> prepared_;
   BoundedIdSet finished_;
+  uint64_t refused_outcomes_ = 0;  // soft: this replica's count
 };
 
 }  // namespace meridian::txn

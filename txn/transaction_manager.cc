@@ -489,6 +489,9 @@ Timestamp TransactionManager::SafeTime(const paxos::Replica&) const { return Saf
 Timestamp TransactionManager::LastTs() const { return impl_->applied.last_write_ts(); }
 paxos::Index TransactionManager::applied_index() const { return impl_->applied.index(); }
 size_t TransactionManager::prepared_count() const { return impl_->participant.prepared_count(); }
+uint64_t TransactionManager::refused_outcomes() const {
+  return impl_->participant.refused_outcomes();
+}
 bool TransactionManager::leading() const { return impl_->leader.leading(); }
 GroupId TransactionManager::group() const { return impl_->group; }
 const Ownership& TransactionManager::ownership() const { return impl_->ownership; }

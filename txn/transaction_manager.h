@@ -197,12 +197,15 @@ class TransactionManager {
   Timestamp SafeTime(const paxos::Replica& replica) const;  // the same
   Timestamp LastTs() const;       // the newest commit timestamp applied here
   size_t prepared_count() const;  // prepared transactions awaiting their outcome
-  struct Memory {                 // entries the manager holds, by kind
-    size_t decisions = 0;         // coordinator decisions remembered
-    size_t finished = 0;          // participant outcomes remembered
-    size_t active = 0;            // leader: transactions with locks or requests in flight
-    size_t aborted = 0;           // leader: recently aborted ids
-    size_t forgotten_ids = 0;     // coordinator: ids of forgotten commit and abort decisions
+  // Outcomes refused as implausible (Participant::PlausibleOutcome): forged or misrouted
+  // messages, or a clock past its bound.
+  uint64_t refused_outcomes() const;
+  struct Memory {              // entries the manager holds, by kind
+    size_t decisions = 0;      // coordinator decisions remembered
+    size_t finished = 0;       // participant outcomes remembered
+    size_t active = 0;         // leader: transactions with locks or requests in flight
+    size_t aborted = 0;        // leader: recently aborted ids
+    size_t forgotten_ids = 0;  // coordinator: ids of forgotten commit and abort decisions
   };
   Memory memory() const;
   bool leading() const;  // serving as the leader (soft state established)

@@ -1,6 +1,7 @@
 // Rules of txn::TransactionManager after the decision: inquiries, forgotten decisions, restarts,
 // read-only and snapshot reads beside prepared transactions, malformed requests, and the bounds on
 // what a group remembers (manager_harness.h drives the groups).
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -149,10 +150,52 @@ TEST_F(TransactionManagerTest, RestartReplaysPreparedStateAndRetakesItsLocks) {
     asked |= m.type == GroupMessage::Type::kInquiry && m.txn == 7 && m.to == 1;
   }
   EXPECT_TRUE(asked);
-  // The outcome (commit) arrives: the data appears at s and the reader gets it.
+  // The outcome (commit) arrives, after the coordinator's commit wait: the data appears at s and
+  // the reader gets it.
+  clock_ = std::max(clock_, prepare_ts + 10);
   const GroupMessage outcome{GroupMessage::Type::kOutcome, 1, 2, 7, true, prepare_ts + 10};
   p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, outcome, a); });
   std::optional<Reply> read = p.TakeReply(2);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->values, std::vector<std::optional<std::string>>{"pv"});
+}
+
+// Outcomes a participant must not apply: from a group that is not the transaction's coordinator
+// (forged, or misrouted), with a commit timestamp below the prepare timestamp, or one in the
+// future (no commit wait could have ended). Each is refused and counted, and the transaction
+// stays prepared until the true outcome comes.
+TEST_F(TransactionManagerTest, ImplausibleOutcomesAreRefusedAndTheTrueOneApplies) {
+  Group p(2, &clock_);
+  p.ElectLeader();
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Prepare(r, now, 1, PrepareRequest{TxnRef{7, clock_}, 1, {Put("pk", "pv")}, {}}, a);
+  });
+  const Timestamp prepare_ts = p.TakeReply(1)->ts;
+  clock_ = std::max(clock_, prepare_ts + 10);
+  const std::vector<GroupMessage> forged = {
+      {GroupMessage::Type::kOutcome, 3, 2, 7, true, prepare_ts + 10},         // not the coordinator
+      {GroupMessage::Type::kOutcome, 3, 2, 7, false, 0},                      // an abort, likewise
+      {GroupMessage::Type::kOutcome, 1, 2, 7, true, prepare_ts - 1},          // below the prepare
+      {GroupMessage::Type::kOutcome, 1, 2, 7, true, clock_ + 3'600'000'000},  // in the future
+  };
+  for (const GroupMessage& msg : forged) {
+    p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, msg, a); });
+    RunUntil(
+        {&p}, [] { return false; }, 1'000);
+  }
+  EXPECT_EQ(p.manager->refused_outcomes(), forged.size());
+  EXPECT_EQ(p.manager->prepared_count(), 1u);
+
+  const GroupMessage outcome{GroupMessage::Type::kOutcome, 1, 2, 7, true, prepare_ts + 10};
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) { m.Receive(r, now, outcome, a); });
+  RunUntil({&p}, [&] { return p.manager->prepared_count() == 0; });
+  EXPECT_EQ(p.manager->prepared_count(), 0u);
+  EXPECT_EQ(p.manager->refused_outcomes(), forged.size());
+  p.Do([&](auto& m, auto& r, Interval now, Actions* a) {
+    m.Read(r, now, 2, {TxnRef{8, clock_}, {"pk"}}, a);
+  });
+  std::optional<Reply> read;
+  RunUntil({&p}, [&] { return (read = p.TakeReply(2)).has_value(); });
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->values, std::vector<std::optional<std::string>>{"pv"});
 }
