@@ -76,7 +76,16 @@ std::string MetadataStateMachine::RegisterRefusal(
     }
   }
   for (const proto::ServerInfo& server : state_.servers()) {
-    if (server.removed() || server.address() != command.address()) continue;
+    if (server.removed() || (same_id != nullptr && server.id() == same_id->id())) continue;
+    if (!command.peer_address().empty() && server.peer_address() == command.peer_address() &&
+        server.address() != command.address()) {
+      // Paxos peers reach server N at its peer address: another server there would receive
+      // (and answer) server N's messages.
+      *bound = server.id();
+      return absl::StrCat("peer address ", command.peer_address(), " belongs to server ",
+                          server.id(), "; this server must listen for peers on another address");
+    }
+    if (server.address() != command.address()) continue;
     if (same_id != nullptr && server.id() == same_id->id()) continue;
     *bound = server.id();
     if (command.server_id() != 0) {

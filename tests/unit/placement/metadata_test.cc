@@ -134,6 +134,21 @@ TEST(MetadataStateMachineTest, AKnownIdIsHandedOnlyToItsOwnDataDirectory) {
   EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1", 1, /*incarnation=*/1))), 1u);
 }
 
+TEST(MetadataStateMachineTest, AnotherServersPeerAddressIsRefused) {
+  MetadataStateMachine sm;
+  AssignedId(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/1)));
+  proto::PlacementCommand taken = Register("b", "h:2", 0, /*incarnation=*/2);
+  taken.mutable_register_server()->set_peer_address("h:1-peer");
+  const proto::RegisterResponse refused = Refused(sm.ApplyCommand(taken));
+  EXPECT_EQ(refused.bound_server(), 1u);
+  EXPECT_NE(refused.refusal().find("peer address h:1-peer belongs to server 1"), std::string::npos)
+      << refused.refusal();
+  EXPECT_FALSE(sm.FindServer(2).has_value());
+  // Server 1 itself may register again at it, and the other server elsewhere.
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("a", "h:1", 1, /*incarnation=*/1))), 1u);
+  EXPECT_EQ(AssignedId(sm.ApplyCommand(Register("b", "h:2", 0, /*incarnation=*/2))), 2u);
+}
+
 TEST(MetadataStateMachineTest, RemovedServerFreesItsAddressButNotItsId) {
   MetadataStateMachine sm;
   AssignedId(sm.ApplyCommand(Register("a", "h:1", 0, /*incarnation=*/1)));
