@@ -19,6 +19,7 @@
 #include "common/check.h"
 #include "replication/config_step.h"
 #include "replication/engine_log_storage.h"
+#include "replication/group_metrics.h"
 #include "replication/group_records.h"
 #include "replication/round_driver.h"
 #include "replication/snapshot.h"
@@ -53,6 +54,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
         truetime_(truetime),
         transport_(transport),
         options_(std::move(options)),
+        metrics_(options_.paxos.group),
         state_machine_(std::move(state_machine)) {
     state_.group = options_.paxos.group;
     state_.self = options_.paxos.id;
@@ -514,6 +516,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       }
     }
     applying_.clear();
+    metrics_.OnApplied(applied_);
     while (!reads_.empty() && reads_.begin()->first <= applied_) {
       WaitingRead r = std::move(reads_.begin()->second);
       reads_.erase(reads_.begin());
@@ -522,6 +525,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void OnSoftState(const paxos::SoftState& s) override {
+    metrics_.OnLeader(s.leader);
     if (s.role != last_role_ || s.leader != last_leader_) {
       Log(absl::StrCat("role ", paxos::RoleName(s.role), ", leader ", s.leader, ", ballot ",
                        s.ballot.ToString()));
@@ -559,6 +563,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.role = replica_->role();
     s.leader = replica_->leader();
     s.has_lease = replica_->HasLease(now);
+    metrics_.OnLease(s.has_lease, replica_->lease_end(), now);
+    metrics_.OnLog(s.role == paxos::Role::kLeader, s.last_index);
     s.commit = replica_->commit();
     s.applied = applied_;
     s.last_index = replica_->last_index();
@@ -583,6 +589,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   truetime::TrueTime* const truetime_;
   Transport* const transport_;
   const GroupHostOptions options_;
+  GroupMetrics metrics_;  // strand only
 
   std::mutex lifecycle_mu_;
   bool started_ = false;         // guarded by lifecycle_mu_
