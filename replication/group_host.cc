@@ -563,8 +563,6 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.role = replica_->role();
     s.leader = replica_->leader();
     s.has_lease = replica_->HasLease(now);
-    metrics_.OnLease(s.has_lease, replica_->lease_end(), now);
-    metrics_.OnLog(s.role == paxos::Role::kLeader, s.last_index);
     s.commit = replica_->commit();
     s.applied = applied_;
     s.last_index = replica_->last_index();
@@ -573,6 +571,8 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.removed = replica_->removed();
     s.dropped_messages = replica_->dropped_messages();
     s.refused_messages = replica_->refused_messages();
+    metrics_.OnLease(s.has_lease, replica_->lease_end(), now);
+    metrics_.OnLog(s.role == paxos::Role::kLeader, s.last_index);
     const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.
