@@ -111,7 +111,11 @@ std::string MovesJson(const proto::Topology& t) {
 
 }  // namespace
 
-StatusTracker::StatusTracker(size_t max_events) : max_events_(max_events) {}
+StatusTracker::StatusTracker(size_t max_events) : max_events_(max_events) {
+  // Registers the event counters now: Record runs under mu_, and the registry's mutex must never
+  // be taken under it (a scrape takes the registry's, then mu_ in the collectors).
+  EventCounter(kEventKinds[0]);
+}
 StatusTracker::~StatusTracker() = default;
 
 void StatusTracker::Record(int64_t now_us, const std::string& kind, std::string text) {
