@@ -196,8 +196,8 @@ TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime
       manager_(std::make_unique<txn::TransactionManager>(group, store_.get(), options)),
       safe_time_lag_(&metrics::DefaultRegistry().AddGauge(
           "meridian_safe_time_lag_seconds",
-          "How far this replica's safe time (t_safe) trails TT.now().latest, per group; a "
-          "snapshot read newer than that waits here.",
+          "How far this replica's safe time (t_safe) trails TT.now().latest, per group: a "
+          "snapshot read at a timestamp above t_safe waits here.",
           {{"group", std::to_string(group)}})) {}
 
 TxnTablet::~TxnTablet() = default;
