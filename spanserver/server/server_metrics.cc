@@ -20,7 +20,7 @@ constexpr char kCommitsHelp[] =
     "kind=\"write\" single-key writes (Kv Put, Delete, WriteBatch items).";
 
 // Registered together, so that a scrape shows every one (at 0) before the first request.
-struct TxnMetrics {
+struct ServerCounters {
   metrics::Counter& read_aborts =
       Registry().AddCounter("meridian_txn_aborts_total", kAbortsHelp, {{"stage", "read"}});
   metrics::Counter& prepare_aborts =
@@ -42,6 +42,13 @@ struct TxnMetrics {
       "part the Paxos round did not hide (0 when it hid all of it).",
       metrics::LatencyBuckets());
 
+  metrics::Counter& snapshot_bytes = Registry().AddCounter(
+      "meridian_snapshot_bytes_received_total",
+      "Bytes of keys and values this server's replicas received in snapshots from their leaders "
+      "(it grows while meridian_group_installing_snapshot is 1).");
+  metrics::Counter& snapshots = Registry().AddCounter(
+      "meridian_snapshots_fetched_total", "Snapshots this server's replicas fetched whole.");
+
   metrics::Counter& Aborts(TxnStage stage) {
     switch (stage) {
       case TxnStage::kRead:
@@ -55,9 +62,9 @@ struct TxnMetrics {
   }
 };
 
-TxnMetrics& Txn() {
-  static TxnMetrics* const txn = new TxnMetrics();
-  return *txn;
+ServerCounters& Counters() {
+  static ServerCounters* const counters = new ServerCounters();
+  return *counters;
 }
 
 double Seconds(int64_t us) { return static_cast<double>(us) / 1e6; }
@@ -85,19 +92,23 @@ double DirectoryBytes(const std::string& dir) {
 }  // namespace
 
 void CountTxnAnswer(TxnStage stage, const absl::Status& status) {
-  if (absl::IsAborted(status)) Txn().Aborts(stage).Increment();
+  if (absl::IsAborted(status)) Counters().Aborts(stage).Increment();
 }
 
 void CountCommitAnswer(std::chrono::steady_clock::time_point received, const txn::Reply& reply) {
   CountTxnAnswer(TxnStage::kCommit, reply.status);
   if (!reply.status.ok()) return;
-  Txn().txn_commits.Increment();
-  Txn().commit_latency.Observe(
+  Counters().txn_commits.Increment();
+  Counters().commit_latency.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
-  Txn().commit_wait.Observe(Seconds(reply.commit_wait_us));
+  Counters().commit_wait.Observe(Seconds(reply.commit_wait_us));
 }
 
-void CountWriteCommitted() { Txn().write_commits.Increment(); }
+void CountWriteCommitted() { Counters().write_commits.Increment(); }
+
+void CountSnapshotBytes(size_t bytes) { Counters().snapshot_bytes.Increment(bytes); }
+
+void CountSnapshotFetched() { Counters().snapshots.Increment(); }
 
 double GroupFenced(const replication::GroupState& state) {
   (void)state;
@@ -107,7 +118,7 @@ double GroupFenced(const replication::GroupState& state) {
 std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> RegisterServerCollectors(
     HostsFn hosts, std::string data_dir) {
   using metrics::Type;
-  Txn();
+  Counters();
   std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> handles;
   auto gauge = [&](const char* name, const char* help,
                    std::function<double(const replication::GroupState&)> value) {

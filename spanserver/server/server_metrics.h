@@ -14,6 +14,7 @@
 #define MERIDIAN_SPANSERVER_SERVER_SERVER_METRICS_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,10 @@ void CountTxnAnswer(TxnStage stage, const absl::Status& status);
 void CountCommitAnswer(std::chrono::steady_clock::time_point received, const txn::Reply& reply);
 // A single-key write (Kv Put, Delete, or an item of a WriteBatch) that committed.
 void CountWriteCommitted();
+// Snapshot installs (progress): `bytes` of keys and values written from a fetched chunk; a
+// snapshot fetched whole.
+void CountSnapshotBytes(size_t bytes);
+void CountSnapshotFetched();
 
 // Whether `state`'s group is fenced: 0 until groups have a fenced state to read. The single place
 // that meridian_group_fenced is fed from.
