@@ -525,7 +525,6 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   }
 
   void OnSoftState(const paxos::SoftState& s) override {
-    metrics_.OnLeader(s.leader);
     if (s.role != last_role_ || s.leader != last_leader_) {
       Log(absl::StrCat("role ", paxos::RoleName(s.role), ", leader ", s.leader, ", ballot ",
                        s.ballot.ToString()));
@@ -571,8 +570,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
     s.removed = replica_->removed();
     s.dropped_messages = replica_->dropped_messages();
     s.refused_messages = replica_->refused_messages();
-    metrics_.OnLease(s.has_lease, replica_->lease_end(), now);
-    metrics_.OnLog(s.role == paxos::Role::kLeader, s.last_index);
+    metrics_.OnPublished(s, replica_->lease_end(), now);
     const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.

@@ -37,9 +37,12 @@ void GroupMetrics::OnLeader(paxos::ReplicaId leader) {
   leader_changes_.Increment();
 }
 
-void GroupMetrics::OnLease(bool has_lease, truetime::Timestamp lease_end, truetime::Interval now) {
-  lease_remaining_.Set(
-      has_lease ? static_cast<double>(std::max<int64_t>(0, lease_end - now.latest)) / 1e6 : 0);
+void GroupMetrics::OnPublished(const GroupState& state, truetime::Timestamp lease_end,
+                               truetime::Interval now) {
+  OnLeader(state.leader);
+  const int64_t remaining_us = state.has_lease ? std::max<int64_t>(0, lease_end - now.latest) : 0;
+  lease_remaining_.Set(static_cast<double>(remaining_us) / 1e6);
+  OnLog(state.role == paxos::Role::kLeader, state.last_index);
 }
 
 void GroupMetrics::OnLog(bool leading, paxos::Index last_index) {

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/metrics.h"
+#include "replication/group_host.h"
 #include "spanserver/paxos/types.h"
 #include "truetime/interval.h"
 
@@ -30,20 +31,21 @@ class GroupMetrics {
  public:
   explicit GroupMetrics(paxos::GroupId group);
 
-  // The leader the replica reports now (kNoReplica when it knows none): a new known leader
-  // counts as a change.
-  void OnLeader(paxos::ReplicaId leader);
-  // How long this replica's lease lasts past `now` (0 when it holds none).
-  void OnLease(bool has_lease, truetime::Timestamp lease_end, truetime::Interval now);
-  // The log ends at `last_index` now; `leading`: this replica leads (only a leader's slots are
-  // timed, and losing leadership forgets them).
-  void OnLog(bool leading, paxos::Index last_index);
+  // The state GroupHost publishes after every event, with the replica's lease end.
+  void OnPublished(const GroupState& state, truetime::Timestamp lease_end, truetime::Interval now);
   // Every slot up to `applied` is applied here.
   void OnApplied(paxos::Index applied);
 
   static constexpr size_t kMaxTimedSlots = 1024;
 
  private:
+  // The leader the replica reports now (kNoReplica when it knows none): a new known leader
+  // counts as a change.
+  void OnLeader(paxos::ReplicaId leader);
+  // The log ends at `last_index` now; `leading`: this replica leads (only a leader's slots are
+  // timed, and losing leadership forgets them).
+  void OnLog(bool leading, paxos::Index last_index);
+
   metrics::Counter& leader_changes_;
   metrics::Gauge& lease_remaining_;
   paxos::ReplicaId leader_ = paxos::kNoReplica;  // the last known one
