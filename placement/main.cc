@@ -30,9 +30,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "http/http_server.h"
 #include "placement/metadata.h"
 #include "placement/planner.h"
 #include "placement/service.h"
+#include "placement/status_page.h"
+#include "placement/status_poller.h"
 #include "replication/group_host.h"
 #include "replication/grpc_transport.h"
 #include "spanserver/storage/engine.h"
@@ -76,6 +79,9 @@ std::vector<Flag> DefaultFlags() {
       {"truetime_source", "fixed", "auto, ntp or fixed"},
       {"truetime_epsilon_us", "1000", "the epsilon of --truetime_source=fixed"},
       {"paxos_lease_ms", "2000", "leader lease of the placement group"},
+      {"http_listen", "",
+       "HOST:PORT serving the live status page (/, /status.json) and /metrics (Prometheus) "
+       "over HTTP; empty: no HTTP"},
   };
 }
 
@@ -106,6 +112,7 @@ struct Config {
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
+  std::string http_listen;  // empty: no HTTP
 };
 
 absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t lo,
@@ -192,6 +199,7 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
                    ParseInt("truetime_epsilon_us", get("truetime_epsilon_us"), 0, 1'000'000));
   ASSIGN_OR_RETURN(config.paxos_lease_ms,
                    ParseInt("paxos_lease_ms", get("paxos_lease_ms"), 1, 600'000));
+  config.http_listen = get("http_listen");
   return config;
 }
 
@@ -219,6 +227,30 @@ std::vector<paxos::ReplicaId> Members(const Config& config, replication::GrpcTra
   }
   if (members.empty()) members.push_back(config.id);
   return members;
+}
+
+// The HTTP server of --http_listen (null when it is empty): the status page, its JSON and
+// /metrics.
+absl::StatusOr<std::unique_ptr<http::HttpServer>> StartHttp(const Config& config,
+                                                            const StatusTracker* status) {
+  ASSIGN_OR_RETURN(std::unique_ptr<http::HttpServer> server,
+                   http::StartIfConfigured(
+                       config.http_listen,
+                       {{"/",
+                         [] {
+                           return http::HttpResponse{.content_type = "text/html; charset=utf-8",
+                                                     .body = StatusPageHtml()};
+                         }},
+                        {"/status.json", [status] {
+                           return http::HttpResponse{.content_type = "application/json",
+                                                     .body = status->StatusJson()};
+                         }}}));
+  if (server != nullptr) {
+    std::fprintf(stderr, "placementd: status page on http://%s:%d/\n",
+                 config.http_listen.substr(0, config.http_listen.rfind(':')).c_str(),
+                 server->port());
+  }
+  return server;
 }
 
 // Serves until SIGINT or SIGTERM (blocked in every thread: `signals`); the exit code.
@@ -249,6 +281,11 @@ int Run(const Config& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // The status page reads `status`, which a StatusPoller feeds once the service runs.
+  StatusTracker status;
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> http = StartHttp(config, &status);
+  if (!http.ok()) return Fail("--http_listen", http.status());
 
   absl::StatusOr<std::unique_ptr<truetime::TrueTime>> made_truetime = MakeTrueTime(config);
   if (!made_truetime.ok()) return Fail("clock source", made_truetime.status());
@@ -301,6 +338,7 @@ int Run(const Config& config) {
   service_options.balancer.interval_us = config.balance_interval_ms * 1000;
   // The service starts its mover, which drives range moves while this replica leads.
   PlacementService service(&host, metadata, &truetime, service_options);
+  auto status_poller = std::make_unique<StatusPoller>(&service, &host, &truetime, &status);
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -314,6 +352,7 @@ int Run(const Config& config) {
   // Shutdown: refuse new calls and stop the mover (its calls are cancelled), stop the server (it
   // waits for running calls) while the host fails whatever proposal or read is still waiting,
   // which finishes those calls.
+  status_poller.reset();
   service.Stop();
   std::thread server_stopper([&server] {
     if (server != nullptr)

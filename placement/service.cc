@@ -85,6 +85,12 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
 
   ~Impl() override { Stop(); }
 
+  absl::StatusOr<proto::Topology> StatusTopology() {
+    absl::StatusOr<truetime::Interval> now = truetime_->Now();
+    if (!now.ok()) return absl::UnavailableError(now.status().ToString());
+    return CurrentTopology(now->latest);
+  }
+
   void SetReplicaAddress(uint64_t replica_id, const std::string& address) {
     absl::MutexLock lock(&mu_);
     addresses_[replica_id] = address;
@@ -620,5 +626,9 @@ void PlacementService::SetReplicaAddress(uint64_t replica_id, const std::string&
 }
 
 void PlacementService::Stop() { impl_->Stop(); }
+
+absl::StatusOr<proto::Topology> PlacementService::StatusTopology() {
+  return impl_->StatusTopology();
+}
 
 }  // namespace meridian::placement

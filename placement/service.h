@@ -58,6 +58,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "placement/balancer.h"
 #include "placement/liveness.h"
 #include "placement/mover.h"
@@ -113,6 +114,10 @@ class PlacementService {
   void RegisterService(grpc::ServerBuilder* builder);
   // Sets (or changes) a placement replica's address, e.g. once an ephemeral port is known.
   void SetReplicaAddress(uint64_t replica_id, const std::string& address);
+  // The topology as GetTopology would answer it, but without its read barrier and on any
+  // replica, for status pages: a follower's may lag, and only the leader's carries liveness,
+  // leaders and range sizes (soft state). UNAVAILABLE when the clock cannot be read.
+  absl::StatusOr<proto::Topology> StatusTopology();
   // From now on every new call fails with UNAVAILABLE; stops the mover and the balancer (it
   // returns once their threads have). Idempotent.
   void Stop();

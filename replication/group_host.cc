@@ -19,6 +19,7 @@
 #include "common/check.h"
 #include "replication/config_step.h"
 #include "replication/engine_log_storage.h"
+#include "replication/group_metrics.h"
 #include "replication/group_records.h"
 #include "replication/round_driver.h"
 #include "replication/snapshot.h"
@@ -53,6 +54,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
         truetime_(truetime),
         transport_(transport),
         options_(std::move(options)),
+        metrics_(options_.paxos.group),
         state_machine_(std::move(state_machine)) {
     state_.group = options_.paxos.group;
     state_.self = options_.paxos.id;
@@ -557,6 +559,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       }
     }
     applying_.clear();
+    metrics_.OnApplied(applied_);
     while (!reads_.empty() && reads_.begin()->first <= applied_) {
       WaitingRead r = std::move(reads_.begin()->second);
       reads_.erase(reads_.begin());
@@ -618,6 +621,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
       s.has_lease = false;
       if (s.leader == s.self) s.leader = paxos::kNoReplica;
     }
+    metrics_.OnPublished(s, replica_->lease_end(), now);
     const std::vector<paxos::ReplicaId>& members = replica_->config().voters;
     std::lock_guard<std::mutex> lock(state_mu_);
     // Runs after every event: copy the member list (an allocation) only when it changed.
@@ -634,6 +638,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   truetime::TrueTime* const truetime_;
   Transport* const transport_;
   const GroupHostOptions options_;
+  GroupMetrics metrics_;  // strand only
 
   std::mutex lifecycle_mu_;
   bool started_ = false;         // guarded by lifecycle_mu_

@@ -14,6 +14,8 @@ PACKAGES=(
   libleveldb-dev libsnappy-dev libabsl-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev libpq-dev
   libtcmalloc-minimal4 gnuplot-nox
+  # tests/integration/metrics_test.cc: Prometheus' text-format parser and a headless browser.
+  python3-prometheus-client chromium
 )
 
 missing=()

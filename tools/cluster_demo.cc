@@ -153,6 +153,11 @@ void PrintProcesses(const LocalCluster& cluster) {
                 p.spec.zone.empty() ? "-" : p.spec.zone.c_str(), p.spec.address.c_str(),
                 p.pid != 0 ? absl::StrCat(p.pid).c_str() : "down", p.spec.log.c_str());
   }
+  const std::string status_page = cluster.http_url("placement-1");
+  if (!status_page.empty()) {
+    std::printf("\nStatus page: %s/  (every process serves /metrics on its port + %d)\n",
+                status_page.c_str(), cluster.options().http_port_offset);
+  }
 }
 
 // The topology, with server ids translated to process names.
@@ -582,6 +587,7 @@ int Run(const Flags& flags) {
   options.placement_replicas = take("placement_replicas", 1, 3);
   options.truetime_epsilon_us = take("truetime_epsilon_us", 0, 1'000'000);
   options.paxos_lease_ms = take("paxos_lease_ms", 100, 60'000);
+  options.http_port_offset = take("http_port_offset", 0, 10'000);
   options.spanserver_flags.push_back(
       absl::StrCat("--max_log_mb=", take("max_log_mb", 0, 1'000'000)));
   options.placement_flags.push_back(
@@ -643,6 +649,9 @@ Command ClusterDemoCommand() {
                    {"no_shell", "false", "no interactive shell: just run", /*is_bool=*/true},
                    {"dir", "", "data and log directory (default: a new /tmp/meridian-demo-XXXXXX)"},
                    {"base_port", "7400", "first port: placement, then the spanservers"},
+                   {"http_port_offset", "100",
+                    "each process serves HTTP (/metrics; placementd's status page) on its port "
+                    "+ this (0: none)"},
                    {"placement_replicas", "1", "placementd replicas: 1 or 3"},
                    {"truetime_epsilon_us", "1000", "TrueTime epsilon of the fixed clock source"},
                    {"paxos_lease_ms", "2000", "Paxos leader lease"},

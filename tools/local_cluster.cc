@@ -99,6 +99,22 @@ std::vector<std::string> LocalCluster::CommonFlags() const {
           absl::StrCat("--paxos_lease_ms=", options_.paxos_lease_ms)};
 }
 
+std::vector<std::string> LocalCluster::HttpFlags(int port) const {
+  if (options_.http_port_offset <= 0) return {};
+  return {absl::StrCat("--http_listen=127.0.0.1:", port + options_.http_port_offset)};
+}
+
+std::string LocalCluster::http_url(const std::string& name) const {
+  const std::string grpc_address = address(name);
+  const size_t colon = grpc_address.rfind(':');
+  int port = 0;
+  if (options_.http_port_offset <= 0 || colon == std::string::npos ||
+      !absl::SimpleAtoi(grpc_address.substr(colon + 1), &port)) {
+    return "";
+  }
+  return absl::StrCat("http://127.0.0.1:", port + options_.http_port_offset);
+}
+
 ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port) const {
   const fs::path dir(options_.dir);
   ProcessSpec spec{.name = absl::StrCat("span-", std::string(1, 'a' + zone), ordinal),
@@ -112,6 +128,8 @@ ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port) const 
                "--placement=" + absl::StrJoin(placement_addresses_, ",")};
   const std::vector<std::string> common = CommonFlags();
   spec.argv.insert(spec.argv.end(), common.begin(), common.end());
+  const std::vector<std::string> http = HttpFlags(port);
+  spec.argv.insert(spec.argv.end(), http.begin(), http.end());
   spec.argv.insert(spec.argv.end(), options_.spanserver_flags.begin(),
                    options_.spanserver_flags.end());
   return spec;
@@ -133,11 +151,15 @@ absl::StatusOr<std::string> LocalCluster::AddServer(const std::string& zone_name
     const size_t colon = p.spec.address.rfind(':');
     int used = 0;
     if (colon != std::string::npos && absl::SimpleAtoi(p.spec.address.substr(colon + 1), &used)) {
-      port = std::max(port, used + 1);
+      // Past every HTTP port in use too, so that the new server's ports collide with none.
+      port = std::max(port, used + 1 + std::max(0, options_.http_port_offset));
     }
   }
   if (ordinal > 9) return absl::FailedPreconditionError(zone_name + " has 9 servers already");
   RETURN_IF_ERROR(CheckPortsFree(port, 1));
+  if (options_.http_port_offset > 0) {
+    RETURN_IF_ERROR(CheckPortsFree(port + options_.http_port_offset, 1));
+  }
   const ProcessSpec spec = SpanserverSpec(zone, ordinal, port);
   std::error_code error;
   fs::create_directories(spec.data_dir, error);
@@ -170,6 +192,8 @@ std::vector<ProcessSpec> LocalCluster::Specs() const {
     spec.argv.push_back(absl::StrCat("--ranges=", options_.ranges));
     spec.argv.push_back(absl::StrCat("--zones=", options_.zones));
     spec.argv.insert(spec.argv.end(), std::begin(common_flags), std::end(common_flags));
+    const std::vector<std::string> http = HttpFlags(options_.base_port + i);
+    spec.argv.insert(spec.argv.end(), http.begin(), http.end());
     spec.argv.insert(spec.argv.end(), options_.placement_flags.begin(),
                      options_.placement_flags.end());
     specs.push_back(std::move(spec));
@@ -195,6 +219,10 @@ absl::Status LocalCluster::Start() {
   }
   const std::vector<ProcessSpec> specs = Specs();
   RETURN_IF_ERROR(CheckPortsFree(options_.base_port, static_cast<int>(specs.size())));
+  if (options_.http_port_offset > 0) {
+    RETURN_IF_ERROR(CheckPortsFree(options_.base_port + options_.http_port_offset,
+                                   static_cast<int>(specs.size())));
+  }
   std::error_code error;
   fs::create_directories(fs::path(options_.dir) / "logs", error);
   if (error) return absl::InternalError("cannot create " + options_.dir + ": " + error.message());

@@ -42,6 +42,9 @@ struct LocalClusterOptions {
   int64_t paxos_lease_ms = 2000;
   std::vector<std::string> spanserver_flags;  // more flags for every spanserver
   std::vector<std::string> placement_flags;   // more flags for every placementd
+  // > 0: every process also serves HTTP (/metrics; placementd's status page at /) on
+  // 127.0.0.1:(its port + http_port_offset), its --http_listen. 0: no HTTP.
+  int http_port_offset = 0;
 };
 
 // The sibling binaries of the running executable: for /x/build/tools/meridian,
@@ -104,6 +107,8 @@ class LocalCluster {
   const std::vector<std::string>& placement_addresses() const { return placement_addresses_; }
   std::vector<std::string> server_names() const;
   std::string address(const std::string& name) const;
+  // "http://127.0.0.1:PORT" of a process's HTTP server; "" without one (http_port_offset 0).
+  std::string http_url(const std::string& name) const;
   const Supervisor& supervisor() const { return supervisor_; }
   std::string manifest_path() const;
 
@@ -112,6 +117,8 @@ class LocalCluster {
   absl::Status WriteManifest();
   std::vector<ProcessSpec> Specs() const;
   std::vector<std::string> CommonFlags() const;
+  // --http_listen for a process listening on `port` (none when http_port_offset is 0).
+  std::vector<std::string> HttpFlags(int port) const;
   // Spanserver number `ordinal` (from 1) of zone index `zone`, listening on `port`.
   ProcessSpec SpanserverSpec(int zone, int ordinal, int port) const;
   std::string DescribeExit(const std::string& name) const;

@@ -10,6 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/metrics.h"
+#include "http/http_server.h"
 #include "tools/command.h"
 
 namespace meridian::tools {
@@ -39,6 +41,21 @@ absl::StatusOr<std::vector<std::string>> KeyPrefixes(Client& client, bool spread
 }
 
 namespace {
+
+// The SDK's retry counters (client/src/router.cc, txn_engine.cc), read from this process's
+// metrics registry.
+void PrintClientRetries() {
+  const std::string page = metrics::DefaultRegistry().Render();
+  auto value = [&page](const std::string& name) {
+    const size_t at = page.find("\n" + name + " ");
+    if (at == std::string::npos) return std::string("0");
+    const size_t begin = at + name.size() + 2;
+    return page.substr(begin, page.find('\n', begin) - begin);
+  };
+  std::printf("client: %s retries after a backoff, %s transactions retried after ABORTED\n",
+              value("meridian_client_retries_total").c_str(),
+              value("meridian_client_txn_retries_total").c_str());
+}
 
 int Usage(const std::string& message) {
   std::fprintf(
@@ -127,10 +144,20 @@ int Run(const Flags& flags, const std::vector<std::string>& args) {
   if (PlacementAddresses(flags).empty()) {
     return Usage("--placement=HOST:PORT[,HOST:PORT...] (or $MERIDIAN_PLACEMENT) is required");
   }
+  // The SDK's retry counters (and the rest of the process's metrics) on --http_listen.
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> http =
+      http::StartIfConfigured(flags.at("http_listen"));
+  if (!http.ok()) return Usage(std::string(http.status().message()));
   std::unique_ptr<Client> client = ConnectOrPrint("workload", flags);
   if (client == nullptr) return kExitUsage;
-  if (tpcb) return RunTpcbWorkload(*client, config);
-  return bank ? RunBankWorkload(*client, config) : RunAppendWorkload(*client, config);
+  int code = kExitOk;
+  if (tpcb) {
+    code = RunTpcbWorkload(*client, config);
+  } else {
+    code = bank ? RunBankWorkload(*client, config) : RunAppendWorkload(*client, config);
+  }
+  PrintClientRetries();
+  return code;
 }
 
 }  // namespace
@@ -212,6 +239,9 @@ Command WorkloadCommand() {
                  /*is_bool=*/true},
                 {"txn_deadline_ms", "10000", "deadline of each transaction, retries included"},
                 {"deadline_ms", "10000", "deadline of each client call"},
+                {"http_listen", "",
+                 "HOST:PORT serving this process's /metrics (the SDK's retry counters) while "
+                 "it runs; empty: none"},
                 {"testing_break_transfers", "false",
                  "bank, tests only: credit without debiting, to show the checks fail",
                  /*is_bool=*/true},

@@ -47,6 +47,7 @@ absl::StatusOr<ApplyResult> Coordinator::ApplyCommit(CommitRecord record, Timest
     it->second.stage = Stage::kCommitWait;
   }
   CommitWaiter w{ts, txn, std::move(ids), participants};
+  w.applied_at = now.latest;
   // Commit wait ends at TT.after(s). It often has by now (the Paxos round outlasted 2 epsilon):
   // then reply at once instead of from a tick, which costs a timer's wakeup.
   if (opt_.testing_skip_commit_wait || now.After(ts)) {
@@ -395,6 +396,7 @@ void Coordinator::FinishCommitWait(CommitWaiter w, Interval now, ReplicaPort& po
     Reply reply;
     reply.id = r;
     reply.ts = w.commit_ts;
+    reply.commit_wait_us = w.applied_at == 0 ? 0 : std::max<int64_t>(0, now.latest - w.applied_at);
     out->replies.push_back(std::move(reply));
   }
   for (GroupId g : w.participants) {

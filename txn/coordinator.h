@@ -124,6 +124,8 @@ class Coordinator {
     std::vector<RequestId> ids;
     std::vector<GroupId> participants;
     bool release = true;  // the transaction's own commit wait: release its locks at the end
+    // TT.now().latest when its commit record applied here; 0 for a decision answered again.
+    Timestamp applied_at = 0;
   };
 
   // A Commit of a transaction decided here gets the decision, or is refused when only its id is

@@ -191,6 +191,7 @@ void LockTable::Take(const TxnRef& txn, const LockSpan& span, LockMode mode, int
                             [&](const Entry& e) { return txn.OlderThan(txns_.at(e.txn).ref); });
     lock.waiters.insert(pos, Entry{txn.id, mode});
     ++waiter_count_;
+    ++waits_started_;
   }
   if (!options_.testing_wait_instead_of_wound) Wound(txn, span, r.younger_holders, result);
 }

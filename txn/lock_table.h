@@ -176,6 +176,8 @@ class LockTable {
   std::string DebugString() const;
 
   size_t waiter_count() const { return waiter_count_; }
+  // Requests that had to wait since the table was made (for metrics; never decreases).
+  uint64_t waits_started() const { return waits_started_; }
   // Spans held or waited for that overlap `span`.
   size_t CountOverlapping(const LockSpan& span) const;
   // The transactions holding or waiting for a span that overlaps `span`, ascending, each once.
@@ -235,6 +237,7 @@ class LockTable {
   // Each transaction from its first granted or queued request until its ReleaseAll.
   std::map<TxnId, TxnState> txns_;
   size_t waiter_count_ = 0;
+  uint64_t waits_started_ = 0;
 };
 
 }  // namespace meridian::txn

@@ -488,6 +488,10 @@ Timestamp TransactionManager::SafeTime() const { return impl_->reads.Safe(); }
 Timestamp TransactionManager::SafeTime(const paxos::Replica&) const { return SafeTime(); }
 Timestamp TransactionManager::LastTs() const { return impl_->applied.last_write_ts(); }
 paxos::Index TransactionManager::applied_index() const { return impl_->applied.index(); }
+uint64_t TransactionManager::lock_waits() const {
+  const LockTable* locks = impl_->leader.locks();
+  return locks == nullptr ? 0 : locks->waits_started();
+}
 size_t TransactionManager::prepared_count() const { return impl_->participant.prepared_count(); }
 uint64_t TransactionManager::refused_outcomes() const {
   return impl_->participant.refused_outcomes();

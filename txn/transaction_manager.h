@@ -208,6 +208,9 @@ class TransactionManager {
     size_t forgotten_ids = 0;  // coordinator: ids of forgotten commit and abort decisions
   };
   Memory memory() const;
+  // Lock requests that had to wait in this leadership's lock table (0 when not leading; starts
+  // again from 0 with each leadership).
+  uint64_t lock_waits() const;
   bool leading() const;  // serving as the leader (soft state established)
   GroupId group() const;
   // The ranges this group serves (replicated; ownership.h).

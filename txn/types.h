@@ -149,6 +149,9 @@ struct Reply {
   // UNAVAILABLE only: the request's record was in flight when leadership was lost, so it may or
   // may not take effect (never retry it blindly).
   bool outcome_unknown = false;
+  // Commit replies: how long the reply waited, after the commit record applied, for
+  // TT.after(s) (the part of commit wait that Paxos did not hide; for metrics).
+  int64_t commit_wait_us = 0;
 };
 
 // Group-to-group messages, sent to the leader of `to` (the driver routes them; losing one is

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/metrics.h"
 #include "meridian/client.h"
 #include "meridian/errors.h"
 
@@ -134,6 +135,12 @@ Backoff MakeBackoff(std::chrono::milliseconds initial, std::chrono::milliseconds
 }
 
 void SleepBackoff(Backoff& backoff, SteadyTime deadline) {
+  // Every retry of the SDK waits here first, so this is where they are counted.
+  static metrics::Counter& backoffs = metrics::DefaultRegistry().AddCounter(
+      "meridian_client_retries_total",
+      "Retries this client process made after a backoff: a call retried elsewhere (UNAVAILABLE, "
+      "not the leader, a stale map) or a transaction retried after ABORTED.");
+  backoffs.Increment();
   const SteadyTime wake = Clock::now() + std::chrono::microseconds(backoff.NextDelayUs());
   std::this_thread::sleep_until(std::min(wake, deadline));
 }

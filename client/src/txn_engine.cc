@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "client/src/retry_policy.h"
 #include "client/src/router.h"
+#include "common/metrics.h"
 
 namespace meridian::client {
 namespace {
@@ -548,6 +549,10 @@ absl::StatusOr<int64_t> TxnEngine::Run(const std::function<absl::Status(Transact
   int attempts = 0;
   while (attempts < options.max_attempts) {
     if (attempts > 0) {
+      static metrics::Counter& retried = metrics::DefaultRegistry().AddCounter(
+          "meridian_client_txn_retries_total",
+          "Read-write transactions RunTransaction ran again after an ABORTED attempt.");
+      retried.Increment();
       SleepBackoff(backoff, deadline);
       if (Clock::now() >= deadline) break;
     }

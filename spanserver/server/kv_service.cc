@@ -22,6 +22,7 @@
 #include "spanserver/paxos/replica.h"
 #include "spanserver/server/admission.h"
 #include "spanserver/server/routing_table.h"
+#include "spanserver/server/server_metrics.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/tablet/txn_tablet.h"
@@ -119,6 +120,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
           [this, result, host = std::move(admission.host), settle](txn::Reply reply) {
             result->set_code(static_cast<int>(reply.status.code()));
             if (reply.status.ok()) {
+              CountWriteCommitted();
               result->set_commit_ts(reply.ts);
             } else {
               result->set_message(std::string(reply.status.message()));
@@ -380,6 +382,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                        [this, ctx, reactor, host = std::move(host),
                         set_commit_ts = std::move(set_commit_ts)](txn::Reply reply) {
                          if (reply.status.ok()) {
+                           CountWriteCommitted();
                            set_commit_ts(reply.ts);
                            reactor->Finish(grpc::Status::OK);
                          } else if (reply.outcome_unknown) {

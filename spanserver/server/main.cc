@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "http/http_server.h"
 #include "spanserver/server/server_runtime.h"
 #include "truetime/clock_source_factory.h"
 
@@ -46,6 +47,8 @@ constexpr Flag kFlags[] = {
     {"mvcc_retention_s", "3600",
      "keep old versions and tombstones this long, at least 10; older snapshot reads fail "
      "with FAILED_PRECONDITION (0: keep every version)"},
+    {"http_listen", "",
+     "HOST:PORT serving /metrics (Prometheus text format) over HTTP; empty: no HTTP"},
     {"max_log_mb", "64",
      "each group's Paxos log is checkpointed and compacted to stay near this size; a replica "
      "that falls behind it catches up from a snapshot (0: never compact)"},
@@ -147,6 +150,10 @@ int Main(int argc, char** argv) {
     }
   }
   absl::StatusOr<ServerOptions> options = ParseFlags(args);
+  std::string flags_http;  // --http_listen is main's own: the runtime has no HTTP
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "--http_listen=")) flags_http = arg.substr(strlen("--http_listen="));
+  }
   if (!options.ok()) {
     std::fprintf(stderr, "spanserver: %s\nRun 'spanserver --help' for the flags.\n",
                  std::string(options.status().message()).c_str());
@@ -166,6 +173,17 @@ int Main(int argc, char** argv) {
     return 1;
   }
   ServerRuntime* server = runtime->get();
+  // Serves while the server registers too, so that a scrape sees one that cannot.
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> http = http::StartIfConfigured(flags_http);
+  if (!http.ok()) {
+    std::fprintf(stderr, "spanserver: --http_listen: %s\n", http.status().ToString().c_str());
+    return 1;
+  }
+  if (*http != nullptr) {
+    std::printf("spanserver: metrics on http://%s:%d/metrics\n",
+                flags_http.substr(0, flags_http.rfind(':')).c_str(), (*http)->port());
+    std::fflush(stdout);
+  }
   std::atomic<bool> failed{false};
   std::thread signal_thread([&signals, &failed, server] {
     int signal = 0;

@@ -38,6 +38,7 @@
 #include "spanserver/server/range_stats.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/server_identity.h"
+#include "spanserver/server/server_metrics.h"
 #include "spanserver/server/snapshot_service.h"
 #include "spanserver/server/txn_service.h"
 #include "spanserver/storage/engine.h"
@@ -240,6 +241,7 @@ class ServerRuntime::Impl {
     snapshot_service_ =
         std::make_unique<SnapshotService>(&routing_, [this] { return server_id_.load(); });
     range_stats_ = std::make_unique<RangeStatsCache>(engine_.get(), 20);
+    collectors_ = RegisterServerCollectors([this] { return routing_.Hosts(); }, options_.data_dir);
     movement_service_ =
         std::make_unique<MovementService>(&routing_, txn_.get(), engine_.get(), truetime_.get());
     grpc::ServerBuilder builder;
@@ -353,6 +355,7 @@ class ServerRuntime::Impl {
   void Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
+    collectors_.clear();  // a scrape no longer reads the hosts
     RequestStop();
     stopping_.store(true);
     if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
@@ -585,6 +588,7 @@ class ServerRuntime::Impl {
   std::unique_ptr<TxnService> txn_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PlacementClient> placement_;
+  std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> collectors_;  // server_metrics.h
   std::thread heartbeat_thread_;
   std::thread gc_thread_;
   std::set<uint64_t> logged_groups_;  // groups with a log at Open

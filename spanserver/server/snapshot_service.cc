@@ -15,6 +15,7 @@
 #include "proto/rpc.h"
 #include "replication/group_host.h"
 #include "spanserver/server/routing_table.h"
+#include "spanserver/server/server_metrics.h"
 
 namespace meridian::spanserver {
 namespace {
@@ -147,17 +148,21 @@ absl::StatusOr<replication::FetchedSnapshot> Receive(grpc::ClientContext* ctx,
                                                 " pairs, ", writer.pairs(), " arrived"));
       }
       RETURN_IF_ERROR(rpc::FromGrpc(stream->Finish()));
+      CountSnapshotFetched();
       return fetched;
     }
     if (chunk.keys_size() != chunk.values_size() || PairsCrc(chunk) != chunk.crc32c()) {
       return absl::DataLossError("a snapshot chunk fails its checksum");
     }
     std::vector<storage::KeyValue> pairs(chunk.keys_size());
+    size_t bytes = 0;
     for (int i = 0; i < chunk.keys_size(); ++i) {
       pairs[i].key = std::move(*chunk.mutable_keys(i));
       pairs[i].value = std::move(*chunk.mutable_values(i));
+      bytes += pairs[i].key.size() + pairs[i].value.size();
     }
     RETURN_IF_ERROR(writer.Add(pairs));
+    CountSnapshotBytes(bytes);
   }
   absl::Status status = rpc::FromGrpc(stream->Finish());
   if (status.ok())

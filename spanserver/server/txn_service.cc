@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <random>
@@ -20,6 +21,7 @@
 #include "spanserver/server/admission.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/routing_table.h"
+#include "spanserver/server/server_metrics.h"
 #include "spanserver/tablet/txn_tablet.h"
 #include "txn/range_guard.h"
 #include "txn/transaction_manager.h"
@@ -254,6 +256,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
       t->tablet->Read(r, now, req, [=, this](txn::Reply reply) {
         if (reply.status.ok()) FillValues(reply, response->mutable_values());
         if (reply.status.ok() && scan.has_value()) FillScan(reply, *scan, response);
+        CountTxnAnswer(TxnStage::kRead, reply.status);
         FinishWith(ctx, reactor, *t->host, reply);
       });
     });
@@ -271,6 +274,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->Prepare(r, now, req, [=, this](txn::Reply reply) {
         response->set_prepare_ts(reply.ts);
+        CountTxnAnswer(TxnStage::kPrepare, reply.status);
         FinishWith(ctx, reactor, *t->host, reply);
       });
     });
@@ -330,6 +334,7 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
           return;
         }
         t->tablet->Prepare(*r, now, req, [this, t, result, answered](txn::Reply reply) {
+          CountTxnAnswer(TxnStage::kPrepare, reply.status);
           result->set_code(static_cast<int32_t>(reply.status.code()));
           result->set_message(std::string(reply.status.message()));
           result->set_stale_map(txn::IsStaleMap(reply.status));
@@ -362,8 +367,10 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (const proto::TxnParticipant& p : request->participants()) {
       req.participants.push_back(txn::ParticipantRef{p.group(), p.prepare_ts()});
     }
+    const auto received = std::chrono::steady_clock::now();
     Run(ctx, reactor, *t, [=, this](paxos::Replica& r, truetime::Interval now) {
       t->tablet->Commit(r, now, req, [=, this](txn::Reply reply) {
+        CountCommitAnswer(received, reply);
         response->set_commit_ts(reply.ts);
         FinishWith(ctx, reactor, *t->host, reply);
       });

@@ -193,7 +193,12 @@ TxnTablet::TxnTablet(uint64_t group, storage::Engine* engine, truetime::TrueTime
       hooks_(std::move(hooks)),
       guard_(group, hooks_.map_generation, options.guard),
       store_(std::make_unique<EngineStore>(group, engine)),
-      manager_(std::make_unique<txn::TransactionManager>(group, store_.get(), options)) {}
+      manager_(std::make_unique<txn::TransactionManager>(group, store_.get(), options)),
+      safe_time_lag_(&metrics::DefaultRegistry().AddGauge(
+          "meridian_safe_time_lag_seconds",
+          "How far this replica's safe time (t_safe) trails TT.now().latest, per group: a "
+          "snapshot read at a timestamp above t_safe waits here.",
+          {{"group", std::to_string(group)}})) {}
 
 TxnTablet::~TxnTablet() = default;
 
@@ -274,6 +279,21 @@ void TxnTablet::Tick(paxos::Replica& replica, truetime::Interval now) {
   txn::Actions actions;
   manager_->Tick(replica, now, &actions);
   Dispatch(std::move(actions));
+  PublishMetrics(now);
+}
+
+void TxnTablet::PublishMetrics(truetime::Interval now) {
+  static metrics::Counter& lock_waits = metrics::DefaultRegistry().AddCounter(
+      "meridian_lock_waits_total",
+      "Lock requests that had to wait behind a conflicting lock (wound-wait), counted at the "
+      "group leaders' ticks.");
+  const truetime::Timestamp safe = manager_->SafeTime();
+  if (safe > 0)
+    safe_time_lag_->Set(static_cast<double>(std::max<int64_t>(0, now.latest - safe)) / 1e6);
+  // A new leadership starts a new lock table, whose count starts again from 0.
+  const uint64_t waits = manager_->lock_waits();
+  lock_waits.Increment(waits >= lock_waits_seen_ ? waits - lock_waits_seen_ : waits);
+  lock_waits_seen_ = waits;
 }
 
 txn::RequestId TxnTablet::Register(ReplyFn done) {

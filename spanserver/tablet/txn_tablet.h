@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/metrics.h"
 #include "replication/group_host.h"
 #include "spanserver/paxos/replica.h"
 #include "truetime/interval.h"
@@ -146,6 +147,9 @@ class TxnTablet : public replication::StateMachine {
   bool RefuseRanges(truetime::Interval now, const std::vector<txn::KeyRange>& ranges, bool locking,
                     ReplyFn& done);
   void Dispatch(txn::Actions actions);
+  // Metrics read from the manager after each tick: this replica's safe-time lag and the lock
+  // waits its lock table saw since the last tick.
+  void PublishMetrics(truetime::Interval now);
 
   const uint64_t group_;
   storage::Engine* const engine_;
@@ -161,6 +165,8 @@ class TxnTablet : public replication::StateMachine {
   txn::RequestId next_id_ = 1;
   std::map<txn::RequestId, ReplyFn> waiting_;
   bool restoring_ = false;
+  metrics::Gauge* const safe_time_lag_;  // in the default registry, labelled with the group
+  uint64_t lock_waits_seen_ = 0;         // manager_->lock_waits() at the last tick
 };
 
 }  // namespace tablet

@@ -141,12 +141,16 @@ class ClusterFixture : public ::testing::Test {
     }
   }
 
-  // Starts the cluster on free ports at or after `port_hint` and waits until it is ready.
+  // Starts the cluster on free ports at or after `port_hint` and waits until it is ready. With
+  // options.http_port_offset > 0 every process serves HTTP too, on the ports right after the
+  // gRPC ones (the offset is set to the number of processes).
   void StartCluster(int port_hint, tools::LocalClusterOptions options = DefaultOptions()) {
     dir_ = MakeTempDir("meridian-it");
     options.dir = dir_;
     const int processes = options.placement_replicas + options.zones * options.servers_per_zone;
-    absl::StatusOr<int> base = tools::FindFreePorts(port_hint, processes);
+    if (options.http_port_offset > 0) options.http_port_offset = processes;
+    absl::StatusOr<int> base =
+        tools::FindFreePorts(port_hint, options.http_port_offset > 0 ? 2 * processes : processes);
     ASSERT_TRUE(base.ok()) << base.status();
     options.base_port = *base;
     cluster_ = std::make_unique<tools::LocalCluster>(options);

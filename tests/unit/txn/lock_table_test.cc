@@ -122,6 +122,17 @@ TEST(LockTableTest, YoungerWaitsForOlder) {
   EXPECT_EQ(table.DebugString(), "a: held 2:X\n");
 }
 
+TEST(LockTableTest, WaitsStartedCountsEachRequestThatQueuedOnce) {
+  LockTable table;
+  EXPECT_TRUE(Granted(table, T(1, 10), K("a"), kX));
+  EXPECT_TRUE(WaitsWithoutWounding(table, T(2, 20), K("a"), kS));
+  EXPECT_TRUE(WaitsWithoutWounding(table, T(2, 20), K("a"), kS));  // the same wait, asked again
+  EXPECT_TRUE(Granted(table, T(3, 30), K("b"), kX));
+  EXPECT_EQ(table.waits_started(), 1u);
+  EXPECT_TRUE(WaitsWithoutWounding(table, T(4, 40), K("b"), kX));
+  EXPECT_EQ(table.waits_started(), 2u);
+}
+
 TEST(LockTableTest, WaitersAreGrantedInPriorityOrderOnRelease) {
   LockTable table;
   EXPECT_TRUE(Granted(table, T(1, 1), K("a"), kX));
