@@ -44,10 +44,6 @@ void CountWriteCommitted();
 void CountSnapshotBytes(size_t bytes);
 void CountSnapshotFetched();
 
-// Whether `state`'s group is fenced: 0 until groups have a fenced state to read. The single place
-// that meridian_group_fenced is fed from.
-double GroupFenced(const replication::GroupState& state);
-
 using HostsFn =
     std::function<std::vector<std::pair<uint64_t, std::shared_ptr<replication::GroupHost>>>()>;
 // Registers the per-group gauges over the hosts `hosts` returns and the size of `data_dir`, in
