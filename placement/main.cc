@@ -30,10 +30,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "placement/metadata.h"
 #include "placement/planner.h"
 #include "placement/service.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "replication/grpc_transport.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
@@ -76,6 +78,10 @@ std::vector<Flag> DefaultFlags() {
       {"truetime_source", "fixed", "auto, ntp or fixed"},
       {"truetime_epsilon_us", "1000", "the epsilon of --truetime_source=fixed"},
       {"paxos_lease_ms", "2000", "leader lease of the placement group"},
+      {"tls_dir", "",
+       "mutual TLS: DIR/ca.crt, DIR/node.crt, DIR/node.key (`meridian certs create-node`); "
+       "this or --insecure is required"},
+      {"insecure", "", "plaintext without authentication (--insecure): local experiments only"},
   };
 }
 
@@ -106,6 +112,7 @@ struct Config {
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
+  TlsOptions tls;  // disabled: --insecure
 };
 
 absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t lo,
@@ -120,7 +127,8 @@ absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& val
 
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   std::vector<Flag> flags = DefaultFlags();
-  for (const std::string& arg : args) {
+  for (std::string arg : args) {
+    if (arg == "--insecure") arg = "--insecure=true";
     const size_t eq = arg.find('=');
     if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
       return absl::InvalidArgumentError(
@@ -192,6 +200,11 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
                    ParseInt("truetime_epsilon_us", get("truetime_epsilon_us"), 0, 1'000'000));
   ASSIGN_OR_RETURN(config.paxos_lease_ms,
                    ParseInt("paxos_lease_ms", get("paxos_lease_ms"), 1, 600'000));
+  const std::string insecure = get("insecure");
+  if (!insecure.empty() && insecure != "true" && insecure != "false") {
+    return absl::InvalidArgumentError("--insecure takes no value (or true/false)");
+  }
+  ASSIGN_OR_RETURN(config.tls, ServerTlsFromFlags(get("tls_dir"), insecure == "true"));
   return config;
 }
 
@@ -266,10 +279,13 @@ int Run(const Config& config) {
 
   // The transport delivers into the host, which exists before the server starts.
   std::atomic<replication::GroupHost*> host_ptr{nullptr};
-  replication::GrpcTransport transport(config.id, [&host_ptr](paxos::Message message) {
-    replication::GroupHost* host = host_ptr.load();
-    if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
-  });
+  replication::GrpcTransport transport(
+      config.id,
+      [&host_ptr](paxos::Message message) {
+        replication::GroupHost* host = host_ptr.load();
+        if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
+      },
+      config.tls);
   const std::vector<paxos::ReplicaId> members = Members(config, transport);
 
   boost::asio::io_context io;
@@ -299,12 +315,19 @@ int Run(const Config& config) {
   service_options.mover.ingest_max_bytes = static_cast<uint32_t>(config.move_ingest_kb) << 10;
   service_options.balancer.split_range_bytes = static_cast<uint64_t>(config.split_range_mb) << 20;
   service_options.balancer.interval_us = config.balance_interval_ms * 1000;
+  service_options.tls = config.tls;
   // The service starts its mover, which drives range moves while this replica leads.
   PlacementService service(&host, metadata, &truetime, service_options);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, replication::ServerCredentials(config.tls), &port);
+  if (config.tls.enabled()) {
+    std::fprintf(stderr, "placementd: mutual TLS with the certificates in %s\n",
+                 config.tls.source.c_str());
+  } else {
+    std::fprintf(stderr, "placementd: %s\n", InsecureWarning("placementd").c_str());
+  }
   service.RegisterService(&builder);
   transport.RegisterService(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
