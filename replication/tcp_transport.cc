@@ -660,9 +660,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
                          std::memory_order_relaxed);
       return;
     }
-    if (tls_ != nullptr && !SentBy(batch.from_server(), peer_name)) {
-      dropped_.fetch_add(batch.messages_size() + batch.attachments_size(),
-                         std::memory_order_relaxed);
+    if (tls_ != nullptr &&
+        !SentBy(batch.from_server(), peer_name, batch.messages_size() + batch.attachments_size())) {
       return;
     }
     messages_received_.fetch_add(batch.messages_size() + batch.attachments_size(),
@@ -691,11 +690,12 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // True when server `from` is the one whose certificate is named `peer_name` (placement
-  // records each server's certificate name at registration). Otherwise counts the frame as a
-  // sender mismatch and logs now and then.
-  bool SentBy(uint64_t from, const std::string& peer_name) {
+  // records each server's certificate name at registration). Otherwise counts the frame's `items`
+  // as dropped, then the frame as a sender mismatch, and logs now and then.
+  bool SentBy(uint64_t from, const std::string& peer_name, uint64_t items) {
     const std::string expected = NameOf(from);
     if (!expected.empty() && expected == peer_name) return true;
+    dropped_.fetch_add(items, std::memory_order_relaxed);
     const uint64_t n = sender_mismatches_.fetch_add(1, std::memory_order_relaxed) + 1;
     if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ... such frame
       Log(absl::StrCat("dropped ", n,
