@@ -11,12 +11,14 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/rpc.h"
+#include "replication/grpc_tls.h"
 
 namespace meridian::placement {
 
 class GrpcLeaderClient::Impl {
  public:
-  explicit Impl(int64_t call_timeout_us) : call_timeout_us_(call_timeout_us) {}
+  Impl(int64_t call_timeout_us, std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : call_timeout_us_(call_timeout_us), credentials_(std::move(credentials)) {}
 
   absl::Status TransferLeader(const std::string& address, uint64_t group, uint64_t target) {
     grpc::ClientContext context;
@@ -29,7 +31,7 @@ class GrpcLeaderClient::Impl {
       if (shutdown_) return absl::CancelledError("placementd is shutting down");
       std::shared_ptr<grpc::Channel>& cached = channels_[address];
       if (cached == nullptr) {
-        cached = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+        cached = grpc::CreateChannel(address, credentials_);
       }
       channel = cached;
       in_flight_.insert(&context);
@@ -58,14 +60,15 @@ class GrpcLeaderClient::Impl {
 
  private:
   const int64_t call_timeout_us_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };
 
-GrpcLeaderClient::GrpcLeaderClient(int64_t call_timeout_us)
-    : impl_(std::make_unique<Impl>(call_timeout_us)) {}
+GrpcLeaderClient::GrpcLeaderClient(const TlsOptions& tls, int64_t call_timeout_us)
+    : impl_(std::make_unique<Impl>(call_timeout_us, replication::ChannelCredentials(tls))) {}
 
 GrpcLeaderClient::~GrpcLeaderClient() = default;
 

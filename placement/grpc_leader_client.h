@@ -13,12 +13,14 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/tls.h"
 
 namespace meridian::placement {
 
 class GrpcLeaderClient {
  public:
-  explicit GrpcLeaderClient(int64_t call_timeout_us = 5'000'000);
+  // Calls go over channels with `tls` (replication/grpc_tls.h).
+  explicit GrpcLeaderClient(const TlsOptions& tls = {}, int64_t call_timeout_us = 5'000'000);
   ~GrpcLeaderClient();
   GrpcLeaderClient(const GrpcLeaderClient&) = delete;
   GrpcLeaderClient& operator=(const GrpcLeaderClient&) = delete;

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/movement.grpc.pb.h"
 #include "proto/rpc.h"
+#include "replication/grpc_tls.h"
 
 namespace meridian::placement {
 namespace {
@@ -150,13 +151,15 @@ class GrpcMovementClient::Impl {
     absl::MutexLock lock(&mu_);
     std::shared_ptr<grpc::Channel>& channel = channels_[address];
     if (channel == nullptr) {
-      channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+      channel = grpc::CreateChannel(address, credentials_);
     }
     return channel;
   }
 
   const GroupResolver resolver_;
   const GrpcMovementClientOptions options_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_ =
+      replication::ChannelCredentials(options_.tls);
   absl::Mutex mu_;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);

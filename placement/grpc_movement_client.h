@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tls.h"
 #include "placement/movement_client.h"
 
 namespace meridian::placement {
@@ -38,6 +39,7 @@ using GroupResolver = std::function<GroupAddresses(uint64_t group)>;
 struct GrpcMovementClientOptions {
   int64_t connect_timeout_us = 1'000'000;
   int64_t call_timeout_us = 10'000'000;
+  TlsOptions tls;  // of the calls to spanservers (replication/grpc_tls.h)
 };
 
 class GrpcMovementClient : public MovementClient {

@@ -30,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "http/http_server.h"
 #include "placement/metadata.h"
 #include "placement/planner.h"
@@ -37,6 +38,7 @@
 #include "placement/status_page.h"
 #include "placement/status_poller.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "replication/grpc_transport.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
@@ -82,6 +84,10 @@ std::vector<Flag> DefaultFlags() {
       {"http_listen", "",
        "HOST:PORT serving the live status page (/, /status.json) and /metrics (Prometheus) "
        "over HTTP; empty: no HTTP"},
+      {"tls_dir", "",
+       "mutual TLS: DIR/ca.crt, DIR/node.crt, DIR/node.key (`meridian certs create-node`); "
+       "this or --insecure is required"},
+      {"insecure", "", "plaintext without authentication (--insecure): local experiments only"},
   };
 }
 
@@ -113,6 +119,7 @@ struct Config {
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
   std::string http_listen;  // empty: no HTTP
+  TlsOptions tls;           // disabled: --insecure
 };
 
 absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t lo,
@@ -127,7 +134,8 @@ absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& val
 
 absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   std::vector<Flag> flags = DefaultFlags();
-  for (const std::string& arg : args) {
+  for (std::string arg : args) {
+    if (arg == "--insecure") arg = "--insecure=true";
     const size_t eq = arg.find('=');
     if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
       return absl::InvalidArgumentError(
@@ -200,6 +208,11 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(config.paxos_lease_ms,
                    ParseInt("paxos_lease_ms", get("paxos_lease_ms"), 1, 600'000));
   config.http_listen = get("http_listen");
+  const std::string insecure = get("insecure");
+  if (!insecure.empty() && insecure != "true" && insecure != "false") {
+    return absl::InvalidArgumentError("--insecure takes no value (or true/false)");
+  }
+  ASSIGN_OR_RETURN(config.tls, ServerTlsFromFlags(get("tls_dir"), insecure == "true"));
   return config;
 }
 
@@ -303,10 +316,13 @@ int Run(const Config& config) {
 
   // The transport delivers into the host, which exists before the server starts.
   std::atomic<replication::GroupHost*> host_ptr{nullptr};
-  replication::GrpcTransport transport(config.id, [&host_ptr](paxos::Message message) {
-    replication::GroupHost* host = host_ptr.load();
-    if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
-  });
+  replication::GrpcTransport transport(
+      config.id,
+      [&host_ptr](paxos::Message message) {
+        replication::GroupHost* host = host_ptr.load();
+        if (message.group == 0 && host != nullptr) host->Deliver(std::move(message));
+      },
+      config.tls);
   const std::vector<paxos::ReplicaId> members = Members(config, transport);
 
   boost::asio::io_context io;
@@ -336,13 +352,20 @@ int Run(const Config& config) {
   service_options.mover.ingest_max_bytes = static_cast<uint32_t>(config.move_ingest_kb) << 10;
   service_options.balancer.split_range_bytes = static_cast<uint64_t>(config.split_range_mb) << 20;
   service_options.balancer.interval_us = config.balance_interval_ms * 1000;
+  service_options.tls = config.tls;
   // The service starts its mover, which drives range moves while this replica leads.
   PlacementService service(&host, metadata, &truetime, service_options);
   auto status_poller = std::make_unique<StatusPoller>(&service, &host, &truetime, &status);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, replication::ServerCredentials(config.tls), &port);
+  if (config.tls.enabled()) {
+    std::fprintf(stderr, "placementd: mutual TLS with the certificates in %s\n",
+                 config.tls.source.c_str());
+  } else {
+    std::fprintf(stderr, "placementd: %s\n", InsecureWarning("placementd").c_str());
+  }
   service.RegisterService(&builder);
   transport.RegisterService(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

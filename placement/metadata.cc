@@ -68,6 +68,11 @@ std::string MetadataStateMachine::RegisterRefusal(
                           " was removed from the cluster; this data directory is stale. Empty it "
                           "to join as a new server");
     }
+    if (!same_id->name().empty() && same_id->name() != command.name()) {
+      return absl::StrCat("server ", same_id->id(), " registered with the certificate of '",
+                          same_id->name(), "', not of '", command.name(),
+                          "': a server keeps its certificate name");
+    }
     if (same_id->incarnation() != 0 && same_id->incarnation() != command.incarnation()) {
       return absl::StrCat("server ", same_id->id(),
                           " belongs to another data directory (this one was copied or "
@@ -102,6 +107,15 @@ std::string MetadataStateMachine::RegisterRefusal(
         "server ",
         server.id(), " run on their other replicas until a replica is added");
   }
+  for (const proto::ServerInfo& server : state_.servers()) {
+    if (server.removed() || command.name().empty() || server.name() != command.name()) continue;
+    if (same_id != nullptr && server.id() == same_id->id()) continue;
+    *bound = server.id();
+    return absl::StrCat("the certificate name '", command.name(), "' belongs to server ",
+                        server.id(),
+                        "; give this server its own node certificate, or remove server ",
+                        server.id(), " first if this is its replacement");
+  }
   return "";
 }
 
@@ -132,6 +146,7 @@ std::string MetadataStateMachine::ApplyRegister(
   target->set_zone(command.zone());
   target->set_address(command.address());
   target->set_peer_address(command.peer_address());
+  if (!command.name().empty()) target->set_name(command.name());
   if (target->incarnation() == 0) target->set_incarnation(command.incarnation());
   response.set_server_id(target->id());
 

@@ -4,9 +4,10 @@
 // service (liveness.h), never here.
 //
 // Commands (proto::PlacementCommand, serialized as the entry's command):
-//  - RegisterServer{zone, address, server_id, peer_address, incarnation}. One data directory is
-//    one server: a known server's id is handed only to the directory with its incarnation, so a
-//    wiped or new directory can never take over an identity whose Paxos promises it lost.
+//  - RegisterServer{zone, address, server_id, peer_address, incarnation, name}. One data
+//    directory is one server: a known server's id is handed only to the directory with its
+//    incarnation, so a wiped or new directory can never take over an identity whose Paxos
+//    promises it lost.
 //      server_id != 0, known         re-register after a restart: address, zone and peer address
 //                                    are updated; refused when the server was removed or its
 //                                    incarnation differs;
@@ -17,7 +18,10 @@
 //                                    one with another incarnation refuses the registration (the
 //                                    operator removes that server first); else the new id is
 //                                    max(ids, removed ones included) + 1, from 1.
-//    In every case the address must not belong to another server that is not removed.
+//    In every case the address must not belong to another server that is not removed. With a
+//    `name` (the caller's node certificate, over mutual TLS) it must not belong to another server
+//    that is not removed either, and a known server that has a name keeps it: a certificate
+//    names one server id, which the peer transport relies on.
 //    Apply returns a serialized proto::RegisterResponse: the server's id, or a refusal.
 //  - RemoveServer{server_id}: marks the server removed (idempotent); its address is free again
 //    and its id is never reused. Its groups keep listing it until ReplaceReplica moves them.

@@ -32,6 +32,7 @@
 #include "proto/placement.grpc.pb.h"
 #include "proto/rpc.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "truetime/truetime.h"
 
 namespace meridian::placement {
@@ -56,11 +57,14 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         dead_server_timeout_us_(options.dead_server_timeout_us),
         liveness_(options.liveness_timeout_us),
         addresses_(std::move(options.replica_addresses)),
-        mover_host_(host, metadata, &stopped_) {
+        mover_host_(host, metadata, &stopped_),
+        leader_client_(options.tls) {
     MovementClient* movement = options.movement;
     if (movement == nullptr) {
+      GrpcMovementClientOptions movement_options;
+      movement_options.tls = options.tls;
       grpc_movement_ = std::make_unique<GrpcMovementClient>(
-          [this](uint64_t group) { return GroupAddressesOf(group); });
+          [this](uint64_t group) { return GroupAddressesOf(group); }, movement_options);
       movement = grpc_movement_.get();
     }
     mover_ = std::make_unique<Mover>(&mover_host_, movement, truetime, options.mover);
@@ -108,7 +112,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                      const proto::RegisterRequest* request,
                                      proto::RegisterResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitAdmin(ctx, reactor, "Register")) return reactor;
     if (request->zone().empty() || request->address().empty()) {
       reactor->Finish(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Register needs a zone and an address"));
@@ -123,6 +127,9 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
     op->set_server_id(request->server_id());
     op->set_peer_address(request->peer_address());
     op->set_incarnation(request->incarnation());
+    // The name comes from the verified certificate, never from the request.
+    absl::StatusOr<std::optional<TlsIdentity>> caller = replication::CallerIdentity(*ctx);
+    if (caller.ok() && caller->has_value()) op->set_name((*caller)->name);
     host_->Propose(
         [bytes = command.SerializeAsString()](paxos::Replica&) -> absl::StatusOr<std::string> {
           return bytes;
@@ -156,7 +163,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                       const proto::HeartbeatRequest* request,
                                       proto::HeartbeatResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitAdmin(ctx, reactor, "Heartbeat")) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request, response]() {
       const std::optional<proto::ServerInfo> server = metadata_->FindServer(request->server_id());
@@ -218,7 +225,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                          const proto::RemoveServerRequest* request,
                                          proto::RemoveServerResponse*) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitAdmin(ctx, reactor, "RemoveServer")) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request]() {
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
@@ -260,7 +267,7 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                         const proto::DrainServerRequest* request,
                                         proto::DrainServerResponse*) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitAdmin(ctx, reactor, "DrainServer")) return reactor;
     if (!CheckLeader(ctx, reactor)) return reactor;
     ReadBarrier(ctx, reactor, [this, ctx, reactor, request]() {
       absl::StatusOr<truetime::Interval> now = truetime_->Now();
@@ -336,7 +343,9 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                       const proto::MoveRangeRequest* request,
                                       proto::MoveRangeResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (Admit(ctx, reactor)) admin_->MoveRange(ctx, reactor, request, response);
+    if (AdmitAdmin(ctx, reactor, "MoveRange") && CheckLeader(ctx, reactor)) {
+      admin_->MoveRange(ctx, reactor, request, response);
+    }
     return reactor;
   }
 
@@ -344,7 +353,9 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                        const proto::SplitRangeRequest* request,
                                        proto::SplitRangeResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (Admit(ctx, reactor)) admin_->SplitRange(ctx, reactor, request, response);
+    if (AdmitAdmin(ctx, reactor, "SplitRange") && CheckLeader(ctx, reactor)) {
+      admin_->SplitRange(ctx, reactor, request, response);
+    }
     return reactor;
   }
 
@@ -352,7 +363,9 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                                       const proto::SetPolicyRequest* request,
                                       proto::SetPolicyResponse* response) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (Admit(ctx, reactor)) admin_->SetPolicy(ctx, reactor, request, response);
+    if (AdmitAdmin(ctx, reactor, "SetPolicy") && CheckLeader(ctx, reactor)) {
+      admin_->SetPolicy(ctx, reactor, request, response);
+    }
     return reactor;
   }
 
@@ -401,9 +414,14 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
                 });
   }
 
-  // The protocol version and the leadership checked; else the call is finished.
-  bool Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor) {
-    return rpc::AdmitProtocol(ctx, reactor) && CheckLeader(ctx, reactor);
+  // The protocol check, and a node or admin certificate (replication/grpc_tls.h): servers
+  // register and heartbeat, operators move data. False when it finished the call.
+  static bool AdmitAdmin(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                         const char* rpc) {
+    if (!rpc::AdmitProtocol(ctx, reactor)) return false;
+    const absl::Status allowed = replication::AuthorizeAdmin(*ctx, rpc);
+    if (!allowed.ok()) reactor->Finish(ToGrpc(allowed));
+    return allowed.ok();
   }
 
   // After the read barrier, `then` gets CurrentTopology; else the call is finished.

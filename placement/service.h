@@ -59,6 +59,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/tls.h"
 #include "placement/balancer.h"
 #include "placement/liveness.h"
 #include "placement/mover.h"
@@ -98,6 +99,9 @@ struct PlacementServiceOptions {
   // What the mover calls the data groups through (not owned; must outlive the service). Null: a
   // GrpcMovementClient to the groups' leaders.
   MovementClient* movement = nullptr;
+  // Mutual TLS of placement's calls to spanservers (moves, leader transfers); disabled:
+  // plaintext. The service's own server is built by its owner (placementd's main).
+  TlsOptions tls;
 };
 
 class PlacementService {

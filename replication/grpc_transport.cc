@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/paxos.grpc.pb.h"
 #include "proto/rpc.h"
+#include "replication/grpc_tls.h"
 #include "replication/paxos_wire.h"
 
 namespace meridian::replication {
@@ -26,8 +27,8 @@ constexpr int64_t kRpcDeadlineMs = 5'000;
 
 class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService {
  public:
-  Impl(uint64_t self, std::function<void(paxos::Message)> deliver)
-      : self_(self), deliver_(std::move(deliver)) {}
+  Impl(uint64_t self, std::function<void(paxos::Message)> deliver, const TlsOptions& tls)
+      : self_(self), deliver_(std::move(deliver)), credentials_(ChannelCredentials(tls)) {}
 
   ~Impl() override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -88,6 +89,11 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const proto::PaxosBatch* batch,
                                  proto::PaxosBatchReply* /*reply*/) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (absl::Status allowed = AuthorizeAdmin(*ctx, "PaxosTransport.Send"); !allowed.ok()) {
+      dropped_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
+      reactor->Finish(rpc::ToGrpc(allowed));
+      return reactor;
+    }
     if (batch->protocol_version() != rpc::kProtocolVersion) {
       dropped_.fetch_add(batch->messages_size(), std::memory_order_relaxed);
       reactor->Finish(grpc::Status(
@@ -147,7 +153,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
       // No BDP probing pings: batches are small and frequent, and each ping costs wakeups.
       args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
       peer.stub = proto::PaxosTransport::NewStub(
-          grpc::CreateCustomChannel(peer.address, grpc::InsecureChannelCredentials(), args));
+          grpc::CreateCustomChannel(peer.address, credentials_, args));
     }
     auto* call = new Call;
     call->stub = peer.stub;
@@ -191,6 +197,7 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
 
   const uint64_t self_;
   const std::function<void(paxos::Message)> deliver_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> rpcs_sent_{0};
   std::atomic<uint64_t> messages_sent_{0};
@@ -203,8 +210,9 @@ class GrpcTransport::Impl final : public proto::PaxosTransport::CallbackService 
   bool shutting_down_ = false;      // guarded by mu_
 };
 
-GrpcTransport::GrpcTransport(uint64_t self_server_id, std::function<void(paxos::Message)> deliver)
-    : impl_(std::make_unique<Impl>(self_server_id, std::move(deliver))) {}
+GrpcTransport::GrpcTransport(uint64_t self_server_id, std::function<void(paxos::Message)> deliver,
+                             TlsOptions tls)
+    : impl_(std::make_unique<Impl>(self_server_id, std::move(deliver), tls)) {}
 
 GrpcTransport::~GrpcTransport() = default;
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tls.h"
 #include "replication/group_host.h"
 
 namespace grpc {
@@ -31,7 +32,10 @@ namespace meridian::replication {
 class GrpcTransport : public Transport {
  public:
   // `deliver` receives every incoming message (any thread); it routes by message.group.
-  GrpcTransport(uint64_t self_server_id, std::function<void(paxos::Message)> deliver);
+  // Calls to peers go over channels with `tls` (replication/grpc_tls.h); with it enabled, the
+  // service takes batches only from node certificates (its server requires one).
+  GrpcTransport(uint64_t self_server_id, std::function<void(paxos::Message)> deliver,
+                TlsOptions tls = {});
   ~GrpcTransport() override;
 
   void SetPeerAddress(uint64_t server_id, const std::string& address);

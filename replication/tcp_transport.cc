@@ -27,6 +27,7 @@
 #include "proto/paxos.pb.h"
 #include "proto/rpc.h"
 #include "replication/paxos_wire.h"
+#include "replication/peer_socket.h"
 
 namespace meridian::replication {
 namespace {
@@ -98,9 +99,18 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         io_(io),
         deliver_(std::move(deliver)),
         attachments_(std::move(attachments)),
-        acceptor_(io) {}
+        acceptor_(io) {
+    if (!options_.tls.enabled()) return;
+    absl::StatusOr<std::unique_ptr<asio::ssl::context>> context = MakePeerTlsContext(options_.tls);
+    if (context.ok()) {
+      tls_ = *std::move(context);
+    } else {
+      tls_status_ = context.status();
+    }
+  }
 
   absl::StatusOr<std::string> Listen(const std::string& address) {
+    if (!tls_status_.ok()) return tls_status_;
     absl::StatusOr<std::pair<std::string, uint16_t>> split = SplitHostPort(address);
     if (!split.ok()) return split.status();
     boost::system::error_code ec;
@@ -148,7 +158,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     acceptor_.close(ignored);
     for (auto& [id, peer] : peers_) CloseLocked(*peer);
     for (const std::shared_ptr<Inbound>& in : inbound_) {
-      in->socket.close(ignored);
+      in->socket.Close();
       in->idle_timer.cancel();
     }
     // Aborted handlers run on the io threads; none starts new work once shut_down_ is set.
@@ -170,6 +180,11 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     CloseLocked(*peer);  // a new connection to the new address on the next Send
     peer->backoff_ms = 0;
     Log(absl::StrCat("server ", server_id, " is at ", address.empty() ? "(unknown)" : address));
+  }
+
+  void SetPeerName(uint64_t server_id, const std::string& name) {
+    std::lock_guard<std::mutex> lock(names_mu_);
+    names_[server_id] = name;
   }
 
   void Send(std::vector<paxos::Message> messages) {
@@ -224,6 +239,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     s.inbound_buffer_bytes = inbound_buffer_bytes_.load(std::memory_order_relaxed);
     s.inbound_refused = inbound_refused_.load(std::memory_order_relaxed);
     s.inbound_idle_closed = inbound_idle_closed_.load(std::memory_order_relaxed);
+    s.tls_refused = tls_refused_.load(std::memory_order_relaxed);
+    s.sender_mismatches = sender_mismatches_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -237,7 +254,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     const uint64_t id;
     std::string address;
     State state = State::kIdle;
-    std::shared_ptr<tcp::socket> socket;
+    std::shared_ptr<PeerSocket> socket;
     uint64_t epoch = 0;
     PeerQueue queue;
     bool writing = false;
@@ -249,9 +266,13 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
 
   // One accepted connection; only its single outstanding read touches `buffer`.
   struct Inbound {
-    Inbound(tcp::socket s, asio::ip::address remote)
-        : socket(std::move(s)), from(std::move(remote)), idle_timer(socket.get_executor()) {}
-    tcp::socket socket;
+    Inbound(tcp::socket s, asio::ssl::context* tls, asio::ip::address remote)
+        : socket(std::move(s), tls),
+          from(std::move(remote)),
+          idle_timer(socket.tcp_socket().get_executor()) {}
+    PeerSocket socket;
+    // With TLS: the name in the peer's verified node certificate, once the handshake is done.
+    std::string peer_name;
     const asio::ip::address from;  // the remote address, counted in inbound_per_address_
     std::string buffer;
     size_t used = 0;
@@ -299,16 +320,16 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     peer.state = State::kConnecting;
-    peer.socket = std::make_shared<tcp::socket>(io_);
+    peer.socket = std::make_shared<PeerSocket>(io_, tls_.get());
     const uint64_t epoch = ++peer.epoch;
     BeginOpLocked();
-    peer.socket->async_connect(tcp::endpoint(ip, split->second),
-                               [self = shared_from_this(), peer = PeerPtr(peer), epoch,
-                                socket = peer.socket](boost::system::error_code ec) {
-                                 std::lock_guard<std::mutex> lock(self->mu_);
-                                 self->OnConnected(*peer, epoch, ec);
-                                 self->EndOpLocked();
-                               });
+    peer.socket->tcp_socket().async_connect(tcp::endpoint(ip, split->second),
+                                            [self = shared_from_this(), peer = PeerPtr(peer), epoch,
+                                             socket = peer.socket](boost::system::error_code ec) {
+                                              std::lock_guard<std::mutex> lock(self->mu_);
+                                              self->OnConnected(*peer, epoch, ec);
+                                              self->EndOpLocked();
+                                            });
   }
 
   void OnConnected(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
@@ -321,7 +342,43 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
       FailLocked(peer);
       return;
     }
-    TuneSocket(*peer.socket);
+    TuneSocket(peer.socket->tcp_socket());
+    if (!peer.socket->tls()) return EstablishedLocked(peer);
+    BeginOpLocked();
+    peer.socket->AsyncHandshake(
+        /*client=*/true, [self = shared_from_this(), peer = PeerPtr(peer), epoch,
+                          socket = peer.socket](boost::system::error_code ec) {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          self->OnHandshaken(*peer, epoch, ec);
+          self->EndOpLocked();
+        });
+  }
+
+  // The server at the other end must hold a node certificate, and the one that names the server
+  // we meant to reach when placement told us its name.
+  void OnHandshaken(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
+    if (epoch != peer.epoch || shut_down_) return;
+    absl::StatusOr<TlsIdentity> identity =
+        ec ? absl::UnavailableError(ec.message()) : peer.socket->PeerIdentity();
+    std::string refusal;
+    if (!identity.ok()) {
+      refusal = std::string(identity.status().message());
+    } else if (identity->role != TlsRole::kNode) {
+      refusal = absl::StrCat("its certificate '", identity->name, "' is not a node's");
+    } else if (const std::string expected = NameOf(peer.id);
+               !expected.empty() && expected != identity->name) {
+      refusal = absl::StrCat("its certificate names '", identity->name, "', not '", expected, "'");
+    }
+    if (refusal.empty()) return EstablishedLocked(peer);
+    tls_refused_.fetch_add(1, std::memory_order_relaxed);
+    if (peer.backoff_ms == 0) {
+      Log(absl::StrCat("server ", peer.id, " at ", peer.address, ": TLS refused (", refusal,
+                       "); retrying with backoff"));
+    }
+    FailLocked(peer);
+  }
+
+  void EstablishedLocked(Peer& peer) {
     peer.state = State::kConnected;
     peer.backoff_ms = 0;
     connects_.fetch_add(1, std::memory_order_relaxed);
@@ -351,13 +408,13 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     peer.writing = true;
     const uint64_t epoch = peer.epoch;
     BeginOpLocked();
-    asio::async_write(*peer.socket, asio::buffer(peer.frame),
-                      [self = shared_from_this(), peer = PeerPtr(peer), epoch,
-                       socket = peer.socket](boost::system::error_code ec, size_t) {
-                        std::lock_guard<std::mutex> lock(self->mu_);
-                        self->OnWritten(*peer, epoch, ec);
-                        self->EndOpLocked();
-                      });
+    peer.socket->AsyncWrite(asio::buffer(peer.frame),
+                            [self = shared_from_this(), peer = PeerPtr(peer), epoch,
+                             socket = peer.socket](boost::system::error_code ec, size_t) {
+                              std::lock_guard<std::mutex> lock(self->mu_);
+                              self->OnWritten(*peer, epoch, ec);
+                              self->EndOpLocked();
+                            });
   }
 
   void OnWritten(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
@@ -401,8 +458,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   void CloseLocked(Peer& peer) {
     ++peer.epoch;
     if (peer.socket != nullptr) {
-      boost::system::error_code ignored;
-      peer.socket->close(ignored);
+      peer.socket->Close();
       peer.socket.reset();
     }
     peer.timer.cancel();
@@ -454,10 +510,38 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
     ++from_address;
     TuneSocket(socket);
-    auto in = std::make_shared<Inbound>(std::move(socket), remote.address());
+    auto in = std::make_shared<Inbound>(std::move(socket), tls_.get(), remote.address());
     inbound_.insert(in);
-    ArmIdleTimerLocked(in);
-    ReadLocked(in);
+    ArmIdleTimerLocked(in);  // also bounds how long a handshake may stall
+    if (!in->socket.tls()) return ReadLocked(in);
+    BeginOpLocked();
+    in->socket.AsyncHandshake(/*client=*/false,
+                              [self = shared_from_this(), in](boost::system::error_code ec) {
+                                std::lock_guard<std::mutex> lock(self->mu_);
+                                self->OnInboundHandshaken(in, ec);
+                                self->EndOpLocked();
+                              });
+  }
+
+  // Reads from `in` once its peer proved a node certificate; else closes it.
+  void OnInboundHandshaken(const std::shared_ptr<Inbound>& in,
+                           const boost::system::error_code& ec) {
+    if (shut_down_ || inbound_.count(in) == 0) return;
+    absl::StatusOr<TlsIdentity> identity =
+        ec ? absl::UnavailableError(ec.message()) : in->socket.PeerIdentity();
+    if (identity.ok() && identity->role == TlsRole::kNode) {
+      in->peer_name = identity->name;
+      return ReadLocked(in);
+    }
+    const uint64_t n = tls_refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ... such connection
+      Log(absl::StrCat("refused ", n, " connection(s) without a valid node certificate (the last ",
+                       "from ", in->from.to_string(), ": ",
+                       identity.ok() ? absl::StrCat("'", identity->name, "' is not a node")
+                                     : std::string(identity.status().message()),
+                       ")"));
+    }
+    CloseInboundLocked(in);
   }
 
   // Closes `in` unless bytes arrived on it within the last idle period. A flag the reads set,
@@ -474,8 +558,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         } else {
           // The pending read fails and its handler forgets the connection.
           self->inbound_idle_closed_.fetch_add(1, std::memory_order_relaxed);
-          boost::system::error_code ignored;
-          in->socket.close(ignored);
+          in->socket.Close();
         }
       }
       self->EndOpLocked();
@@ -489,8 +572,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void CloseInboundLocked(const std::shared_ptr<Inbound>& in) {
-    boost::system::error_code ignored;
-    in->socket.close(ignored);
+    in->socket.Close();
     in->idle_timer.cancel();
     inbound_buffer_bytes_.fetch_sub(in->buffer.size(), std::memory_order_relaxed);
     if (inbound_.erase(in) == 0) return;
@@ -501,7 +583,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   void ReadLocked(const std::shared_ptr<Inbound>& in) {
     if (in->buffer.size() - in->used < kReadChunk) ResizeBuffer(*in, in->used + kReadChunk);
     BeginOpLocked();
-    in->socket.async_read_some(
+    in->socket.AsyncReadSome(
         asio::buffer(in->buffer.data() + in->used, in->buffer.size() - in->used),
         [self = shared_from_this(), in](boost::system::error_code ec, size_t n) {
           bool keep = !ec;
@@ -535,7 +617,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         break;
       }
       if (in.used - pos - 4 < length) break;
-      DeliverFrame(in.buffer.data() + pos + 4, length);
+      DeliverFrame(in.peer_name, in.buffer.data() + pos + 4, length);
       pos += 4 + length;
     }
     if (pos > 0) {
@@ -553,7 +635,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     return ok;
   }
 
-  void DeliverFrame(const char* data, uint32_t length) {
+  // `peer_name`: the sender's certificate name (TLS), or "" (plaintext: senders are trusted).
+  void DeliverFrame(const std::string& peer_name, const char* data, uint32_t length) {
     proto::PaxosBatch batch;
     if (!batch.ParseFromArray(data, static_cast<int>(length))) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -577,12 +660,22 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
                          std::memory_order_relaxed);
       return;
     }
+    if (tls_ != nullptr &&
+        !SentBy(batch.from_server(), peer_name, batch.messages_size() + batch.attachments_size())) {
+      return;
+    }
     messages_received_.fetch_add(batch.messages_size() + batch.attachments_size(),
                                  std::memory_order_relaxed);
     for (proto::PaxosMessage& pm : *batch.mutable_messages()) {
       absl::StatusOr<paxos::Message> m = FromProto(std::move(pm));
       if (!m.ok()) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (tls_ != nullptr && m->from != batch.from_server()) {
+        // A replica's id is its server's: a message from another replica is a forgery.
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        sender_mismatches_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       deliver_(*std::move(m));
@@ -594,6 +687,29 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
         dropped_.fetch_add(1, std::memory_order_relaxed);
       }
     }
+  }
+
+  // True when server `from` is the one whose certificate is named `peer_name` (placement
+  // records each server's certificate name at registration). Otherwise counts the frame's `items`
+  // as dropped, then the frame as a sender mismatch, and logs now and then.
+  bool SentBy(uint64_t from, const std::string& peer_name, uint64_t items) {
+    const std::string expected = NameOf(from);
+    if (!expected.empty() && expected == peer_name) return true;
+    dropped_.fetch_add(items, std::memory_order_relaxed);
+    const uint64_t n = sender_mismatches_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ... such frame
+      Log(absl::StrCat("dropped ", n,
+                       " frame(s) whose sender is not its certificate's server (the ", "last: '",
+                       peer_name, "' claimed server ", from, ", which is ",
+                       expected.empty() ? "not known by name yet" : "'" + expected + "'", ")"));
+    }
+    return false;
+  }
+
+  std::string NameOf(uint64_t server) {
+    std::lock_guard<std::mutex> lock(names_mu_);
+    auto it = names_.find(server);
+    return it == names_.end() ? std::string() : it->second;
   }
 
   const TcpTransportOptions options_;
@@ -611,6 +727,14 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> inbound_buffer_bytes_{0};
   std::atomic<uint64_t> inbound_refused_{0};
   std::atomic<uint64_t> inbound_idle_closed_{0};
+  std::atomic<uint64_t> tls_refused_{0};
+  std::atomic<uint64_t> sender_mismatches_{0};
+  // With TLS (else null): the context of every connection. tls_status_: why it could not be made.
+  std::unique_ptr<asio::ssl::context> tls_;
+  absl::Status tls_status_;
+
+  std::mutex names_mu_;                    // taken after mu_ when both are held
+  std::map<uint64_t, std::string> names_;  // server id -> certificate name; guarded by names_mu_
 
   std::mutex mu_;
   std::condition_variable idle_;
@@ -636,6 +760,9 @@ void TcpTransport::Start(uint64_t self) { impl_->Start(self); }
 void TcpTransport::Shutdown() { impl_->Shutdown(); }
 void TcpTransport::SetPeerAddress(uint64_t server_id, const std::string& address) {
   impl_->SetPeerAddress(server_id, address);
+}
+void TcpTransport::SetPeerName(uint64_t server_id, const std::string& name) {
+  impl_->SetPeerName(server_id, name);
 }
 void TcpTransport::Send(std::vector<paxos::Message> messages) { impl_->Send(std::move(messages)); }
 void TcpTransport::SendAttachment(uint64_t to, std::string attachment) {

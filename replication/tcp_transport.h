@@ -1,6 +1,6 @@
-// TcpTransport: the peer transport between spanservers. Paxos messages travel over plain TCP
-// (Boost.Asio), one connection per destination server, as length-prefixed proto::PaxosBatch
-// frames (proto/paxos.proto).
+// TcpTransport: the peer transport between spanservers. Paxos messages travel over TCP
+// (Boost.Asio; plaintext or mutual TLS), one connection per destination server, as length-prefixed
+// proto::PaxosBatch frames (proto/paxos.proto).
 //
 // Why not gRPC, which carries everything else: a unary RPC per batch costs a reply and several
 // thread hand-offs inside gRPC on both sides. On this machine one replicated write at one client
@@ -28,6 +28,14 @@
 // the same bounds, so it shares their frames and their connection: no RPC, no reply, no extra
 // thread hand-off. Best effort, like the messages.
 //
+// Mutual TLS (TcpTransportOptions::tls; replication/peer_socket.h): every connection is TLS 1.2+
+// with both certificates verified against the cluster's CA, and both must be node certificates
+// (common/tls.h). A server's identity on the wire is its certificate's name: an inbound frame
+// whose from_server is not the server placement bound to that name (SetPeerName), or that holds
+// a message from another replica, is dropped and counted (sender_mismatches); a connection that
+// fails the handshake or presents no node certificate is closed and counted (tls_refused). An
+// outgoing connection checks that the certificate names the server it meant to reach.
+//
 // Sockets: TCP_NODELAY; keepalive probes and a 5 s TCP_USER_TIMEOUT, so a connection to or from
 // a host that died without a reset fails within seconds rather than the kernel's minutes.
 //
@@ -49,6 +57,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/tls.h"
 #include "replication/group_host.h"
 
 namespace boost::asio {
@@ -69,6 +78,8 @@ struct TcpTransportOptions {
   // carries any group is never idle this long; a sender whose idle connection was closed
   // reconnects on its next Send, losing at most the frame it wrote into the closed socket.
   int64_t inbound_idle_timeout_ms = 120'000;
+  // Mutual TLS (see the class comment); disabled: plaintext, and frames are trusted as they claim.
+  TlsOptions tls;
 };
 
 class TcpTransport : public Transport {
@@ -91,6 +102,10 @@ class TcpTransport : public Transport {
 
   // `address` is the peer's listen address (from placement); "" forgets it.
   void SetPeerAddress(uint64_t server_id, const std::string& address);
+  // The name in `server_id`'s node certificate (placement's ServerInfo.name). With TLS, frames
+  // claiming to come from `server_id` are accepted only over a connection whose certificate has
+  // this name, and a connection made to it must present it.
+  void SetPeerName(uint64_t server_id, const std::string& name);
   void Send(std::vector<paxos::Message> messages) override;
   // Queues `attachment` for server `to` (to self: handed to `attachments` at once, on this thread).
   void SendAttachment(uint64_t to, std::string attachment);
@@ -105,6 +120,9 @@ class TcpTransport : public Transport {
     uint64_t inbound_buffer_bytes = 0;  // read buffers of the open inbound connections, now
     uint64_t inbound_refused = 0;       // inbound connections closed at once: over a cap
     uint64_t inbound_idle_closed = 0;   // inbound connections closed for sending nothing
+    uint64_t tls_refused = 0;           // connections whose handshake or certificate check failed
+    uint64_t sender_mismatches = 0;     // frames (and messages) whose claimed sender is not the
+                                        // certificate's server, dropped
   };
   Stats stats() const;
 

@@ -13,7 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libleveldb-dev libsnappy-dev libabsl-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libedit-dev libpq-dev
-  libtcmalloc-minimal4 gnuplot-nox
+  libtcmalloc-minimal4 gnuplot-nox libssl-dev
   # tests/integration/metrics_test.cc: Prometheus' text-format parser and a headless browser.
   python3-prometheus-client chromium
 )

@@ -516,6 +516,15 @@ absl::Status RunDemo(const Flags& flags, LocalClusterOptions options, bool no_sh
       options.placement_replicas, options.zones, options.servers_per_zone, options.ranges,
       static_cast<long long>(options.truetime_epsilon_us),
       static_cast<long long>(options.paxos_lease_ms));
+  if (options.secure) {
+    std::printf("  mutual TLS everywhere: certificates in %s/tls (admin client: %s/tls/admin)\n",
+                options.dir.c_str(), options.dir.c_str());
+  } else {
+    std::printf(
+        "\n  *** WARNING: INSECURE. Every process runs --insecure: plaintext, no authentication;\n"
+        "  *** anyone who reaches these ports may read, write and administer the cluster.\n"
+        "  *** `meridian demo --secure` runs it with mutual TLS.\n\n");
+  }
   std::fflush(stdout);
   RETURN_IF_ERROR(cluster.Start());
   PrintProcesses(cluster);
@@ -540,6 +549,7 @@ absl::Status RunDemo(const Flags& flags, LocalClusterOptions options, bool no_sh
               std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count());
   ClientOptions client_options;
   client_options.deadline = std::chrono::milliseconds(5000);
+  if (options.secure) client_options.tls = ClientTlsOptions::FromDir(cluster.admin_tls_dir());
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Connect(cluster.placement_addresses(), client_options);
   if (!client.ok()) return client.status();
@@ -616,6 +626,7 @@ int Run(const Flags& flags) {
     options.dir = templ;
   }
   options.dir = std::filesystem::absolute(options.dir).string();
+  options.secure = flags.at("secure") == "true";
   InstallStopSignalHandlers();
   const absl::Status status = RunDemo(flags, options, flags.at("no_shell") == "true", duration,
                                       absl::Milliseconds(workload_ms));
@@ -641,7 +652,8 @@ Command ClusterDemoCommand() {
       "prints the topology and opens a shell (put/get/scan/status/kill-leader/restart/\n"
       "wipe/remove-server/drain/split/move).\n"
       "With --no_shell it runs for --duration seconds, or until Ctrl-C/SIGTERM. Every child\n"
-      "is stopped when it exits, whatever the reason.";
+      "is stopped when it exits, whatever the reason. With --secure every connection uses\n"
+      "mutual TLS; other commands reach it with --tls_dir=DIR/tls/admin.";
   command.flags = {{"zones", "3", "number of zones (zone-a, zone-b, ...)"},
                    {"servers_per_zone", "1", "spanservers per zone"},
                    {"ranges", "8", "initial ranges (= Paxos groups), split on the first key byte"},
@@ -658,7 +670,11 @@ Command ClusterDemoCommand() {
                    {"max_log_mb", "64", "each group's Paxos log is compacted to stay near this"},
                    {"dead_server_timeout_s", "30",
                     "a server silent this long has its replicas moved (0: never)"},
-                   {"workload_ms", "2000", "length of the live workload (0: none)"}};
+                   {"workload_ms", "2000", "length of the live workload (0: none)"},
+                   {"secure", "false",
+                    "mutual TLS everywhere: certificates made under DIR/tls (default: every "
+                    "process runs --insecure, with a warning)",
+                    /*is_bool=*/true}};
   command.run = Run;
   return command;
 }

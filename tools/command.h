@@ -86,6 +86,10 @@ Command ServerCommand();
 // (placement.cc).
 Command PlacementCommand();
 
+// `certs create-ca|create-node|create-client`: a development CA and certificates
+// (certs_command.cc).
+Command CertsCommand();
+
 // `check-history`: checks a list-append history file for strict serializability
 // (check_history.cc).
 Command CheckHistoryCommand();
@@ -105,7 +109,11 @@ std::vector<std::string> PlacementAddresses(const Flags& flags);
 // stderr; returns kExitUsage.
 int PrintUsage(const std::string& command, const std::string& args_usage,
                const std::string& message);
+// With --tls_dir (or $MERIDIAN_TLS_DIR): mutual TLS with DIR/ca.crt and DIR/client.crt + key
+// (or node.crt + key); without: plaintext, which only a server run with --insecure accepts.
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags);
+// The --tls_dir flag every command with --placement takes (status.cc).
+FlagSpec TlsDirFlag();
 // The integer flag `name` in [min, max]; INVALID_ARGUMENT saying so otherwise (status.cc).
 absl::StatusOr<int> IntFlag(const Flags& flags, const std::string& name, int min, int max);
 // A key typed on a command line: as given, except that \xHH (two hex digits) stands for that

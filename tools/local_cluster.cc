@@ -15,10 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
 #include "proto/rpc.h"
+#include "tools/certs.h"
 
 namespace meridian::tools {
 namespace {
@@ -30,30 +32,45 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& context) {
                       absl::StrCat(context, ": ", status.error_message()));
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+// Mutual TLS with `tls` (the admin client's certificate) when it is enabled, else plaintext.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, const TlsOptions& tls) {
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (tls.enabled()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls.ca_cert_pem;
+    ssl.pem_cert_chain = tls.cert_pem;
+    ssl.pem_private_key = tls.key_pem;
+    creds = grpc::SslCredentials(ssl);
+  }
   grpc::ChannelArguments args;
   // A restarted process must be reachable again quickly, not after gRPC's default backoff.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, creds, args);
 }
 
 }  // namespace
 
 struct LocalCluster::Stubs {
+  TlsOptions tls;  // the admin client's certificate with `secure`; else disabled (plaintext)
   std::map<std::string, std::unique_ptr<proto::Placement::Stub>> placement;
   std::map<std::string, std::unique_ptr<proto::Kv::Stub>> kv;
   std::string placement_leader;  // last address that answered
 
+  // With TLS, a call waits for its channel to connect (within its deadline): a call that failed
+  // fast while the channel retried left nothing polling the handshake's socket in this process,
+  // and the handshake never finished.
+  void Prepare(grpc::ClientContext& context) const { context.set_wait_for_ready(tls.enabled()); }
+
   proto::Placement::Stub& Placement(const std::string& address) {
     auto& stub = placement[address];
-    if (stub == nullptr) stub = proto::Placement::NewStub(MakeChannel(address));
+    if (stub == nullptr) stub = proto::Placement::NewStub(MakeChannel(address, tls));
     return *stub;
   }
   proto::Kv::Stub& Kv(const std::string& address) {
     auto& stub = kv[address];
-    if (stub == nullptr) stub = proto::Kv::NewStub(MakeChannel(address));
+    if (stub == nullptr) stub = proto::Kv::NewStub(MakeChannel(address, tls));
     return *stub;
   }
 };
@@ -88,6 +105,41 @@ LocalCluster::LocalCluster(LocalClusterOptions options)
 }
 
 LocalCluster::~LocalCluster() { StopAll(); }
+
+std::string LocalCluster::admin_tls_dir() const {
+  return options_.secure ? (fs::path(options_.dir) / "tls" / "admin").string() : "";
+}
+
+absl::Status LocalCluster::UseAdminCertificate() {
+  if (!options_.secure) return absl::OkStatus();
+  const std::string ca_dir = (fs::path(options_.dir) / "tls").string();
+  if (!fs::exists(fs::path(admin_tls_dir()) / "client.crt")) {
+    CertRequest request;
+    request.name = "admin";
+    request.role = TlsRole::kAdmin;
+    RETURN_IF_ERROR(CreateCert(ca_dir, request).status());
+  }
+  ASSIGN_OR_RETURN(stubs_->tls, LoadTlsDir(admin_tls_dir()));
+  return absl::OkStatus();
+}
+
+absl::Status LocalCluster::AddTlsFlag(ProcessSpec& spec) const {
+  if (!options_.secure) {
+    spec.argv.push_back("--insecure");
+    return absl::OkStatus();
+  }
+  const std::string ca_dir = (fs::path(options_.dir) / "tls").string();
+  if (!fs::exists(fs::path(ca_dir) / "ca.key")) RETURN_IF_ERROR(CreateCa(ca_dir));
+  const fs::path node_dir = fs::path(ca_dir) / spec.name;
+  if (!fs::exists(node_dir / "node.crt")) {
+    CertRequest request;
+    request.name = spec.name;
+    request.role = TlsRole::kNode;
+    RETURN_IF_ERROR(CreateCert(ca_dir, request).status());
+  }
+  spec.argv.push_back("--tls_dir=" + node_dir.string());
+  return absl::OkStatus();
+}
 
 std::string LocalCluster::manifest_path() const {
   return (fs::path(options_.dir) / "cluster.json").string();
@@ -160,7 +212,8 @@ absl::StatusOr<std::string> LocalCluster::AddServer(const std::string& zone_name
   if (options_.http_port_offset > 0) {
     RETURN_IF_ERROR(CheckPortsFree(port + options_.http_port_offset, 1));
   }
-  const ProcessSpec spec = SpanserverSpec(zone, ordinal, port);
+  ProcessSpec spec = SpanserverSpec(zone, ordinal, port);
+  RETURN_IF_ERROR(AddTlsFlag(spec));
   std::error_code error;
   fs::create_directories(spec.data_dir, error);
   if (error) return absl::InternalError("cannot create " + spec.data_dir + ": " + error.message());
@@ -217,12 +270,14 @@ absl::Status LocalCluster::Start() {
   if (options_.placement_replicas != 1 && options_.placement_replicas != 3) {
     return absl::InvalidArgumentError("placement_replicas must be 1 or 3");
   }
-  const std::vector<ProcessSpec> specs = Specs();
+  std::vector<ProcessSpec> specs = Specs();
   RETURN_IF_ERROR(CheckPortsFree(options_.base_port, static_cast<int>(specs.size())));
   if (options_.http_port_offset > 0) {
     RETURN_IF_ERROR(CheckPortsFree(options_.base_port + options_.http_port_offset,
                                    static_cast<int>(specs.size())));
   }
+  for (ProcessSpec& spec : specs) RETURN_IF_ERROR(AddTlsFlag(spec));
+  RETURN_IF_ERROR(UseAdminCertificate());
   std::error_code error;
   fs::create_directories(fs::path(options_.dir) / "logs", error);
   if (error) return absl::InternalError("cannot create " + options_.dir + ": " + error.message());
@@ -283,6 +338,7 @@ absl::StatusOr<proto::Topology> LocalCluster::GetTopology() {
     if (!tried.insert(address).second) continue;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    stubs_->Prepare(context);
     proto::Topology topology;
     const grpc::Status status =
         stubs_->Placement(address).GetTopology(&context, proto::GetTopologyRequest(), &topology);
@@ -307,6 +363,7 @@ absl::StatusOr<proto::ServerStatusResponse> LocalCluster::ServerStatus(const std
   if (addr.empty()) return absl::NotFoundError("no process named " + name);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  stubs_->Prepare(context);
   proto::ServerStatusResponse response;
   const grpc::Status status =
       stubs_->Kv(addr).Status(&context, proto::ServerStatusRequest(), &response);

@@ -6,6 +6,9 @@
 //                              (rewritten after every start, stop and restart)
 //   logs/<name>.log            stdout and stderr of each process
 //   <name>/                    its data directory
+//   tls/                       with `secure`: the CA (tls/ca.crt, ca.key), each process's node
+//                              certificate (tls/<name>/, its --tls_dir) and an admin client's
+//                              (tls/admin/, admin_tls_dir()), made by tools/certs.h when missing
 // Processes: placement-1..N (N = placement_replicas, ports base_port..base_port+N-1), then
 // spanservers span-a1, span-a2, ..., span-b1, ... (zone-a, zone-b, ...; ports after placement's).
 //
@@ -45,6 +48,9 @@ struct LocalClusterOptions {
   // > 0: every process also serves HTTP (/metrics; placementd's status page at /) on
   // 127.0.0.1:(its port + http_port_offset), its --http_listen. 0: no HTTP.
   int http_port_offset = 0;
+  // Mutual TLS everywhere (certificates made under DIR/tls); false: every process runs
+  // --insecure.
+  bool secure = false;
 };
 
 // The sibling binaries of the running executable: for /x/build/tools/meridian,
@@ -111,6 +117,8 @@ class LocalCluster {
   std::string http_url(const std::string& name) const;
   const Supervisor& supervisor() const { return supervisor_; }
   std::string manifest_path() const;
+  // With `secure`: the admin client's --tls_dir (DIR/tls/admin); else "".
+  std::string admin_tls_dir() const;
 
  private:
   struct Stubs;
@@ -122,6 +130,11 @@ class LocalCluster {
   // Spanserver number `ordinal` (from 1) of zone index `zone`, listening on `port`.
   ProcessSpec SpanserverSpec(int zone, int ordinal, int port) const;
   std::string DescribeExit(const std::string& name) const;
+  // With `secure`: the CA and `spec`'s node certificate (when missing), and its --tls_dir flag;
+  // else the --insecure flag.
+  absl::Status AddTlsFlag(ProcessSpec& spec) const;
+  // With `secure`: makes the admin client's certificate (when missing); the stubs use it.
+  absl::Status UseAdminCertificate();
 
   LocalClusterOptions options_;
   std::vector<std::string> placement_addresses_;

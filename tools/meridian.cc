@@ -64,10 +64,21 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
 
 namespace {
 
+// Every command that talks to a cluster (it has --placement) also takes --tls_dir, which
+// ConnectOrPrint reads.
 std::vector<Command> AllCommands() {
-  return {ClusterDemoCommand(), StorageDemoCommand(), StatusCommand(),       KvCommand(),
-          ServerCommand(),      PlacementCommand(),   CheckHistoryCommand(), WorkloadCommand(),
-          SqlCommand(),         FailoverDemoCommand()};
+  std::vector<Command> commands = {ClusterDemoCommand(),  StorageDemoCommand(), StatusCommand(),
+                                   KvCommand(),           ServerCommand(),      PlacementCommand(),
+                                   CheckHistoryCommand(), WorkloadCommand(),    SqlCommand(),
+                                   FailoverDemoCommand(), CertsCommand()};
+  for (Command& command : commands) {
+    const bool talks = std::any_of(command.flags.begin(), command.flags.end(),
+                                   [](const FlagSpec& f) { return f.name == "placement"; });
+    if (talks && command.name != "demo" && command.name != "failover-demo") {
+      command.flags.push_back(TlsDirFlag());
+    }
+  }
+  return commands;
 }
 
 void PrintMainHelp(FILE* out) {

@@ -45,6 +45,13 @@ int PrintUsage(const std::string& command, const std::string& args_usage,
   return kExitUsage;
 }
 
+FlagSpec TlsDirFlag() {
+  return {"tls_dir", "",
+          "mutual TLS with DIR/ca.crt and DIR/client.crt + client.key (`meridian certs "
+          "create-client`); default $MERIDIAN_TLS_DIR; neither: plaintext (servers run "
+          "--insecure)"};
+}
+
 std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& flags) {
   ClientOptions options;
   int64_t deadline_ms = 0;
@@ -55,6 +62,12 @@ std::unique_ptr<Client> ConnectOrPrint(const std::string& command, const Flags& 
   }
   options.deadline = std::chrono::milliseconds(deadline_ms);
   options.attempt_timeout = std::min(options.attempt_timeout, options.deadline);
+  std::string tls_dir = flags.contains("tls_dir") ? flags.at("tls_dir") : "";
+  if (tls_dir.empty()) {
+    const char* env = std::getenv("MERIDIAN_TLS_DIR");
+    if (env != nullptr) tls_dir = env;
+  }
+  if (!tls_dir.empty()) options.tls = ClientTlsOptions::FromDir(tls_dir);
   absl::StatusOr<std::unique_ptr<Client>> client =
       Client::Connect(PlacementAddresses(flags), options);
   if (!client.ok()) {

@@ -45,9 +45,10 @@ client::RouterOptions RouterOptionsOf(const ClientOptions& options) {
 
 class Client::Impl final {
  public:
-  Impl(std::vector<std::string> placement_addresses, const ClientOptions& options)
+  Impl(std::vector<std::string> placement_addresses, const ClientOptions& options,
+       std::shared_ptr<grpc::ChannelCredentials> credentials)
       : options_(options),
-        pool_(options.attempt_timeout),
+        pool_(options.attempt_timeout, std::move(credentials)),
         placement_(std::move(placement_addresses), RouterOptionsOf(options), &pool_),
         router_(RouterOptionsOf(options),
                 [this](const std::string& key, SteadyTime deadline) {
@@ -226,8 +227,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   if (options.write_batches_in_flight < 1) {
     return absl::InvalidArgumentError("write_batches_in_flight must be at least 1");
   }
-  return std::unique_ptr<Client>(
-      new Client(std::make_unique<Impl>(std::move(placement_addresses), options)));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      client::ChannelCredentialsFor(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  return std::unique_ptr<Client>(new Client(
+      std::make_unique<Impl>(std::move(placement_addresses), options, *std::move(credentials))));
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

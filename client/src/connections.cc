@@ -1,10 +1,34 @@
 #include "client/src/connections.h"
 
+#include <fstream>
 #include <utility>
 
+#include "common/tls.h"
+#include "meridian/client.h"
 #include "proto/rpc.h"
 
+namespace meridian {
+
+ClientTlsOptions ClientTlsOptions::FromDir(const std::string& dir) {
+  const std::string base = dir + (std::ifstream(dir + "/node.crt").good() ? "/node" : "/client");
+  return {.ca_cert_file = dir + "/ca.crt", .cert_file = base + ".crt", .key_file = base + ".key"};
+}
+
+}  // namespace meridian
+
 namespace meridian::client {
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
+    const ClientTlsOptions& tls) {
+  if (tls.ca_cert_file.empty()) return grpc::InsecureChannelCredentials();
+  absl::StatusOr<TlsOptions> files = LoadTlsFiles(tls.ca_cert_file, tls.cert_file, tls.key_file);
+  if (!files.ok()) return files.status();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = files->ca_cert_pem;
+  options.pem_cert_chain = files->cert_pem;
+  options.pem_private_key = files->key_pem;
+  return grpc::SslCredentials(options);
+}
 
 std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
   return std::chrono::system_clock::now() +
@@ -59,8 +83,7 @@ Connection ConnectionPool::Get(const std::string& address) {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-    connection.channel =
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    connection.channel = grpc::CreateCustomChannel(address, credentials_, args);
     connection.kv = proto::Kv::NewStub(connection.channel);
     connection.placement = proto::Placement::NewStub(connection.channel);
     connection.txn = proto::Txn::NewStub(connection.channel);

@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/src/location_cache.h"
@@ -27,6 +28,10 @@
 #include "proto/kv.grpc.pb.h"
 #include "proto/placement.grpc.pb.h"
 #include "proto/txn.grpc.pb.h"
+
+namespace meridian {
+struct ClientTlsOptions;
+}  // namespace meridian
 
 namespace meridian::client {
 
@@ -50,6 +55,11 @@ inline void SetRange(const Location& at, proto::RangeRef* range) {
 
 // True once `channel` is connected; false when it failed to connect or `deadline` passed first.
 bool EnsureConnected(grpc::Channel& channel, Clock::time_point deadline);
+
+// Mutual-TLS channel credentials from the PEM files `tls` names, or insecure ones when it names
+// no CA. NOT_FOUND or INVALID_ARGUMENT naming a file that cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
+    const ClientTlsOptions& tls);
 
 // An attempt that certainly never reached the server.
 AttemptResult NotSent(absl::StatusCode code, std::string message);
@@ -106,8 +116,10 @@ struct Connection {
 class ConnectionPool {
  public:
   // A connection attempt gives up after `connect_timeout` (ClientOptions::attempt_timeout).
-  explicit ConnectionPool(std::chrono::milliseconds connect_timeout)
-      : connect_timeout_(connect_timeout) {}
+  // Every channel uses `credentials` (ChannelCredentialsFor).
+  ConnectionPool(std::chrono::milliseconds connect_timeout,
+                 std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : connect_timeout_(connect_timeout), credentials_(std::move(credentials)) {}
 
   Connection Get(const std::string& address);
 
@@ -135,6 +147,7 @@ class ConnectionPool {
 
  private:
   const std::chrono::milliseconds connect_timeout_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Connection> connections_ ABSL_GUARDED_BY(mu_);
 };

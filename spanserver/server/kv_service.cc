@@ -19,6 +19,7 @@
 #include "proto/kv.grpc.pb.h"
 #include "proto/rpc.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/server/admission.h"
 #include "spanserver/server/routing_table.h"
@@ -259,6 +260,10 @@ class KvService::Impl final : public proto::Kv::CallbackService {
                                            proto::TransferLeaderResponse* /*response*/) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (absl::Status allowed = replication::AuthorizeAdmin(*ctx, "TransferLeader"); !allowed.ok()) {
+      reactor->Finish(ToGrpc(allowed));
+      return reactor;
+    }
     if (request->target_server() == 0) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError("target_server is 0")));
       return reactor;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/tls.h"
 #include "http/http_server.h"
 #include "spanserver/server/server_runtime.h"
 #include "truetime/clock_source_factory.h"
@@ -52,6 +53,10 @@ constexpr Flag kFlags[] = {
     {"max_log_mb", "64",
      "each group's Paxos log is checkpointed and compacted to stay near this size; a replica "
      "that falls behind it catches up from a snapshot (0: never compact)"},
+    {"tls_dir", "",
+     "mutual TLS for clients, peers and placement: DIR/ca.crt, DIR/node.crt, DIR/node.key "
+     "(`meridian certs create-node`); this or --insecure is required"},
+    {"insecure", "", "plaintext without authentication (--insecure): local experiments only"},
 };
 
 void PrintHelp() {
@@ -80,7 +85,8 @@ absl::StatusOr<int64_t> ParseInt(const std::map<std::string, std::string>& flags
 absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
   std::map<std::string, std::string> flags;
   for (const Flag& flag : kFlags) flags[flag.name] = flag.default_value;
-  for (const std::string& arg : args) {
+  for (std::string arg : args) {
+    if (arg == "--insecure") arg = "--insecure=true";
     if (!absl::StartsWith(arg, "--") || arg.find('=') == std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("unexpected argument '", arg, "' (flags are written --name=value)"));
@@ -138,6 +144,13 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("--max_log_mb must be between 0 (never compact) and 1000000");
   }
   options.max_log_bytes = *max_log_mb << 20;
+  if (flags["insecure"] != "" && flags["insecure"] != "true" && flags["insecure"] != "false") {
+    return absl::InvalidArgumentError("--insecure takes no value (or true/false)");
+  }
+  absl::StatusOr<TlsOptions> tls =
+      ServerTlsFromFlags(flags["tls_dir"], flags["insecure"] == "true");
+  if (!tls.ok()) return tls.status();
+  options.tls = *std::move(tls);
   return options;
 }
 
@@ -167,6 +180,12 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (options->tls.enabled()) {
+    std::fprintf(stderr, "spanserver: mutual TLS with the certificates in %s\n",
+                 options->tls.source.c_str());
+  } else {
+    std::fprintf(stderr, "spanserver: %s\n", InsecureWarning("spanserver").c_str());
+  }
   absl::StatusOr<std::unique_ptr<ServerRuntime>> runtime = ServerRuntime::Open(*options);
   if (!runtime.ok()) {
     std::fprintf(stderr, "spanserver: %s\n", runtime.status().ToString().c_str());

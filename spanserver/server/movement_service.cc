@@ -20,6 +20,7 @@
 #include "proto/movement.grpc.pb.h"
 #include "proto/rpc.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "spanserver/server/admission.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/routing_table.h"
@@ -114,11 +115,21 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
        truetime::TrueTime* truetime)
       : routing_(routing), txns_(txns), engine_(engine), truetime_(truetime) {}
 
+  // The protocol check, and placement's node certificate (or an admin's): moving data between
+  // groups is an admin operation. False when it finished the call.
+  static bool AdmitCaller(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                          const char* rpc) {
+    if (!rpc::AdmitProtocol(ctx, reactor)) return false;
+    absl::Status allowed = replication::AuthorizeAdmin(*ctx, rpc);
+    if (!allowed.ok()) reactor->Finish(rpc::ToGrpc(allowed));
+    return allowed.ok();
+  }
+
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* ctx,
                                    const proto::ExportRequest* request,
                                    proto::ExportResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitCaller(ctx, reactor, "Movement.Export")) return reactor;
     proto::RangeClaim range;
     range.set_start(request->start());
     range.set_end(request->end());
@@ -151,7 +162,7 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
                                    const proto::IngestRequest* request,
                                    proto::IngestResponse*) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitCaller(ctx, reactor, "Movement.Ingest")) return reactor;
     std::optional<Group> g = Admit(ctx, reactor, request->group(), request->range());
     if (!g) return reactor;
     txn::OwnershipRecord record{
@@ -186,7 +197,7 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
                                     const proto::ReleaseRequest* request,
                                     proto::ReleaseResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitCaller(ctx, reactor, "Movement.Release")) return reactor;
     std::optional<Group> g = Admit(ctx, reactor, request->group(), request->range());
     if (!g) return reactor;
     const txn::RangeClaim range = FromProto(request->range());
@@ -227,7 +238,7 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
                                   const proto::AdoptRequest* request,
                                   proto::AdoptResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitCaller(ctx, reactor, "Movement.Adopt")) return reactor;
     if (request->claims().empty()) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError("an adopt names at least one range")));
       return reactor;
@@ -259,7 +270,7 @@ class MovementService::Impl final : public proto::Movement::CallbackService {
                                  const proto::DropRequest* request,
                                  proto::DropResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
-    if (!rpc::AdmitProtocol(ctx, reactor)) return reactor;
+    if (!AdmitCaller(ctx, reactor, "Movement.Drop")) return reactor;
     std::optional<Group> g = Admit(ctx, reactor, request->group(), request->range());
     if (!g) return reactor;
     txn::OwnershipRecord record{

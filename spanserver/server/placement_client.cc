@@ -23,7 +23,8 @@ constexpr int kMaxLeaderHops = 3;
 
 class PlacementClient::Impl {
  public:
-  explicit Impl(std::vector<std::string> addresses) : addresses_(std::move(addresses)) {
+  Impl(std::vector<std::string> addresses, std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : addresses_(std::move(addresses)), credentials_(std::move(credentials)) {
     CHECK(!addresses_.empty());
     current_ = addresses_.front();
   }
@@ -75,8 +76,7 @@ class PlacementClient::Impl {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-      stub = proto::Placement::NewStub(
-          grpc::CreateCustomChannel(current_, grpc::InsecureChannelCredentials(), args));
+      stub = proto::Placement::NewStub(grpc::CreateCustomChannel(current_, credentials_, args));
     }
     return {current_, stub.get()};
   }
@@ -90,14 +90,16 @@ class PlacementClient::Impl {
   }
 
   const std::vector<std::string> addresses_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   std::string current_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, std::unique_ptr<proto::Placement::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
-PlacementClient::PlacementClient(std::vector<std::string> addresses)
-    : impl_(std::make_unique<Impl>(std::move(addresses))) {}
+PlacementClient::PlacementClient(std::vector<std::string> addresses,
+                                 std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : impl_(std::make_unique<Impl>(std::move(addresses), std::move(credentials))) {}
 
 PlacementClient::~PlacementClient() = default;
 

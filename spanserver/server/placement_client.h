@@ -18,12 +18,18 @@
 #include "absl/time/time.h"
 #include "proto/placement.pb.h"
 
+namespace grpc {
+class ChannelCredentials;
+}  // namespace grpc
+
 namespace meridian::spanserver {
 
 class PlacementClient {
  public:
   // `addresses`: host:port of every placement replica (non-empty).
-  explicit PlacementClient(std::vector<std::string> addresses);
+  // Every call goes over a channel with `credentials` (replication/grpc_tls.h).
+  PlacementClient(std::vector<std::string> addresses,
+                  std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~PlacementClient();
   PlacementClient(const PlacementClient&) = delete;
   PlacementClient& operator=(const PlacementClient&) = delete;

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "replication/group_host.h"
+#include "replication/grpc_tls.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/movement_service.h"
@@ -137,11 +138,14 @@ class ServerRuntime::Impl {
     }
     // Attachments are the transaction layer's group messages; txn_ exists before the transport
     // starts accepting (Serve), so the handler never sees it unset.
+    replication::TcpTransportOptions transport_options;
+    transport_options.tls = options_.tls;
     transport_ = std::make_unique<replication::TcpTransport>(
         io_, [this](paxos::Message message) { Deliver(std::move(message)); },
         [this](uint64_t /*from_server*/, std::string wire) {
           if (txn_ != nullptr) txn_->DeliverFromPeer(wire);
-        });
+        },
+        transport_options);
     ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
     ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
     logged_groups_.insert(groups.begin(), groups.end());
@@ -163,7 +167,8 @@ class ServerRuntime::Impl {
       request.set_server_id(identity_.server_id);
       request.set_incarnation(identity_.incarnation);
     }
-    placement_ = std::make_unique<PlacementClient>(options_.placement);
+    placement_ = std::make_unique<PlacementClient>(options_.placement,
+                                                   replication::ChannelCredentials(options_.tls));
     request.set_zone(options_.zone);
     request.set_address(options_.listen);
     request.set_peer_address(peer_address_);
@@ -246,7 +251,7 @@ class ServerRuntime::Impl {
         std::make_unique<MovementService>(&routing_, txn_.get(), engine_.get(), truetime_.get());
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(options_.listen, replication::ServerCredentials(options_.tls), &port);
     // No HTTP/2 BDP probing: its pings cost wakeups on every connection and buy nothing on
     // loopback-sized links with small messages (measured: about 5% more writes per second).
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
@@ -275,6 +280,9 @@ class ServerRuntime::Impl {
     std::map<uint64_t, std::string> addresses;
     for (const proto::ServerInfo& server : topology.servers()) {
       addresses[server.id()] = server.address();
+      if (transport_ != nullptr && !server.name().empty()) {
+        transport_->SetPeerName(server.id(), server.name());
+      }
       if (transport_ != nullptr && peer_addresses_[server.id()] != server.peer_address()) {
         transport_->SetPeerAddress(server.id(), server.peer_address());
         peer_addresses_[server.id()] = server.peer_address();
@@ -583,8 +591,8 @@ class ServerRuntime::Impl {
   // Measured again every 20 heartbeats (10 s at the default interval); made with the engine.
   std::unique_ptr<RangeStatsCache> range_stats_;
   // Created with the runtime: the hosts keep a pointer to it.
-  std::unique_ptr<GrpcSnapshotFetcher> snapshot_fetcher_ =
-      std::make_unique<GrpcSnapshotFetcher>(&routing_);
+  std::unique_ptr<GrpcSnapshotFetcher> snapshot_fetcher_ = std::make_unique<GrpcSnapshotFetcher>(
+      &routing_, replication::ChannelCredentials(options_.tls));
   std::unique_ptr<TxnService> txn_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PlacementClient> placement_;

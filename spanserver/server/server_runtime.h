@@ -37,6 +37,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/tls.h"
 #include "proto/placement.pb.h"
 #include "truetime/clock_source_factory.h"
 
@@ -72,6 +73,9 @@ struct ServerOptions {
   int64_t max_log_bytes = int64_t{64} << 20;
   // Entries a group keeps below its checkpoint for followers a little behind.
   int64_t log_retain_entries = 1'000;
+  // Mutual TLS for the gRPC server, its calls to placement and peers, and the peer transport;
+  // disabled (the default, what in-process tests use): plaintext, every caller trusted.
+  TlsOptions tls;
 };
 
 class ServerRuntime {

@@ -172,7 +172,9 @@ absl::StatusOr<replication::FetchedSnapshot> Receive(grpc::ClientContext* ctx,
 
 }  // namespace
 
-GrpcSnapshotFetcher::GrpcSnapshotFetcher(RoutingTable* routing) : routing_(routing) {}
+GrpcSnapshotFetcher::GrpcSnapshotFetcher(RoutingTable* routing,
+                                         std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : routing_(routing), credentials_(std::move(credentials)) {}
 
 GrpcSnapshotFetcher::~GrpcSnapshotFetcher() {
   std::list<Running> running;
@@ -217,18 +219,17 @@ void GrpcSnapshotFetcher::Fetch(paxos::GroupId group, paxos::ReplicaId from, pax
   request.set_group(group);
   request.set_at_least(at_least);
   request.set_to_server(from);
-  std::thread thread(
-      [context, finished, address, request, writer = std::move(writer), done = std::move(done)] {
-        grpc::ChannelArguments args;
-        args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-        auto stub = proto::Snapshots::NewStub(
-            grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-        absl::StatusOr<replication::FetchedSnapshot> result =
-            Receive(context.get(), *stub, request, *writer);
-        if (!result.ok()) context->TryCancel();
-        done(std::move(result));
-        finished->store(true);
-      });
+  std::thread thread([context, finished, address, request, credentials = credentials_,
+                      writer = std::move(writer), done = std::move(done)] {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    auto stub = proto::Snapshots::NewStub(grpc::CreateCustomChannel(address, credentials, args));
+    absl::StatusOr<replication::FetchedSnapshot> result =
+        Receive(context.get(), *stub, request, *writer);
+    if (!result.ok()) context->TryCancel();
+    done(std::move(result));
+    finished->store(true);
+  });
   running_.push_back(Running{std::move(thread), std::move(context), std::move(finished)});
 }
 

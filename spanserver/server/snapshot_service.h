@@ -23,6 +23,7 @@
 #include "replication/snapshot.h"
 
 namespace grpc {
+class ChannelCredentials;
 class ClientContext;
 class Service;
 }  // namespace grpc
@@ -55,7 +56,8 @@ class GrpcSnapshotFetcher : public replication::SnapshotFetcher {
   static constexpr int kMaxConcurrentFetches = 4;
 
   // `routing` gives the servers' addresses.
-  explicit GrpcSnapshotFetcher(RoutingTable* routing);
+  // `routing` gives the servers' addresses; every fetch uses `credentials`.
+  GrpcSnapshotFetcher(RoutingTable* routing, std::shared_ptr<grpc::ChannelCredentials> credentials);
   // Cancels the fetches still running and waits for them.
   ~GrpcSnapshotFetcher() override;
 
@@ -72,6 +74,7 @@ class GrpcSnapshotFetcher : public replication::SnapshotFetcher {
   void Reap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   RoutingTable* const routing_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   std::list<Running> running_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -164,6 +164,9 @@ class ClusterFixture : public ::testing::Test {
   void Connect() {
     ClientOptions client_options;
     client_options.deadline = std::chrono::milliseconds(10'000);
+    if (cluster_->options().secure) {
+      client_options.tls = ClientTlsOptions::FromDir(cluster_->admin_tls_dir());
+    }
     absl::StatusOr<std::unique_ptr<Client>> client =
         Client::Connect(cluster_->placement_addresses(), client_options);
     ASSERT_TRUE(client.ok()) << client.status();

@@ -3,7 +3,8 @@
 // Cluster: whatever the demo starts (placementd + 3 spanservers, 8 groups), lease 1 s, a 0.5 s
 // workload. No faults inside the cluster; the demo itself gets SIGTERM in the second test.
 // Checker: the demo becomes ready, runs its workload, exits 0 (after --duration, or on SIGTERM),
-// and every PID it listed in cluster.json while running is gone afterwards.
+// and every PID it listed in cluster.json while running is gone afterwards; it warns when
+// insecure, and with --secure every process runs with --tls_dir.
 #include <errno.h>
 #include <signal.h>
 
@@ -113,7 +114,25 @@ TEST_F(DemoCommandTest, RunsForItsDurationExitsZeroAndLeavesNoProcess) {
   EXPECT_TRUE(absl::StrContains(out, "ops/s")) << out;
   EXPECT_TRUE(absl::StrContains(out, "Topology")) << out;
   EXPECT_TRUE(absl::StrContains(out, "Stopped 4 processes")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "WARNING: INSECURE")) << out;
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/cluster/logs/span-a1.log"), "runs INSECURE"));
   EXPECT_TRUE(RunningPids(dir_ + "/cluster/cluster.json").empty());
+}
+
+// The insecure demo says so; --secure runs every process with its certificate, and the demo's
+// workload (through the SDK with the admin certificate) still runs.
+TEST_F(DemoCommandTest, SecureRunsWithMutualTlsAndInsecureWarns) {
+  const std::vector<pid_t> pids = StartDemo(21700, {"--duration=4", "--secure"});
+  ASSERT_FALSE(pids.empty());
+  EXPECT_EQ(AwaitExit(absl::Seconds(60)), "exited with code 0") << ReadFile(output_);
+  const std::string out = ReadFile(output_);
+  EXPECT_TRUE(absl::StrContains(out, "mutual TLS everywhere")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "INSECURE")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "ops/s")) << out;
+  const std::string manifest = ReadFile(dir_ + "/cluster/cluster.json");
+  EXPECT_TRUE(absl::StrContains(manifest, "--tls_dir=")) << manifest;
+  EXPECT_FALSE(absl::StrContains(manifest, "--insecure")) << manifest;
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/cluster/logs/span-a1.log"), "mutual TLS"));
 }
 
 TEST_F(DemoCommandTest, SigtermStopsEverythingAndExitsZero) {

@@ -68,6 +68,20 @@
 
 namespace meridian {
 
+// Mutual TLS (docs/operations.md, "Mutual TLS"): PEM files of the cluster's CA and of this
+// client's certificate and key, which the servers verify. An admin certificate (`meridian certs
+// create-client --admin`) may also call the admin operations (RemoveServer, DrainServer, MoveRange,
+// SplitRange, SetPolicy); another client's get PERMISSION_DENIED. Empty ca_cert_file: plaintext,
+// which only servers started with --insecure accept.
+struct ClientTlsOptions {
+  std::string ca_cert_file;
+  std::string cert_file;
+  std::string key_file;
+  // DIR/ca.crt with DIR/client.crt and DIR/client.key, as `meridian certs create-client` writes
+  // them (DIR/node.crt and DIR/node.key instead when DIR holds a node's certificate).
+  static ClientTlsOptions FromDir(const std::string& dir);
+};
+
 struct ClientOptions {
   // The deadline of each call, from its start, including every retry.
   std::chrono::milliseconds deadline{10'000};
@@ -89,6 +103,7 @@ struct ClientOptions {
   // waits for one to finish and goes with the calls that waited with it. Each write in a batch
   // still commits, fails and is retried on its own (it is not a transaction). At least 1.
   int write_batches_in_flight = 2;
+  ClientTlsOptions tls;
 };
 
 // A snapshot of the cluster as placementd sees it (Client::GetTopology).

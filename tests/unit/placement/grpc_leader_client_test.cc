@@ -51,7 +51,7 @@ TEST(GrpcLeaderClientTest, AsksTheServerAndPassesItsAnswerBack) {
   ASSERT_NE(port, 0);
   const std::string address = "127.0.0.1:" + std::to_string(port);
 
-  GrpcLeaderClient client(2'000'000);
+  GrpcLeaderClient client({}, 2'000'000);
   ASSERT_TRUE(client.TransferLeader(address, 7, 3).ok());
   {
     absl::MutexLock lock(&kv.mu);
@@ -71,7 +71,7 @@ TEST(GrpcLeaderClientTest, AsksTheServerAndPassesItsAnswerBack) {
 }
 
 TEST(GrpcLeaderClientTest, NobodyListening) {
-  GrpcLeaderClient client(2'000'000);
+  GrpcLeaderClient client({}, 2'000'000);
   // Port 1 on loopback: connection refused at once.
   const absl::Status status = client.TransferLeader("127.0.0.1:1", 7, 3);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;

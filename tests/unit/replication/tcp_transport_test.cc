@@ -319,7 +319,8 @@ TEST(TcpTransportTest, InboundConnectionsOverTheCapsAreClosed) {
   Endpoint b(2, "127.0.0.1:0",
              {.max_inbound_connections = 3,
               .max_inbound_per_address = 2,
-              .inbound_idle_timeout_ms = 120'000});
+              .inbound_idle_timeout_ms = 120'000,
+              .tls = {}});
   RawClient a1(b.address, "127.0.0.1"), a2(b.address, "127.0.0.1");
   RawClient over_address(b.address, "127.0.0.1");
   EXPECT_TRUE(over_address.ClosedByPeer());
@@ -341,7 +342,8 @@ TEST(TcpTransportTest, AnInboundConnectionThatSendsNothingIsClosed) {
   Endpoint b(2, "127.0.0.1:0",
              {.max_inbound_connections = 1024,
               .max_inbound_per_address = 128,
-              .inbound_idle_timeout_ms = 50});
+              .inbound_idle_timeout_ms = 50,
+              .tls = {}});
   RawClient raw(b.address);
   EXPECT_TRUE(raw.ClosedByPeer());
   EXPECT_EQ(b.transport->stats().inbound_idle_closed, 1u);
