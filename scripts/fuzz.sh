@@ -38,6 +38,8 @@ for p in clang libclang-rt-14-dev; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "fuzz: installing clang libclang-rt-14-dev"
+    $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
     break
   fi
