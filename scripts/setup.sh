@@ -31,8 +31,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# MERIDIAN_SETUP_ONLY_PACKAGES=1: stop here (scripts/fuzz.sh configures its own directory).
+if [ "${MERIDIAN_SETUP_ONLY_PACKAGES:-0}" = 1 ]; then
+  return 0 2>/dev/null || exit 0
+fi
+
+# MERIDIAN_CMAKE_ARGS: more cache settings for a new build directory (test.sh --sanitize).
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  echo "setup: configuring $BUILD_DIR ($BUILD_TYPE)"
+  echo "setup: configuring $BUILD_DIR ($BUILD_TYPE${MERIDIAN_CMAKE_ARGS:+ ${MERIDIAN_CMAKE_ARGS}})"
+  # shellcheck disable=SC2086 # the extra arguments are words on purpose
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-    -DMERIDIAN_WERROR="${MERIDIAN_WERROR:-ON}" >/dev/null
+    -DMERIDIAN_WERROR="${MERIDIAN_WERROR:-ON}" ${MERIDIAN_CMAKE_ARGS:-} >/dev/null
 fi

@@ -78,7 +78,9 @@ void PutIds(std::string* out, const std::vector<ReplicaId>& ids) {
 
 bool GetIds(std::string_view* in, std::vector<ReplicaId>* ids) {
   uint32_t count = 0;
-  if (!GetFixed(in, &count) || in->size() < count * 8u) return false;
+  // Divided, not multiplied: count * 8 wraps in 32 bits, and a forged count would then pass
+  // with a few bytes and resize to gigabytes.
+  if (!GetFixed(in, &count) || in->size() / 8 < count) return false;
   ids->resize(count);
   for (uint32_t i = 0; i < count; ++i) GetFixed(in, &(*ids)[i]);
   return true;

@@ -5,6 +5,9 @@
 // * Ballot rounds (ballot, promised, transfer_from): RoundInBounds, below.
 // * Accept entries: each under the message's ballot; Accept and Promise snapshot hints: at or
 //   below the sender's commit point. InBounds, below.
+// * Configuration entries (Accept, Promise): each command decodes (DecodeConfig). The replica
+//   CHECKs the configurations in its own log, where a bad one means a corrupt disk, so one
+//   from the wire is refused before it gets there. InBounds, below.
 // * Promise entries: each under a lower ballot than the candidate's (HandlePromise; it depends
 //   on the role).
 // * Accepted match: at most the leader's last slot (HandleAccepted; it depends on the role).
@@ -21,6 +24,7 @@
 //   authenticating peers closes that.
 #include <algorithm>
 
+#include "spanserver/paxos/codec.h"
 #include "spanserver/paxos/replica.h"
 
 namespace meridian::paxos {
@@ -38,6 +42,9 @@ bool Replica::InBounds(const Message& m) const {
   if (!RoundInBounds(m.ballot.round) || !RoundInBounds(m.promised.round) ||
       !RoundInBounds(m.transfer_from.round)) {
     return false;
+  }
+  for (const Entry& e : m.entries) {
+    if (e.type == EntryType::kConfig && !DecodeConfig(e.command).ok()) return false;
   }
   switch (m.type) {
     case MessageType::kAccept:

@@ -169,6 +169,43 @@ TEST(ReplicaInputsTest, AnAcceptCarryingEntriesOfAnotherBallotIsRefused) {
   EXPECT_EQ(DurableOf(g.F()), before);
 }
 
+// A configuration entry whose command does not decode once reached the replica's CHECK on its
+// own log's configurations and aborted the process (found by fuzz_paxos_frame;
+// tests/fuzz/corpus/paxos_frame/regression-malformed-config-entry). In an Accept and in a
+// Promise it is now refused like any other forged field.
+TEST(ReplicaInputsTest, AnAcceptCarryingAMalformedConfigurationIsRefused) {
+  Group g;
+  ASSERT_NE(g.leader, 0u);
+  const Durable before = DurableOf(g.F());
+  Message m = From(g.leader, g.follower, MessageType::kAccept, g.L().ballot());
+  m.commit = g.L().commit();
+  m.entries.push_back({.index = before.last_index + 1,
+                       .ballot = g.L().ballot(),
+                       .type = EntryType::kConfig,
+                       .command = "not a configuration"});
+  g.F().Step(m, g.h.Now());
+  g.h.Stabilize();
+  EXPECT_EQ(g.F().refused_messages(), 1u);
+  EXPECT_EQ(DurableOf(g.F()), before);
+}
+
+TEST(ReplicaInputsTest, APromiseReportingAMalformedConfigurationIsRefused) {
+  Harness h(3, TestOptions());
+  h.replica(1).Campaign(h.Now());
+  h.Flush();
+  ASSERT_EQ(h.replica(1).role(), Role::kCandidate);
+  const Ballot ballot = h.replica(1).ballot();
+  Message m = From(2, 1, MessageType::kPromise, ballot);
+  m.promised = ballot;
+  m.index = 1;
+  m.entries.push_back(
+      {.index = 1, .ballot = {1, 3}, .type = EntryType::kConfig, .command = std::string(3, 'x')});
+  h.replica(1).Step(m, h.Now());
+  EXPECT_EQ(h.replica(1).refused_messages(), 1u);
+  h.Stabilize();
+  EXPECT_EQ(h.replica(1).role(), Role::kLeader);
+}
+
 // A forged Promise reporting a value under a ballot at or above the candidate's own would win
 // phase 1's highest-ballot rule over any real value; no acceptor can hold one.
 TEST(ReplicaInputsTest, APromiseReportingAValueAboveTheCandidatesBallotIsRefused) {
