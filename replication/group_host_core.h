@@ -159,15 +159,10 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   // their writes ride in this round's write with the log's; their proposers are answered once it
   // is done.
   void Send(std::vector<paxos::Message> messages) override;
-
   bool StartWrite(paxos::Ready& ready, bool sync) override;
-
   bool FinishApplying() override;
-
   void AfterAdvance() override;
-
   void OnIdle() override;
-
   void OnSnapshotRequest(const paxos::SnapshotRequest& request) override;
   void OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least);
   void FinishInstall(const FetchedSnapshot& snapshot);
@@ -192,9 +187,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   // The round's batch is written, so its entries are applied. Answers their proposers and the
   // reads that waited for them.
   void AnswerApplied();
-
   void OnSoftState(const paxos::SoftState& s) override;
-
   void FailWaiters(const absl::Status& status);
   void StopOnStrand();
   void PublishState(truetime::Interval now);
