@@ -153,7 +153,7 @@ void GroupCommitWriter::Run() {
     bool sync = false;
     for (const Pending& p : group) sync = sync || p.sync;
     const auto write_start = std::chrono::steady_clock::now();
-    absl::Status status = failure();
+    absl::Status status = failed() ? failure() : absl::OkStatus();
     if (!status.ok()) {
       status = absl::Status(status.code(), "not written: an earlier write of this server failed (" +
                                                std::string(status.message()) + ")");
