@@ -15,8 +15,7 @@ TrueTime::TrueTime(std::unique_ptr<ClockSource> source, Options options)
   CHECK(options_.max_epsilon_us >= 0 && options_.max_epsilon_us <= 1'000'000'000'000);
 }
 
-absl::StatusOr<Interval> TrueTime::Now() {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<Interval> TrueTime::WidenedReading() {
   ASSIGN_OR_RETURN_CTX(const ClockReading reading, source_->Read(),
                        absl::StrCat("TrueTime source ", source_->Describe()));
   if (reading.error_us < 0) {
@@ -29,7 +28,27 @@ absl::StatusOr<Interval> TrueTime::Now() {
         "clock uncertainty ", reading.error_us, " us exceeds maximum ", options_.max_epsilon_us,
         " us; refusing to serve (source ", source_->Describe(), ")"));
   }
-  const Interval raw{reading.now_us - reading.error_us, reading.now_us + reading.error_us};
+  ClockWidening widening;
+  if (options_.peers != nullptr) {
+    ASSIGN_OR_RETURN_CTX(widening, options_.peers->Check(reading), "refusing to serve");
+    if (reading.error_us + widening.max_us() > options_.max_epsilon_us) {
+      return absl::UnavailableError(absl::StrCat(
+          "this server's clock disagrees with its peers: agreeing with a majority of them takes ",
+          widening.early_us, " us more uncertainty below and ", widening.late_us,
+          " us above its own ", reading.error_us, " us, beyond the maximum ",
+          options_.max_epsilon_us, " us; refusing to serve (source ", source_->Describe(), ")"));
+    }
+  }
+  return Interval{reading.now_us - reading.error_us - widening.early_us,
+                  reading.now_us + reading.error_us + widening.late_us};
+}
+
+absl::StatusOr<Interval> TrueTime::Now() {
+  absl::MutexLock lock(&mu_);
+  if (options_.floor != nullptr && max_latest_ == kMinTimestamp) {
+    max_latest_ = options_.floor->recorded();
+  }
+  ASSIGN_OR_RETURN(const Interval raw, WidenedReading());
   if (raw.latest < max_earliest_) {
     return absl::UnavailableError(absl::StrCat(
         "clock source ", source_->Describe(), " broke its error bound: latest ", raw.latest,
@@ -37,6 +56,16 @@ absl::StatusOr<Interval> TrueTime::Now() {
   }
   max_earliest_ = std::max(max_earliest_, raw.earliest);
   max_latest_ = std::max(max_latest_, raw.latest);
+  if (max_latest_ - max_earliest_ > 4 * options_.max_epsilon_us) {
+    return absl::UnavailableError(absl::StrCat(
+        "the clock reads ", max_latest_ - raw.latest,
+        " us behind a time this server handed out before (the persisted time high-water mark ",
+        options_.floor != nullptr ? options_.floor->path() : std::string("(none)"),
+        ", or a step back); refusing to serve until it catches up"));
+  }
+  if (options_.floor != nullptr) {
+    RETURN_IF_ERROR_CTX(options_.floor->Cover(max_latest_), "refusing to serve");
+  }
   return Interval{max_earliest_, max_latest_};
 }
 

@@ -19,6 +19,14 @@
 // a previously returned `earliest`, the source has provably broken its bound and Now() returns
 // UNAVAILABLE. Different TrueTime instances (e.g. on different nodes) share no such state.
 //
+// Peers and floor (both optional, owned by the caller and outliving this object): with a
+// PeerClockCheck (peer_clock_check.h) every interval is widened until it agrees with a majority of
+// the server's peers, and the guard then applies to the widened error, so a clock that lies makes
+// TrueTime UNAVAILABLE rather than wrong. With a TimeFloor (time_floor.h) no `latest` above the
+// persisted high-water mark is returned before the mark is raised, and the recorded mark is the
+// lowest `latest` after a restart; an interval that this makes wider than twice the guard (the
+// clock is far behind what was handed out before) is UNAVAILABLE.
+//
 // Thread safety: all methods are safe to call from many threads at once. Now() serialises reads
 // of the source behind one mutex (a clock read is a syscall or two); WaitUntilAfter sleeps without
 // holding it.
@@ -34,6 +42,8 @@
 #include "absl/synchronization/mutex.h"
 #include "truetime/clock_source.h"
 #include "truetime/interval.h"
+#include "truetime/peer_clock_check.h"
+#include "truetime/time_floor.h"
 
 namespace meridian::truetime {
 
@@ -43,6 +53,8 @@ class TrueTime {
     // The guard: the largest source error this server will serve with (flag
     // truetime_max_epsilon_us). The default drift model peaks at 7 ms.
     int64_t max_epsilon_us = 10'000;
+    PeerClockCheck* peers = nullptr;  // see "Peers and floor" above
+    TimeFloor* floor = nullptr;
   };
 
   // Longest single sleep inside WaitUntilAfter, so that clock failures and deadlines are noticed
@@ -76,6 +88,9 @@ class TrueTime {
  private:
   const std::unique_ptr<ClockSource> source_;
   const Options options_;
+
+  // The source's reading, widened by the peer check; errors as Now().
+  absl::StatusOr<Interval> WidenedReading() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   // The largest earliest and latest returned so far (kMinTimestamp before the first call).
