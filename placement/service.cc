@@ -187,6 +187,8 @@ class PlacementService::Impl final : public proto::Placement::CallbackService {
         MaybeReplace(topology, now->latest);
       }
       *response->mutable_topology() = std::move(topology);
+      response->set_clock_earliest_us(now->earliest);
+      response->set_clock_latest_us(now->latest);
       reactor->Finish(grpc::Status::OK);
     });
     return reactor;

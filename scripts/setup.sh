@@ -16,6 +16,8 @@ PACKAGES=(
   libtcmalloc-minimal4 gnuplot-nox libssl-dev
   # tests/integration/metrics_test.cc: Prometheus' text-format parser and a headless browser.
   python3-prometheus-client chromium
+  # tests/integration/clock_offset_test.cc: a spanserver whose clock lies (libfaketime).
+  faketime
 )
 
 missing=()

@@ -243,6 +243,10 @@ void PrintStatus(LocalCluster& cluster, Client& client) {
                 static_cast<unsigned long long>(status->server_id()),
                 absl::StrJoin(groups, "  ").c_str());
     for (const std::string& line : fenced) std::printf("      fenced %s\n", line.c_str());
+    if (!status->clock().unavailable().empty()) {
+      std::printf("      clock UNAVAILABLE (serving nothing): %s\n",
+                  status->clock().unavailable().c_str());
+    }
   }
   std::fflush(stdout);
 }

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -97,6 +98,10 @@ class LocalCluster {
   // it is a new data directory at the old address.
   absl::Status Wipe(const std::string& name);
   absl::Status Restart(const std::string& name);
+  // Extra environment ("NAME=VALUE") for one process from its next restart on (e.g. libfaketime).
+  absl::Status SetEnvironment(const std::string& name, std::vector<std::string> env) {
+    return supervisor_.SetEnvironment(name, std::move(env));
+  }
   // Starts one more spanserver in zone `zone` (zone-a, ...), on the port after the highest one
   // in use; returns its name. It registers with placement as a new server.
   absl::StatusOr<std::string> AddServer(const std::string& zone);

@@ -110,6 +110,20 @@ int Run(const Flags& flags) {
     return kExitError;
   }
   std::fputs(FormatTopology(*topology).c_str(), stdout);
+  // Each live server's own view: its clock against its peers' and its fenced groups.
+  std::vector<ServerHealth> health;
+  std::vector<std::string> unreachable;
+  for (const ServerInfo& server : topology->servers) {
+    if (!server.alive || server.removed) continue;
+    absl::StatusOr<ServerHealth> h = client->GetServerHealth(server.address);
+    if (h.ok()) {
+      health.push_back(*std::move(h));
+    } else {
+      unreachable.push_back(absl::StrCat("  - server ", server.id, ": ", h.status().message()));
+    }
+  }
+  std::printf("\n%s", FormatServerHealth(health).c_str());
+  for (const std::string& line : unreachable) std::printf("%s\n", line.c_str());
   return kExitOk;
 }
 
@@ -125,7 +139,10 @@ Command StatusCommand() {
           "live replicas, leader) and ranges (start .. end -> group, generation), then what\n"
           "needs an operator: servers refused registration (a wiped or new data directory at\n"
           "a known server's address), replicas their server refuses to start, groups short\n"
-          "of replicas.",
+          "of replicas. Then each live server's own report: its clock source and error, how\n"
+          "far TrueTime widened it to agree with its peers' clocks, the largest offset it\n"
+          "measured to a peer, whether it serves (a server whose clock disagrees with a\n"
+          "majority of its peers serves nothing), and the groups it fenced.",
       .flags = {{"placement", "",
                  "placementd addresses HOST:PORT[,HOST:PORT...]; default "
                  "$MERIDIAN_PLACEMENT"},

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -107,6 +108,13 @@ absl::Status Supervisor::Restart(const std::string& name) {
   return Spawn(*process);
 }
 
+absl::Status Supervisor::SetEnvironment(const std::string& name, std::vector<std::string> env) {
+  ProcessState* process = Find(name);
+  if (process == nullptr) return absl::NotFoundError("no process named " + name);
+  process->spec.env = std::move(env);
+  return absl::OkStatus();
+}
+
 absl::Status Supervisor::Spawn(ProcessState& process) {
   const ProcessSpec& spec = process.spec;
   if (access(spec.argv[0].c_str(), X_OK) != 0) {
@@ -118,6 +126,20 @@ absl::Status Supervisor::Spawn(ProcessState& process) {
   std::vector<char*> argv;
   for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  // The child's environment, built before fork (the child may only call async-signal-safe
+  // functions): ours, with spec.env's names replaced or added.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& extra : spec.env) replaced |= extra.substr(0, extra.find('=')) == name;
+    if (!replaced) env_strings.push_back(entry);
+  }
+  env_strings.insert(env_strings.end(), spec.env.begin(), spec.env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const int log_fd = open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     return absl::InternalError(absl::StrCat("cannot open ", spec.log, ": ", std::strerror(errno)));
@@ -140,7 +162,7 @@ absl::Status Supervisor::Spawn(ProcessState& process) {
     if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     static const char kMessage[] = "supervisor: execv failed\n";
     (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
     _exit(127);

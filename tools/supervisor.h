@@ -35,6 +35,8 @@ struct ProcessSpec {
   std::string data_dir = "";
   std::string log = "";  // stdout and stderr are appended here
   std::vector<std::string> argv = {};
+  // "NAME=VALUE" entries added to (or replacing in) the supervisor's environment for this process.
+  std::vector<std::string> env = {};
 };
 
 // A process as the supervisor last saw it.
@@ -58,6 +60,8 @@ class Supervisor {
   absl::Status Start(const ProcessSpec& spec);
   // Starts a known, stopped process again with exactly the same argv and log.
   absl::Status Restart(const std::string& name);
+  // Sets the extra environment of a known process (ProcessSpec::env) for its next (re)start.
+  absl::Status SetEnvironment(const std::string& name, std::vector<std::string> env);
 
   // Sends `signal` to a running process. FAILED_PRECONDITION if it is not running.
   absl::Status Signal(const std::string& name, int signal);

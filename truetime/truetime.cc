@@ -31,12 +31,15 @@ absl::StatusOr<Interval> TrueTime::WidenedReading() {
   ClockWidening widening;
   if (options_.peers != nullptr) {
     ASSIGN_OR_RETURN_CTX(widening, options_.peers->Check(reading), "refusing to serve");
-    if (reading.error_us + widening.max_us() > options_.max_epsilon_us) {
+    // Honest clocks at opposite edges of their bounds widen each other by up to twice the
+    // error, so the widened guard allows three times the source's.
+    const int64_t max_widened_us = kWidenedGuardFactor * options_.max_epsilon_us;
+    if (reading.error_us + widening.max_us() > max_widened_us) {
       return absl::UnavailableError(absl::StrCat(
           "this server's clock disagrees with its peers: agreeing with a majority of them takes ",
           widening.early_us, " us more uncertainty below and ", widening.late_us,
-          " us above its own ", reading.error_us, " us, beyond the maximum ",
-          options_.max_epsilon_us, " us; refusing to serve (source ", source_->Describe(), ")"));
+          " us above its own ", reading.error_us, " us, beyond the maximum ", max_widened_us,
+          " us; refusing to serve (source ", source_->Describe(), ")"));
     }
   }
   return Interval{reading.now_us - reading.error_us - widening.early_us,
@@ -56,7 +59,7 @@ absl::StatusOr<Interval> TrueTime::Now() {
   }
   max_earliest_ = std::max(max_earliest_, raw.earliest);
   max_latest_ = std::max(max_latest_, raw.latest);
-  if (max_latest_ - max_earliest_ > 4 * options_.max_epsilon_us) {
+  if (max_latest_ - max_earliest_ > 2 * (kWidenedGuardFactor + 1) * options_.max_epsilon_us) {
     return absl::UnavailableError(absl::StrCat(
         "the clock reads ", max_latest_ - raw.latest,
         " us behind a time this server handed out before (the persisted time high-water mark ",
@@ -67,6 +70,18 @@ absl::StatusOr<Interval> TrueTime::Now() {
     RETURN_IF_ERROR_CTX(options_.floor->Cover(max_latest_), "refusing to serve");
   }
   return Interval{max_earliest_, max_latest_};
+}
+
+absl::Status TrueTime::PersistAhead(int64_t ahead_us) {
+  if (options_.floor == nullptr) return absl::OkStatus();
+  Timestamp latest;
+  {
+    absl::MutexLock lock(&mu_);
+    if (max_latest_ == kMinTimestamp) return absl::OkStatus();
+    latest = max_latest_;
+  }
+  // Outside mu_: Now() goes on while the mark is synced.
+  return options_.floor->Cover(latest + ahead_us);
 }
 
 absl::StatusOr<bool> TrueTime::After(Timestamp t) {

@@ -21,11 +21,12 @@
 //
 // Peers and floor (both optional, owned by the caller and outliving this object): with a
 // PeerClockCheck (peer_clock_check.h) every interval is widened until it agrees with a majority of
-// the server's peers, and the guard then applies to the widened error, so a clock that lies makes
-// TrueTime UNAVAILABLE rather than wrong. With a TimeFloor (time_floor.h) no `latest` above the
-// persisted high-water mark is returned before the mark is raised, and the recorded mark is the
-// lowest `latest` after a restart; an interval that this makes wider than twice the guard (the
-// clock is far behind what was handed out before) is UNAVAILABLE.
+// the server's peers, and a guard of kWidenedGuardFactor x max_epsilon_us then applies to the
+// widened error, so a clock that lies makes TrueTime UNAVAILABLE rather than wrong. With a
+// TimeFloor (time_floor.h) no `latest` above the persisted high-water mark is returned before the
+// mark is raised, and the recorded mark is the lowest `latest` after a restart; an interval that
+// this makes wider than twice the guard (the clock is far behind what was handed out before) is
+// UNAVAILABLE.
 //
 // Thread safety: all methods are safe to call from many threads at once. Now() serialises reads
 // of the source behind one mutex (a clock read is a syscall or two); WaitUntilAfter sleeps without
@@ -57,6 +58,10 @@ class TrueTime {
     TimeFloor* floor = nullptr;
   };
 
+  // With peers: the widened interval's half-width may reach this many times max_epsilon_us
+  // (honest clocks at opposite edges of their bounds widen each other by up to twice the error).
+  static constexpr int64_t kWidenedGuardFactor = 3;
+
   // Longest single sleep inside WaitUntilAfter, so that clock failures and deadlines are noticed
   // at least this often.
   static constexpr int64_t kMaxWaitSliceUs = 1'000'000;
@@ -81,6 +86,11 @@ class TrueTime {
   // source's SleepFor (0 if t had already passed). DEADLINE_EXCEEDED once After(deadline) holds
   // while After(t) does not yet; clock errors from Now() are returned as they are.
   absl::StatusOr<int64_t> WaitUntilAfter(Timestamp t, Timestamp deadline = kMaxTimestamp);
+
+  // Raises the persisted high-water mark (Options::floor) to cover `ahead_us` past the latest
+  // returned so far, so that Now() rarely has to wait for that sync itself; a background thread
+  // calls it. OK without a floor; the write's error otherwise.
+  absl::Status PersistAhead(int64_t ahead_us);
 
   ClockSource& source() const { return *source_; }
   const Options& options() const { return options_; }

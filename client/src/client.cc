@@ -132,6 +132,37 @@ class Client::Impl final {
     return topology;
   }
 
+  absl::StatusOr<ServerHealth> GetServerHealth(const std::string& address) {
+    proto::ServerStatusResponse response;
+    const SteadyTime deadline = Deadline();
+    const client::AttemptResult result = pool_.Attempt<proto::Kv>(
+        address, deadline, deadline, [&](proto::Kv::Stub& stub, grpc::ClientContext& context) {
+          return stub.Status(&context, proto::ServerStatusRequest(), &response);
+        });
+    if (result.code != absl::StatusCode::kOk) {
+      return absl::Status(result.code, absl::StrCat("status of ", address, ": ", result.message));
+    }
+    ServerHealth health;
+    health.id = response.server_id();
+    health.address = address;
+    const proto::ClockStatus& clock = response.clock();
+    health.clock_source = clock.source();
+    health.clock_error_us = clock.error_us();
+    health.clock_widening_us = std::max(clock.widen_early_us(), clock.widen_late_us());
+    health.clock_unavailable = clock.unavailable();
+    for (const proto::PeerClock& p : clock.peers()) {
+      health.peer_clocks.push_back({p.server(), p.offset_us(), p.bound_us(), p.fresh()});
+    }
+    if (clock.has_placement()) {
+      const proto::PeerClock& p = clock.placement();
+      health.placement_clock = PeerClockInfo{0, p.offset_us(), p.bound_us(), p.fresh()};
+    }
+    for (const proto::GroupStatus& g : response.groups()) {
+      if (!g.fenced().empty()) health.fenced_groups.emplace_back(g.group(), g.fenced());
+    }
+    return health;
+  }
+
   absl::Status RemoveServer(uint64_t server_id) {
     return placement_.RemoveServer(server_id, Deadline());
   }
@@ -253,6 +284,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Client::Scan(
 }
 
 absl::StatusOr<Topology> Client::GetTopology() { return impl_->GetTopology(); }
+absl::StatusOr<ServerHealth> Client::GetServerHealth(const std::string& address) {
+  return impl_->GetServerHealth(address);
+}
 
 absl::Status Client::RemoveServer(uint64_t server_id) { return impl_->RemoveServer(server_id); }
 absl::Status Client::DrainServer(uint64_t server_id, bool cancel) {

@@ -229,4 +229,36 @@ std::string FormatTopology(const Topology& topology) {
   return out;
 }
 
+std::string FormatServerHealth(const std::vector<ServerHealth>& servers) {
+  auto ms = [](int64_t us) { return absl::StrFormat("%.2f ms", static_cast<double>(us) / 1000); };
+  std::vector<std::vector<std::string>> rows = {{"SERVER", "ADDRESS", "CLOCK", "ERROR", "WIDENED",
+                                                 "MAX PEER OFFSET", "VS PLACEMENT", "TIME"}};
+  std::string fenced;
+  for (const ServerHealth& h : servers) {
+    int64_t max_offset = 0;
+    int fresh = 0;
+    for (const PeerClockInfo& p : h.peer_clocks) {
+      if (!p.fresh) continue;
+      ++fresh;
+      max_offset = std::max(max_offset, p.offset_us < 0 ? -p.offset_us : p.offset_us);
+    }
+    rows.push_back({absl::StrCat(h.id), h.address, h.clock_source, ms(h.clock_error_us),
+                    ms(h.clock_widening_us),
+                    absl::StrCat(ms(max_offset), " (", fresh, "/", h.peer_clocks.size(), " peers)"),
+                    h.placement_clock.has_value() ? ms(h.placement_clock->offset_us) : "-",
+                    h.clock_unavailable.empty() ? "serving" : "UNAVAILABLE"});
+    if (!h.clock_unavailable.empty()) {
+      absl::StrAppend(&fenced, "  - server ", h.id, ": TrueTime unavailable: ", h.clock_unavailable,
+                      "\n");
+    }
+    for (const auto& [group, why] : h.fenced_groups) {
+      absl::StrAppend(&fenced, "  - server ", h.id, " fenced group ", group, ": ", why, "\n");
+    }
+  }
+  std::string out =
+      absl::StrCat("Servers' clocks and health (as each reports itself):\n", Table(rows));
+  if (!fenced.empty()) absl::StrAppend(&out, "\nNot serving:\n", fenced);
+  return out;
+}
+
 }  // namespace meridian

@@ -46,8 +46,9 @@ constexpr size_t kScanChunkRows = 64;
 
 class KvService::Impl final : public proto::Kv::CallbackService {
  public:
-  Impl(RoutingTable* routing, storage::Engine* engine, TxnService* txns)
-      : routing_(routing), engine_(engine), txns_(txns) {}
+  Impl(RoutingTable* routing, storage::Engine* engine, TxnService* txns,
+       KvService::ClockStatusFn clock_status)
+      : routing_(routing), engine_(engine), txns_(txns), clock_status_(std::move(clock_status)) {}
 
   void Shutdown() { shut_down_.store(true); }
 
@@ -234,6 +235,7 @@ class KvService::Impl final : public proto::Kv::CallbackService {
     response->set_server_id(self.id);
     response->set_zone(self.zone);
     response->set_address(self.address);
+    if (clock_status_) clock_status_(response->mutable_clock());
     for (const auto& [group, host] : routing_->Hosts()) {
       const replication::GroupState state = host->state();
       proto::GroupStatus* out = response->add_groups();
@@ -404,11 +406,13 @@ class KvService::Impl final : public proto::Kv::CallbackService {
   RoutingTable* const routing_;
   storage::Engine* const engine_;
   TxnService* const txns_;
+  const KvService::ClockStatusFn clock_status_;
   std::atomic<bool> shut_down_{false};
 };
 
-KvService::KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns)
-    : impl_(std::make_unique<Impl>(routing, engine, txns)) {}
+KvService::KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns,
+                     ClockStatusFn clock_status)
+    : impl_(std::make_unique<Impl>(routing, engine, txns, std::move(clock_status))) {}
 
 KvService::~KvService() = default;
 

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "common/limits.h"
@@ -40,6 +41,9 @@ namespace meridian {
 namespace storage {
 class Engine;
 }  // namespace storage
+namespace proto {
+class ClockStatus;
+}  // namespace proto
 
 namespace spanserver {
 
@@ -55,8 +59,12 @@ inline constexpr size_t kMaxScanBytes = 2 << 20;
 
 class KvService {
  public:
+  // Fills Status's clock section (clock_monitor.h).
+  using ClockStatusFn = std::function<void(proto::ClockStatus*)>;
+
   // Everything passed in must outlive the service; `txns` commits Put and Delete.
-  KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns);
+  KvService(RoutingTable* routing, storage::Engine* engine, TxnService* txns,
+            ClockStatusFn clock_status = nullptr);
   ~KvService();
   KvService(const KvService&) = delete;
   KvService& operator=(const KvService&) = delete;

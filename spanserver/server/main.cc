@@ -40,8 +40,13 @@ constexpr Flag kFlags[] = {
      "port the OS picks (registered with placement, which tells the peers)"},
     {"data_dir", "", "directory for the LevelDB and the server id (required)"},
     {"placement", "", "placementd replicas, HOST:PORT[,HOST:PORT...] (required)"},
-    {"truetime_source", "fixed", "auto, ntp or fixed"},
+    {"truetime_source", "auto",
+     "auto (the kernel's NTP bound when it is synchronised, else a drift model), ntp, or fixed "
+     "(a constant --truetime_epsilon_us: only when every server shares one host clock)"},
     {"truetime_epsilon_us", "1000", "epsilon of the fixed source, microseconds"},
+    {"clock_probe_interval_ms", "100",
+     "probe the other replicas' clocks this often; TrueTime widens to agree with a majority and "
+     "the server stops serving while its clock cannot (0: trust this clock alone)"},
     {"paxos_lease_ms", "2000", "Paxos leader lease of the data groups"},
     {"io_threads", "1",
      "threads running the groups' strands and the peer sockets (more for many cores)"},
@@ -123,6 +128,12 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
   if (*lease <= 0) return absl::InvalidArgumentError("--paxos_lease_ms must be > 0");
   options.truetime_epsilon_us = *epsilon;
   options.paxos_lease_ms = *lease;
+  auto probe_ms = ParseInt(flags, "clock_probe_interval_ms");
+  if (!probe_ms.ok()) return probe_ms.status();
+  if (*probe_ms < 0 || *probe_ms > 10'000) {
+    return absl::InvalidArgumentError("--clock_probe_interval_ms must be between 0 and 10000");
+  }
+  options.clock_probe_interval_ms = *probe_ms;
   auto io_threads = ParseInt(flags, "io_threads");
   if (!io_threads.ok()) return io_threads.status();
   if (*io_threads < 1 || *io_threads > 64) {

@@ -33,6 +33,7 @@
 #include "replication/group_host.h"
 #include "replication/grpc_tls.h"
 #include "replication/tcp_transport.h"
+#include "spanserver/server/clock_monitor.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/movement_service.h"
 #include "spanserver/server/placement_client.h"
@@ -45,6 +46,7 @@
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
 #include "spanserver/tablet/txn_tablet.h"
+#include "truetime/physical_clock.h"
 #include "truetime/truetime.h"
 #include "txn/transaction_manager.h"
 
@@ -123,7 +125,25 @@ class ServerRuntime::Impl {
     // epsilon (at least 10 ms, the drift model's ceiling with some room).
     truetime::TrueTime::Options tt_options;
     tt_options.max_epsilon_us = std::max<int64_t>(10 * options_.truetime_epsilon_us, 10'000);
+    ASSIGN_OR_RETURN(time_floor_, truetime::TimeFloor::Open(options_.data_dir + "/truetime_floor"));
+    tt_options.floor = time_floor_.get();
+    if (options_.clock_probe_interval_ms > 0) {
+      clock_check_ = std::make_unique<truetime::PeerClockCheck>(
+          [] { return truetime::SystemPhysicalClock()->MonoNowUs(); });
+      tt_options.peers = clock_check_.get();
+    } else {
+      Log("warning: --clock_probe_interval_ms=0: this server trusts its own clock without "
+          "checking it against its peers; a clock that lies can break external consistency");
+    }
     truetime_ = std::make_unique<truetime::TrueTime>(std::move(source), tt_options);
+    if (clock_check_ != nullptr) {
+      clock_monitor_ = std::make_unique<ClockMonitor>(
+          truetime_.get(), clock_check_.get(),
+          [this](uint64_t to, std::string wire) {
+            transport_->SendAttachment(to, std::move(wire));
+          },
+          options_.clock_probe_interval_ms * 1000);
+    }
     if (absl::StatusOr<truetime::Interval> now = truetime_->Now(); !now.ok()) {
       Log(absl::StrCat("warning: TrueTime is unavailable: ", now.status().message()));
     }
@@ -142,8 +162,12 @@ class ServerRuntime::Impl {
     transport_options.tls = options_.tls;
     transport_ = std::make_unique<replication::TcpTransport>(
         io_, [this](paxos::Message message) { Deliver(std::move(message)); },
-        [this](uint64_t /*from_server*/, std::string wire) {
-          if (txn_ != nullptr) txn_->DeliverFromPeer(wire);
+        [this](uint64_t from_server, std::string wire) {
+          if (IsClockAttachment(wire)) {
+            if (clock_monitor_ != nullptr) clock_monitor_->Receive(from_server, wire);
+          } else if (txn_ != nullptr) {
+            txn_->DeliverFromPeer(wire);
+          }
         },
         transport_options);
     ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
@@ -242,7 +266,12 @@ class ServerRuntime::Impl {
       transport_->SendAttachment(to, std::move(wire));
     });
     transport_->Start(id);
-    kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get());
+    if (clock_monitor_ != nullptr) clock_monitor_->Start();
+    kv_ = std::make_unique<KvService>(&routing_, engine_.get(), txn_.get(),
+                                      [this](proto::ClockStatus* out) {
+                                        if (clock_monitor_ != nullptr)
+                                          clock_monitor_->FillStatus(out);
+                                      });
     snapshot_service_ =
         std::make_unique<SnapshotService>(&routing_, [this] { return server_id_.load(); });
     range_stats_ = std::make_unique<RangeStatsCache>(engine_.get(), 20);
@@ -300,6 +329,7 @@ class ServerRuntime::Impl {
       }
       txn_->SetGroupMembers(std::move(members));
     }
+    if (clock_monitor_ != nullptr) clock_monitor_->SetPeers(ClockPeers(topology, self));
     if (!topology.bootstrapped() || transport_ == nullptr || stopping_.load()) return;
     std::set<uint64_t> listed;
     for (const proto::GroupInfo& group : topology.groups()) {
@@ -319,6 +349,25 @@ class ServerRuntime::Impl {
       StartGroup(group.id(), members, founders);
     }
     StopRemovedReplicas(listed);
+  }
+
+  // The servers whose clocks this one is judged against: the other replicas of its groups, less
+  // those placement has declared dead or removed (they would only shrink the majority that can
+  // agree; a server cut off from placement keeps its last view and so stays strict).
+  static std::vector<uint64_t> ClockPeers(const proto::Topology& topology, uint64_t self) {
+    std::set<uint64_t> gone;
+    for (const proto::ServerInfo& server : topology.servers()) {
+      if (!server.alive() || server.removed()) gone.insert(server.id());
+    }
+    std::vector<uint64_t> peers;
+    for (const proto::GroupInfo& group : topology.groups()) {
+      const auto& r = group.replicas();
+      if (std::find(r.begin(), r.end(), self) == r.end()) continue;
+      for (uint64_t id : r) {
+        if (id != self && !gone.contains(id)) peers.push_back(id);
+      }
+    }
+    return peers;
   }
 
   // Placement's first replica is the group's preferred leader. Every replica learns it, not only
@@ -368,6 +417,7 @@ class ServerRuntime::Impl {
     stopping_.store(true);
     if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
     if (gc_thread_.joinable()) gc_thread_.join();
+    if (clock_monitor_ != nullptr) clock_monitor_->Stop();
     if (kv_ != nullptr) kv_->Shutdown();
     if (txn_ != nullptr) txn_->Shutdown();
     {
@@ -557,8 +607,16 @@ class ServerRuntime::Impl {
           report->set_refusal(reason);
         }
       }
+      const int64_t sent_mono_us = truetime::SystemPhysicalClock()->MonoNowUs();
       absl::StatusOr<proto::HeartbeatResponse> response =
           placement_->Heartbeat(request, kHeartbeatTimeout);
+      if (response.ok() && clock_monitor_ != nullptr && response->clock_latest_us() != 0) {
+        const int64_t mid = response->clock_earliest_us() +
+                            (response->clock_latest_us() - response->clock_earliest_us()) / 2;
+        clock_monitor_->RecordPlacementClock(
+            sent_mono_us,
+            {mid, (response->clock_latest_us() - response->clock_earliest_us() + 1) / 2});
+      }
       if (!response.ok()) {
         if (!failing) Log("heartbeat to placement failed: " + response.status().ToString());
         failing = true;
@@ -578,6 +636,8 @@ class ServerRuntime::Impl {
   const ServerOptions options_;
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<storage::GroupCommitWriter> writer_;
+  std::unique_ptr<truetime::TimeFloor> time_floor_;
+  std::unique_ptr<truetime::PeerClockCheck> clock_check_;  // null: no peer clock check
   std::unique_ptr<truetime::TrueTime> truetime_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
@@ -596,6 +656,7 @@ class ServerRuntime::Impl {
   std::unique_ptr<TxnService> txn_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<PlacementClient> placement_;
+  std::unique_ptr<ClockMonitor> clock_monitor_;  // with clock_check_; sends on transport_
   std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> collectors_;  // server_metrics.h
   std::thread heartbeat_thread_;
   std::thread gc_thread_;

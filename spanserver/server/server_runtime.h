@@ -73,6 +73,10 @@ struct ServerOptions {
   int64_t max_log_bytes = int64_t{64} << 20;
   // Entries a group keeps below its checkpoint for followers a little behind.
   int64_t log_retain_entries = 1'000;
+  // Clock probes to the other replicas of this server's groups (clock_monitor.h): TrueTime widens
+  // its interval to agree with a majority of them and is unavailable when it cannot. 0: no
+  // probes, and the server trusts its own clock alone (logged as a warning).
+  int64_t clock_probe_interval_ms = 100;
   // Mutual TLS for the gRPC server, its calls to placement and peers, and the peer transport;
   // disabled (the default, what in-process tests use): plaintext, every caller trusted.
   TlsOptions tls;

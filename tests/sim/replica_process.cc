@@ -35,7 +35,20 @@ ReplicaProcess::ReplicaProcess(Addr addr, const NodeConfig& config, EventLoop* l
       loop_(loop),
       time_(time),
       rng_(seed),
-      server_incarnation_(DrawServerIncarnation(seed)) {}
+      server_incarnation_(DrawServerIncarnation(seed)),
+      clock_(std::make_unique<truetime::SimulatedClockSource>(time, config.clock_bounds,
+                                                              config.clock_params)) {
+  if (config_.clock_check) {
+    clock_check_ = std::make_unique<truetime::PeerClockCheck>(
+        [time] { return time->NowUs(); },
+        truetime::PeerClockOptions{.testing_ignore = config_.testing_ignore_clock_offset});
+    std::vector<uint64_t> peers;
+    for (paxos::ReplicaId r : config_.options.members) {
+      if (r != config_.options.id) peers.push_back(r);
+    }
+    clock_check_->SetPeers(peers);
+  }
+}
 
 ReplicaProcess::~ReplicaProcess() = default;
 
@@ -58,7 +71,9 @@ bool ReplicaProcess::RemovedOnDisk() {
 
 truetime::Interval ReplicaProcess::Now() {
   absl::StatusOr<truetime::Interval> now = truetime_->Now();
+  if (!now.ok() && config_.clock_check && last_now_.has_value()) return *last_now_;
   CHECK_MSG(now.ok(), "simulated TrueTime failed: " + std::string(now.status().message()));
+  last_now_ = *now;
   return *now;
 }
 
@@ -84,12 +99,17 @@ bool ReplicaProcess::CheckStart() {
 void ReplicaProcess::Start() {
   CHECK(!alive());
   if (refused_ || !CheckStart()) return;
-  ++incarnation_;
   // A restarted process builds a new TrueTime over the same machine clock.
-  truetime_ = std::make_unique<truetime::TrueTime>(
-      std::make_unique<truetime::SimulatedClockSource>(time_, config_.clock_bounds,
-                                                       config_.clock_params),
-      truetime::TrueTime::Options{.max_epsilon_us = 1'000'000'000});
+  truetime_ = MakeTrueTime();
+  if (!ClockServes()) {
+    // Like a server whose clock disagrees with its peers: it waits before it serves anything.
+    truetime_.reset();
+    loop_->After(config_.clock_probe_us, [this] {
+      if (!alive()) Start();
+    });
+    return;
+  }
+  ++incarnation_;
   if (disk_.install_record()) {
     // As RestoreGroup does: the data the checkpoint described was being replaced.
     loop_->Trace(absl::StrCat("install cut short ", Name(), ": start with nothing applied"));
@@ -153,12 +173,20 @@ void ReplicaProcess::Pause(int64_t us) {
   loop_->Trace(absl::StrCat("pause ", Name(), " until ", paused_until_));
 }
 
-void ReplicaProcess::Run(std::function<void()> fn) {
+void ReplicaProcess::Run(std::function<void()> fn, ClockFailure on_clock_failure) {
   if (!alive()) return;
   if (paused()) {
     const uint64_t inc = incarnation_;
-    loop_->At(paused_until_, [this, inc, fn = std::move(fn)]() mutable {
-      if (alive() && incarnation_ == inc) Run(std::move(fn));
+    loop_->At(paused_until_, [this, inc, on_clock_failure, fn = std::move(fn)]() mutable {
+      if (alive() && incarnation_ == inc) Run(std::move(fn), on_clock_failure);
+    });
+    return;
+  }
+  if (!ClockServes()) {
+    if (on_clock_failure == ClockFailure::kDrop) return;
+    const uint64_t inc = incarnation_;
+    loop_->After(config_.clock_probe_us, [this, inc, fn = std::move(fn)]() mutable {
+      if (alive() && incarnation_ == inc) Run(std::move(fn), ClockFailure::kDefer);
     });
     return;
   }
@@ -185,7 +213,7 @@ void ReplicaProcess::ScheduleTick() {
       });
       return;
     }
-    Run([this] { OnTick(); });
+    Run([this] { OnTick(); }, ClockFailure::kDrop);
     if (alive() && incarnation_ == inc) ScheduleTick();
   });
 }

@@ -61,6 +61,7 @@
 #include "tests/sim/history.h"
 #include "tests/sim/network.h"
 #include "tests/sim/sim_disk.h"
+#include "truetime/peer_clock_check.h"
 #include "truetime/simulated_clock.h"
 #include "truetime/truetime.h"
 
@@ -84,6 +85,16 @@ struct NodeConfig {
   // A snapshot install's data write takes a disk latency and up to this much more (a large
   // snapshot streaming in).
   int64_t snapshot_install_max_us = 0;
+  // Peer clock checks (truetime/peer_clock_check.h; replica_clock.cc): the process's TrueTime
+  // widens to agree with a majority of its group's replicas' clocks, and while it cannot, or the
+  // widening passes `clock_guard_us`, the process serves nothing: deliveries, requests and ticks
+  // are dropped, its own work (round completions, snapshot steps) and a start wait until the
+  // clock agrees again. Off: TrueTime trusts the clock, with no guard.
+  bool clock_check = false;
+  int64_t clock_probe_us = 100'000;
+  int64_t clock_guard_us = 0;
+  // Planted bug: the check is there but ignored (PeerClockOptions::testing_ignore).
+  bool testing_ignore_clock_offset = false;
   // Planted bugs (not paxos::Options fields: they live in the server, not the replica). A process
   // whose start check fails rejoins anyway, empty, under its old identity:
   bool testing_rejoin_after_wipe = false;
@@ -122,8 +133,19 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // was removed, and paxos::Replica refuses to start as a non-member.
   bool RemovedOnDisk();
 
-  // Samples TrueTime for this process (monotonic per incarnation).
+  // Samples TrueTime for this process (monotonic per incarnation). Inside Run this never fails
+  // (Run drops or defers events while TrueTime is unavailable); outside it, while unavailable,
+  // it answers the last interval it had, which only delays decisions (commit wait's timers).
   truetime::Interval Now();
+
+  // Clocks (replica_clock.cc). The machine's clock and the time daemon that probes the other
+  // replicas' clocks outlive the process (they belong to the server, not the replica): a crash
+  // does not reset them. StartClockDaemon begins the probes (with NodeConfig::clock_check).
+  void StartClockDaemon();
+  // From now on this machine's clock lies by `excess_us` past its own bound (0: honest again).
+  void SetClockLie(int64_t excess_us);
+  // Whether TrueTime serves (always, without the clock check); logs each change in the trace.
+  bool ClockServes();
 
   Addr addr() const { return addr_; }
   paxos::GroupId group() const { return config_.options.group; }
@@ -149,8 +171,10 @@ class ReplicaProcess : private replication::RoundDriver::Env {
 
  protected:
   // Runs `fn` now if the process is up, at the end of a pause if paused, never if it crashed (or
-  // restarted) meanwhile; then carries out the replica's work and calls AfterEvent().
-  void Run(std::function<void()> fn);
+  // restarted) meanwhile; then carries out the replica's work and calls AfterEvent(). While its
+  // TrueTime is unavailable (ClockServes), a kDrop event is lost, a kDefer one waits for it.
+  enum class ClockFailure : uint8_t { kDefer, kDrop };
+  void Run(std::function<void()> fn, ClockFailure on_clock_failure = ClockFailure::kDefer);
   // Steps the replica with a delivered message (inside Run).
   void Step(const paxos::Message& m);
   // Carries out the replica's pending rounds (bounded: RoundDriver::kMaxRoundsPerProcess).
@@ -169,6 +193,10 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // Sends `arrive` to the process of replica `to` of this group over the simulated network (it
   // runs there on arrival, possibly twice; never when lost).
   virtual void SendToReplica(paxos::ReplicaId to, std::function<void(ReplicaProcess&)> arrive) = 0;
+  // The same for a clock probe, over the same links but drawing its delays elsewhere (so that
+  // the probes leave every other draw of the seed as it was). Default: probes are lost.
+  virtual void SendClockProbe(paxos::ReplicaId /*to*/,
+                              std::function<void(ReplicaProcess&)> /*arrive*/) {}
   // Applies one committed entry (applied() is already its index). The process may crash in it.
   virtual void ApplyEntry(const paxos::Entry& e) = 0;
   // The state machine's checkpoint image and data after the entries applied so far.
@@ -222,6 +250,10 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // Runs `fn` between rounds (now if the driver is idle, else after the round in flight).
   void WhenIdle(std::function<void()> fn);
   int64_t DrawDiskLatency();
+  // Clock daemon (replica_clock.cc).
+  std::unique_ptr<truetime::TrueTime> MakeTrueTime();
+  void ProbeClocks();
+  void AnswerClockProbe(paxos::ReplicaId from, int64_t sent_us);
 
   const Addr addr_;
   NodeConfig config_;  // fixed from the first Start on
@@ -234,6 +266,11 @@ class ReplicaProcess : private replication::RoundDriver::Env {
   // Outside the disk: survives a wipe. Set once a marker was written (the replica started).
   bool once_persisted_ = false;
   bool refused_ = false;
+  // The machine's clock and its peer check (replica_clock.cc); TrueTime borrows them per start.
+  std::unique_ptr<truetime::SimulatedClockSource> clock_;
+  std::unique_ptr<truetime::PeerClockCheck> clock_check_;
+  bool clock_fenced_ = false;
+  std::optional<truetime::Interval> last_now_;
   std::unique_ptr<truetime::TrueTime> truetime_;
   std::unique_ptr<paxos::Replica> replica_;
   uint64_t incarnation_ = 0;  // of the process: counts its starts

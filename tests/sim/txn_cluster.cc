@@ -26,6 +26,8 @@ const std::vector<std::string>& TxnPlants() {
         "testing_serve_before_adopt",
         "testing_release_without_drain",
         "testing_skip_delta",
+        // Peer clock checks (truetime/peer_clock_check.h).
+        "testing_ignore_clock_offset",
     };
     for (const std::string& plant : CompactionPlants()) p->push_back(plant);
     return p;
@@ -55,6 +57,8 @@ void SetPlant(const std::string& plant, TxnNodeConfig& c) {
     o.guard.testing_serve_before_adopt = true;
   } else if (plant == "testing_release_without_drain") {
     o.testing_release_without_drain = true;
+  } else if (plant == "testing_ignore_clock_offset") {
+    c.testing_ignore_clock_offset = true;
   } else if (plant == "testing_skip_delta") {
     // The mover's (TxnMover reads TxnCluster::plant()).
   } else {
@@ -71,6 +75,7 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
       loop_(&time_, verbose, /*max_events=*/5'000'000),
       net_(&loop_, &rng_, [this](Addr to, const paxos::Message& m) { node(to).DeliverPaxos(m); }),
       plant_(plant),
+      probe_rng_(seed ^ 0xC10C'0000'0000'0000ull),
       map_lag_max_us_(params.map_lag_max_us) {
   const SwarmParams& p = params.paxos;
   net_.set_params(p.net);
@@ -105,6 +110,9 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
         c.clock_params.offset_us = clock_rng.Bernoulli(0.5) ? mag : -mag;
         c.clock_params.resync_seed = std::nullopt;
       }
+      c.clock_check = params.clock_check;
+      c.clock_probe_us = params.clock_probe_us;
+      c.clock_guard_us = params.clock_guard_us;
       c.disk_latency_min_us = p.disk_latency_min_us;
       c.disk_latency_max_us = p.disk_latency_max_us;
       c.disk_stall_p = p.disk_stall_p;
@@ -113,6 +121,7 @@ TxnCluster::TxnCluster(const TxnSwarmParams& params, uint64_t seed, const std::s
       const Addr a = static_cast<Addr>(nodes_.size());
       group_nodes_[group].push_back(a);
       nodes_.push_back(std::make_unique<TxnNode>(a, c, &loop_, &time_, this, rng_.Next()));
+      nodes_.back()->StartClockDaemon();
     }
   }
 }
@@ -188,6 +197,37 @@ void TxnCluster::SendToReplica(TxnNode& from, paxos::ReplicaId to,
   const Addr dest = AddrOf(from.group(), to);
   if (dest < 0) return;
   net_.SendThunk(from.addr(), dest, [this, dest, arrive] { arrive(node(dest)); });
+}
+
+void TxnCluster::SendClockProbe(TxnNode& from, paxos::ReplicaId to,
+                                std::function<void(ReplicaProcess&)> arrive) {
+  const Addr dest = AddrOf(from.group(), to);
+  if (dest < 0 || !net_.LinkUp(from.addr(), dest)) return;
+  const Addr src = from.addr();
+  const int64_t delay = probe_rng_.Range(net_.params().delay_min_us, net_.params().delay_max_us);
+  loop_.After(delay, [this, src, dest, arrive] {
+    if (net_.LinkUp(src, dest)) arrive(node(dest));
+  });
+}
+
+void TxnCluster::ScheduleClockLie(const TxnSwarmParams& params, TrueUs from, TrueUs until) {
+  if (params.clock_liar <= 0) return;
+  const paxos::ReplicaId liar = static_cast<paxos::ReplicaId>(params.clock_liar);
+  auto set_lie = [this, liar](int64_t excess_us) {
+    for (paxos::GroupId g : groups_) {
+      const Addr a = AddrOf(g, liar);
+      if (a >= 0) node(a).SetClockLie(excess_us);
+    }
+  };
+  loop_.At(from, [set_lie, us = params.clock_lie_us] { set_lie(us); });
+  if (params.clock_lie_drift_ppm > 0) {
+    // The lie grows at the drift rate, updated every 10 ms.
+    for (TrueUs t = from + 10'000; t < until; t += 10'000) {
+      loop_.At(t, [set_lie, us = params.clock_lie_us + params.clock_lie_drift_ppm * (t - from) /
+                                                           1'000'000] { set_lie(us); });
+    }
+  }
+  loop_.At(until, [set_lie] { set_lie(0); });
 }
 
 void TxnCluster::OnState(ApplyRecord record) { applies_.push_back(std::move(record)); }

@@ -94,6 +94,10 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   // TxnNodeHost.
   void SendPaxos(Addr from, const paxos::Message& m) override;
   void SendGroupMessage(TxnNode& from, const txn::GroupMessage& m) override;
+  void SendClockProbe(TxnNode& from, paxos::ReplicaId to,
+                      std::function<void(ReplicaProcess&)> arrive) override;
+  // Makes params.clock_liar's clock lie (TxnSwarmParams) from `from` until `until`.
+  void ScheduleClockLie(const TxnSwarmParams& params, TrueUs from, TrueUs until);
   void SendToReplica(TxnNode& from, paxos::ReplicaId to,
                      std::function<void(ReplicaProcess&)> arrive) override;
   uint64_t MapGeneration(const TxnNode& node, std::string_view key) override;
@@ -119,6 +123,7 @@ class TxnCluster : public TxnNodeHost, public FaultTarget {
   std::vector<std::unique_ptr<TxnNode>> nodes_;
   int clients_ = 0;
   const std::string plant_;
+  Random probe_rng_;  // clock probes' delays: a stream of their own (SendClockProbe)
   const int64_t map_lag_max_us_;
   RangeMap map_;
   std::vector<RangeMap> server_maps_;  // by node address

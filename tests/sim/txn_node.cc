@@ -175,7 +175,7 @@ void TxnNode::ScheduleTickAfter(txn::Timestamp t) {
       ScheduleTickAfter(t);
       return;
     }
-    Run([this] { OnTick(); });
+    Run([this] { OnTick(); }, ClockFailure::kDrop);
   });
 }
 
@@ -196,60 +196,64 @@ void TxnNode::Carry(txn::Actions& actions) {
 }
 
 void TxnNode::DeliverPaxos(const paxos::Message& m) {
-  Run([this, m] {
-    loop()->Trace(absl::StrCat("deliver g", m.group, " ", m.from, "->", m.to, " ",
-                               paxos::MessageTypeName(m.type), " b=", m.ballot.ToString(),
-                               " i=", m.index, " c=", m.commit, " n=", m.entries.size(),
-                               m.reject ? " reject" : "", m.lease_granted ? " vote" : ""));
-    Step(m);
-  });
+  Run(
+      [this, m] {
+        loop()->Trace(absl::StrCat("deliver g", m.group, " ", m.from, "->", m.to, " ",
+                                   paxos::MessageTypeName(m.type), " b=", m.ballot.ToString(),
+                                   " i=", m.index, " c=", m.commit, " n=", m.entries.size(),
+                                   m.reject ? " reject" : "", m.lease_granted ? " vote" : ""));
+        Step(m);
+      },
+      ClockFailure::kDrop);
 }
 
 void TxnNode::HandleRequest(const TxnRequest& request, ReplyFn reply) {
-  Run([this, request, reply = std::move(reply)] {
-    const txn::RequestId id = next_request_++;
-    loop()->Trace(absl::StrCat("request ", Name(), " req=", id, " ", TxnRequestName(request)));
-    txn::Actions actions;
-    const truetime::Interval now = Now();
-    if (const auto* keepalive = std::get_if<KeepaliveRequest>(&request)) {
-      txn::Reply r;
-      r.id = id;
-      r.status = manager_->Keepalive(keepalive->txn, now);
-      reply(r, replica().leader());
-      return;
-    }
-    if (const auto* abort = std::get_if<txn::AbortRequest>(&request)) {
-      manager_->Abort(replica(), now, *abort, &actions);
-      Carry(actions);
-      return;
-    }
-    if (absl::Status refusal = CheckKeys(request); !refusal.ok()) {
-      loop()->Trace(absl::StrCat("refused ", Name(), " req=", id, " ", refusal.message()));
-      txn::Reply r;
-      r.id = id;
-      r.status = std::move(refusal);
-      reply(r, replica().leader());
-      return;
-    }
-    waiting_[id] = reply;
-    std::visit(
-        [&](const auto& req) {
-          using T = std::decay_t<decltype(req)>;
-          if constexpr (std::is_same_v<T, txn::ReadRequest>) {
-            manager_->Read(replica(), now, id, req, &actions);
-          } else if constexpr (std::is_same_v<T, txn::PrepareRequest>) {
-            manager_->Prepare(replica(), now, id, req, &actions);
-          } else if constexpr (std::is_same_v<T, txn::CommitRequest>) {
-            manager_->Commit(replica(), now, id, req, &actions);
-          } else if constexpr (std::is_same_v<T, txn::ReadOnlyRequest>) {
-            manager_->ReadOnly(replica(), now, id, req, &actions);
-          } else if constexpr (std::is_same_v<T, txn::SnapshotReadRequest>) {
-            manager_->SnapshotRead(replica(), now, id, req, &actions);
-          }
-        },
-        request);
-    Carry(actions);
-  });
+  Run(
+      [this, request, reply = std::move(reply)] {
+        const txn::RequestId id = next_request_++;
+        loop()->Trace(absl::StrCat("request ", Name(), " req=", id, " ", TxnRequestName(request)));
+        txn::Actions actions;
+        const truetime::Interval now = Now();
+        if (const auto* keepalive = std::get_if<KeepaliveRequest>(&request)) {
+          txn::Reply r;
+          r.id = id;
+          r.status = manager_->Keepalive(keepalive->txn, now);
+          reply(r, replica().leader());
+          return;
+        }
+        if (const auto* abort = std::get_if<txn::AbortRequest>(&request)) {
+          manager_->Abort(replica(), now, *abort, &actions);
+          Carry(actions);
+          return;
+        }
+        if (absl::Status refusal = CheckKeys(request); !refusal.ok()) {
+          loop()->Trace(absl::StrCat("refused ", Name(), " req=", id, " ", refusal.message()));
+          txn::Reply r;
+          r.id = id;
+          r.status = std::move(refusal);
+          reply(r, replica().leader());
+          return;
+        }
+        waiting_[id] = reply;
+        std::visit(
+            [&](const auto& req) {
+              using T = std::decay_t<decltype(req)>;
+              if constexpr (std::is_same_v<T, txn::ReadRequest>) {
+                manager_->Read(replica(), now, id, req, &actions);
+              } else if constexpr (std::is_same_v<T, txn::PrepareRequest>) {
+                manager_->Prepare(replica(), now, id, req, &actions);
+              } else if constexpr (std::is_same_v<T, txn::CommitRequest>) {
+                manager_->Commit(replica(), now, id, req, &actions);
+              } else if constexpr (std::is_same_v<T, txn::ReadOnlyRequest>) {
+                manager_->ReadOnly(replica(), now, id, req, &actions);
+              } else if constexpr (std::is_same_v<T, txn::SnapshotReadRequest>) {
+                manager_->SnapshotRead(replica(), now, id, req, &actions);
+              }
+            },
+            request);
+        Carry(actions);
+      },
+      ClockFailure::kDrop);
 }
 
 absl::Status TxnNode::CheckKeys(const TxnRequest& request) {
@@ -275,22 +279,24 @@ absl::Status TxnNode::CheckKeys(const TxnRequest& request) {
 }
 
 void TxnNode::HandleGroupMessage(const txn::GroupMessage& m) {
-  Run([this, m] {
-    const bool leader = replica().role() == paxos::Role::kLeader;
-    loop()->Trace(absl::StrCat("group_message ", Name(), " ",
-                               m.type == txn::GroupMessage::Type::kOutcome   ? "outcome"
-                               : m.type == txn::GroupMessage::Type::kInquiry ? "inquiry"
-                               : m.type == txn::GroupMessage::Type::kPrepared
-                                   ? absl::StrCat("prepared@", m.commit_ts)
-                                   : "ack",
-                               " g", m.from, "->g", m.to, " txn=", m.txn,
-                               m.committed ? absl::StrCat(" committed@", m.commit_ts) : "",
-                               leader ? "" : " dropped (not leader)"));
-    if (!leader) return;
-    txn::Actions actions;
-    manager_->Receive(replica(), Now(), m, &actions);
-    Carry(actions);
-  });
+  Run(
+      [this, m] {
+        const bool leader = replica().role() == paxos::Role::kLeader;
+        loop()->Trace(absl::StrCat("group_message ", Name(), " ",
+                                   m.type == txn::GroupMessage::Type::kOutcome   ? "outcome"
+                                   : m.type == txn::GroupMessage::Type::kInquiry ? "inquiry"
+                                   : m.type == txn::GroupMessage::Type::kPrepared
+                                       ? absl::StrCat("prepared@", m.commit_ts)
+                                       : "ack",
+                                   " g", m.from, "->g", m.to, " txn=", m.txn,
+                                   m.committed ? absl::StrCat(" committed@", m.commit_ts) : "",
+                                   leader ? "" : " dropped (not leader)"));
+        if (!leader) return;
+        txn::Actions actions;
+        manager_->Receive(replica(), Now(), m, &actions);
+        Carry(actions);
+      },
+      ClockFailure::kDrop);
 }
 
 void TxnNode::ApplyEntry(const paxos::Entry& e) {

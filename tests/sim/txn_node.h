@@ -128,6 +128,9 @@ class TxnNodeHost {
   // Runs `arrive` on the node of replica `to` of `from`'s group when a message sent now arrives.
   virtual void SendToReplica(TxnNode& from, paxos::ReplicaId to,
                              std::function<void(ReplicaProcess&)> arrive) = 0;
+  // The same for a clock probe (ReplicaProcess::SendClockProbe).
+  virtual void SendClockProbe(TxnNode& from, paxos::ReplicaId to,
+                              std::function<void(ReplicaProcess&)> arrive) = 0;
   // The generation at which `node`'s server map gives the range of `key` to its group, else 0.
   virtual uint64_t MapGeneration(const TxnNode& node, std::string_view key) = 0;
   // Records a node's state or checkpoint (ApplyRecord::kind).
@@ -168,6 +171,9 @@ class TxnNode : public ReplicaProcess {
   void OnCrash() override;
   void OnTick() override;
   void SendPaxos(const paxos::Message& m) override { host_->SendPaxos(addr(), m); }
+  void SendClockProbe(paxos::ReplicaId to, std::function<void(ReplicaProcess&)> arrive) override {
+    host_->SendClockProbe(*this, to, std::move(arrive));
+  }
   void SendToReplica(paxos::ReplicaId to, std::function<void(ReplicaProcess&)> arrive) override {
     host_->SendToReplica(*this, to, std::move(arrive));
   }

@@ -28,45 +28,47 @@ const char* MoveOpName(MoveRequest::Op op) {
 }
 
 void TxnNode::HandleMove(const MoveRequest& request, MoveReplyFn reply) {
-  Run([this, request, reply = std::move(reply)] {
-    loop()->Trace(absl::StrCat("move ", Name(), " ", MoveOpName(request.op), " [",
-                               request.claims.front().start, ",", request.claims.front().end, ")@",
-                               request.claims.front().generation));
-    if (replica().role() != paxos::Role::kLeader) {
-      MoveReply r;
-      r.status = absl::UnavailableError("not the group's leader");
-      reply(r, replica().leader());
-      return;
-    }
-    using Op = MoveRequest::Op;
-    const txn::RangeClaim& range = request.claims.front();
-    switch (request.op) {
-      case Op::kExport:
-        reply(Export(request), replica().leader());
-        return;
-      case Op::kIngest: {
-        txn::OwnershipRecord record{txn::OwnershipRecord::Op::kIngest, {range}, {}, 0, 0};
-        for (const txn::Version& v : request.versions) {
-          if (txn::InRange(v.key, range.start, range.end)) record.versions.push_back(v);
+  Run(
+      [this, request, reply = std::move(reply)] {
+        loop()->Trace(absl::StrCat("move ", Name(), " ", MoveOpName(request.op), " [",
+                                   request.claims.front().start, ",", request.claims.front().end,
+                                   ")@", request.claims.front().generation));
+        if (replica().role() != paxos::Role::kLeader) {
+          MoveReply r;
+          r.status = absl::UnavailableError("not the group's leader");
+          reply(r, replica().leader());
+          return;
         }
-        ProposeMove(std::move(record), 0, reply);
-        return;
-      }
-      case Op::kRelease:
-        Release(request, reply);
-        return;
-      case Op::kAdopt:
-        ProposeMove(
-            txn::OwnershipRecord{txn::OwnershipRecord::Op::kAdopt, request.claims, {}, 0, 0},
-            request.above_ts + 1, reply);
-        return;
-      case Op::kDrop:
-        ProposeMove(
-            txn::OwnershipRecord{txn::OwnershipRecord::Op::kDrop, {range}, {}, 0, kDropLimit}, 0,
-            reply);
-        return;
-    }
-  });
+        using Op = MoveRequest::Op;
+        const txn::RangeClaim& range = request.claims.front();
+        switch (request.op) {
+          case Op::kExport:
+            reply(Export(request), replica().leader());
+            return;
+          case Op::kIngest: {
+            txn::OwnershipRecord record{txn::OwnershipRecord::Op::kIngest, {range}, {}, 0, 0};
+            for (const txn::Version& v : request.versions) {
+              if (txn::InRange(v.key, range.start, range.end)) record.versions.push_back(v);
+            }
+            ProposeMove(std::move(record), 0, reply);
+            return;
+          }
+          case Op::kRelease:
+            Release(request, reply);
+            return;
+          case Op::kAdopt:
+            ProposeMove(
+                txn::OwnershipRecord{txn::OwnershipRecord::Op::kAdopt, request.claims, {}, 0, 0},
+                request.above_ts + 1, reply);
+            return;
+          case Op::kDrop:
+            ProposeMove(
+                txn::OwnershipRecord{txn::OwnershipRecord::Op::kDrop, {range}, {}, 0, kDropLimit},
+                0, reply);
+            return;
+        }
+      },
+      ClockFailure::kDrop);
 }
 
 MoveReply TxnNode::Export(const MoveRequest& request) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/random.h"
+#include "truetime/truetime.h"
 
 namespace meridian::sim {
 
@@ -21,7 +22,13 @@ std::string TxnSwarmParams::ToString() const {
       "us txn_clients=", clients, " ro=", read_only_p, " stale=", stale_read_p, "/", stale_max_us,
       "us vanish=", vanish_p, " calm=", calm_us, " call_timeout=", call_timeout_us,
       "us keys=", keys, " concurrent_commit=", concurrent_commit_p, " moves=", moves,
-      " split=", split_p, " map_lag=", map_lag_max_us, "us follower_read=", follower_read_p);
+      " split=", split_p, " map_lag=", map_lag_max_us, "us follower_read=", follower_read_p,
+      clock_check
+          ? absl::StrCat(" clock_check(probe=", clock_probe_us, "us guard=", clock_guard_us, "us)")
+          : "",
+      clock_liar > 0 ? absl::StrCat(" clock_lie(r", clock_liar, " ", clock_lie_us, "us ",
+                                    clock_lie_drift_ppm, "ppm)")
+                     : "");
 }
 
 TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
@@ -118,6 +125,21 @@ TxnSwarmParams DrawTxnSwarm(uint64_t seed) {
   t.split_p = r.NextDouble() * 0.4;
   t.map_lag_max_us = r.Bernoulli(0.5) ? r.Range(0, 5'000) : r.Range(5'000, 100'000);
   t.follower_read_p = r.Bernoulli(0.8) ? 0.2 + r.NextDouble() * 0.6 : 0;
+  // Drawn after the moves, for the same reason. Lies only where the check is on: without it a
+  // lying clock breaks external consistency, which is the point of the check.
+  t.clock_check = r.Bernoulli(0.5);
+  t.clock_probe_us = r.Range(20'000, 300'000);
+  t.clock_guard_us = p.clock.MaxErrorUs() + r.Range(1'000, 20'000);
+  if (t.clock_check && r.Bernoulli(0.9)) {
+    t.clock_liar = static_cast<int>(r.Range(1, p.replicas));
+    const uint64_t kind = r.Bernoulli(0.5) ? 0 : 1 + r.Uniform(2);
+    // A step far past the widened guard (fenced), a step within it (widened), or a drift.
+    const int64_t widened_guard = truetime::TrueTime::kWidenedGuardFactor * t.clock_guard_us;
+    t.clock_lie_us = kind == 0   ? r.Range(2 * widened_guard, 2'000'000)
+                     : kind == 1 ? r.Range(1, widened_guard)
+                                 : r.Range(1, 1'000);
+    t.clock_lie_drift_ppm = kind == 2 ? r.Range(1'000, 200'000) : 0;
+  }
   return t;
 }
 

@@ -67,6 +67,19 @@ struct TxnSwarmParams {
   int64_t map_lag_max_us = 0;
   double follower_read_p = 0;
 
+  // Peer clock checks and lying clocks (truetime/peer_clock_check.h), drawn after the moves:
+  // whether the replicas probe each other's clocks (TrueTime then widens, or refuses past
+  // TrueTime::kWidenedGuardFactor x clock_guard_us), and whether one server's clock — replica
+  // `clock_liar` of every group — lies during the fault phase: clock_lie_us past its bound from the
+  // start (a step), or growing at clock_lie_drift_ppm (a clock running fast or slow), until the
+  // heal.
+  bool clock_check = false;
+  int64_t clock_probe_us = 100'000;
+  int64_t clock_guard_us = 0;
+  int64_t clock_lie_us = 0;
+  int64_t clock_lie_drift_ppm = 0;
+  int clock_liar = 0;  // 0: no lie
+
   std::string ToString() const;
 };
 

@@ -76,6 +76,8 @@ SeedResult RunTxnSeed(uint64_t seed, const RunOptions& options, TxnProgram& prog
   faults.Start(loop.now() + params.paxos.fault_phase_us);
   mover.Start(loop.now() + params.paxos.fault_phase_us / 10,
               loop.now() + params.paxos.fault_phase_us);
+  cluster.ScheduleClockLie(params, loop.now() + params.paxos.fault_phase_us / 5,
+                           loop.now() + params.paxos.fault_phase_us);
   bool in_budget = loop.RunUntil(loop.now() + params.paxos.fault_phase_us);
 
   // Heal: every group must commit a transaction invoked after this point, within the bound.

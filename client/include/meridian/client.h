@@ -192,6 +192,33 @@ struct Topology {
   std::vector<RangeMove> moves;  // in progress, by id
 };
 
+// A server's own report of its health (Client::GetServerHealth).
+struct PeerClockInfo {
+  uint64_t server = 0;
+  int64_t offset_us = 0;  // that peer's clock minus this server's, as measured
+  int64_t bound_us = 0;   // the measurement's half-width (half the round trip plus its error)
+  bool fresh = false;     // measured recently enough to count
+};
+struct ServerHealth {
+  uint64_t id = 0;
+  std::string address;
+  std::string clock_source;    // e.g. "fixed(epsilon=1000us)"
+  int64_t clock_error_us = 0;  // the source's own error bound
+  // How far TrueTime widens the source's interval (the larger side) to agree with a majority of
+  // its peers' clocks.
+  int64_t clock_widening_us = 0;
+  // Non-empty: the server's TrueTime is unavailable, and why. It then serves nothing (no lease
+  // votes, no leadership, no timestamps) until its clock agrees with its peers again.
+  std::string clock_unavailable;
+  std::vector<PeerClockInfo> peer_clocks;
+  // placementd's clock against this server's, from the heartbeats (reported only).
+  std::optional<PeerClockInfo> placement_clock;
+  std::vector<std::pair<uint64_t, std::string>> fenced_groups;  // group, why
+};
+// Renders servers' health as a table (id, address, clock source, error, widening, the largest
+// measured offset to a peer, serving or why not) and one line per fenced group.
+std::string FormatServerHealth(const std::vector<ServerHealth>& servers);
+
 // Renders a topology as aligned text tables (zones, servers with their replica counts, groups,
 // ranges, moves in progress), then what needs an operator (refused registrations and replicas,
 // groups running short of replicas); keys are escaped with EscapeBytes.
@@ -233,6 +260,9 @@ class Client {
                                                                         size_t limit);
   // The cluster's topology from the placement leader; also refreshes the location cache.
   absl::StatusOr<Topology> GetTopology();
+  // What the server at `address` (ServerInfo::address) reports of itself: its clock against its
+  // peers' and its fenced groups. UNAVAILABLE when it cannot be reached.
+  absl::StatusOr<ServerHealth> GetServerHealth(const std::string& address);
   // Admin: removes server `server_id`, whose data is lost for good, from the cluster. Its id is
   // never used again and its address is free for a new server; its groups keep running on their
   // other replicas. FAILED_PRECONDITION while the server is alive, NOT_FOUND for an unknown id;

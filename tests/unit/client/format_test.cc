@@ -118,5 +118,37 @@ TEST(FormatTopologyTest, ShowsPoliciesAndRangeSizes) {
   EXPECT_NE(text.find("  \"t\"    ..  (max)  2      1           -\n"), std::string::npos) << text;
 }
 
+TEST(FormatServerHealthTest, ShowsClocksAndWhatDoesNotServe) {
+  ServerHealth ok;
+  ok.id = 1;
+  ok.address = "127.0.0.1:7001";
+  ok.clock_source = "fixed(epsilon=1000us)";
+  ok.clock_error_us = 1000;
+  ok.clock_widening_us = 40;
+  ok.peer_clocks = {{2, -120, 200, true}, {3, 300'000, 200, true}, {4, 900'000, 0, false}};
+  ok.placement_clock = PeerClockInfo{0, 50, 100, true};
+  ServerHealth liar = ok;
+  liar.id = 3;
+  liar.address = "127.0.0.1:7003";
+  liar.placement_clock.reset();
+  liar.clock_unavailable = "this server's clock disagrees with its peers";
+  liar.fenced_groups = {{7, "this server's storage failed"}};
+  const std::string out = FormatServerHealth({ok, liar});
+  EXPECT_NE(out.find("SERVER  ADDRESS         CLOCK"), std::string::npos) << out;
+  // The largest fresh offset (the stale 900 ms one does not count), the widening, placement's.
+  EXPECT_NE(out.find("300.00 ms (2/3 peers)"), std::string::npos) << out;
+  EXPECT_NE(out.find("0.04 ms"), std::string::npos) << out;
+  EXPECT_NE(out.find("0.05 ms"), std::string::npos) << out;
+  EXPECT_NE(out.find("serving"), std::string::npos) << out;
+  EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+  EXPECT_NE(out.find("  - server 3: TrueTime unavailable: this server's clock disagrees"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  - server 3 fenced group 7: this server's storage failed"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(FormatServerHealth({ok}).find("Not serving"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace meridian
