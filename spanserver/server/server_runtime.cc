@@ -142,8 +142,8 @@ class ServerRuntime::Impl {
     transport_options.tls = options_.tls;
     transport_ = std::make_unique<replication::TcpTransport>(
         io_, [this](paxos::Message message) { Deliver(std::move(message)); },
-        [this](uint64_t /*from_server*/, std::string wire) {
-          if (txn_ != nullptr) txn_->DeliverFromPeer(wire);
+        [this](uint64_t from_server, std::string wire) {
+          if (txn_ != nullptr) txn_->DeliverFromPeer(from_server, wire);
         },
         transport_options);
     ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
