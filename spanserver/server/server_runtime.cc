@@ -255,6 +255,7 @@ class ServerRuntime::Impl {
     // No HTTP/2 BDP probing: its pings cost wakeups on every connection and buy nothing on
     // loopback-sized links with small messages (measured: about 5% more writes per second).
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    replication::ApplyGrpcServerLimits(options_.grpc_limits, &builder);
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
     builder.RegisterService(snapshot_service_->service());

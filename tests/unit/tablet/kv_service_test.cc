@@ -26,6 +26,7 @@
 #include "proto/kv.grpc.pb.h"
 #include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
+#include "replication/grpc_server_limits.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/server_runtime.h"
 
@@ -562,6 +563,21 @@ TEST_F(KvServiceTest, AGroupMessageFromOutsideItsSendingGroupIsRefused) {
   ASSERT_TRUE(get(5'000, &response).ok());
   EXPECT_EQ(response.value(), "txn");
   EXPECT_EQ(RefusedGroupMessages(), refused_before + 1);
+}
+
+// The server is built with replication/grpc_server_limits.h: a request over the receive limit
+// is refused by gRPC with RESOURCE_EXHAUSTED before the service sees it (Put's own check would say
+// INVALID_ARGUMENT), and the server goes on serving.
+TEST_F(KvServiceTest, ARequestOverTheReceiveLimitIsRefusedAndTheServerGoesOn) {
+  WaitForLeader();
+  grpc::ClientContext ctx;
+  proto::PutResponse response;
+  const grpc::Status status =
+      Put(&ctx, Ref(1, 1), "huge",
+          std::string(replication::kDefaultGrpcMaxReceiveMessageBytes + 1, 'x'), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  grpc::ClientContext ctx2;
+  EXPECT_TRUE(Put(&ctx2, Ref(1, 1), "a-small", "v", &response).ok());
 }
 
 // A WriteBatch answers each item as a Put or Delete of its own would have been answered: refused
