@@ -3,6 +3,19 @@
 #include <algorithm>
 
 namespace meridian::placement {
+namespace {
+
+// What `server` reported about `group` in `reports`, or nullptr.
+const std::string* Find(
+    const absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>>& reports, uint64_t server,
+    uint64_t group) {
+  auto of_server = reports.find(server);
+  if (of_server == reports.end()) return nullptr;
+  auto it = of_server->second.find(group);
+  return it == of_server->second.end() ? nullptr : &it->second;
+}
+
+}  // namespace
 
 void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t now_us) {
   absl::MutexLock lock(&mu_);
@@ -17,7 +30,15 @@ void Liveness::RecordHeartbeat(const proto::HeartbeatRequest& heartbeat, int64_t
   refusals.clear();
   std::map<uint64_t, proto::ReplicaLog>& logs = logs_[server];
   logs.clear();
+  std::map<uint64_t, std::string>& fenced = fenced_[server];
+  fenced.clear();
+  if (heartbeat.storage_failed().empty()) {
+    storage_failed_.erase(server);
+  } else {
+    storage_failed_[server] = heartbeat.storage_failed();
+  }
   for (const proto::GroupReport& report : heartbeat.groups()) {
+    if (!report.fenced().empty()) fenced[report.group()] = report.fenced();
     if (!report.refusal().empty()) {
       refusals[report.group()] = report.refusal();
     } else {
@@ -75,6 +96,10 @@ void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
   absl::ReaderMutexLock lock(&mu_);
   for (proto::ServerInfo& server : *topology->mutable_servers()) {
     server.set_alive(!server.removed() && IsAliveLocked(server.id(), now_us));
+    if (auto it = storage_failed_.find(server.id());
+        it != storage_failed_.end() && server.alive()) {
+      server.set_storage_failed(it->second);
+    }
   }
   for (proto::GroupInfo& group : *topology->mutable_groups()) {
     group.set_leader(LeaderOfLocked(group.id(), now_us));
@@ -89,13 +114,17 @@ void Liveness::Annotate(proto::Topology* topology, int64_t now_us) const {
           *group.add_logs() = log->second;
         }
       }
-      auto of_server = refusals_.find(server);
-      if (of_server == refusals_.end() || !IsAliveLocked(server, now_us)) continue;
-      auto refusal = of_server->second.find(group.id());
-      if (refusal == of_server->second.end()) continue;
-      proto::ReplicaRefusal* out = group.add_refusals();
-      out->set_server(server);
-      out->set_reason(refusal->second);
+      if (!IsAliveLocked(server, now_us)) continue;
+      if (const std::string* reason = Find(refusals_, server, group.id())) {
+        proto::ReplicaRefusal* out = group.add_refusals();
+        out->set_server(server);
+        out->set_reason(*reason);
+      }
+      if (const std::string* reason = Find(fenced_, server, group.id())) {
+        proto::ReplicaFence* out = group.add_fenced();
+        out->set_server(server);
+        out->set_reason(*reason);
+      }
     }
   }
 }

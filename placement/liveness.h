@@ -11,6 +11,12 @@
 //    no longer alive is reported as 0.
 //  - Refusals: each heartbeat replaces the list of replicas its server refuses to start
 //    (GroupReport.refusal); a group lists the refusals of its live servers.
+//  - Fenced replicas: likewise, each heartbeat replaces the list of its server's fenced replicas
+//    (GroupReport.fenced: a failed disk, an entry it cannot apply); a group lists those of its
+//    live servers (GroupInfo.fenced), which the planner treats as lost (planner.h). A restarted
+//    server reports its replica unfenced, and the fence is forgotten. A server whose storage
+//    failed says so in each heartbeat (HeartbeatRequest.storage_failed) until it restarts; a
+//    live one carries it in ServerInfo.storage_failed, and the planners place nothing there.
 //  - Range sizes: a report from the group's recorded leader (after the rule above) that carries
 //    ranges replaces the group's range stats (one without any leaves them: the leader measures
 //    only every few seconds); a group lists them only while the server that reported them is
@@ -56,8 +62,8 @@ class Liveness {
   // then is not merely unheard yet.
   int64_t WatchingFor(int64_t now_us) const;
 
-  // Sets every server's `alive` flag, every group's `leader`, `refusals`, `logs` and
-  // `range_stats` in `topology`.
+  // Sets every server's `alive` flag and `storage_failed`, every group's `leader`, `refusals`,
+  // `fenced`, `logs` and `range_stats` in `topology`.
   void Annotate(proto::Topology* topology, int64_t now_us) const;
 
  private:
@@ -77,6 +83,9 @@ class Liveness {
   absl::flat_hash_map<uint64_t, GroupLeader> leaders_ ABSL_GUARDED_BY(mu_);
   // server -> group -> why the server refuses to start its replica of the group.
   absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> refusals_ ABSL_GUARDED_BY(mu_);
+  // server -> group -> why the server fenced its replica of the group.
+  absl::flat_hash_map<uint64_t, std::map<uint64_t, std::string>> fenced_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::string> storage_failed_ ABSL_GUARDED_BY(mu_);
   // Per server, per group: its replica's log as last reported.
   absl::flat_hash_map<uint64_t, std::map<uint64_t, proto::ReplicaLog>> logs_ ABSL_GUARDED_BY(mu_);
   // Per group: the range sizes its leader last reported, and which server reported them.

@@ -38,6 +38,7 @@
 #include "placement/status_page.h"
 #include "placement/status_poller.h"
 #include "replication/group_host.h"
+#include "replication/grpc_server_limits.h"
 #include "replication/grpc_tls.h"
 #include "replication/grpc_transport.h"
 #include "spanserver/storage/engine.h"
@@ -84,6 +85,9 @@ std::vector<Flag> DefaultFlags() {
       {"http_listen", "",
        "HOST:PORT serving the live status page (/, /status.json) and /metrics (Prometheus) "
        "over HTTP; empty: no HTTP"},
+      {"grpc_memory_mb", "1024",
+       "memory the gRPC server may take for connections and calls (16..1048576); near it, "
+       "gRPC sheds work (smaller buffers, refused calls) instead of growing"},
       {"tls_dir", "",
        "mutual TLS: DIR/ca.crt, DIR/node.crt, DIR/node.key (`meridian certs create-node`); "
        "this or --insecure is required"},
@@ -119,7 +123,8 @@ struct Config {
   int64_t truetime_epsilon_us = 1000;
   int64_t paxos_lease_ms = 2000;
   std::string http_listen;  // empty: no HTTP
-  TlsOptions tls;           // disabled: --insecure
+  int64_t grpc_memory_mb = replication::kDefaultGrpcMemoryBytes >> 20;
+  TlsOptions tls;  // disabled: --insecure
 };
 
 absl::StatusOr<int64_t> ParseInt(const std::string& name, const std::string& value, int64_t lo,
@@ -208,6 +213,8 @@ absl::StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(config.paxos_lease_ms,
                    ParseInt("paxos_lease_ms", get("paxos_lease_ms"), 1, 600'000));
   config.http_listen = get("http_listen");
+  ASSIGN_OR_RETURN(config.grpc_memory_mb,
+                   ParseInt("grpc_memory_mb", get("grpc_memory_mb"), 16, int64_t{1} << 20));
   const std::string insecure = get("insecure");
   if (!insecure.empty() && insecure != "true" && insecure != "false") {
     return absl::InvalidArgumentError("--insecure takes no value (or true/false)");
@@ -360,6 +367,9 @@ int Run(const Config& config) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, replication::ServerCredentials(config.tls), &port);
+  replication::GrpcServerLimits limits;
+  limits.memory_bytes = config.grpc_memory_mb << 20;
+  replication::ApplyGrpcServerLimits(limits, &builder);
   if (config.tls.enabled()) {
     std::fprintf(stderr, "placementd: mutual TLS with the certificates in %s\n",
                  config.tls.source.c_str());

@@ -46,7 +46,7 @@ uint64_t ChooseReplacement(const proto::Topology& topology, const proto::GroupIn
   // Lower is better: (zone rank, load, id).
   std::optional<std::tuple<int, int, uint64_t>> best;
   for (const proto::ServerInfo& s : topology.servers()) {
-    if (!s.alive() || s.removed() || s.draining()) continue;
+    if (!s.alive() || s.removed() || s.draining() || !s.storage_failed().empty()) continue;
     if (!ZoneAllowed(group.policy(), s.zone())) continue;
     if (std::find(group.replicas().begin(), group.replicas().end(), s.id()) !=
         group.replicas().end()) {
@@ -58,6 +58,34 @@ uint64_t ChooseReplacement(const proto::Topology& topology, const proto::GroupIn
     if (!best || key < *best) best = key;
   }
   return best ? std::get<2>(*best) : 0;
+}
+
+bool IsFenced(const proto::GroupInfo& group, uint64_t server) {
+  return std::any_of(group.fenced().begin(), group.fenced().end(),
+                     [server](const proto::ReplicaFence& f) { return f.server() == server; });
+}
+
+// Whether `group` keeps a majority of its replicas healthy (alive, not draining or removed, not
+// fenced) without the one on `lost`: only then may a fenced replica be replaced.
+bool HealthyMajorityWithout(const proto::Topology& topology, const proto::GroupInfo& group,
+                            uint64_t lost) {
+  int healthy = 0;
+  for (uint64_t id : group.replicas()) {
+    if (id == lost || IsFenced(group, id)) continue;
+    for (const proto::ServerInfo& s : topology.servers()) {
+      if (s.id() == id && s.alive() && !s.removed() && !s.draining()) ++healthy;
+    }
+  }
+  return healthy >= group.replicas_size() / 2 + 1;
+}
+
+// Whether `group`'s replica on `server` is lost: its server was removed, is being drained or has
+// been silent past the timeout, or it is fenced and the group has a healthy majority without it.
+bool ReplicaLost(const proto::Topology& topology, const proto::GroupInfo& group,
+                 const proto::ServerInfo& server, int64_t dead_for_us, int64_t dead_timeout_us) {
+  if (server.removed() || server.draining()) return true;
+  if (!server.alive()) return dead_for_us >= dead_timeout_us;
+  return IsFenced(group, server.id()) && HealthyMajorityWithout(topology, group, server.id());
 }
 
 }  // namespace
@@ -77,9 +105,10 @@ std::optional<proto::PlacementCommand::ReplaceReplica> PlanReplacement(
         if (s.id() == id) server = &s;
       }
       if (server == nullptr) continue;
-      const bool gone = server->removed() || server->draining() ||
-                        (!server->alive() && dead_for_us(id) >= dead_timeout_us);
-      if (!gone) continue;
+      if (!ReplicaLost(topology, *group, *server, server->alive() ? 0 : dead_for_us(id),
+                       dead_timeout_us)) {
+        continue;
+      }
       const uint64_t replacement = ChooseReplacement(topology, *group, *server, load);
       if (replacement == 0) continue;
       proto::PlacementCommand::ReplaceReplica out;
@@ -209,7 +238,7 @@ absl::StatusOr<std::vector<uint64_t>> PlanNewGroup(const proto::Topology& topolo
   // zone -> (load, id) of its best server; a std::map keeps zones ordered by name.
   std::map<std::string, std::pair<int, uint64_t>> best;
   for (const proto::ServerInfo& s : topology.servers()) {
-    if (!s.alive() || s.draining() || s.removed()) continue;
+    if (!s.alive() || s.draining() || s.removed() || !s.storage_failed().empty()) continue;
     const std::pair<int, uint64_t> key{load_of(s.id()), s.id()};
     auto [it, inserted] = best.emplace(s.zone(), key);
     if (!inserted && key < it->second) it->second = key;

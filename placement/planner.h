@@ -23,6 +23,11 @@
 // the one serving the fewest replicas (ties: lowest id). Groups are looked at in id order and the
 // first replacement found is returned: placement proposes one at a time, and the group's leader
 // carries it out in its Paxos configuration (a learner first, then a voter, then the old one out).
+// A replica its live server fenced (GroupInfo.fenced: a failed disk, an entry it cannot apply)
+// serves nothing of the group until a restart, so it is lost the same way, at once — but only
+// while the group keeps a majority of healthy replicas (alive, not draining, removed or fenced)
+// without it: the leader can commit the change only with such a majority, and with fewer an
+// operator who frees the disks and restarts the fenced servers brings their data back.
 //
 // New group (PlanNewGroup): one replica in each of `zones_required` zones, on servers that are
 // alive, not draining and not removed. In each zone its least-loaded such server is the

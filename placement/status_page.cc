@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,9 +12,10 @@
 namespace meridian::placement {
 namespace {
 
-constexpr const char* kEventKinds[] = {"leading",       "registered",   "down",         "up",
-                                       "drained",       "undrained",    "removed",      "leader",
-                                       "group_created", "move_started", "move_finished"};
+constexpr const char* kEventKinds[] = {
+    "leading",       "registered",   "down",         "up",     "drained",
+    "undrained",     "removed",      "leader",       "fenced", "storage_failed",
+    "group_created", "move_started", "move_finished"};
 
 metrics::Counter& EventCounter(const std::string& kind) {
   static const auto* const counters = [] {
@@ -48,7 +50,8 @@ std::string MoveText(const proto::MoveInfo& m) {
 std::string ServerState(const proto::ServerInfo& s) {
   if (s.removed()) return "removed";
   if (!s.alive()) return "down";
-  return s.draining() ? "draining" : "up";
+  if (s.draining()) return "draining";
+  return s.storage_failed().empty() ? "up" : "storage_failed";
 }
 
 uint64_t GroupBytes(const proto::GroupInfo& g) {
@@ -66,10 +69,11 @@ std::string ServersJson(const proto::Topology& t) {
   }
   std::vector<std::string> out;
   for (const proto::ServerInfo& s : t.servers()) {
-    out.push_back(absl::StrCat(
-        "{\"id\":", s.id(), ",\"zone\":", JsonString(s.zone()),
-        ",\"address\":", JsonString(s.address()), ",\"state\":", JsonString(ServerState(s)),
-        ",\"replicas\":", replicas[s.id()], ",\"leads\":", leads[s.id()], "}"));
+    out.push_back(absl::StrCat("{\"id\":", s.id(), ",\"zone\":", JsonString(s.zone()),
+                               ",\"address\":", JsonString(s.address()),
+                               ",\"state\":", JsonString(ServerState(s)),
+                               ",\"replicas\":", replicas[s.id()], ",\"leads\":", leads[s.id()],
+                               ",\"storage_failed\":", JsonString(s.storage_failed()), "}"));
   }
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
@@ -81,11 +85,17 @@ std::string GroupsJson(const proto::Topology& t) {
   for (const proto::RangeInfo& r : t.ranges()) ++ranges[r.group()];
   std::vector<std::string> out;
   for (const proto::GroupInfo& g : t.groups()) {
+    std::vector<std::string> fenced;
+    for (const proto::ReplicaFence& f : g.fenced()) {
+      fenced.push_back(
+          absl::StrCat("{\"server\":", f.server(), ",\"reason\":", JsonString(f.reason()), "}"));
+    }
     out.push_back(absl::StrCat(
         "{\"id\":", g.id(), ",\"leader\":", g.leader(),
         ",\"leader_address\":", JsonString(g.leader() == 0 ? "" : addresses[g.leader()]),
         ",\"replicas\":[", absl::StrJoin(g.replicas(), ","), "],\"ranges\":", ranges[g.id()],
-        ",\"bytes\":", GroupBytes(g), ",\"refused\":", g.refusals_size(), "}"));
+        ",\"bytes\":", GroupBytes(g), ",\"refused\":", g.refusals_size(), ",\"fenced\":[",
+        absl::StrJoin(fenced, ","), "]}"));
   }
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
@@ -155,6 +165,9 @@ void StatusTracker::CompareServers(const proto::Topology& now, int64_t now_us) {
     if (s.removed()) continue;
     if (old.alive() && !s.alive()) Record(now_us, "down", who + " declared down: no heartbeat");
     if (!old.alive() && s.alive()) Record(now_us, "up", who + " is up");
+    if (!s.storage_failed().empty() && old.storage_failed().empty()) {
+      Record(now_us, "storage_failed", who + "'s storage failed: " + s.storage_failed());
+    }
     if (s.draining() != old.draining()) {
       Record(now_us, s.draining() ? "drained" : "undrained",
              who + (s.draining() ? " is being drained" : " is no longer drained"));
@@ -163,9 +176,19 @@ void StatusTracker::CompareServers(const proto::Topology& now, int64_t now_us) {
 }
 
 void StatusTracker::CompareGroupsAndMoves(const proto::Topology& now, int64_t now_us) {
-  std::map<uint64_t, uint64_t> leaders;  // group -> leader before
-  for (const proto::GroupInfo& g : latest_.groups()) leaders[g.id()] = g.leader();
+  std::map<uint64_t, uint64_t> leaders;            // group -> leader before
+  std::set<std::pair<uint64_t, uint64_t>> fenced;  // (group, server) fenced before
+  for (const proto::GroupInfo& g : latest_.groups()) {
+    leaders[g.id()] = g.leader();
+    for (const proto::ReplicaFence& f : g.fenced()) fenced.emplace(g.id(), f.server());
+  }
   for (const proto::GroupInfo& g : now.groups()) {
+    for (const proto::ReplicaFence& f : g.fenced()) {
+      if (fenced.contains({g.id(), f.server()})) continue;
+      Record(now_us, "fenced",
+             absl::StrCat("group ", g.id(), "'s replica on server ", f.server(),
+                          " is fenced: ", f.reason()));
+    }
     auto it = leaders.find(g.id());
     if (it == leaders.end()) {
       Record(
@@ -193,8 +216,10 @@ std::vector<StatusEvent> StatusTracker::Events() const {
 }
 
 // {"observed_us", "leading", "placement_leader", "bootstrapped", "zones": [name],
-//  "servers": [{id, zone, address, state: up|down|draining|removed, replicas, leads}],
-//  "groups": [{id, leader, leader_address, replicas: [id], ranges, bytes, refused}],
+//  "servers": [{id, zone, address, state: up|down|draining|removed|storage_failed, replicas,
+//               leads, storage_failed: why or ""}],
+//  "groups": [{id, leader, leader_address, replicas: [id], ranges, bytes, refused,
+//              fenced: [{server, reason}]}],
 //  "ranges": [{range, group, generation}], "moves": [{id, what, phase, switched}],
 //  "events": [{at_us, kind, text}] newest first}
 std::string StatusTracker::StatusJson() const {
@@ -230,7 +255,7 @@ std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> StatusTracker::
       "meridian_placement_servers", "Servers known to placement, by state (as the leader sees).",
       metrics::Type::kGauge, [this] {
         std::map<std::string, double> by_state{
-            {"up", 0}, {"down", 0}, {"draining", 0}, {"removed", 0}};
+            {"up", 0}, {"down", 0}, {"draining", 0}, {"removed", 0}, {"storage_failed", 0}};
         absl::MutexLock lock(&mu_);
         for (const proto::ServerInfo& s : latest_.servers()) ++by_state[ServerState(s)];
         std::vector<Sample> out;
@@ -248,6 +273,14 @@ std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> StatusTracker::
   count("meridian_placement_groups", "Data groups in the placement map.",
         [](const proto::Topology& t) {
           return std::vector<Sample>{{{}, static_cast<double>(t.groups_size())}};
+        });
+  count("meridian_placement_fenced_replicas",
+        "Replicas their live servers report fenced (a failed disk, an entry they cannot apply); "
+        "placement replaces them while their group keeps a healthy majority without them.",
+        [](const proto::Topology& t) {
+          double fenced = 0;
+          for (const proto::GroupInfo& g : t.groups()) fenced += g.fenced_size();
+          return std::vector<Sample>{{{}, fenced}};
         });
   count("meridian_placement_ranges", "Ranges in the placement map.", [](const proto::Topology& t) {
     return std::vector<Sample>{{{}, static_cast<double>(t.ranges_size())}};

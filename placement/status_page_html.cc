@@ -21,7 +21,7 @@ table { border-collapse: collapse; }
 th, td { padding: .2em .8em; text-align: left; border-bottom: 1px solid #ddd; }
 th { background: #f3f3f3; }
 .up { color: #176b2c; font-weight: 600; }
-.down, .removed { color: #b00020; font-weight: 600; }
+.down, .removed, .storage_failed { color: #b00020; font-weight: 600; }
 .draining { color: #a05a00; font-weight: 600; }
 .zone { display: inline-block; border: 1px solid #ccc; border-radius: 6px; padding: .4em .8em;
         margin: 0 .6em .6em 0; vertical-align: top; }
@@ -65,11 +65,12 @@ function render(s) {
       '<tr id="server-' + x.id + '"><td>' + x.id + '</td><td>' + esc(x.zone) + '</td><td>' +
       esc(x.address) + '</td><td class="' + x.state + '">' + x.state + '</td><td>' + x.replicas +
       '</td><td>' + x.leads + '</td></tr>'));
-  table('groups', ['group', 'leader', 'replicas', 'ranges', 'bytes'], s.groups.map(g =>
+  table('groups', ['group', 'leader', 'replicas', 'ranges', 'bytes', 'fenced'], s.groups.map(g =>
       '<tr id="group-' + g.id + '"><td>' + g.id + '</td><td class="leader">' +
       (g.leader ? 'server ' + g.leader : '<span class="down">none</span>') +
       '</td><td>' + g.replicas.join(', ') + '</td><td>' + g.ranges + '</td><td>' + g.bytes +
-      '</td></tr>'));
+      '</td><td class="down">' + g.fenced.map(f => 'server ' + f.server + ': ' + esc(f.reason))
+      .join('<br>') + '</td></tr>'));
   table('ranges', ['range', 'group', 'generation'], s.ranges.map(r => '<tr><td>' + esc(r.range) +
       '</td><td>' + r.group + '</td><td>' + r.generation + '</td></tr>'));
   table('moves', ['id', 'what', 'phase'], s.moves.map(m => '<tr><td>' + m.id + '</td><td>' +

@@ -26,7 +26,8 @@ std::string TopologyView::Zone(uint64_t id) const {
 
 bool TopologyView::Usable(uint64_t id) const {
   const proto::ServerInfo* server = Server(id);
-  return server != nullptr && server->alive() && !server->draining() && !server->removed();
+  return server != nullptr && server->alive() && !server->draining() && !server->removed() &&
+         server->storage_failed().empty();
 }
 
 bool TopologyView::Alive(uint64_t id) const {
@@ -47,7 +48,7 @@ const proto::GroupInfo* TopologyView::Group(uint64_t id) const {
 }
 
 bool TopologyView::Settled(const proto::GroupInfo& group) const {
-  if (!group.refusals().empty()) return false;
+  if (!group.refusals().empty() || !group.fenced().empty()) return false;
   for (const uint64_t id : group.replicas()) {
     if (!Usable(id)) return false;
     const auto log = std::find_if(group.logs().begin(), group.logs().end(),

@@ -24,7 +24,8 @@ class TopologyView {
   const proto::ServerInfo* Server(uint64_t id) const;
   // Its zone; "" for an unknown server.
   std::string Zone(uint64_t id) const;
-  // Alive, not draining and not removed: it may take a replica or a leadership.
+  // Alive, not draining, not removed and its storage has not failed: it may take a replica or a
+  // leadership.
   bool Usable(uint64_t id) const;
   // Alive and not removed.
   bool Alive(uint64_t id) const;
@@ -37,8 +38,8 @@ class TopologyView {
 
   // Placement cannot see a group's Paxos configuration; it takes a group as settled when every
   // replica it lists is on a usable server that reports hosting it (a log in GroupInfo.logs), no
-  // replica is installing a snapshot, and none is refused. A replica added or replaced lately
-  // has not settled until its server started it; a dead or draining one is being replaced.
+  // replica is installing a snapshot, and none is refused or fenced. A replica added or replaced
+  // lately has not settled until its server started it; a dead or draining one is being replaced.
   bool Settled(const proto::GroupInfo& group) const;
 
  private:

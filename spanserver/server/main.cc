@@ -58,6 +58,9 @@ constexpr Flag kFlags[] = {
     {"max_log_mb", "64",
      "each group's Paxos log is checkpointed and compacted to stay near this size; a replica "
      "that falls behind it catches up from a snapshot (0: never compact)"},
+    {"grpc_memory_mb", "1024",
+     "memory the gRPC server may take for connections and calls (16..1048576); near it, gRPC "
+     "sheds work (smaller buffers, refused calls) instead of growing"},
     {"tls_dir", "",
      "mutual TLS for clients, peers and placement: DIR/ca.crt, DIR/node.crt, DIR/node.key "
      "(`meridian certs create-node`); this or --insecure is required"},
@@ -155,6 +158,12 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("--max_log_mb must be between 0 (never compact) and 1000000");
   }
   options.max_log_bytes = *max_log_mb << 20;
+  auto grpc_memory_mb = ParseInt(flags, "grpc_memory_mb");
+  if (!grpc_memory_mb.ok()) return grpc_memory_mb.status();
+  if (*grpc_memory_mb < 16 || *grpc_memory_mb > (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError("--grpc_memory_mb must be between 16 and 1048576");
+  }
+  options.grpc_limits.memory_bytes = *grpc_memory_mb << 20;
   if (flags["insecure"] != "" && flags["insecure"] != "true" && flags["insecure"] != "false") {
     return absl::InvalidArgumentError("--insecure takes no value (or true/false)");
   }

@@ -49,6 +49,12 @@ struct ServerCounters {
   metrics::Counter& snapshots = Registry().AddCounter(
       "meridian_snapshots_fetched_total", "Snapshots this server's replicas fetched whole.");
 
+  metrics::Counter& group_messages_refused = Registry().AddCounter(
+      "meridian_group_messages_refused_total",
+      "Transaction group messages from a peer server dropped because that server does not host "
+      "a replica of the group the message claims to come from (checked again at the next "
+      "topology before the drop).");
+
   metrics::Counter& Aborts(TxnStage stage) {
     switch (stage) {
       case TxnStage::kRead:
@@ -109,6 +115,8 @@ void CountWriteCommitted() { Counters().write_commits.Increment(); }
 void CountSnapshotBytes(size_t bytes) { Counters().snapshot_bytes.Increment(bytes); }
 
 void CountSnapshotFetched() { Counters().snapshots.Increment(); }
+
+void CountGroupMessagesRefused(uint64_t n) { Counters().group_messages_refused.Increment(n); }
 
 std::vector<std::unique_ptr<metrics::Registry::CollectorHandle>> RegisterServerCollectors(
     HostsFn hosts, std::string data_dir) {

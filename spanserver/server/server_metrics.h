@@ -43,6 +43,9 @@ void CountWriteCommitted();
 // snapshot fetched whole.
 void CountSnapshotBytes(size_t bytes);
 void CountSnapshotFetched();
+// Group messages dropped because their sending server is not a member of their sending group
+// (group_message_gate.h).
+void CountGroupMessagesRefused(uint64_t n);
 
 using HostsFn =
     std::function<std::vector<std::pair<uint64_t, std::shared_ptr<replication::GroupHost>>>()>;

@@ -166,7 +166,7 @@ class ServerRuntime::Impl {
           if (IsClockAttachment(wire)) {
             if (clock_monitor_ != nullptr) clock_monitor_->Receive(from_server, wire);
           } else if (txn_ != nullptr) {
-            txn_->DeliverFromPeer(wire);
+            txn_->DeliverFromPeer(from_server, wire);
           }
         },
         transport_options);
@@ -284,6 +284,7 @@ class ServerRuntime::Impl {
     // No HTTP/2 BDP probing: its pings cost wakeups on every connection and buy nothing on
     // loopback-sized links with small messages (measured: about 5% more writes per second).
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    replication::ApplyGrpcServerLimits(options_.grpc_limits, &builder);
     builder.RegisterService(kv_->service());
     builder.RegisterService(txn_->service());
     builder.RegisterService(snapshot_service_->service());
@@ -386,12 +387,17 @@ class ServerRuntime::Impl {
   }
 
   // Stops the replicas that placement no longer lists here and whose group's configuration no
-  // longer has them. (Their data stays in the store until it is reclaimed: not done yet.)
+  // longer has them, or that are fenced (placement replaced them: a fenced replica takes no part
+  // in the group, so it would never learn the configuration that removes it). (Their data stays
+  // in the store until it is reclaimed: not done yet.)
   void StopRemovedReplicas(const std::set<uint64_t>& listed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
     for (const auto& [group, host] : routing_.Hosts()) {
-      if (listed.contains(group) || !host->state().removed) continue;
-      Log(absl::StrCat("group ", group, ": this replica was removed from the group; stopping it"));
+      const replication::GroupState state = host->state();
+      if (listed.contains(group) || (!state.removed && state.fenced.empty())) continue;
+      Log(absl::StrCat("group ", group, ": this replica was ",
+                       state.removed ? "removed from the group" : "fenced and then replaced",
+                       "; stopping it"));
       host->Stop();
       routing_.RemoveHost(group);
       if (txn_ != nullptr) txn_->RemoveTablet(group);
@@ -587,6 +593,9 @@ class ServerRuntime::Impl {
     do {
       proto::HeartbeatRequest request;
       request.set_server_id(server_id_.load());
+      if (writer_->failed()) {
+        request.set_storage_failed(std::string(writer_->failure().message()));
+      }
       for (const auto& [group, host] : routing_.Hosts()) {
         const replication::GroupState state = host->state();
         proto::GroupReport* report = request.add_groups();
@@ -595,6 +604,7 @@ class ServerRuntime::Impl {
         report->set_has_lease(state.has_lease);
         report->set_log_entries(state.last_index - std::min(state.last_index, state.compacted));
         report->set_installing_snapshot(state.installing_snapshot);
+        report->set_fenced(state.fenced);
         if (state.role == paxos::Role::kLeader) {
           range_stats_->Fill(group, routing_.RangesOf(group), report);
         }

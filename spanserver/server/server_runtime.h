@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "common/tls.h"
 #include "proto/placement.pb.h"
+#include "replication/grpc_server_limits.h"
 #include "truetime/clock_source_factory.h"
 
 namespace meridian::spanserver {
@@ -80,6 +81,9 @@ struct ServerOptions {
   // Mutual TLS for the gRPC server, its calls to placement and peers, and the peer transport;
   // disabled (the default, what in-process tests use): plaintext, every caller trusted.
   TlsOptions tls;
+  // The gRPC server's resource bounds (memory, threads, streams per connection, request size,
+  // keepalive and connection age): replication/grpc_server_limits.h.
+  replication::GrpcServerLimits grpc_limits;
 };
 
 class ServerRuntime {

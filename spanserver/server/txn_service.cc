@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <random>
@@ -19,6 +21,7 @@
 #include "proto/txn.grpc.pb.h"
 #include "replication/group_host.h"
 #include "spanserver/server/admission.h"
+#include "spanserver/server/group_message_gate.h"
 #include "spanserver/server/kv_service.h"
 #include "spanserver/server/routing_table.h"
 #include "spanserver/server/server_metrics.h"
@@ -157,9 +160,16 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     tablets_.erase(group);
   }
 
+  // The held group messages that the new membership admits are delivered (outside the lock).
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members) {
-    absl::MutexLock lock(&mu_);
-    members_ = std::move(members);
+    GroupMessageGate::Released released;
+    {
+      absl::MutexLock lock(&mu_);
+      members_ = members;
+      released = gate_.SetMembers(std::move(members), NowMs());
+    }
+    CountRefused(released.dropped);
+    for (const std::string& wire : released.deliver) Deliver(wire);
   }
 
   void Shutdown() { shut_down_.store(true); }
@@ -229,13 +239,22 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     for (uint64_t server : route.remote) send_to_server_(server, wire);
   }
 
-  // A group message from the peer transport: dropped when it does not parse (best effort).
-  void DeliverFromPeer(std::string_view wire) {
+  // A group message from the peer transport, sent by server `from_server`: dropped when it does
+  // not parse (best effort), and unless from_server hosts a replica of the group it claims to
+  // come from (group_message_gate.h, which may hold it until the next topology to decide).
+  void DeliverFromPeer(uint64_t from_server, std::string_view wire) {
     proto::GroupMessageRequest request;
     if (shut_down_.load() || !request.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) {
       return;
     }
-    Deliver(request);
+    GroupMessageGate::Arrival arrival{from_server, request.from(), std::string(wire)};
+    GroupMessageGate::Verdict verdict;
+    {
+      absl::MutexLock lock(&mu_);
+      verdict = gate_.Admit(arrival, NowMs());
+    }
+    if (verdict == GroupMessageGate::Verdict::kDropped) CountRefused(1);
+    if (verdict == GroupMessageGate::Verdict::kDeliver) Deliver(request);
   }
 
   // ---- RPCs ------------------------------------------------------------------------------------
@@ -473,6 +492,33 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
     return std::nullopt;
   }
 
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Counts refused group messages, and logs at the first and at every power of two after it
+  // (a flood of forged messages must not flood the log too).
+  void CountRefused(uint64_t n) {
+    if (n == 0) return;
+    CountGroupMessagesRefused(n);
+    const uint64_t before = refused_.fetch_add(n);
+    const uint64_t after = before + n;
+    if (std::bit_floor(after) > before) {
+      std::fprintf(stderr,
+                   "spanserver: dropped a group message whose sending server does not host a "
+                   "replica of its sending group (%llu so far)\n",
+                   static_cast<unsigned long long>(after));
+    }
+  }
+
+  // A held message the gate released: its bytes parsed when it arrived.
+  void Deliver(const std::string& wire) {
+    proto::GroupMessageRequest request;
+    if (request.ParseFromString(wire)) Deliver(request);
+  }
+
   // Hands one incoming message to its group's tablet, when the group is hosted here.
   void Deliver(const proto::GroupMessageRequest& request) {
     txn::GroupMessage m;
@@ -668,6 +714,8 @@ class TxnService::Impl final : public proto::Txn::CallbackService {
   absl::Mutex mu_;
   std::map<uint64_t, Target> tablets_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::vector<uint64_t>> members_ ABSL_GUARDED_BY(mu_);
+  GroupMessageGate gate_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> refused_{0};
 };
 
 TxnService::TxnService(RoutingTable* routing, uint64_t server_id, PeerSender send_to_server)
@@ -683,7 +731,9 @@ void TxnService::SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> membe
   impl_->SetGroupMembers(std::move(members));
 }
 void TxnService::Send(const txn::GroupMessage& message) { impl_->Send(message); }
-void TxnService::DeliverFromPeer(std::string_view wire) { impl_->DeliverFromPeer(wire); }
+void TxnService::DeliverFromPeer(uint64_t from_server, std::string_view wire) {
+  impl_->DeliverFromPeer(from_server, wire);
+}
 void TxnService::CommitWrite(uint64_t group, txn::Mutation mutation,
                              std::function<void(txn::Reply)> done) {
   impl_->CommitWrite(group, std::move(mutation), std::move(done));

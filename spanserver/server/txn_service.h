@@ -85,9 +85,13 @@ class TxnService {
   void SetGroupMembers(std::map<uint64_t, std::vector<uint64_t>> members);
   // Sends a group message to the replicas of message.to (asynchronously; best effort).
   void Send(const txn::GroupMessage& message);
-  // A group message that arrived from a peer (a serialized GroupMessageRequest): handed to its
-  // group's tablet when the group is hosted here; dropped when it does not parse.
-  void DeliverFromPeer(std::string_view wire);
+  // A group message that arrived from peer server `from_server` (authenticated by the peer
+  // transport; a serialized GroupMessageRequest): handed to its group's tablet when the group is
+  // hosted here and from_server hosts a replica of the message's sending group (checked by a
+  // GroupMessageGate, which may hold it until the next SetGroupMembers); dropped when it does not
+  // parse, and dropped and counted (meridian_group_messages_refused_total) when the sender is not
+  // a member.
+  void DeliverFromPeer(uint64_t from_server, std::string_view wire);
   // Commits one write outside any client transaction (the Kv service's Put and Delete) as a
   // transaction of its own in `group`, hosted here: X lock (wound-wait, as the youngest
   // transaction), a commit timestamp, one Paxos write, commit wait. So a single-key write is

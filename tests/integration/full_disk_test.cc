@@ -8,8 +8,15 @@
 // says why in its status ("No space left on device"), and acknowledges nothing it could not
 // write. After the file is removed and C restarted, C serves again and, with A down, B and C
 // answer every acknowledged key with its value.
+//
+// PlacementReplacesAFencedReplica: the same fault with two servers per zone (six spanservers,
+// --dead_server_timeout_s=600 so that only the fence can move a replica). Checkers: placement
+// shows C's storage failure and, without an operator, moves C's fenced replica to the other
+// server of C's zone, which becomes a voter; C stops its replica; with the leader A down, B and
+// the newcomer answer every acknowledged key with its value.
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -144,6 +151,92 @@ TEST_F(FullDiskTest, AFullDiskFencesTheServerAndLosesNoAcknowledgedWrite) {
       << c << " did not catch up after its restart";
 
   // Without A, B and C must answer everything acknowledged.
+  ASSERT_TRUE(cluster_->Kill(a).ok());
+  const absl::Time back_by = absl::Now() + absl::Seconds(60);
+  for (const auto& [key, value] : expected) {
+    absl::StatusOr<std::optional<std::string>> got = client_->Get(key);
+    while (!got.ok() && absl::Now() < back_by) got = client_->Get(key);
+    ASSERT_TRUE(got.ok()) << key << ": " << got.status();
+    EXPECT_EQ(got->value_or("(not found)"), value) << key;
+  }
+}
+
+TEST_F(FullDiskTest, PlacementReplacesAFencedReplica) {
+  tools::LocalClusterOptions options = DefaultOptions();
+  options.ranges = 1;
+  options.servers_per_zone = 2;
+  options.placement_flags = {"--dead_server_timeout_s=600"};
+  StartCluster(23760, options);
+  absl::StatusOr<proto::Topology> topology = cluster_->GetTopology();
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  ASSERT_EQ(topology->groups_size(), 1);
+  const std::vector<uint64_t> original(topology->groups(0).replicas().begin(),
+                                       topology->groups(0).replicas().end());
+  ASSERT_EQ(original.size(), 3u);
+  absl::StatusOr<std::string> leader = cluster_->GroupLeader(1);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const std::string a = *leader;
+  uint64_t c_id = 0;
+  for (uint64_t id : original) {
+    if (cluster_->ServerName(*topology, id) != a) c_id = id;
+  }
+  const std::string c = cluster_->ServerName(*topology, c_id);
+
+  ASSERT_TRUE(cluster_->Kill(c).ok());
+  std::string why;
+  if (!MountSmallDisk(fs::path(dir_) / c, 64 << 20, &why)) GTEST_SKIP() << why;
+  ASSERT_TRUE(cluster_->Restart(c).ok());
+  ASSERT_TRUE(WaitFor(absl::Seconds(30),
+                      [&] {
+                        std::optional<proto::GroupStatus> g = GroupOn(c);
+                        return g.has_value() && g->applied() > 0;
+                      }))
+      << c << " did not come back on its small disk";
+  std::map<std::string, std::string> expected;
+  PutMany("full-", 40, 0, 40, &expected);
+  FillUp(fs::path(dir_) / c / "filler");
+  PutMany("big-", 20, 0, 60, &expected, 256 << 10);
+
+  // Placement sees the failure and moves the replica within C's zone, with nobody asking.
+  uint64_t newcomer = 0;
+  std::string storage_failed;
+  ASSERT_TRUE(WaitFor(absl::Seconds(60), [&] {
+    absl::StatusOr<proto::Topology> t = cluster_->GetTopology();
+    if (!t.ok() || t->groups_size() != 1) return false;
+    for (const proto::ServerInfo& s : t->servers()) {
+      if (s.id() == c_id && !s.storage_failed().empty()) storage_failed = s.storage_failed();
+    }
+    const auto& replicas = t->groups(0).replicas();
+    if (std::find(replicas.begin(), replicas.end(), c_id) != replicas.end()) return false;
+    for (uint64_t id : replicas) {
+      if (std::find(original.begin(), original.end(), id) == original.end()) newcomer = id;
+    }
+    return newcomer != 0;
+  })) << "placement did not replace the fenced replica";
+  EXPECT_TRUE(absl::StrContains(storage_failed, "No space left on device")) << storage_failed;
+  topology = cluster_->GetTopology();
+  ASSERT_TRUE(topology.ok());
+  const std::string newcomer_name = cluster_->ServerName(*topology, newcomer);
+  EXPECT_EQ(newcomer_name.substr(0, 6), c.substr(0, 6)) << "same zone first";
+
+  // The newcomer votes (the leader's configuration lists it, not C), and C stopped its replica.
+  std::vector<uint64_t> want;
+  for (uint64_t id : original) want.push_back(id == c_id ? newcomer : id);
+  std::sort(want.begin(), want.end());
+  ASSERT_TRUE(WaitFor(absl::Seconds(40),
+                      [&] {
+                        absl::StatusOr<std::string> now_leader = cluster_->GroupLeader(1);
+                        if (!now_leader.ok()) return false;
+                        std::optional<proto::GroupStatus> g = GroupOn(*now_leader);
+                        if (!g.has_value()) return false;
+                        std::vector<uint64_t> voters(g->replicas().begin(), g->replicas().end());
+                        std::sort(voters.begin(), voters.end());
+                        return voters == want && !GroupOn(c).has_value();
+                      }))
+      << "the newcomer did not become a voter, or " << c << " kept its fenced replica";
+
+  // Without A (the first leader), B and the newcomer must answer everything acknowledged.
+  PutMany("full-", 40, 40, 40, &expected);
   ASSERT_TRUE(cluster_->Kill(a).ok());
   const absl::Time back_by = absl::Now() + absl::Seconds(60);
   for (const auto& [key, value] : expected) {

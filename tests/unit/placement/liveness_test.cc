@@ -153,6 +153,46 @@ std::string SizesOf(const Liveness& liveness, uint64_t group, int64_t now_us) {
   return out;
 }
 
+// A fenced replica is listed in its group (GroupInfo.fenced) while its server lives and keeps
+// reporting it; a restarted server reports it unfenced, and the fence is gone. A server's failed
+// storage is carried the same way (ServerInfo.storage_failed).
+TEST(LivenessTest, FencedReplicasAndFailedStorageFollowTheLatestHeartbeatOfALiveServer) {
+  Liveness liveness(3'000'000);
+  proto::HeartbeatRequest fenced = Heartbeat(3, {{1, false, false}, {2, false, false}});
+  fenced.mutable_groups(0)->set_fenced("this server's storage failed: No space left on device");
+  fenced.set_storage_failed("No space left on device");
+  liveness.RecordHeartbeat(fenced, 1'000'000);
+  proto::Topology topology;
+  for (uint64_t id : {1, 2}) {
+    proto::GroupInfo* group = topology.add_groups();
+    group->set_id(id);
+    for (uint64_t server : {1, 2, 3}) group->add_replicas(server);
+  }
+  topology.add_servers()->set_id(3);
+
+  proto::Topology now = topology;
+  liveness.Annotate(&now, 1'500'000);
+  ASSERT_EQ(now.groups(0).fenced_size(), 1);
+  EXPECT_EQ(now.groups(0).fenced(0).server(), 3u);
+  EXPECT_EQ(now.groups(0).fenced(0).reason(),
+            "this server's storage failed: No space left on device");
+  EXPECT_EQ(now.groups(1).fenced_size(), 0);
+  EXPECT_EQ(now.servers(0).storage_failed(), "No space left on device");
+
+  // Silent past the timeout: dead, and its reports no longer count.
+  now = topology;
+  liveness.Annotate(&now, 5'000'000);
+  EXPECT_EQ(now.groups(0).fenced_size(), 0);
+  EXPECT_EQ(now.servers(0).storage_failed(), "");
+
+  // Restarted: it reports its replicas unfenced.
+  liveness.RecordHeartbeat(Heartbeat(3, {{1, false, false}, {2, false, false}}), 6'000'000);
+  now = topology;
+  liveness.Annotate(&now, 6'000'000);
+  EXPECT_EQ(now.groups(0).fenced_size(), 0);
+  EXPECT_EQ(now.servers(0).storage_failed(), "");
+}
+
 TEST(LivenessTest, RangeSizesComeFromTheGroupsLiveLeader) {
   Liveness liveness(3'000'000);
   liveness.RecordHeartbeat(SizeReport(1, 7, true, "a", 100), 1'000'000);

@@ -246,6 +246,67 @@ TEST(PlanReplacementTest, ADrainingServersReplicasMoveAndNothingMovesOntoIt) {
   EXPECT_EQ(plan->new_server(), 6u) << "not onto draining server 5: zone d, which has none";
 }
 
+void Fence(proto::Topology* t, int group_index, uint64_t server) {
+  proto::ReplicaFence* f = t->mutable_groups(group_index)->add_fenced();
+  f->set_server(server);
+  f->set_reason("this server's storage failed: No space left on device");
+}
+
+// Server 3 is alive and heartbeating, but its replica of group 1 is fenced: lost like a dead
+// server's, at once (no timeout), and replaced where a dead one's would be. Its replica of group
+// 2 is not fenced and stays.
+TEST(PlanReplacementTest, AFencedReplicaIsReplacedAtOnceWhileItsServerLives) {
+  proto::Topology t = TwoGroups();
+  auto never_dead = [](uint64_t) { return 0; };
+  EXPECT_FALSE(PlanReplacement(t, never_dead, 30'000'000).has_value());
+  Fence(&t, 0, 3);
+  auto plan = PlanReplacement(t, never_dead, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->group(), 1u);
+  EXPECT_EQ(plan->old_server(), 3u);
+  EXPECT_EQ(plan->new_server(), 6u) << "zone c has no other server: zone d, which has none";
+}
+
+// Fencing a replica never costs a group its healthy majority: with two of three replicas fenced,
+// or one fenced and another down (not yet past the dead timeout), nothing is replaced; once the
+// down one is dead long enough, it is replaced first (the usual path), and then the fenced one.
+TEST(PlanReplacementTest, AFencedReplicaStaysWhileItsGroupHasNoHealthyMajorityWithoutIt) {
+  auto never_dead = [](uint64_t) { return 0; };
+  proto::Topology two_fenced = TwoGroups();
+  Fence(&two_fenced, 0, 2);
+  Fence(&two_fenced, 0, 3);
+  EXPECT_FALSE(PlanReplacement(two_fenced, never_dead, 30'000'000).has_value());
+
+  proto::Topology t = TwoGroups();
+  Fence(&t, 0, 3);
+  t.mutable_servers(0)->set_alive(false);  // server 1 (a), silent for 10 s
+  EXPECT_FALSE(PlanReplacement(
+                   t, [](uint64_t id) { return id == 1 ? 10'000'000 : 0; }, 30'000'000)
+                   .has_value());
+  auto plan = PlanReplacement(
+      t, [](uint64_t id) { return id == 1 ? 60'000'000 : 0; }, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->old_server(), 1u) << "the dead replica first";
+  EXPECT_EQ(plan->new_server(), 4u);
+  // The dead replica replaced (by server 4, healthy): now the fenced one may go.
+  t.mutable_groups(0)->set_replicas(0, 4);
+  plan = PlanReplacement(t, never_dead, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->old_server(), 3u);
+}
+
+// A server whose storage failed fences every replica placed there: it takes none.
+TEST(PlanReplacementTest, NothingMovesOntoAServerWhoseStorageFailed) {
+  proto::Topology t = TwoGroups();
+  t.mutable_servers(1)->set_alive(false);                               // server 2 (b), dead
+  t.mutable_servers(4)->set_storage_failed("No space left on device");  // server 5 (b)
+  auto plan = PlanReplacement(
+      t, [](uint64_t id) { return id == 2 ? 60'000'000 : 0; }, 30'000'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->old_server(), 2u);
+  EXPECT_EQ(plan->new_server(), 6u) << "not server 5, the other server of zone b";
+}
+
 // --- New groups, moves and splits.
 
 proto::Topology WithServers(const std::vector<proto::ServerInfo>& servers) {

@@ -117,6 +117,35 @@ TEST(StatusTrackerTest, MetricsFollowTheLatestTopology) {
   EXPECT_NE(page.find("meridian_placement_events_total{kind=\"leading\"} "), std::string::npos);
 }
 
+// A fenced replica and a server whose storage failed show in the JSON, as events and in the
+// metrics.
+TEST(StatusTrackerTest, FencedReplicasAndFailedStorageAreShown) {
+  StatusTracker tracker;
+  auto handles = tracker.RegisterMetrics();
+  proto::Topology t = ThreeServers();
+  tracker.Observe(t, true, 1);
+  proto::ReplicaFence* fence = t.mutable_groups(0)->add_fenced();
+  fence->set_server(3);
+  fence->set_reason("disk \"full\"");
+  t.mutable_servers(2)->set_storage_failed("No space left on device");
+  tracker.Observe(t, true, 2);
+  tracker.Observe(t, true, 3);  // the same fence again: no new event
+
+  EXPECT_EQ(Kinds(tracker), (std::vector<std::string>{"leading", "storage_failed", "fenced"}));
+  const std::vector<StatusEvent> events = tracker.Events();
+  EXPECT_EQ(events[1].text,
+            "server 3 (zone-c, 127.0.0.1:7403)'s storage failed: No space left on device");
+  EXPECT_EQ(events[2].text, "group 1's replica on server 3 is fenced: disk \"full\"");
+  const std::string json = tracker.StatusJson();
+  EXPECT_NE(json.find(R"("fenced":[{"server":3,"reason":"disk \"full\""}])"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("state":"storage_failed")"), std::string::npos) << json;
+  const std::string page = metrics::DefaultRegistry().Render();
+  EXPECT_NE(page.find("meridian_placement_fenced_replicas 1\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("meridian_placement_servers{state=\"storage_failed\"} 1\n"),
+            std::string::npos);
+}
+
 TEST(StatusPageTest, ThePageFetchesStatusJsonAndMarksRows) {
   const std::string& html = StatusPageHtml();
   EXPECT_NE(html.find("fetch('/status.json'"), std::string::npos);

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -20,10 +21,12 @@
 #include <tuple>
 #include <vector>
 
+#include "common/metrics.h"
 #include "gtest/gtest.h"
 #include "proto/kv.grpc.pb.h"
 #include "proto/rpc.h"
 #include "proto/txn.grpc.pb.h"
+#include "replication/grpc_server_limits.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/server_runtime.h"
 
@@ -66,28 +69,27 @@ class KvServiceTest : public ::testing::Test {
     runtime_ = std::move(*runtime);
     ASSERT_TRUE(runtime_->StartWithoutPlacement(1).ok());
 
-    proto::Topology topology;
-    topology.set_bootstrapped(true);
-    topology.add_zones("z1");
-    proto::ServerInfo* server = topology.add_servers();
+    topology_.set_bootstrapped(true);
+    topology_.add_zones("z1");
+    proto::ServerInfo* server = topology_.add_servers();
     server->set_id(1);
     server->set_zone("z1");
     server->set_address(runtime_->address());
-    proto::GroupInfo* group1 = topology.add_groups();
+    proto::GroupInfo* group1 = topology_.add_groups();
     group1->set_id(1);
     group1->add_replicas(1);
-    proto::GroupInfo* group2 = topology.add_groups();
+    proto::GroupInfo* group2 = topology_.add_groups();
     group2->set_id(2);
     group2->add_replicas(2);
-    proto::RangeInfo* range1 = topology.add_ranges();
+    proto::RangeInfo* range1 = topology_.add_ranges();
     range1->set_end("m");
     range1->set_group(1);
     range1->set_generation(1);  // the bootstrap generation: the group adopted nothing
-    proto::RangeInfo* range2 = topology.add_ranges();
+    proto::RangeInfo* range2 = topology_.add_ranges();
     range2->set_start("m");
     range2->set_group(2);
     range2->set_generation(1);
-    runtime_->ApplyTopology(topology);
+    runtime_->ApplyTopology(topology_);
 
     stub_ = proto::Kv::NewStub(
         grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
@@ -138,6 +140,7 @@ class KvServiceTest : public ::testing::Test {
   static constexpr int64_t kRetentionUs = 50'000;
 
   std::filesystem::path dir_;
+  proto::Topology topology_;  // group 1 on server 1 (here), group 2 on server 2
   std::unique_ptr<ServerRuntime> runtime_;
   std::unique_ptr<proto::Kv::Stub> stub_;
 };
@@ -468,6 +471,113 @@ TEST_F(KvServiceTest, GetWaitsForATransactionPreparedOnItsKey) {
   } else {
     EXPECT_LT(response.read_ts(), s) << "the Get missed a commit below its read timestamp";
   }
+}
+
+// The count of meridian_group_messages_refused_total in this process's registry.
+uint64_t RefusedGroupMessages() {
+  const std::string text = metrics::DefaultRegistry().Render();
+  const std::string name = "\nmeridian_group_messages_refused_total ";
+  const size_t at = text.find(name);
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + name.size()));
+}
+
+// Sends `wire` to server 1's peer transport as an attachment from server `from_server`, and keeps
+// the sending transport up until `done()` holds (polled; false after 10 s).
+bool SendAttachmentFrom(uint64_t from_server, const std::string& peer_address,
+                        const std::string& wire, const std::function<bool()>& done) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread io_thread([&io] { io.run(); });
+  bool ok = false;
+  {
+    replication::TcpTransport peer(
+        io, [](paxos::Message) {}, [](uint64_t, std::string) {});
+    peer.Start(from_server);
+    peer.SetPeerAddress(1, peer_address);
+    peer.SendAttachment(1, wire);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!(ok = done()) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    peer.Shutdown();
+  }
+  work.reset();
+  io_thread.join();
+  return ok;
+}
+
+// The attack: server 3, a peer that hosts no replica of coordinator group 2, tells group 1 (a
+// participant) that group 2 committed its prepared transaction. The message is held for one
+// more topology, then dropped and counted, and the transaction stays prepared (a read of its key
+// still waits); the same outcome from server 2, group 2's replica, commits it.
+TEST_F(KvServiceTest, AGroupMessageFromOutsideItsSendingGroupIsRefused) {
+  WaitForLeader();
+  auto txn_stub = proto::Txn::NewStub(
+      grpc::CreateChannel(runtime_->address(), grpc::InsecureChannelCredentials()));
+  proto::TxnRef txn;
+  txn.set_id(89);
+  txn.set_start_ts(NowMicros());
+  {
+    grpc::ClientContext ctx;
+    proto::TxnPrepareRequest prepare;
+    *prepare.mutable_range() = Ref(1, 1);
+    *prepare.mutable_txn() = txn;
+    prepare.set_coordinator(2);
+    proto::Mutation* m = prepare.add_writes();
+    m->set_key("h");
+    m->set_value("txn");
+    proto::TxnPrepareResponse response;
+    const grpc::Status status = txn_stub->Prepare(&ctx, prepare, &response);
+    ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  }
+  proto::GroupMessageRequest outcome;
+  outcome.set_type(proto::GroupMessageRequest::OUTCOME);
+  outcome.set_from(2);
+  outcome.set_to(1);
+  outcome.set_txn(txn.id());
+  outcome.set_committed(true);
+  outcome.set_commit_ts(NowMicros() + kEpsilonUs + 1);
+  auto get = [&](int timeout_ms, proto::GetResponse* response) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+    proto::GetRequest request;
+    *request.mutable_range() = Ref(1, 1);
+    request.set_key("h");
+    return stub_->Get(&ctx, request, response);
+  };
+
+  const uint64_t refused_before = RefusedGroupMessages();
+  ASSERT_TRUE(SendAttachmentFrom(3, runtime_->peer_address(), outcome.SerializeAsString(), [&] {
+    runtime_->ApplyTopology(topology_);  // the fresh view that decides a held message
+    return RefusedGroupMessages() > refused_before;
+  })) << "the forged outcome was not refused";
+  EXPECT_EQ(RefusedGroupMessages(), refused_before + 1);
+  proto::GetResponse response;
+  EXPECT_EQ(get(300, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "the read did not wait for the prepared transaction: found=" << response.found();
+
+  ASSERT_TRUE(SendAttachmentFrom(2, runtime_->peer_address(), outcome.SerializeAsString(), [&] {
+    proto::GetResponse r;
+    return get(200, &r).ok() && r.found();
+  })) << "the coordinator's own outcome did not commit the transaction";
+  ASSERT_TRUE(get(5'000, &response).ok());
+  EXPECT_EQ(response.value(), "txn");
+  EXPECT_EQ(RefusedGroupMessages(), refused_before + 1);
+}
+
+// The server is built with replication/grpc_server_limits.h: a request over the receive limit
+// is refused by gRPC with RESOURCE_EXHAUSTED before the service sees it (Put's own check would say
+// INVALID_ARGUMENT), and the server goes on serving.
+TEST_F(KvServiceTest, ARequestOverTheReceiveLimitIsRefusedAndTheServerGoesOn) {
+  WaitForLeader();
+  grpc::ClientContext ctx;
+  proto::PutResponse response;
+  const grpc::Status status =
+      Put(&ctx, Ref(1, 1), "huge",
+          std::string(replication::kDefaultGrpcMaxReceiveMessageBytes + 1, 'x'), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  grpc::ClientContext ctx2;
+  EXPECT_TRUE(Put(&ctx2, Ref(1, 1), "a-small", "v", &response).ok());
 }
 
 // A WriteBatch answers each item as a Put or Delete of its own would have been answered: refused
