@@ -16,6 +16,8 @@ PACKAGES=(
   libtcmalloc-minimal4 gnuplot-nox libssl-dev
   # tests/integration/metrics_test.cc: Prometheus' text-format parser and a headless browser.
   python3-prometheus-client chromium
+  # tests/chaos/: nft cuts the links between servers (partition faults).
+  nftables
 )
 
 missing=()
