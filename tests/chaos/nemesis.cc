@@ -134,12 +134,12 @@ absl::StatusOr<Nemesis::Active> Nemesis::Begin(FaultKind kind) {
       std::vector<NftPartitioner::Link> links;
       std::vector<std::string> shown;
       const bool isolate = random_.Bernoulli(0.5);
-      std::string only;
-      if (!isolate) {
-        do {
-          only = servers[random_.Uniform(servers.size())];
-        } while (only == a);
+      std::vector<std::string> others;
+      for (const std::string& b : servers) {
+        if (b != a) others.push_back(b);
       }
+      if (others.empty()) return absl::FailedPreconditionError("one spanserver: no link to cut");
+      const std::string only = isolate ? "" : others[random_.Uniform(others.size())];
       for (const std::string& b : servers) {
         if (b == a || (!isolate && b != only)) continue;
         links.push_back({Host(a), Host(b)});
@@ -169,6 +169,13 @@ absl::StatusOr<Nemesis::Active> Nemesis::Begin(FaultKind kind) {
       break;
     }
     case FaultKind::kDisk: {
+      // The fault is a disk that fills under a running server. A server still starting (after
+      // the last disk fault's restart) that finds its disk full cannot open its store and exits,
+      // rightly; that is not the fault meant here.
+      if (absl::Status serving = cluster_->ServerStatus(disk_server_).status(); !serving.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(disk_server_, " is not serving yet: ", serving.message()));
+      }
       const int64_t ballast = disk_->Fill();
       active.targets = {disk_server_};
       detail = absl::StrCat("fill ", disk_server_, "'s disk (", ballast >> 20, " MiB of ballast)");

@@ -12,9 +12,9 @@
 //              way, through each server's --testing_clock_offset_file
 //              (truetime/offset_file_clock.h; the host's clock is never touched), back to 0 after
 //              the hold
-//   disk       fills the small tmpfs that holds one spanserver's data directory (small_disk.h);
-//              after the hold frees it and restarts that server, which is how a fenced group
-//              comes back (docs/operations.md)
+//   disk       fills the small tmpfs that holds one spanserver's data directory (small_disk.h)
+//              while that server serves; after the hold frees it and restarts that server, which
+//              is how a fenced group comes back (docs/operations.md)
 // A process that exits without the nemesis killing it is a crash: recorded (crashes()) and
 // restarted so that the run goes on; the suite fails on it.
 //
