@@ -140,6 +140,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
     const tcp::endpoint bound = acceptor_.local_endpoint(ec);
     if (ec) return absl::UnavailableError("listen socket has no address: " + ec.message());
+    listen_ip_ = bound.address();
     const std::string host = bound.address().to_string();
     return absl::StrCat(bound.address().is_v6() ? "[" + host + "]" : host, ":", bound.port());
   }
@@ -321,6 +322,7 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
     }
     peer.state = State::kConnecting;
     peer.socket = std::make_shared<PeerSocket>(io_, tls_.get());
+    BindToListenAddressLocked(peer.socket->tcp_socket(), ip);
     const uint64_t epoch = ++peer.epoch;
     BeginOpLocked();
     peer.socket->tcp_socket().async_connect(tcp::endpoint(ip, split->second),
@@ -330,6 +332,22 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
                                               self->OnConnected(*peer, epoch, ec);
                                               self->EndOpLocked();
                                             });
+  }
+
+  // Servers that share one host on distinct loopback addresses (127.0.0.2, 127.0.0.3, ...: the
+  // chaos suite, which cuts links between them with firewall rules) send from their own address,
+  // as servers on separate hosts would, rather than from the kernel's choice (127.0.0.1). Other
+  // connections leave from the address the kernel's routing picks. A failed bind is not fatal:
+  // the connection then leaves from the kernel's choice.
+  void BindToListenAddressLocked(tcp::socket& socket, const asio::ip::address& to) {
+    if (!listen_ip_.is_loopback() || !to.is_loopback() || listen_ip_.is_v4() != to.is_v4()) return;
+    boost::system::error_code ec;
+    socket.open(to.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) socket.bind(tcp::endpoint(listen_ip_, 0), ec);
+    if (ec && !bind_failure_logged_) {
+      bind_failure_logged_ = true;
+      Log(absl::StrCat("cannot send from ", listen_ip_.to_string(), ": ", ec.message()));
+    }
   }
 
   void OnConnected(Peer& peer, uint64_t epoch, const boost::system::error_code& ec) {
@@ -739,6 +757,8 @@ class TcpTransport::Impl : public std::enable_shared_from_this<Impl> {
   std::mutex mu_;
   std::condition_variable idle_;
   tcp::acceptor acceptor_;                                // guarded by mu_
+  asio::ip::address listen_ip_;                           // guarded by mu_; set by Listen
+  bool bind_failure_logged_ = false;                      // guarded by mu_
   std::map<uint64_t, std::shared_ptr<Peer>> peers_;       // guarded by mu_
   std::set<std::shared_ptr<Inbound>> inbound_;            // guarded by mu_
   std::map<asio::ip::address, int> inbound_per_address_;  // guarded by mu_

@@ -18,6 +18,8 @@ PACKAGES=(
   python3-prometheus-client chromium
   # tests/integration/clock_offset_test.cc: a spanserver whose clock lies (libfaketime).
   faketime
+  # tests/chaos/: nft cuts the links between servers (partition faults).
+  nftables
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, checks formatting, builds, runs every ctest
-# tier (unit, sim, integration), then the fuzz harnesses briefly (scripts/fuzz.sh --ctest). Exits
-# non-zero on any failure.
+# tier (unit, sim, integration, chaos), then the fuzz harnesses briefly (scripts/fuzz.sh
+# --ctest). Exits non-zero on any failure.
 # Usage: scripts/test.sh [extra ctest arguments, e.g. -L unit]
 #        scripts/test.sh --sanitize=address,undefined [extra ctest arguments]
 #          g++ with ASan and UBSan (UBSan aborts on the first finding) in build-asan/, running the

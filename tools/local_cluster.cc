@@ -135,6 +135,8 @@ absl::Status LocalCluster::AddTlsFlag(ProcessSpec& spec) const {
     CertRequest request;
     request.name = spec.name;
     request.role = TlsRole::kNode;
+    const std::string host = spec.address.substr(0, spec.address.rfind(':'));
+    if (host != "127.0.0.1") request.hosts = {host, "127.0.0.1", "localhost"};
     RETURN_IF_ERROR(CreateCert(ca_dir, request).status());
   }
   spec.argv.push_back("--tls_dir=" + node_dir.string());
@@ -167,12 +169,20 @@ std::string LocalCluster::http_url(const std::string& name) const {
   return absl::StrCat("http://127.0.0.1:", port + options_.http_port_offset);
 }
 
-ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port) const {
+std::string LocalCluster::ClockOffsetFile(const std::string& name) const {
+  if (options_.clock_offset_dir.empty()) return "";
+  return (fs::path(options_.clock_offset_dir) / (name + ".offset_us")).string();
+}
+
+ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port, int index) const {
   const fs::path dir(options_.dir);
+  const std::string host = options_.distinct_loopback_hosts
+                               ? absl::StrCat("127.0.", (index + 2) / 256, ".", (index + 2) % 256)
+                               : "127.0.0.1";
   ProcessSpec spec{.name = absl::StrCat("span-", std::string(1, 'a' + zone), ordinal),
                    .role = "spanserver",
                    .zone = ZoneName(zone),
-                   .address = absl::StrCat("127.0.0.1:", port)};
+                   .address = absl::StrCat(host, ":", port)};
   spec.data_dir = (dir / spec.name).string();
   spec.log = (dir / "logs" / (spec.name + ".log")).string();
   spec.argv = {options_.spanserver_path, "--zone=" + spec.zone, "--listen=" + spec.address,
@@ -182,6 +192,9 @@ ProcessSpec LocalCluster::SpanserverSpec(int zone, int ordinal, int port) const 
   spec.argv.insert(spec.argv.end(), common.begin(), common.end());
   const std::vector<std::string> http = HttpFlags(port);
   spec.argv.insert(spec.argv.end(), http.begin(), http.end());
+  if (!options_.clock_offset_dir.empty()) {
+    spec.argv.push_back("--testing_clock_offset_file=" + ClockOffsetFile(spec.name));
+  }
   spec.argv.insert(spec.argv.end(), options_.spanserver_flags.begin(),
                    options_.spanserver_flags.end());
   return spec;
@@ -212,7 +225,7 @@ absl::StatusOr<std::string> LocalCluster::AddServer(const std::string& zone_name
   if (options_.http_port_offset > 0) {
     RETURN_IF_ERROR(CheckPortsFree(port + options_.http_port_offset, 1));
   }
-  ProcessSpec spec = SpanserverSpec(zone, ordinal, port);
+  ProcessSpec spec = SpanserverSpec(zone, ordinal, port, static_cast<int>(server_names().size()));
   RETURN_IF_ERROR(AddTlsFlag(spec));
   std::error_code error;
   fs::create_directories(spec.data_dir, error);
@@ -252,9 +265,10 @@ std::vector<ProcessSpec> LocalCluster::Specs() const {
     specs.push_back(std::move(spec));
   }
   int port = options_.base_port + options_.placement_replicas;
+  int index = 0;
   for (int z = 0; z < options_.zones; ++z) {
     for (int s = 0; s < options_.servers_per_zone; ++s) {
-      specs.push_back(SpanserverSpec(z, s + 1, port++));
+      specs.push_back(SpanserverSpec(z, s + 1, port++, index++));
     }
   }
   return specs;

@@ -52,6 +52,13 @@ struct LocalClusterOptions {
   // Mutual TLS everywhere (certificates made under DIR/tls); false: every process runs
   // --insecure.
   bool secure = false;
+  // Each spanserver listens (clients and peers) on a loopback address of its own: 127.0.0.2,
+  // 127.0.0.3, ... in start order (placement stays on 127.0.0.1), and sends its peer traffic
+  // from it, so firewall rules can cut the link between two servers (tests/chaos/).
+  bool distinct_loopback_hosts = false;
+  // Tests only: non-empty, each spanserver runs with --testing_clock_offset_file=
+  // DIR/<name>.offset_us (ClockOffsetFile), which steps its wall clock (a missing file: no step).
+  std::string clock_offset_dir;
 };
 
 // The sibling binaries of the running executable: for /x/build/tools/meridian,
@@ -106,6 +113,10 @@ class LocalCluster {
   // in use; returns its name. It registers with placement as a new server.
   absl::StatusOr<std::string> AddServer(const std::string& zone);
   absl::Status Stop(const std::string& name);
+  // Sends `signal` (e.g. SIGSTOP, SIGCONT) to a running process.
+  absl::Status Signal(const std::string& name, int signal) {
+    return supervisor_.Signal(name, signal);
+  }
   // SIGTERM to every process, then waits for all of them.
   void StopAll();
   // Starts every stopped process again (same argv and dirs).
@@ -124,6 +135,8 @@ class LocalCluster {
   std::string manifest_path() const;
   // With `secure`: the admin client's --tls_dir (DIR/tls/admin); else "".
   std::string admin_tls_dir() const;
+  // With options().clock_offset_dir: the clock offset file of spanserver `name`; else "".
+  std::string ClockOffsetFile(const std::string& name) const;
 
  private:
   struct Stubs;
@@ -132,8 +145,10 @@ class LocalCluster {
   std::vector<std::string> CommonFlags() const;
   // --http_listen for a process listening on `port` (none when http_port_offset is 0).
   std::vector<std::string> HttpFlags(int port) const;
-  // Spanserver number `ordinal` (from 1) of zone index `zone`, listening on `port`.
-  ProcessSpec SpanserverSpec(int zone, int ordinal, int port) const;
+  // Spanserver number `ordinal` (from 1) of zone index `zone`, listening on `port`; `index` is
+  // its place among all spanservers (from 0), which chooses its host with
+  // distinct_loopback_hosts.
+  ProcessSpec SpanserverSpec(int zone, int ordinal, int port, int index) const;
   std::string DescribeExit(const std::string& name) const;
   // With `secure`: the CA and `spec`'s node certificate (when missing), and its --tls_dir flag;
   // else the --insecure flag.

@@ -22,6 +22,7 @@
 #include "http/http_server.h"
 #include "spanserver/server/server_runtime.h"
 #include "truetime/clock_source_factory.h"
+#include "truetime/offset_file_clock.h"
 
 namespace meridian::spanserver {
 namespace {
@@ -65,6 +66,9 @@ constexpr Flag kFlags[] = {
      "mutual TLS for clients, peers and placement: DIR/ca.crt, DIR/node.crt, DIR/node.key "
      "(`meridian certs create-node`); this or --insecure is required"},
     {"insecure", "", "plaintext without authentication (--insecure): local experiments only"},
+    {"testing_clock_offset_file", "",
+     "FOR TESTS ONLY (the chaos suite): a file holding microseconds added to this server's "
+     "wall clock, re-read every 50 ms (truetime/offset_file_clock.h); empty: none"},
 };
 
 void PrintHelp() {
@@ -187,6 +191,12 @@ int Main(int argc, char** argv) {
   for (const std::string& arg : args) {
     if (absl::StartsWith(arg, "--http_listen=")) flags_http = arg.substr(strlen("--http_listen="));
   }
+  std::string clock_offset_file;  // tests only; main's own too
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "--testing_clock_offset_file=")) {
+      clock_offset_file = arg.substr(strlen("--testing_clock_offset_file="));
+    }
+  }
   if (!options.ok()) {
     std::fprintf(stderr, "spanserver: %s\nRun 'spanserver --help' for the flags.\n",
                  std::string(options.status().message()).c_str());
@@ -205,6 +215,16 @@ int Main(int argc, char** argv) {
                  options->tls.source.c_str());
   } else {
     std::fprintf(stderr, "spanserver: %s\n", InsecureWarning("spanserver").c_str());
+  }
+  // Declared before the runtime, which reads it until it is destroyed.
+  std::unique_ptr<truetime::OffsetFileClock> testing_clock;
+  if (!clock_offset_file.empty()) {
+    testing_clock = std::make_unique<truetime::OffsetFileClock>(truetime::SystemPhysicalClock(),
+                                                                clock_offset_file);
+    options->clock = testing_clock.get();
+    std::fprintf(stderr,
+                 "spanserver: TESTING: the wall clock is offset by the microseconds in %s\n",
+                 clock_offset_file.c_str());
   }
   absl::StatusOr<std::unique_ptr<ServerRuntime>> runtime = ServerRuntime::Open(*options);
   if (!runtime.ok()) {

@@ -119,6 +119,7 @@ class ServerRuntime::Impl {
     }
     truetime::ClockSourceOptions clock_options;
     clock_options.fixed_epsilon_us = options_.truetime_epsilon_us;
+    clock_options.clock = options_.clock;
     ASSIGN_OR_RETURN(std::unique_ptr<truetime::ClockSource> source,
                      truetime::MakeClockSource(options_.truetime_source, clock_options));
     // The guard: serve only while the clock's uncertainty stays within 10x the configured

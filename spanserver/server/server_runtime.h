@@ -54,6 +54,9 @@ struct ServerOptions {
   std::vector<std::string> placement;  // placement replicas' host:port
   truetime::ClockSourceKind truetime_source = truetime::ClockSourceKind::kFixed;
   int64_t truetime_epsilon_us = 1000;
+  // The wall and monotonic clocks TrueTime reads; null: the system's. Tests step it
+  // (--testing_clock_offset_file). Not owned; must outlive the runtime.
+  truetime::PhysicalClock* clock = nullptr;
   int64_t paxos_lease_ms = 2000;
   int64_t heartbeat_interval_ms = 500;
   // Threads running the io_context: every group's strand, the peer sockets, commit-wait timers.

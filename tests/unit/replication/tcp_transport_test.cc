@@ -221,6 +221,34 @@ TEST(TcpTransportTest, FramesForAnotherServerAreDropped) {
   EXPECT_EQ(b.transport->stats().messages_received, 0u);
 }
 
+// A raw listener that reports the source address of the first connection it accepts, within 5 s
+// ("" when none came).
+std::string FirstSourceAddress(asio::ip::tcp::acceptor& acceptor) {
+  asio::ip::tcp::socket peer(acceptor.get_executor());
+  acceptor.non_blocking(true);
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(5000);
+  boost::system::error_code ec;
+  while (std::chrono::steady_clock::now() < deadline) {
+    acceptor.accept(peer, ec);
+    if (!ec) return peer.remote_endpoint().address().to_string();
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return "";
+}
+
+// Servers on loopback addresses of their own send from them (not from the kernel's 127.0.0.1),
+// so that the chaos suite's firewall rules can tell them apart (tests/chaos/net_partition.h).
+TEST(TcpTransportTest, SendsFromItsOwnLoopbackListenAddress) {
+  for (const std::string host : {"127.0.0.2", "127.0.0.1"}) {
+    Endpoint a(1, host + ":0");
+    asio::io_context io;
+    asio::ip::tcp::acceptor b(io, {asio::ip::make_address("127.0.0.3"), 0});
+    a.transport->SetPeerAddress(2, absl::StrCat("127.0.0.3:", b.local_endpoint().port()));
+    a.transport->Send({Msg(1, 2, 1)});
+    EXPECT_EQ(FirstSourceAddress(b), host);
+  }
+}
+
 // A raw client writing frames by hand, from `from` (any 127.x.y.z is this host on Linux).
 struct RawClient {
   asio::io_context io;
