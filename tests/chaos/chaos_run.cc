@@ -123,8 +123,8 @@ absl::Status ChaosRun::SetUp() {
   summary_.seed = options_.seed;
   summary_.duration_s = absl::ToDoubleSeconds(options_.duration);
   summary_.truetime_epsilon_us = options_.truetime_epsilon_us;
-  summary_.clock_step_max_us =
-      options_.clock_step_max_us < 0 ? options_.truetime_epsilon_us : options_.clock_step_max_us;
+  summary_.clock_step_max_us = options_.clock_step_max_us < 0 ? 100 * options_.truetime_epsilon_us
+                                                              : options_.clock_step_max_us;
   summary_.plants = options_.plants;
   Say(absl::StrCat("chaos: seed ", options_.seed, ", faults for ",
                    absl::FormatDuration(options_.duration), ", directory ", dir_));
@@ -279,7 +279,16 @@ void ChaosRun::CheckHealed() {
   }
   for (const std::string& name : cluster_->server_names()) {
     absl::StatusOr<proto::ServerStatusResponse> status = cluster_->ServerStatus(name);
+    // A clock stepped back and then healed holds TrueTime until real time passes the step.
+    for (const absl::Time until = absl::Now() + absl::Seconds(10);
+         status.ok() && !status->clock().unavailable().empty() && absl::Now() < until;) {
+      absl::SleepFor(absl::Milliseconds(100));
+      status = cluster_->ServerStatus(name);
+    }
     if (!status.ok()) continue;  // WaitReady said so already
+    if (!status->clock().unavailable().empty()) {
+      problems.push_back(absl::StrCat(name, " has no TrueTime: ", status->clock().unavailable()));
+    }
     for (const proto::GroupStatus& g : status->groups()) {
       if (!g.fenced().empty()) {
         problems.push_back(absl::StrCat(name, " fences group ", g.group(), ": ", g.fenced()));
@@ -288,7 +297,7 @@ void ChaosRun::CheckHealed() {
   }
   Record(kCheckHealed, problems.empty(),
          problems.empty() ? "every process runs, every group has a leader with a lease, every "
-                            "server is alive, no group is fenced"
+                            "server is alive with TrueTime, no group is fenced"
                           : absl::StrJoin(problems, "; "));
 }
 

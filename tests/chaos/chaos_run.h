@@ -40,10 +40,10 @@ struct ChaosOptions {
   int port_hint = 24000;
   int placement_replicas = 1;
   int64_t truetime_epsilon_us = 1000;
-  // The largest clock step, either way. Default (-1): the epsilon, which TrueTime must absorb
-  // (every server's interval still contains the true time). Larger steps are a server whose
-  // clock lies: detecting and fencing it is issue 24; until that lands, runs with steps beyond
-  // epsilon are expected to find anomalies.
+  // The largest clock step, either way. Default (-1): 100 x epsilon. A step within epsilon
+  // TrueTime absorbs; a larger one is a server whose clock lies, which its peers' clock probes
+  // must catch (truetime/peer_clock_check.h): TrueTime widens (up to 3 x its guard, 30 ms
+  // here) or the server stops serving until its clock agrees again, and no check may fail.
   int64_t clock_step_max_us = -1;
   int64_t paxos_lease_ms = 1000;
   absl::Duration hold_max = absl::Seconds(5);   // longest fault (a disk fault: twice)

@@ -38,7 +38,8 @@ constexpr Flag kFlags[] = {
      "is caught by its check"},
     {"truetime_epsilon_us", "1000", "every process's TrueTime epsilon"},
     {"clock_step_max_us", "-1",
-     "largest clock step either way; -1: the epsilon (steps beyond it need issue 24's fencing)"},
+     "largest clock step either way; -1: 100 x epsilon (servers whose clocks step past epsilon "
+     "widen TrueTime or stop serving until their peers agree)"},
     {"hold_max", "5s", "longest fault (a disk fault lasts twice as long)"},
     {"quiet_max", "3s", "longest calm between two faults"},
     {"final_round", "5s", "how long the workloads run again on the healed cluster"},

@@ -55,7 +55,7 @@ struct NemesisOptions {
   absl::Duration hold_max = absl::Seconds(5);
   absl::Duration quiet_min = absl::Milliseconds(500);
   absl::Duration quiet_max = absl::Seconds(3);
-  // The largest clock step, either way (see ChaosOptions: within TrueTime's epsilon by default).
+  // The largest clock step, either way (see ChaosOptions: 100 x TrueTime's epsilon by default).
   int64_t clock_step_max_us = 1000;
   // Planted bug for the suite's own test: Heal leaves one process stopped (SIGSTOP), so the
   // "healed" check must fail.

@@ -1,7 +1,9 @@
 // Integration: every process's /metrics and placementd's status page, on a real cluster.
 //
-// Cluster: placementd + 3 spanservers (8 groups), lease 1 s, every process serving HTTP
-// (--http_listen, LocalClusterOptions::http_port_offset). Seed: none (no randomness).
+// Cluster: placementd + 3 spanservers (8 groups), lease 1 s, mutual TLS everywhere (as `meridian
+// demo --secure` runs: the status page's poller reaches the servers with placementd's node
+// certificate), every process serving HTTP (--http_listen, LocalClusterOptions::http_port_offset;
+// plaintext and read-only). Seed: none (no randomness).
 // Workload: 64 single-key puts spread over every range, then 16 read-write transactions that
 // read and write one key each (read-modify-write), from one client. No faults.
 // Checkers:
@@ -57,6 +59,7 @@ class MetricsPagesTest : public ClusterFixture {
   void StartWithHttp() {
     tools::LocalClusterOptions options = DefaultOptions();
     options.http_port_offset = 1;  // the fixture puts the HTTP ports after the gRPC ones
+    options.secure = true;
     StartCluster(27400, options);
   }
 
