@@ -116,12 +116,18 @@ class StateMachine {
   // GroupHost calls. The host writes the batch (together with the round's Paxos log writes, in
   // one LevelDB write) before it answers the proposer or serves a read that must see the entry,
   // so the state machine must not expect its own reads to see the entry before then. Entries of
-  // one round go into one batch in log order. The result and error rules are Apply's. The
-  // default calls Apply() (writing at once) and adds nothing, for state machines whose state
-  // does not live in the engine.
+  // one round go into one batch in log order. The result and error rules are Apply's. `now` is
+  // the TrueTime interval of the round (the host reads TrueTime once per round and applies
+  // nothing without it): a state machine must use it rather than read TrueTime again, which may
+  // have become unavailable meanwhile (a clock its peers disagree with) — an error here fences
+  // the group, and a committed entry is not the place to find that out. The default calls
+  // Apply() (writing at once) and adds nothing, for state machines whose state does not live in
+  // the engine.
   virtual absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
-                                                   storage::WriteBatch* batch) {
+                                                   storage::WriteBatch* batch,
+                                                   truetime::Interval now) {
     (void)batch;
+    (void)now;
     return Apply(entry);
   }
 };

@@ -183,6 +183,9 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   // Adds the writes of `entries` to the round's batch, in log order. False when one cannot be
   // applied: the group is fenced then, and the batch must not be written.
   bool ApplyToBatch(std::vector<paxos::Entry> entries, storage::WriteBatch* batch);
+  // The TrueTime interval of the round being driven: set before every driver_->Process (a round
+  // starts, and so applies, only inside one), passed to the state machine's ApplyToBatch.
+  truetime::Interval round_now_;
 
   // The round's batch is written, so its entries are applied. Answers their proposers and the
   // reads that waited for them.

@@ -34,6 +34,7 @@ void GroupHostCore::Fence(const std::string& reason) {
 }
 
 void GroupHostCore::Process(truetime::Interval now) {
+  round_now_ = now;
   driver_->Process(now);
   PublishState(now);
 }
@@ -128,6 +129,7 @@ void GroupHostCore::OnPersisted() {
   }
   // Without a clock reading the round's Advance waits for the next tick with a working clock.
   absl::StatusOr<truetime::Interval> now = Now();
+  if (now.ok()) round_now_ = *now;
   driver_->Persisted(now.ok() ? &*now : nullptr);
   if (now.ok()) PublishState(*now);
 }
@@ -145,7 +147,7 @@ bool GroupHostCore::ApplyToBatch(std::vector<paxos::Entry> entries, storage::Wri
               absl::StrCat("group ", options_.paxos.group, ": applying slot ", entry.index,
                            " after ", expected - 1));
     applied_bytes_since_checkpoint_ += entry.command.size();
-    absl::StatusOr<std::string> result = state_machine_->ApplyToBatch(entry, batch);
+    absl::StatusOr<std::string> result = state_machine_->ApplyToBatch(entry, batch, round_now_);
     if (!result.ok()) {
       Fence(absl::StrCat("committed slot ", entry.index,
                          " cannot be applied: ", result.status().ToString()));

@@ -243,17 +243,18 @@ bool TxnTablet::RefuseWhileRestoring(ReplyFn& done) {
 }
 
 absl::StatusOr<std::string> TxnTablet::Apply(const paxos::Entry& entry) {
-  return ApplyToBatch(entry, nullptr);
+  absl::StatusOr<truetime::Interval> now = truetime_->Now();
+  if (!now.ok()) return now.status();
+  return ApplyToBatch(entry, nullptr, *now);
 }
 
 absl::StatusOr<std::string> TxnTablet::ApplyToBatch(const paxos::Entry& entry,
-                                                    storage::WriteBatch* batch) {
+                                                    storage::WriteBatch* batch,
+                                                    truetime::Interval now) {
   CHECK_MSG(replica_ != nullptr, "TxnTablet applied an entry before Bind");
-  absl::StatusOr<truetime::Interval> now = truetime_->Now();
-  if (!now.ok()) return now.status();
   store_->set_batch(batch);
   txn::Actions actions;
-  absl::StatusOr<txn::ApplyResult> result = manager_->Apply(*replica_, entry, *now, &actions);
+  absl::StatusOr<txn::ApplyResult> result = manager_->Apply(*replica_, entry, now, &actions);
   store_->set_batch(nullptr);
   if (!result.ok()) return result.status();
   Dispatch(std::move(actions));

@@ -79,8 +79,8 @@ class TxnTablet : public replication::StateMachine {
   // replication::StateMachine.
   void Bind(paxos::Replica* replica) override;
   absl::StatusOr<std::string> Apply(const paxos::Entry& entry) override;
-  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
-                                           storage::WriteBatch* batch) override;
+  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry, storage::WriteBatch* batch,
+                                           truetime::Interval now) override;
   void Written() override;
   void Tick(paxos::Replica& replica, truetime::Interval now) override;
   void Stopped() override { FailAll(); }

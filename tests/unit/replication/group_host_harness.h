@@ -102,8 +102,8 @@ class BatchingStateMachine : public RecordingStateMachine {
   BatchingStateMachine(std::shared_ptr<AppliedLog> log, storage::Engine* engine)
       : RecordingStateMachine(log), log_(std::move(log)), engine_(engine) {}
 
-  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry,
-                                           storage::WriteBatch* batch) override {
+  absl::StatusOr<std::string> ApplyToBatch(const paxos::Entry& entry, storage::WriteBatch* batch,
+                                           truetime::Interval /*now*/) override {
     if (entry.type == paxos::EntryType::kNormal) {
       batch->Put(kGroup, entry.command, static_cast<storage::Timestamp>(entry.index), "v");
       unwritten_.push_back(entry.command);

@@ -96,17 +96,20 @@ TEST_F(TabletTest, PutAndDeleteWriteVersionsAtTheirCommitTimestamps) {
 
 TEST_F(TabletTest, ApplyToBatchWritesOnlyThroughTheBatch) {
   storage::WriteBatch batch;
-  auto r1 = tablet_->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch);
+  auto r1 = tablet_->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch,
+                                  truetime_->Now().value());
   ASSERT_TRUE(r1.ok()) << r1.status();
   EXPECT_EQ(DecodeApplyResult(*r1).value(), 100);
-  auto r2 = tablet_->ApplyToBatch(Normal(2, EncodeDeleteCommand(200, "k")), &batch);
+  auto r2 = tablet_->ApplyToBatch(Normal(2, EncodeDeleteCommand(200, "k")), &batch,
+                                  truetime_->Now().value());
   ASSERT_TRUE(r2.ok()) << r2.status();
   EXPECT_EQ(DecodeApplyResult(*r2).value(), 200);
   paxos::Entry noop;
   noop.index = 3;
   noop.type = paxos::EntryType::kNoop;
-  ASSERT_TRUE(tablet_->ApplyToBatch(noop, &batch).ok());
-  auto bad = tablet_->ApplyToBatch(Normal(4, EncodePutCommand(500, "", "v")), &batch);
+  ASSERT_TRUE(tablet_->ApplyToBatch(noop, &batch, truetime_->Now().value()).ok());
+  auto bad = tablet_->ApplyToBatch(Normal(4, EncodePutCommand(500, "", "v")), &batch,
+                                   truetime_->Now().value());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(batch.Count(), 2u);  // the put and the tombstone; nothing for the no-op or the error
   EXPECT_EQ(Get("k", 150), std::nullopt);  // nothing written yet
@@ -116,13 +119,46 @@ TEST_F(TabletTest, ApplyToBatchWritesOnlyThroughTheBatch) {
   EXPECT_EQ(Get("k", 250), std::nullopt);
 }
 
+// A clock that has stopped agreeing with its peers: every read is UNAVAILABLE.
+class UnavailableClockSource : public truetime::ClockSource {
+ public:
+  absl::StatusOr<truetime::ClockReading> Read() override {
+    return absl::UnavailableError("this server's clock disagrees with its peers");
+  }
+  std::string Describe() const override { return "unavailable"; }
+  void SleepFor(int64_t) override {}
+};
+
+// A committed entry is applied with the interval of the host's round, never a fresh TrueTime
+// read: the clock may have become unavailable since the round began, and an apply error fences
+// the group for good (the chaos suite found a group fenced that way after a clock step).
+TEST_F(TabletTest, ApplyingUsesTheRoundsIntervalNotAFreshClockRead) {
+  const truetime::Interval round = truetime_->Now().value();
+  truetime::TrueTime lost(std::make_unique<UnavailableClockSource>(),
+                          truetime::TrueTime::Options{});
+  tablet_ = std::make_unique<TxnTablet>(kTablet, engine_.get(), &lost,
+                                        txn::TransactionManagerOptions{}, TxnTablet::Hooks{});
+  tablet_->Bind(replica_.get());
+  storage::WriteBatch batch;
+  auto applied = tablet_->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch, round);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(batch.Count(), 1u);
+  tablet_.reset();  // before `lost` goes
+}
+
 // Between ApplyToBatch and the host writing the round's batch, the manager already counts a
 // record as applied (its timestamp is the group's newest), so a snapshot at that timestamp is
 // served then; it must see the put although the engine does not hold it yet.
 TEST_F(TabletTest, ReadsBeforeTheBatchIsWrittenSeeItsWrites) {
   storage::WriteBatch batch;
-  ASSERT_TRUE(tablet_->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch).ok());
-  ASSERT_TRUE(tablet_->ApplyToBatch(Normal(2, EncodeDeleteCommand(200, "gone")), &batch).ok());
+  ASSERT_TRUE(tablet_
+                  ->ApplyToBatch(Normal(1, EncodePutCommand(100, "k", "v1")), &batch,
+                                 truetime_->Now().value())
+                  .ok());
+  ASSERT_TRUE(tablet_
+                  ->ApplyToBatch(Normal(2, EncodeDeleteCommand(200, "gone")), &batch,
+                                 truetime_->Now().value())
+                  .ok());
   auto read = [&](Timestamp ts, std::vector<std::string> keys) {
     std::optional<txn::Reply> got;
     txn::SnapshotReadRequest req;
@@ -141,7 +177,10 @@ TEST_F(TabletTest, ReadsBeforeTheBatchIsWrittenSeeItsWrites) {
   tablet_->Written();
   EXPECT_EQ(read(150, {"k"}), (std::vector<std::optional<std::string>>{"v1"}));
   // The batch's writes are served by the engine from here on.
-  ASSERT_TRUE(tablet_->ApplyToBatch(Normal(3, EncodePutCommand(300, "k", "v3")), &batch).ok());
+  ASSERT_TRUE(tablet_
+                  ->ApplyToBatch(Normal(3, EncodePutCommand(300, "k", "v3")), &batch,
+                                 truetime_->Now().value())
+                  .ok());
   EXPECT_EQ(read(300, {"k"}), (std::vector<std::optional<std::string>>{"v3"}));
   EXPECT_EQ(read(250, {"k"}), (std::vector<std::optional<std::string>>{"v1"}));
 }
@@ -159,7 +198,8 @@ TEST_F(TabletTest, ScansBeforeTheBatchIsWrittenMergeItsWrites) {
   for (const std::string& command :
        {EncodePutCommand(200, "b", "new"), EncodeDeleteCommand(201, "c"),
         EncodePutCommand(202, "e", "new"), EncodePutCommand(203, "z", "new")}) {
-    ASSERT_TRUE(tablet_->ApplyToBatch(Normal(++index, command), &batch).ok());
+    ASSERT_TRUE(
+        tablet_->ApplyToBatch(Normal(++index, command), &batch, truetime_->Now().value()).ok());
   }
   auto scan = [&](Timestamp ts, const std::string& start, const std::string& end, uint32_t limit) {
     std::optional<txn::Reply> got;
@@ -195,7 +235,8 @@ TEST_F(TabletTest, TransactionRecordsRideTheBatchToo) {
   m->set_key("k");
   m->set_value("txn");
   storage::WriteBatch batch;
-  auto result = tablet_->ApplyToBatch(Normal(1, commit.SerializeAsString()), &batch);
+  auto result = tablet_->ApplyToBatch(Normal(1, commit.SerializeAsString()), &batch,
+                                      truetime_->Now().value());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(batch.Count(), 1u);
   EXPECT_EQ(Get("k", 100), std::nullopt);
