@@ -14,6 +14,7 @@
 #include "spanserver/storage/format.h"
 #include "spanserver/storage/leveldb_util.h"
 #include "spanserver/storage/prezeroed_log_env.h"
+#include "spanserver/storage/sync_on_close_env.h"
 #include "spanserver/storage/table_file_env.h"
 
 namespace meridian::storage {
@@ -47,6 +48,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
       db_options.env = env.get();
     }
   }
+  std::unique_ptr<leveldb::Env> sync_env;
+  if (!options.testing_unsynced_close) {
+    sync_env = NewSyncOnCloseEnv(db_options.env);
+    db_options.env = sync_env.get();
+  }
   db_options.create_if_missing = options.create_if_missing;
   db_options.error_if_exists = options.error_if_exists;
   db_options.write_buffer_size = options.write_buffer_size;
@@ -57,7 +63,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path,
   }
   leveldb::DB* raw_db = nullptr;
   RETURN_IF_ERROR_CTX(OpenParanoid(db_options, path, &raw_db), "opening storage at " + path);
-  std::unique_ptr<Engine> engine(new Engine(std::move(table_env), std::move(env), std::move(cache),
+  std::unique_ptr<Engine> engine(new Engine(std::move(table_env), std::move(env),
+                                            std::move(sync_env), std::move(cache),
                                             std::unique_ptr<leveldb::DB>(raw_db)));
   RETURN_IF_ERROR_CTX(engine->CheckFormat(path), "storage at " + path);
   RETURN_IF_ERROR_CTX(engine->LoadHorizons(), "loading GC horizons at " + path);
@@ -110,9 +117,11 @@ absl::Status Engine::CheckFormat(const std::string& path) {
 }
 
 Engine::Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
-               std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db)
+               std::unique_ptr<leveldb::Env> sync_env, std::unique_ptr<leveldb::Cache> cache,
+               std::unique_ptr<leveldb::DB> db)
     : table_env_(std::move(table_env)),
       env_(std::move(env)),
+      sync_env_(std::move(sync_env)),
       cache_(std::move(cache)),
       db_(std::move(db)) {}
 

@@ -64,6 +64,9 @@ struct EngineOptions {
   // so that a synced write does not have to write the file's size too. (With `env` null, table
   // files are always written in large pieces: table_file_env.h.)
   bool prezeroed_log = false;
+  // A planted bug for the power-cut tests: LevelDB's old log files are closed without a sync
+  // (sync_on_close_env.h is left out).
+  bool testing_unsynced_close = false;
 };
 
 struct KeyValue {
@@ -89,10 +92,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Applies `batch` atomically. With `sync` the LevelDB log is fsynced before returning, so the
-  // batch survives a power cut. Without it a power cut may lose the batch, whole (never part of
-  // it), even when a later synced batch survives: LevelDB does not sync its old log file when it
-  // switches to a new one, so a sync covers only writes made since the switch. Whatever must
-  // survive has to be written with sync itself (GroupCommitWriter does this per merged write).
+  // batch survives a power cut, and so does every batch written before it (also those in a log
+  // file LevelDB switched away from: sync_on_close_env.h). Without it a power cut may lose the
+  // batch, whole (never part of it), until a later synced batch.
   absl::Status Write(const WriteBatch& batch, bool sync);
 
   // ---- MVCC data ----
@@ -212,7 +214,8 @@ class Engine {
 
  private:
   Engine(std::unique_ptr<leveldb::Env> table_env, std::unique_ptr<leveldb::Env> env,
-         std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db);
+         std::unique_ptr<leveldb::Env> sync_env, std::unique_ptr<leveldb::Cache> cache,
+         std::unique_ptr<leveldb::DB> db);
 
   static absl::Status OpenParanoid(leveldb::Options options, const std::string& path,
                                    leveldb::DB** db);
@@ -233,9 +236,11 @@ class Engine {
 
   // Declared before db_: LevelDB must close before its envs and block cache are freed. When the
   // engine made its own envs (EngineOptions::env null): table_env_ over the default env, and
-  // env_ (prezeroed_log) over table_env_, freed first.
+  // env_ (prezeroed_log) over table_env_; always sync_env_ (sync_on_close_env.h) outermost,
+  // freed first.
   std::unique_ptr<leveldb::Env> table_env_;
   std::unique_ptr<leveldb::Env> env_;
+  std::unique_ptr<leveldb::Env> sync_env_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
 

@@ -29,8 +29,8 @@ metrics::Histogram& WriteSeconds(bool synced) {
 
 }  // namespace
 
-GroupCommitWriter::GroupCommitWriter(Engine* engine, GroupCommitOptions options)
-    : engine_(engine), options_(options), thread_([this] { Run(); }) {}
+GroupCommitWriter::GroupCommitWriter(Engine* engine, PaxosLog* log, GroupCommitOptions options)
+    : engine_(engine), log_(log), options_(options), thread_([this] { Run(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() { Shutdown(); }
 
@@ -57,15 +57,30 @@ absl::Status GroupCommitWriter::Submit(WriteBatch&& batch, bool sync, Callback d
   const size_t bytes = batch.ApproximateBytes();
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
-  Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/false);
+  Round round;
+  round.data = std::move(batch);
+  round.sync_data = sync;
+  Push(Pending{std::move(round), bytes, std::move(done)}, /*staged=*/false);
   return absl::OkStatus();
 }
 
 absl::StatusOr<bool> GroupCommitWriter::Stage(WriteBatch&& batch, bool sync, Callback done) {
-  const size_t bytes = batch.ApproximateBytes();
+  Round round;
+  round.data = std::move(batch);
+  round.sync_data = sync;
+  absl::StatusOr<bool> staged = StageRound(std::move(round), std::move(done));
+  if (!staged.ok()) batch = std::move(round.data);  // left as it was, to be submitted again
+  return staged;
+}
+
+absl::StatusOr<bool> GroupCommitWriter::StageRound(Round&& round, Callback done) {
+  if (log_ == nullptr && !round.log.empty()) {
+    return absl::FailedPreconditionError("this group-commit writer has no Paxos log");
+  }
+  const size_t bytes = round.data.ApproximateBytes() + round.log.bytes();
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/false));
-  Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/true);
+  Push(Pending{std::move(round), bytes, std::move(done)}, /*staged=*/true);
   return staged_.size() == 1;
 }
 
@@ -82,9 +97,19 @@ void GroupCommitWriter::FlushLocked() {
 }
 
 absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
+  Round round;
+  round.data = std::move(batch);
+  round.sync_data = sync;
+  return WriteRound(std::move(round));
+}
+
+absl::Status GroupCommitWriter::WriteRound(Round round) {
+  if (log_ == nullptr && !round.log.empty()) {
+    return absl::FailedPreconditionError("this group-commit writer has no Paxos log");
+  }
   absl::Notification written;
   absl::Status result;
-  const size_t bytes = batch.ApproximateBytes();
+  const size_t bytes = round.data.ApproximateBytes() + round.log.bytes();
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(Admit(bytes, /*wait_for_room=*/true));
@@ -92,7 +117,7 @@ absl::Status GroupCommitWriter::Write(WriteBatch batch, bool sync) {
       result = std::move(s);
       written.Notify();
     };
-    Push(Pending{std::move(batch), sync, bytes, std::move(done)}, /*staged=*/false);
+    Push(Pending{std::move(round), bytes, std::move(done)}, /*staged=*/false);
   }
   written.WaitForNotification();
   return result;
@@ -150,22 +175,18 @@ void GroupCommitWriter::Run() {
       } while (!queue_.empty() && group_bytes + queue_.front().bytes <= options_.max_group_bytes);
     }
 
-    bool sync = false;
-    for (const Pending& p : group) sync = sync || p.sync;
     const auto write_start = std::chrono::steady_clock::now();
     absl::Status status = failed() ? failure() : absl::OkStatus();
+    bool data_written = false, data_synced = false, log_written = false, log_synced = false;
     if (!status.ok()) {
       status = absl::Status(status.code(), "not written: an earlier write of this server failed (" +
                                                std::string(status.message()) + ")");
-    } else if (group.size() == 1) {
-      status = engine_->Write(group.front().batch, sync);
     } else {
-      WriteBatch merged;
-      for (const Pending& p : group) merged.Append(p.batch);
-      status = engine_->Write(merged, sync);
+      status = WriteGroup(group, &data_written, &data_synced, &log_written, &log_synced);
     }
-    WriteSeconds(sync).Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+    WriteSeconds(data_synced || log_synced)
+        .Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
 
     {
       absl::MutexLock lock(&mu_);
@@ -176,12 +197,46 @@ void GroupCommitWriter::Run() {
       pending_batches_ -= group.size();
       pending_bytes_ -= group_bytes;
       stats_.batches += group.size();
-      stats_.leveldb_writes += 1;
-      stats_.synced_leveldb_writes += sync ? 1 : 0;
+      stats_.leveldb_writes += data_written ? 1 : 0;
+      stats_.synced_leveldb_writes += data_synced ? 1 : 0;
+      stats_.log_writes += log_written ? 1 : 0;
+      stats_.synced_log_writes += log_synced ? 1 : 0;
       stats_.bytes += group_bytes;
     }
     for (Pending& p : group) p.done(status);
   }
+}
+
+absl::Status GroupCommitWriter::WriteGroup(std::vector<Pending>& group, bool* data_written,
+                                           bool* data_synced, bool* log_written, bool* log_synced) {
+  bool sync_data = false, sync_log = false, any_data = false, any_log = false;
+  for (const Pending& p : group) {
+    sync_data = sync_data || p.round.sync_data;
+    sync_log = sync_log || p.round.sync_log;
+    any_data = any_data || !p.round.data.empty();
+    any_log = any_log || !p.round.log.empty();
+  }
+  // The data first: a checkpoint in it must be durable before the log compaction after it.
+  if (any_data || sync_data) {
+    *data_written = true;
+    *data_synced = sync_data;
+    if (group.size() == 1) {
+      RETURN_IF_ERROR(engine_->Write(group.front().round.data, sync_data));
+    } else {
+      WriteBatch merged;
+      for (const Pending& p : group) merged.Append(p.round.data);
+      RETURN_IF_ERROR(engine_->Write(merged, sync_data));
+    }
+  }
+  if ((any_log || sync_log) && log_ != nullptr) {
+    *log_written = true;
+    *log_synced = sync_log;
+    if (group.size() == 1) return log_->Write(group.front().round.log, sync_log);
+    PaxosLogBatch merged;
+    for (Pending& p : group) merged.Append(std::move(p.round.log));
+    return log_->Write(merged, sync_log);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace meridian::storage

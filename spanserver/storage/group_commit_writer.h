@@ -1,10 +1,16 @@
-// GroupCommitWriter: merges the write batches of many callers (all tablets and Paxos groups of a
-// spanserver) into one LevelDB write, so one fsync makes a whole round durable.
+// GroupCommitWriter: merges the writes of many callers (all tablets and Paxos groups of a
+// spanserver) into one LevelDB write and one PaxosLog write, so one fsync makes a whole round of
+// every group durable.
 //
-// One writer thread loops: it takes every batch pending (up to max_group_bytes, at least one),
-// appends them in submission order into one batch, writes it with sync if any of them asked for
-// sync, and then runs every callback with the write's status. Submission order is write order, so
-// a later batch's write to a key wins over an earlier one's.
+// A caller's write is a Round: a WriteBatch for LevelDB (MVCC data and group records) and a
+// PaxosLogBatch for the Paxos log, each with its own sync flag (a Paxos round syncs its log; the
+// data it applies is written without sync, as the log can replay it, except when it carries a
+// checkpoint). One writer thread loops: it takes every round pending (up to max_group_bytes, at
+// least one), merges their data and their log records in submission order, writes the data
+// (synced if any of them asked for it) and then the log (likewise), and then runs every callback
+// with the status. Submission order is write order, so a later write to a key wins over an
+// earlier one's; and a round's data is written before its log records, so a checkpoint is durable
+// before the log compaction that relies on it.
 //
 // Staging: Stage() admits a batch like Submit() but holds it back until Flush(), so that a caller
 // that is about to produce more batches (the io thread, stepping many groups in a row) can hand
@@ -47,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/paxos_log.h"
 #include "spanserver/storage/write_batch.h"
 
 namespace meridian::storage {
@@ -66,12 +73,27 @@ class GroupCommitWriter {
     uint64_t batches = 0;                // caller batches completed
     uint64_t leveldb_writes = 0;         // merged writes issued
     uint64_t synced_leveldb_writes = 0;  // of which with sync
+    uint64_t log_writes = 0;             // merged PaxosLog writes issued
+    uint64_t synced_log_writes = 0;      // of which with sync
     uint64_t bytes = 0;                  // serialized bytes written
     uint64_t flushes = 0;                // Flush() calls that queued staged batches
   };
 
-  // `engine` is not owned and must outlive the writer. Starts the writer thread.
-  explicit GroupCommitWriter(Engine* engine, GroupCommitOptions options = {});
+  // What one caller writes.
+  struct Round {
+    WriteBatch data;
+    bool sync_data = false;
+    PaxosLogBatch log;  // needs the writer to have a PaxosLog
+    bool sync_log = false;
+  };
+
+  // `engine` and `log` are not owned and must outlive the writer; `log` may be null when no
+  // caller writes Paxos log records. Starts the writer thread.
+  explicit GroupCommitWriter(Engine* engine, GroupCommitOptions options = {})
+      : GroupCommitWriter(engine, nullptr, options) {}
+  GroupCommitWriter(Engine* engine, PaxosLog* log, GroupCommitOptions options = {});
+
+  PaxosLog* paxos_log() const { return log_; }
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -86,12 +108,17 @@ class GroupCommitWriter {
   // when the staging area was empty, i.e. the caller must arrange for Flush() to be called
   // (others staged meanwhile then ride along).
   absl::StatusOr<bool> Stage(WriteBatch&& batch, bool sync, Callback done);
+  // Stage() for a Round. A round with log records on a writer without a PaxosLog is refused
+  // with FAILED_PRECONDITION.
+  absl::StatusOr<bool> StageRound(Round&& round, Callback done);
   // Queues every staged batch, in staging order, and wakes the writer.
   void Flush();
 
   // Queues `batch`, waiting for room, and returns once it is written: the write's status, or
   // FAILED_PRECONDITION after Shutdown.
   absl::Status Write(WriteBatch batch, bool sync);
+  // Write() for a Round.
+  absl::Status WriteRound(Round round);
 
   // Idempotent. See the file comment.
   void Shutdown();
@@ -104,11 +131,13 @@ class GroupCommitWriter {
 
  private:
   struct Pending {
-    WriteBatch batch;
-    bool sync = false;
+    Round round;
     size_t bytes = 0;
     Callback done;
   };
+  // Writes one merged group of rounds: the data, then the log.
+  absl::Status WriteGroup(std::vector<Pending>& group, bool* data_written, bool* data_synced,
+                          bool* log_written, bool* log_synced);
 
   // Whether a batch of `bytes` may be queued now (waiting for room when asked): OK, or why not.
   absl::Status Admit(size_t bytes, bool wait_for_room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -119,6 +148,7 @@ class GroupCommitWriter {
   void Run();
 
   Engine* const engine_;
+  PaxosLog* const log_;
   const GroupCommitOptions options_;
 
   mutable absl::Mutex mu_;

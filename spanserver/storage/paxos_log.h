@@ -164,7 +164,7 @@ class PaxosLog {
   };
   struct Segment {
     uint64_t number = 0;
-    uint64_t end = 0;   // bytes of valid records
+    uint64_t end = 0;         // bytes of valid records
     uint64_t live = 0;        // slots of any group located here
     uint64_t live_bytes = 0;  // and their data
     // Opened on the first disk read (by readers, under mu_); reopened to read past its size.
