@@ -1,20 +1,21 @@
-// Paxos commit benchmark: a 3-replica group (paxos::Replica over EngineLogStorage) on three real
-// LevelDBs on disk, with every Ready synced before it is acknowledged. Reports, per load level,
-// proposals/s and commit latency percentiles (Propose on the leader -> entry applied on the
-// leader), plus how well phase 2 batches: entries per Accept message and per synced write.
+// Paxos commit benchmark: a 3-replica group (paxos::Replica over GroupLogStorage) on three real
+// Paxos logs (storage::PaxosLog) on disk, with every Ready synced before it is acknowledged.
+// Reports, per load level, proposals/s and commit latency percentiles (Propose on the leader ->
+// entry applied on the leader), plus how well phase 2 batches: entries per Accept message and per
+// synced write.
 //
 //   build/bench/paxos_bench                    # 1, 8 and 64 proposers, 3 s each
 //   build/bench/paxos_bench --seconds=10 --proposers=1,64,256 --json=out.json
 //
 // Setup and choices:
-//  * One storage::Engine per replica, each in its own directory under $MERIDIAN_BENCH_DIR
+//  * One storage::PaxosLog per replica, each in its own directory under $MERIDIAN_BENCH_DIR
 //    (default /tmp; must be a real disk, tmpfs makes fsync free), removed at exit.
 //  * Each replica runs on its own thread (the role of its strand in the spanserver) with an
 //    inbox, so the three replicas' fsyncs overlap as they would on three machines (here they share
 //    one disk and 2 cores). Each thread carries out a Ready strictly in the header's order: send
-//    `messages`, write hard state + entries in one LevelDB batch with sync=true, send
-//    `messages_after_persist`, apply `committed`, Advance(). The Engine is written directly (one
-//    group per engine, so a GroupCommitWriter would have nothing to merge).
+//    `messages`, write hard state + entries in one PaxosLog batch with sync=true, send
+//    `messages_after_persist`, apply `committed`, Advance(). The log is written directly (one
+//    group per log, so a GroupCommitWriter would have nothing to merge).
 //  * Transport: zero latency, lossless; a message is pushed straight into the receiver's inbox and
 //    handed to its Step() on the receiver's thread. No serialization (codec) cost is measured.
 //  * Time: real time. TT.now() = [t - 1 ms, t + 1 ms] with t = a steady clock anchored at the
@@ -50,7 +51,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "replication/engine_log_storage.h"
+#include "replication/group_log_storage.h"
 #include "spanserver/paxos/replica.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
@@ -130,10 +131,10 @@ class Node {
  public:
   Node(ReplicaId id, const std::string& dir, const Clock* clock, std::vector<Node*>* peers)
       : clock_(clock), peers_(peers) {
-    absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(dir);
-    if (!engine.ok()) Die("open " + dir + ": " + engine.status().ToString());
-    engine_ = std::move(*engine);
-    log_ = std::make_unique<replication::EngineLogStorage>(engine_.get(), kGroup);
+    absl::StatusOr<std::unique_ptr<storage::PaxosLog>> paxos_log = storage::PaxosLog::Open(dir);
+    if (!paxos_log.ok()) Die("open " + dir + ": " + paxos_log.status().ToString());
+    paxos_log_ = std::move(*paxos_log);
+    log_ = std::make_unique<replication::GroupLogStorage>(paxos_log_.get(), kGroup);
     Options options;
     options.group = kGroup;
     options.id = id;
@@ -251,9 +252,9 @@ class Node {
     Ready ready = replica_->TakeReady();
     Send(ready.messages);    // 1
     if (ready.MustSync()) {  // 2
-      storage::WriteBatch batch;
+      storage::PaxosLogBatch batch;
       log_->AddToBatch(ready, &batch);
-      absl::Status s = engine_->Write(batch, /*sync=*/true);
+      absl::Status s = paxos_log_->Write(batch, /*sync=*/true);
       if (!s.ok()) Die("write: " + s.ToString());
       counters_.synced_writes.fetch_add(1, std::memory_order_relaxed);
       counters_.synced_entries.fetch_add(ready.entries.size(), std::memory_order_relaxed);
@@ -274,8 +275,8 @@ class Node {
 
   const Clock* clock_;
   std::vector<Node*>* peers_;
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<replication::EngineLogStorage> log_;
+  std::unique_ptr<storage::PaxosLog> paxos_log_;
+  std::unique_ptr<replication::GroupLogStorage> log_;
   std::unique_ptr<Replica> replica_;
   Workload workload_;
   Counters counters_;
@@ -513,8 +514,9 @@ int Main(int argc, char** argv) {
   {
     Group group(root);
     group.Elect();
-    std::printf("3 replicas, one LevelDB each (sync=1) under %s, %zu-byte commands, %.1f s/level\n",
-                root.c_str(), kCommandBytes, seconds);
+    std::printf(
+        "3 replicas, one Paxos log each (sync=1) under %s, %zu-byte commands, %.1f s/level\n",
+        root.c_str(), kCommandBytes, seconds);
     std::printf("%9s %12s %8s %8s %8s %8s %11s %10s %12s\n", "proposers", "proposals/s", "p50_ms",
                 "p90_ms", "p99_ms", "max_ms", "ent/Accept", "ent/sync", "syncs/s/rep");
     for (int n : levels) {

@@ -38,6 +38,7 @@
 #include "placement/status_page.h"
 #include "placement/status_poller.h"
 #include "replication/group_host.h"
+#include "replication/group_log_storage.h"
 #include "replication/grpc_server_limits.h"
 #include "replication/grpc_tls.h"
 #include "replication/grpc_transport.h"
@@ -319,7 +320,17 @@ int Run(const Config& config) {
   }
   absl::StatusOr<std::unique_ptr<storage::Engine>> engine = storage::Engine::Open(config.data_dir);
   if (!engine.ok()) return Fail("opening " + config.data_dir, engine.status());
-  storage::GroupCommitWriter writer(engine->get());
+  // Beside LevelDB's files: LevelDB leaves a directory whose name is not one of its own alone.
+  const std::string log_dir = config.data_dir + "/paxos_log";
+  absl::StatusOr<std::unique_ptr<storage::PaxosLog>> paxos_log = storage::PaxosLog::Open(log_dir);
+  if (!paxos_log.ok()) return Fail("opening " + log_dir, paxos_log.status());
+  if (absl::Status s = replication::MigrateEngineLogs(
+          engine->get(), paxos_log->get(),
+          [](const std::string& line) { std::fprintf(stderr, "placementd: %s\n", line.c_str()); });
+      !s.ok()) {
+    return Fail("moving the Paxos log out of " + config.data_dir, s);
+  }
+  storage::GroupCommitWriter writer(engine->get(), paxos_log->get());
 
   // The transport delivers into the host, which exists before the server starts.
   std::atomic<replication::GroupHost*> host_ptr{nullptr};

@@ -36,7 +36,10 @@ absl::Status GroupHostCore::Start() {
   if (!now.ok()) return now.status();
   absl::StatusOr<Index> restored = RestoreStateMachine();
   if (!restored.ok()) return restored.status();
-  auto log = std::make_unique<EngineLogStorage>(engine_, options_.paxos.group);
+  if (writer_->paxos_log() == nullptr) {
+    return absl::FailedPreconditionError("GroupHost needs a group-commit writer with a Paxos log");
+  }
+  auto log = std::make_unique<GroupLogStorage>(writer_->paxos_log(), options_.paxos.group);
   paxos::Options paxos_options = options_.paxos;
   paxos_options.applied = *restored;  // the log is replayed after the checkpoint (header)
   auto replica = std::make_unique<paxos::Replica>(paxos_options, log.get(), *now);

@@ -7,11 +7,12 @@
 // (round_driver.h, shared with the simulator):
 //   1. TakeReady(); send `messages` through the Transport;
 //   2. add `committed` to a WriteBatch through StateMachine::ApplyToBatch (in log order), add hard
-//      state + entries to the same batch, and hand it to the GroupCommitWriter (which merges the
-//      rounds of every group on the server into one LevelDB write, synced when any round must
-//      be); the completion is posted back to the strand, which then
+//      state + entries to a PaxosLogBatch, and hand both to the GroupCommitWriter (which merges
+//      the rounds of every group on the server into one LevelDB write, without sync, and one
+//      PaxosLog write, synced when any round must be); the completion is posted back to the
+//      strand, which then
 //   3. sends `messages_after_persist`, completes the proposals and reads waiting on the applied
-//      entries (they are in the engine now), and calls Advance().
+//      entries (their writes are in the engine now), and calls Advance().
 // So the strand never blocks on storage, and a round costs one write however many entries it
 // applies. A round with nothing to write skips step 2, and entries that added nothing to the
 // batch (no-ops, state machines kept outside the engine) are answered at once. A new TakeReady()
@@ -20,15 +21,22 @@
 // replica once per event and processing its output once for all of them.
 //
 // Compaction: once the entries applied since the last checkpoint pass compact_log_bytes/2 or
-// compact_log_entries/2, a round's batch also carries the state machine's checkpoint (its image
-// at the round's last applied index C), the erasure of the log below C - retain_entries and that
-// compaction point; after the write the replica learns it (Replica::Compact). Hence a group's
-// log stays near compact_log_bytes under a steady load, whatever its history.
+// compact_log_entries/2, a round's data also carries the state machine's checkpoint (its image
+// at the round's last applied index C) and is written with sync, and its log batch the log's
+// compaction point C - retain_entries, written after the data (GroupCommitWriter); the replica
+// learns it at once (Replica::Compact). Hence a group's log stays near compact_log_bytes under a
+// steady load, whatever its history.
+//
+// Durability: the Paxos log (storage::PaxosLog) is synced every round that must be; what
+// applying writes to LevelDB is not, except with a checkpoint. A synced LevelDB write makes every
+// earlier one durable too (storage/sync_on_close_env.h), so the data of every entry up to the
+// newest durable checkpoint C is durable, and the log holds every entry after C.
 //
 // Restart: the state machine is restored from its checkpoint (if any) and the replica rebuilt
-// from the LevelDB log (EngineLogStorage) with applied = C, so only the entries after C are
-// applied again; state machines must make Apply idempotent for entries whose writes they already
-// hold durably (MVCC writes at a fixed commit timestamp are). A restart that finds a snapshot
+// from its log (GroupLogStorage) with applied = C, so the entries after C are applied again,
+// whether or not their unsynced writes reached the disk; state machines must make Apply
+// idempotent for entries whose writes they may already hold (MVCC writes at a fixed commit
+// timestamp are). A restart that finds a snapshot
 // install cut short erases the partial data and starts with nothing applied: the replica then
 // asks for a snapshot or, when the log was never compacted, replays it all.
 //

@@ -20,11 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "replication/engine_log_storage.h"
 #include "replication/group_host.h"
+#include "replication/group_log_storage.h"
 #include "replication/group_metrics.h"
 #include "replication/round_driver.h"
 #include "replication/snapshot.h"
+#include "spanserver/storage/group_commit_writer.h"
 
 namespace meridian::replication {
 
@@ -167,14 +168,14 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
   void OnSnapshotFetched(absl::StatusOr<FetchedSnapshot> fetched, Index at_least);
   void FinishInstall(const FetchedSnapshot& snapshot);
   void ServeSnapshot(Index at_least, const GroupHost::SnapshotCallback& done);
-  void MaybeCheckpoint(const paxos::Ready& ready, storage::WriteBatch* batch);
+  void MaybeCheckpoint(storage::GroupCommitWriter::Round* round);
   absl::StatusOr<Index> RestoreStateMachine();
 
   // Hands the round's batch to the writer; persist_outstanding_ stays set until OnPersisted.
   // The batch is staged, and the first group to stage one posts the Flush to the io_context:
   // it runs after the handlers already queued there, so the rounds of every group stepped
   // meanwhile (a frame of Accepts for many groups, a batch of prepares) share one write.
-  void SubmitRound(storage::WriteBatch batch, bool sync);
+  void SubmitRound(storage::GroupCommitWriter::Round round);
   void OnPersisted();
 
   // After Stop's handler: lets Stop() return once no write of this host is outstanding.
@@ -213,7 +214,7 @@ class GroupHostCore : public std::enable_shared_from_this<GroupHostCore>, privat
 
   // Strand only (set up by Start() before the first handler).
   std::unique_ptr<StateMachine> state_machine_;
-  std::unique_ptr<EngineLogStorage> log_;
+  std::unique_ptr<GroupLogStorage> log_;
   std::unique_ptr<paxos::Replica> replica_;
   bool stopped_ = false;
   std::unique_ptr<RoundDriver> driver_;  // over replica_, installed with it

@@ -44,17 +44,18 @@ void GroupHostCore::Send(std::vector<paxos::Message> messages) {
 }
 
 bool GroupHostCore::StartWrite(paxos::Ready& ready, bool sync) {
-  storage::WriteBatch batch;
-  if (!ApplyToBatch(std::move(ready.committed), &batch)) {
+  storage::GroupCommitWriter::Round round;
+  if (!ApplyToBatch(std::move(ready.committed), &round.data)) {
     return true;  // fenced: the round stays "in flight" for good (Fence)
   }
   // A state machine that wrote nothing to the batch has applied its entries already.
-  if (batch.empty()) AnswerApplied();
-  if (sync) log_->AddToBatch(ready, &batch);
-  MaybeCheckpoint(ready, &batch);
-  if (!sync && batch.empty()) return false;
+  if (round.data.empty()) AnswerApplied();
+  if (sync) log_->AddToBatch(ready, &round.log);
+  round.sync_log = sync;
+  MaybeCheckpoint(&round);
+  if (!sync && round.data.empty() && round.log.empty()) return false;
   persist_outstanding_ = true;
-  SubmitRound(std::move(batch), sync);
+  SubmitRound(std::move(round));
   return true;
 }
 
@@ -77,9 +78,9 @@ void GroupHostCore::OnIdle() {
   }
 }
 
-void GroupHostCore::SubmitRound(storage::WriteBatch batch, bool sync) {
+void GroupHostCore::SubmitRound(storage::GroupCommitWriter::Round round) {
   absl::StatusOr<bool> staged =
-      writer_->Stage(std::move(batch), sync, [self = shared_from_this()](absl::Status status) {
+      writer_->StageRound(std::move(round), [self = shared_from_this()](absl::Status status) {
         asio::post(self->strand_, [self, status] {
           if (status.ok()) return self->OnPersisted();
           // persist_outstanding_ stays set: the round never ends (Fence), and nothing that
@@ -106,17 +107,17 @@ void GroupHostCore::SubmitRound(storage::WriteBatch batch, bool sync) {
     retry_logged_ = true;
     Log("group-commit writer refused a batch, retrying: " + s.ToString());
   }
-  auto pending = std::make_shared<storage::WriteBatch>(std::move(batch));
+  auto pending = std::make_shared<storage::GroupCommitWriter::Round>(std::move(round));
   auto timer = std::make_shared<asio::steady_timer>(strand_);
   timer->expires_after(std::chrono::microseconds(options_.tick_interval_us));
   timer->async_wait(asio::bind_executor(
-      strand_, [self = shared_from_this(), timer, pending, sync](const boost::system::error_code&) {
+      strand_, [self = shared_from_this(), timer, pending](const boost::system::error_code&) {
         if (self->stopping_.load()) {
           self->persist_outstanding_ = false;
           self->SettleStop();
           return;
         }
-        self->SubmitRound(std::move(*pending), sync);
+        self->SubmitRound(std::move(*pending));
       }));
 }
 

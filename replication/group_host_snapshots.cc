@@ -23,7 +23,7 @@ absl::StatusOr<Index> GroupHostCore::RestoreStateMachine() {
                       [this](const std::string& line) { Log(line); });
 }
 
-void GroupHostCore::MaybeCheckpoint(const paxos::Ready& ready, storage::WriteBatch* batch) {
+void GroupHostCore::MaybeCheckpoint(storage::GroupCommitWriter::Round* round) {
   if (checkpoints_unsupported_ || installing_ || replica_->snapshot_needed()) return;
   const Index applied = replica_->applied();  // the round's last committed entry
   const bool due = (options_.compact_log_bytes > 0 &&
@@ -36,17 +36,12 @@ void GroupHostCore::MaybeCheckpoint(const paxos::Ready& ready, storage::WriteBat
     checkpoints_unsupported_ = true;
     return;
   }
-  absl::StatusOr<std::optional<Index>> moved =
-      AddCheckpoint(engine_, options_.paxos.group, applied, replica_->compacted(),
-                    options_.retain_entries, *image, ready.entries, batch);
-  if (!moved.ok()) {
-    Log("not compacting the log this time: " + moved.status().ToString());
-    return;
-  }
-  // The erasure is readable as soon as the writer writes the batch, before this round ends: the
-  // replica must know of it first, or it would report the erased slots as holes (and a candidate
-  // would fill chosen slots with no-ops). Found by the simulator (paxos seed 10318).
-  if (moved->has_value()) replica_->Compact(**moved);
+  const std::optional<Index> moved = AddCheckpoint(
+      options_.paxos.group, applied, replica_->compacted(), options_.retain_entries, *image, round);
+  // The compaction is readable as soon as the writer writes the round, before this round ends:
+  // the replica must know of it first, or it would report the compacted slots as holes (and a
+  // candidate would fill chosen slots with no-ops). Found by the simulator (paxos seed 10318).
+  if (moved.has_value()) replica_->Compact(*moved);
   checkpoint_index_ = applied;
   applied_bytes_since_checkpoint_ = 0;
 }
@@ -108,7 +103,8 @@ void GroupHostCore::FinishInstall(const FetchedSnapshot& snapshot) {
     return;
   }
   // One synced write on the strand: a rare event, and nothing of this group may interleave.
-  const absl::Status s = WriteInstalledSnapshot(engine_, group, snapshot, replica_->compacted());
+  const absl::Status s =
+      WriteInstalledSnapshot(engine_, writer_, group, snapshot, replica_->compacted());
   if (!s.ok()) return Fence("writing an installed snapshot failed: " + s.ToString());
   installing_ = false;
   applied_ = snapshot.index;

@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "replication/engine_log_storage.h"
 
 namespace meridian::replication {
 
@@ -37,37 +36,29 @@ absl::StatusOr<paxos::Index> RestoreGroup(storage::Engine* engine, paxos::GroupI
   return index;
 }
 
-absl::StatusOr<std::optional<paxos::Index>> AddCheckpoint(
-    storage::Engine* engine, paxos::GroupId group, paxos::Index applied, paxos::Index compacted,
-    paxos::Index retain, const std::string& image, const std::vector<paxos::Entry>& round_entries,
-    storage::WriteBatch* batch) {
-  storage::WriteBatch records;
-  records.SaveGroupRecord(kCheckpointRecord, group, EncodeCheckpoint(applied, image));
+std::optional<paxos::Index> AddCheckpoint(paxos::GroupId group, paxos::Index applied,
+                                          paxos::Index compacted, paxos::Index retain,
+                                          const std::string& image,
+                                          storage::GroupCommitWriter::Round* round) {
+  round->data.SaveGroupRecord(kCheckpointRecord, group, EncodeCheckpoint(applied, image));
+  round->sync_data = true;
   const paxos::Index upto = std::max(compacted, applied > retain ? applied - retain : 0);
-  std::optional<paxos::Index> moved;
-  if (upto > compacted) {
-    RETURN_IF_ERROR(engine->TruncateLogPrefix(group, upto + 1, &records));
-    for (const paxos::Entry& e : round_entries) {
-      if (e.index <= upto) records.EraseLog(group, e.index);
-    }
-    records.SaveGroupRecord(EngineLogStorage::kCompactionRecord, group,
-                            EngineLogStorage::EncodeCompaction(upto));
-    moved = upto;
-  }
-  batch->Append(records);
-  return moved;
+  if (upto <= compacted) return std::nullopt;
+  round->log.Compact(group, upto);
+  return upto;
 }
 
-absl::Status WriteInstalledSnapshot(storage::Engine* engine, paxos::GroupId group,
-                                    const FetchedSnapshot& snapshot, paxos::Index compacted) {
-  storage::WriteBatch batch;
-  batch.SaveGroupRecord(kCheckpointRecord, group, EncodeCheckpoint(snapshot.index, snapshot.image));
-  const paxos::Index upto = std::max(snapshot.index, compacted);
-  RETURN_IF_ERROR(engine->TruncateLogPrefix(group, upto + 1, &batch));
-  batch.SaveGroupRecord(EngineLogStorage::kCompactionRecord, group,
-                        EngineLogStorage::EncodeCompaction(upto));
-  batch.EraseGroupRecord(kInstallRecord, group);
-  RETURN_IF_ERROR(engine->Write(batch, /*sync=*/true));
+absl::Status WriteInstalledSnapshot(storage::Engine* engine, storage::GroupCommitWriter* writer,
+                                    paxos::GroupId group, const FetchedSnapshot& snapshot,
+                                    paxos::Index compacted) {
+  storage::GroupCommitWriter::Round round;
+  round.data.SaveGroupRecord(kCheckpointRecord, group,
+                             EncodeCheckpoint(snapshot.index, snapshot.image));
+  round.data.EraseGroupRecord(kInstallRecord, group);
+  round.sync_data = true;
+  round.log.Compact(group, std::max(snapshot.index, compacted));
+  round.sync_log = true;
+  RETURN_IF_ERROR(writer->WriteRound(std::move(round)));
   RETURN_IF_ERROR(engine->ReloadHorizon(group));
   engine->UnblockGc(group);
   return absl::OkStatus();

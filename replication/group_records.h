@@ -16,6 +16,7 @@
 #include "replication/snapshot.h"
 #include "spanserver/paxos/types.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/group_commit_writer.h"
 #include "spanserver/storage/write_batch.h"
 
 namespace meridian::replication {
@@ -27,20 +28,22 @@ absl::StatusOr<paxos::Index> RestoreGroup(storage::Engine* engine, paxos::GroupI
                                           StateMachine* state_machine,
                                           const std::function<void(const std::string&)>& log);
 
-// Adds to `batch` the checkpoint `image` at `applied` and, when that moves the compaction point
-// (`applied` - `retain` past `compacted`), the erasure of the log up to the new point — also of
-// `round_entries` at or below it, which the batch writes earlier — and the point itself.
-// Returns the new compaction point, or nullopt when it did not move.
-absl::StatusOr<std::optional<paxos::Index>> AddCheckpoint(
-    storage::Engine* engine, paxos::GroupId group, paxos::Index applied, paxos::Index compacted,
-    paxos::Index retain, const std::string& image, const std::vector<paxos::Entry>& round_entries,
-    storage::WriteBatch* batch);
+// Adds to `round` the checkpoint `image` at `applied` (its data then written with sync) and,
+// when that moves the compaction point (`applied` - `retain` past `compacted`), the log's new
+// compaction point, written after the data. Returns the new compaction point, or nullopt when it
+// did not move.
+std::optional<paxos::Index> AddCheckpoint(paxos::GroupId group, paxos::Index applied,
+                                          paxos::Index compacted, paxos::Index retain,
+                                          const std::string& image,
+                                          storage::GroupCommitWriter::Round* round);
 
-// Completes an install (step 4 of snapshot.h), synced: the checkpoint, the log erased through the
-// snapshot's index (or `compacted` when higher), that compaction point, the install record
-// erased; then reloads the tablet's GC horizon and lets garbage collection run again.
-absl::Status WriteInstalledSnapshot(storage::Engine* engine, paxos::GroupId group,
-                                    const FetchedSnapshot& snapshot, paxos::Index compacted);
+// Completes an install (step 4 of snapshot.h), synced through `writer`: the checkpoint and the
+// install record erased in LevelDB, then the log compacted through the snapshot's index (or
+// `compacted` when higher); then reloads the tablet's GC horizon and lets garbage collection run
+// again.
+absl::Status WriteInstalledSnapshot(storage::Engine* engine, storage::GroupCommitWriter* writer,
+                                    paxos::GroupId group, const FetchedSnapshot& snapshot,
+                                    paxos::Index compacted);
 
 }  // namespace meridian::replication
 

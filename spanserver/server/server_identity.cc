@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "spanserver/storage/engine.h"
+#include "spanserver/storage/paxos_log.h"
 #include "spanserver/storage/write_batch.h"
 
 namespace meridian::spanserver {
@@ -176,6 +177,7 @@ absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir
 
 absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
                                                    storage::Engine* engine,
+                                                   const storage::PaxosLog& log,
                                                    DataDirIdentity* identity, uint64_t group) {
   const paxos::ReplicaMarker expected{group, identity->server_id, identity->incarnation};
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, engine->LoadReplicaMarker(group));
@@ -183,9 +185,8 @@ absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
   if (bytes.has_value()) {
     ASSIGN_OR_RETURN(stored, paxos::DecodeReplicaMarker(group, *bytes));
   }
-  ASSIGN_OR_RETURN(std::optional<std::string> hard_state, engine->LoadHardState(group));
-  ASSIGN_OR_RETURN(std::optional<uint64_t> last, engine->LastLogIndex(group));
-  const bool has_state = hard_state.has_value() || last.has_value();
+  const bool has_state = log.HardState(group).has_value() || log.LastIndex(group).has_value() ||
+                         log.Compacted(group) > 0;
   ASSIGN_OR_RETURN(
       paxos::ReplicaStart start,
       paxos::CheckReplicaStart(stored, has_state, expected, identity->groups.contains(group)));

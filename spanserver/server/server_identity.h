@@ -33,6 +33,7 @@
 
 namespace meridian::storage {
 class Engine;
+class PaxosLog;
 }  // namespace meridian::storage
 
 namespace meridian::spanserver {
@@ -68,6 +69,7 @@ absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir
 // FAILED_PRECONDITION, saying why, when the replica must stay down.
 absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
                                                    storage::Engine* engine,
+                                                   const storage::PaxosLog& log,
                                                    DataDirIdentity* identity, uint64_t group);
 
 }  // namespace meridian::spanserver

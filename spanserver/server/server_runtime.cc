@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "replication/group_host.h"
+#include "replication/group_log_storage.h"
 #include "replication/grpc_tls.h"
 #include "replication/tcp_transport.h"
 #include "spanserver/server/clock_monitor.h"
@@ -148,7 +149,11 @@ class ServerRuntime::Impl {
     if (absl::StatusOr<truetime::Interval> now = truetime_->Now(); !now.ok()) {
       Log(absl::StrCat("warning: TrueTime is unavailable: ", now.status().message()));
     }
-    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
+    ASSIGN_OR_RETURN_CTX(paxos_log_, storage::PaxosLog::Open(options_.data_dir + "/paxos_log"),
+                         "opening " + options_.data_dir + "/paxos_log");
+    RETURN_IF_ERROR(replication::MigrateEngineLogs(engine_.get(), paxos_log_.get(),
+                                                   [this](const std::string& line) { Log(line); }));
+    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get(), paxos_log_.get());
     work_.emplace(io_.get_executor());
     // Named for `top -H` and profiles ("io", "heartbeat"; the writer names itself).
     for (int i = 0; i < options_.io_threads; ++i) {
@@ -172,7 +177,7 @@ class ServerRuntime::Impl {
         },
         transport_options);
     ASSIGN_OR_RETURN(peer_address_, transport_->Listen(PeerListenAddress()));
-    ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine_->ListGroups());
+    const std::vector<uint64_t> groups = paxos_log_->Groups();
     logged_groups_.insert(groups.begin(), groups.end());
     if (!groups.empty()) {
       Log(absl::StrCat("found the logs of groups ", absl::StrJoin(groups, ","),
@@ -450,6 +455,7 @@ class ServerRuntime::Impl {
     transport_.reset();
     kv_.reset();
     writer_.reset();
+    paxos_log_.reset();
     engine_.reset();
     Log(absl::StrCat("server ", server_id_.load(), " stopped"));
   }
@@ -502,7 +508,7 @@ class ServerRuntime::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
     if (refused_.contains(group)) return;  // stays down until the operator acts
     absl::StatusOr<paxos::ReplicaStart> start =
-        PrepareReplica(options_.data_dir, engine_.get(), &identity_, group);
+        PrepareReplica(options_.data_dir, engine_.get(), *paxos_log_, &identity_, group);
     if (!start.ok()) {
       Log(absl::StrCat("group ", group,
                        ": NOT starting this server's replica: ", start.status().message(),
@@ -646,6 +652,7 @@ class ServerRuntime::Impl {
 
   const ServerOptions options_;
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::PaxosLog> paxos_log_;
   std::unique_ptr<storage::GroupCommitWriter> writer_;
   std::unique_ptr<truetime::TimeFloor> time_floor_;
   std::unique_ptr<truetime::PeerClockCheck> clock_check_;  // null: no peer clock check

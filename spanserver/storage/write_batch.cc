@@ -54,6 +54,11 @@ void WriteBatch::SaveHardState(uint64_t group, std::string_view hard_state) {
   ++count_;
 }
 
+void WriteBatch::EraseHardState(uint64_t group) {
+  Rep().Delete(format::HardStateKey(group));
+  ++count_;
+}
+
 void WriteBatch::SaveReplicaMarker(uint64_t group, std::string_view marker) {
   Rep().Put(format::ReplicaMarkerKey(group), ToSlice(marker));
   ++count_;

@@ -1,4 +1,5 @@
-// WriteBatch: a set of MVCC, Paxos-log and hard-state writes that Engine::Write applies
+// WriteBatch: a set of MVCC, group-record (and, in stores written before storage::PaxosLog,
+// Paxos-log and hard-state) writes that Engine::Write applies
 // atomically: after a crash either all of them are in the store or none is. Writes apply in the
 // order they were added, so a later write to the same key wins.
 //
@@ -45,6 +46,7 @@ class WriteBatch {
   void EraseLog(uint64_t group, uint64_t index);
   // Paxos: replaces `group`'s hard state.
   void SaveHardState(uint64_t group, std::string_view hard_state);
+  void EraseHardState(uint64_t group);
   // Paxos: replaces `group`'s replica marker (paxos/replica_marker.h).
   void SaveReplicaMarker(uint64_t group, std::string_view marker);
   // A group's compaction point, checkpoint or install record (format.h group_record_key).

@@ -13,7 +13,7 @@
 
 #include "common/key_encoding.h"
 #include "proto/paxos.pb.h"
-#include "replication/engine_log_storage.h"
+#include "replication/group_log_storage.h"
 #include "replication/paxos_wire.h"
 #include "replication/snapshot.h"
 #include "spanserver/paxos/codec.h"
@@ -237,7 +237,7 @@ void TxnRecordSeeds(Writer& w) {
   w.Seed("txn_records", "txn-checkpoint", 1, txn::EncodeCheckpoint(image));
   w.Seed("txn_records", "txn-checkpoint-empty", 1, txn::EncodeCheckpoint(txn::CheckpointImage{}));
   w.Seed("txn_records", "group-checkpoint", 2, replication::EncodeCheckpoint(20, "image"));
-  w.Seed("txn_records", "compaction", 3, replication::EngineLogStorage::EncodeCompaction(17));
+  w.Seed("txn_records", "compaction", 3, replication::EncodeLegacyCompaction(17));
 }
 
 }  // namespace

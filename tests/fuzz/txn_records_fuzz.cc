@@ -1,7 +1,7 @@
 // Fuzz harness: the transaction layer's durable records — the log records (txn/records.h), the
 // transaction manager's checkpoint image (txn/checkpoint.h) — and a group's records beside its
 // Paxos log (replication/group_records.h: the checkpoint record of replication/snapshot.h and the
-// compaction point of replication/engine_log_storage.h). The first byte picks the decoder, the
+// compaction point of replication/group_log_storage.h). The first byte picks the decoder, the
 // rest is its input (seeds: fuzz_seed_gen). Properties, for every input:
 //  - a decoder returns a value or DATA_LOSS, never crashes, and reads no byte out of bounds;
 //  - what decodes re-encodes to bytes that decode to the same value, and re-encoding that is a
@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "common/check.h"
-#include "replication/engine_log_storage.h"
+#include "replication/group_log_storage.h"
 #include "replication/snapshot.h"
 #include "txn/checkpoint.h"
 #include "txn/records.h"
@@ -55,9 +55,9 @@ void FuzzGroupCheckpoint(std::string_view in) {
 }
 
 void FuzzCompaction(std::string_view in) {
-  absl::StatusOr<paxos::Index> upto = replication::EngineLogStorage::DecodeCompaction(in);
+  absl::StatusOr<paxos::Index> upto = replication::DecodeLegacyCompaction(in);
   if (!upto.ok()) return CheckDataLoss(upto.status());
-  CHECK(replication::EngineLogStorage::EncodeCompaction(*upto) == in);
+  CHECK(replication::EncodeLegacyCompaction(*upto) == in);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Hostile and corrupt inputs to the Paxos log codecs (spanserver/paxos/codec.h). The round trips
-// are in tests/unit/replication/engine_log_storage_test.cc; tests/fuzz/paxos_codec_fuzz.cc fuzzes
+// are in tests/unit/replication/group_log_storage_test.cc; tests/fuzz/paxos_codec_fuzz.cc fuzzes
 // the same decoders.
 #include "spanserver/paxos/codec.h"
 

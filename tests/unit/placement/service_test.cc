@@ -25,6 +25,7 @@
 #include "replication/group_host.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
+#include "spanserver/storage/paxos_log.h"
 #include "tests/unit/placement/fake_movement_client.h"
 #include "truetime/clock_source_factory.h"
 #include "truetime/truetime.h"
@@ -63,7 +64,8 @@ class PlacementFixture {
     truetime_ =
         std::make_unique<truetime::TrueTime>(std::move(*source), truetime::TrueTime::Options{});
     engine_ = std::move(*storage::Engine::Open(dir_ + "/db"));
-    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
+    paxos_log_ = std::move(*storage::PaxosLog::Open(dir_ + "/db_paxos_log"));
+    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get(), paxos_log_.get());
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
 
     replication::GroupHostOptions options;
@@ -117,6 +119,7 @@ class PlacementFixture {
     for (std::thread& t : threads_) t.join();
     writer_->Shutdown();
     writer_.reset();
+    paxos_log_.reset();
     engine_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -217,6 +220,7 @@ class PlacementFixture {
   std::string dir_;
   std::unique_ptr<truetime::TrueTime> truetime_;
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::PaxosLog> paxos_log_;
   std::unique_ptr<storage::GroupCommitWriter> writer_;
   NullTransport transport_;
   boost::asio::io_context io_;

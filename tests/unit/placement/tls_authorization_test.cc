@@ -28,6 +28,7 @@
 #include "spanserver/server/server_runtime.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
+#include "spanserver/storage/paxos_log.h"
 #include "tools/certs.h"
 #include "truetime/clock_source_factory.h"
 #include "truetime/truetime.h"
@@ -79,6 +80,7 @@ class TlsAuthorizationTest : public ::testing::Test {
     for (std::thread& t : threads_) t.join();
     writer_->Shutdown();
     writer_.reset();
+    paxos_log_.reset();
     engine_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -94,7 +96,8 @@ class TlsAuthorizationTest : public ::testing::Test {
     truetime_ =
         std::make_unique<truetime::TrueTime>(std::move(*source), truetime::TrueTime::Options{});
     engine_ = std::move(*storage::Engine::Open(dir_ + "/pd"));
-    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get());
+    paxos_log_ = std::move(*storage::PaxosLog::Open(dir_ + "/pd_paxos_log"));
+    writer_ = std::make_unique<storage::GroupCommitWriter>(engine_.get(), paxos_log_.get());
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     replication::GroupHostOptions options;
     options.paxos.group = 0;
@@ -197,6 +200,7 @@ class TlsAuthorizationTest : public ::testing::Test {
   NullTransport transport_;
   std::unique_ptr<truetime::TrueTime> truetime_;
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::PaxosLog> paxos_log_;
   std::unique_ptr<storage::GroupCommitWriter> writer_;
   std::unique_ptr<replication::GroupHost> host_;
   std::unique_ptr<PlacementService> service_;

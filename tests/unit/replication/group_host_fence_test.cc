@@ -33,12 +33,17 @@ class GroupHostFenceTest : public GroupHostTest {
   // same files (a writer that saw a failed write refuses every later one).
   void ReopenStorage(Node& node) {
     node.writer.reset();
+    node.log.reset();
     node.engine.reset();
     absl::StatusOr<std::unique_ptr<storage::Engine>> engine =
         storage::Engine::Open(node.dir, {.env = node.env.get()});
     ASSERT_TRUE(engine.ok()) << engine.status();
     node.engine = *std::move(engine);
-    node.writer = std::make_unique<storage::GroupCommitWriter>(node.engine.get());
+    absl::StatusOr<std::unique_ptr<storage::PaxosLog>> log =
+        storage::PaxosLog::Open(node.dir + "/paxos_log", {.env = node.env.get()});
+    ASSERT_TRUE(log.ok()) << log.status();
+    node.log = *std::move(log);
+    node.writer = std::make_unique<storage::GroupCommitWriter>(node.engine.get(), node.log.get());
   }
 };
 

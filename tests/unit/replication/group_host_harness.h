@@ -34,6 +34,7 @@
 #include "replication/grpc_transport.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/group_commit_writer.h"
+#include "spanserver/storage/paxos_log.h"
 #include "spanserver/storage/write_batch.h"
 #include "tests/unit/storage/fault_injection_env.h"
 #include "truetime/clock_source_factory.h"
@@ -143,6 +144,7 @@ struct Node {
   // Over leveldb::Env::Default(); FailWrites() makes the node's disk fail.
   std::unique_ptr<storage::testing::FaultInjectionEnv> env;
   std::unique_ptr<storage::Engine> engine;
+  std::unique_ptr<storage::PaxosLog> log;
   std::unique_ptr<storage::GroupCommitWriter> writer;
   std::unique_ptr<truetime::TrueTime> truetime;
   asio::io_context io;
@@ -175,7 +177,11 @@ class GroupHostTest : public ::testing::Test {
       auto engine = storage::Engine::Open(node->dir, {.env = node->env.get()});
       ASSERT_TRUE(engine.ok()) << engine.status();
       node->engine = *std::move(engine);
-      node->writer = std::make_unique<storage::GroupCommitWriter>(node->engine.get());
+      auto log = storage::PaxosLog::Open(node->dir + "/paxos_log", {.env = node->env.get()});
+      ASSERT_TRUE(log.ok()) << log.status();
+      node->log = *std::move(log);
+      node->writer =
+          std::make_unique<storage::GroupCommitWriter>(node->engine.get(), node->log.get());
       auto source =
           truetime::MakeClockSource(truetime::ClockSourceKind::kFixed, {.fixed_epsilon_us = 1000});
       ASSERT_TRUE(source.ok()) << source.status();
@@ -215,6 +221,7 @@ class GroupHostTest : public ::testing::Test {
       node->io.stop();
       node->io_thread.join();
       node->writer.reset();
+      node->log.reset();
       node->engine.reset();
       std::filesystem::remove_all(node->dir);
     }

@@ -12,6 +12,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "replication/group_log_storage.h"
+#include "spanserver/paxos/codec.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/write_batch.h"
 
@@ -28,6 +30,7 @@ class ServerIdentityTest : public ::testing::Test {
     OpenEngine();
   }
   ~ServerIdentityTest() override {
+    log_.reset();
     engine_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -37,6 +40,10 @@ class ServerIdentityTest : public ::testing::Test {
     auto engine = storage::Engine::Open((dir_ / "db").string());
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
+    log_.reset();
+    auto log = storage::PaxosLog::Open((dir_ / "paxos_log").string());
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = std::move(*log);
   }
 
   DataDirIdentity Load(uint64_t fresh, std::string* note) {
@@ -48,6 +55,7 @@ class ServerIdentityTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::PaxosLog> log_;
 };
 
 TEST(DataDirIdentityCodecTest, RoundTripsAndRejectsGarbage) {
@@ -78,7 +86,7 @@ TEST_F(ServerIdentityTest, ANewReplicaWritesItsMarkerAndIsRememberedBeforeItStar
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 11),
+  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11),
             paxos::ReplicaStart::kFresh);
   EXPECT_EQ(identity.groups, std::set<uint64_t>{11});
   EXPECT_EQ(Load(0, &note), identity) << "the identity file lists the group";
@@ -86,7 +94,7 @@ TEST_F(ServerIdentityTest, ANewReplicaWritesItsMarkerAndIsRememberedBeforeItStar
   ASSERT_TRUE(marker.ok() && marker->has_value());
   EXPECT_EQ(*paxos::DecodeReplicaMarker(11, **marker), (paxos::ReplicaMarker{11, 3, 0xA1}));
   // A restart recovers it.
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 11),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11),
             paxos::ReplicaStart::kRecover);
 }
 
@@ -94,16 +102,18 @@ TEST_F(ServerIdentityTest, AWipedDatabaseKeepsTheReplicasItHostedDown) {
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).ok());
+  log_.reset();
   engine_.reset();
   std::filesystem::remove_all(dir_ / "db");
+  std::filesystem::remove_all(dir_ / "paxos_log");
   OpenEngine();
   absl::StatusOr<paxos::ReplicaStart> start =
-      PrepareReplica(dir_.string(), engine_.get(), &identity, 11);
+      PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11);
   EXPECT_EQ(start.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(engine_->LoadReplicaMarker(11)->has_value()) << "no marker was written";
   // A group it never hosted may still start.
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 12),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12),
             paxos::ReplicaStart::kFresh);
 }
 
@@ -111,8 +121,8 @@ TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).ok());
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), &identity, 12).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12).ok());
   std::filesystem::remove(IdentityPath(dir_.string()));
   EXPECT_EQ(Load(0xB2, &note), identity);
   EXPECT_NE(note.find("rebuilt from the database"), std::string::npos) << note;
@@ -121,33 +131,38 @@ TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
 TEST_F(ServerIdentityTest, ADirectoryFromBeforeIdentitiesIsAdoptedWithItsGroups) {
   std::ofstream(dir_ / "server_id") << "7\n";
   storage::WriteBatch batch;
-  batch.SaveHardState(3, "hs");
-  batch.AppendLog(4, 1, "entry");
+  batch.SaveHardState(3, paxos::EncodeHardState(paxos::HardState{paxos::Ballot{1, 7}, {7}, {}, 0}));
+  batch.AppendLog(
+      4, 1,
+      paxos::EncodeEntry(paxos::Entry{1, paxos::Ballot{1, 7}, paxos::EntryType::kNormal, "x"}));
   ASSERT_TRUE(engine_->Write(batch, true).ok());
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   EXPECT_EQ(identity, (DataDirIdentity{7, 0xA1, {3, 4}}));
   EXPECT_NE(note.find("adopted"), std::string::npos) << note;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "server_id"));
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 3),
+  // Then the server moves the logs out of LevelDB (replication::MigrateEngineLogs).
+  ASSERT_TRUE(
+      replication::MigrateEngineLogs(engine_.get(), log_.get(), [](const std::string&) {}).ok());
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 3),
             paxos::ReplicaStart::kRecover);
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), &identity, 4),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 4),
             paxos::ReplicaStart::kRecover);
 }
 
 TEST_F(ServerIdentityTest, SomeoneElsesDatabaseIsRefused) {
   storage::WriteBatch batch;
   batch.SaveReplicaMarker(11, paxos::EncodeReplicaMarker({11, 3, 0xC3}));
-  batch.SaveHardState(11, "hs");
   ASSERT_TRUE(engine_->Write(batch, true).ok());
+  storage::PaxosLogBatch hard_states;
+  hard_states.SaveHardState(11, "hs");
+  hard_states.SaveHardState(12, "hs");
+  ASSERT_TRUE(log_->Write(hard_states, true).ok());
   DataDirIdentity identity{3, 0xA1, {}};
-  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), &identity, 11).status().code(),
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  // Paxos state without any marker: whose it is cannot be told.
-  storage::WriteBatch unmarked;
-  unmarked.SaveHardState(12, "hs");
-  ASSERT_TRUE(engine_->Write(unmarked, true).ok());
-  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), &identity, 12).status().code(),
+  // Paxos state without any marker (group 12): whose it is cannot be told.
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

@@ -1,12 +1,14 @@
-// The Paxos log on the storage engine: codec round trips and corruption errors, and a replica
-// that persists through EngineLogStorage and is rebuilt from it after a restart.
-#include "replication/engine_log_storage.h"
+// A group's Paxos log: codec round trips and corruption errors, a replica that persists through
+// GroupLogStorage and is rebuilt from it after a restart, and the migration of a log kept in
+// LevelDB by an older server.
+#include "replication/group_log_storage.h"
 
 #include <gtest/gtest.h>
 #include <leveldb/env.h>
 #include <leveldb/helpers/memenv.h>
 
 #include "spanserver/paxos/codec.h"
+#include "spanserver/storage/write_batch.h"
 
 namespace meridian::replication {
 namespace {
@@ -53,12 +55,30 @@ TEST(CodecTest, MalformedRecordsAreDataLoss) {
             absl::StatusCode::kDataLoss);
 }
 
-TEST(EngineLogStorageTest, AReplicaRestartsFromItsDurableLog) {
-  std::unique_ptr<leveldb::Env> env(leveldb::NewMemEnv(leveldb::Env::Default()));
-  storage::EngineOptions eo;
-  eo.env = env.get();
-  auto engine = storage::Engine::Open("/paxos-db", eo);
-  ASSERT_TRUE(engine.ok()) << engine.status();
+class GroupLogStorageTest : public ::testing::Test {
+ protected:
+  GroupLogStorageTest() : env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
+    storage::EngineOptions eo;
+    eo.env = env_.get();
+    engine_ = *storage::Engine::Open("/db", eo);
+    Reopen();
+  }
+
+  void Reopen() {
+    log_.reset();
+    storage::PaxosLogOptions lo;
+    lo.env = env_.get();
+    auto log = storage::PaxosLog::Open("/paxos_log", lo);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+  }
+
+  std::unique_ptr<leveldb::Env> env_;
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::PaxosLog> log_;
+};
+
+TEST_F(GroupLogStorageTest, AReplicaRestartsFromItsDurableLog) {
   Options o;
   o.group = 5;
   o.id = 1;
@@ -66,14 +86,14 @@ TEST(EngineLogStorageTest, AReplicaRestartsFromItsDurableLog) {
   truetime::Interval now{1'000'000, 1'002'000};
   std::vector<Entry> applied;
   {
-    EngineLogStorage log(engine->get(), 5);
+    GroupLogStorage log(log_.get(), 5);
     Replica r(o, &log, now);
     auto drive = [&] {
       while (r.HasReady()) {
         Ready ready = r.TakeReady();
-        storage::WriteBatch batch;
+        storage::PaxosLogBatch batch;
         log.AddToBatch(ready, &batch);
-        ASSERT_TRUE((*engine)->Write(batch, /*sync=*/true).ok());
+        ASSERT_TRUE(log_->Write(batch, /*sync=*/true).ok());
         for (const Entry& e : ready.committed) applied.push_back(e);
         r.Advance(now);
       }
@@ -85,7 +105,8 @@ TEST(EngineLogStorageTest, AReplicaRestartsFromItsDurableLog) {
     drive();
     EXPECT_EQ(r.commit(), 6u);
   }
-  EngineLogStorage log(engine->get(), 5);
+  Reopen();
+  GroupLogStorage log(log_.get(), 5);
   EXPECT_EQ(log.LastIndex(), 6u);
   EXPECT_EQ(log.LoadHardState().members, std::vector<ReplicaId>{1});
   EXPECT_EQ(log.LoadHardState().promised.replica, 1u);
@@ -96,6 +117,41 @@ TEST(EngineLogStorageTest, AReplicaRestartsFromItsDurableLog) {
   Replica restarted(o, &log, now);
   EXPECT_EQ(restarted.last_index(), 6u);
   EXPECT_EQ(restarted.hard_state().promised, Ballot({1, 1}));
+}
+
+// A data directory written by a server that kept its Paxos logs in LevelDB: the logs move into
+// the PaxosLog, whole, and leave LevelDB; a second run finds nothing more to move.
+TEST_F(GroupLogStorageTest, LogsKeptInLevelDbAreMovedOutWhole) {
+  const HardState hs{Ballot{4, 2}, {1, 2, 3}, {}, 0};
+  storage::WriteBatch old;
+  old.SaveHardState(7, EncodeHardState(hs));
+  old.SaveGroupRecord(kLegacyCompactionRecord, 7, EncodeLegacyCompaction(10));
+  std::vector<Entry> entries;
+  for (Index i = 11; i <= 40; ++i) {
+    entries.push_back(Entry{i, Ballot{4, 2}, EntryType::kNormal, "command-" + std::to_string(i)});
+    old.AppendLog(7, i, EncodeEntry(entries.back()));
+  }
+  old.SaveHardState(8, EncodeHardState(HardState{Ballot{1, 1}, {1}, {}, 0}));
+  ASSERT_TRUE(engine_->Write(old, true).ok());
+
+  std::vector<std::string> notes;
+  auto note = [&](const std::string& line) { notes.push_back(line); };
+  ASSERT_TRUE(MigrateEngineLogs(engine_.get(), log_.get(), note).ok());
+  EXPECT_EQ(notes.size(), 1u);
+  Reopen();
+  GroupLogStorage log(log_.get(), 7);
+  EXPECT_EQ(log.LoadHardState(), hs);
+  EXPECT_EQ(log.Compacted(), 10u);
+  EXPECT_EQ(log.LastIndex(), 40u);
+  EXPECT_EQ(log.Entries(11, 40, SIZE_MAX), entries);
+  EXPECT_EQ(GroupLogStorage(log_.get(), 8).LoadHardState().promised, (Ballot{1, 1}));
+  EXPECT_EQ(log_->Groups(), (std::vector<uint64_t>{7, 8}));
+  // Gone from LevelDB.
+  EXPECT_TRUE(engine_->ListGroups()->empty());
+  EXPECT_FALSE(engine_->LoadGroupRecord(kLegacyCompactionRecord, 7)->has_value());
+  notes.clear();
+  ASSERT_TRUE(MigrateEngineLogs(engine_.get(), log_.get(), note).ok());
+  EXPECT_TRUE(notes.empty());
 }
 
 }  // namespace
