@@ -79,10 +79,12 @@ absl::StatusOr<Index> DecodeLegacyCompaction(std::string_view bytes) {
 
 absl::Status MigrateEngineLogs(storage::Engine* engine, storage::PaxosLog* log,
                                const std::function<void(const std::string&)>& note) {
+  if (engine->format_version() >= kPaxosLogFormat) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<uint64_t> groups, engine->ListGroups());
-  if (groups.empty()) return absl::OkStatus();
-  note(absl::StrCat("moving the Paxos logs of groups ", absl::StrJoin(groups, ","),
-                    " out of LevelDB into ", log->dir()));
+  if (!groups.empty()) {
+    note(absl::StrCat("moving the Paxos logs of groups ", absl::StrJoin(groups, ","),
+                      " out of LevelDB into ", log->dir()));
+  }
   for (const uint64_t group : groups) {
     storage::PaxosLogBatch batch;
     storage::WriteBatch erase;
@@ -118,7 +120,17 @@ absl::Status MigrateEngineLogs(storage::Engine* engine, storage::PaxosLog* log,
     RETURN_IF_ERROR(engine->TruncateLogSuffix(group, 0, &erase));
     RETURN_IF_ERROR(engine->Write(erase, /*sync=*/true));
   }
-  return absl::OkStatus();
+  // A replica with a marker and nothing persisted yet gets an empty hard state, as a new one does
+  // (PrepareReplica): from now on a marked replica whose log knows nothing of it lost its log.
+  ASSIGN_OR_RETURN(std::vector<uint64_t> marked, engine->ListMarkedGroups());
+  storage::PaxosLogBatch empty;
+  for (const uint64_t group : marked) {
+    if (!log->HardState(group) && !log->LastIndex(group) && log->Compacted(group) == 0) {
+      empty.SaveHardState(group, EncodeHardState(HardState{}));
+    }
+  }
+  RETURN_IF_ERROR(log->Write(empty, /*sync=*/true));
+  return engine->SetFormatVersion(kPaxosLogFormat);
 }
 
 }  // namespace meridian::replication

@@ -41,11 +41,16 @@ class GroupLogStorage : public paxos::LogStorage {
   paxos::GroupId group_;
 };
 
-// Paxos logs kept in LevelDB by servers before the PaxosLog existed: every group's hard state,
+// Upgrades a store of format 1, whose Paxos logs are in LevelDB: every group's hard state,
 // compaction point and entries are copied into `log` (synced) and then erased from `engine`
-// (synced). A crash in between copies them again. `note` reports what was done.
+// (synced); a marked group with nothing persisted gets an empty hard state in `log`; then the
+// store's format becomes kPaxosLogFormat. A crash in between copies them again. Does nothing to
+// a store of that format already. `note` reports what was done.
 absl::Status MigrateEngineLogs(storage::Engine* engine, storage::PaxosLog* log,
                                const std::function<void(const std::string&)>& note);
+
+// The storage format whose Paxos logs are in a PaxosLog (storage/format.h).
+inline constexpr uint64_t kPaxosLogFormat = 2;
 
 // The compaction point's record in LevelDB before the PaxosLog (storage format 'c':
 // uint64(index)); read only by the migration.

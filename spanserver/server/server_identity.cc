@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "spanserver/paxos/codec.h"
 #include "spanserver/storage/engine.h"
 #include "spanserver/storage/paxos_log.h"
 #include "spanserver/storage/write_batch.h"
@@ -176,8 +177,7 @@ absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir
 }
 
 absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
-                                                   storage::Engine* engine,
-                                                   const storage::PaxosLog& log,
+                                                   storage::Engine* engine, storage::PaxosLog* log,
                                                    DataDirIdentity* identity, uint64_t group) {
   const paxos::ReplicaMarker expected{group, identity->server_id, identity->incarnation};
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, engine->LoadReplicaMarker(group));
@@ -185,12 +185,26 @@ absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
   if (bytes.has_value()) {
     ASSIGN_OR_RETURN(stored, paxos::DecodeReplicaMarker(group, *bytes));
   }
-  const bool has_state = log.HardState(group).has_value() || log.LastIndex(group).has_value() ||
-                         log.Compacted(group) > 0;
+  const std::string empty_hard_state = paxos::EncodeHardState(paxos::HardState{});
+  const std::optional<std::string> hard_state = log->HardState(group);
+  const bool has_entries = log->LastIndex(group).has_value() || log->Compacted(group) > 0;
+  // A new replica's log starts with an empty hard state, before its marker is written: a marked
+  // replica whose log knows nothing of it lost its log (DATA_DIR/paxos_log apart from the rest).
+  if (stored.has_value() && !hard_state.has_value() && !has_entries) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group ", group, ": the database holds the marker of ", stored->ToString(),
+                     " but its Paxos log (", log->dir(),
+                     ") holds nothing of it: the log was lost or wiped, "
+                     "and the replica must not vote or accept under its old identity"));
+  }
+  const bool has_state = has_entries || (hard_state.has_value() && *hard_state != empty_hard_state);
   ASSIGN_OR_RETURN(
       paxos::ReplicaStart start,
       paxos::CheckReplicaStart(stored, has_state, expected, identity->groups.contains(group)));
   if (start == paxos::ReplicaStart::kFresh) {
+    storage::PaxosLogBatch first;
+    first.SaveHardState(group, empty_hard_state);
+    RETURN_IF_ERROR(log->Write(first, /*sync=*/true));
     storage::WriteBatch batch;
     batch.SaveReplicaMarker(group, paxos::EncodeReplicaMarker(expected));
     RETURN_IF_ERROR(engine->Write(batch, /*sync=*/true));

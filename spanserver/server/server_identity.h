@@ -15,6 +15,8 @@
 //    new server.
 //  - DATA_DIR/db wiped or replaced, identity kept: the groups it lists have no marker in the
 //    database, so PrepareReplica refuses them (they stay down, reported to placement).
+//  - DATA_DIR/paxos_log wiped, database kept: a marked replica whose log holds nothing of it
+//    is refused (a new replica's log gets an empty hard state before its marker is written).
 //  - identity lost, database kept: rebuilt from the database's markers.
 //  - a directory from before identities (DATA_DIR/server_id): adopted, markers written.
 // Not detected: a database rolled back to an older copy of itself (its markers are still there).
@@ -64,12 +66,13 @@ absl::StatusOr<DataDirIdentity> LoadOrCreateIdentity(const std::string& data_dir
                                                      uint64_t fresh_incarnation, std::string* note);
 
 // Whether this server may start its replica of `group` (paxos::CheckReplicaStart against the
-// database and the identity). For a new replica it first writes the marker (synced) and then adds
-// the group to the identity (saved): from then on, a database without the marker is a loss.
+// database, the Paxos log and the identity). For a new replica it first writes an empty hard
+// state into `log` and the marker into the database (each synced) and then adds the group to the
+// identity (saved): from then on, a database without the marker, or a log without the group, is
+// a loss.
 // FAILED_PRECONDITION, saying why, when the replica must stay down.
 absl::StatusOr<paxos::ReplicaStart> PrepareReplica(const std::string& data_dir,
-                                                   storage::Engine* engine,
-                                                   const storage::PaxosLog& log,
+                                                   storage::Engine* engine, storage::PaxosLog* log,
                                                    DataDirIdentity* identity, uint64_t group);
 
 }  // namespace meridian::spanserver

@@ -467,9 +467,14 @@ class ServerRuntime::Impl {
     if (writer_ == nullptr || transport_ == nullptr) return;
     const storage::GroupCommitWriter::Stats w = writer_->stats();
     const replication::TcpTransport::Stats t = transport_->stats();
+    const storage::PaxosLog::Stats l = paxos_log_->stats();
     Log(absl::StrCat("writer: ", w.batches, " group rounds in ", w.leveldb_writes,
-                     " LevelDB writes (", w.synced_leveldb_writes, " synced, ", w.bytes, " bytes, ",
-                     w.flushes, " flushes of staged rounds); peers: ", t.messages_sent,
+                     " LevelDB writes (", w.synced_leveldb_writes, " synced) and ", w.log_writes,
+                     " Paxos log writes (", w.synced_log_writes, " synced), ", w.bytes, " bytes, ",
+                     w.flushes, " flushes of staged rounds; Paxos log: ", l.segments,
+                     " segments (", l.segments_removed, " removed, ", l.relocated_entries,
+                     " entries copied forward), ", l.disk_reads,
+                     " entries read back from disk; peers: ", t.messages_sent,
                      " messages sent in ", t.frames_sent, " frames over ", t.connects,
                      " connections, ", t.messages_received, " received, ", t.dropped, " dropped; ",
                      t.inbound_refused, " inbound connections refused over the caps, ",
@@ -508,7 +513,7 @@ class ServerRuntime::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(topology_mu_) {
     if (refused_.contains(group)) return;  // stays down until the operator acts
     absl::StatusOr<paxos::ReplicaStart> start =
-        PrepareReplica(options_.data_dir, engine_.get(), *paxos_log_, &identity_, group);
+        PrepareReplica(options_.data_dir, engine_.get(), paxos_log_.get(), &identity_, group);
     if (!start.ok()) {
       Log(absl::StrCat("group ", group,
                        ": NOT starting this server's replica: ", start.status().message(),

@@ -98,11 +98,12 @@ absl::Status Engine::OpenParanoid(leveldb::Options options, const std::string& p
 absl::Status Engine::CheckFormat(const std::string& path) {
   ASSIGN_OR_RETURN(std::optional<std::string> value, GetOptional(format::FormatKey()));
   if (!value.has_value()) {
-    // A new store, or one written before the version was recorded (version 1).
-    leveldb::WriteOptions options;
-    options.sync = true;
-    return internal::FromLevelDb(
-        db_->Put(options, format::FormatKey(), format::FormatValue(format::kFormatVersion)));
+    // A new store is written in this binary's format; one that holds keys but no version was
+    // written before the version was recorded: version 1.
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(internal::CheckedReads()));
+    it->SeekToFirst();
+    RETURN_IF_ERROR(internal::FromLevelDb(it->status()));
+    return SetFormatVersion(it->Valid() ? 1 : format::kFormatVersion);
   }
   uint64_t version = 0;
   RETURN_IF_ERROR(format::ParseFormatValue(*value, &version));
@@ -113,6 +114,16 @@ absl::Status Engine::CheckFormat(const std::string& path) {
         "): a newer Meridian wrote it. Run that version or a newer one; this binary would "
         "misread it, so it does not start"));
   }
+  format_version_ = version;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SetFormatVersion(uint64_t version) {
+  leveldb::WriteOptions options;
+  options.sync = true;
+  RETURN_IF_ERROR(
+      internal::FromLevelDb(db_->Put(options, format::FormatKey(), format::FormatValue(version))));
+  format_version_ = version;
   return absl::OkStatus();
 }
 

@@ -97,6 +97,12 @@ class Engine {
   // batch, whole (never part of it), until a later synced batch.
   absl::Status Write(const WriteBatch& batch, bool sync);
 
+  // The store's format version (format.h kFormatVersion): older ones are upgraded by their
+  // users (version 1 kept the Paxos logs in LevelDB: replication::MigrateEngineLogs).
+  uint64_t format_version() const { return format_version_; }
+  // Records `version` (synced).
+  absl::Status SetFormatVersion(uint64_t version);
+
   // ---- MVCC data ----
 
   // One-write conveniences over Write().
@@ -243,6 +249,7 @@ class Engine {
   std::unique_ptr<leveldb::Env> sync_env_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
+  uint64_t format_version_ = 0;  // set by CheckFormat
 
   mutable absl::Mutex horizons_mu_;
   absl::flat_hash_map<uint64_t, Timestamp> horizons_ ABSL_GUARDED_BY(horizons_mu_);

@@ -56,7 +56,9 @@ inline constexpr char kFormatTag = 'v';
 // The format this binary writes, and the newest it reads. Raise it with any change that an
 // older binary would misread (a new key space, value layout, or Paxos entry or record version),
 // so that the older binary refuses the store instead of misreading it.
-inline constexpr uint64_t kFormatVersion = 1;
+// 1: the Paxos logs and hard states were kept here ('l', 'h', 'c'); 2: they are in
+// storage::PaxosLog, and only a store being upgraded still holds them.
+inline constexpr uint64_t kFormatVersion = 2;
 std::string FormatKey();
 std::string FormatValue(uint64_t version);
 // DATA_LOSS when it is not 8 bytes.

@@ -104,6 +104,7 @@ absl::Status PaxosLog::StartSegment(uint64_t previous_end) {
 }
 
 absl::Status PaxosLog::Write(const PaxosLogBatch& batch, bool sync) {
+  absl::MutexLock write_lock(&write_mu_);
   RETURN_IF_ERROR(failure_);
   if (batch.empty() && !sync) return absl::OkStatus();
   bool rolled = false;

@@ -33,8 +33,8 @@
 // reasons): every later Write returns that error. A read that finds a record that does not check
 // is DATA_LOSS.
 //
-// Thread safety: Write is called by one thread at a time (the group-commit writer); the reads are
-// thread-safe and may run concurrently with it.
+// Thread safety: thread-safe. Writes are serialized (the group-commit writer makes nearly all of
+// them); reads may run concurrently with a write.
 #ifndef MERIDIAN_SPANSERVER_STORAGE_PAXOS_LOG_H_
 #define MERIDIAN_SPANSERVER_STORAGE_PAXOS_LOG_H_
 
@@ -200,7 +200,8 @@ class PaxosLog {
   std::unique_ptr<leveldb::Env> owned_env_;
   leveldb::Env* const env_;
 
-  // Writer only.
+  // Held by Write (and Open) throughout: one writer at a time.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::unique_ptr<leveldb::WritableFile> file_;
   uint64_t file_number_ = 0;
   uint64_t file_end_ = 0;

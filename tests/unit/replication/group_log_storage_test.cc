@@ -122,6 +122,7 @@ TEST_F(GroupLogStorageTest, AReplicaRestartsFromItsDurableLog) {
 // A data directory written by a server that kept its Paxos logs in LevelDB: the logs move into
 // the PaxosLog, whole, and leave LevelDB; a second run finds nothing more to move.
 TEST_F(GroupLogStorageTest, LogsKeptInLevelDbAreMovedOutWhole) {
+  ASSERT_TRUE(engine_->SetFormatVersion(1).ok());  // as the older server left it
   const HardState hs{Ballot{4, 2}, {1, 2, 3}, {}, 0};
   storage::WriteBatch old;
   old.SaveHardState(7, EncodeHardState(hs));
@@ -132,6 +133,8 @@ TEST_F(GroupLogStorageTest, LogsKeptInLevelDbAreMovedOutWhole) {
     old.AppendLog(7, i, EncodeEntry(entries.back()));
   }
   old.SaveHardState(8, EncodeHardState(HardState{Ballot{1, 1}, {1}, {}, 0}));
+  // Group 9's replica wrote its marker and nothing else yet.
+  old.SaveReplicaMarker(9, "marker");
   ASSERT_TRUE(engine_->Write(old, true).ok());
 
   std::vector<std::string> notes;
@@ -145,7 +148,9 @@ TEST_F(GroupLogStorageTest, LogsKeptInLevelDbAreMovedOutWhole) {
   EXPECT_EQ(log.LastIndex(), 40u);
   EXPECT_EQ(log.Entries(11, 40, SIZE_MAX), entries);
   EXPECT_EQ(GroupLogStorage(log_.get(), 8).LoadHardState().promised, (Ballot{1, 1}));
-  EXPECT_EQ(log_->Groups(), (std::vector<uint64_t>{7, 8}));
+  EXPECT_EQ(log_->Groups(), (std::vector<uint64_t>{7, 8, 9}));
+  EXPECT_EQ(log_->HardState(9), EncodeHardState(HardState{}));
+  EXPECT_EQ(engine_->format_version(), kPaxosLogFormat);
   // Gone from LevelDB.
   EXPECT_TRUE(engine_->ListGroups()->empty());
   EXPECT_FALSE(engine_->LoadGroupRecord(kLegacyCompactionRecord, 7)->has_value());

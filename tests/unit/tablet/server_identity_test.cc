@@ -86,7 +86,7 @@ TEST_F(ServerIdentityTest, ANewReplicaWritesItsMarkerAndIsRememberedBeforeItStar
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11),
+  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11),
             paxos::ReplicaStart::kFresh);
   EXPECT_EQ(identity.groups, std::set<uint64_t>{11});
   EXPECT_EQ(Load(0, &note), identity) << "the identity file lists the group";
@@ -94,7 +94,7 @@ TEST_F(ServerIdentityTest, ANewReplicaWritesItsMarkerAndIsRememberedBeforeItStar
   ASSERT_TRUE(marker.ok() && marker->has_value());
   EXPECT_EQ(*paxos::DecodeReplicaMarker(11, **marker), (paxos::ReplicaMarker{11, 3, 0xA1}));
   // A restart recovers it.
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11),
             paxos::ReplicaStart::kRecover);
 }
 
@@ -102,27 +102,47 @@ TEST_F(ServerIdentityTest, AWipedDatabaseKeepsTheReplicasItHostedDown) {
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11).ok());
   log_.reset();
   engine_.reset();
   std::filesystem::remove_all(dir_ / "db");
   std::filesystem::remove_all(dir_ / "paxos_log");
   OpenEngine();
   absl::StatusOr<paxos::ReplicaStart> start =
-      PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11);
+      PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11);
   EXPECT_EQ(start.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(engine_->LoadReplicaMarker(11)->has_value()) << "no marker was written";
   // A group it never hosted may still start.
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 12),
             paxos::ReplicaStart::kFresh);
+}
+
+// The Paxos log lives beside the database (DATA_DIR/paxos_log): losing it alone is a loss too.
+TEST_F(ServerIdentityTest, AWipedPaxosLogKeepsTheReplicasItHostedDown) {
+  std::string note;
+  DataDirIdentity identity = Load(0xA1, &note);
+  identity.server_id = 3;
+  ASSERT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11),
+            paxos::ReplicaStart::kFresh);
+  // Restarted with its log: it recovers, though it never persisted more than the empty state.
+  OpenEngine();
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11),
+            paxos::ReplicaStart::kRecover);
+  log_.reset();
+  std::filesystem::remove_all(dir_ / "paxos_log");
+  OpenEngine();
+  absl::StatusOr<paxos::ReplicaStart> start =
+      PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11);
+  EXPECT_EQ(start.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(start.status().message().find("Paxos log"), std::string_view::npos) << start.status();
 }
 
 TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
   std::string note;
   DataDirIdentity identity = Load(0xA1, &note);
   identity.server_id = 3;
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).ok());
-  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11).ok());
+  ASSERT_TRUE(PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 12).ok());
   std::filesystem::remove(IdentityPath(dir_.string()));
   EXPECT_EQ(Load(0xB2, &note), identity);
   EXPECT_NE(note.find("rebuilt from the database"), std::string::npos) << note;
@@ -130,6 +150,7 @@ TEST_F(ServerIdentityTest, ALostIdentityFileIsRebuiltFromTheDatabase) {
 
 TEST_F(ServerIdentityTest, ADirectoryFromBeforeIdentitiesIsAdoptedWithItsGroups) {
   std::ofstream(dir_ / "server_id") << "7\n";
+  ASSERT_TRUE(engine_->SetFormatVersion(1).ok());  // as the older server left it
   storage::WriteBatch batch;
   batch.SaveHardState(3, paxos::EncodeHardState(paxos::HardState{paxos::Ballot{1, 7}, {7}, {}, 0}));
   batch.AppendLog(
@@ -144,9 +165,9 @@ TEST_F(ServerIdentityTest, ADirectoryFromBeforeIdentitiesIsAdoptedWithItsGroups)
   // Then the server moves the logs out of LevelDB (replication::MigrateEngineLogs).
   ASSERT_TRUE(
       replication::MigrateEngineLogs(engine_.get(), log_.get(), [](const std::string&) {}).ok());
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 3),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 3),
             paxos::ReplicaStart::kRecover);
-  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 4),
+  EXPECT_EQ(*PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 4),
             paxos::ReplicaStart::kRecover);
 }
 
@@ -159,10 +180,10 @@ TEST_F(ServerIdentityTest, SomeoneElsesDatabaseIsRefused) {
   hard_states.SaveHardState(12, "hs");
   ASSERT_TRUE(log_->Write(hard_states, true).ok());
   DataDirIdentity identity{3, 0xA1, {}};
-  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 11).status().code(),
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 11).status().code(),
             absl::StatusCode::kFailedPrecondition);
   // Paxos state without any marker (group 12): whose it is cannot be told.
-  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), *log_, &identity, 12).status().code(),
+  EXPECT_EQ(PrepareReplica(dir_.string(), engine_.get(), log_.get(), &identity, 12).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
