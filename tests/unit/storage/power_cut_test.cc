@@ -78,6 +78,10 @@ class PowerCutTest : public ::testing::Test {
       for (int i = 0; i < 200; ++i) {
         EXPECT_TRUE(engine_->Write(MakeBatch(base + i, 8, &writes), /*sync=*/false).ok());
       }
+      // A batch larger than a memtable: the synced write after it finds the memtable full and
+      // switches log files, so the cut below lands before LevelDB has written the old memtable
+      // to a table (the old log is then all there is of those writes).
+      EXPECT_TRUE(engine_->Write(MakeBatch(base + 500, 3000, &writes), /*sync=*/false).ok());
       EXPECT_TRUE(engine_->Write(MakeBatch(base + 999, 1, &writes), /*sync=*/true).ok());
       Random torn(seed);
       CrashAndRestart(&torn);
@@ -136,7 +140,11 @@ TEST_F(PowerCutTest, ASyncedWriteDoesNotCoverOldLogFilesClosedWithoutSync) {
   unsynced_close_ = true;
   engine_.reset();
   Open();
-  EXPECT_GT(LostBeforeASyncedWrite(), 0u);
+  // Only an old log whose memtable LevelDB's background thread had not yet written to a table
+  // loses writes, so the cut must land in that window: it does within a few attempts.
+  size_t lost = 0;
+  for (int attempt = 0; attempt < 20 && lost == 0; ++attempt) lost = LostBeforeASyncedWrite();
+  EXPECT_GT(lost, 0u);
 }
 
 TEST_F(PowerCutTest, UnsyncedBatchesAreAllOrNothing) {
