@@ -28,23 +28,6 @@ class GroupHostFenceTest : public GroupHostTest {
     }
     return fenced;
   }
-
-  // What a restart of the node's server does to its storage: a new engine and writer over the
-  // same files (a writer that saw a failed write refuses every later one).
-  void ReopenStorage(Node& node) {
-    node.writer.reset();
-    node.log.reset();
-    node.engine.reset();
-    absl::StatusOr<std::unique_ptr<storage::Engine>> engine =
-        storage::Engine::Open(node.dir, {.env = node.env.get()});
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    node.engine = *std::move(engine);
-    absl::StatusOr<std::unique_ptr<storage::PaxosLog>> log =
-        storage::PaxosLog::Open(node.dir + "/paxos_log", {.env = node.env.get()});
-    ASSERT_TRUE(log.ok()) << log.status();
-    node.log = *std::move(log);
-    node.writer = std::make_unique<storage::GroupCommitWriter>(node.engine.get(), node.log.get());
-  }
 };
 
 // Each replica that learns the entry is chosen fences the group; that is a majority at least

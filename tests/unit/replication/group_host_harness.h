@@ -327,6 +327,24 @@ class GroupHostTest : public ::testing::Test {
     });
   }
 
+  // What a restart of the node's server does to its storage: a new engine, Paxos log and writer
+  // over the same files (a writer that saw a failed write refuses every later one).
+  void ReopenStorage(Node& node, storage::PaxosLogOptions log_options = {}) {
+    node.writer.reset();
+    node.log.reset();
+    node.engine.reset();
+    absl::StatusOr<std::unique_ptr<storage::Engine>> engine =
+        storage::Engine::Open(node.dir, {.env = node.env.get()});
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    node.engine = *std::move(engine);
+    log_options.env = node.env.get();
+    absl::StatusOr<std::unique_ptr<storage::PaxosLog>> log =
+        storage::PaxosLog::Open(node.dir + "/paxos_log", log_options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    node.log = *std::move(log);
+    node.writer = std::make_unique<storage::GroupCommitWriter>(node.engine.get(), node.log.get());
+  }
+
   // Whether StartHost builds BatchingStateMachines.
   bool batching_ = false;
   std::vector<std::unique_ptr<Node>> nodes_;
