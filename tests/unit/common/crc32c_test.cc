@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 namespace meridian::crc32c {
 namespace {
@@ -18,6 +19,16 @@ TEST(Crc32cTest, ExtendingEqualsOneComputation) {
   const std::string a = "hello, ", b = "snapshot";
   EXPECT_EQ(Extend(Value(a), b), Value(a + b));
   EXPECT_NE(Value("snapshot"), Value("snapshoT"));
+}
+
+TEST(Crc32cTest, TheInstructionAndTheTableAgreeOnEveryLengthAndSplit) {
+  std::string data;
+  for (int i = 0; i < 300; ++i) data.push_back(static_cast<char>(i * 131 + 7));
+  for (size_t len = 0; len <= data.size(); ++len) {
+    const std::string_view part(data.data(), len);
+    ASSERT_EQ(Value(part), ExtendPortable(0, part)) << len;
+    ASSERT_EQ(Extend(Value(part.substr(0, len / 3)), part.substr(len / 3)), Value(part)) << len;
+  }
 }
 
 }  // namespace
