@@ -104,7 +104,7 @@ struct PaxosLogOptions {
   // they are at most a quarter of a segment (more live data than that is the log's to keep).
   size_t max_segments = 8;
   // Recent entries kept in memory per group, for reads.
-  size_t cache_bytes_per_group = 4 << 20;
+  size_t cache_bytes_per_group = 256 << 10;
   // A planted bug for the power-cut checker: Write(sync=true) does not sync.
   bool testing_ignore_sync = false;
 };
