@@ -59,6 +59,9 @@ constexpr Flag kFlags[] = {
     {"max_log_mb", "64",
      "each group's Paxos log is checkpointed and compacted to stay near this size; a replica "
      "that falls behind it catches up from a snapshot (0: never compact)"},
+    {"memtable_mb", "8",
+     "data LevelDB buffers in memory before writing a table (1..4096): larger means fewer "
+     "compactions, smaller means cheaper inserts and less to replay after a crash"},
     {"grpc_memory_mb", "1024",
      "memory the gRPC server may take for connections and calls (16..1048576); near it, gRPC "
      "sheds work (smaller buffers, refused calls) instead of growing"},
@@ -162,6 +165,12 @@ absl::StatusOr<ServerOptions> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("--max_log_mb must be between 0 (never compact) and 1000000");
   }
   options.max_log_bytes = *max_log_mb << 20;
+  auto memtable_mb = ParseInt(flags, "memtable_mb");
+  if (!memtable_mb.ok()) return memtable_mb.status();
+  if (*memtable_mb < 1 || *memtable_mb > 4096) {
+    return absl::InvalidArgumentError("--memtable_mb must be between 1 and 4096");
+  }
+  options.memtable_bytes = static_cast<size_t>(*memtable_mb) << 20;
   auto grpc_memory_mb = ParseInt(flags, "grpc_memory_mb");
   if (!grpc_memory_mb.ok()) return grpc_memory_mb.status();
   if (*grpc_memory_mb < 16 || *grpc_memory_mb > (int64_t{1} << 20)) {

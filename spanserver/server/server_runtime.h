@@ -75,6 +75,8 @@ struct ServerOptions {
   // checkpoint, the state machine is checkpointed and the log compacted (replication/group_host.h).
   // 0: never compact.
   int64_t max_log_bytes = int64_t{64} << 20;
+  // LevelDB's write buffer (memtable) for the data (--memtable_mb).
+  size_t memtable_bytes = size_t{8} << 20;
   // Entries a group keeps below its checkpoint for followers a little behind.
   int64_t log_retain_entries = 1'000;
   // Clock probes to the other replicas of this server's groups (clock_monitor.h): TrueTime widens
