@@ -132,7 +132,9 @@ absl::Status PaxosLog::Write(const PaxosLogBatch& batch, bool sync) {
   RETURN_IF_ERROR(Fail(internal::FromLevelDb(really_sync ? file_->Sync() : file_->Flush())));
   file_end_ += buffer_.size();
   absl::MutexLock lock(&mu_);
-  for (const auto& [record, offset] : placed) ApplyRecord(*record, file_number_, offset, true);
+  for (const auto& [record, offset] : placed) {
+    ApplyRecord(*record, file_number_, offset, static_cast<uint32_t>(record->data->size()), true);
+  }
   segments_[file_number_].end = file_end_;
   ++stats_.writes;
   stats_.syncs += sync ? 1 : 0;
@@ -184,7 +186,7 @@ void PaxosLog::Unlink(const Slot& slot) {
 }
 
 void PaxosLog::ApplyRecord(const Record& record, uint64_t segment, uint64_t data_offset,
-                           bool cache) {
+                           uint32_t length, bool cache) {
   if (record.type == Type::kHeader) return;  // recovery checks headers
   Group& g = groups_[record.group];
   switch (record.type) {
@@ -200,13 +202,12 @@ void PaxosLog::ApplyRecord(const Record& record, uint64_t segment, uint64_t data
         Unlink(slot);
         if (slot.cached) g.cached_bytes -= slot.cached->size();
       }
-      slot = Slot{segment, data_offset, static_cast<uint32_t>(record.data->size()),
-                  cache ? record.data : nullptr};
+      slot = Slot{segment, data_offset, length, cache ? record.data : nullptr};
       Segment& seg = segments_[segment];
       ++seg.live;
       seg.live_bytes += slot.length;
       if (cache) {
-        g.cached_bytes += record.data->size();
+        g.cached_bytes += length;
         if (g.lowest_cached == 0 || record.index < g.lowest_cached) g.lowest_cached = record.index;
         Evict(g);
       }

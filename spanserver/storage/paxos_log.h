@@ -178,8 +178,10 @@ class PaxosLog {
   // Reading the segments at Open (paxos_log_recovery.cc).
   absl::Status Recover();
   absl::Status ReplaySegment(uint64_t number, std::optional<uint64_t> expected_end, uint64_t* end);
+  // `length` is the record's data size; with `cache` its data is kept in memory (record.data
+  // may be null otherwise, for an entry).
   void ApplyRecord(const PaxosLogBatch::Record& record, uint64_t segment, uint64_t data_offset,
-                   bool cache) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   uint32_t length, bool cache) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Writing.
   absl::Status StartSegment(uint64_t previous_end);

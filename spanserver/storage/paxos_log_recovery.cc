@@ -131,9 +131,13 @@ absl::Status PaxosLog::ReplaySegment(uint64_t number, std::optional<uint64_t> ex
         paxos_log_record::Parse(std::string_view(bytes).substr(pos, limit - pos));
     if (!p.ok()) break;
     if (pos == 0 && (p->type != Type::kHeader || p->index != number)) break;
+    // Entries are not copied into memory: a restarted replica reads back only what it replays
+    // and what lagging followers need, from the file.
+    const bool entry = p->type == Type::kEntry;
     PaxosLogBatch::Record record{p->type, p->group, p->index,
-                                 std::make_shared<const std::string>(p->data)};
-    ApplyRecord(record, number, pos + paxos_log_record::kHeaderBytes, /*cache=*/true);
+                                 entry ? nullptr : std::make_shared<const std::string>(p->data)};
+    ApplyRecord(record, number, pos + paxos_log_record::kHeaderBytes,
+                static_cast<uint32_t>(p->data.size()), /*cache=*/false);
     pos += p->record_bytes;
   }
   if (pos == 0) {
