@@ -131,17 +131,21 @@ absl::Status PaxosLog::Write(const PaxosLogBatch& batch, bool sync) {
   const bool really_sync = sync && !options_.testing_ignore_sync;
   RETURN_IF_ERROR(Fail(internal::FromLevelDb(really_sync ? file_->Sync() : file_->Flush())));
   file_end_ += buffer_.size();
-  absl::MutexLock lock(&mu_);
-  for (const auto& [record, offset] : placed) {
-    ApplyRecord(*record, file_number_, offset, static_cast<uint32_t>(record->data->size()), true);
+  std::vector<uint64_t> dead;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [record, offset] : placed) {
+      ApplyRecord(*record, file_number_, offset, static_cast<uint32_t>(record->data->size()), true);
+    }
+    segments_[file_number_].end = file_end_;
+    ++stats_.writes;
+    stats_.syncs += sync ? 1 : 0;
+    stats_.bytes += buffer_.size();
+    stats_.relocated_entries += relocated.records().size();
+    // Only after a sync: the compactions that killed a segment must outlive it.
+    if (sync) dead = TakeDeadSegments();
   }
-  segments_[file_number_].end = file_end_;
-  ++stats_.writes;
-  stats_.syncs += sync ? 1 : 0;
-  stats_.bytes += buffer_.size();
-  stats_.relocated_entries += relocated.records().size();
-  // Only after a sync: the compactions that killed a segment must outlive it.
-  if (sync) RemoveDeadSegments();
+  RemoveSegmentFiles(dead);
   return absl::OkStatus();
 }
 
@@ -167,15 +171,22 @@ absl::Status PaxosLog::CollectOldestLive(PaxosLogBatch* out) {
   return absl::OkStatus();
 }
 
-void PaxosLog::RemoveDeadSegments() {
+std::vector<uint64_t> PaxosLog::TakeDeadSegments() {
+  std::vector<uint64_t> dead;
   while (segments_.size() > 1) {
     auto it = segments_.begin();
-    if (it->first == file_number_ || it->second.live > 0) return;
-    // A failed removal costs disk space only; recovery replays the segment harmlessly.
-    env_->RemoveFile(SegmentPath(it->first));
+    if (it->first == file_number_ || it->second.live > 0) break;
+    dead.push_back(it->first);
     segments_.erase(it);
     ++stats_.segments_removed;
   }
+  return dead;
+}
+
+void PaxosLog::RemoveSegmentFiles(const std::vector<uint64_t>& numbers) {
+  // Oldest first (recovery relies on it). A failed or lost removal costs disk space only:
+  // recovery replays a dead segment harmlessly, every record in it superseded by later ones.
+  for (const uint64_t n : numbers) env_->RemoveFile(SegmentPath(n));
 }
 
 void PaxosLog::Unlink(const Slot& slot) {
@@ -324,17 +335,22 @@ absl::StatusOr<std::string> PaxosLog::ReadSlot(uint64_t group, uint64_t index,
       return absl::InternalError(absl::StrCat("Paxos log: group ", group, " slot ", index,
                                               " points into removed segment ", slot.segment));
     }
-    const Segment& seg = it->second;
-    if (seg.reader == nullptr || seg.reader_size < record_end) {
-      leveldb::RandomAccessFile* file = nullptr;
-      const std::string path = SegmentPath(slot.segment);
-      uint64_t size = 0;
-      RETURN_IF_ERROR(internal::FromLevelDb(env_->GetFileSize(path, &size)));
-      RETURN_IF_ERROR(internal::FromLevelDb(env_->NewRandomAccessFile(path, &file)));
-      seg.reader.reset(file);
-      seg.reader_size = size;
+    if (it->second.reader_size >= record_end) reader = it->second.reader;
+  }
+  if (reader == nullptr) {
+    // Opened (or reopened, to read past what it could) outside the lock.
+    const std::string path = SegmentPath(slot.segment);
+    uint64_t size = 0;
+    leveldb::RandomAccessFile* file = nullptr;
+    RETURN_IF_ERROR(internal::FromLevelDb(env_->GetFileSize(path, &size)));
+    RETURN_IF_ERROR(internal::FromLevelDb(env_->NewRandomAccessFile(path, &file)));
+    reader.reset(file);
+    absl::MutexLock lock(&mu_);
+    auto it = segments_.find(slot.segment);
+    if (it != segments_.end() && it->second.reader_size < size) {
+      it->second.reader = reader;
+      it->second.reader_size = size;
     }
-    reader = seg.reader;
   }
   std::string scratch(record_end - record_start, '\0');
   leveldb::Slice got;

@@ -189,7 +189,10 @@ class PaxosLog {
   absl::Status MaybeRollAndTrim();
   // When there are more than max_segments, the live slots of the oldest one, to copy forward.
   absl::Status CollectOldestLive(PaxosLogBatch* out);
-  void RemoveDeadSegments() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the oldest segments while none of their slots is live; returns their numbers, for
+  // RemoveSegmentFiles (called without mu_: no I/O under it).
+  std::vector<uint64_t> TakeDeadSegments() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveSegmentFiles(const std::vector<uint64_t>& numbers);
   void Evict(Group& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unlink(const Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Fail(absl::Status status);

@@ -111,8 +111,12 @@ absl::Status PaxosLog::Recover() {
   // records.
   file_number_ = numbers.empty() ? 0 : numbers.back();
   RETURN_IF_ERROR(StartSegment(end));
-  absl::MutexLock lock(&mu_);
-  RemoveDeadSegments();
+  std::vector<uint64_t> dead;
+  {
+    absl::MutexLock lock(&mu_);
+    dead = TakeDeadSegments();
+  }
+  RemoveSegmentFiles(dead);
   return absl::OkStatus();
 }
 
