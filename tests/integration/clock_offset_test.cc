@@ -97,6 +97,18 @@ class ClockOffsetTest : public ClusterFixture {
     return -absl::Seconds(1);
   }
 
+  // Waits until the restarted `name` answers at all: how soon a restarted server is reachable is
+  // not what these tests measure (a channel that saw the old process die may take seconds to
+  // connect again), how soon it fences itself once it runs is.
+  void AwaitAnswers(const std::string& name, absl::Duration timeout) {
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < timeout && ClockState(name).rfind("down: ", 0) == 0) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    std::printf("%s answers after %s\n", name.c_str(),
+                absl::FormatDuration(absl::Now() - start).c_str());
+  }
+
   // A server that leads some group: its lying clock matters most.
   std::string SomeLeader() {
     absl::StatusOr<std::string> leader = cluster_->GroupLeader(1);
@@ -140,6 +152,7 @@ class ClockOffsetTest : public ClusterFixture {
     const std::string liar = SomeLeader();
     std::printf("restarting %s with its clock %s s off\n", liar.c_str(), offset.c_str());
     RestartUnderFakeTime(liar, offset);
+    AwaitAnswers(liar, absl::Seconds(30));
     EXPECT_GE(AwaitClockState(liar, /*fenced=*/true, absl::Seconds(10)), absl::ZeroDuration());
     RunAppend(10, dir_ + "/append.jsonl", [&] {
       absl::SleepFor(absl::Seconds(5));
