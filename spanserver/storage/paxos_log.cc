@@ -280,17 +280,22 @@ std::optional<uint64_t> PaxosLog::LastIndex(uint64_t group) const {
 }
 
 absl::StatusOr<std::optional<std::string>> PaxosLog::Get(uint64_t group, uint64_t index) const {
-  Slot slot;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto g = groups_.find(group);
-    if (g == groups_.end()) return std::nullopt;
-    auto it = g->second.slots.find(index);
-    if (it == g->second.slots.end()) return std::nullopt;
-    slot = it->second;
+  // A write may move the slot (an overwrite) and remove the segment it was read from between
+  // the lookup and the read (NOT_FOUND from ReadSlot): look it up again.
+  for (int attempt = 0;; ++attempt) {
+    Slot slot;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto g = groups_.find(group);
+      if (g == groups_.end()) return std::nullopt;
+      auto it = g->second.slots.find(index);
+      if (it == g->second.slots.end()) return std::nullopt;
+      slot = it->second;
+    }
+    if (slot.cached) return *slot.cached;
+    absl::StatusOr<std::string> data = ReadSlot(group, index, slot);
+    if (data.ok() || !absl::IsNotFound(data.status()) || attempt == 3) return data;
   }
-  if (slot.cached) return *slot.cached;
-  return ReadSlot(group, index, slot);
 }
 
 absl::StatusOr<std::vector<LogEntry>> PaxosLog::Read(uint64_t group, uint64_t lo, uint64_t hi,
@@ -315,8 +320,15 @@ absl::StatusOr<std::vector<LogEntry>> PaxosLog::Read(uint64_t group, uint64_t lo
     if (slot.cached) {
       out.push_back(LogEntry{index, *slot.cached});
     } else {
-      ASSIGN_OR_RETURN(std::string data, ReadSlot(group, index, slot));
-      out.push_back(LogEntry{index, std::move(data)});
+      absl::StatusOr<std::string> data = ReadSlot(group, index, slot);
+      if (!data.ok() && absl::IsNotFound(data.status())) {
+        // Moved meanwhile (see Get); skipped when it is gone for good (compacted).
+        ASSIGN_OR_RETURN(std::optional<std::string> moved, Get(group, index));
+        if (!moved) continue;
+        data = *std::move(moved);
+      }
+      RETURN_IF_ERROR(data.status());
+      out.push_back(LogEntry{index, *std::move(data)});
     }
   }
   return out;
@@ -332,7 +344,7 @@ absl::StatusOr<std::string> PaxosLog::ReadSlot(uint64_t group, uint64_t index,
     ++stats_.disk_reads;
     auto it = segments_.find(slot.segment);
     if (it == segments_.end()) {
-      return absl::InternalError(absl::StrCat("Paxos log: group ", group, " slot ", index,
+      return absl::NotFoundError(absl::StrCat("Paxos log: group ", group, " slot ", index,
                                               " points into removed segment ", slot.segment));
     }
     if (it->second.reader_size >= record_end) reader = it->second.reader;

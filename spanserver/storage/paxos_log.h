@@ -197,6 +197,8 @@ class PaxosLog {
   void Unlink(const Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Fail(absl::Status status);
 
+  // The data of `slot` from its segment file; NOT_FOUND when that segment is gone (the slot
+  // moved meanwhile: the caller looks it up again).
   absl::StatusOr<std::string> ReadSlot(uint64_t group, uint64_t index, const Slot& slot) const;
   std::string SegmentPath(uint64_t number) const;
 
