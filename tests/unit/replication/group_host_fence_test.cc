@@ -120,9 +120,14 @@ TEST_F(GroupHostFenceTest, AFailedDiskFencesTheReplicaAndTheOthersGoOn) {
     EXPECT_EQ(std::count(order.begin(), order.end(), cmd), 1) << cmd;
   }
   EXPECT_TRUE(failing->Host()->state().fenced.empty());
+  // The state machine records a command when it adds its write to the round, before the round
+  // is written: wait for the writes too.
   for (const std::string& key : acked) {
-    absl::StatusOr<std::optional<std::string>> v =
-        failing->engine->Get(kGroup, key, storage::Timestamp{1} << 60);
+    absl::StatusOr<std::optional<std::string>> v;
+    WaitUntil([&] {
+      v = failing->engine->Get(kGroup, key, storage::Timestamp{1} << 60);
+      return !v.ok() || v->has_value();
+    });
     ASSERT_TRUE(v.ok()) << v.status();
     EXPECT_TRUE(v->has_value()) << key << " is missing on the healed replica";
   }
